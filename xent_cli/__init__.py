@@ -1,0 +1,50 @@
+"""xent: entropy, cross-entropy, KL divergence and their relatives, from files.
+
+The measures are plain functions over array-likes, along the last axis::
+
+    >>> from xent_cli import kl_divergence
+    >>> round(kl_divergence([0.5, 0.5], [0.9, 0.1]), 6)
+    0.510826
+
+NumPy is imported on first use of a measure, not by ``import xent_cli``, so the
+command line starts fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DistributionError",
+    "XentError",
+    "cross_entropy",
+    "entropy",
+    "js_divergence",
+    "kl_divergence",
+    "prepare",
+]
+
+from xent_cli.errors import DistributionError, XentError
+
+if TYPE_CHECKING:
+    from xent_cli.core.distributions import prepare
+    from xent_cli.core.measures import cross_entropy, entropy, js_divergence, kl_divergence
+
+_LAZY = {
+    "entropy": "xent_cli.core.measures",
+    "cross_entropy": "xent_cli.core.measures",
+    "kl_divergence": "xent_cli.core.measures",
+    "js_divergence": "xent_cli.core.measures",
+    "prepare": "xent_cli.core.distributions",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'xent_cli' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

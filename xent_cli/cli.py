@@ -1,0 +1,409 @@
+"""The ``xent`` command line: thin commands over ``xent_cli.compute`` and ``xent_cli.render``.
+
+Every user error is caught once, in :class:`XentGroup`, and becomes one line on
+stderr and exit status 2. NumPy and pandas are imported only by the code that
+reads or computes, so ``xent --help`` and shell completion stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from xent_cli import options as opt
+from xent_cli.errors import ExitStatus, UsageError, XentError
+
+PROG = "xent"
+
+
+def stdin_is_terminal() -> bool:
+    """True when nobody is piping data in (tests replace this)."""
+    stream = sys.stdin
+    return stream is None or stream.isatty()
+
+
+def _error_line(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+
+
+class XentGroup(TyperGroup):
+    """The command group: runs a command and turns every failure into an exit status."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        from typer._click import exceptions as click_exceptions
+
+        try:
+            status = super().main(
+                args=args,
+                prog_name=prog_name or PROG,
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+        except click_exceptions.NoArgsIsHelpError as exc:
+            print(exc.ctx.get_help() if exc.ctx else "", file=sys.stderr)
+            status = ExitStatus.ERROR
+        except click_exceptions.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx else PROG
+            _error_line(f"{exc.format_message()} (see '{command} --help')")
+            status = ExitStatus.ERROR
+        except click_exceptions.ClickException as exc:
+            _error_line(exc.format_message())
+            status = ExitStatus.ERROR
+        except click_exceptions.Abort:
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            status = ExitStatus.INTERRUPTED
+        if status is None:
+            status = ExitStatus.OK
+        if standalone_mode:
+            sys.exit(int(status))
+        return int(status)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except XentError as exc:
+            if os.environ.get("XENT_DEBUG"):
+                raise
+            _error_line(str(exc))
+            return exc.exit_status
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return ExitStatus.INTERRUPTED
+        except BrokenPipeError:
+            from xent_cli.output import silence_stdout
+
+            silence_stdout()
+            return ExitStatus.OK
+        except MemoryError:
+            _error_line("out of memory (try a smaller input, or a .npy file, which is read in blocks)")
+            return ExitStatus.ERROR
+        except Exception as exc:  # a bug: still one line, with a way to see more
+            if os.environ.get("XENT_DEBUG"):
+                raise
+            _error_line(
+                f"internal error: {type(exc).__name__}: {exc} "
+                "(please report it; XENT_DEBUG=1 shows a traceback)"
+            )
+            return ExitStatus.ERROR
+
+
+app = typer.Typer(
+    cls=XentGroup,
+    name=PROG,
+    help="Entropy, cross-entropy, KL divergence and their relatives, from files.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@dataclass(frozen=True)
+class ReadSettings:
+    input_format: opt.InputFormatChoice | None
+    delimiter: str | None
+    no_header: bool
+    columns: str | None
+    id_column: str | None
+    decimal: str
+
+    def options(self, label_column: str | None = None) -> Any:
+        from xent_cli.io.readers import ReadOptions
+
+        if self.decimal not in (".", ","):
+            raise UsageError(f"--decimal {self.decimal!r}: use '.' or ','")
+        delimiter = self.delimiter
+        if delimiter is not None:
+            delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter.lower(), delimiter)
+            if len(delimiter) != 1:
+                raise UsageError(f"--delimiter {self.delimiter!r}: give one character, or 'tab'")
+            if delimiter == self.decimal:
+                raise UsageError("--delimiter and --decimal cannot be the same character")
+        columns = None
+        if self.columns is not None:
+            columns = tuple(c.strip() for c in self.columns.split(",") if c.strip())
+            if not columns:
+                raise UsageError("--columns needs at least one column name")
+        return ReadOptions(
+            input_format=self.input_format.value if self.input_format else None,
+            delimiter=delimiter,
+            no_header=self.no_header,
+            columns=columns,
+            id_column=self.id_column,
+            decimal=self.decimal,
+            label_column=label_column,
+        )
+
+
+def _kind(as_: opt.KindChoice | None, normalize: bool, specific: opt.KindChoice | None = None) -> Any:
+    if normalize and as_ is not None and as_ is not opt.KindChoice.weights:
+        raise UsageError(f"--normalize means --as weights; it cannot be combined with --as {as_.value}")
+    if specific is not None:
+        return specific.value
+    if normalize:
+        return "weights"
+    return as_.value if as_ is not None else "probs"
+
+
+def _unit(base: str, bits: bool) -> Any:
+    from xent_cli.compute import Unit
+
+    if bits:
+        if base not in ("e", "2"):
+            raise UsageError("--bits means --base 2; it cannot be combined with another --base")
+        return Unit.parse("2")
+    return Unit.parse(base)
+
+
+def _check_tolerance(tolerance: float) -> None:
+    if not tolerance >= 0:
+        raise UsageError(f"--tolerance {tolerance}: must be a number >= 0")
+
+
+def _output_settings(
+    fmt: opt.FormatChoice,
+    json_flag: bool,
+    csv_flag: bool,
+    value_only: bool,
+    rows: int,
+    output: Path | None,
+    fail_above: float | None,
+    fail_below: float | None,
+    headline: str,
+    sources: list[Any],
+) -> Any:
+    from xent_cli.output import GateCheck, OutputSettings
+
+    chosen = [name for name, flag in (("--json", json_flag), ("--csv", csv_flag)) if flag]
+    if len(chosen) > 1 or (chosen and fmt is not opt.FormatChoice.auto):
+        raise UsageError("choose one output format: --format, --json or --csv")
+    name = {"--json": "json", "--csv": "csv"}[chosen[0]] if chosen else fmt.value
+    gates = []
+    for direction, bound in (("above", fail_above), ("below", fail_below)):
+        if bound is not None:
+            if bound != bound:
+                raise UsageError(f"--fail-{direction} needs a number, not NaN")
+            gates.append(GateCheck(headline, direction, bound))
+    return OutputSettings(
+        format=name,
+        value_only=value_only,
+        max_rows=rows,
+        path=output,
+        gates=gates,
+        input_paths=[s.path for s in sources if s.path is not None],
+    )
+
+
+def _source(spec: str | None) -> Any:
+    from xent_cli.io.sources import resolve
+
+    return resolve(spec, stdin_is_terminal=stdin_is_terminal())
+
+
+@app.command()
+def entropy(
+    source: opt.SourceArg = None,
+    as_: opt.AsKind = None,
+    normalize: opt.Normalize = False,
+    tolerance: opt.Tolerance = 1e-6,
+    base: opt.Base = "e",
+    bits: opt.Bits = False,
+    input_format: opt.InputFormat = None,
+    delimiter: opt.Delimiter = None,
+    no_header: opt.NoHeader = False,
+    columns: opt.Columns = None,
+    id_column: opt.IdColumn = None,
+    decimal: opt.Decimal = ".",
+    format: opt.Format = opt.FormatChoice.auto,
+    json: opt.Json = False,
+    csv: opt.Csv = False,
+    value: opt.ValueOnly = False,
+    rows: opt.Rows = 20,
+    output: opt.Output = None,
+    fail_above: opt.FailAbove = None,
+    fail_below: opt.FailBelow = None,
+) -> int:
+    """Entropy H(P) = -Σ p log p of each row of SRC.
+
+    A one-column table is one distribution; otherwise each row is one.
+
+    Examples:
+
+      xent entropy 0.5,0.25,0.25 --bits
+
+      xent entropy predictions.csv --json | jq .summary.mean
+    """
+    from xent_cli.compute import InputSpec, run_entropy
+    from xent_cli.output import emit
+
+    _check_tolerance(tolerance)
+    read_settings = ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal)
+    spec = InputSpec(_source(source), read_settings.options(), _kind(as_, normalize))
+    settings = _output_settings(
+        format, json, csv, value, rows, output, fail_above, fail_below, "entropy", [spec.source]
+    )
+    result = run_entropy(spec, unit=_unit(base, bits), tolerance=tolerance)
+    _print_notes(result.notes)
+    return emit(result, settings)
+
+
+def _print_notes(notes: list[str]) -> None:
+    for note in notes:
+        if note.startswith("Q smoothed"):
+            continue  # shown with the result itself
+        print(f"{PROG}: note: {note}", file=sys.stderr)
+
+
+def _pair_command(
+    measure_name: str,
+    p: str,
+    q: str | None,
+    as_: opt.KindChoice | None,
+    normalize: bool,
+    p_as: opt.KindChoice | None,
+    q_as: opt.KindChoice | None,
+    tolerance: float,
+    smooth_alpha: float | None,
+    base: str,
+    bits: bool,
+    read_settings: ReadSettings,
+    output_args: tuple[Any, ...],
+) -> int:
+    from xent_cli.compute import PAIR_MEASURES, InputSpec, run_pair
+    from xent_cli.output import emit
+
+    _check_tolerance(tolerance)
+    if smooth_alpha is not None and not (smooth_alpha >= 0 and smooth_alpha != float("inf")):
+        raise UsageError(f"--smooth {smooth_alpha}: must be a finite number >= 0")
+    measure = PAIR_MEASURES[measure_name]
+    options = read_settings.options()
+    p_spec = InputSpec(_source(p), options, _kind(as_, normalize, p_as))
+    q_kind = _kind(as_, normalize, q_as)
+    q_spec = None if q is None else InputSpec(_source(q), options, q_kind)
+    sources = [p_spec.source] + ([q_spec.source] if q_spec else [])
+    settings = _output_settings(*output_args, measure.key, sources)
+    result = run_pair(
+        measure,
+        p_spec,
+        q_spec,
+        unit=_unit(base, bits),
+        tolerance=tolerance,
+        smoothing=smooth_alpha,
+        join_ids=read_settings.id_column is not None and q_spec is not None,
+        q_kind=q_kind,
+    )
+    _print_notes(result.notes)
+    return emit(result, settings)
+
+
+@app.command("kl")
+def kl(
+    p: opt.PArg,
+    q: opt.QArg = None,
+    as_: opt.AsKind = None,
+    normalize: opt.Normalize = False,
+    p_as: opt.PAs = None,
+    q_as: opt.QAs = None,
+    tolerance: opt.Tolerance = 1e-6,
+    smooth: opt.Smooth = None,
+    base: opt.Base = "e",
+    bits: opt.Bits = False,
+    input_format: opt.InputFormat = None,
+    delimiter: opt.Delimiter = None,
+    no_header: opt.NoHeader = False,
+    columns: opt.Columns = None,
+    id_column: opt.IdColumn = None,
+    decimal: opt.Decimal = ".",
+    format: opt.Format = opt.FormatChoice.auto,
+    json: opt.Json = False,
+    csv: opt.Csv = False,
+    value: opt.ValueOnly = False,
+    rows: opt.Rows = 20,
+    output: opt.Output = None,
+    fail_above: opt.FailAbove = None,
+    fail_below: opt.FailBelow = None,
+) -> int:
+    """KL divergence D(P‖Q) = Σ p log(p/q) of each row of P from Q.
+
+    Rows pair by position (or by --id); a one-row Q is compared with every row
+    of P. Outcome columns pair by name when both sources name them.
+    p > 0 where q = 0 gives inf; --smooth ALPHA avoids that.
+
+    Examples:
+
+      xent kl 0.5,0.5 0.9,0.1
+
+      xent kl old.csv new.csv --fail-above 0.01
+    """
+    return _pair_command(
+        "kl", p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits,
+        ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal),
+        (format, json, csv, value, rows, output, fail_above, fail_below),
+    )  # fmt: skip
+
+
+@app.command("cross-entropy")
+def cross_entropy(
+    p: opt.PArg,
+    q: opt.QArg = None,
+    as_: opt.AsKind = None,
+    normalize: opt.Normalize = False,
+    p_as: opt.PAs = None,
+    q_as: opt.QAs = None,
+    tolerance: opt.Tolerance = 1e-6,
+    smooth: opt.Smooth = None,
+    base: opt.Base = "e",
+    bits: opt.Bits = False,
+    input_format: opt.InputFormat = None,
+    delimiter: opt.Delimiter = None,
+    no_header: opt.NoHeader = False,
+    columns: opt.Columns = None,
+    id_column: opt.IdColumn = None,
+    decimal: opt.Decimal = ".",
+    format: opt.Format = opt.FormatChoice.auto,
+    json: opt.Json = False,
+    csv: opt.Csv = False,
+    value: opt.ValueOnly = False,
+    rows: opt.Rows = 20,
+    output: opt.Output = None,
+    fail_above: opt.FailAbove = None,
+    fail_below: opt.FailBelow = None,
+) -> int:
+    """Cross-entropy H(P, Q) = -Σ p log q = H(P) + D(P‖Q) of each row (alias: ce).
+
+    With one source, that table's two numeric columns are P and Q.
+
+    Examples:
+
+      xent cross-entropy 1,0,0 0.7,0.2,0.1
+
+      xent ce labels.csv model.csv --as logits
+    """
+    return _pair_command(
+        "cross-entropy", p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits,
+        ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal),
+        (format, json, csv, value, rows, output, fail_above, fail_below),
+    )  # fmt: skip
+
+
+app.command("ce", help="Alias of cross-entropy.", hidden=True)(cross_entropy)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,79 @@
+"""Exit statuses and the one exception family whose messages are ready for users.
+
+Kept free of heavy imports: the CLI imports it before it knows whether any
+input will be read.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """Exit codes a CI script can rely on."""
+
+    OK = 0
+    GATE_FAILED = 1
+    ERROR = 2
+    INTERRUPTED = 130
+
+
+class XentError(Exception):
+    """An error whose message is written for the person running xent.
+
+    The CLI prints ``xent: error: <message>`` on one line and exits 2.
+    """
+
+    exit_status = ExitStatus.ERROR
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message} ({self.hint})"
+        return self.message
+
+
+class UsageError(XentError):
+    """Options or arguments that cannot work together."""
+
+
+class InputError(XentError):
+    """A source that cannot be read or does not hold valid distributions."""
+
+
+class DistributionError(XentError, ValueError):
+    """Values that are not valid distributions of the declared kind.
+
+    Raised by the numeric core, which knows arrays but not files: ``row`` and
+    ``column`` are 0-based positions in the array it was given, and ``reason``
+    is a stable key the CLI maps to a hint that names its own options.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        row: int | None = None,
+        column: int | None = None,
+        hint: str | None = None,
+        name: str = "p",
+    ) -> None:
+        super().__init__(message, hint)
+        self.reason = reason
+        self.row = row
+        self.column = column
+        self.name = name
+
+    def __str__(self) -> str:
+        where = self.name
+        if self.row is not None:
+            where += f": row {self.row}"
+        if self.column is not None:
+            where += f", column {self.column}"
+        text = f"{where}: {self.message}"
+        return f"{text} ({self.hint})" if self.hint else text

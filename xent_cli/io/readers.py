@@ -1,0 +1,688 @@
+"""Readers: turn a source into a :class:`Table` that yields blocks of rows.
+
+A table knows its outcome names (if any), its row ids (if any) and how to say
+where a row came from ("row 17 (line 18)"). Its rows arrive in blocks, so a
+file larger than memory can be processed block by block.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from xent_cli.errors import InputError, UsageError
+from xent_cli.io.sources import Format, OpenedSource, Source, open_source
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+DEFAULT_BLOCK_ROWS = 65_536
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a source; one of these per source."""
+
+    input_format: Format | None = None
+    delimiter: str | None = None
+    no_header: bool = False
+    columns: tuple[str, ...] | None = None
+    id_column: str | None = None
+    decimal: str = "."
+    label_column: str | None = None
+    block_rows: int = DEFAULT_BLOCK_ROWS
+
+
+@dataclass
+class Block:
+    """Consecutive rows of a table.
+
+    ``start`` is the 0-based index of the first row in the table; ``lines``
+    holds the 1-based line of each row in a text file, where known.
+    """
+
+    values: NDArray[Any]
+    start: int
+    ids: list[str] | None = None
+    labels: list[str] | None = None
+    lines: list[int] | None = None
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+
+@dataclass
+class Table:
+    """Rows of numbers from one source, delivered in blocks."""
+
+    label: str
+    outcomes: list[str] | None
+    id_name: str | None
+    make_blocks: Callable[[], Iterator[Block]]
+    # 1-based positions of the outcome columns in the file, for messages.
+    outcome_positions: list[int] | None = None
+    # Set when each outcome is a row of the file (a one-column table): the
+    # line each came from, or an empty list when lines are unknown.
+    outcome_lines: list[int] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def blocks(self) -> Iterator[Block]:
+        return self.make_blocks()
+
+    @property
+    def n_outcomes(self) -> int | None:
+        return None if self.outcomes is None else len(self.outcomes)
+
+    def where(self, block: Block, row: int | None, column: int | None = None) -> str:
+        """Describe a position for a message: ``q.csv: row 17 (line 18), column 3 ('dog')``."""
+        text = self.label
+        if self.outcome_lines is not None:
+            # Outcomes are file rows here, so an outcome is reported as a row.
+            if column is not None:
+                text += f": row {column + 1}"
+                if self.outcome_lines:
+                    text += f" (line {self.outcome_lines[column]})"
+            return text
+        if row is not None:
+            text += f": row {block.start + row + 1}"
+            if block.lines is not None:
+                text += f" (line {block.lines[row]})"
+        if column is not None:
+            position = self.outcome_positions[column] if self.outcome_positions else column + 1
+            text += (", " if row is not None else ": ") + f"column {position}"
+            if self.outcomes is not None:
+                text += f" ({self.outcomes[column]!r})"
+        return text
+
+
+def read(source: Source, options: ReadOptions) -> Table:
+    """Open ``source`` and return its table; validation of values comes later."""
+    if source.inline is not None:
+        return _read_inline(source, options)
+    opened = open_source(source, options.input_format)
+    readers = {
+        "csv": _read_delimited,
+        "tsv": _read_delimited,
+        "json": _read_json,
+        "jsonl": _read_jsonl,
+        "npy": _read_npy,
+    }
+    return readers[opened.format](opened, options)
+
+
+# --- numbers -------------------------------------------------------------------
+
+
+def _parse_number(text: str, decimal: str = ".") -> float | None:
+    """A float from a cell, or None when it is not a number."""
+    text = text.strip()
+    if decimal != ".":
+        text = text.replace(decimal, ".")
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _is_number(text: str, decimal: str = ".") -> bool:
+    return _parse_number(text, decimal) is not None
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _short(text: object, limit: int = 40) -> str:
+    """Offending text for a message: quoted, and cut short if long."""
+    return repr(_clip(str(text), limit))
+
+
+# --- inline --------------------------------------------------------------------
+
+
+def _read_inline(source: Source, options: ReadOptions) -> Table:
+    import numpy as np
+
+    assert source.inline is not None
+    separator = ";" if options.decimal == "," or ";" in source.inline else ","
+    items = [item.strip() for item in source.inline.split(separator)]
+    names: list[str] | None = None
+    if "=" in source.inline:
+        pairs = [item.split("=", 1) for item in items]
+        names = [name.strip() for name, _ in pairs]
+        items = [value for _, value in pairs]
+        _check_unique(names, source.label)
+    values = []
+    for item in items:
+        number = _parse_number(item, options.decimal)
+        if number is None:  # pragma: no cover - the inline pattern admits only numbers
+            raise InputError(f"{source.label}: {_short(item)} is not a number")
+        values.append(number)
+    array = np.array([values], dtype=np.float64)
+    return Table(
+        label=source.label,
+        outcomes=names,
+        id_name=None,
+        make_blocks=lambda: iter([Block(values=array, start=0)]),
+    )
+
+
+def _check_unique(names: Sequence[str], label: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InputError(
+                f"{label}: outcome {name!r} appears twice", hint="outcome names must be unique"
+            )
+        seen.add(name)
+
+
+# --- CSV / TSV -------------------------------------------------------------------
+
+
+def _decode_sample(opened: OpenedSource) -> str:
+    head = opened.head
+    if b"\x00" in head[:4096]:
+        raise InputError(
+            f"{opened.label}: looks like binary data, not {opened.format.upper()} text",
+            hint="use --input-format to say what it is",
+        )
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut by the sample's end
+            raise _decode_error(opened.label, exc) from None
+        text = head[: exc.start].decode("utf-8-sig")
+    # Drop a possibly cut last line; keep it when it is the whole sample.
+    if len(head) >= (1 << 16) and "\n" in text:
+        text = text[: text.rindex("\n")]
+    return text
+
+
+def sniff_delimiter(lines: list[str], decimal: str = ".", fallback: str = ",") -> str:
+    """The candidate delimiter that splits the first lines most consistently."""
+    candidates = [d for d in _DELIMITERS if not (d == decimal)]
+    best, best_score = fallback, 0
+    sample = [line for line in lines[:50] if line.strip()]
+    for delimiter in candidates:
+        counts = [len(next(csv.reader([line], delimiter=delimiter))) for line in sample]
+        if not counts or min(counts) < 2:
+            continue
+        # Prefer the delimiter that gives the same number of fields on every line.
+        consistent = sum(1 for c in counts if c == counts[0])
+        score = consistent * 1000 + counts[0]
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+@dataclass
+class _Layout:
+    delimiter: str
+    header: list[str] | None
+    outcome_indices: list[int]
+    id_index: int | None
+    label_index: int | None
+    ignored: list[str]
+    width: int
+
+
+def _column_index(spec: str, header: list[str] | None, label: str, option: str) -> int:
+    if header is not None and spec in header:
+        return header.index(spec)
+    if spec.isdigit() and 1 <= int(spec) <= (len(header) if header else 10**9):
+        return int(spec) - 1
+    known = ", ".join(header) if header else "none (the file has no header)"
+    raise InputError(
+        f"{label}: {option} {spec!r} names no column",
+        hint=f"columns are: {known}; or give a 1-based column number",
+    )
+
+
+def _layout(opened: OpenedSource, options: ReadOptions) -> _Layout:
+    label = opened.label
+    text = _decode_sample(opened)
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise InputError(f"{label}: is empty", hint="expected rows of numbers")
+    if options.delimiter is not None:
+        delimiter = options.delimiter
+    elif opened.format == "tsv":
+        delimiter = "\t"
+    else:
+        delimiter = sniff_delimiter(lines, options.decimal)
+    rows = list(csv.reader(lines[:3], delimiter=delimiter))
+    first = rows[0]
+    second = rows[1] if len(rows) > 1 else None
+    header: list[str] | None = None
+    if not options.no_header:
+        # A header: some cell of the first row is not a number where the next
+        # row's is (or, with a single line, no cell is a number).
+        if second is not None:
+            is_header = any(
+                not _is_number(a, options.decimal) and _is_number(b, options.decimal)
+                for a, b in zip(first, second, strict=False)
+            )
+        else:
+            is_header = not any(_is_number(a, options.decimal) for a in first)
+        if is_header:
+            header = [name.strip() for name in first]
+    data = second if header is not None else first
+    if data is None:
+        raise InputError(f"{label}: has a header but no data rows")
+    width = len(header) if header is not None else len(data)
+    if header is not None:
+        _check_unique([h for h in header if h], label)
+
+    id_index = (
+        _column_index(options.id_column, header, label, "--id") if options.id_column else None
+    )
+    label_index = (
+        _column_index(options.label_column, header, label, "--target")
+        if options.label_column
+        else None
+    )
+    reserved = {i for i in (id_index, label_index) if i is not None}
+    if options.columns:
+        outcome_indices = [_column_index(c, header, label, "--columns") for c in options.columns]
+        clash = reserved.intersection(outcome_indices)
+        if clash:
+            raise UsageError(f"{label}: column {min(clash) + 1} is both an outcome and the id or target")
+    else:
+        outcome_indices = [
+            i
+            for i in range(width)
+            if i not in reserved and i < len(data) and (data[i].strip() == "" or _is_number(data[i], options.decimal))
+        ]
+    textual = [i for i in range(width) if i not in outcome_indices and i not in reserved]
+    if id_index is None and textual and not options.columns:
+        id_index = textual.pop(0)
+    elif id_index is None and textual and options.columns:
+        id_index = None
+    if not outcome_indices:
+        raise InputError(
+            f"{label}: has no numeric columns",
+            hint="check --delimiter, or --decimal , for decimal commas",
+        )
+    ignored = [header[i] if header else f"column {i + 1}" for i in textual]
+    return _Layout(delimiter, header, outcome_indices, id_index, label_index, ignored, width)
+
+
+def _read_delimited(opened: OpenedSource, options: ReadOptions) -> Table:
+    layout = _layout(opened, options)
+    label = opened.label
+    header = layout.header
+    outcomes = [header[i] for i in layout.outcome_indices] if header else None
+    id_name = header[layout.id_index] if header and layout.id_index is not None else None
+    table = Table(
+        label=label,
+        outcomes=outcomes,
+        id_name=id_name,
+        make_blocks=lambda: _delimited_blocks(opened, options, layout),
+        outcome_positions=[i + 1 for i in layout.outcome_indices],
+    )
+    if layout.ignored:
+        table.notes.append(f"{label}: ignoring non-numeric column(s) {', '.join(layout.ignored)}")
+    return table
+
+
+def _parser_error(label: str, exc: Exception) -> InputError:
+    import re
+
+    text = str(exc)
+    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if match:
+        expected, line, saw = match.groups()
+        return InputError(
+            f"{label}: line {line}: has {saw} fields, expected {expected}",
+            hint="every row needs the same number of columns",
+        )
+    if isinstance(exc, UnicodeDecodeError):
+        return _decode_error(label, exc)
+    return InputError(f"{label}: cannot parse: {text.splitlines()[0] if text else exc!r}")
+
+
+def _decode_error(label: str, exc: UnicodeDecodeError) -> InputError:
+    byte = exc.object[exc.start : exc.start + 1].hex() if exc.object else "?"
+    return InputError(
+        f"{label}: is not UTF-8 text (byte 0x{byte})",
+        hint="convert it first, e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8.csv",
+    )
+
+
+def _delimited_blocks(
+    opened: OpenedSource, options: ReadOptions, layout: _Layout
+) -> Iterator[Block]:
+    import pandas as pd
+
+    label = opened.label
+    header_lines = 1 if layout.header is not None else 0
+    text_columns = {i: str for i in (layout.id_index, layout.label_index) if i is not None}
+    try:
+        reader = pd.read_csv(
+            opened.stream,
+            sep=layout.delimiter,
+            header=None,
+            skiprows=header_lines,
+            # No usecols: with it pandas silently drops the extra fields of a
+            # ragged row, and a ragged row must be an error.
+            dtype=text_columns,  # type: ignore[arg-type]
+            decimal=options.decimal,
+            encoding="utf-8-sig",
+            skip_blank_lines=False,
+            chunksize=options.block_rows,
+            engine="c",
+        )
+        start = 0
+        while True:
+            try:
+                chunk = next(reader)
+            except StopIteration:
+                break
+            # Blank lines arrive as all-empty rows: drop them, keeping line numbers.
+            blank = chunk.isna().all(axis=1).to_numpy()
+            if blank.any():
+                chunk = chunk[~blank]
+            if chunk.empty:
+                continue
+            lines = (chunk.index.to_numpy() + header_lines + 1).tolist()
+            outcome_frame = chunk[layout.outcome_indices]
+            values = _numeric_values(outcome_frame, label, start, lines, layout)
+            ids = (
+                chunk[layout.id_index].fillna("").astype(str).tolist()
+                if layout.id_index is not None
+                else None
+            )
+            labels = (
+                chunk[layout.label_index].fillna("").astype(str).tolist()
+                if layout.label_index is not None
+                else None
+            )
+            yield Block(values=values, start=start, ids=ids, labels=labels, lines=lines)
+            start += len(values)
+        if start == 0:
+            raise InputError(f"{label}: has no data rows")
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise _parser_error(label, exc) from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{label}: has no data rows") from None
+    finally:
+        opened.stream.close()
+
+
+def _numeric_values(
+    frame: Any,
+    label: str,
+    start: int,
+    lines: list[int],
+    layout: _Layout,
+) -> NDArray[Any]:
+    """The outcome columns as a float64 matrix; the first bad cell is an error."""
+    import numpy as np
+    import pandas as pd
+
+    columns = []
+    for column in frame.columns:
+        series = frame[column]
+        where = f"{label}: row {{row}} (line {{line}}), column {column + 1}"
+        if layout.header is not None:
+            where += f" ({layout.header[column]!r})"
+        if series.dtype.kind not in "fiu":
+            numbers = pd.to_numeric(series, errors="coerce")
+            bad = (numbers.isna() & series.notna()).to_numpy()
+            if bad.any():
+                row = int(np.argmax(bad))
+                text = str(series.iloc[row])
+                hint = "outcome columns must hold only numbers"
+                if "," in text:
+                    hint += "; for decimal commas use --decimal ,"
+                raise InputError(
+                    where.format(row=start + row + 1, line=lines[row])
+                    + f": {_short(text)} is not a number",
+                    hint=hint,
+                )
+            series = numbers
+        array = series.to_numpy(dtype=np.float64)
+        missing = np.isnan(array)
+        if missing.any():
+            row = int(np.argmax(missing))
+            raise InputError(
+                where.format(row=start + row + 1, line=lines[row]) + ": value is missing or NaN",
+                hint="fill it in or remove the row",
+            )
+        columns.append(array)
+    return np.column_stack(columns)
+
+
+# --- JSON ------------------------------------------------------------------------
+
+
+def _json_constant(name: str) -> float:
+    return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[name]
+
+
+def _load_json(text: str, label: str, line: int | None = None) -> Any:
+    try:
+        return json.loads(text, parse_constant=_json_constant)
+    except json.JSONDecodeError as exc:
+        where = f"line {line}" if line is not None else f"line {exc.lineno}, column {exc.colno}"
+        raise InputError(f"{label}: {where}: invalid JSON: {exc.msg}") from None
+
+
+def _json_number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or value is None:
+        raise InputError(f"{where}: {json.dumps(value)} is not a number")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        number = _parse_number(value)
+        if number is not None and value.strip().lower() in ("inf", "-inf", "+inf", "nan", "infinity", "-infinity"):
+            return number
+    raise InputError(f"{where}: {_clip(json.dumps(value))} is not a number")
+
+
+class _RowBuilder:
+    """Collects JSON rows (lists or objects) into one consistent table."""
+
+    def __init__(self) -> None:
+        self.names: list[str] | None = None
+        self.id_name: str | None = None
+        self.width: int | None = None
+
+    def row(self, item: Any, where: str) -> tuple[list[float], str | None]:
+        """Values and id of one row; ``where`` starts every message about it."""
+        if isinstance(item, list):
+            if self.names is not None:
+                raise InputError(f"{where}: is a list, but earlier rows are objects")
+            if self.width is None:
+                self.width = len(item)
+            if len(item) != self.width:
+                raise InputError(
+                    f"{where}: has {len(item)} values, expected {self.width}",
+                    hint="every row needs the same number of outcomes",
+                )
+            return [_json_number(v, f"{where}, column {i + 1}") for i, v in enumerate(item)], None
+        if isinstance(item, dict):
+            if self.width is not None and self.names is None:
+                raise InputError(f"{where}: is an object, but earlier rows are lists")
+            if self.names is None:
+                texts = [k for k, v in item.items() if isinstance(v, str) and _parse_number(v) is None]
+                self.id_name = texts[0] if texts else None
+                self.names = [k for k in item if k not in texts]
+                self.width = len(self.names)
+            keys = [k for k in item if k != self.id_name]
+            if set(keys) != set(self.names):
+                missing = [n for n in self.names if n not in item]
+                extra = [k for k in keys if k not in self.names]
+                detail = (
+                    f"lacks {', '.join(map(repr, missing))}" if missing else f"has unexpected {', '.join(map(repr, extra))}"
+                )
+                raise InputError(f"{where}: {detail}", hint="every row needs the same outcome names")
+            values = [_json_number(item[n], f"{where}, {n!r}") for n in self.names]
+            row_id = None
+            if self.id_name is not None:
+                raw_id = item.get(self.id_name)
+                row_id = "" if raw_id is None else str(raw_id)
+            return values, row_id
+        raise InputError(f"{where}: expected a list or an object of numbers, got {_clip(json.dumps(item))}")
+
+
+def _rows_table(
+    label: str, builder: _RowBuilder, rows: list[list[float]], ids: list[str | None], lines: list[int] | None
+) -> Table:
+    import numpy as np
+
+    if not rows:
+        raise InputError(f"{label}: holds no rows")
+    if builder.width == 0:
+        raise InputError(f"{label}: rows hold no values")
+    values = np.array(rows, dtype=np.float64)
+    id_list = [i or "" for i in ids] if builder.id_name is not None else None
+    block = Block(values=values, start=0, ids=id_list, lines=lines)
+    return Table(
+        label=label,
+        outcomes=builder.names,
+        id_name=builder.id_name,
+        make_blocks=lambda: iter([block]),
+    )
+
+
+def _read_text(opened: OpenedSource) -> str:
+    try:
+        data = opened.stream.read()
+    except (OSError, EOFError, ValueError) as exc:
+        raise InputError(f"{opened.label}: cannot read: {exc}") from None
+    finally:
+        opened.stream.close()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _decode_error(opened.label, exc) from None
+
+
+def _read_json(opened: OpenedSource, options: ReadOptions) -> Table:
+    label = opened.label
+    text = _read_text(opened)
+    if not text.strip():
+        raise InputError(f"{label}: is empty", hint="expected a JSON list or object of numbers")
+    document = _load_json(text, label)
+    builder = _RowBuilder()
+    if isinstance(document, dict) or (
+        isinstance(document, list) and all(not isinstance(v, (list, dict)) for v in document)
+    ):
+        # [0.2, 0.8] or {"cat": 0.2, "dog": 0.8}: one distribution
+        values, _ = builder.row(document, label)
+        return _rows_table(label, builder, [values], [None], None)
+    if not isinstance(document, list):
+        raise InputError(f"{label}: expected a JSON list or object of numbers, got {type(document).__name__}")
+    rows: list[list[float]] = []
+    ids: list[str | None] = []
+    for number, item in enumerate(document, start=1):
+        values, row_id = builder.row(item, f"{label}: row {number}")
+        rows.append(values)
+        ids.append(row_id)
+    return _rows_table(label, builder, rows, ids, None)
+
+
+def _read_jsonl(opened: OpenedSource, options: ReadOptions) -> Table:
+    label = opened.label
+    builder = _RowBuilder()
+    stream = io.TextIOWrapper(opened.stream, encoding="utf-8-sig", newline=None)
+    numbered_lines = enumerate(stream, start=1)
+
+    def parse(line_number: int, line: str, row_number: int) -> tuple[list[float], str | None]:
+        item = _load_json(line, label, line_number)
+        return builder.row(item, f"{label}: row {row_number} (line {line_number})")
+
+    def next_line() -> tuple[int, str] | None:
+        try:
+            for line_number, line in numbered_lines:
+                if line.strip():
+                    return line_number, line
+        except UnicodeDecodeError as exc:
+            raise _decode_error(label, exc) from None
+        return None
+
+    # Read the first row now so the outcome names are known before any block.
+    first = next_line()
+    if first is None:
+        stream.close()
+        raise InputError(f"{label}: is empty", hint="expected one JSON list or object per line")
+    first_values, first_id = parse(first[0], first[1], 1)
+
+    def blocks() -> Iterator[Block]:
+        rows, ids, lines = [first_values], [first_id], [first[0]]
+        start = 0
+        try:
+            while (item := next_line()) is not None:
+                values, row_id = parse(item[0], item[1], start + len(rows) + 1)
+                rows.append(values)
+                ids.append(row_id)
+                lines.append(item[0])
+                if len(rows) >= options.block_rows:
+                    yield _jsonl_block(builder, rows, ids, lines, start)
+                    start += len(rows)
+                    rows, ids, lines = [], [], []
+        finally:
+            stream.close()
+        if rows:
+            yield _jsonl_block(builder, rows, ids, lines, start)
+
+    return Table(label=label, outcomes=builder.names, id_name=builder.id_name, make_blocks=blocks)
+
+
+def _jsonl_block(
+    builder: _RowBuilder, rows: list[list[float]], ids: list[str | None], lines: list[int], start: int
+) -> Block:
+    import numpy as np
+
+    id_list = [i or "" for i in ids] if builder.id_name is not None else None
+    return Block(values=np.array(rows, dtype=np.float64), start=start, ids=id_list, lines=lines)
+
+
+# --- NumPy -------------------------------------------------------------------------
+
+
+def _read_npy(opened: OpenedSource, options: ReadOptions) -> Table:
+    import numpy as np
+
+    label = opened.label
+    path = opened.source.path
+    try:
+        if path is not None and opened.head[:2] != b"\x1f\x8b" and _plain_file(path):
+            opened.stream.close()
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+        else:
+            data = opened.stream.read()
+            opened.stream.close()
+            array = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(f"{label}: is not a valid .npy file: {exc}") from None
+    if array.dtype.kind not in "fiu":
+        raise InputError(f"{label}: holds {array.dtype} values, not numbers")
+    if array.ndim == 0 or array.shape[-1] == 0:
+        raise InputError(f"{label}: holds no outcome values (shape {array.shape})")
+    matrix = array.reshape(1, -1) if array.ndim == 1 else array.reshape(-1, array.shape[-1])
+    if matrix.shape[0] == 0:
+        raise InputError(f"{label}: holds no rows")
+
+    def blocks() -> Iterator[Block]:
+        # Keep float16/float32 compact on disk; each block is widened on use.
+        step = max(1, min(options.block_rows, (1 << 22) // max(1, matrix.shape[1])))
+        for start in range(0, matrix.shape[0], step):
+            yield Block(values=np.asarray(matrix[start : start + step]), start=start)
+
+    return Table(label=label, outcomes=None, id_name=None, make_blocks=blocks)
+
+
+def _plain_file(path: Any) -> bool:
+    with open(path, "rb") as handle:
+        magic = handle.read(6)
+    return magic == b"\x93NUMPY"

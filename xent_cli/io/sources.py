@@ -1,0 +1,228 @@
+"""Where the numbers come from: paths, stdin, inline lists; decompression; format sniffing.
+
+Nothing here imports NumPy or pandas, so resolving a source costs nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from xent_cli.errors import InputError, UsageError
+
+Format = Literal["csv", "tsv", "json", "jsonl", "npy"]
+FORMATS: tuple[Format, ...] = ("csv", "tsv", "json", "jsonl", "npy")
+
+_EXTENSIONS: dict[str, Format] = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".txt": "csv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".npy": "npy",
+}
+_COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
+_MAGIC = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bz2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+_NPY_MAGIC = b"\x93NUMPY"
+_SNIFF_BYTES = 1 << 16
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|inf|infinity|nan)"
+_INLINE = re.compile(rf"^\s*{_NUMBER}\s*(?:[,;]\s*{_NUMBER}\s*)*$", re.IGNORECASE)
+_INLINE_NAMED = re.compile(
+    rf"^\s*[^=,;]+=\s*{_NUMBER}\s*(?:[,;]\s*[^=,;]+=\s*{_NUMBER}\s*)*$", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A resolved source: a path, stdin, or an inline list of numbers."""
+
+    label: str
+    path: Path | None = None
+    inline: str | None = None
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.path is None and self.inline is None
+
+
+def resolve(spec: str | None, *, stdin_is_terminal: bool) -> Source:
+    """Turn a command-line source argument into a :class:`Source`.
+
+    ``-`` (or nothing, when stdin is a pipe) is stdin; an existing path is a file;
+    otherwise a comma list like ``0.5,0.5`` or ``cat=0.2,dog=0.8`` is inline data.
+    """
+    if spec is None or spec == "-":
+        if stdin_is_terminal:
+            raise UsageError(
+                "no input: give a file, an inline list like 0.5,0.5, or pipe data on stdin",
+                hint="see xent --help",
+            )
+        return Source(label="<stdin>")
+    path = Path(spec)
+    if path.exists():
+        if path.is_dir():
+            raise InputError(f"{spec}: is a directory, not a file")
+        return Source(label=spec, path=path)
+    if _INLINE.match(spec) or _INLINE_NAMED.match(spec):
+        return Source(label=spec, inline=spec)
+    raise InputError(
+        f"{spec}: no such file",
+        hint="an inline distribution is written like 0.25,0.75 or cat=0.25,dog=0.75",
+    )
+
+
+def format_from_name(name: str) -> tuple[Format | None, str | None]:
+    """The format and compression implied by a file name's extensions."""
+    lower = name.lower()
+    compression = None
+    for ext, kind in _COMPRESSIONS.items():
+        if lower.endswith(ext):
+            compression = kind
+            lower = lower[: -len(ext)]
+            break
+    return _EXTENSIONS.get(os.path.splitext(lower)[1]), compression
+
+
+class PrefixedStream(io.RawIOBase):
+    """A read-only stream: some bytes already read, then the rest of another stream.
+
+    Lets us sniff the start of stdin (which cannot seek) and still hand the whole
+    stream to a parser.
+    """
+
+    def __init__(self, prefix: bytes, rest: BinaryIO) -> None:
+        self._prefix = memoryview(prefix)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self._prefix:
+            n = min(len(buffer), len(self._prefix))
+            buffer[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        data = self._rest.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        return n
+
+
+def _read_up_to(stream: BinaryIO, size: int) -> bytes:
+    """Read ``size`` bytes or to EOF; a pipe may deliver less per read."""
+    chunks = []
+    remaining = size
+    while remaining > 0:
+        data = stream.read(remaining)
+        if not data:
+            break
+        chunks.append(data)
+        remaining -= len(data)
+    return b"".join(chunks)
+
+
+def _decompressor(kind: str, raw: BinaryIO, label: str) -> BinaryIO:
+    if kind == "gzip":
+        import gzip
+
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if kind == "bz2":
+        import bz2
+
+        return bz2.BZ2File(raw, mode="rb")
+    if kind == "xz":
+        import lzma
+
+        return lzma.LZMAFile(raw, mode="rb")
+    try:
+        import zstandard
+    except ImportError:
+        raise InputError(
+            f"{label}: is zstd-compressed, which needs the zstandard package",
+            hint="pip install 'xent[zstd]', or decompress it with unzstd first",
+        ) from None
+    return zstandard.ZstdDecompressor().stream_reader(raw)  # type: ignore[no-any-return]
+
+
+@dataclass
+class OpenedSource:
+    """A source opened for reading: a byte stream that starts with ``head``."""
+
+    source: Source
+    stream: BinaryIO
+    head: bytes
+    format: Format
+
+    @property
+    def label(self) -> str:
+        return self.source.label
+
+
+def open_source(source: Source, forced_format: Format | None = None) -> OpenedSource:
+    """Open a path or stdin, undo any compression, and settle its format."""
+    assert source.inline is None
+    label = source.label
+    if source.path is not None:
+        try:
+            raw: BinaryIO = open(source.path, "rb")  # noqa: SIM115 - closed by the caller
+        except OSError as exc:
+            raise InputError(f"{label}: cannot open: {exc.strerror or exc}") from None
+        named_format, _ = format_from_name(source.path.name)
+    else:
+        raw = sys.stdin.buffer
+        named_format = None
+    try:
+        head = _read_up_to(raw, 8)
+    except OSError as exc:
+        raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
+    stream: BinaryIO = io.BufferedReader(PrefixedStream(head, raw), buffer_size=1 << 16)
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            stream = io.BufferedReader(
+                _decompressor(kind, stream, label), buffer_size=1 << 16  # type: ignore[arg-type]
+            )
+            break
+    try:
+        head = _read_up_to(stream, _SNIFF_BYTES)
+    except (OSError, EOFError, ValueError) as exc:
+        raise InputError(f"{label}: cannot decompress: {exc}") from None
+    stream = io.BufferedReader(PrefixedStream(head, stream), buffer_size=1 << 16)
+    fmt = forced_format or named_format or sniff_format(head)
+    return OpenedSource(source=source, stream=stream, head=head, format=fmt)
+
+
+def sniff_format(head: bytes) -> Format:
+    """Guess the format of unnamed data from its first bytes.
+
+    ``.npy`` magic, then ``[`` or ``{`` (JSON, or JSON Lines when the first line
+    is a complete value and more lines follow), else delimited text.
+    """
+    if head.startswith(_NPY_MAGIC):
+        return "npy"
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text[:1] in (b"[", b"{"):
+        first, _, rest = text.partition(b"\n")
+        if rest.strip():
+            import json
+
+            try:
+                json.loads(first)
+            except ValueError:
+                return "json"
+            return "jsonl"
+        return "json"
+    return "csv"

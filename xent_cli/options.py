@@ -1,0 +1,225 @@
+"""Command-line options shared between commands, as ``Annotated`` aliases.
+
+Each alias carries its own help text, so every command documents an option the
+same way.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+class KindChoice(str, Enum):
+    probs = "probs"
+    weights = "weights"
+    logits = "logits"
+    logprobs = "logprobs"
+
+
+class FormatChoice(str, Enum):
+    auto = "auto"
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    tsv = "tsv"
+
+
+class InputFormatChoice(str, Enum):
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+    jsonl = "jsonl"
+    npy = "npy"
+
+
+_INPUT = "Input"
+_NUMBERS = "What the numbers are"
+_OUTPUT = "Output"
+_GATES = "Gates (exit 1 when a bound breaks)"
+
+SourceArg = Annotated[
+    Optional[str],
+    typer.Argument(
+        help="A file (.csv .tsv .json .jsonl .npy, optionally .gz/.bz2/.xz), '-' for stdin, "
+        "or an inline list like 0.5,0.5. Omitted: stdin.",
+        show_default=False,
+    ),
+]
+PArg = Annotated[
+    str,
+    typer.Argument(
+        help="P: a file, '-' for stdin, or an inline list like 0.5,0.5.", show_default=False
+    ),
+]
+QArg = Annotated[
+    Optional[str],
+    typer.Argument(
+        help="Q: a file, '-' for stdin, or an inline list. Omitted: P must be one table "
+        "with exactly two numeric columns (P and Q).",
+        show_default=False,
+    ),
+]
+
+InputFormat = Annotated[
+    Optional[InputFormatChoice],
+    typer.Option(
+        "--input-format",
+        help="Read every source as this format instead of going by extension or content.",
+        rich_help_panel=_INPUT,
+        show_default=False,
+    ),
+]
+Delimiter = Annotated[
+    Optional[str],
+    typer.Option(
+        "--delimiter",
+        help="CSV delimiter (default: sniffed among , ; tab |). 'tab' or '\\t' for tab.",
+        rich_help_panel=_INPUT,
+        show_default=False,
+    ),
+]
+NoHeader = Annotated[
+    bool,
+    typer.Option(
+        "--no-header", help="The first row is data, not column names.", rich_help_panel=_INPUT
+    ),
+]
+Columns = Annotated[
+    Optional[str],
+    typer.Option(
+        "--columns",
+        help="Comma-separated outcome columns (names, or 1-based numbers).",
+        rich_help_panel=_INPUT,
+        show_default=False,
+    ),
+]
+IdColumn = Annotated[
+    Optional[str],
+    typer.Option(
+        "--id",
+        help="The row-id column. With two sources, rows are joined by it "
+        "(this holds Q in memory).",
+        rich_help_panel=_INPUT,
+        show_default=False,
+    ),
+]
+Decimal = Annotated[
+    str,
+    typer.Option(
+        "--decimal",
+        help="Decimal separator in CSV: '.' or ','.",
+        rich_help_panel=_INPUT,
+    ),
+]
+
+AsKind = Annotated[
+    Optional[KindChoice],
+    typer.Option(
+        "--as",
+        help="probs: rows sum to 1; weights: rescaled to sum 1; logits: softmax; "
+        "logprobs: log-probabilities.",
+        rich_help_panel=_NUMBERS,
+        show_default="probs",
+    ),
+]
+Normalize = Annotated[
+    bool,
+    typer.Option(
+        "--normalize", help="Short for --as weights: divide each row by its sum.", rich_help_panel=_NUMBERS
+    ),
+]
+PAs = Annotated[
+    Optional[KindChoice],
+    typer.Option("--p-as", help="--as for P only.", rich_help_panel=_NUMBERS, show_default=False),
+]
+QAs = Annotated[
+    Optional[KindChoice],
+    typer.Option("--q-as", help="--as for Q only.", rich_help_panel=_NUMBERS, show_default=False),
+]
+Tolerance = Annotated[
+    float,
+    typer.Option(
+        "--tolerance",
+        help="How far a probs row's sum may be from 1 (absolute) before it is an error.",
+        rich_help_panel=_NUMBERS,
+    ),
+]
+Smooth = Annotated[
+    Optional[float],
+    typer.Option(
+        "--smooth",
+        help="Additive smoothing of Q: q' = (q + ALPHA) / (1 + K*ALPHA).",
+        metavar="ALPHA",
+        rich_help_panel=_NUMBERS,
+        show_default=False,
+    ),
+]
+Base = Annotated[
+    str,
+    typer.Option(
+        "--base", help="Logarithm base: e (nats), 2 (bits), 10 (hartleys) or a number.", rich_help_panel=_NUMBERS
+    ),
+]
+Bits = Annotated[
+    bool, typer.Option("--bits", help="Short for --base 2.", rich_help_panel=_NUMBERS)
+]
+
+Format = Annotated[
+    FormatChoice,
+    typer.Option(
+        "--format",
+        "-f",
+        help="auto: a table on a terminal, TSV in a pipe (or by -o's extension).",
+        rich_help_panel=_OUTPUT,
+    ),
+]
+Json = Annotated[bool, typer.Option("--json", help="Short for --format json.", rich_help_panel=_OUTPUT)]
+Csv = Annotated[bool, typer.Option("--csv", help="Short for --format csv.", rich_help_panel=_OUTPUT)]
+ValueOnly = Annotated[
+    bool,
+    typer.Option(
+        "--value",
+        help="Print only the headline number (the mean over rows).",
+        rich_help_panel=_OUTPUT,
+    ),
+]
+Rows = Annotated[
+    int,
+    typer.Option("--rows", help="Rows shown in a table before the summary.", min=0, rich_help_panel=_OUTPUT),
+]
+Output = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write the result to FILE (atomically) instead of stdout.",
+        rich_help_panel=_OUTPUT,
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+FailAbove = Annotated[
+    Optional[float],
+    typer.Option(
+        "--fail-above",
+        help="Exit 1 if the headline number is above X.",
+        metavar="X",
+        rich_help_panel=_GATES,
+        show_default=False,
+    ),
+]
+FailBelow = Annotated[
+    Optional[float],
+    typer.Option(
+        "--fail-below",
+        help="Exit 1 if the headline number is below X.",
+        metavar="X",
+        rich_help_panel=_GATES,
+        show_default=False,
+    ),
+]

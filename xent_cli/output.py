@@ -1,0 +1,170 @@
+"""Where and how a result is written: format choice, gates, atomic ``-o``, broken pipes."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from xent_cli.compute import Result
+from xent_cli.errors import ExitStatus, UsageError
+from xent_cli.render import (
+    OutputFormat,
+    json_number,
+    write_delimited,
+    write_json,
+    write_jsonl,
+    write_table,
+    write_value,
+)
+
+_FORMAT_BY_EXTENSION: dict[str, OutputFormat] = {
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".txt": "table",
+}
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    """One bound on a headline number: ``value <= bound`` (above) or ``>=`` (below)."""
+
+    measure: str
+    direction: str  # "above" | "below"
+    bound: float
+
+    def holds(self, value: float) -> bool:
+        if math.isnan(value):
+            return False
+        return value <= self.bound if self.direction == "above" else value >= self.bound
+
+
+@dataclass
+class OutputSettings:
+    format: OutputFormat = "auto"
+    value_only: bool = False
+    max_rows: int = 20
+    path: Path | None = None
+    gates: list[GateCheck] = field(default_factory=list)
+    input_paths: list[Path] = field(default_factory=list)
+
+
+def gate_report(result: Result, gates: list[GateCheck]) -> dict[str, Any]:
+    """What was checked and whether it held, as it appears in JSON."""
+    from xent_cli.compute import summarize
+
+    checks = []
+    for gate in gates:
+        measure = next((m for m in result.measures if m.key == gate.measure), result.headline)
+        value = summarize(measure.values)["mean"]
+        checks.append(
+            {
+                "measure": measure.key,
+                "statistic": "mean",
+                "fail_if": gate.direction,
+                "bound": gate.bound,
+                "value": json_number(value),
+                "held": gate.holds(value),
+            }
+        )
+    return {"held": all(c["held"] for c in checks), "checks": checks}
+
+
+def resolve_format(settings: OutputSettings, stdout_is_terminal: bool) -> OutputFormat:
+    if settings.format != "auto":
+        return settings.format
+    if settings.path is not None:
+        return _FORMAT_BY_EXTENSION.get(settings.path.suffix.lower(), "tsv")
+    return "table" if stdout_is_terminal else "tsv"
+
+
+def emit(result: Result, settings: OutputSettings) -> ExitStatus:
+    """Write the result, then report broken gates on stderr; return the exit status."""
+    report = gate_report(result, settings.gates)
+    result.details["gate"] = report
+    if settings.path is not None:
+        _refuse_to_overwrite_inputs(settings.path, settings.input_paths)
+        with atomic_writer(settings.path) as out:
+            _write(result, settings, out, is_terminal=False)
+    else:
+        try:
+            _write(result, settings, sys.stdout, is_terminal=sys.stdout.isatty())
+            sys.stdout.flush()
+        except BrokenPipeError:
+            silence_stdout()
+    for check in report["checks"]:
+        if not check["held"]:
+            relation = ">" if check["fail_if"] == "above" else "<"
+            print(
+                f"xent: gate failed: {check['measure']} mean {check['value']} {relation} "
+                f"{check['bound']:g} (--fail-{check['fail_if']} {check['bound']:g})",
+                file=sys.stderr,
+            )
+    return ExitStatus.OK if report["held"] else ExitStatus.GATE_FAILED
+
+
+def _write(result: Result, settings: OutputSettings, out: TextIO, is_terminal: bool) -> None:
+    if settings.value_only:
+        write_value(result, out)
+        return
+    fmt = resolve_format(settings, is_terminal)
+    if fmt == "json":
+        write_json(result, out)
+    elif fmt == "jsonl":
+        write_jsonl(result, out)
+    elif fmt in ("csv", "tsv"):
+        write_delimited(result, out, "," if fmt == "csv" else "\t")
+    else:
+        from rich.console import Console
+
+        console = Console(
+            file=out,
+            force_terminal=is_terminal or None,
+            no_color=not is_terminal or "NO_COLOR" in os.environ,
+            highlight=False,
+            width=None if is_terminal else 100,
+        )
+        write_table(result, console, settings.max_rows)
+
+
+def silence_stdout() -> None:
+    """After a reader closed the pipe: send the rest to /dev/null, quietly."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def _refuse_to_overwrite_inputs(target: Path, inputs: list[Path]) -> None:
+    for source in inputs:
+        with contextlib.suppress(OSError):
+            if target.exists() and os.path.samefile(target, source):
+                raise UsageError(f"-o {target} is one of the inputs; xent never overwrites an input")
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path) -> Iterator[TextIO]:
+    """Write to a temporary file beside ``path`` and rename it into place on success."""
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        handle = tempfile.NamedTemporaryFile(
+            "w", dir=directory, prefix=f".{path.name}.", suffix=".tmp", delete=False, encoding="utf-8"
+        )
+    except OSError as exc:
+        raise UsageError(f"-o {path}: cannot write: {exc.strerror or exc}") from None
+    try:
+        with handle:
+            yield handle
+        os.replace(handle.name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(handle.name)
+        raise

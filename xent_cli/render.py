@@ -1,0 +1,193 @@
+"""Rendering results: Rich tables for people, JSON / JSON Lines / CSV / TSV for programs.
+
+Machine formats are stable: JSON follows ``schema_version`` 1, numbers are
+written with Python's shortest round-trip repr, and non-finite values are the
+strings ``"inf"``, ``"-inf"`` and ``"nan"`` so that strict parsers (jq) accept them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from typing import TYPE_CHECKING, Any, Literal, TextIO
+
+from xent_cli.compute import Result, summarize
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+OutputFormat = Literal["auto", "table", "json", "jsonl", "csv", "tsv"]
+SCHEMA_VERSION = 1
+
+
+def json_number(value: float) -> float | str:
+    """A float as JSON allows it: non-finite values become strings."""
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
+def text_number(value: float) -> str:
+    """Full precision for CSV/TSV/--value: shortest repr that round-trips."""
+    converted = json_number(float(value))
+    return converted if isinstance(converted, str) else repr(converted)
+
+
+def _summary(result: Result) -> dict[str, Any]:
+    def clean(stats: dict[str, float]) -> dict[str, Any]:
+        return {k: (v if k == "count" else json_number(v)) for k, v in stats.items()}
+
+    if len(result.measures) == 1:
+        return clean(summarize(result.headline.values))
+    return {m.key: clean(summarize(m.values)) for m in result.measures}
+
+
+def to_document(result: Result) -> dict[str, Any]:
+    """The JSON document for a result (schema version 1)."""
+    rows = []
+    for i in range(result.count):
+        row: dict[str, Any] = {"row": i + 1, "id": result.ids[i] if result.ids else None}
+        if len(result.measures) == 1:
+            row["value"] = json_number(float(result.headline.values[i]))
+        else:
+            for m in result.measures:
+                row[m.key] = json_number(float(m.values[i]))
+        rows.append(row)
+    document: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "command": result.command,
+        "unit": result.unit.name,
+        "base": result.unit.base,
+        "sources": result.sources,
+        "summary": _summary(result),
+        "rows": rows,
+    }
+    document.update(result.details)
+    return document
+
+
+def write_json(result: Result, out: TextIO) -> None:
+    json.dump(to_document(result), out, indent=2, allow_nan=False, ensure_ascii=False)
+    out.write("\n")
+
+
+def write_jsonl(result: Result, out: TextIO) -> None:
+    """One JSON object per row: ``{"row": 1, "id": …, "value": …}``."""
+    for row in to_document(result)["rows"]:
+        out.write(json.dumps(row, allow_nan=False, ensure_ascii=False))
+        out.write("\n")
+
+
+def column_name(result: Result, index: int) -> str:
+    measure = result.measures[index]
+    if len(result.measures) == 1:
+        return f"{result.command.replace('-', '_')}_{_unit_slug(result)}"
+    return f"{measure.key}_{_unit_slug(result)}" if measure.in_unit else measure.key
+
+
+def _unit_slug(result: Result) -> str:
+    return result.unit.name.replace("-", "_")
+
+
+def write_delimited(result: Result, out: TextIO, delimiter: str) -> None:
+    """A header line, then one line per row: ``row``, ``id``, then each measure."""
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    header = ["row", "id"] + [column_name(result, i) for i in range(len(result.measures))]
+    writer.writerow(header)
+    columns = [m.values.tolist() for m in result.measures]
+    for i in range(result.count):
+        row_id = result.ids[i] if result.ids else ""
+        writer.writerow([i + 1, row_id, *(text_number(c[i]) for c in columns)])
+
+
+def write_value(result: Result, out: TextIO) -> None:
+    out.write(text_number(result.headline_value()) + "\n")
+
+
+# --- tables --------------------------------------------------------------------------
+
+
+def table_number(value: float) -> str:
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value == 0:
+        return "0"
+    return f"{value:.6g}"
+
+
+def write_table(result: Result, console: Console, max_rows: int) -> None:
+    """Per-row values (up to ``max_rows``), the summary, and a histogram for batches."""
+    from rich import box
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    sources = "  ".join(f"{k.upper()}: {v}" for k, v in result.sources.items())
+    console.print(Text(f"{result.title} · {result.unit.name}", style="bold"))
+    console.print(Text(sources, style="dim"))
+    if result.count == 1:
+        table = RichTable(box=box.SIMPLE_HEAD, show_header=False)
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        for m in result.measures:
+            table.add_row(m.label, table_number(float(m.values[0])))
+        console.print(table)
+    else:
+        rows = RichTable(box=box.SIMPLE_HEAD)
+        rows.add_column("row", justify="right", style="dim")
+        if result.ids:
+            rows.add_column(result.details.get("id_name") or "id")
+        for m in result.measures:
+            rows.add_column(m.label, justify="right")
+        shown = min(result.count, max_rows)
+        for i in range(shown):
+            cells = [str(i + 1)]
+            if result.ids:
+                cells.append(result.ids[i])
+            cells.extend(table_number(float(m.values[i])) for m in result.measures)
+            rows.add_row(*cells)
+        if shown:
+            console.print(rows)
+        if shown < result.count:
+            console.print(Text(f"  … {result.count - shown} more rows (--rows N shows more)", style="dim"))
+        summary = RichTable(
+            title=f"Summary over {result.count} rows",
+            box=box.SIMPLE_HEAD,
+            title_justify="left",
+        )
+        summary.add_column("measure")
+        for key in ("mean", "min", "max", "sum"):
+            summary.add_column(key, justify="right")
+        for m in result.measures:
+            stats = summarize(m.values)
+            summary.add_row(m.label, *(table_number(stats[k]) for k in ("mean", "min", "max", "sum")))
+        console.print(summary)
+        histogram = _histogram(result.headline.values)
+        if histogram:
+            console.print(Text(f"Distribution of {result.headline.label} over rows", style="bold"))
+            console.print(Text(histogram))
+    for note in result.notes:
+        console.print(Text(note, style="dim"))
+
+
+def _histogram(values: Any, bins: int = 8, width: int = 30) -> str:
+    """A few lines of text bars of how per-row values are spread."""
+    import numpy as np
+
+    finite = values[np.isfinite(values)]
+    if finite.size < 2 or np.min(finite) == np.max(finite):
+        return ""
+    counts, edges = np.histogram(finite, bins=bins)
+    peak = max(1, int(counts.max()))
+    lines = []
+    for count, lo, hi in zip(counts, edges[:-1], edges[1:], strict=True):
+        bar = "█" * int(round(width * int(count) / peak))
+        lines.append(f"  {table_number(lo):>10} – {table_number(hi):<10} {bar} {int(count)}")
+    infinite = int(values.size - finite.size)
+    if infinite:
+        lines.append(f"  {'inf':>10}   {'':<10} {infinite}")
+    return "\n".join(lines)
