@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import typer
 from typer.core import TyperGroup
@@ -44,6 +44,7 @@ class XentGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        from typer import exceptions as typer_exceptions
         from typer._click import exceptions as click_exceptions
 
         try:
@@ -64,7 +65,7 @@ class XentGroup(TyperGroup):
         except click_exceptions.ClickException as exc:
             _error_line(exc.format_message())
             status = ExitStatus.ERROR
-        except click_exceptions.Abort:
+        except typer_exceptions.Abort:
             print(f"{PROG}: interrupted", file=sys.stderr)
             status = ExitStatus.INTERRUPTED
         if status is None:
@@ -175,35 +176,37 @@ def _check_tolerance(tolerance: float) -> None:
         raise UsageError(f"--tolerance {tolerance}: must be a number >= 0")
 
 
-def _output_settings(
-    fmt: opt.FormatChoice,
-    json_flag: bool,
-    csv_flag: bool,
-    value_only: bool,
-    rows: int,
-    output: Path | None,
-    fail_above: float | None,
-    fail_below: float | None,
-    headline: str,
-    sources: list[Any],
-) -> Any:
+class OutputArgs(NamedTuple):
+    """The output and gate options every command shares."""
+
+    format: opt.FormatChoice
+    json: bool
+    csv: bool
+    value: bool
+    rows: int
+    output: Path | None
+    fail_above: float | None
+    fail_below: float | None
+
+
+def _output_settings(args: OutputArgs, headline: str, sources: list[Any]) -> Any:
     from xent_cli.output import GateCheck, OutputSettings
 
-    chosen = [name for name, flag in (("--json", json_flag), ("--csv", csv_flag)) if flag]
-    if len(chosen) > 1 or (chosen and fmt is not opt.FormatChoice.auto):
+    chosen = [name for name, flag in (("json", args.json), ("csv", args.csv)) if flag]
+    if len(chosen) > 1 or (chosen and args.format is not opt.FormatChoice.auto):
         raise UsageError("choose one output format: --format, --json or --csv")
-    name = {"--json": "json", "--csv": "csv"}[chosen[0]] if chosen else fmt.value
+    name = chosen[0] if chosen else args.format.value
     gates = []
-    for direction, bound in (("above", fail_above), ("below", fail_below)):
+    for direction, bound in (("above", args.fail_above), ("below", args.fail_below)):
         if bound is not None:
             if bound != bound:
                 raise UsageError(f"--fail-{direction} needs a number, not NaN")
             gates.append(GateCheck(headline, direction, bound))
     return OutputSettings(
-        format=name,
-        value_only=value_only,
-        max_rows=rows,
-        path=output,
+        format=name,  # type: ignore[arg-type]  # one of OutputFormat by construction
+        value_only=args.value,
+        max_rows=args.rows,
+        path=args.output,
         gates=gates,
         input_paths=[s.path for s in sources if s.path is not None],
     )
@@ -254,9 +257,8 @@ def entropy(
     _check_tolerance(tolerance)
     read_settings = ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal)
     spec = InputSpec(_source(source), read_settings.options(), _kind(as_, normalize))
-    settings = _output_settings(
-        format, json, csv, value, rows, output, fail_above, fail_below, "entropy", [spec.source]
-    )
+    output_args = OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below)
+    settings = _output_settings(output_args, "entropy", [spec.source])
     result = run_entropy(spec, unit=_unit(base, bits), tolerance=tolerance)
     _print_notes(result.notes)
     return emit(result, settings)
@@ -282,7 +284,7 @@ def _pair_command(
     base: str,
     bits: bool,
     read_settings: ReadSettings,
-    output_args: tuple[Any, ...],
+    output_args: OutputArgs,
 ) -> int:
     from xent_cli.compute import PAIR_MEASURES, InputSpec, run_pair
     from xent_cli.output import emit
@@ -296,7 +298,7 @@ def _pair_command(
     q_kind = _kind(as_, normalize, q_as)
     q_spec = None if q is None else InputSpec(_source(q), options, q_kind)
     sources = [p_spec.source] + ([q_spec.source] if q_spec else [])
-    settings = _output_settings(*output_args, measure.key, sources)
+    settings = _output_settings(output_args, measure.key, sources)
     result = run_pair(
         measure,
         p_spec,
@@ -353,7 +355,7 @@ def kl(
     return _pair_command(
         "kl", p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits,
         ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal),
-        (format, json, csv, value, rows, output, fail_above, fail_below),
+        OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below),
     )  # fmt: skip
 
 
@@ -397,7 +399,7 @@ def cross_entropy(
     return _pair_command(
         "cross-entropy", p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits,
         ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal),
-        (format, json, csv, value, rows, output, fail_above, fail_below),
+        OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below),
     )  # fmt: skip
 
 

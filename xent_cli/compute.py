@@ -126,10 +126,8 @@ def summarize(values: NDArray[np.float64]) -> dict[str, float]:
     n = int(values.shape[0])
     if n == 0:
         return {"count": 0, "mean": math.nan, "min": math.nan, "max": math.nan, "sum": 0.0}
-    if np.isposinf(values).any():
-        total = math.inf
-    else:
-        total = math.fsum(values.tolist())
+    # fsum is exact, so the mean does not depend on how rows were blocked.
+    total = math.inf if np.isposinf(values).any() else math.fsum(values.tolist())
     return {
         "count": n,
         "mean": total / n,
@@ -189,24 +187,28 @@ def rechunk(blocks: Iterator[Block], size: int) -> Iterator[Block]:
         yield _concat(pending, start)
 
 
+def joined(blocks: list[Block], name: str) -> list[Any] | None:
+    """The ``ids``/``labels``/``lines`` of several blocks as one list (None if any lacks them)."""
+    parts: list[list[Any] | None] = [getattr(b, name) for b in blocks]
+    result: list[Any] = []
+    for part in parts:
+        if part is None:
+            return None
+        result.extend(part)
+    return result
+
+
 def _concat(blocks: list[Block], start: int) -> Block:
     import numpy as np
 
     if len(blocks) == 1:
         return replace(blocks[0], start=start)
-
-    def join(name: str) -> list[Any] | None:
-        parts = [getattr(b, name) for b in blocks]
-        if any(p is None for p in parts):
-            return None
-        return [x for p in parts for x in p]
-
     return Block(
         values=np.concatenate([b.values for b in blocks]),
         start=start,
-        ids=join("ids"),
-        labels=join("labels"),
-        lines=join("lines"),
+        ids=joined(blocks, "ids"),
+        labels=joined(blocks, "labels"),
+        lines=joined(blocks, "lines"),
     )
 
 
@@ -259,8 +261,8 @@ def column_layout(table: Table) -> Table:
     values = np.concatenate([b.values for b in blocks])[:, 0]
     if values.shape[0] <= 1:
         return replace(table, make_blocks=lambda: iter(blocks))
-    ids = [i for b in blocks for i in b.ids] if all(b.ids for b in blocks) else None
-    lines = [x for b in blocks for x in b.lines] if all(b.lines for b in blocks) else []
+    ids = joined(blocks, "ids")
+    lines = joined(blocks, "lines") or []
     row = Block(values=values[None, :], start=0)
     return Table(
         label=table.label,
@@ -379,30 +381,29 @@ def _lockstep(
         return to_distributions(q_table, block, q_spec.kind, tolerance, _reordered(block, order))
 
     if q_stream.single_row and not p_stream.single_row:
-        q_block = q_stream.first
-        q = validated_q(q_block)
+        q_only = q_stream.first
+        q = validated_q(q_only)
         for p_block in p_stream:
             p = to_distributions(p_table, p_block, p_spec.kind, tolerance)
-            yield PairBlock(p, q, p_block.ids, p_block, q_block)
+            yield PairBlock(p, q, p_block.ids, p_block, q_only)
         return
     if p_stream.single_row and not q_stream.single_row:
-        p_block = p_stream.first
-        p = to_distributions(p_table, p_block, p_spec.kind, tolerance)
+        p_only = p_stream.first
+        p = to_distributions(p_table, p_only, p_spec.kind, tolerance)
         for q_block in q_stream:
-            yield PairBlock(p, validated_q(q_block), q_block.ids or p_block.ids, p_block, q_block)
+            yield PairBlock(p, validated_q(q_block), q_block.ids or p_only.ids, p_only, q_block)
         return
     p_rows = q_rows = 0
     q_iter = iter(q_stream)
     for p_block in p_stream:
-        q_block = next(q_iter, None)
+        q_next = next(q_iter, None)
         p_rows += len(p_block)
-        if q_block is None:
+        if q_next is None:
             raise _row_count_error(p_table, p_rows + _count(p_stream.rest), q_table, q_rows)
+        q_block = q_next
         q_rows += len(q_block)
         if len(q_block) != len(p_block):
-            raise _row_count_error(
-                p_table, p_rows + _count(p_stream.rest), q_table, q_rows + _count(q_iter)
-            )
+            raise _row_count_error(p_table, p_rows + _count(p_stream.rest), q_table, q_rows + _count(q_iter))
         p = to_distributions(p_table, p_block, p_spec.kind, tolerance)
         yield PairBlock(p, validated_q(q_block), p_block.ids or q_block.ids, p_block, q_block)
     extra = _count(q_iter)
@@ -442,7 +443,9 @@ def _joined(
     q_index: dict[str, int] = {}
     for i, row_id in enumerate(q_ids):
         if row_id in q_index:
-            raise InputError(f"{q_table.label}: id {row_id!r} appears more than once", hint="ids must be unique to join on")
+            raise InputError(
+                f"{q_table.label}: id {row_id!r} appears more than once", hint="ids must be unique to join on"
+            )
         q_index[row_id] = i
     q_values = np.concatenate([_reordered(b, order) for b in q_blocks])
     q_all = Block(values=q_values, start=0, ids=q_ids)
@@ -459,7 +462,10 @@ def _joined(
                     hint="with --id every row needs a partner with the same id",
                 )
             if row_id in seen:
-                raise InputError(f"{p_table.label}: id {row_id!r} appears more than once", hint="ids must be unique to join on")
+                raise InputError(
+                    f"{p_table.label}: id {row_id!r} appears more than once",
+                    hint="ids must be unique to join on",
+                )
             seen.add(row_id)
             rows.append(j)
         index = np.asarray(rows, dtype=np.intp)
@@ -492,8 +498,8 @@ def two_columns(spec: InputSpec, q_kind: Kind, tolerance: float) -> tuple[Table,
         )
     blocks = list(table.blocks())
     values = np.concatenate([b.values for b in blocks])
-    ids = [i for b in blocks for i in (b.ids or [])]
-    names = ids if len(ids) == values.shape[0] and len(set(ids)) == len(ids) else None
+    ids = joined(blocks, "ids")
+    names = ids if ids and len(set(ids)) == len(ids) else None
     assert table.outcomes is not None
     p_name, q_name = table.outcomes
     p_table = Table(f"{spec.label} column {p_name!r}", names, None, lambda: iter([]))

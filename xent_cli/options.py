@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -43,7 +43,7 @@ _OUTPUT = "Output"
 _GATES = "Gates (exit 1 when a bound breaks)"
 
 SourceArg = Annotated[
-    Optional[str],
+    str | None,
     typer.Argument(
         help="A file (.csv .tsv .json .jsonl .npy, optionally .gz/.bz2/.xz), '-' for stdin, "
         "or an inline list like 0.5,0.5. Omitted: stdin.",
@@ -52,12 +52,10 @@ SourceArg = Annotated[
 ]
 PArg = Annotated[
     str,
-    typer.Argument(
-        help="P: a file, '-' for stdin, or an inline list like 0.5,0.5.", show_default=False
-    ),
+    typer.Argument(help="P: a file, '-' for stdin, or an inline list like 0.5,0.5.", show_default=False),
 ]
 QArg = Annotated[
-    Optional[str],
+    str | None,
     typer.Argument(
         help="Q: a file, '-' for stdin, or an inline list. Omitted: P must be one table "
         "with exactly two numeric columns (P and Q).",
@@ -66,7 +64,7 @@ QArg = Annotated[
 ]
 
 InputFormat = Annotated[
-    Optional[InputFormatChoice],
+    InputFormatChoice | None,
     typer.Option(
         "--input-format",
         help="Read every source as this format instead of going by extension or content.",
@@ -75,7 +73,7 @@ InputFormat = Annotated[
     ),
 ]
 Delimiter = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--delimiter",
         help="CSV delimiter (default: sniffed among , ; tab |). 'tab' or '\\t' for tab.",
@@ -85,12 +83,10 @@ Delimiter = Annotated[
 ]
 NoHeader = Annotated[
     bool,
-    typer.Option(
-        "--no-header", help="The first row is data, not column names.", rich_help_panel=_INPUT
-    ),
+    typer.Option("--no-header", help="The first row is data, not column names.", rich_help_panel=_INPUT),
 ]
 Columns = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--columns",
         help="Comma-separated outcome columns (names, or 1-based numbers).",
@@ -99,11 +95,10 @@ Columns = Annotated[
     ),
 ]
 IdColumn = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--id",
-        help="The row-id column. With two sources, rows are joined by it "
-        "(this holds Q in memory).",
+        help="The row-id column. With two sources, rows are joined by it (this holds Q in memory).",
         rich_help_panel=_INPUT,
         show_default=False,
     ),
@@ -118,7 +113,7 @@ Decimal = Annotated[
 ]
 
 AsKind = Annotated[
-    Optional[KindChoice],
+    KindChoice | None,
     typer.Option(
         "--as",
         help="probs: rows sum to 1; weights: rescaled to sum 1; logits: softmax; "
@@ -134,11 +129,11 @@ Normalize = Annotated[
     ),
 ]
 PAs = Annotated[
-    Optional[KindChoice],
+    KindChoice | None,
     typer.Option("--p-as", help="--as for P only.", rich_help_panel=_NUMBERS, show_default=False),
 ]
 QAs = Annotated[
-    Optional[KindChoice],
+    KindChoice | None,
     typer.Option("--q-as", help="--as for Q only.", rich_help_panel=_NUMBERS, show_default=False),
 ]
 Tolerance = Annotated[
@@ -150,7 +145,7 @@ Tolerance = Annotated[
     ),
 ]
 Smooth = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--smooth",
         help="Additive smoothing of Q: q' = (q + ALPHA) / (1 + K*ALPHA).",
@@ -162,12 +157,12 @@ Smooth = Annotated[
 Base = Annotated[
     str,
     typer.Option(
-        "--base", help="Logarithm base: e (nats), 2 (bits), 10 (hartleys) or a number.", rich_help_panel=_NUMBERS
+        "--base",
+        help="Logarithm base: e (nats), 2 (bits), 10 (hartleys) or a number.",
+        rich_help_panel=_NUMBERS,
     ),
 ]
-Bits = Annotated[
-    bool, typer.Option("--bits", help="Short for --base 2.", rich_help_panel=_NUMBERS)
-]
+Bits = Annotated[bool, typer.Option("--bits", help="Short for --base 2.", rich_help_panel=_NUMBERS)]
 
 Format = Annotated[
     FormatChoice,
@@ -193,7 +188,7 @@ Rows = Annotated[
     typer.Option("--rows", help="Rows shown in a table before the summary.", min=0, rich_help_panel=_OUTPUT),
 ]
 Output = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--output",
         "-o",
@@ -204,7 +199,7 @@ Output = Annotated[
     ),
 ]
 FailAbove = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--fail-above",
         help="Exit 1 if the headline number is above X.",
@@ -214,7 +209,7 @@ FailAbove = Annotated[
     ),
 ]
 FailBelow = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--fail-below",
         help="Exit 1 if the headline number is below X.",

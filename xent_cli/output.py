@@ -155,16 +155,14 @@ def atomic_writer(path: Path) -> Iterator[TextIO]:
     """Write to a temporary file beside ``path`` and rename it into place on success."""
     directory = path.parent if str(path.parent) else Path(".")
     try:
-        handle = tempfile.NamedTemporaryFile(
-            "w", dir=directory, prefix=f".{path.name}.", suffix=".tmp", delete=False, encoding="utf-8"
-        )
+        fd, temp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise UsageError(f"-o {path}: cannot write: {exc.strerror or exc}") from None
     try:
-        with handle:
+        with open(fd, "w", encoding="utf-8") as handle:
             yield handle
-        os.replace(handle.name, path)
+        os.replace(temp_name, path)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(handle.name)
+            os.unlink(temp_name)
         raise

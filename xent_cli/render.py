@@ -185,7 +185,7 @@ def _histogram(values: Any, bins: int = 8, width: int = 30) -> str:
     peak = max(1, int(counts.max()))
     lines = []
     for count, lo, hi in zip(counts, edges[:-1], edges[1:], strict=True):
-        bar = "█" * int(round(width * int(count) / peak))
+        bar = "█" * round(width * int(count) / peak)
         lines.append(f"  {table_number(lo):>10} – {table_number(hi):<10} {bar} {int(count)}")
     infinite = int(values.size - finite.size)
     if infinite:

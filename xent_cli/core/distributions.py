@@ -122,16 +122,12 @@ def as_2d(values: ArrayLike, name: str = "p") -> FloatArray:
     try:
         array = np.asarray(values)
     except (ValueError, TypeError) as exc:  # ragged nested lists
-        raise DistributionError(
-            f"cannot read as an array: {exc}", reason="shape", name=name
-        ) from None
+        raise DistributionError(f"cannot read as an array: {exc}", reason="shape", name=name) from None
     if array.dtype.kind not in "biuf":
         try:
             array = array.astype(np.float64)
         except (ValueError, TypeError):
-            raise DistributionError(
-                "values must be numbers", reason="type", name=name
-            ) from None
+            raise DistributionError("values must be numbers", reason="type", name=name) from None
     if array.ndim == 0:
         raise DistributionError(
             "expected a vector of outcome values, got a scalar", reason="shape", name=name

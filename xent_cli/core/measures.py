@@ -31,7 +31,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from xent_cli.core.distributions import (
     DEFAULT_TOLERANCE,
@@ -190,7 +190,8 @@ def entropy_terms(p: Distributions) -> FloatArray:
 
 def row_sum(terms: FloatArray) -> FloatArray:
     """Sum along the last axis; pairwise in NumPy, so the error grows as log K."""
-    return np.sum(np.ascontiguousarray(terms), axis=-1)
+    result: FloatArray = np.sum(np.ascontiguousarray(terms), axis=-1)
+    return result
 
 
 # --- per-row measures over prepared blocks -----------------------------------
@@ -249,9 +250,7 @@ def _prepare_pair(
             f"p has {pd.n_outcomes} outcomes but q has {qd.n_outcomes}", reason="shape", name="q"
         )
     if pd.n_rows != qd.n_rows and 1 not in (pd.n_rows, qd.n_rows):
-        raise DistributionError(
-            f"p has {pd.n_rows} rows but q has {qd.n_rows}", reason="shape", name="q"
-        )
+        raise DistributionError(f"p has {pd.n_rows} rows but q has {qd.n_rows}", reason="shape", name="q")
     if alpha:
         qd = smooth(qd, alpha)
     return pd, qd

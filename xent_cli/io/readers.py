@@ -19,7 +19,6 @@ from xent_cli.errors import InputError, UsageError
 from xent_cli.io.sources import Format, OpenedSource, Source, open_source
 
 if TYPE_CHECKING:
-    import numpy as np
     from numpy.typing import NDArray
 
 DEFAULT_BLOCK_ROWS = 65_536
@@ -178,9 +177,7 @@ def _check_unique(names: Sequence[str], label: str) -> None:
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            raise InputError(
-                f"{label}: outcome {name!r} appears twice", hint="outcome names must be unique"
-            )
+            raise InputError(f"{label}: outcome {name!r} appears twice", hint="outcome names must be unique")
         seen.add(name)
 
 
@@ -208,7 +205,7 @@ def _decode_sample(opened: OpenedSource) -> str:
 
 def sniff_delimiter(lines: list[str], decimal: str = ".", fallback: str = ",") -> str:
     """The candidate delimiter that splits the first lines most consistently."""
-    candidates = [d for d in _DELIMITERS if not (d == decimal)]
+    candidates = [d for d in _DELIMITERS if d != decimal]
     best, best_score = fallback, 0
     sample = [line for line in lines[:50] if line.strip()]
     for delimiter in candidates:
@@ -281,13 +278,9 @@ def _layout(opened: OpenedSource, options: ReadOptions) -> _Layout:
     if header is not None:
         _check_unique([h for h in header if h], label)
 
-    id_index = (
-        _column_index(options.id_column, header, label, "--id") if options.id_column else None
-    )
+    id_index = _column_index(options.id_column, header, label, "--id") if options.id_column else None
     label_index = (
-        _column_index(options.label_column, header, label, "--target")
-        if options.label_column
-        else None
+        _column_index(options.label_column, header, label, "--target") if options.label_column else None
     )
     reserved = {i for i in (id_index, label_index) if i is not None}
     if options.columns:
@@ -299,7 +292,9 @@ def _layout(opened: OpenedSource, options: ReadOptions) -> _Layout:
         outcome_indices = [
             i
             for i in range(width)
-            if i not in reserved and i < len(data) and (data[i].strip() == "" or _is_number(data[i], options.decimal))
+            if i not in reserved
+            and i < len(data)
+            and (data[i].strip() == "" or _is_number(data[i], options.decimal))
         ]
     textual = [i for i in range(width) if i not in outcome_indices and i not in reserved]
     if id_index is None and textual and not options.columns:
@@ -357,9 +352,7 @@ def _decode_error(label: str, exc: UnicodeDecodeError) -> InputError:
     )
 
 
-def _delimited_blocks(
-    opened: OpenedSource, options: ReadOptions, layout: _Layout
-) -> Iterator[Block]:
+def _delimited_blocks(opened: OpenedSource, options: ReadOptions, layout: _Layout) -> Iterator[Block]:
     import pandas as pd
 
     label = opened.label
@@ -373,7 +366,7 @@ def _delimited_blocks(
             skiprows=header_lines,
             # No usecols: with it pandas silently drops the extra fields of a
             # ragged row, and a ragged row must be an error.
-            dtype=text_columns,  # type: ignore[arg-type]
+            dtype=text_columns,
             decimal=options.decimal,
             encoding="utf-8-sig",
             skip_blank_lines=False,
@@ -444,8 +437,7 @@ def _numeric_values(
                 if "," in text:
                     hint += "; for decimal commas use --decimal ,"
                 raise InputError(
-                    where.format(row=start + row + 1, line=lines[row])
-                    + f": {_short(text)} is not a number",
+                    where.format(row=start + row + 1, line=lines[row]) + f": {_short(text)} is not a number",
                     hint=hint,
                 )
             series = numbers
@@ -483,7 +475,14 @@ def _json_number(value: Any, where: str) -> float:
         return float(value)
     if isinstance(value, str):
         number = _parse_number(value)
-        if number is not None and value.strip().lower() in ("inf", "-inf", "+inf", "nan", "infinity", "-infinity"):
+        if number is not None and value.strip().lower() in (
+            "inf",
+            "-inf",
+            "+inf",
+            "nan",
+            "infinity",
+            "-infinity",
+        ):
             return number
     raise InputError(f"{where}: {_clip(json.dumps(value))} is not a number")
 
@@ -522,7 +521,9 @@ class _RowBuilder:
                 missing = [n for n in self.names if n not in item]
                 extra = [k for k in keys if k not in self.names]
                 detail = (
-                    f"lacks {', '.join(map(repr, missing))}" if missing else f"has unexpected {', '.join(map(repr, extra))}"
+                    f"lacks {', '.join(map(repr, missing))}"
+                    if missing
+                    else f"has unexpected {', '.join(map(repr, extra))}"
                 )
                 raise InputError(f"{where}: {detail}", hint="every row needs the same outcome names")
             values = [_json_number(item[n], f"{where}, {n!r}") for n in self.names]

@@ -11,7 +11,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import IO, Any, Literal, cast
 
 from xent_cli.errors import InputError, UsageError
 
@@ -40,9 +40,7 @@ _SNIFF_BYTES = 1 << 16
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|inf|infinity|nan)"
 _INLINE = re.compile(rf"^\s*{_NUMBER}\s*(?:[,;]\s*{_NUMBER}\s*)*$", re.IGNORECASE)
-_INLINE_NAMED = re.compile(
-    rf"^\s*[^=,;]+=\s*{_NUMBER}\s*(?:[,;]\s*[^=,;]+=\s*{_NUMBER}\s*)*$", re.IGNORECASE
-)
+_INLINE_NAMED = re.compile(rf"^\s*[^=,;]+=\s*{_NUMBER}\s*(?:[,;]\s*[^=,;]+=\s*{_NUMBER}\s*)*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -103,7 +101,7 @@ class PrefixedStream(io.RawIOBase):
     stream to a parser.
     """
 
-    def __init__(self, prefix: bytes, rest: BinaryIO) -> None:
+    def __init__(self, prefix: bytes, rest: IO[bytes]) -> None:
         self._prefix = memoryview(prefix)
         self._rest = rest
 
@@ -122,7 +120,7 @@ class PrefixedStream(io.RawIOBase):
         return n
 
 
-def _read_up_to(stream: BinaryIO, size: int) -> bytes:
+def _read_up_to(stream: IO[bytes], size: int) -> bytes:
     """Read ``size`` bytes or to EOF; a pipe may deliver less per read."""
     chunks = []
     remaining = size
@@ -135,27 +133,34 @@ def _read_up_to(stream: BinaryIO, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def _decompressor(kind: str, raw: BinaryIO, label: str) -> BinaryIO:
+def _buffered(raw: Any) -> IO[bytes]:
+    return cast(IO[bytes], io.BufferedReader(raw, buffer_size=1 << 16))
+
+
+def _decompressor(kind: str, raw: IO[bytes], label: str) -> IO[bytes]:
+    stream: Any
     if kind == "gzip":
         import gzip
 
-        return gzip.GzipFile(fileobj=raw, mode="rb")
-    if kind == "bz2":
+        stream = gzip.GzipFile(fileobj=raw, mode="rb")
+    elif kind == "bz2":
         import bz2
 
-        return bz2.BZ2File(raw, mode="rb")
-    if kind == "xz":
+        stream = bz2.BZ2File(raw, mode="rb")
+    elif kind == "xz":
         import lzma
 
-        return lzma.LZMAFile(raw, mode="rb")
-    try:
-        import zstandard
-    except ImportError:
-        raise InputError(
-            f"{label}: is zstd-compressed, which needs the zstandard package",
-            hint="pip install 'xent[zstd]', or decompress it with unzstd first",
-        ) from None
-    return zstandard.ZstdDecompressor().stream_reader(raw)  # type: ignore[no-any-return]
+        stream = lzma.LZMAFile(raw, mode="rb")  # noqa: SIM115 - the caller owns it
+    else:
+        try:
+            import zstandard
+        except ImportError:
+            raise InputError(
+                f"{label}: is zstd-compressed, which needs the zstandard package",
+                hint="pip install 'xent[zstd]', or decompress it with unzstd first",
+            ) from None
+        stream = zstandard.ZstdDecompressor().stream_reader(raw)
+    return _buffered(stream)
 
 
 @dataclass
@@ -163,7 +168,7 @@ class OpenedSource:
     """A source opened for reading: a byte stream that starts with ``head``."""
 
     source: Source
-    stream: BinaryIO
+    stream: IO[bytes]
     head: bytes
     format: Format
 
@@ -178,7 +183,7 @@ def open_source(source: Source, forced_format: Format | None = None) -> OpenedSo
     label = source.label
     if source.path is not None:
         try:
-            raw: BinaryIO = open(source.path, "rb")  # noqa: SIM115 - closed by the caller
+            raw: IO[bytes] = open(source.path, "rb")  # noqa: SIM115 - closed by the caller
         except OSError as exc:
             raise InputError(f"{label}: cannot open: {exc.strerror or exc}") from None
         named_format, _ = format_from_name(source.path.name)
@@ -189,18 +194,16 @@ def open_source(source: Source, forced_format: Format | None = None) -> OpenedSo
         head = _read_up_to(raw, 8)
     except OSError as exc:
         raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
-    stream: BinaryIO = io.BufferedReader(PrefixedStream(head, raw), buffer_size=1 << 16)
+    stream = _buffered(PrefixedStream(head, raw))
     for magic, kind in _MAGIC:
         if head.startswith(magic):
-            stream = io.BufferedReader(
-                _decompressor(kind, stream, label), buffer_size=1 << 16  # type: ignore[arg-type]
-            )
+            stream = _decompressor(kind, stream, label)
             break
     try:
         head = _read_up_to(stream, _SNIFF_BYTES)
     except (OSError, EOFError, ValueError) as exc:
         raise InputError(f"{label}: cannot decompress: {exc}") from None
-    stream = io.BufferedReader(PrefixedStream(head, stream), buffer_size=1 << 16)
+    stream = _buffered(PrefixedStream(head, stream))
     fmt = forced_format or named_format or sniff_format(head)
     return OpenedSource(source=source, stream=stream, head=head, format=fmt)
 
