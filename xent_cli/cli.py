@@ -55,9 +55,8 @@ class XentGroup(TyperGroup):
                 standalone_mode=False,
                 **extra,
             )
-        except click_exceptions.NoArgsIsHelpError as exc:
-            print(exc.ctx.get_help() if exc.ctx else "", file=sys.stderr)
-            status = ExitStatus.ERROR
+        except click_exceptions.NoArgsIsHelpError:
+            status = ExitStatus.ERROR  # the help is already printed
         except click_exceptions.UsageError as exc:
             command = exc.ctx.command_path if exc.ctx else PROG
             _error_line(f"{exc.format_message()} (see '{command} --help')")
@@ -75,8 +74,13 @@ class XentGroup(TyperGroup):
         return int(status)
 
     def invoke(self, ctx: Any) -> Any:
+        from typer import exceptions as typer_exceptions
+        from typer._click import exceptions as click_exceptions
+
         try:
             return super().invoke(ctx)
+        except (click_exceptions.ClickException, typer_exceptions.Exit, typer_exceptions.Abort):
+            raise  # usage errors and exits are handled in main()
         except XentError as exc:
             if os.environ.get("XENT_DEBUG"):
                 raise

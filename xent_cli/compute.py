@@ -32,7 +32,6 @@ _HINTS = {
     "nonfinite": "values must be finite numbers",
     "all_zero": "a row of weights needs at least one positive value",
     "all_neg_inf": "at least one outcome needs a finite value",
-    "overflow": "rescale the values",
 }
 
 
@@ -491,9 +490,8 @@ def two_columns(spec: InputSpec, q_kind: Kind, tolerance: float) -> tuple[Table,
 
     table = open_table(spec)
     if table.n_outcomes != 2:
-        have = "no" if table.n_outcomes is None else str(table.n_outcomes)
         raise UsageError(
-            f"a second source is needed: {spec.label} has {have} named numeric columns, not 2",
+            f"a second source Q is needed: {spec.label} is not a table with two numeric columns",
             hint="give P and Q as two sources, or one table with exactly two numeric columns",
         )
     blocks = list(table.blocks())

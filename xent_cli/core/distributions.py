@@ -43,7 +43,8 @@ class Distributions:
     Attributes
     ----------
     raw : ndarray, shape (n, K)
-        The values as given, in float64.
+        The values as given, in float64 (weights rows rescaled by a power of
+        two, which is exact).
     kind : str
         How ``raw`` is to be read.
     totals : ndarray, shape (n,) or None
@@ -182,22 +183,27 @@ def _check_nonnegative(raw: FloatArray, name: str) -> None:
         )
 
 
-def log_sum_exp(values: FloatArray) -> FloatArray:
-    """``log(sum(exp(values)))`` along the last axis, without overflow.
+def _log_softmax_parts(values: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``(values - peak, log1p(rest), peak)`` per row, where ``logsumexp = peak + log1p(rest)``.
 
-    The largest term is factored out and the rest enter through ``log1p``, so
-    rows dominated by one outcome keep their low-order digits. Rows that are all
-    ``-inf`` give ``-inf``.
+    The largest term contributes exactly 1 and is left out of ``rest``, so rows
+    dominated by one outcome keep the digits of a small remainder (1 + 1e-20
+    would round them away). Rows that are all ``-inf`` get ``peak = -inf``.
     """
     peak = np.max(values, axis=-1)
     safe_peak = np.where(np.isfinite(peak), peak, 0.0)
-    shifted = np.exp(values - safe_peak[:, None])
-    # The peak contributes exactly 1; leaving it out of the sum lets log1p keep
-    # the digits of a small remainder (1 + 1e-20 would round them away).
-    shifted[np.arange(values.shape[0]), np.argmax(values, axis=-1)] = 0.0
-    rest = np.sum(shifted, axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        result = safe_peak + np.log1p(rest)
+    shifted = values - safe_peak[:, None]
+    terms = np.exp(shifted)
+    terms[np.arange(values.shape[0]), np.argmax(values, axis=-1)] = 0.0
+    log_rest = np.log1p(np.sum(terms, axis=-1))
+    return shifted, log_rest, peak
+
+
+def log_sum_exp(values: FloatArray) -> FloatArray:
+    """``log(sum(exp(values)))`` along the last axis, without overflow; ``-inf`` for all ``-inf``."""
+    _, log_rest, peak = _log_softmax_parts(values)
+    with np.errstate(invalid="ignore"):
+        result = peak + log_rest
     return np.where(np.isneginf(peak), -np.inf, result)
 
 
@@ -243,13 +249,14 @@ def prepare(
 
     if kind in ("logits", "logprobs"):
         _check_finite(raw, name, allow_neg_inf=True)
-        normalizer = log_sum_exp(raw)
-        impossible = np.isneginf(normalizer)
+        shifted, log_rest, peak = _log_softmax_parts(raw)
+        impossible = np.isneginf(peak)
         if impossible.any():
             row = int(np.argmax(impossible))
             raise DistributionError(
                 "every value in the row is -inf", reason="all_neg_inf", row=row, name=name
             )
+        normalizer = peak + log_rest
         if kind == "logprobs":
             off = np.abs(normalizer) > tolerance
             if off.any():
@@ -260,10 +267,19 @@ def prepare(
                     row=row,
                     name=name,
                 )
-        return Distributions(raw=raw, kind=kind, log_normalizer=normalizer)
+        # (x - peak) - log1p(rest) rather than x - logsumexp: the latter cancels
+        # for the largest logits and loses their relative precision.
+        log_probs = shifted - log_rest[:, None]
+        return Distributions(raw=raw, kind=kind, log_normalizer=normalizer, _log_probs=log_probs)
 
     _check_finite(raw, name, allow_neg_inf=False)
     _check_nonnegative(raw, name)
+    if kind == "weights":
+        # Scale each row by a power of two so its largest weight is in [0.5, 1):
+        # exact in binary floating point, and it keeps sums of huge weights from
+        # overflowing and products of tiny totals from underflowing.
+        _, exponent = np.frexp(np.max(raw, axis=-1))
+        raw = np.ldexp(raw, -exponent[:, None])
     totals = np.sum(raw, axis=-1)
     if kind == "probs":
         off = np.abs(totals - 1.0) > tolerance
@@ -277,12 +293,6 @@ def prepare(
         if zero.any():
             row = int(np.argmax(zero))
             raise DistributionError("all values are 0", reason="all_zero", row=row, name=name)
-        overflow = ~np.isfinite(totals)
-        if overflow.any():
-            row = int(np.argmax(overflow))
-            raise DistributionError(
-                "values are too large to sum in float64", reason="overflow", row=row, name=name
-            )
     return Distributions(raw=raw, kind=kind, totals=totals)
 
 

@@ -92,11 +92,17 @@ def pair_terms(p: Distributions, q: Distributions) -> PairTerms:
 def _pair_terms_linear(p: Distributions, q: Distributions) -> PairTerms:
     assert p.totals is not None and q.totals is not None
     p_hat, q_hat = np.broadcast_arrays(p.probs, q.probs)
-    raw_diff = p.raw - q.raw  # exact where the two are within a factor 2
-    raw_gap = np.sum(raw_diff, axis=-1, keepdims=True)  # = sum(p) - sum(q)
-    # p/Sp - q/Sq = (d - q_hat * (Sp - Sq)) / Sp: no rounded normalized values
-    # are subtracted, so a tiny difference keeps its digits.
-    diff = (raw_diff - q_hat * raw_gap) / p.totals[:, None]
+    sp, sq = p.totals[:, None], q.totals[:, None]
+    d = p.raw - q.raw  # exact where the two are within a factor 2 (Sterbenz)
+    gap = np.sum(d, axis=-1, keepdims=True)  # Sp - Sq, without rounding Sp and Sq first
+    # p/Sp - q/Sq = (d*S - s*D) / (Sp*Sq) with s, S the means of (p, q), (Sp, Sq)
+    # and D = Sp - Sq: no rounded normalized values are subtracted, so a tiny
+    # difference keeps its digits, and swapping p and q negates it exactly.
+    # It needs Sp ~ Sq (true for probs); otherwise normalize first.
+    close_totals = np.abs(gap) <= 1e-3 * np.minimum(sp, sq)
+    with np.errstate(invalid="ignore", over="ignore"):
+        exact = (d * (0.5 * (sp + sq)) - (0.5 * (p.raw + q.raw)) * gap) / (sp * sq)
+    diff = np.where(close_totals, exact, p_hat - q_hat)
     with np.errstate(divide="ignore", invalid="ignore"):
         u = diff / q_hat
         near = np.abs(u) < 0.5
@@ -165,7 +171,8 @@ def js_terms(t: PairTerms) -> FloatArray:
     """Per-outcome contributions ``m * psi(v)`` to the Jensen–Shannon divergence."""
     m = 0.5 * (t.p + t.q)
     with np.errstate(divide="ignore", invalid="ignore"):
-        v = np.where(m > 0, 0.5 * t.diff / m, 0.0)
+        # |v| <= 1 exactly in theory; rounding can overshoot where p or q is 0.
+        v = np.clip(np.where(m > 0, 0.5 * t.diff / m, 0.0), -1.0, 1.0)
         near = np.abs(v) < _PSI_SERIES_BELOW
         v_near = np.where(near, v, 0.0)
         series = m * v_near * v_near * _horner(v_near * v_near, _PSI_COEFFS)
