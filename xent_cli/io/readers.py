@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from xent_cli.errors import InputError, UsageError
-from xent_cli.io.sources import Format, OpenedSource, Source, open_source
+from xent_cli.io.sources import SNIFF_BYTES, Format, OpenedSource, Source, open_source
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -113,7 +113,11 @@ def read(source: Source, options: ReadOptions) -> Table:
         "jsonl": _read_jsonl,
         "npy": _read_npy,
     }
-    return readers[opened.format](opened, options)
+    try:
+        return readers[opened.format](opened, options)
+    except BaseException:
+        opened.stream.close()
+        raise
 
 
 # --- numbers -------------------------------------------------------------------
@@ -194,11 +198,12 @@ def _decode_sample(opened: OpenedSource) -> str:
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not just a character cut by the sample's end
+        cut_by_sample_end = len(head) >= SNIFF_BYTES and "unexpected end" in exc.reason
+        if not cut_by_sample_end:
             raise _decode_error(opened.label, exc) from None
         text = head[: exc.start].decode("utf-8-sig")
     # Drop a possibly cut last line; keep it when it is the whole sample.
-    if len(head) >= (1 << 16) and "\n" in text:
+    if len(head) >= SNIFF_BYTES and "\n" in text:
         text = text[: text.rindex("\n")]
     return text
 
@@ -575,6 +580,8 @@ def _read_json(opened: OpenedSource, options: ReadOptions) -> Table:
         raise InputError(f"{label}: is empty", hint="expected a JSON list or object of numbers")
     document = _load_json(text, label)
     builder = _RowBuilder()
+    if document == [] or document == {}:
+        raise InputError(f"{label}: holds no rows")
     if isinstance(document, dict) or (
         isinstance(document, list) and all(not isinstance(v, (list, dict)) for v in document)
     ):

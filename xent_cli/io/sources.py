@@ -36,7 +36,7 @@ _MAGIC = (
     (b"\x28\xb5\x2f\xfd", "zstd"),
 )
 _NPY_MAGIC = b"\x93NUMPY"
-_SNIFF_BYTES = 1 << 16
+SNIFF_BYTES = 1 << 16
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|inf|infinity|nan)"
 _INLINE = re.compile(rf"^\s*{_NUMBER}\s*(?:[,;]\s*{_NUMBER}\s*)*$", re.IGNORECASE)
@@ -107,6 +107,11 @@ class PrefixedStream(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def close(self) -> None:
+        if not self.closed:
+            self._rest.close()
+        super().close()
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         if self._prefix:
@@ -200,7 +205,7 @@ def open_source(source: Source, forced_format: Format | None = None) -> OpenedSo
             stream = _decompressor(kind, stream, label)
             break
     try:
-        head = _read_up_to(stream, _SNIFF_BYTES)
+        head = _read_up_to(stream, SNIFF_BYTES)
     except (OSError, EOFError, ValueError) as exc:
         raise InputError(f"{label}: cannot decompress: {exc}") from None
     stream = _buffered(PrefixedStream(head, stream))
