@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -145,8 +146,11 @@ def block_rows_for(n_outcomes: int | None, options: ReadOptions) -> int:
     return max(1, min(options.block_rows, BLOCK_ELEMENTS // n_outcomes))
 
 
-def open_table(spec: InputSpec) -> Table:
-    return read(spec.source, spec.options)
+def open_table(spec: InputSpec, closer: ExitStack) -> Table:
+    """Open a source; ``closer`` closes it when the command is done, however it ends."""
+    table = read(spec.source, spec.options)
+    closer.callback(table.close)
+    return table
 
 
 def to_distributions(
@@ -273,8 +277,8 @@ def column_layout(table: Table) -> Table:
     )
 
 
-def _distribution_table(spec: InputSpec) -> Table:
-    table = open_table(spec)
+def _distribution_table(spec: InputSpec, closer: ExitStack) -> Table:
+    table = open_table(spec, closer)
     if table.n_outcomes == 1:
         table = column_layout(table)
     return table
@@ -343,12 +347,13 @@ def paired_blocks(
     *,
     tolerance: float,
     join_ids: bool,
+    closer: ExitStack,
 ) -> tuple[Table, Table, Iterator[PairBlock]]:
     """Open both sources and yield their rows aligned, validated, block by block."""
     if p_spec.source.is_stdin and q_spec.source.is_stdin:
         raise UsageError("only one source can be stdin ('-')")
-    p_table = _distribution_table(p_spec)
-    q_table = _distribution_table(q_spec)
+    p_table = _distribution_table(p_spec, closer)
+    q_table = _distribution_table(q_spec, closer)
     order = outcome_order(p_table, q_table)
     size = block_rows_for(p_table.n_outcomes or q_table.n_outcomes, p_spec.options)
     if join_ids:
@@ -484,11 +489,13 @@ def _has_ids(table: Table) -> bool:
     return table.id_name is not None
 
 
-def two_columns(spec: InputSpec, q_kind: Kind, tolerance: float) -> tuple[Table, PairBlock]:
+def two_columns(
+    spec: InputSpec, q_kind: Kind, tolerance: float, closer: ExitStack
+) -> tuple[Table, PairBlock]:
     """One source with exactly two numeric columns: P is the first, Q the second."""
     import numpy as np
 
-    table = open_table(spec)
+    table = open_table(spec, closer)
     if table.n_outcomes != 2:
         raise UsageError(
             f"a second source Q is needed: {spec.label} is not a table with two numeric columns",
@@ -518,13 +525,14 @@ def run_entropy(spec: InputSpec, *, unit: Unit, tolerance: float) -> Result:
 
     from xent_cli.core.measures import entropy_rows
 
-    table = _distribution_table(spec)
-    size = block_rows_for(table.n_outcomes, spec.options)
     values: list[NDArray[np.float64]] = []
     ids: list[str] = []
-    for block, dist in _stream_distributions(table, spec.kind, tolerance, size):
-        values.append(entropy_rows(dist) / unit.scale)
-        ids.extend(block.ids or [])
+    with ExitStack() as closer:
+        table = _distribution_table(spec, closer)
+        size = block_rows_for(table.n_outcomes, spec.options)
+        for block, dist in _stream_distributions(table, spec.kind, tolerance, size):
+            values.append(entropy_rows(dist) / unit.scale)
+            ids.extend(block.ids or [])
     if not values:
         raise InputError(f"{spec.label}: has no rows")
     per_row = np.concatenate(values)
@@ -573,22 +581,26 @@ def run_pair(
     from xent_cli.core.distributions import smooth
 
     notes: list[str] = []
-    if q_spec is None:
-        table, pair = two_columns(p_spec, q_kind or p_spec.kind, tolerance)
-        pairs: Iterator[PairBlock] = iter([pair])
-        sources = {"p": pair_label(table, 0), "q": pair_label(table, 1)}
-        notes.extend(table.notes)
-    else:
-        p_table, q_table, pairs = paired_blocks(p_spec, q_spec, tolerance=tolerance, join_ids=join_ids)
-        sources = {"p": p_spec.label, "q": q_spec.label}
-        notes.extend(p_table.notes + q_table.notes)
     values: list[NDArray[np.float64]] = []
     ids: list[str] = []
-    for pair in pairs:
-        q = smooth(pair.q, smoothing) if smoothing else pair.q
-        row_values = measure.function(pair.p, q) / unit.scale
-        values.append(np.broadcast_to(row_values, (max(pair.p.n_rows, q.n_rows),)))
-        ids.extend(pair.ids or [])
+    with ExitStack() as closer:
+        pairs: Iterator[PairBlock]
+        if q_spec is None:
+            table, pair = two_columns(p_spec, q_kind or p_spec.kind, tolerance, closer)
+            pairs = iter([pair])
+            sources = {"p": pair_label(table, 0), "q": pair_label(table, 1)}
+            notes.extend(table.notes)
+        else:
+            p_table, q_table, pairs = paired_blocks(
+                p_spec, q_spec, tolerance=tolerance, join_ids=join_ids, closer=closer
+            )
+            sources = {"p": p_spec.label, "q": q_spec.label}
+            notes.extend(p_table.notes + q_table.notes)
+        for pair in pairs:
+            q = smooth(pair.q, smoothing) if smoothing else pair.q
+            row_values = measure.function(pair.p, q) / unit.scale
+            values.append(np.broadcast_to(row_values, (max(pair.p.n_rows, q.n_rows),)))
+            ids.extend(pair.ids or [])
     per_row = np.concatenate(values)
     details: dict[str, Any] = {}
     if smoothing:

@@ -155,9 +155,7 @@ def test_against_scipy_in_every_kind(pairs: tuple[np.ndarray, np.ndarray], kind:
     np.testing.assert_allclose(
         cross_entropy(pk, qk, kind=kind), scipy_entropy(p, axis=1) + rel_entr(p, q).sum(axis=1), rtol=1e-12
     )
-    np.testing.assert_allclose(
-        js_divergence(pk, qk, kind=kind), jensenshannon(p, q, axis=1) ** 2, rtol=1e-10
-    )
+    np.testing.assert_allclose(js_divergence(pk, qk, kind=kind), jensenshannon(p, q, axis=1) ** 2, rtol=1e-10)
 
 
 def test_mixed_kinds() -> None:

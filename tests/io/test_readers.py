@@ -58,6 +58,7 @@ def test_bom_crlf_and_blank_lines(tmp_path: Path) -> None:
     assert table.outcomes == ["cat", "dog"]
     assert ids == ["r1", "r2"]
     assert lines == [2, 4]  # the blank line is skipped but still counted
+    np.testing.assert_array_equal(values, [[0.2, 0.8], [0.5, 0.5]])
 
 
 @pytest.mark.parametrize("delimiter", [";", "\t", "|"])
@@ -188,7 +189,11 @@ def test_blocks_span_the_file(tmp_path: Path) -> None:
     ],
 )
 def test_json_shapes(
-    tmp_path: Path, document: object, outcomes: list[str] | None, ids: list[str] | None, values: list[list[float]]
+    tmp_path: Path,
+    document: object,
+    outcomes: list[str] | None,
+    ids: list[str] | None,
+    values: list[list[float]],
 ) -> None:
     text = json.dumps(document).replace("-Infinity", "-Infinity")
     table, array, got_ids, _ = load(write(tmp_path, "a.json", text))
@@ -206,14 +211,14 @@ def test_json_accepts_inf_strings(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("[0.2, 0.8,]", "line 1, column 11: invalid JSON"),
-        ('[[0.2, 0.8], [0.5]]', "row 2: has 1 values, expected 2"),
+        ("[[0.2, 0.8], [0.5]]", "row 2: has 1 values, expected 2"),
         ('[{"a": 0.2, "b": 0.8}, {"a": 0.5}]', "row 2: lacks 'b'"),
         ('[{"a": 0.2, "b": 0.8}, {"a": 0.5, "b": 0.2, "c": 0.3}]', "row 2: has unexpected 'c'"),
         ("[[0.2, true]]", "row 1, column 2: true is not a number"),
         ('"hello"', "expected a JSON list or object of numbers"),
         ("[]", "holds no rows"),
         ("", "is empty"),
-        ("[[0.2], {\"a\": 1}]", "row 2: is an object, but earlier rows are lists"),
+        ('[[0.2], {"a": 1}]', "row 2: is an object, but earlier rows are lists"),
     ],
 )
 def test_json_errors(tmp_path: Path, text: str, message: str) -> None:

@@ -71,6 +71,8 @@ class Table:
     # line each came from, or an empty list when lines are unknown.
     outcome_lines: list[int] | None = None
     notes: list[str] = field(default_factory=list)
+    # Releases the open file, whether or not the blocks were read.
+    close: Callable[[], None] = lambda: None
 
     def blocks(self) -> Iterator[Block]:
         return self.make_blocks()
@@ -114,10 +116,12 @@ def read(source: Source, options: ReadOptions) -> Table:
         "npy": _read_npy,
     }
     try:
-        return readers[opened.format](opened, options)
+        table = readers[opened.format](opened, options)
     except BaseException:
         opened.stream.close()
         raise
+    table.close = opened.stream.close
+    return table
 
 
 # --- numbers -------------------------------------------------------------------
