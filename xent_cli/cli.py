@@ -277,7 +277,7 @@ def _print_notes(notes: list[str]) -> None:
 
 def _pair_command(
     measure_name: str,
-    p: str,
+    p: str | None,
     q: str | None,
     as_: opt.KindChoice | None,
     normalize: bool,
@@ -319,7 +319,7 @@ def _pair_command(
 
 @app.command("kl")
 def kl(
-    p: opt.PArg,
+    p: opt.PArg = None,
     q: opt.QArg = None,
     as_: opt.AsKind = None,
     normalize: opt.Normalize = False,
@@ -365,7 +365,7 @@ def kl(
 
 @app.command("cross-entropy")
 def cross_entropy(
-    p: opt.PArg,
+    p: opt.PArg = None,
     q: opt.QArg = None,
     as_: opt.AsKind = None,
     normalize: opt.Normalize = False,

@@ -51,8 +51,11 @@ SourceArg = Annotated[
     ),
 ]
 PArg = Annotated[
-    str,
-    typer.Argument(help="P: a file, '-' for stdin, or an inline list like 0.5,0.5.", show_default=False),
+    str | None,
+    typer.Argument(
+        help="P: a file, '-' for stdin, or an inline list like 0.5,0.5. Omitted: stdin.",
+        show_default=False,
+    ),
 ]
 QArg = Annotated[
     str | None,

@@ -183,11 +183,14 @@ def _histogram(values: Any, bins: int = 8, width: int = 30) -> str:
         return ""
     counts, edges = np.histogram(finite, bins=bins)
     peak = max(1, int(counts.max()))
+    lows = [table_number(x) for x in edges[:-1]]
+    highs = [table_number(x) for x in edges[1:]]
+    lo_width, hi_width = max(map(len, lows)), max(map(len, highs))
     lines = []
-    for count, lo, hi in zip(counts, edges[:-1], edges[1:], strict=True):
+    for count, lo, hi in zip(counts, lows, highs, strict=True):
         bar = "█" * round(width * int(count) / peak)
-        lines.append(f"  {table_number(lo):>10} – {table_number(hi):<10} {bar} {int(count)}")
+        lines.append(f"  {lo:>{lo_width}} – {hi:<{hi_width}}  {bar} {int(count)}")
     infinite = int(values.size - finite.size)
     if infinite:
-        lines.append(f"  {'inf':>10}   {'':<10} {infinite}")
+        lines.append(f"  {'inf':>{lo_width}}   {'':<{hi_width}}  {infinite}")
     return "\n".join(lines)

@@ -1,0 +1,137 @@
+"""The installed ``xent`` command in real processes, with real pipes and a real terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES
+
+XENT = shutil.which("xent", path=str(Path(sys.executable).parent)) or shutil.which("xent")
+pytestmark = pytest.mark.skipif(XENT is None, reason="the xent command is not installed")
+
+
+def run(*args: str, input: bytes | None = None, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+    assert XENT is not None
+    return subprocess.run(
+        [XENT, *args],
+        input=input,
+        capture_output=True,
+        timeout=60,
+        check=False,
+        **kwargs,  # type: ignore[call-overload]
+    )
+
+
+def test_pipe_in_and_tsv_out() -> None:
+    data = (EXAMPLES / "model_a.csv").read_bytes()
+    result = run("entropy", input=data)
+    assert result.returncode == 0
+    lines = result.stdout.decode().splitlines()
+    assert lines[0].split("\t") == ["row", "id", "entropy_nats"]
+    assert len(lines) == 13
+    assert all(len(line.split("\t")) == 3 for line in lines)
+
+
+def test_dash_for_q_and_json_parsed_back() -> None:
+    data = (EXAMPLES / "model_b.jsonl").read_bytes()
+    result = run("kl", str(EXAMPLES / "model_a.csv"), "-", "--json", input=data)
+    assert result.returncode == 0
+    doc = json.loads(result.stdout)
+    assert doc["summary"]["count"] == 12
+
+
+def test_gzip_on_stdin_is_sniffed() -> None:
+    import gzip
+
+    data = gzip.compress((EXAMPLES / "model_a.csv").read_bytes())
+    plain = run("entropy", str(EXAMPLES / "model_a.csv"), "--value")
+    piped = run("entropy", "--value", input=data)
+    assert piped.stdout == plain.stdout
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv", "tsv", "table"])
+def test_every_output_format(fmt: str) -> None:
+    result = run("kl", str(EXAMPLES / "model_a.csv"), str(EXAMPLES / "model_b.csv"), "--format", fmt)
+    assert result.returncode == 0
+    text = result.stdout.decode()
+    if fmt == "json":
+        assert json.loads(text)["command"] == "kl"
+    elif fmt == "jsonl":
+        assert len([json.loads(line) for line in text.splitlines()]) == 12
+    elif fmt in ("csv", "tsv"):
+        sep = "," if fmt == "csv" else "\t"
+        assert text.splitlines()[0].split(sep) == ["row", "id", "kl_nats"]
+    else:
+        assert "Summary over 12 rows" in text
+
+
+def test_exit_codes() -> None:
+    assert run("kl", "0.5,0.5", "0.9,0.1").returncode == 0
+    assert run("kl", "0.5,0.5", "0.9,0.1", "--fail-above", "0.1").returncode == 1
+    bad = run("kl", "0.5,0.5", "0.9,0.2")
+    assert bad.returncode == 2
+    assert bad.stdout == b""
+    assert bad.stderr.decode().count("\n") == 1
+    assert b"Traceback" not in bad.stderr
+
+
+def test_python_dash_m() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "xent_cli", "entropy", "0.5,0.5", "--bits", "--value"],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout) == (0, b"1.0\n")
+
+
+def test_terminal_on_stdin_without_a_source_exits_at_once() -> None:
+    primary, secondary = pty.openpty()
+    try:
+        result = run("entropy", stdin=secondary)
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert result.returncode == 2
+    assert result.stderr.startswith(b"xent: error: no input")
+
+
+def test_broken_pipe_is_quiet() -> None:
+    rows = "".join(f"{i / 100000},{1 - i / 100000}\n" for i in range(100000))
+    script = f'set -o pipefail; "{XENT}" entropy - | head -1'
+    result = subprocess.run(
+        ["bash", "-c", script], input=rows.encode(), capture_output=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"row\tid\tentropy_nats\n"
+    assert result.stderr == b""
+
+
+def test_help_imports_neither_numpy_nor_pandas() -> None:
+    code = (
+        "import sys; from xent_cli.cli import app; from typer.testing import CliRunner; "
+        "CliRunner().invoke(app, ['kl', '--help']); "
+        "print('numpy' in sys.modules, 'pandas' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, timeout=60)
+    assert result.stdout.split() == [b"False", b"False"]
+
+
+def test_inline_and_json_inputs_do_not_import_pandas(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    path.write_text("[[0.5, 0.5]]")
+    code = (
+        "import sys; from xent_cli.cli import app; from typer.testing import CliRunner; "
+        f"r = CliRunner().invoke(app, ['kl', '0.5,0.5', {str(path)!r}, '--value']); "
+        "print(r.exit_code, 'pandas' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, timeout=60)
+    assert result.stdout.split() == [b"0", b"False"]
