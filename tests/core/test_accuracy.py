@@ -82,3 +82,19 @@ def test_many_outcomes_sum_without_growing_error() -> None:
     terms = p * (np.log(p) - np.log(q))
     expected = math.fsum(terms.tolist())
     assert kl_divergence(p, q) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("offset", [5e-7, -5e-7, 1e-12])
+def test_rows_within_tolerance_are_renormalized_without_losing_accuracy(offset: float) -> None:
+    rng = np.random.default_rng(8)
+    p, q = reference._near_equal(rng, 1e-9, 12)
+    p = p * (1 + offset)  # sums to 1 + offset: inside the default tolerance
+    exact = reference.kl(reference.distribution(p, "probs"), reference.distribution(q, "probs"))
+    assert reference.relative_error(kl_divergence(p, q), exact) <= BOUND
+    assert (
+        reference.relative_error(
+            js_divergence(p, q),
+            reference.js(reference.distribution(p, "probs"), reference.distribution(q, "probs")),
+        )
+        <= BOUND
+    )
