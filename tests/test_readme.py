@@ -39,6 +39,8 @@ def examples() -> list[tuple[str, str]]:
 @pytest.mark.skipif(shutil.which("xent", path=str(XENT_DIR)) is None, reason="xent is not installed")
 @pytest.mark.parametrize(("command", "expected"), examples(), ids=[c for c, _ in examples()])
 def test_readme_example(command: str, expected: str) -> None:
+    if "| jq" in command and shutil.which("jq") is None:
+        pytest.skip("jq is not installed")
     assert _run(command) == expected.rstrip("\n")
 
 

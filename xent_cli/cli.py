@@ -166,7 +166,7 @@ def _kind(as_: opt.KindChoice | None, normalize: bool, specific: opt.KindChoice 
 
 
 def _unit(base: str, bits: bool) -> Any:
-    from xent_cli.compute import Unit
+    from xent_cli.results import Unit
 
     if bits:
         if base not in ("e", "2"):
@@ -189,23 +189,27 @@ class OutputArgs(NamedTuple):
     value: bool
     rows: int
     output: Path | None
-    fail_above: float | None
-    fail_below: float | None
+    fail_above: list[str] | None
+    fail_below: list[str] | None
 
 
-def _output_settings(args: OutputArgs, headline: str, sources: list[Any]) -> Any:
-    from xent_cli.output import GateCheck, OutputSettings
+def _output_settings(args: OutputArgs, measure_keys: list[str], sources: list[Any]) -> Any:
+    """Output settings, with every gate checked against the command's measures up front."""
+    from xent_cli.output import OutputSettings
+    from xent_cli.results import Gate
 
     chosen = [name for name, flag in (("json", args.json), ("csv", args.csv)) if flag]
     if len(chosen) > 1 or (chosen and args.format is not opt.FormatChoice.auto):
         raise UsageError("choose one output format: --format, --json or --csv")
     name = chosen[0] if chosen else args.format.value
-    gates = []
-    for direction, bound in (("above", args.fail_above), ("below", args.fail_below)):
-        if bound is not None:
-            if bound != bound:
-                raise UsageError(f"--fail-{direction} needs a number, not NaN")
-            gates.append(GateCheck(headline, direction, bound))
+    gates = [Gate.parse("above", text) for text in args.fail_above or []]
+    gates += [Gate.parse("below", text) for text in args.fail_below or []]
+    for gate in gates:
+        if gate.measure is not None and gate.measure not in measure_keys:
+            raise UsageError(
+                f"--fail-{gate.direction} {gate.measure}=…: no measure {gate.measure!r}",
+                hint=f"measures: {', '.join(measure_keys)}",
+            )
     return OutputSettings(
         format=name,  # type: ignore[arg-type]  # one of OutputFormat by construction
         value_only=args.value,
@@ -220,6 +224,13 @@ def _source(spec: str | None) -> Any:
     from xent_cli.io.sources import resolve
 
     return resolve(spec, stdin_is_terminal=stdin_is_terminal())
+
+
+def _print_notes(notes: list[str]) -> None:
+    for note in notes:
+        if note.startswith("Q smoothed"):
+            continue  # shown with the result itself
+        print(f"{PROG}: note: {note}", file=sys.stderr)
 
 
 @app.command()
@@ -255,63 +266,63 @@ def entropy(
 
       xent entropy predictions.csv --json | jq .summary.mean
     """
-    from xent_cli.compute import InputSpec, run_entropy
+    from xent_cli.align import InputSpec
+    from xent_cli.compute import run_entropy
     from xent_cli.output import emit
 
     _check_tolerance(tolerance)
     read_settings = ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal)
     spec = InputSpec(_source(source), read_settings.options(), _kind(as_, normalize))
     output_args = OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below)
-    settings = _output_settings(output_args, "entropy", [spec.source])
+    settings = _output_settings(output_args, ["entropy"], [spec.source])
     result = run_entropy(spec, unit=_unit(base, bits), tolerance=tolerance)
     _print_notes(result.notes)
     return emit(result, settings)
 
 
-def _print_notes(notes: list[str]) -> None:
-    for note in notes:
-        if note.startswith("Q smoothed"):
-            continue  # shown with the result itself
-        print(f"{PROG}: note: {note}", file=sys.stderr)
+@dataclass(frozen=True)
+class PairArgs:
+    """What a two-distribution command was given."""
+
+    p: str | None
+    q: str | None
+    as_: opt.KindChoice | None
+    normalize: bool
+    p_as: opt.KindChoice | None
+    q_as: opt.KindChoice | None
+    tolerance: float
+    smooth: float | None
+    base: str
+    bits: bool
+    explain: bool
+    top: int
 
 
-def _pair_command(
-    measure_name: str,
-    p: str | None,
-    q: str | None,
-    as_: opt.KindChoice | None,
-    normalize: bool,
-    p_as: opt.KindChoice | None,
-    q_as: opt.KindChoice | None,
-    tolerance: float,
-    smooth_alpha: float | None,
-    base: str,
-    bits: bool,
-    read_settings: ReadSettings,
-    output_args: OutputArgs,
-) -> int:
-    from xent_cli.compute import PAIR_MEASURES, InputSpec, run_pair
+def _pair_command(name: str, args: PairArgs, read_settings: ReadSettings, output_args: OutputArgs) -> int:
+    from xent_cli.align import InputSpec
+    from xent_cli.compute import PAIR_COMMANDS, run_pair
     from xent_cli.output import emit
 
-    _check_tolerance(tolerance)
-    if smooth_alpha is not None and not (smooth_alpha >= 0 and smooth_alpha != float("inf")):
-        raise UsageError(f"--smooth {smooth_alpha}: must be a finite number >= 0")
-    measure = PAIR_MEASURES[measure_name]
+    _check_tolerance(args.tolerance)
+    if args.smooth is not None and not (args.smooth >= 0 and args.smooth != float("inf")):
+        raise UsageError(f"--smooth {args.smooth}: must be a finite number >= 0")
+    command = PAIR_COMMANDS[name]
     options = read_settings.options()
-    p_spec = InputSpec(_source(p), options, _kind(as_, normalize, p_as))
-    q_kind = _kind(as_, normalize, q_as)
-    q_spec = None if q is None else InputSpec(_source(q), options, q_kind)
+    p_spec = InputSpec(_source(args.p), options, _kind(args.as_, args.normalize, args.p_as))
+    q_kind = _kind(args.as_, args.normalize, args.q_as)
+    q_spec = None if args.q is None else InputSpec(_source(args.q), options, q_kind)
     sources = [p_spec.source] + ([q_spec.source] if q_spec else [])
-    settings = _output_settings(output_args, measure.key, sources)
+    settings = _output_settings(output_args, command.keys, sources)
     result = run_pair(
-        measure,
+        command,
         p_spec,
         q_spec,
-        unit=_unit(base, bits),
-        tolerance=tolerance,
-        smoothing=smooth_alpha,
+        unit=_unit(args.base, args.bits),
+        tolerance=args.tolerance,
+        smoothing=args.smooth,
         join_ids=read_settings.id_column is not None and q_spec is not None,
         q_kind=q_kind,
+        explain_top=args.top if args.explain else None,
     )
     _print_notes(result.notes)
     return emit(result, settings)
@@ -341,6 +352,8 @@ def kl(
     value: opt.ValueOnly = False,
     rows: opt.Rows = 20,
     output: opt.Output = None,
+    explain: opt.Explain = False,
+    top: opt.Top = 10,
     fail_above: opt.FailAbove = None,
     fail_below: opt.FailBelow = None,
 ) -> int:
@@ -354,13 +367,14 @@ def kl(
 
       xent kl 0.5,0.5 0.9,0.1
 
-      xent kl old.csv new.csv --fail-above 0.01
+      xent kl old.csv new.csv --fail-above 0.01 --explain
     """
     return _pair_command(
-        "kl", p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits,
+        "kl",
+        PairArgs(p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits, explain, top),
         ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal),
         OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below),
-    )  # fmt: skip
+    )
 
 
 @app.command("cross-entropy")
@@ -387,6 +401,8 @@ def cross_entropy(
     value: opt.ValueOnly = False,
     rows: opt.Rows = 20,
     output: opt.Output = None,
+    explain: opt.Explain = False,
+    top: opt.Top = 10,
     fail_above: opt.FailAbove = None,
     fail_below: opt.FailBelow = None,
 ) -> int:
@@ -398,16 +414,169 @@ def cross_entropy(
 
       xent cross-entropy 1,0,0 0.7,0.2,0.1
 
-      xent ce labels.csv model.csv --as logits
+      xent ce labels.csv model.csv --q-as logits
     """
     return _pair_command(
-        "cross-entropy", p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits,
+        "cross-entropy",
+        PairArgs(p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits, explain, top),
         ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal),
         OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below),
-    )  # fmt: skip
+    )
 
 
 app.command("ce", help="Alias of cross-entropy.", hidden=True)(cross_entropy)
+
+
+@app.command("js")
+def js(
+    p: opt.PArg = None,
+    q: opt.QArg = None,
+    as_: opt.AsKind = None,
+    normalize: opt.Normalize = False,
+    p_as: opt.PAs = None,
+    q_as: opt.QAs = None,
+    tolerance: opt.Tolerance = 1e-6,
+    base: opt.Base = "e",
+    bits: opt.Bits = False,
+    input_format: opt.InputFormat = None,
+    delimiter: opt.Delimiter = None,
+    no_header: opt.NoHeader = False,
+    columns: opt.Columns = None,
+    id_column: opt.IdColumn = None,
+    decimal: opt.Decimal = ".",
+    format: opt.Format = opt.FormatChoice.auto,
+    json: opt.Json = False,
+    csv: opt.Csv = False,
+    value: opt.ValueOnly = False,
+    rows: opt.Rows = 20,
+    output: opt.Output = None,
+    explain: opt.Explain = False,
+    top: opt.Top = 10,
+    fail_above: opt.FailAbove = None,
+    fail_below: opt.FailBelow = None,
+) -> int:
+    """Jensen–Shannon divergence JS(P, Q) = ½D(P‖M) + ½D(Q‖M), M = (P+Q)/2, and its square root.
+
+    Symmetric, always finite, at most log 2 (1 bit). The square root,
+    js_distance, is a metric (what scipy.spatial.distance.jensenshannon returns).
+
+    Examples:
+
+      xent js 1,0 0,1 --bits
+
+      xent js old.csv new.csv --fail-above js_distance=0.05
+    """
+    return _pair_command(
+        "js",
+        PairArgs(p, q, as_, normalize, p_as, q_as, tolerance, None, base, bits, explain, top),
+        ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal),
+        OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below),
+    )
+
+
+@app.command("compare")
+def compare(
+    p: opt.PArg = None,
+    q: opt.QArg = None,
+    as_: opt.AsKind = None,
+    normalize: opt.Normalize = False,
+    p_as: opt.PAs = None,
+    q_as: opt.QAs = None,
+    tolerance: opt.Tolerance = 1e-6,
+    smooth: opt.Smooth = None,
+    base: opt.Base = "e",
+    bits: opt.Bits = False,
+    input_format: opt.InputFormat = None,
+    delimiter: opt.Delimiter = None,
+    no_header: opt.NoHeader = False,
+    columns: opt.Columns = None,
+    id_column: opt.IdColumn = None,
+    decimal: opt.Decimal = ".",
+    format: opt.Format = opt.FormatChoice.auto,
+    json: opt.Json = False,
+    csv: opt.Csv = False,
+    value: opt.ValueOnly = False,
+    rows: opt.Rows = 20,
+    output: opt.Output = None,
+    explain: opt.Explain = False,
+    top: opt.Top = 10,
+    fail_above: opt.FailAbove = None,
+    fail_below: opt.FailBelow = None,
+) -> int:
+    """Every two-distribution measure of P and Q in one panel.
+
+    Per row and summarized: kl = D(P‖Q), kl_reverse = D(Q‖P), cross_entropy,
+    js, tv (total variation), hellinger, max_abs_diff = max|p − q|, and
+    top1_agreement (1 where argmax p = argmax q; its mean is the share of rows
+    that agree). The headline (--value) is kl. Gate any of them:
+
+      xent compare old.csv new.csv --fail-above kl=0.01 --fail-above js=0.001
+      --fail-below top1_agreement=0.99
+    """
+    return _pair_command(
+        "compare",
+        PairArgs(p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits, explain, top),
+        ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal),
+        OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below),
+    )
+
+
+@app.command("loss")
+def loss(
+    pred: opt.PredArg = None,
+    target: opt.Target = "",
+    as_: opt.AsKind = None,
+    normalize: opt.Normalize = False,
+    tolerance: opt.Tolerance = 1e-6,
+    label_smoothing: opt.LabelSmoothing = 0.0,
+    ignore_label: opt.IgnoreLabel = None,
+    base: opt.Base = "e",
+    bits: opt.Bits = False,
+    input_format: opt.InputFormat = None,
+    delimiter: opt.Delimiter = None,
+    no_header: opt.NoHeader = False,
+    columns: opt.Columns = None,
+    id_column: opt.IdColumn = None,
+    decimal: opt.Decimal = ".",
+    format: opt.Format = opt.FormatChoice.auto,
+    json: opt.Json = False,
+    csv: opt.Csv = False,
+    value: opt.ValueOnly = False,
+    rows: opt.Rows = 20,
+    output: opt.Output = None,
+    fail_above: opt.FailAbove = None,
+    fail_below: opt.FailBelow = None,
+) -> int:
+    """Log loss (mean negative log-likelihood of the true class), perplexity and top-1 accuracy.
+
+    --target is a column of PRED, or a labels source (a file, or an inline
+    list like cat,dog,cat), which is read into memory. Labels are class names
+    matching PRED's outcome names, or 0-based class indices. One probability
+    column with 0/1 targets is binary log loss. Per-row values are the NLL;
+    the headline (--value) is their mean; gate accuracy with
+    --fail-below accuracy=0.9.
+
+    Examples:
+
+      xent loss examples/model_a.csv --target examples/labels.csv
+
+      xent loss logits.npy --target labels.csv --as logits --label-smoothing 0.1
+    """
+    from xent_cli.align import InputSpec
+    from xent_cli.compute import LossSettings, run_loss
+    from xent_cli.output import emit
+
+    _check_tolerance(tolerance)
+    if not target:
+        raise UsageError("--target is required: a column of PRED, a labels file, or a list like 0,2,1")
+    read_settings = ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal)
+    spec = InputSpec(_source(pred), read_settings.options(), _kind(as_, normalize))
+    output_args = OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below)
+    settings = _output_settings(output_args, ["log_loss", "accuracy"], [spec.source])
+    loss_settings = LossSettings(target, label_smoothing, ignore_label, join_ids=id_column is not None)
+    result = run_loss(spec, loss_settings, unit=_unit(base, bits), tolerance=tolerance)
+    _print_notes(result.notes)
+    return emit(result, settings)
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
-"""From sources to results: read, validate, align, compute per row, summarize.
+"""The commands' computations: from input specs to results, block by block.
 
-This layer joins the readers to the numeric core. It knows about files (so it
-can say where a bad value is) but nothing about the command line or rendering.
+Each ``run_*`` function reads through ``xent_cli.align``, computes with
+``xent_cli.core`` and returns a ``xent_cli.results.Result``.
 """
 
 from __future__ import annotations
@@ -9,514 +9,32 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xent_cli.errors import DistributionError, InputError, UsageError
-from xent_cli.io.readers import Block, ReadOptions, Table, read
+from xent_cli.align import (
+    InputSpec,
+    PairBlock,
+    Stream,
+    block_rows_for,
+    distribution_table,
+    open_table,
+    paired_blocks,
+    stream_distributions,
+    to_distributions,
+    two_columns,
+)
+from xent_cli.errors import InputError, UsageError
+from xent_cli.io.readers import Block, Labels, Table
 from xent_cli.io.sources import Source
+from xent_cli.results import Contribution, Explanation, Measure, Result, Unit
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
     from xent_cli.core.distributions import Distributions, Kind
-
-# Elements per block: large enough to amortize NumPy's per-call cost, small
-# enough that a block's temporaries stay a few tens of MB.
-BLOCK_ELEMENTS = 1 << 20
-
-_HINTS = {
-    "sum": "use --normalize to rescale",
-    "logprob_sum": "use --as logits to renormalize",
-    "negative": "probabilities and weights must be >= 0; for raw scores use --as logits",
-    "nonfinite": "values must be finite numbers",
-    "all_zero": "a row of weights needs at least one positive value",
-    "all_neg_inf": "at least one outcome needs a finite value",
-}
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    """One source and how to read and interpret it."""
-
-    source: Source
-    options: ReadOptions
-    kind: Kind = "probs"
-
-    @property
-    def label(self) -> str:
-        return self.source.label
-
-
-@dataclass(frozen=True)
-class Unit:
-    """The logarithm base and its name."""
-
-    base: float
-    name: str
-
-    @property
-    def scale(self) -> float:
-        return math.log(self.base)
-
-    @classmethod
-    def parse(cls, text: str) -> Unit:
-        """``e``, ``2``, ``10`` or any positive number other than 1."""
-        named = {"e": (math.e, "nats"), "2": (2.0, "bits"), "10": (10.0, "hartleys")}
-        key = text.strip().lower()
-        if key in named:
-            return cls(*named[key])
-        try:
-            base = float(key)
-        except ValueError:
-            base = math.nan
-        if not (math.isfinite(base) and base > 0 and base != 1):
-            raise UsageError(
-                f"--base {text!r} is not a valid base", hint="use e, 2, 10 or a positive number other than 1"
-            )
-        if base == 2:
-            return cls(2.0, "bits")
-        if base == 10:
-            return cls(10.0, "hartleys")
-        if base == math.e:
-            return cls(math.e, "nats")
-        return cls(base, f"log-base-{text.strip()}")
-
-
-@dataclass
-class Measure:
-    """One per-row quantity of a result."""
-
-    key: str
-    label: str
-    values: NDArray[np.float64]
-    in_unit: bool = True  # False for unitless quantities (agreement, distances)
-
-
-@dataclass
-class Result:
-    """What a command computed: per-row measures, ready to summarize and render."""
-
-    command: str
-    title: str
-    unit: Unit
-    sources: dict[str, str]
-    measures: list[Measure]
-    ids: list[str] | None = None
-    notes: list[str] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def headline(self) -> Measure:
-        return self.measures[0]
-
-    @property
-    def count(self) -> int:
-        return int(self.headline.values.shape[0])
-
-    def headline_value(self) -> float:
-        return summarize(self.headline.values)["mean"]
-
-
-def summarize(values: NDArray[np.float64]) -> dict[str, float]:
-    """count, mean, min, max and sum; the sum is exactly rounded (``math.fsum``)."""
-    import numpy as np
-
-    n = int(values.shape[0])
-    if n == 0:
-        return {"count": 0, "mean": math.nan, "min": math.nan, "max": math.nan, "sum": 0.0}
-    # fsum is exact, so the mean does not depend on how rows were blocked.
-    total = math.inf if np.isposinf(values).any() else math.fsum(values.tolist())
-    return {
-        "count": n,
-        "mean": total / n,
-        "min": float(np.min(values)),
-        "max": float(np.max(values)),
-        "sum": total,
-    }
-
-
-# --- reading and validating --------------------------------------------------------
-
-
-def block_rows_for(n_outcomes: int | None, options: ReadOptions) -> int:
-    if not n_outcomes:
-        return options.block_rows
-    return max(1, min(options.block_rows, BLOCK_ELEMENTS // n_outcomes))
-
-
-def open_table(spec: InputSpec, closer: ExitStack) -> Table:
-    """Open a source; ``closer`` closes it when the command is done, however it ends."""
-    table = read(spec.source, spec.options)
-    closer.callback(table.close)
-    return table
-
-
-def to_distributions(
-    table: Table, block: Block, kind: Kind, tolerance: float, values: Any = None
-) -> Distributions:
-    """Validate one block, turning a core error into a message that names the file row."""
-    from xent_cli.core.distributions import prepare
-
-    try:
-        return prepare(block.values if values is None else values, kind, tolerance=tolerance)
-    except DistributionError as exc:
-        where = table.where(block, exc.row, exc.column)
-        hint = _HINTS.get(exc.reason)
-        if exc.reason == "negative" and kind == "logprobs":
-            hint = None
-        raise InputError(f"{where}: {exc.message}", hint=hint) from None
-
-
-def rechunk(blocks: Iterator[Block], size: int) -> Iterator[Block]:
-    """Regroup blocks into blocks of exactly ``size`` rows (the last may be shorter)."""
-    pending: list[Block] = []
-    held = 0
-    start = 0
-    for block in blocks:
-        if len(block) == 0:
-            continue
-        pending.append(block)
-        held += len(block)
-        while held >= size:
-            merged = _concat(pending, start)
-            yield _slice(merged, 0, size)
-            rest = _slice(merged, size, len(merged))
-            start += size
-            pending = [rest] if len(rest) else []
-            held = len(rest)
-    if held:
-        yield _concat(pending, start)
-
-
-def joined(blocks: list[Block], name: str) -> list[Any] | None:
-    """The ``ids``/``labels``/``lines`` of several blocks as one list (None if any lacks them)."""
-    parts: list[list[Any] | None] = [getattr(b, name) for b in blocks]
-    result: list[Any] = []
-    for part in parts:
-        if part is None:
-            return None
-        result.extend(part)
-    return result
-
-
-def _concat(blocks: list[Block], start: int) -> Block:
-    import numpy as np
-
-    if len(blocks) == 1:
-        return replace(blocks[0], start=start)
-    return Block(
-        values=np.concatenate([b.values for b in blocks]),
-        start=start,
-        ids=joined(blocks, "ids"),
-        labels=joined(blocks, "labels"),
-        lines=joined(blocks, "lines"),
-    )
-
-
-def _slice(block: Block, lo: int, hi: int) -> Block:
-    def cut(items: list[Any] | None) -> list[Any] | None:
-        return None if items is None else items[lo:hi]
-
-    return Block(
-        values=block.values[lo:hi],
-        start=block.start + lo,
-        ids=cut(block.ids),
-        labels=cut(block.labels),
-        lines=cut(block.lines),
-    )
-
-
-@dataclass
-class Stream:
-    """A table's rows in blocks of a fixed size, with a look at the first."""
-
-    table: Table
-    first: Block | None
-    rest: Iterator[Block]
-    size: int
-
-    @classmethod
-    def open(cls, table: Table, size: int) -> Stream:
-        blocks = rechunk(table.blocks(), size)
-        first = next(blocks, None)
-        return cls(table, first, blocks, size)
-
-    @property
-    def single_row(self) -> bool:
-        return self.first is not None and len(self.first) == 1 and self.size > 1
-
-    def __iter__(self) -> Iterator[Block]:
-        if self.first is not None:
-            yield self.first
-        yield from self.rest
-
-
-def column_layout(table: Table) -> Table:
-    """A one-column table is one distribution: its rows are the outcomes.
-
-    The outcome names come from the id column, when its values are unique.
-    """
-    import numpy as np
-
-    blocks = list(table.blocks())
-    values = np.concatenate([b.values for b in blocks])[:, 0]
-    if values.shape[0] <= 1:
-        return replace(table, make_blocks=lambda: iter(blocks))
-    ids = joined(blocks, "ids")
-    lines = joined(blocks, "lines") or []
-    row = Block(values=values[None, :], start=0)
-    return Table(
-        label=table.label,
-        outcomes=ids if ids and len(set(ids)) == len(ids) else None,
-        id_name=None,
-        make_blocks=lambda: iter([row]),
-        outcome_lines=lines,
-        notes=table.notes,
-    )
-
-
-def _distribution_table(spec: InputSpec, closer: ExitStack) -> Table:
-    table = open_table(spec, closer)
-    if table.n_outcomes == 1:
-        table = column_layout(table)
-    return table
-
-
-def _stream_distributions(
-    table: Table, kind: Kind, tolerance: float, size: int
-) -> Iterator[tuple[Block, Distributions]]:
-    for block in Stream.open(table, size):
-        yield block, to_distributions(table, block, kind, tolerance)
-
-
-# --- alignment of two sources -------------------------------------------------------
-
-
-def outcome_order(p: Table, q: Table) -> list[int] | None:
-    """Column permutation that puts Q's outcomes in P's order (None: keep as is)."""
-    if p.outcomes is not None and q.outcomes is not None:
-        if p.outcomes == q.outcomes:
-            return None
-        only_p = [n for n in p.outcomes if n not in set(q.outcomes)]
-        only_q = [n for n in q.outcomes if n not in set(p.outcomes)]
-        if only_p or only_q:
-            parts = []
-            if only_p:
-                parts.append(f"only in {p.label}: {_names(only_p)}")
-            if only_q:
-                parts.append(f"only in {q.label}: {_names(only_q)}")
-            raise InputError(
-                f"{p.label} and {q.label} have different outcomes ({'; '.join(parts)})",
-                hint="outcome columns are matched by name",
-            )
-        index = {name: i for i, name in enumerate(q.outcomes)}
-        return [index[name] for name in p.outcomes]
-    return None
-
-
-def _names(names: list[str], limit: int = 5) -> str:
-    shown = ", ".join(repr(n) for n in names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
-
-
-def _check_width(p: Table, p_block: Block, q: Table, q_block: Block) -> None:
-    kp, kq = p_block.values.shape[1], q_block.values.shape[1]
-    if kp != kq:
-        raise InputError(
-            f"{p.label} has {kp} outcomes but {q.label} has {kq}",
-            hint="both sources need the same outcomes",
-        )
-
-
-@dataclass
-class PairBlock:
-    """Aligned rows of P and Q (one side may be a single row that broadcasts)."""
-
-    p: Distributions
-    q: Distributions
-    ids: list[str] | None
-    p_block: Block
-    q_block: Block
-
-
-def paired_blocks(
-    p_spec: InputSpec,
-    q_spec: InputSpec,
-    *,
-    tolerance: float,
-    join_ids: bool,
-    closer: ExitStack,
-) -> tuple[Table, Table, Iterator[PairBlock]]:
-    """Open both sources and yield their rows aligned, validated, block by block."""
-    if p_spec.source.is_stdin and q_spec.source.is_stdin:
-        raise UsageError("only one source can be stdin ('-')")
-    p_table = _distribution_table(p_spec, closer)
-    q_table = _distribution_table(q_spec, closer)
-    order = outcome_order(p_table, q_table)
-    size = block_rows_for(p_table.n_outcomes or q_table.n_outcomes, p_spec.options)
-    if join_ids:
-        return p_table, q_table, _joined(p_table, q_table, p_spec, q_spec, order, tolerance, size)
-    return p_table, q_table, _lockstep(p_table, q_table, p_spec, q_spec, order, tolerance, size)
-
-
-def _reordered(block: Block, order: list[int] | None) -> Any:
-    return block.values if order is None else block.values[:, order]
-
-
-def _lockstep(
-    p_table: Table,
-    q_table: Table,
-    p_spec: InputSpec,
-    q_spec: InputSpec,
-    order: list[int] | None,
-    tolerance: float,
-    size: int,
-) -> Iterator[PairBlock]:
-    p_stream = Stream.open(p_table, size)
-    q_stream = Stream.open(q_table, size)
-    if p_stream.first is None or q_stream.first is None:
-        empty = p_table if p_stream.first is None else q_table
-        raise InputError(f"{empty.label}: has no rows")
-    _check_width(p_table, p_stream.first, q_table, q_stream.first)
-
-    def validated_q(block: Block) -> Distributions:
-        return to_distributions(q_table, block, q_spec.kind, tolerance, _reordered(block, order))
-
-    if q_stream.single_row and not p_stream.single_row:
-        q_only = q_stream.first
-        q = validated_q(q_only)
-        for p_block in p_stream:
-            p = to_distributions(p_table, p_block, p_spec.kind, tolerance)
-            yield PairBlock(p, q, p_block.ids, p_block, q_only)
-        return
-    if p_stream.single_row and not q_stream.single_row:
-        p_only = p_stream.first
-        p = to_distributions(p_table, p_only, p_spec.kind, tolerance)
-        for q_block in q_stream:
-            yield PairBlock(p, validated_q(q_block), q_block.ids or p_only.ids, p_only, q_block)
-        return
-    p_rows = q_rows = 0
-    q_iter = iter(q_stream)
-    for p_block in p_stream:
-        q_next = next(q_iter, None)
-        p_rows += len(p_block)
-        if q_next is None:
-            raise _row_count_error(p_table, p_rows + _count(p_stream.rest), q_table, q_rows)
-        q_block = q_next
-        q_rows += len(q_block)
-        if len(q_block) != len(p_block):
-            raise _row_count_error(p_table, p_rows + _count(p_stream.rest), q_table, q_rows + _count(q_iter))
-        p = to_distributions(p_table, p_block, p_spec.kind, tolerance)
-        yield PairBlock(p, validated_q(q_block), p_block.ids or q_block.ids, p_block, q_block)
-    extra = _count(q_iter)
-    if extra:
-        raise _row_count_error(p_table, p_rows, q_table, q_rows + extra)
-
-
-def _count(blocks: Iterator[Block]) -> int:
-    return sum(len(b) for b in blocks)
-
-
-def _row_count_error(p: Table, p_rows: int, q: Table, q_rows: int) -> InputError:
-    return InputError(
-        f"{p.label} has {p_rows} rows but {q.label} has {q_rows}",
-        hint="rows are paired by position; give one row to compare against every row, or --id to join by id",
-    )
-
-
-def _joined(
-    p_table: Table,
-    q_table: Table,
-    p_spec: InputSpec,
-    q_spec: InputSpec,
-    order: list[int] | None,
-    tolerance: float,
-    size: int,
-) -> Iterator[PairBlock]:
-    """Pair rows by id; Q is held in memory, P streams."""
-    import numpy as np
-
-    if p_table.id_name is None and not _has_ids(p_table):
-        raise UsageError(f"--id: {p_table.label} has no id column to join on")
-    q_blocks = list(Stream.open(q_table, size))
-    q_ids = [i for b in q_blocks for i in (b.ids or [])]
-    if len(q_ids) != sum(len(b) for b in q_blocks):
-        raise UsageError(f"--id: {q_table.label} has no id column to join on")
-    q_index: dict[str, int] = {}
-    for i, row_id in enumerate(q_ids):
-        if row_id in q_index:
-            raise InputError(
-                f"{q_table.label}: id {row_id!r} appears more than once", hint="ids must be unique to join on"
-            )
-        q_index[row_id] = i
-    q_values = np.concatenate([_reordered(b, order) for b in q_blocks])
-    q_all = Block(values=q_values, start=0, ids=q_ids)
-    seen: set[str] = set()
-    for p_block in Stream.open(p_table, size):
-        assert p_block.ids is not None
-        _check_width(p_table, p_block, q_table, q_all)
-        rows = []
-        for r, row_id in enumerate(p_block.ids):
-            j = q_index.get(row_id)
-            if j is None:
-                raise InputError(
-                    f"{p_table.where(p_block, r)}: id {row_id!r} is not in {q_table.label}",
-                    hint="with --id every row needs a partner with the same id",
-                )
-            if row_id in seen:
-                raise InputError(
-                    f"{p_table.label}: id {row_id!r} appears more than once",
-                    hint="ids must be unique to join on",
-                )
-            seen.add(row_id)
-            rows.append(j)
-        index = np.asarray(rows, dtype=np.intp)
-        q_block = Block(values=q_values[index], start=0, ids=[q_ids[j] for j in rows])
-        p = to_distributions(p_table, p_block, p_spec.kind, tolerance)
-        q = to_distributions(q_table, q_block, q_spec.kind, tolerance)
-        yield PairBlock(p, q, p_block.ids, p_block, q_block)
-    unmatched = [i for i in q_ids if i not in seen]
-    if unmatched:
-        raise InputError(
-            f"{q_table.label}: {len(unmatched)} id(s) are not in {p_table.label}: {_names(unmatched)}",
-            hint="with --id every row needs a partner with the same id",
-        )
-
-
-def _has_ids(table: Table) -> bool:
-    return table.id_name is not None
-
-
-def two_columns(
-    spec: InputSpec, q_kind: Kind, tolerance: float, closer: ExitStack
-) -> tuple[Table, PairBlock]:
-    """One source with exactly two numeric columns: P is the first, Q the second."""
-    import numpy as np
-
-    table = open_table(spec, closer)
-    if table.n_outcomes != 2:
-        raise UsageError(
-            f"a second source Q is needed: {spec.label} is not a table with two numeric columns",
-            hint="give P and Q as two sources, or one table with exactly two numeric columns",
-        )
-    blocks = list(table.blocks())
-    values = np.concatenate([b.values for b in blocks])
-    ids = joined(blocks, "ids")
-    names = ids if ids and len(set(ids)) == len(ids) else None
-    assert table.outcomes is not None
-    p_name, q_name = table.outcomes
-    p_table = Table(f"{spec.label} column {p_name!r}", names, None, lambda: iter([]))
-    q_table = Table(f"{spec.label} column {q_name!r}", names, None, lambda: iter([]))
-    p_block = Block(values=values[:, 0][None, :], start=0)
-    q_block = Block(values=values[:, 1][None, :], start=0)
-    p = to_distributions(p_table, p_block, spec.kind, tolerance)
-    q = to_distributions(q_table, q_block, q_kind, tolerance)
-    return table, PairBlock(p, q, None, p_block, q_block)
-
-
-# --- commands ---------------------------------------------------------------------
 
 
 def run_entropy(spec: InputSpec, *, unit: Unit, tolerance: float) -> Result:
@@ -528,9 +46,9 @@ def run_entropy(spec: InputSpec, *, unit: Unit, tolerance: float) -> Result:
     values: list[NDArray[np.float64]] = []
     ids: list[str] = []
     with ExitStack() as closer:
-        table = _distribution_table(spec, closer)
+        table = distribution_table(spec, closer)
         size = block_rows_for(table.n_outcomes, spec.options)
-        for block, dist in _stream_distributions(table, spec.kind, tolerance, size):
+        for block, dist in stream_distributions(table, spec.kind, tolerance, size):
             values.append(entropy_rows(dist) / unit.scale)
             ids.extend(block.ids or [])
     if not values:
@@ -547,22 +65,199 @@ def run_entropy(spec: InputSpec, *, unit: Unit, tolerance: float) -> Result:
     )
 
 
-PairFunction = Callable[["Distributions", "Distributions"], "NDArray[np.float64]"]
+# --- two-distribution commands ------------------------------------------------------
+
+
+class PairContext:
+    """One aligned block of P and Q, with the per-outcome terms computed once.
+
+    ``compare`` asks for many measures of the same pair; each is derived from
+    the same cancellation-free ``p - q`` and ``log(p/q)``.
+    """
+
+    def __init__(self, p: Distributions, q: Distributions) -> None:
+        from xent_cli.core.measures import pair_terms
+
+        self.p = p
+        self.q = q
+        self.terms = pair_terms(p, q)
+        self.n_rows = max(p.n_rows, q.n_rows)
+        self._cache: dict[str, NDArray[np.float64]] = {}
+
+    def cached(self, key: str, compute: Callable[[], NDArray[np.float64]]) -> NDArray[np.float64]:
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def broadcast(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
+        import numpy as np
+
+        return np.broadcast_to(values, (self.n_rows,))
+
+
+def _kl_terms(c: PairContext) -> NDArray[np.float64]:
+    from xent_cli.core.measures import kl_terms
+
+    return c.cached("kl_terms", lambda: kl_terms(c.terms))
+
+
+def _reverse_kl_terms(c: PairContext) -> NDArray[np.float64]:
+    from xent_cli.core.measures import kl_terms, swapped
+
+    return c.cached("kl_reverse_terms", lambda: kl_terms(swapped(c.terms)))
+
+
+def _cross_entropy_terms(c: PairContext) -> NDArray[np.float64]:
+    from xent_cli.core.measures import entropy_terms
+
+    # -p log p + q phi(p/q) >= 0 per outcome; the row sums are H(p) + KL(p||q).
+    return c.cached("ce_terms", lambda: entropy_terms(c.p) + _kl_terms(c))
+
+
+def _js_terms(c: PairContext) -> NDArray[np.float64]:
+    from xent_cli.core.measures import js_terms
+
+    return c.cached("js_terms", lambda: js_terms(c.terms))
+
+
+def _tv_terms(c: PairContext) -> NDArray[np.float64]:
+    from xent_cli.core.measures import total_variation_terms
+
+    return total_variation_terms(c.terms)
+
+
+def _hellinger_terms(c: PairContext) -> NDArray[np.float64]:
+    from xent_cli.core.measures import hellinger_terms
+
+    return hellinger_terms(c.terms)
+
+
+def _summed(
+    terms: Callable[[PairContext], NDArray[np.float64]],
+) -> Callable[[PairContext], NDArray[np.float64]]:
+    from xent_cli.core.measures import row_sum
+
+    return lambda c: row_sum(terms(c))
+
+
+def _js_distance(c: PairContext) -> NDArray[np.float64]:
+    import numpy as np
+
+    return np.sqrt(_summed(_js_terms)(c))
+
+
+def _hellinger(c: PairContext) -> NDArray[np.float64]:
+    from xent_cli.core.measures import hellinger_rows
+
+    return hellinger_rows(c.terms)
+
+
+def _max_abs_diff(c: PairContext) -> NDArray[np.float64]:
+    from xent_cli.core.measures import max_abs_diff_rows
+
+    return max_abs_diff_rows(c.terms)
+
+
+def _top1(c: PairContext) -> NDArray[np.float64]:
+    from xent_cli.core.measures import top1_agreement_rows
+
+    return top1_agreement_rows(c.p, c.q)
 
 
 @dataclass(frozen=True)
 class PairMeasure:
-    """A two-distribution command's measure."""
+    """A per-row measure of two distributions.
+
+    ``in_unit`` measures are in nats and divided by the unit's scale; the
+    others (distances, agreement) are unitless. ``terms`` gives non-negative
+    per-outcome contributions that sum to the measure, for ``--explain``.
+    """
+
+    key: str
+    label: str
+    rows: Callable[[PairContext], NDArray[np.float64]]
+    in_unit: bool = True
+    terms: Callable[[PairContext], NDArray[np.float64]] | None = None
+    # sqrt of an in-unit measure: scaled by sqrt(scale)
+    root_of_unit: bool = False
+
+
+KL = PairMeasure("kl", "D(P‖Q)", _summed(_kl_terms), terms=_kl_terms)
+KL_REVERSE = PairMeasure("kl_reverse", "D(Q‖P)", _summed(_reverse_kl_terms), terms=_reverse_kl_terms)
+CROSS_ENTROPY = PairMeasure(
+    "cross_entropy", "H(P, Q)", _summed(_cross_entropy_terms), terms=_cross_entropy_terms
+)
+JS = PairMeasure("js", "JS(P, Q)", _summed(_js_terms), terms=_js_terms)
+JS_DISTANCE = PairMeasure("js_distance", "√JS", _js_distance, in_unit=False, root_of_unit=True)
+TOTAL_VARIATION = PairMeasure("tv", "TV", _summed(_tv_terms), in_unit=False, terms=_tv_terms)
+HELLINGER = PairMeasure("hellinger", "Hellinger", _hellinger, in_unit=False)
+MAX_ABS_DIFF = PairMeasure("max_abs_diff", "max|P−Q|", _max_abs_diff, in_unit=False)
+TOP1 = PairMeasure("top1_agreement", "top-1 agree", _top1, in_unit=False)
+
+
+@dataclass(frozen=True)
+class PairCommand:
+    """A two-distribution command: its measures (the first is the headline)."""
 
     command: str
     title: str
-    key: str
-    label: str
-    function: PairFunction
+    measures: tuple[PairMeasure, ...]
+
+    @property
+    def keys(self) -> list[str]:
+        return [m.key for m in self.measures]
+
+
+PAIR_COMMANDS = {
+    "kl": PairCommand("kl", "KL divergence D(P‖Q)", (KL,)),
+    "cross-entropy": PairCommand("cross-entropy", "Cross-entropy H(P, Q)", (CROSS_ENTROPY,)),
+    "js": PairCommand("js", "Jensen–Shannon divergence JS(P, Q)", (JS, JS_DISTANCE)),
+    "compare": PairCommand(
+        "compare",
+        "Comparison of P and Q",
+        (KL, KL_REVERSE, CROSS_ENTROPY, JS, TOTAL_VARIATION, HELLINGER, MAX_ABS_DIFF, TOP1),
+    ),
+}
+
+
+class ExplainAccumulator:
+    """Sums per-outcome contributions over every block, for the mean per outcome."""
+
+    def __init__(self, measure: PairMeasure) -> None:
+        self.measure = measure
+        self.sums: NDArray[np.float64] | None = None
+        self.rows = 0
+
+    def add(self, context: PairContext) -> None:
+        import numpy as np
+
+        assert self.measure.terms is not None
+        terms = np.broadcast_to(self.measure.terms(context), (context.n_rows, context.terms.p.shape[1]))
+        block_sums = np.sum(terms, axis=0)
+        self.sums = block_sums if self.sums is None else self.sums + block_sums
+        self.rows += context.n_rows
+
+    def explanation(self, outcomes: list[str] | None, unit: Unit, top: int) -> Explanation:
+        import numpy as np
+
+        assert self.sums is not None
+        means = self.sums / self.rows / (unit.scale if self.measure.in_unit else 1.0)
+        total = float(np.sum(means))
+        names = outcomes or [str(i) for i in range(means.shape[0])]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shares = means / total if total > 0 else np.zeros_like(means)
+        order = np.argsort(-means, kind="stable")[: max(0, top)]
+        return Explanation(
+            measure=self.measure.key,
+            label=self.measure.label,
+            total=total,
+            outcomes=[Contribution(names[i], float(means[i]), float(shares[i])) for i in order],
+            rows=self.rows,
+        )
 
 
 def run_pair(
-    measure: PairMeasure,
+    command: PairCommand,
     p_spec: InputSpec,
     q_spec: InputSpec | None,
     *,
@@ -571,18 +266,23 @@ def run_pair(
     smoothing: float | None,
     join_ids: bool,
     q_kind: Kind | None = None,
+    explain_top: int | None = None,
 ) -> Result:
-    """A two-distribution measure over every aligned pair of rows.
+    """Every measure of ``command`` over every aligned pair of rows.
 
     Without ``q_spec``, P's source must be one table with two numeric columns.
+    With ``explain_top``, the outcomes are also ranked by their mean contribution
+    to the headline measure.
     """
     import numpy as np
 
     from xent_cli.core.distributions import smooth
 
     notes: list[str] = []
-    values: list[NDArray[np.float64]] = []
+    columns: dict[str, list[NDArray[np.float64]]] = {m.key: [] for m in command.measures}
     ids: list[str] = []
+    explainer = ExplainAccumulator(command.measures[0]) if explain_top is not None else None
+    outcomes: list[str] | None
     with ExitStack() as closer:
         pairs: Iterator[PairBlock]
         if q_spec is None:
@@ -590,31 +290,45 @@ def run_pair(
             pairs = iter([pair])
             sources = {"p": pair_label(table, 0), "q": pair_label(table, 1)}
             notes.extend(table.notes)
+            outcomes = pair.outcomes
         else:
             p_table, q_table, pairs = paired_blocks(
                 p_spec, q_spec, tolerance=tolerance, join_ids=join_ids, closer=closer
             )
             sources = {"p": p_spec.label, "q": q_spec.label}
             notes.extend(p_table.notes + q_table.notes)
+            outcomes = p_table.outcomes or q_table.outcomes
         for pair in pairs:
             q = smooth(pair.q, smoothing) if smoothing else pair.q
-            row_values = measure.function(pair.p, q) / unit.scale
-            values.append(np.broadcast_to(row_values, (max(pair.p.n_rows, q.n_rows),)))
+            context = PairContext(pair.p, q)
+            for m in command.measures:
+                columns[m.key].append(context.broadcast(m.rows(context)))
+            if explainer is not None:
+                explainer.add(context)
             ids.extend(pair.ids or [])
-    per_row = np.concatenate(values)
+    measures = []
+    for m in command.measures:
+        values = np.concatenate(columns[m.key])
+        if m.in_unit:
+            values = values / unit.scale
+        elif m.root_of_unit:
+            values = values / np.sqrt(unit.scale)
+        measures.append(Measure(m.key, m.label, values, in_unit=m.in_unit or m.root_of_unit))
     details: dict[str, Any] = {}
     if smoothing:
         details["smoothing"] = {"alpha": smoothing, "applied_to": "q"}
         notes.append(f"Q smoothed: q' = (q + {smoothing:g}) / (1 + K*{smoothing:g})")
+    count = measures[0].values.shape[0]
     return Result(
-        command=measure.command,
-        title=measure.title,
+        command=command.command,
+        title=command.title,
         unit=unit,
         sources=sources,
-        measures=[Measure(measure.key, measure.label, per_row)],
-        ids=ids if len(ids) == per_row.shape[0] else None,
+        measures=measures,
+        ids=ids if len(ids) == count else None,
         notes=notes,
         details=details,
+        explanation=None if explainer is None else explainer.explanation(outcomes, unit, explain_top or 0),
     )
 
 
@@ -623,21 +337,235 @@ def pair_label(table: Table, index: int) -> str:
     return f"{table.label}[{table.outcomes[index]}]"
 
 
-def _kl(p: Distributions, q: Distributions) -> NDArray[np.float64]:
-    from xent_cli.core.measures import kl_rows
-
-    return kl_rows(p, q)
+# --- loss ---------------------------------------------------------------------------------
 
 
-def _cross_entropy(p: Distributions, q: Distributions) -> NDArray[np.float64]:
-    from xent_cli.core.measures import cross_entropy_rows
+@dataclass(frozen=True)
+class LossSettings:
+    """``xent loss`` options beyond the predictions' own."""
 
-    return cross_entropy_rows(p, q)
+    target: str
+    label_smoothing: float = 0.0
+    ignore_label: str | None = None
+    join_ids: bool = False
 
 
-PAIR_MEASURES = {
-    "kl": PairMeasure("kl", "KL divergence D(P‖Q)", "kl", "D(P‖Q)", _kl),
-    "cross-entropy": PairMeasure(
-        "cross-entropy", "Cross-entropy H(P, Q)", "cross_entropy", "H(P, Q)", _cross_entropy
-    ),
-}
+class TargetMapper:
+    """Turns label text into class indices: an outcome name, or a 0-based index."""
+
+    def __init__(self, outcomes: list[str] | None, n_classes: int, binary: bool) -> None:
+        self.index = {name: i for i, name in enumerate(outcomes or [])}
+        self.n_classes = 2 if binary else n_classes
+        self.outcomes = outcomes
+        self.binary = binary
+
+    def __call__(self, text: str, where: str) -> int:
+        if not self.binary and text in self.index:
+            return self.index[text]
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if number.is_integer() and 0 <= number < self.n_classes:
+            return int(number)
+        if self.binary:
+            raise InputError(f"{where}: target {text!r} is not 0 or 1", hint="binary targets are 0 or 1")
+        if number == number:  # a number, but out of range
+            raise InputError(
+                f"{where}: target {text} is out of range",
+                hint=f"class indices run from 0 to {self.n_classes - 1}",
+            )
+        classes = ", ".join(self.outcomes[:10]) if self.outcomes else "none named"
+        raise InputError(
+            f"{where}: target {text!r} is not a class",
+            hint=f"classes: {classes}; or give 0-based class indices",
+        )
+
+
+def _same_label(text: str, ignore: str) -> bool:
+    if text == ignore:
+        return True
+    try:
+        return float(text) == float(ignore)
+    except ValueError:
+        return False
+
+
+def run_loss(pred_spec: InputSpec, settings: LossSettings, *, unit: Unit, tolerance: float) -> Result:
+    """Log loss, perplexity and top-1 accuracy of predictions against true labels.
+
+    ``settings.target`` is a column of the predictions when one has that name,
+    else a labels source (a file, or an inline list like ``cat,dog,cat``), which
+    is held in memory.
+    """
+    import numpy as np
+
+    from xent_cli.io.readers import ReadOptions, read_labels
+    from xent_cli.io.sources import resolve
+
+    if not 0 <= settings.label_smoothing < 1:
+        raise UsageError(f"--label-smoothing {settings.label_smoothing}: must be in [0, 1)")
+    options: ReadOptions = replace(pred_spec.options, label_column=settings.target)
+    spec = replace(pred_spec, options=options)
+    nll_parts: list[NDArray[np.float64]] = []
+    correct_parts: list[NDArray[np.float64]] = []
+    ids: list[str] = []
+    row_numbers: list[int] = []
+    ignored = 0
+    with ExitStack() as closer:
+        table = open_table(spec, closer)
+        labels: Labels | None = None
+        label_by_id: dict[str, str] | None = None
+        if not table.has_labels:
+            target_path = Path(settings.target)
+            if target_path.exists() or settings.target == "-":
+                source = resolve(settings.target, stdin_is_terminal=False)
+            elif "," in settings.target or pred_spec.source.inline is not None:
+                source = Source(label=f"--target {settings.target}", inline=settings.target)
+            else:
+                columns = ", ".join([*(table.outcomes or []), *([table.id_name] if table.id_name else [])])
+                raise InputError(
+                    f"--target {settings.target!r} is not a column of {pred_spec.label} nor a file",
+                    hint=f"columns: {columns}" if columns else "give a labels file or a list like 0,2,1",
+                )
+            if source.is_stdin and pred_spec.source.is_stdin:
+                raise UsageError("only one source can be stdin ('-')")
+            labels = read_labels(source, replace(pred_spec.options, label_column=None))
+            if settings.join_ids:
+                if labels.ids is None:
+                    raise UsageError(f"--id: {labels.label} has no id column to join on")
+                label_by_id = dict(zip(labels.ids, labels.values, strict=True))
+        binary = table.n_outcomes == 1
+        size = block_rows_for(table.n_outcomes, options)
+        mapper: TargetMapper | None = None
+        seen = 0
+        for block in Stream.open(table, size):
+            n = len(block)
+            if mapper is None:
+                mapper = TargetMapper(table.outcomes, block.values.shape[1], binary)
+            texts, wheres = _block_targets(table, block, labels, seen, label_by_id)
+            seen += n
+            keep = np.ones(n, dtype=bool)
+            if settings.ignore_label is not None:
+                keep = np.array([not _same_label(t, settings.ignore_label) for t in texts], dtype=bool)
+                ignored += int(n - keep.sum())
+            targets = np.array(
+                [mapper(t, wheres(i)) if keep[i] else 0 for i, t in enumerate(texts)], dtype=np.intp
+            )
+            if binary:
+                nll, correct = _binary_block(table, block, targets, spec.kind)
+            else:
+                nll, correct = _multiclass_block(
+                    table, block, targets, spec.kind, tolerance, settings.label_smoothing
+                )
+            nll_parts.append(nll[keep])
+            correct_parts.append(correct[keep])
+            if block.ids is not None:
+                ids.extend(i for i, k in zip(block.ids, keep, strict=True) if k)
+            row_numbers.extend(int(block.start + i + 1) for i in np.flatnonzero(keep))
+        if labels is not None and seen != len(labels.values) and not settings.join_ids:
+            raise InputError(
+                f"{pred_spec.label} has {seen} rows but {labels.label} has {len(labels.values)} labels",
+                hint="labels pair with predictions by position (or by --id)",
+            )
+    if not nll_parts or sum(len(p) for p in nll_parts) == 0:
+        if ignored:
+            raise InputError(f"every row's target is the ignored label {settings.ignore_label!r}")
+        raise InputError(f"{pred_spec.label}: has no rows")
+    nll_nats = np.concatenate(nll_parts)
+    correct = np.concatenate(correct_parts)
+    mean_nats = math.fsum(nll_nats.tolist()) / nll_nats.shape[0] if np.isfinite(nll_nats).all() else math.inf
+    details: dict[str, Any] = {
+        "loss": {
+            "log_loss": mean_nats / unit.scale,
+            "perplexity": math.exp(mean_nats) if mean_nats < 709 else math.inf,
+            "accuracy": float(np.mean(correct)),
+            "ignored_rows": ignored,
+            "label_smoothing": settings.label_smoothing,
+            "binary": binary,
+        }
+    }
+    target_label = labels.label if labels else f"{pred_spec.label} column {settings.target!r}"
+    sources = {"pred": pred_spec.label, "target": target_label}
+    return Result(
+        command="loss",
+        title="Log loss (mean negative log-likelihood)",
+        unit=unit,
+        sources=sources,
+        measures=[
+            Measure("log_loss", "NLL", nll_nats / unit.scale),
+            Measure("accuracy", "correct", correct, in_unit=False),
+        ],
+        ids=ids if len(ids) == nll_nats.shape[0] else None,
+        notes=list(table.notes),
+        details=details,
+        row_numbers=row_numbers if ignored else None,
+    )
+
+
+def _block_targets(
+    table: Table,
+    block: Block,
+    labels: Labels | None,
+    seen: int,
+    label_by_id: dict[str, str] | None,
+) -> tuple[list[str], Callable[[int], str]]:
+    """The target text of each row of a block, and how to name a row in a message."""
+    if labels is None:
+        assert block.labels is not None
+        return block.labels, lambda i: table.where(block, i)
+    if label_by_id is not None:
+        if block.ids is None:
+            raise UsageError(f"--id: {table.label} has no id column to join on")
+        texts = []
+        for i, row_id in enumerate(block.ids):
+            if row_id not in label_by_id:
+                raise InputError(f"{table.where(block, i)}: id {row_id!r} has no label in {labels.label}")
+            texts.append(label_by_id[row_id])
+        return texts, lambda i: table.where(block, i)
+    texts = labels.values[seen : seen + len(block)]
+    if len(texts) < len(block):
+        raise InputError(
+            f"{table.label} has more rows than {labels.label} has labels ({len(labels.values)})",
+            hint="labels pair with predictions by position (or by --id)",
+        )
+    if labels.ids is not None and block.ids is not None:
+        for i, (a, b) in enumerate(zip(block.ids, labels.ids[seen : seen + len(block)], strict=True)):
+            if a != b:
+                raise InputError(
+                    f"{table.where(block, i)}: id {a!r}, but {labels.where(seen + i)} has id {b!r}",
+                    hint="rows pair by position; use --id ID to join them by id",
+                )
+    return texts, lambda i: labels.where(seen + i)
+
+
+def _multiclass_block(
+    table: Table, block: Block, targets: NDArray[np.intp], kind: Kind, tolerance: float, smoothing: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    from xent_cli.core.loss import nll_rows, top1_correct_rows
+
+    dist = to_distributions(table, block, kind, tolerance)
+    return nll_rows(dist, targets, smoothing), top1_correct_rows(dist, targets)
+
+
+def _binary_block(
+    table: Table, block: Block, targets: NDArray[np.intp], kind: Kind
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """One column: P(y = 1), or its logit with ``--as logits``."""
+    import numpy as np
+
+    from xent_cli.core.loss import binary_nll_rows
+
+    scores = np.asarray(block.values[:, 0], dtype=np.float64)
+    if kind not in ("probs", "logits"):
+        raise UsageError("binary log loss reads one column as --as probs (P(y=1)) or --as logits")
+    bad = ~np.isfinite(scores) | ((scores < 0) | (scores > 1) if kind == "probs" else False)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise InputError(
+            f"{table.where(block, row)}: {scores[row]:.6g} is not a probability",
+            hint="binary predictions are P(y=1) in [0, 1]; for raw scores use --as logits",
+        )
+    nll = binary_nll_rows(scores, targets, kind)
+    predicted = scores >= (0.0 if kind == "logits" else 0.5)
+    return nll, (predicted == (targets == 1)).astype(np.float64)

@@ -66,6 +66,40 @@ QArg = Annotated[
     ),
 ]
 
+PredArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="Predictions: a file, '-' for stdin, or an inline list. Omitted: stdin.", show_default=False
+    ),
+]
+Target = Annotated[
+    str,
+    typer.Option(
+        "--target",
+        "-t",
+        help="True labels: a column of PRED, a file, or an inline list like 2,0,1.",
+        show_default=False,
+    ),
+]
+LabelSmoothing = Annotated[
+    float,
+    typer.Option(
+        "--label-smoothing",
+        help="Target (1-ε)·onehot + ε/K, as in PyTorch's cross_entropy.",
+        metavar="ε",
+        rich_help_panel=_NUMBERS,
+    ),
+]
+IgnoreLabel = Annotated[
+    str | None,
+    typer.Option(
+        "--ignore-label",
+        help="Leave out rows whose target is VALUE (e.g. -100); they are counted.",
+        metavar="VALUE",
+        show_default=False,
+    ),
+]
+
 InputFormat = Annotated[
     InputFormatChoice | None,
     typer.Option(
@@ -202,22 +236,35 @@ Output = Annotated[
     ),
 ]
 FailAbove = Annotated[
-    float | None,
+    list[str] | None,
     typer.Option(
         "--fail-above",
-        help="Exit 1 if the headline number is above X.",
-        metavar="X",
+        help="Exit 1 if the mean of the headline measure is above X; MEASURE=X checks another "
+        "measure (repeatable).",
+        metavar="[MEASURE=]X",
         rich_help_panel=_GATES,
         show_default=False,
     ),
 ]
 FailBelow = Annotated[
-    float | None,
+    list[str] | None,
     typer.Option(
         "--fail-below",
-        help="Exit 1 if the headline number is below X.",
-        metavar="X",
+        help="Exit 1 if the mean is below X (e.g. accuracy=0.9); repeatable.",
+        metavar="[MEASURE=]X",
         rich_help_panel=_GATES,
         show_default=False,
     ),
+]
+Explain = Annotated[
+    bool,
+    typer.Option(
+        "--explain",
+        help="Rank the outcomes by their contribution to the measure (for a batch, the mean per row).",
+        rich_help_panel=_OUTPUT,
+    ),
+]
+Top = Annotated[
+    int,
+    typer.Option("--top", help="Outcomes shown by --explain.", min=1, rich_help_panel=_OUTPUT),
 ]

@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from xent_cli.compute import Result
 from xent_cli.errors import ExitStatus, UsageError
 from xent_cli.render import (
     OutputFormat,
-    json_number,
+    text_number,
     write_delimited,
     write_json,
     write_jsonl,
     write_table,
     write_value,
 )
+from xent_cli.results import Gate, Result, check_gates
 
 _FORMAT_BY_EXTENSION: dict[str, OutputFormat] = {
     ".json": "json",
@@ -34,49 +33,14 @@ _FORMAT_BY_EXTENSION: dict[str, OutputFormat] = {
 }
 
 
-@dataclass(frozen=True)
-class GateCheck:
-    """One bound on a headline number: ``value <= bound`` (above) or ``>=`` (below)."""
-
-    measure: str
-    direction: str  # "above" | "below"
-    bound: float
-
-    def holds(self, value: float) -> bool:
-        if math.isnan(value):
-            return False
-        return value <= self.bound if self.direction == "above" else value >= self.bound
-
-
 @dataclass
 class OutputSettings:
     format: OutputFormat = "auto"
     value_only: bool = False
     max_rows: int = 20
     path: Path | None = None
-    gates: list[GateCheck] = field(default_factory=list)
+    gates: list[Gate] = field(default_factory=list)
     input_paths: list[Path] = field(default_factory=list)
-
-
-def gate_report(result: Result, gates: list[GateCheck]) -> dict[str, Any]:
-    """What was checked and whether it held, as it appears in JSON."""
-    from xent_cli.compute import summarize
-
-    checks = []
-    for gate in gates:
-        measure = next((m for m in result.measures if m.key == gate.measure), result.headline)
-        value = summarize(measure.values)["mean"]
-        checks.append(
-            {
-                "measure": measure.key,
-                "statistic": "mean",
-                "fail_if": gate.direction,
-                "bound": gate.bound,
-                "value": json_number(value),
-                "held": gate.holds(value),
-            }
-        )
-    return {"held": all(c["held"] for c in checks), "checks": checks}
 
 
 def resolve_format(settings: OutputSettings, stdout_is_terminal: bool) -> OutputFormat:
@@ -89,7 +53,7 @@ def resolve_format(settings: OutputSettings, stdout_is_terminal: bool) -> Output
 
 def emit(result: Result, settings: OutputSettings) -> ExitStatus:
     """Write the result, then report broken gates on stderr; return the exit status."""
-    report = gate_report(result, settings.gates)
+    report = check_gates(result, settings.gates)
     result.details["gate"] = report
     if settings.path is not None:
         _refuse_to_overwrite_inputs(settings.path, settings.input_paths)
@@ -105,8 +69,8 @@ def emit(result: Result, settings: OutputSettings) -> ExitStatus:
         if not check["held"]:
             relation = ">" if check["fail_if"] == "above" else "<"
             print(
-                f"xent: gate failed: {check['measure']} mean {check['value']} {relation} "
-                f"{check['bound']:g} (--fail-{check['fail_if']} {check['bound']:g})",
+                f"xent: gate failed: {check['measure']} mean {text_number(check['value'])} {relation} "
+                f"{check['bound']:g} ({check['option']})",
                 file=sys.stderr,
             )
     return ExitStatus.OK if report["held"] else ExitStatus.GATE_FAILED
@@ -131,7 +95,7 @@ def _write(result: Result, settings: OutputSettings, out: TextIO, is_terminal: b
             force_terminal=is_terminal or None,
             no_color=not is_terminal or "NO_COLOR" in os.environ,
             highlight=False,
-            width=None if is_terminal else 100,
+            width=None if is_terminal else 120,
         )
         write_table(result, console, settings.max_rows)
 

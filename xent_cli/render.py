@@ -12,7 +12,7 @@ import json
 import math
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-from xent_cli.compute import Result, summarize
+from xent_cli.results import SUMMARY_KEYS, Explanation, Result, summarize
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -36,25 +36,51 @@ def text_number(value: float) -> str:
     return converted if isinstance(converted, str) else repr(converted)
 
 
-def _summary(result: Result) -> dict[str, Any]:
-    def clean(stats: dict[str, float]) -> dict[str, Any]:
-        return {k: (v if k == "count" else json_number(v)) for k, v in stats.items()}
+def jsonable(value: Any) -> Any:
+    """Nested data with every non-finite float spelled as a string."""
+    if isinstance(value, float):
+        return json_number(value)
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
 
+
+def _summary(result: Result) -> dict[str, Any]:
+    """Every summary statistic, always (for one row, min = max = mean = sum)."""
     if len(result.measures) == 1:
-        return clean(summarize(result.headline.values))
-    return {m.key: clean(summarize(m.values)) for m in result.measures}
+        return summarize(result.headline.values)
+    return {m.key: summarize(m.values) for m in result.measures}
+
+
+def row_number(result: Result, index: int) -> int:
+    return result.row_numbers[index] if result.row_numbers else index + 1
+
+
+def _explanation(explanation: Explanation) -> dict[str, Any]:
+    return {
+        "measure": explanation.measure,
+        "statistic": "mean contribution per row" if explanation.rows > 1 else "contribution",
+        "rows": explanation.rows,
+        "total": explanation.total,
+        "outcomes": [
+            {"outcome": c.outcome, "contribution": c.value, "share": c.share} for c in explanation.outcomes
+        ],
+    }
 
 
 def to_document(result: Result) -> dict[str, Any]:
     """The JSON document for a result (schema version 1)."""
     rows = []
+    columns = [(m.key, m.values.tolist()) for m in result.measures]
     for i in range(result.count):
-        row: dict[str, Any] = {"row": i + 1, "id": result.ids[i] if result.ids else None}
-        if len(result.measures) == 1:
-            row["value"] = json_number(float(result.headline.values[i]))
+        row: dict[str, Any] = {"row": row_number(result, i), "id": result.ids[i] if result.ids else None}
+        if len(columns) == 1:
+            row["value"] = columns[0][1][i]
         else:
-            for m in result.measures:
-                row[m.key] = json_number(float(m.values[i]))
+            for key, values in columns:
+                row[key] = values[i]
         rows.append(row)
     document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -66,7 +92,9 @@ def to_document(result: Result) -> dict[str, Any]:
         "rows": rows,
     }
     document.update(result.details)
-    return document
+    if result.explanation is not None:
+        document["explain"] = _explanation(result.explanation)
+    return jsonable(document)  # type: ignore[no-any-return]
 
 
 def write_json(result: Result, out: TextIO) -> None:
@@ -100,7 +128,7 @@ def write_delimited(result: Result, out: TextIO, delimiter: str) -> None:
     columns = [m.values.tolist() for m in result.measures]
     for i in range(result.count):
         row_id = result.ids[i] if result.ids else ""
-        writer.writerow([i + 1, row_id, *(text_number(c[i]) for c in columns)])
+        writer.writerow([row_number(result, i), row_id, *(text_number(c[i]) for c in columns)])
 
 
 def write_value(result: Result, out: TextIO) -> None:
@@ -110,14 +138,15 @@ def write_value(result: Result, out: TextIO) -> None:
 # --- tables --------------------------------------------------------------------------
 
 
-def table_number(value: float) -> str:
+def table_number(value: float, digits: int = 6) -> str:
+    """A number for people: ``digits`` significant digits (JSON/TSV keep them all)."""
     if math.isnan(value):
         return "nan"
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
     if value == 0:
         return "0"
-    return f"{value:.6g}"
+    return f"{value:.{digits}g}"
 
 
 def write_table(result: Result, console: Console, max_rows: int) -> None:
@@ -137,18 +166,20 @@ def write_table(result: Result, console: Console, max_rows: int) -> None:
             table.add_row(m.label, table_number(float(m.values[0])))
         console.print(table)
     else:
-        rows = RichTable(box=box.SIMPLE_HEAD)
+        rows = RichTable(box=box.SIMPLE_HEAD, pad_edge=False)
         rows.add_column("row", justify="right", style="dim")
         if result.ids:
             rows.add_column(result.details.get("id_name") or "id")
         for m in result.measures:
             rows.add_column(m.label, justify="right")
         shown = min(result.count, max_rows)
+        # Many measures side by side: fewer digits so the panel fits a terminal.
+        digits = 6 if len(result.measures) <= 2 else 4
         for i in range(shown):
-            cells = [str(i + 1)]
+            cells = [str(row_number(result, i))]
             if result.ids:
                 cells.append(result.ids[i])
-            cells.extend(table_number(float(m.values[i])) for m in result.measures)
+            cells.extend(table_number(float(m.values[i]), digits) for m in result.measures)
             rows.add_row(*cells)
         if shown:
             console.print(rows)
@@ -160,18 +191,53 @@ def write_table(result: Result, console: Console, max_rows: int) -> None:
             title_justify="left",
         )
         summary.add_column("measure")
-        for key in ("mean", "min", "max", "sum"):
+        stat_keys = [k for k in SUMMARY_KEYS if k != "count" and (k != "sum" or digits == 6)]
+        for key in stat_keys:
             summary.add_column(key, justify="right")
         for m in result.measures:
             stats = summarize(m.values)
-            summary.add_row(m.label, *(table_number(stats[k]) for k in ("mean", "min", "max", "sum")))
+            summary.add_row(m.label, *(table_number(stats[k], digits) for k in stat_keys))
         console.print(summary)
         histogram = _histogram(result.headline.values)
         if histogram:
             console.print(Text(f"Distribution of {result.headline.label} over rows", style="bold"))
             console.print(Text(histogram))
+    loss = result.details.get("loss")
+    if loss:
+        lines = [
+            f"log loss    {table_number(loss['log_loss'])} {result.unit.name}",
+            f"perplexity  {table_number(loss['perplexity'])}",
+            f"accuracy    {table_number(loss['accuracy'])} (top-1)",
+        ]
+        if loss["ignored_rows"]:
+            lines.append(f"ignored     {loss['ignored_rows']} rows")
+        console.print(Text("\n".join(lines)))
+    if result.explanation is not None:
+        write_explanation(result.explanation, result.unit.name, console)
     for note in result.notes:
         console.print(Text(note, style="dim"))
+
+
+def write_explanation(explanation: Explanation, unit: str, console: Console, width: int = 24) -> None:
+    """Outcomes ranked by contribution, with bars."""
+    from rich import box
+    from rich.table import Table as RichTable
+
+    per = "mean contribution per row" if explanation.rows > 1 else "contribution"
+    table = RichTable(
+        title=f"What drives {explanation.label}: {per}, {unit}",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+    )
+    table.add_column("outcome")
+    table.add_column(explanation.label, justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("")
+    top = max((c.value for c in explanation.outcomes), default=0.0)
+    for c in explanation.outcomes:
+        bar = "█" * round(width * c.value / top) if top > 0 else ""
+        table.add_row(c.outcome, table_number(c.value), f"{100 * c.share:.1f}%", bar)
+    console.print(table)
 
 
 def _histogram(values: Any, bins: int = 8, width: int = 30) -> str:

@@ -218,3 +218,37 @@ def test_logit_properties(logits: np.ndarray) -> None:
     assert kl_divergence(grid, grid + 4.0, kind="logits") == 0.0
     h = entropy(a, kind="logits")
     assert 0 <= h <= math.log(len(a)) * (1 + 1e-15)
+
+
+# --- distances -------------------------------------------------------------------------
+
+
+def test_total_variation_and_hellinger_by_hand() -> None:
+    from xent_cli.core.measures import hellinger_distance, total_variation
+
+    assert total_variation([0.5, 0.5], [0.9, 0.1]) == pytest.approx(0.4, rel=1e-15)
+    assert total_variation([1, 0], [0, 1]) == 1.0
+    expected = math.sqrt(
+        0.5 * ((math.sqrt(0.5) - math.sqrt(0.9)) ** 2 + (math.sqrt(0.5) - math.sqrt(0.1)) ** 2)
+    )
+    assert hellinger_distance([0.5, 0.5], [0.9, 0.1]) == pytest.approx(expected, rel=1e-14)
+    assert hellinger_distance([1, 0], [0, 1]) == 1.0
+    assert hellinger_distance([0.3, 0.7], [0.3, 0.7]) == 0.0
+
+
+@given(_weights)
+@settings(max_examples=200, deadline=None)
+def test_distance_properties(pair: tuple[np.ndarray, np.ndarray]) -> None:
+    from xent_cli.core.measures import hellinger_distance, total_variation
+
+    w1, w2 = pair
+    if not (_usable(w1) and _usable(w2)):
+        return
+    tv = total_variation(w1, w2, kind="weights")
+    h = hellinger_distance(w1, w2, kind="weights")
+    assert 0 <= tv <= 1 + 1e-15
+    assert 0 <= h <= 1
+    assert tv == total_variation(w2, w1, kind="weights")
+    # Le Cam: H^2 <= TV <= sqrt(2) H
+    assert h * h <= tv * (1 + 1e-12) + 1e-300
+    assert tv <= math.sqrt(2) * h * (1 + 1e-12) + 1e-300

@@ -220,6 +220,46 @@ def js_rows(p: Distributions, q: Distributions) -> FloatArray:
     return row_sum(js_terms(pair_terms(p, q)))
 
 
+def swapped(t: PairTerms) -> PairTerms:
+    """The terms of ``(q, p)`` from those of ``(p, q)``: exact, nothing recomputed."""
+    return PairTerms(t.q, t.p, -t.diff, -t.log_ratio)
+
+
+def total_variation_terms(t: PairTerms) -> FloatArray:
+    """Per-outcome ``|p - q| / 2``; they sum to the total variation distance."""
+    return 0.5 * np.abs(t.diff)
+
+
+def hellinger_terms(t: PairTerms) -> FloatArray:
+    """Per-outcome ``(sqrt p - sqrt q)**2 / 2``, as ``(p-q)**2 / (2 (sqrt p + sqrt q)**2)``.
+
+    The second form has no cancellation when ``p ~= q``, unlike ``1 - sum sqrt(p q)``.
+    """
+    root_sum = np.sqrt(t.p) + np.sqrt(t.q)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        terms = 0.5 * (t.diff / root_sum) ** 2
+    return np.where(root_sum > 0, terms, 0.0)
+
+
+def hellinger_rows(t: PairTerms) -> FloatArray:
+    """Hellinger distance ``sqrt(sum (sqrt p - sqrt q)**2 / 2)``, in [0, 1]."""
+    return np.minimum(np.sqrt(row_sum(hellinger_terms(t))), 1.0)
+
+
+def max_abs_diff_rows(t: PairTerms) -> FloatArray:
+    """``max |p - q|`` over the outcomes of each row."""
+    result: FloatArray = np.max(np.abs(t.diff), axis=-1)
+    return result
+
+
+def top1_agreement_rows(p: Distributions, q: Distributions) -> FloatArray:
+    """1.0 where the most probable outcome of p and q is the same (ties: the first), else 0.0."""
+    p_top = np.argmax(p.probs, axis=-1)
+    q_top = np.argmax(q.probs, axis=-1)
+    agree: FloatArray = (p_top == q_top).astype(np.float64)
+    return agree
+
+
 # --- the library API -----------------------------------------------------------
 
 
@@ -402,3 +442,43 @@ def js_divergence(
     scale = _log_base(base)
     pd, qd = _prepare_pair(p, q, kind, q_kind, tolerance, None)
     return _shape_out(js_rows(pd, qd) / scale, p, q)
+
+
+def total_variation(
+    p: ArrayLike,
+    q: ArrayLike,
+    *,
+    kind: Kind = "probs",
+    q_kind: Kind | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> FloatArray | float:
+    r"""Total variation distance :math:`\tfrac12 \sum_i |p_i - q_i|`, in [0, 1].
+
+    Examples
+    --------
+    >>> total_variation([0.5, 0.5], [0.9, 0.1])
+    0.4
+    """
+    pd, qd = _prepare_pair(p, q, kind, q_kind, tolerance, None)
+    return _shape_out(row_sum(total_variation_terms(pair_terms(pd, qd))), p, q)
+
+
+def hellinger_distance(
+    p: ArrayLike,
+    q: ArrayLike,
+    *,
+    kind: Kind = "probs",
+    q_kind: Kind | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> FloatArray | float:
+    r"""Hellinger distance :math:`\sqrt{\tfrac12 \sum_i (\sqrt{p_i} - \sqrt{q_i})^2}`, in [0, 1].
+
+    Examples
+    --------
+    >>> hellinger_distance([1, 0], [0, 1])
+    1.0
+    >>> round(hellinger_distance([0.5, 0.5], [0.9, 0.1]), 12)
+    0.324919696233
+    """
+    pd, qd = _prepare_pair(p, q, kind, q_kind, tolerance, None)
+    return _shape_out(hellinger_rows(pair_terms(pd, qd)), p, q)

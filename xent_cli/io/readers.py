@@ -67,6 +67,8 @@ class Table:
     make_blocks: Callable[[], Iterator[Block]]
     # 1-based positions of the outcome columns in the file, for messages.
     outcome_positions: list[int] | None = None
+    # True when ReadOptions.label_column named a column of this table.
+    has_labels: bool = False
     # Set when each outcome is a row of the file (a one-column table): the
     # line each came from, or an empty list when lines are unknown.
     outcome_lines: list[int] | None = None
@@ -288,8 +290,11 @@ def _layout(opened: OpenedSource, options: ReadOptions) -> _Layout:
         _check_unique([h for h in header if h], label)
 
     id_index = _column_index(options.id_column, header, label, "--id") if options.id_column else None
+    # A --target that names no column is not an error here: it may be a source.
     label_index = (
-        _column_index(options.label_column, header, label, "--target") if options.label_column else None
+        header.index(options.label_column)
+        if options.label_column and header is not None and options.label_column in header
+        else None
     )
     reserved = {i for i in (id_index, label_index) if i is not None}
     if options.columns:
@@ -331,6 +336,7 @@ def _read_delimited(opened: OpenedSource, options: ReadOptions) -> Table:
         id_name=id_name,
         make_blocks=lambda: _delimited_blocks(opened, options, layout),
         outcome_positions=[i + 1 for i in layout.outcome_indices],
+        has_labels=layout.label_index is not None,
     )
     if layout.ignored:
         table.notes.append(f"{label}: ignoring non-numeric column(s) {', '.join(layout.ignored)}")
@@ -497,71 +503,125 @@ def _json_number(value: Any, where: str) -> float:
 
 
 class _RowBuilder:
-    """Collects JSON rows (lists or objects) into one consistent table."""
+    """Collects JSON rows (lists or objects) into consistent blocks.
 
-    def __init__(self) -> None:
+    For objects, the outcome names come from the first row; a key given as
+    ``id_key`` (or else the first string-valued key) is the row id, and
+    ``label_key`` (``--target``) is a label column.
+    """
+
+    def __init__(self, label: str, options: ReadOptions) -> None:
+        self.label = label
+        self.id_key = options.id_column
+        self.label_key = options.label_column
         self.names: list[str] | None = None
-        self.id_name: str | None = None
         self.width: int | None = None
+        self.objects: bool | None = None
+        self.rows: list[list[float]] = []
+        self.ids: list[str] = []
+        self.labels: list[str] = []
+        self.lines: list[int] = []
 
-    def row(self, item: Any, where: str) -> tuple[list[float], str | None]:
-        """Values and id of one row; ``where`` starts every message about it."""
+    def add(self, item: Any, where: str, line: int | None = None) -> None:
+        """Append one row; ``where`` starts every message about it."""
         if isinstance(item, list):
-            if self.names is not None:
-                raise InputError(f"{where}: is a list, but earlier rows are objects")
-            if self.width is None:
-                self.width = len(item)
-            if len(item) != self.width:
-                raise InputError(
-                    f"{where}: has {len(item)} values, expected {self.width}",
-                    hint="every row needs the same number of outcomes",
-                )
-            return [_json_number(v, f"{where}, column {i + 1}") for i, v in enumerate(item)], None
-        if isinstance(item, dict):
-            if self.width is not None and self.names is None:
-                raise InputError(f"{where}: is an object, but earlier rows are lists")
-            if self.names is None:
-                texts = [k for k, v in item.items() if isinstance(v, str) and _parse_number(v) is None]
-                self.id_name = texts[0] if texts else None
-                self.names = [k for k in item if k not in texts]
-                self.width = len(self.names)
-            keys = [k for k in item if k != self.id_name]
-            if set(keys) != set(self.names):
-                missing = [n for n in self.names if n not in item]
-                extra = [k for k in keys if k not in self.names]
-                detail = (
-                    f"lacks {', '.join(map(repr, missing))}"
-                    if missing
-                    else f"has unexpected {', '.join(map(repr, extra))}"
-                )
-                raise InputError(f"{where}: {detail}", hint="every row needs the same outcome names")
-            values = [_json_number(item[n], f"{where}, {n!r}") for n in self.names]
-            row_id = None
-            if self.id_name is not None:
-                raw_id = item.get(self.id_name)
-                row_id = "" if raw_id is None else str(raw_id)
-            return values, row_id
-        raise InputError(f"{where}: expected a list or an object of numbers, got {_clip(json.dumps(item))}")
+            self._add_list(item, where)
+        elif isinstance(item, dict):
+            self._add_object(item, where)
+        else:
+            raise InputError(
+                f"{where}: expected a list or an object of numbers, got {_clip(json.dumps(item))}"
+            )
+        if line is not None:
+            self.lines.append(line)
+
+    def _add_list(self, item: list[Any], where: str) -> None:
+        if self.objects:
+            raise InputError(f"{where}: is a list, but earlier rows are objects")
+        if self.id_key is not None:
+            raise UsageError(f"{self.label}: rows are lists, so --id cannot name a key")
+        self.label_key = None
+        self.objects = False
+        if self.width is None:
+            self.width = len(item)
+        if len(item) != self.width:
+            raise InputError(
+                f"{where}: has {len(item)} values, expected {self.width}",
+                hint="every row needs the same number of outcomes",
+            )
+        self.rows.append([_json_number(v, f"{where}, column {i + 1}") for i, v in enumerate(item)])
+
+    def _add_object(self, item: dict[str, Any], where: str) -> None:
+        if self.objects is False:
+            raise InputError(f"{where}: is an object, but earlier rows are lists")
+        if self.objects is None:
+            self.objects = True
+            if self.id_key is None:
+                texts = [
+                    k
+                    for k, v in item.items()
+                    if isinstance(v, str) and _parse_number(v) is None and k != self.label_key
+                ]
+                self.id_key = texts[0] if texts else None
+            if self.label_key is not None and self.label_key not in item:
+                self.label_key = None  # not a key here: the caller treats --target as a source
+            reserved = {self.id_key, self.label_key}
+            for key in reserved - {None}:
+                if key not in item:
+                    raise InputError(f"{where}: has no key {key!r}", hint=f"keys are: {', '.join(item)}")
+            self.names = [k for k in item if k not in reserved]
+            self.width = len(self.names)
+        assert self.names is not None
+        keys = [k for k in item if k not in (self.id_key, self.label_key)]
+        if set(keys) != set(self.names) or any(k not in item for k in (self.id_key, self.label_key) if k):
+            missing = [n for n in [*self.names, self.id_key, self.label_key] if n and n not in item]
+            extra = [k for k in keys if k not in self.names]
+            detail = (
+                f"lacks {', '.join(map(repr, missing))}"
+                if missing
+                else f"has unexpected {', '.join(map(repr, extra))}"
+            )
+            raise InputError(f"{where}: {detail}", hint="every row needs the same keys")
+        self.rows.append([_json_number(item[n], f"{where}, {n!r}") for n in self.names])
+        if self.id_key is not None:
+            self.ids.append("" if item[self.id_key] is None else str(item[self.id_key]))
+        if self.label_key is not None:
+            self.labels.append(_label_text(item[self.label_key]))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def take_block(self, start: int) -> Block:
+        """The rows collected so far as a block; the builder starts afresh."""
+        import numpy as np
+
+        if self.width == 0:
+            raise InputError(f"{self.label}: rows hold no values")
+        block = Block(
+            values=np.array(self.rows, dtype=np.float64).reshape(len(self.rows), self.width or 0),
+            start=start,
+            ids=self.ids or None,
+            labels=self.labels or None,
+            lines=self.lines or None,
+        )
+        self.rows, self.ids, self.labels, self.lines = [], [], [], []
+        return block
+
+    def table(self, make_blocks: Callable[[], Iterator[Block]]) -> Table:
+        return Table(
+            label=self.label,
+            outcomes=self.names,
+            id_name=self.id_key if self.objects else None,
+            make_blocks=make_blocks,
+            has_labels=self.label_key is not None,
+        )
 
 
-def _rows_table(
-    label: str, builder: _RowBuilder, rows: list[list[float]], ids: list[str | None], lines: list[int] | None
-) -> Table:
-    import numpy as np
-
-    if not rows:
-        raise InputError(f"{label}: holds no rows")
-    if builder.width == 0:
-        raise InputError(f"{label}: rows hold no values")
-    values = np.array(rows, dtype=np.float64)
-    id_list = [i or "" for i in ids] if builder.id_name is not None else None
-    block = Block(values=values, start=0, ids=id_list, lines=lines)
-    return Table(
-        label=label,
-        outcomes=builder.names,
-        id_name=builder.id_name,
-        make_blocks=lambda: iter([block]),
-    )
+def _label_text(value: Any) -> str:
+    """A label as text: 2 and 2.0 are both "2"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
 
 
 def _read_text(opened: OpenedSource) -> str:
@@ -583,35 +643,31 @@ def _read_json(opened: OpenedSource, options: ReadOptions) -> Table:
     if not text.strip():
         raise InputError(f"{label}: is empty", hint="expected a JSON list or object of numbers")
     document = _load_json(text, label)
-    builder = _RowBuilder()
+    builder = _RowBuilder(label, options)
     if document == [] or document == {}:
         raise InputError(f"{label}: holds no rows")
     if isinstance(document, dict) or (
         isinstance(document, list) and all(not isinstance(v, (list, dict)) for v in document)
     ):
-        # [0.2, 0.8] or {"cat": 0.2, "dog": 0.8}: one distribution
-        values, _ = builder.row(document, label)
-        return _rows_table(label, builder, [values], [None], None)
-    if not isinstance(document, list):
+        builder.add(document, label)  # [0.2, 0.8] or {"cat": 0.2, "dog": 0.8}: one distribution
+    elif isinstance(document, list):
+        for number, item in enumerate(document, start=1):
+            builder.add(item, f"{label}: row {number}")
+    else:
         raise InputError(f"{label}: expected a JSON list or object of numbers, got {type(document).__name__}")
-    rows: list[list[float]] = []
-    ids: list[str | None] = []
-    for number, item in enumerate(document, start=1):
-        values, row_id = builder.row(item, f"{label}: row {number}")
-        rows.append(values)
-        ids.append(row_id)
-    return _rows_table(label, builder, rows, ids, None)
+    block = builder.take_block(0)
+    return builder.table(lambda: iter([block]))
 
 
 def _read_jsonl(opened: OpenedSource, options: ReadOptions) -> Table:
     label = opened.label
-    builder = _RowBuilder()
+    builder = _RowBuilder(label, options)
     stream = io.TextIOWrapper(opened.stream, encoding="utf-8-sig", newline=None)
     numbered_lines = enumerate(stream, start=1)
 
-    def parse(line_number: int, line: str, row_number: int) -> tuple[list[float], str | None]:
+    def add(line_number: int, line: str, row_number: int) -> None:
         item = _load_json(line, label, line_number)
-        return builder.row(item, f"{label}: row {row_number} (line {line_number})")
+        builder.add(item, f"{label}: row {row_number} (line {line_number})", line_number)
 
     def next_line() -> tuple[int, str] | None:
         try:
@@ -627,36 +683,23 @@ def _read_jsonl(opened: OpenedSource, options: ReadOptions) -> Table:
     if first is None:
         stream.close()
         raise InputError(f"{label}: is empty", hint="expected one JSON list or object per line")
-    first_values, first_id = parse(first[0], first[1], 1)
+    add(first[0], first[1], 1)
 
     def blocks() -> Iterator[Block]:
-        rows, ids, lines = [first_values], [first_id], [first[0]]
         start = 0
         try:
             while (item := next_line()) is not None:
-                values, row_id = parse(item[0], item[1], start + len(rows) + 1)
-                rows.append(values)
-                ids.append(row_id)
-                lines.append(item[0])
-                if len(rows) >= options.block_rows:
-                    yield _jsonl_block(builder, rows, ids, lines, start)
-                    start += len(rows)
-                    rows, ids, lines = [], [], []
+                add(item[0], item[1], start + len(builder) + 1)
+                if len(builder) >= options.block_rows:
+                    block = builder.take_block(start)
+                    start += len(block)
+                    yield block
         finally:
             stream.close()
-        if rows:
-            yield _jsonl_block(builder, rows, ids, lines, start)
+        if len(builder):
+            yield builder.take_block(start)
 
-    return Table(label=label, outcomes=builder.names, id_name=builder.id_name, make_blocks=blocks)
-
-
-def _jsonl_block(
-    builder: _RowBuilder, rows: list[list[float]], ids: list[str | None], lines: list[int], start: int
-) -> Block:
-    import numpy as np
-
-    id_list = [i or "" for i in ids] if builder.id_name is not None else None
-    return Block(values=np.array(rows, dtype=np.float64), start=start, ids=id_list, lines=lines)
+    return builder.table(blocks)
 
 
 # --- NumPy -------------------------------------------------------------------------
@@ -698,3 +741,114 @@ def _plain_file(path: Any) -> bool:
     with open(path, "rb") as handle:
         magic = handle.read(6)
     return magic == b"\x93NUMPY"
+
+
+# --- labels (targets for `xent loss`) --------------------------------------------------
+
+LABEL_NAMES = ("label", "labels", "target", "targets", "y", "class", "truth")
+
+
+@dataclass
+class Labels:
+    """True labels from a source of their own, held in memory (one string per row)."""
+
+    label: str
+    values: list[str]
+    ids: list[str] | None = None
+    lines: list[int] | None = None
+
+    def where(self, index: int) -> str:
+        text = f"{self.label}: row {index + 1}"
+        if self.lines is not None:
+            text += f" (line {self.lines[index]})"
+        return text
+
+
+def read_labels(source: Source, options: ReadOptions) -> Labels:
+    """Labels from an inline list, a CSV/TSV column, JSON (Lines) values or objects, or a 1-D ``.npy``.
+
+    In a table, the label column is the one named label/target/y/class/truth
+    (else the last column) and ``--id`` (or a column named ``id``) gives ids.
+    """
+    if source.inline is not None:
+        return Labels(source.label, [item.strip() for item in source.inline.split(",")])
+    opened = open_source(source, options.input_format)
+    try:
+        if opened.format == "npy":
+            table = _read_npy(opened, options)
+            values = [v for b in table.blocks() for v in b.values.reshape(-1).tolist()]
+            return Labels(source.label, [_label_text(v) for v in values])
+        text = _read_text(opened)
+    finally:
+        opened.stream.close()
+    if not text.strip():
+        raise InputError(f"{source.label}: is empty", hint="expected one label per row")
+    if opened.format in ("json", "jsonl"):
+        return _json_labels(source.label, text, opened.format, options)
+    return _delimited_labels(source.label, text, options)
+
+
+def _pick_label_columns(names: list[str], options: ReadOptions) -> tuple[int, int | None]:
+    lowered = [n.strip().lower() for n in names]
+    id_name = (options.id_column or "id").lower()
+    id_index = lowered.index(id_name) if id_name in lowered else None
+    label_index = next((lowered.index(n) for n in LABEL_NAMES if n in lowered), None)
+    if label_index is None:
+        label_index = len(names) - 1 if len(names) - 1 != id_index or len(names) == 1 else 0
+    return label_index, id_index
+
+
+def _delimited_labels(label: str, text: str, options: ReadOptions) -> Labels:
+    lines = text.splitlines()
+    numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
+    delimiter = options.delimiter or sniff_delimiter([line for _, line in numbered[:50]], options.decimal)
+    rows = [(n, next(csv.reader([line], delimiter=delimiter))) for n, line in numbered]
+    first = [cell.strip().lower() for cell in rows[0][1]]
+    known = {*LABEL_NAMES, "id", (options.id_column or "id").lower()}
+    has_header = not options.no_header and any(cell in known for cell in first)
+    names = rows[0][1] if has_header else [str(i + 1) for i in range(len(rows[0][1]))]
+    body = rows[1:] if has_header else rows
+    if not body:
+        raise InputError(f"{label}: has a header but no labels")
+    label_index, id_index = _pick_label_columns(names, options) if len(names) > 1 else (0, None)
+    values, ids, numbers = [], [], []
+    for line_number, cells in body:
+        if len(cells) != len(names):
+            raise InputError(
+                f"{label}: line {line_number}: has {len(cells)} fields, expected {len(names)}",
+                hint="every row needs the same number of columns",
+            )
+        values.append(cells[label_index].strip())
+        if id_index is not None:
+            ids.append(cells[id_index].strip())
+        numbers.append(line_number)
+    return Labels(label, values, ids if id_index is not None else None, numbers)
+
+
+def _json_labels(label: str, text: str, fmt: str, options: ReadOptions) -> Labels:
+    if fmt == "json":
+        document = _load_json(text, label)
+        items = document if isinstance(document, list) else [document]
+        numbers = None
+    else:
+        pairs = [(i + 1, line) for i, line in enumerate(text.splitlines()) if line.strip()]
+        items = [_load_json(line, label, n) for n, line in pairs]
+        numbers = [n for n, _ in pairs]
+    if not items:
+        raise InputError(f"{label}: holds no labels")
+    if all(isinstance(item, dict) for item in items):
+        keys = list(items[0])
+        label_index, id_index = _pick_label_columns(keys, options)
+        label_key, id_key = keys[label_index], (keys[id_index] if id_index is not None else None)
+        values, ids = [], []
+        for number, item in enumerate(items, start=1):
+            if label_key not in item:
+                raise InputError(f"{label}: row {number}: has no key {label_key!r}")
+            values.append(_label_text(item[label_key]))
+            if id_key is not None:
+                ids.append(_label_text(item.get(id_key)))
+        return Labels(label, values, ids if id_key is not None else None, numbers)
+    for number, item in enumerate(items, start=1):
+        if isinstance(item, (list, dict)):
+            raise InputError(f"{label}: row {number}: expected a label (a string or an integer)")
+    return Labels(label, [_label_text(item) for item in items], None, numbers)

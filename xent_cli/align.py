@@ -1,0 +1,427 @@
+"""Reading sources into validated blocks of distributions, and aligning two sources.
+
+This layer knows about files, so it can say where a bad value is ("q.csv: row 17
+(line 18), column 3"), but nothing about the command line or rendering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from xent_cli.errors import DistributionError, InputError, UsageError
+from xent_cli.io.readers import Block, ReadOptions, Table, read
+from xent_cli.io.sources import Source
+
+if TYPE_CHECKING:
+    from xent_cli.core.distributions import Distributions, Kind
+
+# Elements per block: large enough to amortize NumPy's per-call cost, small
+# enough that a block's temporaries stay a few tens of MB.
+BLOCK_ELEMENTS = 1 << 20
+
+_HINTS = {
+    "sum": "use --normalize to rescale",
+    "logprob_sum": "use --as logits to renormalize",
+    "negative": "probabilities and weights must be >= 0; for raw scores use --as logits",
+    "nonfinite": "values must be finite numbers",
+    "all_zero": "a row of weights needs at least one positive value",
+    "all_neg_inf": "at least one outcome needs a finite value",
+}
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One source and how to read and interpret it."""
+
+    source: Source
+    options: ReadOptions
+    kind: Kind = "probs"
+
+    @property
+    def label(self) -> str:
+        return self.source.label
+
+
+# --- reading and validating --------------------------------------------------------
+
+
+def block_rows_for(n_outcomes: int | None, options: ReadOptions) -> int:
+    if not n_outcomes:
+        return options.block_rows
+    return max(1, min(options.block_rows, BLOCK_ELEMENTS // n_outcomes))
+
+
+def open_table(spec: InputSpec, closer: ExitStack) -> Table:
+    """Open a source; ``closer`` closes it when the command is done, however it ends."""
+    table = read(spec.source, spec.options)
+    closer.callback(table.close)
+    return table
+
+
+def to_distributions(
+    table: Table, block: Block, kind: Kind, tolerance: float, values: Any = None
+) -> Distributions:
+    """Validate one block, turning a core error into a message that names the file row."""
+    from xent_cli.core.distributions import prepare
+
+    try:
+        return prepare(block.values if values is None else values, kind, tolerance=tolerance)
+    except DistributionError as exc:
+        where = table.where(block, exc.row, exc.column)
+        hint = _HINTS.get(exc.reason)
+        if exc.reason == "negative" and kind == "logprobs":
+            hint = None
+        raise InputError(f"{where}: {exc.message}", hint=hint) from None
+
+
+def rechunk(blocks: Iterator[Block], size: int) -> Iterator[Block]:
+    """Regroup blocks into blocks of exactly ``size`` rows (the last may be shorter)."""
+    pending: list[Block] = []
+    held = 0
+    start = 0
+    for block in blocks:
+        if len(block) == 0:
+            continue
+        pending.append(block)
+        held += len(block)
+        while held >= size:
+            merged = _concat(pending, start)
+            yield _slice(merged, 0, size)
+            rest = _slice(merged, size, len(merged))
+            start += size
+            pending = [rest] if len(rest) else []
+            held = len(rest)
+    if held:
+        yield _concat(pending, start)
+
+
+def joined(blocks: list[Block], name: str) -> list[Any] | None:
+    """The ``ids``/``labels``/``lines`` of several blocks as one list (None if any lacks them)."""
+    parts: list[list[Any] | None] = [getattr(b, name) for b in blocks]
+    result: list[Any] = []
+    for part in parts:
+        if part is None:
+            return None
+        result.extend(part)
+    return result
+
+
+def _concat(blocks: list[Block], start: int) -> Block:
+    import numpy as np
+
+    if len(blocks) == 1:
+        return replace(blocks[0], start=start)
+    return Block(
+        values=np.concatenate([b.values for b in blocks]),
+        start=start,
+        ids=joined(blocks, "ids"),
+        labels=joined(blocks, "labels"),
+        lines=joined(blocks, "lines"),
+    )
+
+
+def _slice(block: Block, lo: int, hi: int) -> Block:
+    def cut(items: list[Any] | None) -> list[Any] | None:
+        return None if items is None else items[lo:hi]
+
+    return Block(
+        values=block.values[lo:hi],
+        start=block.start + lo,
+        ids=cut(block.ids),
+        labels=cut(block.labels),
+        lines=cut(block.lines),
+    )
+
+
+@dataclass
+class Stream:
+    """A table's rows in blocks of a fixed size, with a look at the first."""
+
+    table: Table
+    first: Block | None
+    rest: Iterator[Block]
+    size: int
+
+    @classmethod
+    def open(cls, table: Table, size: int) -> Stream:
+        blocks = rechunk(table.blocks(), size)
+        first = next(blocks, None)
+        return cls(table, first, blocks, size)
+
+    @property
+    def single_row(self) -> bool:
+        return self.first is not None and len(self.first) == 1 and self.size > 1
+
+    def __iter__(self) -> Iterator[Block]:
+        if self.first is not None:
+            yield self.first
+        yield from self.rest
+
+
+def column_layout(table: Table) -> Table:
+    """A one-column table is one distribution: its rows are the outcomes.
+
+    The outcome names come from the id column, when its values are unique.
+    """
+    import numpy as np
+
+    blocks = list(table.blocks())
+    values = np.concatenate([b.values for b in blocks])[:, 0]
+    if values.shape[0] <= 1:
+        return replace(table, make_blocks=lambda: iter(blocks))
+    ids = joined(blocks, "ids")
+    lines = joined(blocks, "lines") or []
+    row = Block(values=values[None, :], start=0)
+    return Table(
+        label=table.label,
+        outcomes=ids if ids and len(set(ids)) == len(ids) else None,
+        id_name=None,
+        make_blocks=lambda: iter([row]),
+        outcome_lines=lines,
+        notes=table.notes,
+    )
+
+
+def distribution_table(spec: InputSpec, closer: ExitStack) -> Table:
+    table = open_table(spec, closer)
+    if table.n_outcomes == 1:
+        table = column_layout(table)
+    return table
+
+
+def stream_distributions(
+    table: Table, kind: Kind, tolerance: float, size: int
+) -> Iterator[tuple[Block, Distributions]]:
+    for block in Stream.open(table, size):
+        yield block, to_distributions(table, block, kind, tolerance)
+
+
+# --- alignment of two sources -------------------------------------------------------
+
+
+def outcome_order(p: Table, q: Table) -> list[int] | None:
+    """Column permutation that puts Q's outcomes in P's order (None: keep as is)."""
+    if p.outcomes is not None and q.outcomes is not None:
+        if p.outcomes == q.outcomes:
+            return None
+        only_p = [n for n in p.outcomes if n not in set(q.outcomes)]
+        only_q = [n for n in q.outcomes if n not in set(p.outcomes)]
+        if only_p or only_q:
+            parts = []
+            if only_p:
+                parts.append(f"only in {p.label}: {_names(only_p)}")
+            if only_q:
+                parts.append(f"only in {q.label}: {_names(only_q)}")
+            raise InputError(
+                f"{p.label} and {q.label} have different outcomes ({'; '.join(parts)})",
+                hint="outcome columns are matched by name",
+            )
+        index = {name: i for i, name in enumerate(q.outcomes)}
+        return [index[name] for name in p.outcomes]
+    return None
+
+
+def _names(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _check_width(p: Table, p_block: Block, q: Table, q_block: Block) -> None:
+    kp, kq = p_block.values.shape[1], q_block.values.shape[1]
+    if kp != kq:
+        raise InputError(
+            f"{p.label} has {kp} outcomes but {q.label} has {kq}",
+            hint="both sources need the same outcomes",
+        )
+
+
+@dataclass
+class PairBlock:
+    """Aligned rows of P and Q (one side may be a single row that broadcasts)."""
+
+    p: Distributions
+    q: Distributions
+    ids: list[str] | None
+    p_block: Block
+    q_block: Block
+    outcomes: list[str] | None = None
+
+
+def paired_blocks(
+    p_spec: InputSpec,
+    q_spec: InputSpec,
+    *,
+    tolerance: float,
+    join_ids: bool,
+    closer: ExitStack,
+) -> tuple[Table, Table, Iterator[PairBlock]]:
+    """Open both sources and yield their rows aligned, validated, block by block."""
+    if p_spec.source.is_stdin and q_spec.source.is_stdin:
+        raise UsageError("only one source can be stdin ('-')")
+    p_table = distribution_table(p_spec, closer)
+    q_table = distribution_table(q_spec, closer)
+    order = outcome_order(p_table, q_table)
+    size = block_rows_for(p_table.n_outcomes or q_table.n_outcomes, p_spec.options)
+    if join_ids:
+        return p_table, q_table, _joined(p_table, q_table, p_spec, q_spec, order, tolerance, size)
+    return p_table, q_table, _lockstep(p_table, q_table, p_spec, q_spec, order, tolerance, size)
+
+
+def _reordered(block: Block, order: list[int] | None) -> Any:
+    return block.values if order is None else block.values[:, order]
+
+
+def _lockstep(
+    p_table: Table,
+    q_table: Table,
+    p_spec: InputSpec,
+    q_spec: InputSpec,
+    order: list[int] | None,
+    tolerance: float,
+    size: int,
+) -> Iterator[PairBlock]:
+    p_stream = Stream.open(p_table, size)
+    q_stream = Stream.open(q_table, size)
+    if p_stream.first is None or q_stream.first is None:
+        empty = p_table if p_stream.first is None else q_table
+        raise InputError(f"{empty.label}: has no rows")
+    _check_width(p_table, p_stream.first, q_table, q_stream.first)
+
+    def validated_q(block: Block) -> Distributions:
+        return to_distributions(q_table, block, q_spec.kind, tolerance, _reordered(block, order))
+
+    if q_stream.single_row and not p_stream.single_row:
+        q_only = q_stream.first
+        q = validated_q(q_only)
+        for p_block in p_stream:
+            p = to_distributions(p_table, p_block, p_spec.kind, tolerance)
+            yield PairBlock(p, q, p_block.ids, p_block, q_only)
+        return
+    if p_stream.single_row and not q_stream.single_row:
+        p_only = p_stream.first
+        p = to_distributions(p_table, p_only, p_spec.kind, tolerance)
+        for q_block in q_stream:
+            yield PairBlock(p, validated_q(q_block), q_block.ids or p_only.ids, p_only, q_block)
+        return
+    p_rows = q_rows = 0
+    q_iter = iter(q_stream)
+    for p_block in p_stream:
+        q_next = next(q_iter, None)
+        p_rows += len(p_block)
+        if q_next is None:
+            raise _row_count_error(p_table, p_rows + _count(p_stream.rest), q_table, q_rows)
+        q_block = q_next
+        q_rows += len(q_block)
+        if len(q_block) != len(p_block):
+            raise _row_count_error(p_table, p_rows + _count(p_stream.rest), q_table, q_rows + _count(q_iter))
+        p = to_distributions(p_table, p_block, p_spec.kind, tolerance)
+        yield PairBlock(p, validated_q(q_block), p_block.ids or q_block.ids, p_block, q_block)
+    extra = _count(q_iter)
+    if extra:
+        raise _row_count_error(p_table, p_rows, q_table, q_rows + extra)
+
+
+def _count(blocks: Iterator[Block]) -> int:
+    return sum(len(b) for b in blocks)
+
+
+def _row_count_error(p: Table, p_rows: int, q: Table, q_rows: int) -> InputError:
+    return InputError(
+        f"{p.label} has {p_rows} rows but {q.label} has {q_rows}",
+        hint="rows are paired by position; give one row to compare against every row, or --id to join by id",
+    )
+
+
+def _joined(
+    p_table: Table,
+    q_table: Table,
+    p_spec: InputSpec,
+    q_spec: InputSpec,
+    order: list[int] | None,
+    tolerance: float,
+    size: int,
+) -> Iterator[PairBlock]:
+    """Pair rows by id; Q is held in memory, P streams."""
+    import numpy as np
+
+    if p_table.id_name is None and not _has_ids(p_table):
+        raise UsageError(f"--id: {p_table.label} has no id column to join on")
+    q_blocks = list(Stream.open(q_table, size))
+    q_ids = [i for b in q_blocks for i in (b.ids or [])]
+    if len(q_ids) != sum(len(b) for b in q_blocks):
+        raise UsageError(f"--id: {q_table.label} has no id column to join on")
+    q_index: dict[str, int] = {}
+    for i, row_id in enumerate(q_ids):
+        if row_id in q_index:
+            raise InputError(
+                f"{q_table.label}: id {row_id!r} appears more than once", hint="ids must be unique to join on"
+            )
+        q_index[row_id] = i
+    q_values = np.concatenate([_reordered(b, order) for b in q_blocks])
+    q_all = Block(values=q_values, start=0, ids=q_ids)
+    seen: set[str] = set()
+    for p_block in Stream.open(p_table, size):
+        assert p_block.ids is not None
+        _check_width(p_table, p_block, q_table, q_all)
+        rows = []
+        for r, row_id in enumerate(p_block.ids):
+            j = q_index.get(row_id)
+            if j is None:
+                raise InputError(
+                    f"{p_table.where(p_block, r)}: id {row_id!r} is not in {q_table.label}",
+                    hint="with --id every row needs a partner with the same id",
+                )
+            if row_id in seen:
+                raise InputError(
+                    f"{p_table.label}: id {row_id!r} appears more than once",
+                    hint="ids must be unique to join on",
+                )
+            seen.add(row_id)
+            rows.append(j)
+        index = np.asarray(rows, dtype=np.intp)
+        q_block = Block(values=q_values[index], start=0, ids=[q_ids[j] for j in rows])
+        p = to_distributions(p_table, p_block, p_spec.kind, tolerance)
+        q = to_distributions(q_table, q_block, q_spec.kind, tolerance)
+        yield PairBlock(p, q, p_block.ids, p_block, q_block)
+    unmatched = [i for i in q_ids if i not in seen]
+    if unmatched:
+        raise InputError(
+            f"{q_table.label}: {len(unmatched)} id(s) are not in {p_table.label}: {_names(unmatched)}",
+            hint="with --id every row needs a partner with the same id",
+        )
+
+
+def _has_ids(table: Table) -> bool:
+    return table.id_name is not None
+
+
+def two_columns(
+    spec: InputSpec, q_kind: Kind, tolerance: float, closer: ExitStack
+) -> tuple[Table, PairBlock]:
+    """One source with exactly two numeric columns: P is the first, Q the second."""
+    import numpy as np
+
+    table = open_table(spec, closer)
+    if table.n_outcomes != 2:
+        raise UsageError(
+            f"a second source Q is needed: {spec.label} is not a table with two numeric columns",
+            hint="give P and Q as two sources, or one table with exactly two numeric columns",
+        )
+    blocks = list(table.blocks())
+    values = np.concatenate([b.values for b in blocks])
+    ids = joined(blocks, "ids")
+    names = ids if ids and len(set(ids)) == len(ids) else None
+    assert table.outcomes is not None
+    p_name, q_name = table.outcomes
+    # Each outcome is a row of the file: report positions as rows.
+    lines = joined(blocks, "lines") or []
+    p_table = Table(f"{spec.label} column {p_name!r}", names, None, lambda: iter(()), outcome_lines=lines)
+    q_table = Table(f"{spec.label} column {q_name!r}", names, None, lambda: iter(()), outcome_lines=lines)
+    p_block = Block(values=values[:, 0][None, :], start=0)
+    q_block = Block(values=values[:, 1][None, :], start=0)
+    p = to_distributions(p_table, p_block, spec.kind, tolerance)
+    q = to_distributions(q_table, q_block, q_kind, tolerance)
+    return table, PairBlock(p, q, None, p_block, q_block, outcomes=names)
