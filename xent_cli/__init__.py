@@ -19,24 +19,45 @@ __version__ = "0.1.0"
 __all__ = [
     "DistributionError",
     "XentError",
+    "conditional_entropy",
     "cross_entropy",
     "entropy",
+    "hellinger_distance",
+    "joint_entropy",
     "js_divergence",
     "kl_divergence",
+    "log_loss",
+    "mutual_information",
     "prepare",
+    "total_variation",
 ]
 
 from xent_cli.errors import DistributionError, XentError
 
 if TYPE_CHECKING:
     from xent_cli.core.distributions import prepare
-    from xent_cli.core.measures import cross_entropy, entropy, js_divergence, kl_divergence
+    from xent_cli.core.information import conditional_entropy, joint_entropy, mutual_information
+    from xent_cli.core.loss import log_loss
+    from xent_cli.core.measures import (
+        cross_entropy,
+        entropy,
+        hellinger_distance,
+        js_divergence,
+        kl_divergence,
+        total_variation,
+    )
 
 _LAZY = {
     "entropy": "xent_cli.core.measures",
     "cross_entropy": "xent_cli.core.measures",
     "kl_divergence": "xent_cli.core.measures",
     "js_divergence": "xent_cli.core.measures",
+    "total_variation": "xent_cli.core.measures",
+    "hellinger_distance": "xent_cli.core.measures",
+    "log_loss": "xent_cli.core.loss",
+    "mutual_information": "xent_cli.core.information",
+    "conditional_entropy": "xent_cli.core.information",
+    "joint_entropy": "xent_cli.core.information",
     "prepare": "xent_cli.core.distributions",
 }
 

@@ -236,6 +236,8 @@ def _print_notes(notes: list[str]) -> None:
 @app.command()
 def entropy(
     source: opt.SourceArg = None,
+    column: opt.SampleColumn = None,
+    correction: opt.Correction = opt.CorrectionChoice.none,
     as_: opt.AsKind = None,
     normalize: opt.Normalize = False,
     tolerance: opt.Tolerance = 1e-6,
@@ -256,26 +258,35 @@ def entropy(
     fail_above: opt.FailAbove = None,
     fail_below: opt.FailBelow = None,
 ) -> int:
-    """Entropy H(P) = -Σ p log p of each row of SRC.
+    """Entropy H(P) = -Σ p log p of each row of SRC, or of a column of labels.
 
     A one-column table is one distribution; otherwise each row is one.
+    With --column COL, each row is a sample and the entropy is that of the
+    column's empirical distribution (plug-in; --correction miller-madow).
 
     Examples:
 
       xent entropy 0.5,0.25,0.25 --bits
 
       xent entropy predictions.csv --json | jq .summary.mean
+
+      xent entropy labels.csv --column label --bits
     """
     from xent_cli.align import InputSpec
-    from xent_cli.compute import run_entropy
+    from xent_cli.compute import run_entropy, run_entropy_column
     from xent_cli.output import emit
 
     _check_tolerance(tolerance)
+    if column is None and correction is not opt.CorrectionChoice.none:
+        raise UsageError("--correction applies to entropies estimated from samples (--column COL)")
     read_settings = ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal)
     spec = InputSpec(_source(source), read_settings.options(), _kind(as_, normalize))
     output_args = OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below)
     settings = _output_settings(output_args, ["entropy"], [spec.source])
-    result = run_entropy(spec, unit=_unit(base, bits), tolerance=tolerance)
+    if column is not None:
+        result = run_entropy_column(spec, column, unit=_unit(base, bits), correction=correction.value)
+    else:
+        result = run_entropy(spec, unit=_unit(base, bits), tolerance=tolerance)
     _print_notes(result.notes)
     return emit(result, settings)
 
@@ -575,6 +586,70 @@ def loss(
     settings = _output_settings(output_args, ["log_loss", "accuracy"], [spec.source])
     loss_settings = LossSettings(target, label_smoothing, ignore_label, join_ids=id_column is not None)
     result = run_loss(spec, loss_settings, unit=_unit(base, bits), tolerance=tolerance)
+    _print_notes(result.notes)
+    return emit(result, settings)
+
+
+@app.command("info")
+def info(
+    source: opt.SourceArg = None,
+    x: opt.XColumn = None,
+    y: opt.YColumn = None,
+    correction: opt.Correction = opt.CorrectionChoice.none,
+    as_: opt.AsKind = None,
+    normalize: opt.Normalize = False,
+    tolerance: opt.Tolerance = 1e-6,
+    base: opt.Base = "e",
+    bits: opt.Bits = False,
+    input_format: opt.InputFormat = None,
+    delimiter: opt.Delimiter = None,
+    no_header: opt.NoHeader = False,
+    columns: opt.Columns = None,
+    id_column: opt.IdColumn = None,
+    decimal: opt.Decimal = ".",
+    format: opt.Format = opt.FormatChoice.auto,
+    json: opt.Json = False,
+    csv: opt.Csv = False,
+    value: opt.ValueOnly = False,
+    rows: opt.Rows = 20,
+    output: opt.Output = None,
+    fail_above: opt.FailAbove = None,
+    fail_below: opt.FailBelow = None,
+) -> int:
+    """H(X), H(Y), H(X,Y), H(X|Y), H(Y|X), I(X;Y) and normalized MI.
+
+    From a joint table: X values are the row ids, Y values the column names;
+    cells are probabilities (summing to 1 over the table) or counts with
+    --as weights. From samples: --x COL --y COL name two label columns and the
+    plug-in estimate comes from their contingency table (--correction
+    miller-madow corrects its bias). NMI = I / ((H(X) + H(Y)) / 2). The headline
+    (--value, a bare --fail-above) is I(X;Y). Holds the whole table in memory.
+
+    Examples:
+
+      xent info joint.csv --bits
+
+      xent info samples.csv --x label --y prediction --fail-below nmi=0.5
+    """
+    from xent_cli.align import InputSpec
+    from xent_cli.compute import INFO_MEASURES, run_info_samples, run_info_table
+    from xent_cli.output import emit
+
+    _check_tolerance(tolerance)
+    if (x is None) != (y is None):
+        given, missing = ("--x", "--y") if x is not None else ("--y", "--x")
+        raise UsageError(f"{given} needs {missing}: samples mode names both label columns")
+    if x is None and correction is not opt.CorrectionChoice.none:
+        raise UsageError("--correction applies to estimates from samples (--x COL --y COL)")
+    read_settings = ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal)
+    spec = InputSpec(_source(source), read_settings.options(), _kind(as_, normalize))
+    output_args = OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below)
+    settings = _output_settings(output_args, [key for key, _, _ in INFO_MEASURES], [spec.source])
+    unit = _unit(base, bits)
+    if x is not None and y is not None:
+        result = run_info_samples(spec, x, y, unit=unit, correction=correction.value)
+    else:
+        result = run_info_table(spec, unit=unit, tolerance=tolerance)
     _print_notes(result.notes)
     return emit(result, settings)
 

@@ -19,13 +19,14 @@ from xent_cli.align import (
     Stream,
     block_rows_for,
     distribution_table,
+    joined,
     open_table,
     paired_blocks,
     stream_distributions,
     to_distributions,
     two_columns,
 )
-from xent_cli.errors import InputError, UsageError
+from xent_cli.errors import DistributionError, InputError, UsageError
 from xent_cli.io.readers import Block, Labels, Table
 from xent_cli.io.sources import Source
 from xent_cli.results import Contribution, Explanation, Measure, Result, Unit
@@ -569,3 +570,178 @@ def _binary_block(
     nll = binary_nll_rows(scores, targets, kind)
     predicted = scores >= (0.0 if kind == "logits" else 0.5)
     return nll, (predicted == (targets == 1)).astype(np.float64)
+
+
+# --- information: joint tables and samples ---------------------------------------------------
+
+INFO_MEASURES = (
+    ("mi", "I(X;Y)", True),
+    ("h_x", "H(X)", True),
+    ("h_y", "H(Y)", True),
+    ("h_xy", "H(X,Y)", True),
+    ("h_x_given_y", "H(X|Y)", True),
+    ("h_y_given_x", "H(Y|X)", True),
+    ("nmi", "NMI", False),
+)
+CORRECTIONS = ("none", "miller-madow")
+# Joint tables up to this many cells are echoed in the output.
+_JOINT_ECHO_CELLS = 10_000
+
+
+def _information_result(
+    joint_values: NDArray[np.float64],
+    x_names: list[str],
+    y_names: list[str],
+    *,
+    unit: Unit,
+    sources: dict[str, str],
+    samples: int | None,
+    correction: str,
+    notes: list[str],
+) -> Result:
+    import numpy as np
+
+    from xent_cli.core.information import information, joint_distribution, miller_madow
+
+    joint = joint_distribution(joint_values, "weights")
+    info = (miller_madow(joint_values) if correction == "miller-madow" else information(joint)).scaled(
+        unit.scale
+    )
+    measures = [
+        Measure(key, label, np.array([getattr(info, key)]), in_unit=in_unit)
+        for key, label, in_unit in INFO_MEASURES
+    ]
+    details: dict[str, Any] = {
+        "info": {
+            **{key: getattr(info, key) for key, _, _ in INFO_MEASURES},
+            "nmi_normalization": "arithmetic: I / ((H(X) + H(Y)) / 2)",
+            "samples": samples,
+            "x_values": len(x_names),
+            "y_values": len(y_names),
+            "correction": correction,
+        }
+    }
+    if joint.size <= _JOINT_ECHO_CELLS:
+        details["joint"] = {
+            "x": x_names,
+            "y": y_names,
+            "p": joint.tolist(),
+            "p_x": np.sum(joint, axis=1).tolist(),
+            "p_y": np.sum(joint, axis=0).tolist(),
+        }
+    return Result(
+        command="info",
+        title="Information of X and Y",
+        unit=unit,
+        sources=sources,
+        measures=measures,
+        notes=notes,
+        details=details,
+    )
+
+
+def run_info_table(spec: InputSpec, *, unit: Unit, tolerance: float) -> Result:
+    """Information measures of a joint table: X values are row ids, Y values the column names."""
+    import numpy as np
+
+    from xent_cli.core.information import joint_distribution
+
+    if spec.kind not in ("probs", "weights"):
+        raise UsageError(f"--as {spec.kind}: a joint table holds probabilities, or counts with --as weights")
+    with ExitStack() as closer:
+        table = open_table(spec, closer)
+        blocks = list(table.blocks())
+    if not blocks:
+        raise InputError(f"{spec.label}: has no rows")
+    values = np.concatenate([b.values for b in blocks]).astype(np.float64)
+    try:
+        joint_distribution(values, spec.kind, tolerance=tolerance)
+    except DistributionError as exc:
+        # Find the cell for the message: the first bad value, by row and column.
+        bad = ~np.isfinite(values) | (values < 0)
+        if bad.any():
+            row, column = divmod(int(np.argmax(bad)), values.shape[1])
+            block = Block(values=values, start=0, lines=joined(blocks, "lines"))
+            raise InputError(
+                f"{table.where(block, row, column)}: {values[row, column]:.6g} is not a valid "
+                f"{'probability' if spec.kind == 'probs' else 'count'}",
+                hint="cells of a joint table are probabilities or counts, >= 0",
+            ) from None
+        hint = "use --as weights for counts" if exc.reason == "sum" else None
+        raise InputError(f"{spec.label}: {exc.message}", hint=hint) from None
+    ids = joined(blocks, "ids")
+    x_names = ids if ids is not None else [str(i) for i in range(values.shape[0])]
+    y_names = table.outcomes or [str(i) for i in range(values.shape[1])]
+    return _information_result(
+        values, x_names, y_names, unit=unit, sources={"joint": spec.label},
+        samples=None, correction="none", notes=list(table.notes),
+    )  # fmt: skip
+
+
+def count_samples(
+    spec: InputSpec, columns: list[str], flags: list[str]
+) -> tuple[dict[tuple[str, ...], int], int]:
+    """How often each combination of the columns' values occurs, and the number of samples."""
+    from collections import Counter
+
+    from xent_cli.io.readers import read_sample_columns
+
+    if spec.source.inline is not None:
+        raise UsageError("samples come from a table (a file or stdin), not an inline list")
+    counts: Counter[tuple[str, ...]] = Counter()
+    total = 0
+    for block in read_sample_columns(spec.source, spec.options, columns, flags):
+        counts.update(zip(*block, strict=True))
+        total += len(block[0])
+    if total == 0:
+        raise InputError(f"{spec.label}: has no samples")
+    return dict(counts), total
+
+
+def run_info_samples(spec: InputSpec, x: str, y: str, *, unit: Unit, correction: str) -> Result:
+    """Plug-in information estimates from two label columns of samples."""
+    import numpy as np
+
+    counts, total = count_samples(spec, [x, y], ["--x", "--y"])
+    x_names = sorted({key[0] for key in counts}, key=_natural)
+    y_names = sorted({key[1] for key in counts}, key=_natural)
+    x_index = {name: i for i, name in enumerate(x_names)}
+    y_index = {name: i for i, name in enumerate(y_names)}
+    joint = np.zeros((len(x_names), len(y_names)))
+    for (a, b), n in counts.items():
+        joint[x_index[a], y_index[b]] = n
+    return _information_result(
+        joint, x_names, y_names, unit=unit, sources={"samples": spec.label, "x": x, "y": y},
+        samples=total, correction=correction, notes=[],
+    )  # fmt: skip
+
+
+def run_entropy_column(spec: InputSpec, column: str, *, unit: Unit, correction: str) -> Result:
+    """Entropy of the empirical distribution of one label column (plug-in, or Miller–Madow)."""
+    import numpy as np
+
+    from xent_cli.core.distributions import prepare
+    from xent_cli.core.measures import entropy_rows
+
+    counts, total = count_samples(spec, [column], ["--column"])
+    names = sorted((key[0] for key in counts), key=_natural)
+    weights = np.array([[counts[(name,)] for name in names]], dtype=np.float64)
+    h = float(entropy_rows(prepare(weights, "weights"))[0])  # the plug-in estimate
+    if correction == "miller-madow":
+        h += (len(names) - 1) / (2 * total)
+    return Result(
+        command="entropy",
+        title=f"Entropy of column {column!r}",
+        unit=unit,
+        sources={"p": spec.label, "column": column},
+        measures=[Measure("entropy", f"H({column})", np.array([h / unit.scale]))],
+        details={"samples": {"count": total, "distinct": len(names), "correction": correction}},
+    )
+
+
+def _natural(text: str) -> tuple[int, float, str]:
+    """Sort numbers numerically, then text."""
+    try:
+        return (0, float(text), text)
+    except ValueError:
+        return (1, 0.0, text)

@@ -100,6 +100,38 @@ IgnoreLabel = Annotated[
     ),
 ]
 
+
+class CorrectionChoice(str, Enum):
+    none = "none"
+    miller_madow = "miller-madow"
+
+
+Correction = Annotated[
+    CorrectionChoice,
+    typer.Option(
+        "--correction",
+        help="Bias correction of entropies estimated from samples: none (plug-in) or miller-madow, "
+        "which adds (m - 1) / 2N nats (m distinct values, N samples).",
+        rich_help_panel=_NUMBERS,
+    ),
+]
+SampleColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--column",
+        help="Entropy of this column's labels, estimated from samples (one row per sample).",
+        show_default=False,
+    ),
+]
+XColumn = Annotated[
+    str | None,
+    typer.Option("--x", help="Column of X labels (samples mode; needs --y).", show_default=False),
+]
+YColumn = Annotated[
+    str | None,
+    typer.Option("--y", help="Column of Y labels (samples mode; needs --x).", show_default=False),
+]
+
 InputFormat = Annotated[
     InputFormatChoice | None,
     typer.Option(

@@ -202,6 +202,14 @@ def write_table(result: Result, console: Console, max_rows: int) -> None:
         if histogram:
             console.print(Text(f"Distribution of {result.headline.label} over rows", style="bold"))
             console.print(Text(histogram))
+    joint = result.details.get("joint")
+    if joint and len(joint["x"]) <= 12 and len(joint["y"]) <= 12:
+        write_joint(joint, console)
+    samples = result.details.get("samples") or result.details.get("info", {}).get("samples")
+    if isinstance(samples, dict):
+        console.print(Text(f"{samples['count']} samples, {samples['distinct']} distinct values", style="dim"))
+    elif samples:
+        console.print(Text(f"{samples} samples", style="dim"))
     loss = result.details.get("loss")
     if loss:
         lines = [
@@ -260,3 +268,19 @@ def _histogram(values: Any, bins: int = 8, width: int = 30) -> str:
     if infinite:
         lines.append(f"  {'inf':>{lo_width}}   {'':<{hi_width}}  {infinite}")
     return "\n".join(lines)
+
+
+def write_joint(joint: dict[str, Any], console: Console) -> None:
+    """The joint table p(x, y) with its marginals."""
+    from rich import box
+    from rich.table import Table as RichTable
+
+    table = RichTable(title="Joint p(x, y) with marginals", box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("x \\ y")
+    for name in joint["y"]:
+        table.add_column(str(name), justify="right")
+    table.add_column("p(x)", justify="right", style="bold")
+    for name, row, p_x in zip(joint["x"], joint["p"], joint["p_x"], strict=True):
+        table.add_row(str(name), *(table_number(v, 4) for v in row), table_number(p_x, 4))
+    table.add_row("p(y)", *(table_number(v, 4) for v in joint["p_y"]), "1", style="bold")
+    console.print(table)

@@ -123,7 +123,11 @@ def _pair_terms_log(p: Distributions, q: Distributions) -> PairTerms:
     anchor = delta[rows, np.argmax(log_q, axis=-1)]
     anchor = np.where(np.isfinite(anchor), anchor, 0.0)
     shifted = delta - anchor[:, None]
-    live = q_hat > 0
+    # Zero means log = -inf; exp() of a very negative log may underflow to 0
+    # while the outcome still counts (p log(p/q) with q ~ 1e-330 is finite).
+    p_zero = np.broadcast_to(np.isneginf(p.log_probs), delta.shape)
+    q_zero = np.isneginf(log_q)
+    live = ~q_zero
     s = np.where(live, shifted, 0.0)
     # log(p/q) = shifted - c with c = log(sum q * exp(shifted)) = log1p(sum q * expm1(shifted)).
     with np.errstate(over="ignore", invalid="ignore"):
@@ -137,10 +141,10 @@ def _pair_terms_log(p: Distributions, q: Distributions) -> PairTerms:
         c[bad] = log_sum_exp(np.where(live[bad], log_q[bad] + s[bad], -np.inf))
     with np.errstate(invalid="ignore"):
         log_ratio = shifted - c[:, None]
-    both_zero = (p_hat == 0) & (q_hat == 0)
+    both_zero = p_zero & q_zero
     log_ratio = np.where(both_zero, 0.0, log_ratio)
-    log_ratio = np.where((p_hat == 0) & ~both_zero, -np.inf, log_ratio)
-    log_ratio = np.where((q_hat == 0) & ~both_zero, np.inf, log_ratio)
+    log_ratio = np.where(p_zero & ~both_zero, -np.inf, log_ratio)
+    log_ratio = np.where(q_zero & ~both_zero, np.inf, log_ratio)
     with np.errstate(invalid="ignore", over="ignore"):
         # Near 1 the ratio gives the digits; far from it p - q cannot cancel, and
         # expm1 of a huge ratio would overflow.

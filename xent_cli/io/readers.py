@@ -852,3 +852,114 @@ def _json_labels(label: str, text: str, fmt: str, options: ReadOptions) -> Label
         if isinstance(item, (list, dict)):
             raise InputError(f"{label}: row {number}: expected a label (a string or an integer)")
     return Labels(label, [_label_text(item) for item in items], None, numbers)
+
+
+# --- samples: label columns (for `xent info --x/--y` and `xent entropy --column`) ------------
+
+
+def read_sample_columns(
+    source: Source, options: ReadOptions, names: list[str], flags: list[str] | None = None
+) -> Iterator[list[list[str]]]:
+    """Blocks of label columns, each block a list of columns of strings.
+
+    ``flags`` are the options that named the columns, for messages (``--x``).
+
+    CSV/TSV columns by header name (or 1-based number with --no-header); JSON
+    (Lines) objects by key. Missing values are an error naming the row.
+    """
+    if source.inline is not None:
+        raise UsageError(f"{source.label}: samples come from a table, not an inline list")
+    opened = open_source(source, options.input_format)
+    if opened.format in ("csv", "tsv"):
+        return _csv_sample_columns(opened, options, names, flags or ["--column"] * len(names))
+    if opened.format in ("json", "jsonl"):
+        return _json_sample_columns(opened, options, names)
+    opened.stream.close()
+    raise InputError(f"{source.label}: samples need a CSV, TSV, JSON or JSON Lines table with named columns")
+
+
+def _csv_sample_columns(
+    opened: OpenedSource, options: ReadOptions, names: list[str], flags: list[str]
+) -> Iterator[list[list[str]]]:
+    import pandas as pd
+
+    label = opened.label
+    text = _decode_sample(opened)
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        opened.stream.close()
+        raise InputError(f"{label}: is empty", hint="expected a header and rows of samples")
+    delimiter = options.delimiter or (
+        "\t" if opened.format == "tsv" else sniff_delimiter(lines, options.decimal)
+    )
+    header = (
+        None if options.no_header else [h.strip() for h in next(csv.reader(lines[:1], delimiter=delimiter))]
+    )
+    try:
+        indices = [_column_index(name, header, label, flag) for name, flag in zip(names, flags, strict=True)]
+    except InputError:
+        opened.stream.close()
+        raise
+
+    def blocks() -> Iterator[list[list[str]]]:
+        try:
+            reader = pd.read_csv(
+                opened.stream,
+                sep=delimiter,
+                header=None,
+                skiprows=0 if header is None else 1,
+                dtype=str,
+                keep_default_na=False,
+                encoding="utf-8-sig",
+                chunksize=options.block_rows,
+                engine="c",
+            )
+            start = 0
+            for chunk in reader:
+                columns = []
+                for name, index in zip(names, indices, strict=True):
+                    if index >= chunk.shape[1]:
+                        raise InputError(f"{label}: has no column {name!r}")
+                    values = chunk[index].str.strip().tolist()
+                    if "" in values:
+                        row = values.index("")
+                        line = int(chunk.index[row]) + (2 if header is not None else 1)
+                        raise InputError(
+                            f"{label}: row {start + row + 1} (line {line}): {name!r} is empty",
+                            hint="every sample needs a value in each column",
+                        )
+                    columns.append(values)
+                start += chunk.shape[0]
+                yield columns
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise _parser_error(label, exc) from None
+        except pd.errors.EmptyDataError:
+            raise InputError(f"{label}: has no data rows") from None
+        finally:
+            opened.stream.close()
+
+    return blocks()
+
+
+def _json_sample_columns(
+    opened: OpenedSource, options: ReadOptions, names: list[str]
+) -> Iterator[list[list[str]]]:
+    label = opened.label
+    text = _read_text(opened)
+    if opened.format == "json":
+        document = _load_json(text, label)
+        items = document if isinstance(document, list) else [document]
+        wheres = [f"{label}: row {i}" for i in range(1, len(items) + 1)]
+    else:
+        pairs = [(i + 1, line) for i, line in enumerate(text.splitlines()) if line.strip()]
+        items = [_load_json(line, label, n) for n, line in pairs]
+        wheres = [f"{label}: row {r} (line {n})" for r, (n, _) in enumerate(pairs, start=1)]
+    columns: list[list[str]] = [[] for _ in names]
+    for item, where in zip(items, wheres, strict=True):
+        if not isinstance(item, dict):
+            raise InputError(f"{where}: expected an object with keys {', '.join(map(repr, names))}")
+        for column, name in zip(columns, names, strict=True):
+            if name not in item or item[name] is None:
+                raise InputError(f"{where}: has no {name!r}", hint=f"keys are: {', '.join(item)}")
+            column.append(_label_text(item[name]))
+    return iter([columns])

@@ -1,0 +1,129 @@
+"""xent info and xent entropy --column through the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import entropy as scipy_entropy
+from sklearn.metrics import mutual_info_score
+
+from tests.conftest import CliEnv
+
+
+def test_info_from_a_joint_table(env: CliEnv, tmp_path: Path) -> None:
+    path = tmp_path / "joint.csv"
+    path.write_text("x,sun,rain\nhot,0.4,0.1\ncold,0.1,0.4\n")
+    result = env.run(["info", str(path), "--bits", "--json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    h_xy = -(0.8 * math.log2(0.4) + 0.2 * math.log2(0.1))
+    assert doc["info"]["h_xy"] == pytest.approx(h_xy, rel=1e-15)
+    assert doc["info"]["mi"] == pytest.approx(2 - h_xy, rel=1e-14)
+    assert doc["summary"]["mi"]["mean"] == doc["info"]["mi"]
+    assert doc["joint"] == {
+        "x": ["hot", "cold"],
+        "y": ["sun", "rain"],
+        "p": [[0.4, 0.1], [0.1, 0.4]],
+        "p_x": [0.5, 0.5],
+        "p_y": [0.5, 0.5],
+    }
+    table = env.run(["info", str(path), "-f", "table"]).stdout
+    assert "Joint p(x, y) with marginals" in table
+    assert "I(X;Y)" in table
+
+
+def test_info_from_counts(env: CliEnv, tmp_path: Path) -> None:
+    path = tmp_path / "counts.csv"
+    path.write_text("x,a,b\nu,30,10\nv,10,30\n")
+    with_weights = env.run(["info", str(path), "--as", "weights", "--value"])
+    probs = tmp_path / "p.csv"
+    probs.write_text("x,a,b\nu,0.375,0.125\nv,0.125,0.375\n")
+    assert with_weights.stdout == env.run(["info", str(probs), "--value"]).stdout
+    not_normalized = env.run(["info", str(path)])
+    assert not_normalized.exit_code == 2
+    assert (
+        not_normalized.stderr
+        == f"xent: error: {path}: the table sums to 80, not 1 (use --as weights for counts)\n"
+    )
+
+
+def test_info_from_samples_matches_sklearn(env: CliEnv, tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    x = rng.choice(["a", "b", "c"], 500)
+    y = np.where(rng.random(500) < 0.7, x, rng.choice(["a", "b", "c"], 500))
+    path = tmp_path / "samples.csv"
+    path.write_text("x,y\n" + "".join(f"{a},{b}\n" for a, b in zip(x, y, strict=True)))
+    doc = json.loads(env.run(["info", str(path), "--x", "x", "--y", "y", "--json"]).stdout)
+    assert doc["info"]["mi"] == pytest.approx(mutual_info_score(x, y), rel=1e-12)
+    assert doc["info"]["samples"] == 500
+    jsonl = tmp_path / "samples.jsonl"
+    jsonl.write_text("".join(json.dumps({"x": a, "y": b}) + "\n" for a, b in zip(x, y, strict=True)))
+    again = json.loads(env.run(["info", str(jsonl), "--x", "x", "--y", "y", "--json"]).stdout)
+    assert again["info"]["mi"] == doc["info"]["mi"]
+
+
+def test_worked_example(env: CliEnv, examples: Path) -> None:
+    # 8 forecasts: 3 sun/sun, 1 sun/rain, 3 rain/rain, 1 rain/sun
+    doc = json.loads(
+        env.run(
+            ["info", str(examples / "forecasts.csv"), "--x", "forecast", "--y", "actual", "--bits", "--json"]
+        ).stdout
+    )
+    h_xy = -(2 * 3 / 8 * math.log2(3 / 8) + 2 * 1 / 8 * math.log2(1 / 8))
+    assert doc["info"]["h_x"] == pytest.approx(1.0, rel=1e-15)
+    assert doc["info"]["mi"] == pytest.approx(2 - h_xy, rel=1e-14)
+
+
+def test_entropy_of_a_label_column(env: CliEnv, examples: Path, tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text("label\n" + "cat\n" * 5 + "dog\n" * 3 + "bird\n" * 2)
+    doc = json.loads(env.run(["entropy", str(path), "--column", "label", "--json"]).stdout)
+    assert doc["summary"]["mean"] == pytest.approx(scipy_entropy([5, 3, 2]), rel=1e-15)
+    assert doc["samples"] == {"count": 10, "distinct": 3, "correction": "none"}
+    corrected = json.loads(
+        env.run(["entropy", str(path), "--column", "label", "--correction", "miller-madow", "--json"]).stdout
+    )
+    assert corrected["summary"]["mean"] == pytest.approx(scipy_entropy([5, 3, 2]) + 2 / 20, rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--x", "forecast"], "xent: error: --x needs --y: samples mode names both label columns\n"),
+        (["--y", "actual"], "xent: error: --y needs --x: samples mode names both label columns\n"),
+        (
+            ["--x", "forecast", "--y", "nope"],
+            "xent: error: {path}: --y 'nope' names no column "
+            "(columns are: day, forecast, actual; or give a 1-based column number)\n",
+        ),
+        (
+            ["--correction", "miller-madow"],
+            "xent: error: --correction applies to estimates from samples (--x COL --y COL)\n",
+        ),
+    ],
+)
+def test_info_usage_errors(env: CliEnv, examples: Path, args: list[str], message: str) -> None:
+    path = examples / "forecasts.csv"
+    result = env.run(["info", str(path), *args])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == message.format(path=path)
+
+
+def test_negative_cell_is_located(env: CliEnv) -> None:
+    result = env.run(["info", "--as", "weights"], input="x,a,b\nu,0.5,-0.1\nv,0.3,0.3\n")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "xent: error: <stdin>: row 1 (line 2), column 3 ('b'): -0.1 is not a valid count "
+        "(cells of a joint table are probabilities or counts, >= 0)\n"
+    )
+
+
+def test_gate_on_nmi(env: CliEnv, examples: Path) -> None:
+    args = ["info", str(examples / "forecasts.csv"), "--x", "forecast", "--y", "actual", "--value"]
+    assert env.run([*args, "--fail-below", "nmi=0.1"]).exit_code == 0
+    assert env.run([*args, "--fail-below", "nmi=0.5"]).exit_code == 1
