@@ -135,3 +135,27 @@ def test_inline_and_json_inputs_do_not_import_pandas(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, timeout=60)
     assert result.stdout.split() == [b"0", b"False"]
+
+
+def test_ctrl_c_exits_130_quietly_and_leaves_no_output_file(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    assert XENT is not None
+    out = tmp_path / "result.json"
+    process = subprocess.Popen(
+        [XENT, "entropy", "-", "-o", str(out)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdin is not None
+    process.stdin.write(b"a,b\n" + b"0.5,0.5\n" * 1000)
+    process.stdin.flush()
+    time.sleep(1.5)  # xent is now waiting for more input on the open pipe
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert stdout == b""
+    assert stderr == b"xent: interrupted\n"
+    assert list(tmp_path.iterdir()) == []

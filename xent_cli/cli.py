@@ -121,6 +121,7 @@ app = typer.Typer(
 @dataclass(frozen=True)
 class ReadSettings:
     input_format: opt.InputFormatChoice | None
+    encoding: str | None
     delimiter: str | None
     no_header: bool
     columns: str | None
@@ -146,6 +147,7 @@ class ReadSettings:
                 raise UsageError("--columns needs at least one column name")
         return ReadOptions(
             input_format=self.input_format.value if self.input_format else None,
+            encoding=self.encoding,
             delimiter=delimiter,
             no_header=self.no_header,
             columns=columns,
@@ -244,6 +246,7 @@ def entropy(
     base: opt.Base = "e",
     bits: opt.Bits = False,
     input_format: opt.InputFormat = None,
+    encoding: opt.Encoding = None,
     delimiter: opt.Delimiter = None,
     no_header: opt.NoHeader = False,
     columns: opt.Columns = None,
@@ -279,7 +282,7 @@ def entropy(
     _check_tolerance(tolerance)
     if column is None and correction is not opt.CorrectionChoice.none:
         raise UsageError("--correction applies to entropies estimated from samples (--column COL)")
-    read_settings = ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal)
+    read_settings = ReadSettings(input_format, encoding, delimiter, no_header, columns, id_column, decimal)
     spec = InputSpec(_source(source), read_settings.options(), _kind(as_, normalize))
     output_args = OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below)
     settings = _output_settings(output_args, ["entropy"], [spec.source])
@@ -352,6 +355,7 @@ def kl(
     base: opt.Base = "e",
     bits: opt.Bits = False,
     input_format: opt.InputFormat = None,
+    encoding: opt.Encoding = None,
     delimiter: opt.Delimiter = None,
     no_header: opt.NoHeader = False,
     columns: opt.Columns = None,
@@ -383,7 +387,7 @@ def kl(
     return _pair_command(
         "kl",
         PairArgs(p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits, explain, top),
-        ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal),
+        ReadSettings(input_format, encoding, delimiter, no_header, columns, id_column, decimal),
         OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below),
     )
 
@@ -401,6 +405,7 @@ def cross_entropy(
     base: opt.Base = "e",
     bits: opt.Bits = False,
     input_format: opt.InputFormat = None,
+    encoding: opt.Encoding = None,
     delimiter: opt.Delimiter = None,
     no_header: opt.NoHeader = False,
     columns: opt.Columns = None,
@@ -430,7 +435,7 @@ def cross_entropy(
     return _pair_command(
         "cross-entropy",
         PairArgs(p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits, explain, top),
-        ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal),
+        ReadSettings(input_format, encoding, delimiter, no_header, columns, id_column, decimal),
         OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below),
     )
 
@@ -450,6 +455,7 @@ def js(
     base: opt.Base = "e",
     bits: opt.Bits = False,
     input_format: opt.InputFormat = None,
+    encoding: opt.Encoding = None,
     delimiter: opt.Delimiter = None,
     no_header: opt.NoHeader = False,
     columns: opt.Columns = None,
@@ -480,7 +486,7 @@ def js(
     return _pair_command(
         "js",
         PairArgs(p, q, as_, normalize, p_as, q_as, tolerance, None, base, bits, explain, top),
-        ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal),
+        ReadSettings(input_format, encoding, delimiter, no_header, columns, id_column, decimal),
         OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below),
     )
 
@@ -498,6 +504,7 @@ def compare(
     base: opt.Base = "e",
     bits: opt.Bits = False,
     input_format: opt.InputFormat = None,
+    encoding: opt.Encoding = None,
     delimiter: opt.Delimiter = None,
     no_header: opt.NoHeader = False,
     columns: opt.Columns = None,
@@ -527,7 +534,7 @@ def compare(
     return _pair_command(
         "compare",
         PairArgs(p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits, explain, top),
-        ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal),
+        ReadSettings(input_format, encoding, delimiter, no_header, columns, id_column, decimal),
         OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below),
     )
 
@@ -544,6 +551,7 @@ def loss(
     base: opt.Base = "e",
     bits: opt.Bits = False,
     input_format: opt.InputFormat = None,
+    encoding: opt.Encoding = None,
     delimiter: opt.Delimiter = None,
     no_header: opt.NoHeader = False,
     columns: opt.Columns = None,
@@ -580,7 +588,7 @@ def loss(
     _check_tolerance(tolerance)
     if not target:
         raise UsageError("--target is required: a column of PRED, a labels file, or a list like 0,2,1")
-    read_settings = ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal)
+    read_settings = ReadSettings(input_format, encoding, delimiter, no_header, columns, id_column, decimal)
     spec = InputSpec(_source(pred), read_settings.options(), _kind(as_, normalize))
     output_args = OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below)
     settings = _output_settings(output_args, ["log_loss", "accuracy"], [spec.source])
@@ -602,6 +610,7 @@ def info(
     base: opt.Base = "e",
     bits: opt.Bits = False,
     input_format: opt.InputFormat = None,
+    encoding: opt.Encoding = None,
     delimiter: opt.Delimiter = None,
     no_header: opt.NoHeader = False,
     columns: opt.Columns = None,
@@ -641,7 +650,7 @@ def info(
         raise UsageError(f"{given} needs {missing}: samples mode names both label columns")
     if x is None and correction is not opt.CorrectionChoice.none:
         raise UsageError("--correction applies to estimates from samples (--x COL --y COL)")
-    read_settings = ReadSettings(input_format, delimiter, no_header, columns, id_column, decimal)
+    read_settings = ReadSettings(input_format, encoding, delimiter, no_header, columns, id_column, decimal)
     spec = InputSpec(_source(source), read_settings.options(), _kind(as_, normalize))
     output_args = OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below)
     settings = _output_settings(output_args, [key for key, _, _ in INFO_MEASURES], [spec.source])

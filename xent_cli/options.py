@@ -141,6 +141,16 @@ InputFormat = Annotated[
         show_default=False,
     ),
 ]
+Encoding = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="Text encoding of the sources (default UTF-8, with or without BOM; UTF-16 with a BOM "
+        "is recognised). E.g. latin-1, cp1252.",
+        rich_help_panel=_INPUT,
+        show_default=False,
+    ),
+]
 Delimiter = Annotated[
     str | None,
     typer.Option(

@@ -30,6 +30,7 @@ class ReadOptions:
     """How to read a source; one of these per source."""
 
     input_format: Format | None = None
+    encoding: str | None = None
     delimiter: str | None = None
     no_header: bool = False
     columns: tuple[str, ...] | None = None
@@ -109,7 +110,7 @@ def read(source: Source, options: ReadOptions) -> Table:
     """Open ``source`` and return its table; validation of values comes later."""
     if source.inline is not None:
         return _read_inline(source, options)
-    opened = open_source(source, options.input_format)
+    opened = open_source(source, options.input_format, options.encoding)
     readers = {
         "csv": _read_delimited,
         "tsv": _read_delimited,
@@ -363,7 +364,7 @@ def _decode_error(label: str, exc: UnicodeDecodeError) -> InputError:
     byte = exc.object[exc.start : exc.start + 1].hex() if exc.object else "?"
     return InputError(
         f"{label}: is not UTF-8 text (byte 0x{byte})",
-        hint="convert it first, e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8.csv",
+        hint="name its encoding, e.g. --encoding latin-1 (or cp1252), or convert it with iconv",
     )
 
 
@@ -478,6 +479,9 @@ def _json_constant(name: str) -> float:
 def _load_json(text: str, label: str, line: int | None = None) -> Any:
     try:
         return json.loads(text, parse_constant=_json_constant)
+    except RecursionError:
+        where = f"line {line}" if line is not None else "document"
+        raise InputError(f"{label}: {where}: JSON nested too deeply") from None
     except json.JSONDecodeError as exc:
         where = f"line {line}" if line is not None else f"line {exc.lineno}, column {exc.colno}"
         raise InputError(f"{label}: {where}: invalid JSON: {exc.msg}") from None
@@ -487,7 +491,10 @@ def _json_number(value: Any, where: str) -> float:
     if isinstance(value, bool) or value is None:
         raise InputError(f"{where}: {json.dumps(value)} is not a number")
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise InputError(f"{where}: {_clip(str(value))} is too large for a float64") from None
     if isinstance(value, str):
         number = _parse_number(value)
         if number is not None and value.strip().lower() in (
@@ -649,7 +656,7 @@ def _read_json(opened: OpenedSource, options: ReadOptions) -> Table:
     if isinstance(document, dict) or (
         isinstance(document, list) and all(not isinstance(v, (list, dict)) for v in document)
     ):
-        builder.add(document, label)  # [0.2, 0.8] or {"cat": 0.2, "dog": 0.8}: one distribution
+        builder.add(document, f"{label}: row 1")  # [0.2, 0.8] or {"cat": 0.2, "dog": 0.8}: one distribution
     elif isinstance(document, list):
         for number, item in enumerate(document, start=1):
             builder.add(item, f"{label}: row {number}")
@@ -718,8 +725,10 @@ def _read_npy(opened: OpenedSource, options: ReadOptions) -> Table:
             data = opened.stream.read()
             opened.stream.close()
             array = np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise InputError(f"{label}: is not a valid .npy file: {exc}") from None
+    except InputError:
+        raise
+    except Exception as exc:  # NumPy raises many types for a damaged header
+        raise InputError(f"{label}: is not a valid .npy file: {_clip(str(exc), 80)}") from None
     if array.dtype.kind not in "fiu":
         raise InputError(f"{label}: holds {array.dtype} values, not numbers")
     if array.ndim == 0 or array.shape[-1] == 0:
@@ -772,7 +781,7 @@ def read_labels(source: Source, options: ReadOptions) -> Labels:
     """
     if source.inline is not None:
         return Labels(source.label, [item.strip() for item in source.inline.split(",")])
-    opened = open_source(source, options.input_format)
+    opened = open_source(source, options.input_format, options.encoding)
     try:
         if opened.format == "npy":
             table = _read_npy(opened, options)
@@ -869,7 +878,7 @@ def read_sample_columns(
     """
     if source.inline is not None:
         raise UsageError(f"{source.label}: samples come from a table, not an inline list")
-    opened = open_source(source, options.input_format)
+    opened = open_source(source, options.input_format, options.encoding)
     if opened.format in ("csv", "tsv"):
         return _csv_sample_columns(opened, options, names, flags or ["--column"] * len(names))
     if opened.format in ("json", "jsonl"):

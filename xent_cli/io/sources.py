@@ -125,6 +125,80 @@ class PrefixedStream(io.RawIOBase):
         return n
 
 
+class GuardedStream(io.RawIOBase):
+    """Turns a failure to read or decompress, wherever it happens, into one clear InputError.
+
+    Parsers read through this, so a gzip file truncated a megabyte in is
+    reported as such rather than as a parser's internal exception.
+    """
+
+    def __init__(self, inner: IO[bytes], label: str) -> None:
+        self._inner = inner
+        self._label = label
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        import lzma
+        import zlib
+
+        try:
+            data = self._inner.read(len(buffer))
+        except (EOFError, zlib.error, lzma.LZMAError) as exc:
+            raise InputError(
+                f"{self._label}: cannot decompress: {exc}", hint="the file may be truncated or corrupt"
+            ) from None
+        except OSError as exc:
+            message = (
+                str(exc) if "compress" in str(exc).lower() or "gzip" in str(exc).lower() else exc.strerror
+            )
+            raise InputError(f"{self._label}: cannot read: {message or exc}") from None
+        n = len(data)
+        buffer[:n] = data
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self._inner.close()
+        super().close()
+
+
+class TranscodedStream(io.RawIOBase):
+    """Bytes in another encoding, read back as UTF-8 bytes (for --encoding and UTF-16)."""
+
+    def __init__(self, inner: IO[bytes], encoding: str, label: str) -> None:
+        self._text = io.TextIOWrapper(inner, encoding=encoding, newline="")
+        self._pending = b""
+        self._label = label
+        self._encoding = encoding
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while len(self._pending) < len(buffer):
+            try:
+                chunk = self._text.read(1 << 14)
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{self._label}: is not {self._encoding} text ({exc.reason})",
+                    hint="check --encoding",
+                ) from None
+            if not chunk:
+                break
+            self._pending += chunk.encode("utf-8")
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self._text.close()
+        super().close()
+
+
 def _read_up_to(stream: IO[bytes], size: int) -> bytes:
     """Read ``size`` bytes or to EOF; a pipe may deliver less per read."""
     chunks = []
@@ -182,8 +256,14 @@ class OpenedSource:
         return self.source.label
 
 
-def open_source(source: Source, forced_format: Format | None = None) -> OpenedSource:
-    """Open a path or stdin, undo any compression, and settle its format."""
+def open_source(
+    source: Source, forced_format: Format | None = None, encoding: str | None = None
+) -> OpenedSource:
+    """Open a path or stdin, undo any compression, transcode to UTF-8, and settle its format.
+
+    Text is UTF-8 unless ``encoding`` says otherwise; UTF-16 with a byte-order
+    mark is recognised and read without being asked.
+    """
     assert source.inline is None
     label = source.label
     if source.path is not None:
@@ -204,6 +284,22 @@ def open_source(source: Source, forced_format: Format | None = None) -> OpenedSo
         if head.startswith(magic):
             stream = _decompressor(kind, stream, label)
             break
+    stream = _buffered(GuardedStream(stream, label))
+    if encoding is None and forced_format != "npy":
+        start = _read_up_to(stream, 2)
+        stream = _buffered(PrefixedStream(start, stream))
+        if start in (b"\xff\xfe", b"\xfe\xff"):
+            encoding = "utf-16"
+    if encoding is not None and encoding.replace("-", "").replace("_", "").lower() not in ("utf8", "utf8sig"):
+        import codecs
+
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise UsageError(
+                f"--encoding {encoding!r}: unknown encoding", hint="e.g. latin-1, cp1252, utf-16"
+            ) from None
+        stream = _buffered(TranscodedStream(stream, encoding, label))
     try:
         head = _read_up_to(stream, SNIFF_BYTES)
     except (OSError, EOFError, ValueError) as exc:
