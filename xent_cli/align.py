@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 # Elements per block: large enough to amortize NumPy's per-call cost, small
 # enough that a block's temporaries stay a few tens of MB.
-BLOCK_ELEMENTS = 1 << 20
+BLOCK_ELEMENTS = 1 << 18
 
 _HINTS = {
     "sum": "use --normalize to rescale",
@@ -98,9 +98,13 @@ def rechunk(blocks: Iterator[Block], size: int) -> Iterator[Block]:
         yield _concat(pending, start)
 
 
-def joined(blocks: list[Block], name: str) -> list[Any] | None:
+def joined(blocks: list[Block], name: str) -> Any:
     """The ``ids``/``labels``/``lines`` of several blocks as one list (None if any lacks them)."""
-    parts: list[list[Any] | None] = [getattr(b, name) for b in blocks]
+    import numpy as np
+
+    parts: list[Any] = [getattr(b, name) for b in blocks]
+    if parts and all(isinstance(p, np.ndarray) for p in parts):
+        return np.concatenate(parts)
     result: list[Any] = []
     for part in parts:
         if part is None:
@@ -173,7 +177,8 @@ def column_layout(table: Table) -> Table:
     if values.shape[0] <= 1:
         return replace(table, make_blocks=lambda: iter(blocks))
     ids = joined(blocks, "ids")
-    lines = joined(blocks, "lines") or []
+    lines = joined(blocks, "lines")
+    lines = [] if lines is None else list(lines)
     row = Block(values=values[None, :], start=0)
     return Table(
         label=table.label,
@@ -261,6 +266,9 @@ def paired_blocks(
     """Open both sources and yield their rows aligned, validated, block by block."""
     if p_spec.source.is_stdin and q_spec.source.is_stdin:
         raise UsageError("only one source can be stdin ('-')")
+    # Two sources share the cores: one parsing thread each.
+    p_spec = replace(p_spec, options=replace(p_spec.options, parse_workers=1))
+    q_spec = replace(q_spec, options=replace(q_spec.options, parse_workers=1))
     p_table = distribution_table(p_spec, closer)
     q_table = distribution_table(q_spec, closer)
     order = outcome_order(p_table, q_table)
@@ -414,10 +422,10 @@ def two_columns(
     values = np.concatenate([b.values for b in blocks])
     ids = joined(blocks, "ids")
     names = ids if ids and len(set(ids)) == len(ids) else None
-    assert table.outcomes is not None
-    p_name, q_name = table.outcomes
+    p_name, q_name = table.outcomes or ["1", "2"]
     # Each outcome is a row of the file: report positions as rows.
-    lines = joined(blocks, "lines") or []
+    lines = joined(blocks, "lines")
+    lines = [] if lines is None else list(lines)
     p_table = Table(f"{spec.label} column {p_name!r}", names, None, lambda: iter(()), outcome_lines=lines)
     q_table = Table(f"{spec.label} column {q_name!r}", names, None, lambda: iter(()), outcome_lines=lines)
     p_block = Block(values=values[:, 0][None, :], start=0)

@@ -334,8 +334,8 @@ def run_pair(
 
 
 def pair_label(table: Table, index: int) -> str:
-    assert table.outcomes is not None
-    return f"{table.label}[{table.outcomes[index]}]"
+    names = table.outcomes or ["1", "2"]
+    return f"{table.label}[{names[index]}]"
 
 
 # --- loss ---------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ def load(path: Path, **options: object) -> tuple[Table, np.ndarray, list[str] | 
     blocks = list(table.blocks())
     values = np.concatenate([b.values for b in blocks])
     ids = None if blocks[0].ids is None else [i for b in blocks for i in (b.ids or [])]
-    lines = None if blocks[0].lines is None else [x for b in blocks for x in (b.lines or [])]
+    lines = None if blocks[0].lines is None else [int(x) for b in blocks for x in b.lines]
     return table, values, ids, lines
 
 

@@ -13,7 +13,7 @@ import json
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from xent_cli.errors import InputError, UsageError
 from xent_cli.io.sources import SNIFF_BYTES, Format, OpenedSource, Source, open_source
@@ -38,6 +38,11 @@ class ReadOptions:
     decimal: str = "."
     label_column: str | None = None
     block_rows: int = DEFAULT_BLOCK_ROWS
+    # Text is cut into blocks of about this many bytes, each parsed by pandas'
+    # C parser on a small thread pool (the tokenizer releases the GIL), in order.
+    block_bytes: int = 2 << 20
+    # Threads parsing text blocks ahead of the computation.
+    parse_workers: int = 2
 
 
 @dataclass
@@ -52,7 +57,8 @@ class Block:
     start: int
     ids: list[str] | None = None
     labels: list[str] | None = None
-    lines: list[int] | None = None
+    # A list, or an integer array for large text files.
+    lines: Any = None
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
@@ -76,13 +82,15 @@ class Table:
     notes: list[str] = field(default_factory=list)
     # Releases the open file, whether or not the blocks were read.
     close: Callable[[], None] = lambda: None
+    # Number of outcome columns, for tables whose outcomes have no names.
+    width: int | None = None
 
     def blocks(self) -> Iterator[Block]:
         return self.make_blocks()
 
     @property
     def n_outcomes(self) -> int | None:
-        return None if self.outcomes is None else len(self.outcomes)
+        return len(self.outcomes) if self.outcomes is not None else self.width
 
     def where(self, block: Block, row: int | None, column: int | None = None) -> str:
         """Describe a position for a message: ``q.csv: row 17 (line 18), column 3 ('dog')``."""
@@ -91,7 +99,7 @@ class Table:
             # Outcomes are file rows here, so an outcome is reported as a row.
             if column is not None:
                 text += f": row {column + 1}"
-                if self.outcome_lines:
+                if len(self.outcome_lines):
                     text += f" (line {self.outcome_lines[column]})"
             return text
         if row is not None:
@@ -181,6 +189,7 @@ def _read_inline(source: Source, options: ReadOptions) -> Table:
         outcomes=names,
         id_name=None,
         make_blocks=lambda: iter([Block(values=array, start=0)]),
+        width=len(values),
     )
 
 
@@ -338,13 +347,15 @@ def _read_delimited(opened: OpenedSource, options: ReadOptions) -> Table:
         make_blocks=lambda: _delimited_blocks(opened, options, layout),
         outcome_positions=[i + 1 for i in layout.outcome_indices],
         has_labels=layout.label_index is not None,
+        width=len(layout.outcome_indices),
     )
     if layout.ignored:
         table.notes.append(f"{label}: ignoring non-numeric column(s) {', '.join(layout.ignored)}")
     return table
 
 
-def _parser_error(label: str, exc: Exception) -> InputError:
+def _parser_error(label: str, exc: Exception, line_offset: int = 0) -> InputError:
+    """A pandas parser failure as a message; ``line_offset`` lines precede the parsed text."""
     import re
 
     text = str(exc)
@@ -352,7 +363,7 @@ def _parser_error(label: str, exc: Exception) -> InputError:
     if match:
         expected, line, saw = match.groups()
         return InputError(
-            f"{label}: line {line}: has {saw} fields, expected {expected}",
+            f"{label}: line {int(line) + line_offset}: has {saw} fields, expected {expected}",
             hint="every row needs the same number of columns",
         )
     if isinstance(exc, UnicodeDecodeError):
@@ -368,69 +379,178 @@ def _decode_error(label: str, exc: UnicodeDecodeError) -> InputError:
     )
 
 
+def _text_blocks(stream: IO[bytes], skip_lines: int, size: int) -> Iterator[tuple[int, bytes]]:
+    """``(lines skipped before it, bytes)`` for whole lines of ``stream``, about ``size`` bytes at a time.
+
+    The first ``skip_lines`` lines (a header) are dropped. A block never ends
+    inside a quoted field (the number of quotes in it is even).
+    """
+    rest = b""
+    skipped = 0
+    while True:
+        data = stream.read(size)
+        buffer = rest + data if rest else data
+        if not data:
+            if buffer:
+                yield skipped, buffer
+            return
+        cut = buffer.rfind(b"\n") + 1
+        if cut and b'"' in buffer:
+            while cut and buffer.count(b'"', 0, cut) % 2:
+                cut = buffer.rfind(b"\n", 0, cut - 1) + 1
+        if cut == 0:
+            rest = buffer
+            continue
+        block, rest = buffer[:cut], buffer[cut:]
+        while skip_lines and block:
+            block = block[block.find(b"\n") + 1 :]
+            skip_lines -= 1
+            skipped += 1
+        if block:
+            yield skipped, block
+            skipped = 0
+
+
 def _delimited_blocks(opened: OpenedSource, options: ReadOptions, layout: _Layout) -> Iterator[Block]:
+    import os
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
     import pandas as pd
 
     label = opened.label
-    header_lines = 1 if layout.header is not None else 0
     text_columns = {i: str for i in (layout.id_index, layout.label_index) if i is not None}
+
+    def parse(data: bytes) -> Any:
+        """A frame, or the exception to raise when this block's turn comes."""
+        try:
+            return pd.read_csv(
+                io.BytesIO(data),
+                sep=layout.delimiter,
+                header=None,
+                # No usecols: with it pandas silently drops the extra fields of a
+                # ragged row, and a ragged row must be an error.
+                dtype=text_columns,
+                decimal=options.decimal,
+                encoding="utf-8",  # pandas drops a UTF-8 BOM itself
+                skip_blank_lines=False,
+                engine="c",
+            )
+        except pd.errors.EmptyDataError:
+            return None
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            return exc
+
+    workers = max(1, min(options.parse_workers, os.cpu_count() or 1))
+    stream = opened.raw_stream()
+    start = 0
+    line = 1  # the file line of the next block's first line
     try:
-        reader = pd.read_csv(
-            opened.stream,
-            sep=layout.delimiter,
-            header=None,
-            skiprows=header_lines,
-            # No usecols: with it pandas silently drops the extra fields of a
-            # ragged row, and a ragged row must be an error.
-            dtype=text_columns,
-            decimal=options.decimal,
-            encoding="utf-8-sig",
-            skip_blank_lines=False,
-            chunksize=options.block_rows,
-            engine="c",
-        )
-        start = 0
-        while True:
-            try:
-                chunk = next(reader)
-            except StopIteration:
-                break
-            # Blank lines arrive as all-empty rows: drop them, keeping line numbers.
-            blank = chunk.isna().all(axis=1).to_numpy()
-            if blank.any():
-                chunk = chunk[~blank]
-            if chunk.empty:
-                continue
-            lines = (chunk.index.to_numpy() + header_lines + 1).tolist()
-            outcome_frame = chunk[layout.outcome_indices]
-            values = _numeric_values(outcome_frame, label, start, lines, layout)
-            ids = (
-                chunk[layout.id_index].fillna("").astype(str).tolist()
-                if layout.id_index is not None
-                else None
+        with ThreadPoolExecutor(workers) as pool:
+            pending: deque[Any] = deque()
+            texts = _text_blocks(
+                stream, 1 if layout.header is not None else 0, max(1 << 16, options.block_bytes)
             )
-            labels = (
-                chunk[layout.label_index].fillna("").astype(str).tolist()
-                if layout.label_index is not None
-                else None
-            )
-            yield Block(values=values, start=start, ids=ids, labels=labels, lines=lines)
-            start += len(values)
+
+            def results() -> Iterator[tuple[int, Any]]:
+                # Parse ahead on the pool, a bounded number of blocks at a time, in order.
+                for skipped, data in texts:
+                    pending.append((skipped, pool.submit(parse, data)))
+                    if len(pending) > workers:
+                        yield_skipped, future = pending.popleft()
+                        yield yield_skipped, future.result()
+                while pending:
+                    yield_skipped, future = pending.popleft()
+                    yield yield_skipped, future.result()
+
+            for skipped, chunk in results():
+                line += skipped
+                if isinstance(chunk, Exception):
+                    raise _parser_error(label, chunk, line - 1)
+                if chunk is None or chunk.empty:
+                    continue
+                block = _chunk_block(chunk, label, layout, start, line)
+                line += len(chunk)  # with skip_blank_lines=False, one row per line
+                if block is not None:
+                    start += len(block)
+                    yield from _split_rows(block, options.block_rows)
         if start == 0:
             raise InputError(f"{label}: has no data rows")
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise _parser_error(label, exc) from None
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{label}: has no data rows") from None
     finally:
-        opened.stream.close()
+        stream.close()
+
+
+def _split_rows(block: Block, rows: int) -> Iterator[Block]:
+    """A parsed block in pieces of at most ``rows`` rows."""
+    if len(block) <= rows:
+        yield block
+        return
+    for lo in range(0, len(block), rows):
+        hi = lo + rows
+        yield Block(
+            values=block.values[lo:hi],
+            start=block.start + lo,
+            ids=None if block.ids is None else block.ids[lo:hi],
+            labels=None if block.labels is None else block.labels[lo:hi],
+            lines=None if block.lines is None else block.lines[lo:hi],
+        )
+
+
+def _chunk_block(chunk: Any, label: str, layout: _Layout, start: int, first_line: int) -> Block | None:
+    """One parsed piece of text as a block of validated numbers (None if it held only blank lines)."""
+    if chunk.shape[1] > layout.width:
+        extra = chunk.iloc[:, layout.width :].notna().any(axis=1).to_numpy()
+        row = int(extra.argmax())
+        fields = int(chunk.iloc[row].notna().sum())
+        raise InputError(
+            f"{label}: line {first_line + row}: has {fields} fields, expected {layout.width}",
+            hint="every row needs the same number of columns",
+        )
+    if chunk.shape[1] < layout.width:
+        raise InputError(
+            f"{label}: line {first_line}: has {chunk.shape[1]} fields, expected {layout.width}",
+            hint="every row needs the same number of columns",
+        )
+    values = _fast_values(chunk, layout)
+    if values is None:
+        # Something is missing or not a number: blank lines arrive as all-empty
+        # rows and are dropped (their line numbers are kept); anything else is
+        # located and reported.
+        blank = chunk.isna().all(axis=1).to_numpy()
+        if blank.any():
+            chunk = chunk[~blank]
+        if chunk.empty:
+            return None
+        lines = chunk.index.to_numpy() + first_line
+        values = _numeric_values(chunk[layout.outcome_indices], label, start, lines, layout)
+    else:
+        lines = chunk.index.to_numpy() + first_line
+    ids = chunk[layout.id_index].fillna("").astype(str).tolist() if layout.id_index is not None else None
+    labels = (
+        chunk[layout.label_index].fillna("").astype(str).tolist() if layout.label_index is not None else None
+    )
+    return Block(values=values, start=start, ids=ids, labels=labels, lines=lines)
+
+
+def _fast_values(chunk: Any, layout: _Layout) -> NDArray[Any] | None:
+    """The outcome columns as float64 when every cell is a number (the common case), else None."""
+    import numpy as np
+
+    columns = layout.outcome_indices
+    if not all(chunk[c].dtype.kind in "fiu" for c in columns):
+        return None
+    frame = chunk if list(chunk.columns) == columns else chunk[columns]
+    values: NDArray[Any] = frame.to_numpy(dtype=np.float64)
+    if np.isnan(values).any():
+        return None
+    return values
 
 
 def _numeric_values(
     frame: Any,
     label: str,
     start: int,
-    lines: list[int],
+    lines: NDArray[Any],
     layout: _Layout,
 ) -> NDArray[Any]:
     """The outcome columns as a float64 matrix; the first bad cell is an error."""
@@ -621,6 +741,7 @@ class _RowBuilder:
             id_name=self.id_key if self.objects else None,
             make_blocks=make_blocks,
             has_labels=self.label_key is not None,
+            width=self.width,
         )
 
 
@@ -737,13 +858,31 @@ def _read_npy(opened: OpenedSource, options: ReadOptions) -> Table:
     if matrix.shape[0] == 0:
         raise InputError(f"{label}: holds no rows")
 
-    def blocks() -> Iterator[Block]:
-        # Keep float16/float32 compact on disk; each block is widened on use.
-        step = max(1, min(options.block_rows, (1 << 22) // max(1, matrix.shape[1])))
-        for start in range(0, matrix.shape[0], step):
-            yield Block(values=np.asarray(matrix[start : start + step]), start=start)
+    width = int(matrix.shape[1])
+    step = max(1, min(options.block_rows, (1 << 18) // width))
+    offset = getattr(array, "offset", None)
+    direct = path is not None and offset is not None and matrix.flags.c_contiguous
 
-    return Table(label=label, outcomes=None, id_name=None, make_blocks=blocks)
+    def blocks() -> Iterator[Block]:
+        # float16/float32 stay compact until a block is widened for computing.
+        if not direct:
+            for start in range(0, matrix.shape[0], step):
+                yield Block(values=np.asarray(matrix[start : start + step]), start=start)
+            return
+        # Read each block from the file rather than through the memory map, so
+        # resident memory stays one block, not the whole file's pages.
+        assert path is not None and offset is not None
+        row_bytes = width * matrix.dtype.itemsize
+        with open(path, "rb") as handle:
+            for start in range(0, matrix.shape[0], step):
+                rows = min(step, matrix.shape[0] - start)
+                handle.seek(int(offset) + start * row_bytes)
+                values = np.fromfile(handle, dtype=matrix.dtype, count=rows * width)
+                if values.size != rows * width:
+                    raise InputError(f"{label}: ends early, at row {start + values.size // width + 1}")
+                yield Block(values=values.reshape(rows, width), start=start)
+
+    return Table(label=label, outcomes=None, id_name=None, make_blocks=blocks, width=width)
 
 
 def _plain_file(path: Any) -> bool:

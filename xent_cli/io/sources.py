@@ -119,10 +119,7 @@ class PrefixedStream(io.RawIOBase):
             buffer[:n] = self._prefix[:n]
             self._prefix = self._prefix[n:]
             return n
-        data = self._rest.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        return n
+        return _read_into(self._rest, buffer)
 
 
 class GuardedStream(io.RawIOBase):
@@ -144,7 +141,7 @@ class GuardedStream(io.RawIOBase):
         import zlib
 
         try:
-            data = self._inner.read(len(buffer))
+            return _read_into(self._inner, buffer)
         except (EOFError, zlib.error, lzma.LZMAError) as exc:
             raise InputError(
                 f"{self._label}: cannot decompress: {exc}", hint="the file may be truncated or corrupt"
@@ -154,9 +151,6 @@ class GuardedStream(io.RawIOBase):
                 str(exc) if "compress" in str(exc).lower() or "gzip" in str(exc).lower() else exc.strerror
             )
             raise InputError(f"{self._label}: cannot read: {message or exc}") from None
-        n = len(data)
-        buffer[:n] = data
-        return n
 
     def close(self) -> None:
         if not self.closed:
@@ -197,6 +191,16 @@ class TranscodedStream(io.RawIOBase):
         if not self.closed:
             self._text.close()
         super().close()
+
+
+def _read_into(stream: Any, buffer: memoryview) -> int:
+    """``stream.readinto(buffer)`` where the stream has it (no intermediate copy)."""
+    readinto = getattr(stream, "readinto", None)
+    if readinto is not None:
+        return int(readinto(buffer) or 0)
+    data = stream.read(len(buffer))
+    buffer[: len(data)] = data
+    return len(data)
 
 
 def _read_up_to(stream: IO[bytes], size: int) -> bytes:
@@ -244,12 +248,28 @@ def _decompressor(kind: str, raw: IO[bytes], label: str) -> IO[bytes]:
 
 @dataclass
 class OpenedSource:
-    """A source opened for reading: a byte stream that starts with ``head``."""
+    """A source opened for reading: a byte stream that starts with ``head``.
+
+    ``plain`` is set for an uncompressed UTF-8 file, which a reader may open
+    again by path and read directly, without the layers that sniffing needed.
+    """
 
     source: Source
     stream: IO[bytes]
     head: bytes
     format: Format
+    plain: bool = False
+
+    def raw_stream(self) -> IO[bytes]:
+        """The data from the start: the file itself when plain, else the sniffing stream."""
+        if self.plain and self.source.path is not None:
+            try:
+                direct: IO[bytes] = open(self.source.path, "rb", buffering=0)  # noqa: SIM115 - caller closes
+            except OSError as exc:
+                raise InputError(f"{self.label}: cannot open: {exc.strerror or exc}") from None
+            self.stream.close()
+            self.stream = direct
+        return self.stream
 
     @property
     def label(self) -> str:
@@ -280,9 +300,11 @@ def open_source(
     except OSError as exc:
         raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
     stream = _buffered(PrefixedStream(head, raw))
+    compressed = False
     for magic, kind in _MAGIC:
         if head.startswith(magic):
             stream = _decompressor(kind, stream, label)
+            compressed = True
             break
     stream = _buffered(GuardedStream(stream, label))
     if encoding is None and forced_format != "npy":
@@ -306,7 +328,8 @@ def open_source(
         raise InputError(f"{label}: cannot decompress: {exc}") from None
     stream = _buffered(PrefixedStream(head, stream))
     fmt = forced_format or named_format or sniff_format(head)
-    return OpenedSource(source=source, stream=stream, head=head, format=fmt)
+    plain = source.path is not None and not compressed and encoding is None
+    return OpenedSource(source=source, stream=stream, head=head, format=fmt, plain=plain)
 
 
 def sniff_format(head: bytes) -> Format:
