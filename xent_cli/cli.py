@@ -110,7 +110,10 @@ class XentGroup(TyperGroup):
 app = typer.Typer(
     cls=XentGroup,
     name=PROG,
-    help="Entropy, cross-entropy, KL divergence and their relatives, from files.",
+    help="Entropy, cross-entropy, KL divergence and their relatives, from files.\n\n"
+    "Inputs stream in blocks. Held in memory: the per-row results (8 bytes per row per "
+    "measure, for the output and exact percentiles), Q for --id joins, a separate --target "
+    "labels file, joint tables, and .json documents (use .jsonl for big inputs).",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,

@@ -29,6 +29,7 @@ from xent_cli.align import (
 from xent_cli.errors import DistributionError, InputError, UsageError
 from xent_cli.io.readers import Block, Labels, Table
 from xent_cli.io.sources import Source
+from xent_cli.progress import RowProgress, wanted
 from xent_cli.results import Contribution, Explanation, Measure, Result, Unit
 
 if TYPE_CHECKING:
@@ -49,9 +50,11 @@ def run_entropy(spec: InputSpec, *, unit: Unit, tolerance: float) -> Result:
     with ExitStack() as closer:
         table = distribution_table(spec, closer)
         size = block_rows_for(table.n_outcomes, spec.options)
+        progress = closer.enter_context(RowProgress("entropy", wanted([spec.source.path])))
         for block, dist in stream_distributions(table, spec.kind, tolerance, size):
             values.append(entropy_rows(dist) / unit.scale)
             ids.extend(block.ids or [])
+            progress.advance(len(block))
     if not values:
         raise InputError(f"{spec.label}: has no rows")
     per_row = np.concatenate(values)
@@ -285,6 +288,8 @@ def run_pair(
     explainer = ExplainAccumulator(command.measures[0]) if explain_top is not None else None
     outcomes: list[str] | None
     with ExitStack() as closer:
+        paths = [p_spec.source.path, q_spec.source.path if q_spec else None]
+        progress = closer.enter_context(RowProgress(command.command, wanted(paths)))
         pairs: Iterator[PairBlock]
         if q_spec is None:
             table, pair = two_columns(p_spec, q_kind or p_spec.kind, tolerance, closer)
@@ -307,6 +312,7 @@ def run_pair(
             if explainer is not None:
                 explainer.add(context)
             ids.extend(pair.ids or [])
+            progress.advance(context.n_rows)
     measures = []
     for m in command.measures:
         values = np.concatenate(columns[m.key])
@@ -438,6 +444,7 @@ def run_loss(pred_spec: InputSpec, settings: LossSettings, *, unit: Unit, tolera
                 label_by_id = dict(zip(labels.ids, labels.values, strict=True))
         binary = table.n_outcomes == 1
         size = block_rows_for(table.n_outcomes, options)
+        progress = closer.enter_context(RowProgress("loss", wanted([pred_spec.source.path])))
         mapper: TargetMapper | None = None
         seen = 0
         for block in Stream.open(table, size):
@@ -464,6 +471,7 @@ def run_loss(pred_spec: InputSpec, settings: LossSettings, *, unit: Unit, tolera
             if block.ids is not None:
                 ids.extend(i for i, k in zip(block.ids, keep, strict=True) if k)
             row_numbers.extend(int(block.start + i + 1) for i in np.flatnonzero(keep))
+            progress.advance(n)
         if labels is not None and seen != len(labels.values) and not settings.join_ids:
             raise InputError(
                 f"{pred_spec.label} has {seen} rows but {labels.label} has {len(labels.values)} labels",

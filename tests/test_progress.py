@@ -1,0 +1,55 @@
+"""The progress bar: on a terminal's stderr only, never on stdout, never in CI."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.test_subprocess import XENT
+from xent_cli import progress
+
+
+def test_not_wanted_without_a_terminal(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("0.5,0.5\n")
+    assert progress.wanted([path]) is False  # pytest captures stderr: not a terminal
+
+
+@pytest.mark.skipif(XENT is None, reason="the xent command is not installed")
+@pytest.mark.parametrize("ci", [False, True])
+def test_bar_goes_to_a_terminal_stderr_and_never_to_stdout(tmp_path: Path, ci: bool) -> None:
+    assert XENT is not None
+    path = tmp_path / "p.csv"
+    path.write_text("a,b\n" + "0.25,0.75\n" * 50_000)
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "XENT_NO_PROGRESS")}
+    env["XENT_PROGRESS_MIN_BYTES"] = "0"
+    if ci:
+        env["CI"] = "true"
+    primary, secondary = pty.openpty()
+    try:
+        done = subprocess.run(
+            [XENT, "entropy", str(path), "--value"],
+            stdout=subprocess.PIPE,
+            stderr=secondary,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        os.set_blocking(primary, False)
+        try:
+            drawn = os.read(primary, 65536)
+        except BlockingIOError:
+            drawn = b""
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert done.returncode == 0
+    assert done.stdout == b"0.5623351446188083\n"
+    if ci:
+        assert drawn == b""
+    else:
+        assert drawn  # something was drawn on the terminal, and only there

@@ -1,0 +1,117 @@
+"""Big inputs in many blocks: the same numbers as in memory, and errors that name their row."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import CliEnv
+from xent_cli import entropy, kl_divergence
+from xent_cli.align import InputSpec
+from xent_cli.compute import PAIR_COMMANDS, run_entropy, run_pair
+from xent_cli.io.readers import ReadOptions
+from xent_cli.io.sources import resolve
+from xent_cli.results import Unit
+
+NATS = Unit.parse("e")
+
+
+def spec(path: Path, kind: str = "probs", **options: object) -> InputSpec:
+    return InputSpec(resolve(str(path), stdin_is_terminal=True), ReadOptions(**options), kind)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    root = tmp_path_factory.mktemp("big")
+    rng = np.random.default_rng(21)
+    p = rng.dirichlet(np.ones(7), size=20_011)  # a final partial block
+    q = rng.dirichlet(np.ones(7), size=20_011)
+    p_csv, q_npy = root / "p.csv", root / "q.npy"
+    with p_csv.open("w") as handle:
+        handle.write("id," + ",".join(f"c{i}" for i in range(7)) + "\n")
+        for i, row in enumerate(p):
+            handle.write(f"r{i}," + ",".join(repr(float(v)) for v in row) + "\n")
+    np.save(q_npy, q)
+    return {"p": p, "q": q, "p_csv": p_csv, "q_npy": q_npy}
+
+
+@pytest.mark.parametrize(("block_bytes", "block_rows"), [(1 << 12, 100), (1 << 16, 1000), (4 << 20, 65_536)])
+def test_entropy_streams_bit_for_bit(data: dict[str, object], block_bytes: int, block_rows: int) -> None:
+    result = run_entropy(
+        spec(data["p_csv"], block_bytes=block_bytes, block_rows=block_rows),  # type: ignore[arg-type]
+        unit=NATS,
+        tolerance=1e-6,
+    )
+    np.testing.assert_array_equal(result.headline.values, entropy(data["p"]))  # type: ignore[arg-type]
+    assert result.ids is not None and result.ids[-1] == "r20010"
+
+
+def test_two_sources_blocked_differently(data: dict[str, object]) -> None:
+    result = run_pair(
+        PAIR_COMMANDS["kl"],
+        spec(data["p_csv"], block_bytes=1 << 13, block_rows=77),  # type: ignore[arg-type]
+        spec(data["q_npy"], block_rows=1000),  # type: ignore[arg-type]
+        unit=NATS,
+        tolerance=1e-6,
+        smoothing=None,
+        join_ids=False,
+    )
+    expected = kl_divergence(data["p"], data["q"])  # type: ignore[arg-type]
+    np.testing.assert_array_equal(result.headline.values, expected)
+
+
+def test_summary_does_not_depend_on_blocks(env: CliEnv, data: dict[str, object]) -> None:
+    doc = json.loads(env.run(["entropy", str(data["p_csv"]), "--json"]).stdout)
+    values = entropy(data["p"])  # type: ignore[arg-type]
+    assert doc["summary"]["sum"] == pytest.approx(float(np.sum(values)), rel=1e-15)
+    assert doc["summary"]["count"] == 20_011
+
+
+def test_bad_value_deep_in_a_big_file(env: CliEnv, tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    lines = ["a,b"] + ["0.25,0.75"] * 150_000
+    lines[123_457] = "0.25,oops"
+    path.write_text("\n".join(lines) + "\n")
+    result = env.run(["entropy", str(path)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"xent: error: {path}: row 123457 (line 123458), column 2 ('b'): 'oops' is not a number "
+        "(outcome columns must hold only numbers)\n"
+    )
+
+
+def test_ragged_row_deep_in_a_big_file(env: CliEnv, tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    lines = ["a,b"] + ["0.25,0.75"] * 150_000
+    lines[140_001] = "0.25,0.75,0.5"
+    path.write_text("\n".join(lines) + "\n")
+    result = env.run(["entropy", str(path)])
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == f"xent: error: {path}: line 140002: has 3 fields, expected 2 (every row needs the same number of columns)\n"
+    )
+
+
+def test_truncated_last_line(env: CliEnv, tmp_path: Path) -> None:
+    path = tmp_path / "cut.csv"
+    path.write_text("a,b\n" + "0.25,0.75\n" * 100_000 + "0.25,")
+    result = env.run(["entropy", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        f"xent: error: {path}: row 100001 (line 100002), column 2 ('b'): value is missing"
+    )
+
+
+def test_truncated_npy(env: CliEnv, tmp_path: Path) -> None:
+    path = tmp_path / "cut.npy"
+    np.save(path, np.full((5000, 4), 0.25))
+    path.write_bytes(path.read_bytes()[:-1000])
+    result = env.run(["entropy", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"xent: error: {path}: ")

@@ -1,0 +1,69 @@
+"""A progress bar on stderr for long runs: only on a terminal, never in pipes or CI.
+
+Results go to stdout and are never touched; the bar is transient and vanishes
+when the work is done.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+# Inputs smaller than this finish too fast for a bar to help.
+LARGE_INPUT_BYTES = 64 << 20
+
+
+def wanted(paths: Iterable[Path | None]) -> bool:
+    """Show a bar only when stderr is a terminal, CI is not set, and an input is large."""
+    stream = sys.stderr
+    if stream is None or not stream.isatty() or os.environ.get("CI") or os.environ.get("XENT_NO_PROGRESS"):
+        return False
+    threshold = int(os.environ.get("XENT_PROGRESS_MIN_BYTES", LARGE_INPUT_BYTES))
+    for path in paths:
+        try:
+            if path is not None and path.stat().st_size >= threshold:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+class RowProgress:
+    """Counts rows as blocks are computed; a no-op when not wanted."""
+
+    def __init__(self, description: str, enabled: bool, total: int | None = None) -> None:
+        self._progress: Any = None
+        self._task: Any = None
+        if enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("rows"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._task = self._progress.add_task(description, total=total)
+
+    def __enter__(self) -> RowProgress:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def advance(self, rows: int) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, rows)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
