@@ -159,3 +159,12 @@ def test_ctrl_c_exits_130_quietly_and_leaves_no_output_file(tmp_path: Path) -> N
     assert stdout == b""
     assert stderr == b"xent: interrupted\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_core_imports_no_cli_pandas_or_rich() -> None:
+    code = (
+        "import sys; import xent_cli.core.measures, xent_cli.core.loss, xent_cli.core.information; "
+        "print(sorted(m for m in ('pandas', 'rich', 'typer', 'xent_cli.cli') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, timeout=60)
+    assert result.stdout.strip() == b"[]"

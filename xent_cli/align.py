@@ -355,7 +355,7 @@ def _joined(
     """Pair rows by id; Q is held in memory, P streams."""
     import numpy as np
 
-    if p_table.id_name is None and not _has_ids(p_table):
+    if p_table.id_name is None:
         raise UsageError(f"--id: {p_table.label} has no id column to join on")
     q_blocks = list(Stream.open(q_table, size))
     q_ids = [i for b in q_blocks for i in (b.ids or [])]
@@ -400,10 +400,6 @@ def _joined(
             f"{q_table.label}: {len(unmatched)} id(s) are not in {p_table.label}: {_names(unmatched)}",
             hint="with --id every row needs a partner with the same id",
         )
-
-
-def _has_ids(table: Table) -> bool:
-    return table.id_name is not None
 
 
 def two_columns(

@@ -146,6 +146,13 @@ def miller_madow(joint_counts: FloatArray) -> Information:
     )
 
 
+def _measure(name: str, joint: ArrayLike, base: float | None, kind: Kind, tolerance: float) -> float:
+    """One field of :class:`Information` for a joint table, in the given base."""
+    scale = 1.0 if base is None else math.log(base)
+    value: float = getattr(information(joint_distribution(joint, kind, tolerance=tolerance)), name)
+    return value / scale
+
+
 def mutual_information(
     joint: ArrayLike, *, base: float | None = None, kind: Kind = "probs", tolerance: float = DEFAULT_TOLERANCE
 ) -> float:
@@ -165,8 +172,7 @@ def mutual_information(
     >>> mutual_information([[1, 1], [1, 1]], kind="weights")
     0.0
     """
-    scale = 1.0 if base is None else math.log(base)
-    return information(joint_distribution(joint, kind, tolerance=tolerance)).mi / scale
+    return _measure("mi", joint, base, kind, tolerance)
 
 
 def conditional_entropy(
@@ -181,8 +187,7 @@ def conditional_entropy(
     >>> conditional_entropy([[0.5, 0.0], [0.0, 0.5]])
     0.0
     """
-    scale = 1.0 if base is None else math.log(base)
-    return information(joint_distribution(joint, kind, tolerance=tolerance)).h_x_given_y / scale
+    return _measure("h_x_given_y", joint, base, kind, tolerance)
 
 
 def joint_entropy(
@@ -195,5 +200,4 @@ def joint_entropy(
     >>> joint_entropy([[0.25, 0.25], [0.25, 0.25]], base=2)
     2.0
     """
-    scale = 1.0 if base is None else math.log(base)
-    return information(joint_distribution(joint, kind, tolerance=tolerance)).h_xy / scale
+    return _measure("h_xy", joint, base, kind, tolerance)

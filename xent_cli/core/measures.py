@@ -28,6 +28,7 @@ So a divergence is never negative, ``KL(p||p)`` is exactly 0, and a KL of
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -448,6 +449,19 @@ def js_divergence(
     return _shape_out(js_rows(pd, qd) / scale, p, q)
 
 
+def _distance(
+    rows: Callable[[PairTerms], FloatArray],
+    p: ArrayLike,
+    q: ArrayLike,
+    kind: Kind,
+    q_kind: Kind | None,
+    tolerance: float,
+) -> FloatArray | float:
+    """A unitless per-row distance of two array-likes, shaped like the inputs."""
+    pd, qd = _prepare_pair(p, q, kind, q_kind, tolerance, None)
+    return _shape_out(rows(pair_terms(pd, qd)), p, q)
+
+
 def total_variation(
     p: ArrayLike,
     q: ArrayLike,
@@ -463,8 +477,7 @@ def total_variation(
     >>> total_variation([0.5, 0.5], [0.9, 0.1])
     0.4
     """
-    pd, qd = _prepare_pair(p, q, kind, q_kind, tolerance, None)
-    return _shape_out(row_sum(total_variation_terms(pair_terms(pd, qd))), p, q)
+    return _distance(lambda t: row_sum(total_variation_terms(t)), p, q, kind, q_kind, tolerance)
 
 
 def hellinger_distance(
@@ -484,5 +497,4 @@ def hellinger_distance(
     >>> round(hellinger_distance([0.5, 0.5], [0.9, 0.1]), 12)
     0.324919696233
     """
-    pd, qd = _prepare_pair(p, q, kind, q_kind, tolerance, None)
-    return _shape_out(hellinger_rows(pair_terms(pd, qd)), p, q)
+    return _distance(hellinger_rows, p, q, kind, q_kind, tolerance)
