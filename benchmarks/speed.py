@@ -2,7 +2,7 @@
 
 Run from the repository root with the test extras installed (SciPy)::
 
-    python -m benchmarks.speed           # the full sizes (about 1.2 GB of data, a few minutes)
+    python -m benchmarks.speed           # the full sizes (about 1.6 GB of data, a few minutes)
     python -m benchmarks.speed --quick   # a tenth of the rows, for a smoke run
 
 Each command runs in a fresh process ``--repeat`` times; the table shows the median
@@ -93,6 +93,15 @@ def write_logits(path: Path, rows: int, k: int, seed: int, base: Path | None = N
     np.save(path, logits)
 
 
+def write_shards(folder: Path, shards: int, rows: int, k: int) -> None:
+    if folder.exists():
+        return
+    folder.mkdir()
+    rng = np.random.default_rng(5)
+    for i in range(shards):
+        np.save(folder / f"part-{i:02d}.npy", rng.dirichlet(np.ones(k), size=rows // shards))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="xent speed and memory benchmarks")
     parser.add_argument("--quick", action="store_true", help="a tenth of the rows")
@@ -108,6 +117,9 @@ def main() -> None:
     write_csv(q_csv, 1_000_000 // scale, 10, 2)
     write_logits(a_npy, 4096 // scale, 32_000, 3)
     write_logits(b_npy, 4096 // scale, 32_000, 4, base=a_npy)
+
+    shard_dir = DATA / f"shards{suffix}"
+    write_shards(shard_dir, 20, 5_000_000 // scale, 10)
 
     xent = xent_command()
     python = [sys.executable]
@@ -146,6 +158,20 @@ def main() -> None:
                     str(BASELINES / "numpy_logits_kl.py"),
                     str(a_npy),
                     str(b_npy),
+                ]
+            },
+        ),
+        (
+            f"entropy, 20 .npy shards, {5_000_000 // scale:,} x 10",
+            [*xent, "entropy", str(shard_dir), "--value"],
+            {
+                "xent --engine dask (local cluster, 2 workers)": [
+                    *xent,
+                    "entropy",
+                    str(shard_dir),
+                    "--value",
+                    "--engine",
+                    "dask",
                 ]
             },
         ),

@@ -263,6 +263,8 @@ def entropy(
     output: opt.Output = None,
     fail_above: opt.FailAbove = None,
     fail_below: opt.FailBelow = None,
+    engine: opt.EngineOption = opt.EngineChoice.local,
+    scheduler: opt.Scheduler = None,
 ) -> int:
     """Entropy H(P) = -Σ p log p of each row of SRC, or of a column of labels.
 
@@ -281,6 +283,7 @@ def entropy(
     from xent_cli.align import InputSpec
     from xent_cli.compute import run_entropy, run_entropy_column
     from xent_cli.output import emit
+    from xent_cli.shards import Engine, entropy_task, is_sharded, merge, split
 
     _check_tolerance(tolerance)
     if column is None and correction is not opt.CorrectionChoice.none:
@@ -289,10 +292,15 @@ def entropy(
     spec = InputSpec(_source(source), read_settings.options(), _kind(as_, normalize))
     output_args = OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below)
     settings = _output_settings(output_args, ["entropy"], [spec.source])
+    unit = _unit(base, bits)
     if column is not None:
-        result = run_entropy_column(spec, column, unit=_unit(base, bits), correction=correction.value)
+        result = run_entropy_column(spec, column, unit=unit, correction=correction.value)
+    elif is_sharded(spec) or engine is not opt.EngineChoice.local:
+        runner = Engine(engine.value, scheduler)
+        results = runner.run([(entropy_task, (part, unit, tolerance)) for part in split(spec)])
+        result = merge(results, {"p": spec.label})
     else:
-        result = run_entropy(spec, unit=_unit(base, bits), tolerance=tolerance)
+        result = run_entropy(spec, unit=unit, tolerance=tolerance)
     _print_notes(result.notes)
     return emit(result, settings)
 
@@ -313,12 +321,15 @@ class PairArgs:
     bits: bool
     explain: bool
     top: int
+    engine: opt.EngineChoice = opt.EngineChoice.local
+    scheduler: str | None = None
 
 
 def _pair_command(name: str, args: PairArgs, read_settings: ReadSettings, output_args: OutputArgs) -> int:
     from xent_cli.align import InputSpec
     from xent_cli.compute import PAIR_COMMANDS, run_pair
     from xent_cli.output import emit
+    from xent_cli.shards import Engine, is_sharded, merge, pair_shards, pair_task
 
     _check_tolerance(args.tolerance)
     if args.smooth is not None and not (args.smooth >= 0 and args.smooth != float("inf")):
@@ -330,17 +341,28 @@ def _pair_command(name: str, args: PairArgs, read_settings: ReadSettings, output
     q_spec = None if args.q is None else InputSpec(_source(args.q), options, q_kind)
     sources = [p_spec.source] + ([q_spec.source] if q_spec else [])
     settings = _output_settings(output_args, command.keys, sources)
-    result = run_pair(
-        command,
-        p_spec,
-        q_spec,
-        unit=_unit(args.base, args.bits),
-        tolerance=args.tolerance,
-        smoothing=args.smooth,
-        join_ids=read_settings.id_column is not None and q_spec is not None,
-        q_kind=q_kind,
-        explain_top=args.top if args.explain else None,
-    )
+    unit = _unit(args.base, args.bits)
+    join_ids = read_settings.id_column is not None and q_spec is not None
+    if q_spec is not None and (is_sharded(p_spec, q_spec) or args.engine is not opt.EngineChoice.local):
+        runner = Engine(args.engine.value, args.scheduler)
+        tasks = [
+            (pair_task, (name, p, q, unit, args.tolerance, args.smooth, join_ids, args.explain))
+            for p, q in pair_shards(p_spec, q_spec)
+        ]
+        sources_labels = {"p": p_spec.label, "q": q_spec.label}
+        result = merge(runner.run(tasks), sources_labels, top=args.top)
+    else:
+        result = run_pair(
+            command,
+            p_spec,
+            q_spec,
+            unit=unit,
+            tolerance=args.tolerance,
+            smoothing=args.smooth,
+            join_ids=join_ids,
+            q_kind=q_kind,
+            explain_top=args.top if args.explain else None,
+        )
     _print_notes(result.notes)
     return emit(result, settings)
 
@@ -374,6 +396,8 @@ def kl(
     top: opt.Top = 10,
     fail_above: opt.FailAbove = None,
     fail_below: opt.FailBelow = None,
+    engine: opt.EngineOption = opt.EngineChoice.local,
+    scheduler: opt.Scheduler = None,
 ) -> int:
     """KL divergence D(P‖Q) = Σ p log(p/q) of each row of P from Q.
 
@@ -389,7 +413,9 @@ def kl(
     """
     return _pair_command(
         "kl",
-        PairArgs(p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits, explain, top),
+        PairArgs(
+            p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits, explain, top, engine, scheduler
+        ),
         ReadSettings(input_format, encoding, delimiter, no_header, columns, id_column, decimal),
         OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below),
     )
@@ -424,6 +450,8 @@ def cross_entropy(
     top: opt.Top = 10,
     fail_above: opt.FailAbove = None,
     fail_below: opt.FailBelow = None,
+    engine: opt.EngineOption = opt.EngineChoice.local,
+    scheduler: opt.Scheduler = None,
 ) -> int:
     """Cross-entropy H(P, Q) = -Σ p log q = H(P) + D(P‖Q) of each row (alias: ce).
 
@@ -437,7 +465,9 @@ def cross_entropy(
     """
     return _pair_command(
         "cross-entropy",
-        PairArgs(p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits, explain, top),
+        PairArgs(
+            p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits, explain, top, engine, scheduler
+        ),
         ReadSettings(input_format, encoding, delimiter, no_header, columns, id_column, decimal),
         OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below),
     )
@@ -474,6 +504,8 @@ def js(
     top: opt.Top = 10,
     fail_above: opt.FailAbove = None,
     fail_below: opt.FailBelow = None,
+    engine: opt.EngineOption = opt.EngineChoice.local,
+    scheduler: opt.Scheduler = None,
 ) -> int:
     """Jensen–Shannon divergence JS(P, Q) = ½D(P‖M) + ½D(Q‖M), M = (P+Q)/2, and its square root.
 
@@ -488,7 +520,9 @@ def js(
     """
     return _pair_command(
         "js",
-        PairArgs(p, q, as_, normalize, p_as, q_as, tolerance, None, base, bits, explain, top),
+        PairArgs(
+            p, q, as_, normalize, p_as, q_as, tolerance, None, base, bits, explain, top, engine, scheduler
+        ),
         ReadSettings(input_format, encoding, delimiter, no_header, columns, id_column, decimal),
         OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below),
     )
@@ -523,6 +557,8 @@ def compare(
     top: opt.Top = 10,
     fail_above: opt.FailAbove = None,
     fail_below: opt.FailBelow = None,
+    engine: opt.EngineOption = opt.EngineChoice.local,
+    scheduler: opt.Scheduler = None,
 ) -> int:
     """Every two-distribution measure of P and Q in one panel.
 
@@ -536,7 +572,9 @@ def compare(
     """
     return _pair_command(
         "compare",
-        PairArgs(p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits, explain, top),
+        PairArgs(
+            p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits, explain, top, engine, scheduler
+        ),
         ReadSettings(input_format, encoding, delimiter, no_header, columns, id_column, decimal),
         OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below),
     )
@@ -568,6 +606,8 @@ def loss(
     output: opt.Output = None,
     fail_above: opt.FailAbove = None,
     fail_below: opt.FailBelow = None,
+    engine: opt.EngineOption = opt.EngineChoice.local,
+    scheduler: opt.Scheduler = None,
 ) -> int:
     """Log loss (mean negative log-likelihood of the true class), perplexity and top-1 accuracy.
 
@@ -587,6 +627,7 @@ def loss(
     from xent_cli.align import InputSpec
     from xent_cli.compute import LossSettings, run_loss
     from xent_cli.output import emit
+    from xent_cli.shards import Engine, is_sharded, loss_task, merge, split
 
     _check_tolerance(tolerance)
     if not target:
@@ -596,7 +637,15 @@ def loss(
     output_args = OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below)
     settings = _output_settings(output_args, ["log_loss", "accuracy"], [spec.source])
     loss_settings = LossSettings(target, label_smoothing, ignore_label, join_ids=id_column is not None)
-    result = run_loss(spec, loss_settings, unit=_unit(base, bits), tolerance=tolerance)
+    unit = _unit(base, bits)
+    if is_sharded(spec) or engine is not opt.EngineChoice.local:
+        if is_sharded(spec) and ("," in target or Path(target).exists()):
+            raise UsageError("with sharded predictions, --target must name a column of the shards")
+        runner = Engine(engine.value, scheduler)
+        results = runner.run([(loss_task, (part, loss_settings, unit, tolerance)) for part in split(spec)])
+        result = merge(results, {"pred": spec.label, "target": f"{spec.label} column {target!r}"})
+    else:
+        result = run_loss(spec, loss_settings, unit=unit, tolerance=tolerance)
     _print_notes(result.notes)
     return emit(result, settings)
 

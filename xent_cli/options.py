@@ -132,6 +132,33 @@ YColumn = Annotated[
     typer.Option("--y", help="Column of Y labels (samples mode; needs --x).", show_default=False),
 ]
 
+
+class EngineChoice(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
+_SCALE = "Scale"
+EngineOption = Annotated[
+    EngineChoice,
+    typer.Option(
+        "--engine",
+        help="local: this process. dask: shard by shard on a Dask cluster (pip install 'xent[dask]').",
+        rich_help_panel=_SCALE,
+    ),
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="A running Dask scheduler (tcp://HOST:PORT) for --engine dask; default: start a local "
+        "cluster of worker processes on this machine.",
+        envvar="XENT_SCHEDULER",
+        rich_help_panel=_SCALE,
+        show_default=False,
+    ),
+]
+
 InputFormat = Annotated[
     InputFormatChoice | None,
     typer.Option(

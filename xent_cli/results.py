@@ -116,16 +116,22 @@ class Result:
         return mean(self.headline.values)
 
 
-def mean(values: NDArray[np.float64]) -> float:
-    """The mean via an exactly rounded sum (``math.fsum``): independent of how rows were blocked."""
+def exact_sum(values: NDArray[np.float64]) -> float:
+    """``math.fsum`` of the values, fed in slices so no list of every value is built."""
     import numpy as np
 
-    n = int(values.shape[0])
-    if n == 0:
-        return math.nan
     if np.isposinf(values).any():
         return math.inf
-    return math.fsum(values.tolist()) / n
+    step = 1 << 16
+    return math.fsum(
+        x for start in range(0, values.shape[0], step) for x in values[start : start + step].tolist()
+    )
+
+
+def mean(values: NDArray[np.float64]) -> float:
+    """The mean via an exactly rounded sum (``math.fsum``): independent of how rows were blocked."""
+    n = int(values.shape[0])
+    return exact_sum(values) / n if n else math.nan
 
 
 def summarize(values: NDArray[np.float64]) -> dict[str, float]:
@@ -139,7 +145,7 @@ def summarize(values: NDArray[np.float64]) -> dict[str, float]:
     n = int(values.shape[0])
     if n == 0:
         return {key: (0 if key == "count" else math.nan) for key in SUMMARY_KEYS}
-    total = math.inf if np.isposinf(values).any() else math.fsum(values.tolist())
+    total = exact_sum(values)
     with np.errstate(invalid="ignore"):
         p50, p90, p99 = (float(x) for x in np.percentile(values, PERCENTILES))
     return {

@@ -41,9 +41,21 @@ def test_missing_file_error_suggests_inline() -> None:
     assert "0.25,0.75" in (info.value.hint or "")
 
 
-def test_directory_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="is a directory"):
+def test_an_empty_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="is a folder with no data files"):
         resolve(str(tmp_path), stdin_is_terminal=True)
+
+
+def test_globs_and_folders_are_shards_in_natural_order(tmp_path: Path) -> None:
+    for name in ("part-10.csv", "part-2.csv", "part-1.csv", "notes.md"):
+        (tmp_path / name).write_text("0.5,0.5\n")
+    by_glob = resolve(str(tmp_path / "part-*.csv"), stdin_is_terminal=True)
+    by_folder = resolve(str(tmp_path), stdin_is_terminal=True)
+    names = ["part-1.csv", "part-2.csv", "part-10.csv"]
+    assert by_glob.shards is not None and [p.name for p in by_glob.shards] == names
+    assert by_folder.shards is not None and [p.name for p in by_folder.shards] == names
+    with pytest.raises(InputError, match="no file matches"):
+        resolve(str(tmp_path / "nope-*.csv"), stdin_is_terminal=True)
 
 
 @pytest.mark.parametrize(

@@ -118,6 +118,11 @@ def read(source: Source, options: ReadOptions) -> Table:
     """Open ``source`` and return its table; validation of values comes later."""
     if source.inline is not None:
         return _read_inline(source, options)
+    if source.shards is not None:
+        raise UsageError(
+            f"{source.label}: is {len(source.shards)} shards; this reads one file",
+            hint="shards work with entropy, cross-entropy, kl, js, compare and loss",
+        )
     opened = open_source(source, options.input_format, options.encoding)
     readers = {
         "csv": _read_delimited,

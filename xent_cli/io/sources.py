@@ -45,15 +45,56 @@ _INLINE_NAMED = re.compile(rf"^\s*[^=,;]+=\s*{_NUMBER}\s*(?:[,;]\s*[^=,;]+=\s*{_
 
 @dataclass(frozen=True)
 class Source:
-    """A resolved source: a path, stdin, or an inline list of numbers."""
+    """A resolved source: a path, stdin, an inline list of numbers, or shards.
+
+    Shards (a glob or a folder) are files read as one batch, in order.
+    """
 
     label: str
     path: Path | None = None
     inline: str | None = None
+    shards: tuple[Path, ...] | None = None
 
     @property
     def is_stdin(self) -> bool:
-        return self.path is None and self.inline is None
+        return self.path is None and self.inline is None and self.shards is None
+
+    def shard_sources(self) -> list[Source]:
+        """One source per shard (just this one when not sharded)."""
+        if self.shards is None:
+            return [self]
+        return [Source(label=str(path), path=path) for path in self.shards]
+
+
+def _natural_key(path: Path) -> list[object]:
+    """part-2 before part-10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(path))]
+
+
+def _shards(spec: str) -> Source | None:
+    """A glob pattern or a folder of data files, as shards; None when ``spec`` is neither."""
+    import glob
+
+    path = Path(spec)
+    if path.is_dir():
+        files = [
+            p
+            for p in path.iterdir()
+            if p.is_file() and not p.name.startswith(".") and format_from_name(p.name)[0] is not None
+        ]
+        if not files:
+            raise InputError(
+                f"{spec}: is a folder with no data files", hint="shards are .csv .tsv .json .jsonl .npy files"
+            )
+        return Source(label=spec, shards=tuple(sorted(files, key=_natural_key)))
+    if any(ch in spec for ch in "*?["):
+        matches = [Path(p) for p in glob.glob(spec) if Path(p).is_file()]
+        if not matches:
+            raise InputError(
+                f"{spec}: no file matches", hint="check the pattern; quote it so the shell does not expand it"
+            )
+        return Source(label=spec, shards=tuple(sorted(matches, key=_natural_key)))
+    return None
 
 
 def resolve(spec: str | None, *, stdin_is_terminal: bool) -> Source:
@@ -70,10 +111,11 @@ def resolve(spec: str | None, *, stdin_is_terminal: bool) -> Source:
             )
         return Source(label="<stdin>")
     path = Path(spec)
-    if path.exists():
-        if path.is_dir():
-            raise InputError(f"{spec}: is a directory, not a file")
+    if path.is_file() or (path.exists() and not path.is_dir()):
         return Source(label=spec, path=path)
+    sharded = _shards(spec)
+    if sharded is not None:
+        return sharded
     if _INLINE.match(spec) or _INLINE_NAMED.match(spec):
         return Source(label=spec, inline=spec)
     raise InputError(

@@ -1,0 +1,216 @@
+"""Sharded inputs on the local engine and on a real Dask cluster (2 worker processes, loopback)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import CliEnv
+
+K = 4
+
+
+def _write_csv(path: Path, rows: np.ndarray, prefix: str, label: bool = False) -> None:
+    names = [f"c{i}" for i in range(K)]
+    lines = ["id," + ",".join(names) + (",label" if label else "")]
+    for i, row in enumerate(rows):
+        extra = f",c{int(np.argmax(row))}" if label else ""
+        lines.append(f"{prefix}{i}," + ",".join(repr(float(v)) for v in row) + extra)
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    root = tmp_path_factory.mktemp("shards")
+    rng = np.random.default_rng(5)
+    sizes = [300, 1, 700, 250]
+    p_parts = [rng.dirichlet(np.ones(K), size=n) for n in sizes]
+    q_parts = [rng.dirichlet(np.ones(K), size=n) for n in sizes]
+    for i, (p, q) in enumerate(zip(p_parts, q_parts, strict=True)):
+        _write_csv(root / f"p-{i}.csv", p, f"s{i}-", label=True)
+        _write_csv(root / f"q-{i}.csv", q, f"s{i}-")
+        (root / f"p-{i}.jsonl").write_text("".join(json.dumps(list(map(float, r))) + "\n" for r in p))
+        np.save(root / f"q-{i}.npy", q)
+    p_all, q_all = np.concatenate(p_parts), np.concatenate(q_parts)
+    _write_csv(root / "p-all.txt", p_all, "x", label=True)
+    (root / "wrong").mkdir()
+    _write_csv(root / "wrong" / "q-0.csv", q_parts[0][:-1], "w")
+    return {"root": root, "p": p_all, "q": q_all}
+
+
+def _doc(env: CliEnv, args: list[str]) -> dict:  # type: ignore[type-arg]
+    result = env.run([*args, "--json"])
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_local_shards_equal_one_file(env: CliEnv, shards: dict[str, object]) -> None:
+    root = shards["root"]
+    sharded = _doc(env, ["entropy", f"{root}/p-*.csv"])
+    whole = _doc(env, ["entropy", f"{root}/p-all.txt", "--input-format", "csv"])
+    assert sharded["summary"] == whole["summary"]
+    assert sharded["rows"][-1]["id"] == "s3-249"
+    assert sharded["sources"] == {"p": f"{root}/p-*.csv"}
+
+
+def test_pairs_of_shards_in_every_format(env: CliEnv, shards: dict[str, object]) -> None:
+    from xent_cli import kl_divergence
+
+    root = shards["root"]
+    expected = kl_divergence(shards["p"], shards["q"])  # type: ignore[arg-type]
+    for p, q in ((f"{root}/p-*.csv", f"{root}/q-*.csv"), (f"{root}/p-*.jsonl", f"{root}/q-*.npy")):
+        doc = _doc(env, ["kl", p, q])
+        np.testing.assert_array_equal([r["value"] for r in doc["rows"]], expected)
+
+
+def test_a_folder_is_its_shards(env: CliEnv, shards: dict[str, object], tmp_path: Path) -> None:
+    root = shards["root"]
+    for i in range(4):
+        (tmp_path / f"part-{i}.npy").write_bytes((root / f"q-{i}.npy").read_bytes())
+    by_folder = _doc(env, ["entropy", str(tmp_path)])
+    by_glob = _doc(env, ["entropy", f"{root}/q-*.npy"])
+    assert by_folder["summary"] == by_glob["summary"]
+
+
+def test_shard_mismatches_are_named(env: CliEnv, shards: dict[str, object]) -> None:
+    root = shards["root"]
+    count = env.run(["kl", f"{root}/p-*.csv", f"{root}/q-[0-2].csv"])
+    assert count.exit_code == 2
+    assert count.stderr == (
+        f"xent: error: {root}/p-*.csv has 4 shards but {root}/q-[0-2].csv has 3 "
+        "(shards pair in order: give both the same number)\n"
+    )
+    rows = env.run(["kl", f"{root}/p-0.csv", f"{root}/wrong/*.csv"])
+    assert rows.exit_code == 2
+    assert rows.stderr.startswith(f"xent: error: {root}/p-0.csv has 300 rows but {root}/wrong/q-0.csv has 299")
+
+
+def test_sharded_loss_needs_a_column(env: CliEnv, shards: dict[str, object]) -> None:
+    root = shards["root"]
+    sharded = _doc(env, ["loss", f"{root}/p-*.csv", "--target", "label"])
+    whole = _doc(env, ["loss", f"{root}/p-all.txt", "--input-format", "csv", "--target", "label"])
+    assert sharded["loss"] == whole["loss"]
+    result = env.run(["loss", f"{root}/p-*.csv", "--target", "0,1"])
+    assert result.exit_code == 2
+    assert "must name a column" in result.stderr
+
+
+def test_commands_that_read_one_file_say_so(env: CliEnv, shards: dict[str, object]) -> None:
+    result = env.run(["info", f"{shards['root']}/p-*.csv"])
+    assert result.exit_code == 2
+    assert "is 4 shards; this reads one file" in result.stderr
+
+
+def test_missing_dask_is_an_exit_2_with_the_install_command(shards: dict[str, object]) -> None:
+    code = (
+        "import sys; sys.modules['distributed'] = None; sys.argv = ['xent', 'entropy', "
+        f"{str(shards['root'] / 'p-0.csv')!r}, '--engine', 'dask']; "
+        "from xent_cli.cli import main; main()"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "xent: error: --engine dask needs Dask's distributed scheduler (pip install 'xent[dask]')\n"
+    )
+
+
+# --- a real cluster ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+    )
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["entropy", "{root}/p-*.csv"],
+        ["kl", "{root}/p-*.jsonl", "{root}/q-*.npy"],
+        ["compare", "{root}/p-*.csv", "{root}/q-*.csv", "--explain"],
+        ["loss", "{root}/p-*.csv", "--target", "label"],
+    ],
+)
+def test_dask_equals_local(env: CliEnv, shards: dict[str, object], scheduler: str, args: list[str]) -> None:
+    args = [a.format(root=shards["root"]) for a in args]
+    local = _doc(env, args)
+    on_dask = _doc(env, [*args, "--engine", "dask", "--scheduler", scheduler])
+    assert on_dask == local
+
+
+def test_dask_errors_are_one_line(env: CliEnv, shards: dict[str, object], scheduler: str) -> None:
+    root = shards["root"]
+    result = env.run(["kl", f"{root}/p-0.csv", f"{root}/wrong/*.csv", "--engine", "dask", "--scheduler", scheduler])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"xent: error: {root}/p-0.csv has 300 rows but")
+    assert result.stderr.count("\n") == 1
+
+
+def test_gates_on_dask(env: CliEnv, shards: dict[str, object], scheduler: str) -> None:
+    root = shards["root"]
+    base = ["kl", f"{root}/p-*.csv", f"{root}/q-*.csv", "--engine", "dask", "--scheduler", scheduler, "--value"]
+    assert env.run([*base, "--fail-above", "100"]).exit_code == 0
+    assert env.run([*base, "--fail-above", "0.01"]).exit_code == 1
+
+
+def test_unreachable_scheduler(env: CliEnv, shards: dict[str, object]) -> None:
+    pytest.importorskip("distributed")
+    result = env.run(
+        ["entropy", f"{shards['root']}/p-0.csv", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith("xent: error: --scheduler tcp://127.0.0.1:9: cannot connect")
+
+
+def _die_once(marker: str, spec: object, unit: object, tolerance: float) -> object:
+    """Kills its worker process the first time it runs, then computes normally."""
+    import os
+
+    from xent_cli.shards import entropy_task
+
+    if not os.path.exists(marker):
+        Path(marker).write_text("died")
+        os._exit(1)
+    return entropy_task(spec, unit, tolerance)  # type: ignore[arg-type]
+
+
+def _always_die(*args: object) -> object:
+    import os
+
+    os._exit(1)
+
+
+def test_a_task_whose_worker_dies_is_run_again(shards: dict[str, object], scheduler: str, tmp_path: Path) -> None:
+    from xent_cli.align import InputSpec
+    from xent_cli.io.readers import ReadOptions
+    from xent_cli.io.sources import resolve
+    from xent_cli.results import Unit
+    from xent_cli.shards import Engine, entropy_task
+
+    spec = InputSpec(resolve(str(shards["root"] / "p-2.csv"), stdin_is_terminal=True), ReadOptions())
+    unit = Unit.parse("e")
+    marker = str(tmp_path / "marker")
+    [result] = Engine("dask", scheduler).run([(_die_once, (marker, spec, unit, 1e-6))])
+    assert Path(marker).exists()
+    np.testing.assert_array_equal(result.headline.values, entropy_task(spec, unit, 1e-6).headline.values)
+
+
+def test_workers_that_keep_dying_end_the_run_with_one_error(shards: dict[str, object], scheduler: str) -> None:
+    from xent_cli.errors import InputError
+    from xent_cli.shards import Engine
+
+    with pytest.raises(InputError, match="a Dask worker died while running a shard"):
+        Engine("dask", scheduler).run([(_always_die, ())])
