@@ -88,7 +88,9 @@ def test_shard_mismatches_are_named(env: CliEnv, shards: dict[str, object]) -> N
     )
     rows = env.run(["kl", f"{root}/p-0.csv", f"{root}/wrong/*.csv"])
     assert rows.exit_code == 2
-    assert rows.stderr.startswith(f"xent: error: {root}/p-0.csv has 300 rows but {root}/wrong/q-0.csv has 299")
+    assert rows.stderr.startswith(
+        f"xent: error: {root}/p-0.csv has 300 rows but {root}/wrong/q-0.csv has 299"
+    )
 
 
 def test_sharded_loss_needs_a_column(env: CliEnv, shards: dict[str, object]) -> None:
@@ -113,7 +115,9 @@ def test_missing_dask_is_an_exit_2_with_the_install_command(shards: dict[str, ob
         f"{str(shards['root'] / 'p-0.csv')!r}, '--engine', 'dask']; "
         "from xent_cli.cli import main; main()"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 2
     assert done.stderr == (
         "xent: error: --engine dask needs Dask's distributed scheduler (pip install 'xent[dask]')\n"
@@ -153,7 +157,9 @@ def test_dask_equals_local(env: CliEnv, shards: dict[str, object], scheduler: st
 
 def test_dask_errors_are_one_line(env: CliEnv, shards: dict[str, object], scheduler: str) -> None:
     root = shards["root"]
-    result = env.run(["kl", f"{root}/p-0.csv", f"{root}/wrong/*.csv", "--engine", "dask", "--scheduler", scheduler])
+    result = env.run(
+        ["kl", f"{root}/p-0.csv", f"{root}/wrong/*.csv", "--engine", "dask", "--scheduler", scheduler]
+    )
     assert result.exit_code == 2
     assert result.stderr.startswith(f"xent: error: {root}/p-0.csv has 300 rows but")
     assert result.stderr.count("\n") == 1
@@ -161,7 +167,16 @@ def test_dask_errors_are_one_line(env: CliEnv, shards: dict[str, object], schedu
 
 def test_gates_on_dask(env: CliEnv, shards: dict[str, object], scheduler: str) -> None:
     root = shards["root"]
-    base = ["kl", f"{root}/p-*.csv", f"{root}/q-*.csv", "--engine", "dask", "--scheduler", scheduler, "--value"]
+    base = [
+        "kl",
+        f"{root}/p-*.csv",
+        f"{root}/q-*.csv",
+        "--engine",
+        "dask",
+        "--scheduler",
+        scheduler,
+        "--value",
+    ]
     assert env.run([*base, "--fail-above", "100"]).exit_code == 0
     assert env.run([*base, "--fail-above", "0.01"]).exit_code == 1
 
@@ -193,7 +208,9 @@ def _always_die(*args: object) -> object:
     os._exit(1)
 
 
-def test_a_task_whose_worker_dies_is_run_again(shards: dict[str, object], scheduler: str, tmp_path: Path) -> None:
+def test_a_task_whose_worker_dies_is_run_again(
+    shards: dict[str, object], scheduler: str, tmp_path: Path
+) -> None:
     from xent_cli.align import InputSpec
     from xent_cli.io.readers import ReadOptions
     from xent_cli.io.sources import resolve
@@ -208,7 +225,9 @@ def test_a_task_whose_worker_dies_is_run_again(shards: dict[str, object], schedu
     np.testing.assert_array_equal(result.headline.values, entropy_task(spec, unit, 1e-6).headline.values)
 
 
-def test_workers_that_keep_dying_end_the_run_with_one_error(shards: dict[str, object], scheduler: str) -> None:
+def test_workers_that_keep_dying_end_the_run_with_one_error(
+    shards: dict[str, object], scheduler: str
+) -> None:
     from xent_cli.errors import InputError
     from xent_cli.shards import Engine
 
