@@ -104,15 +104,22 @@ def test_terminal_on_stdin_without_a_source_exits_at_once() -> None:
     assert result.stderr.startswith(b"xent: error: no input")
 
 
-def test_broken_pipe_is_quiet() -> None:
+@pytest.mark.parametrize("fmt", ["tsv", "csv", "json", "jsonl", "table"])
+def test_broken_pipe_is_quiet(fmt: str) -> None:
     rows = "".join(f"{i / 100000},{1 - i / 100000}\n" for i in range(100000))
-    script = f'set -o pipefail; "{XENT}" entropy - | head -1'
+    script = f'set -o pipefail; "{XENT}" entropy - --format {fmt} --rows 100000 | head -1'
     result = subprocess.run(
         ["bash", "-c", script], input=rows.encode(), capture_output=True, timeout=120, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == b"row\tid\tentropy_nats\n"
+    assert result.stdout.count(b"\n") == 1
     assert result.stderr == b""
+
+
+def test_broken_pipe_keeps_a_failed_gate_status() -> None:
+    script = f'set -o pipefail; "{XENT}" kl 0.5,0.5 0.9,0.1 --format table --fail-above 0.1 | head -1'
+    result = subprocess.run(["bash", "-c", script], capture_output=True, timeout=60, check=False)
+    assert result.returncode == 1
 
 
 def test_help_imports_neither_numpy_nor_pandas() -> None:

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from xent_cli.errors import ExitStatus, UsageError
 from xent_cli.render import (
@@ -88,9 +88,7 @@ def _write(result: Result, settings: OutputSettings, out: TextIO, is_terminal: b
     elif fmt in ("csv", "tsv"):
         write_delimited(result, out, "," if fmt == "csv" else "\t")
     else:
-        from rich.console import Console
-
-        console = Console(
+        console = _pipe_console(
             file=out,
             force_terminal=is_terminal or None,
             no_color=not is_terminal or "NO_COLOR" in os.environ,
@@ -98,6 +96,18 @@ def _write(result: Result, settings: OutputSettings, out: TextIO, is_terminal: b
             width=None if is_terminal else 120,
         )
         write_table(result, console, settings.max_rows)
+
+
+def _pipe_console(**options: Any) -> Any:
+    """A Rich console that leaves a closed pipe to xent: Rich itself would exit with status 1."""
+    from rich.console import Console
+
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
+    return PipeConsole(**options)
 
 
 def silence_stdout() -> None:
