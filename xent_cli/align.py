@@ -165,24 +165,34 @@ class Stream:
         yield from self.rest
 
 
+def _rows_as_outcomes(blocks: list[Block]) -> tuple[Any, list[str] | None, list[int]]:
+    """A whole table read in, for layouts where each file row is an outcome.
+
+    Returns the values, the outcome names (the ids, when they are unique) and
+    each row's line in the file (for messages).
+    """
+    import numpy as np
+
+    values = np.concatenate([b.values for b in blocks])
+    ids = joined(blocks, "ids")
+    lines = joined(blocks, "lines")
+    names = ids if ids and len(set(ids)) == len(ids) else None
+    return values, names, [] if lines is None else list(lines)
+
+
 def column_layout(table: Table) -> Table:
     """A one-column table is one distribution: its rows are the outcomes.
 
     The outcome names come from the id column, when its values are unique.
     """
-    import numpy as np
-
     blocks = list(table.blocks())
-    values = np.concatenate([b.values for b in blocks])[:, 0]
+    values, names, lines = _rows_as_outcomes(blocks)
     if values.shape[0] <= 1:
         return replace(table, make_blocks=lambda: iter(blocks))
-    ids = joined(blocks, "ids")
-    lines = joined(blocks, "lines")
-    lines = [] if lines is None else list(lines)
-    row = Block(values=values[None, :], start=0)
+    row = Block(values=values[:, 0][None, :], start=0)
     return Table(
         label=table.label,
-        outcomes=ids if ids and len(set(ids)) == len(ids) else None,
+        outcomes=names,
         id_name=None,
         make_blocks=lambda: iter([row]),
         outcome_lines=lines,
@@ -404,28 +414,25 @@ def _joined(
 
 def two_columns(
     spec: InputSpec, q_kind: Kind, tolerance: float, closer: ExitStack
-) -> tuple[Table, PairBlock]:
-    """One source with exactly two numeric columns: P is the first, Q the second."""
-    import numpy as np
+) -> tuple[Table, PairBlock, dict[str, str]]:
+    """One source with exactly two numeric columns: P is the first, Q the second.
 
+    Also returns the sources' labels, ``table.csv[p]`` and ``table.csv[q]``.
+    """
     table = open_table(spec, closer)
     if table.n_outcomes != 2:
         raise UsageError(
             f"a second source Q is needed: {spec.label} is not a table with two numeric columns",
             hint="give P and Q as two sources, or one table with exactly two numeric columns",
         )
-    blocks = list(table.blocks())
-    values = np.concatenate([b.values for b in blocks])
-    ids = joined(blocks, "ids")
-    names = ids if ids and len(set(ids)) == len(ids) else None
+    values, names, lines = _rows_as_outcomes(list(table.blocks()))
     p_name, q_name = table.outcomes or ["1", "2"]
     # Each outcome is a row of the file: report positions as rows.
-    lines = joined(blocks, "lines")
-    lines = [] if lines is None else list(lines)
     p_table = Table(f"{spec.label} column {p_name!r}", names, None, lambda: iter(()), outcome_lines=lines)
     q_table = Table(f"{spec.label} column {q_name!r}", names, None, lambda: iter(()), outcome_lines=lines)
     p_block = Block(values=values[:, 0][None, :], start=0)
     q_block = Block(values=values[:, 1][None, :], start=0)
     p = to_distributions(p_table, p_block, spec.kind, tolerance)
     q = to_distributions(q_table, q_block, q_kind, tolerance)
-    return table, PairBlock(p, q, None, p_block, q_block, outcomes=names)
+    labels = {"p": f"{spec.label}[{p_name}]", "q": f"{spec.label}[{q_name}]"}
+    return table, PairBlock(p, q, None, p_block, q_block, outcomes=names), labels

@@ -130,12 +130,6 @@ def _tv_terms(c: PairContext) -> NDArray[np.float64]:
     return total_variation_terms(c.terms)
 
 
-def _hellinger_terms(c: PairContext) -> NDArray[np.float64]:
-    from xent_cli.core.measures import hellinger_terms
-
-    return hellinger_terms(c.terms)
-
-
 def _summed(
     terms: Callable[[PairContext], NDArray[np.float64]],
 ) -> Callable[[PairContext], NDArray[np.float64]]:
@@ -292,9 +286,8 @@ def run_pair(
         progress = closer.enter_context(RowProgress(command.command, wanted(paths)))
         pairs: Iterator[PairBlock]
         if q_spec is None:
-            table, pair = two_columns(p_spec, q_kind or p_spec.kind, tolerance, closer)
+            table, pair, sources = two_columns(p_spec, q_kind or p_spec.kind, tolerance, closer)
             pairs = iter([pair])
-            sources = {"p": pair_label(table, 0), "q": pair_label(table, 1)}
             notes.extend(table.notes)
             outcomes = pair.outcomes
         else:
@@ -337,11 +330,6 @@ def run_pair(
         details=details,
         explanation=None if explainer is None else explainer.explanation(outcomes, unit, explain_top or 0),
     )
-
-
-def pair_label(table: Table, index: int) -> str:
-    names = table.outcomes or ["1", "2"]
-    return f"{table.label}[{names[index]}]"
 
 
 # --- loss ---------------------------------------------------------------------------------
@@ -591,7 +579,6 @@ INFO_MEASURES = (
     ("h_y_given_x", "H(Y|X)", True),
     ("nmi", "NMI", False),
 )
-CORRECTIONS = ("none", "miller-madow")
 # Joint tables up to this many cells are echoed in the output.
 _JOINT_ECHO_CELLS = 10_000
 

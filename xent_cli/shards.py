@@ -26,7 +26,6 @@ from xent_cli.results import Contribution, Explanation, Measure, Result, Unit
 if TYPE_CHECKING:
     from xent_cli.compute import LossSettings
 
-ENGINES = ("local", "dask")
 # Explanations are merged from every outcome's contribution, then cut to --top.
 _ALL_OUTCOMES = 1 << 30
 
@@ -229,8 +228,3 @@ def _merged_explanation(parts: list[Explanation], top: int | None) -> Explanatio
         outcomes=[Contribution(name, value, value / total if total > 0 else 0.0) for name, value in ranked],
         rows=rows,
     )
-
-
-def check_engine(name: str) -> None:
-    if name not in ENGINES:
-        raise UsageError(f"--engine {name!r}: use local or dask")

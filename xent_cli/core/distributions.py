@@ -102,17 +102,6 @@ class Distributions:
         probs = self.probs
         return Distributions(raw=probs, kind="probs", totals=np.sum(probs, axis=-1), _probs=None)
 
-    def take(self, rows: NDArray[np.intp] | slice) -> Distributions:
-        """A subset of rows, keeping everything already computed."""
-        return Distributions(
-            raw=self.raw[rows],
-            kind=self.kind,
-            totals=None if self.totals is None else self.totals[rows],
-            log_normalizer=None if self.log_normalizer is None else self.log_normalizer[rows],
-            _probs=None if self._probs is None else self._probs[rows],
-            _log_probs=None if self._log_probs is None else self._log_probs[rows],
-        )
-
 
 def as_2d(values: ArrayLike, name: str = "p") -> FloatArray:
     """Values as a C-contiguous float64 array of shape ``(n, K)``.

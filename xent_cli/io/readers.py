@@ -911,10 +911,15 @@ class Labels:
     lines: list[int] | None = None
 
     def where(self, index: int) -> str:
-        text = f"{self.label}: row {index + 1}"
-        if self.lines is not None:
-            text += f" (line {self.lines[index]})"
-        return text
+        return _row_where(self.label, index, self.lines)
+
+
+def _row_where(label: str, index: int, lines: list[int] | None) -> str:
+    """``label: row 3 (line 4)`` for the 0-based row ``index``; the line when known."""
+    text = f"{label}: row {index + 1}"
+    if lines is not None:
+        text += f" (line {lines[index]})"
+    return text
 
 
 def read_labels(source: Source, options: ReadOptions) -> Labels:
@@ -978,15 +983,17 @@ def _delimited_labels(label: str, text: str, options: ReadOptions) -> Labels:
     return Labels(label, values, ids if id_index is not None else None, numbers)
 
 
-def _json_labels(label: str, text: str, fmt: str, options: ReadOptions) -> Labels:
+def _json_items(label: str, text: str, fmt: str) -> tuple[list[Any], list[int] | None]:
+    """The rows of a JSON list (or one document), or of JSON Lines with their line numbers."""
     if fmt == "json":
         document = _load_json(text, label)
-        items = document if isinstance(document, list) else [document]
-        numbers = None
-    else:
-        pairs = [(i + 1, line) for i, line in enumerate(text.splitlines()) if line.strip()]
-        items = [_load_json(line, label, n) for n, line in pairs]
-        numbers = [n for n, _ in pairs]
+        return (document if isinstance(document, list) else [document]), None
+    pairs = [(i + 1, line) for i, line in enumerate(text.splitlines()) if line.strip()]
+    return [_load_json(line, label, n) for n, line in pairs], [n for n, _ in pairs]
+
+
+def _json_labels(label: str, text: str, fmt: str, options: ReadOptions) -> Labels:
+    items, numbers = _json_items(label, text, fmt)
     if not items:
         raise InputError(f"{label}: holds no labels")
     if all(isinstance(item, dict) for item in items):
@@ -1098,15 +1105,8 @@ def _json_sample_columns(
     opened: OpenedSource, options: ReadOptions, names: list[str]
 ) -> Iterator[list[list[str]]]:
     label = opened.label
-    text = _read_text(opened)
-    if opened.format == "json":
-        document = _load_json(text, label)
-        items = document if isinstance(document, list) else [document]
-        wheres = [f"{label}: row {i}" for i in range(1, len(items) + 1)]
-    else:
-        pairs = [(i + 1, line) for i, line in enumerate(text.splitlines()) if line.strip()]
-        items = [_load_json(line, label, n) for n, line in pairs]
-        wheres = [f"{label}: row {r} (line {n})" for r, (n, _) in enumerate(pairs, start=1)]
+    items, numbers = _json_items(label, _read_text(opened), opened.format)
+    wheres = [_row_where(label, i, numbers) for i in range(len(items))]
     columns: list[list[str]] = [[] for _ in names]
     for item, where in zip(items, wheres, strict=True):
         if not isinstance(item, dict):

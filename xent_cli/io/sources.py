@@ -16,7 +16,6 @@ from typing import IO, Any, Literal, cast
 from xent_cli.errors import InputError, UsageError
 
 Format = Literal["csv", "tsv", "json", "jsonl", "npy"]
-FORMATS: tuple[Format, ...] = ("csv", "tsv", "json", "jsonl", "npy")
 
 _EXTENSIONS: dict[str, Format] = {
     ".csv": "csv",
