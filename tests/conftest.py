@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from xent_cli import cli
+from xent_cli.cli import env as cli_env
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -22,9 +23,16 @@ class CliEnv:
     stdin_is_terminal: bool = False
 
     def run(self, args: Sequence[str], input: str | bytes | None = None, **env: str) -> Result:
-        self.monkeypatch.setattr(cli, "stdin_is_terminal", lambda: self.stdin_is_terminal)
-        runner = CliRunner()
-        return runner.invoke(cli.app, list(args), input=input, env=env or None)
+        for name, value in env.items():
+            self.monkeypatch.setenv(name, value)
+        environment = cli_env.Environment.from_process()
+        environment.stdin_isatty = self.stdin_is_terminal
+        environment.stdout_isatty = environment.stderr_isatty = False
+        cli_env.use(environment)
+        try:
+            return CliRunner().invoke(cli.app, list(args), input=input)
+        finally:
+            cli_env.use(None)
 
 
 @pytest.fixture

@@ -154,7 +154,7 @@ def test_no_source_on_a_terminal_exits_2_at_once(env: CliEnv) -> None:
             ["entropy", "0.5,0.5", "--tolerance", "-1"],
             "xent: error: --tolerance -1.0: must be a number >= 0\n",
         ),
-        (["entropy", "0.5,0.5", "--decimal", ";"], "xent: error: --decimal ';': use '.' or ','\n"),
+        (["entropy", "0.5,0.5", "--decimal", ";"], "xent: error: --decimal ';' is not one of '.', ','\n"),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(env: CliEnv, args: list[str], stderr: str) -> None:

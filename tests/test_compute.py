@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from scipy.special import rel_entr
 
-from xent_cli.align import InputSpec
-from xent_cli.compute import PAIR_COMMANDS, run_entropy, run_pair
+from tests.plans import run_entropy, run_pair
 from xent_cli.errors import InputError, UsageError
 from xent_cli.io.readers import ReadOptions
 from xent_cli.io.sources import resolve
+from xent_cli.pipeline.align import InputSpec
 from xent_cli.results import Unit, summarize
 
 
@@ -27,9 +27,7 @@ NATS = Unit.parse("e")
 def kl(
     p: InputSpec, q: InputSpec | None, join_ids: bool = False, smoothing: float | None = None
 ) -> np.ndarray:
-    result = run_pair(
-        PAIR_COMMANDS["kl"], p, q, unit=NATS, tolerance=1e-6, smoothing=smoothing, join_ids=join_ids
-    )
+    result = run_pair("kl", p, q, unit=NATS, tolerance=1e-6, smoothing=smoothing, join_ids=join_ids)
     return result.headline.values
 
 
@@ -131,9 +129,7 @@ def test_one_column_errors_name_the_file_row(tmp_path: Path) -> None:
 
 def test_two_numeric_columns_are_p_and_q(tmp_path: Path) -> None:
     path = csv(tmp_path, "t.csv", "o,p,q\na,0.5,0.25\nb,0.5,0.75\n")
-    result = run_pair(
-        PAIR_COMMANDS["kl"], spec(path), None, unit=NATS, tolerance=1e-6, smoothing=None, join_ids=False
-    )
+    result = run_pair("kl", spec(path), None, unit=NATS, tolerance=1e-6, smoothing=None, join_ids=False)
     assert result.sources == {"p": f"{path}[p]", "q": f"{path}[q]"}
     assert result.headline.values[0] == pytest.approx(rel_entr([0.5, 0.5], [0.25, 0.75]).sum(), rel=1e-14)
 
@@ -163,7 +159,7 @@ def test_streaming_equals_in_memory(tmp_path: Path, block_rows: int) -> None:
 
 def test_smoothing_is_recorded() -> None:
     result = run_pair(
-        PAIR_COMMANDS["kl"],
+        "kl",
         spec("0.5,0.5"),
         spec("1,0"),
         unit=NATS,
@@ -172,7 +168,7 @@ def test_smoothing_is_recorded() -> None:
         join_ids=False,
     )
     assert math.isfinite(result.headline.values[0])
-    assert result.details["smoothing"] == {"alpha": 0.1, "applied_to": "q"}
+    assert result.smoothing is not None and result.smoothing.alpha == 0.1
 
 
 def test_both_stdin_is_an_error() -> None:

@@ -13,10 +13,20 @@ from tests.test_subprocess import XENT
 from xent_cli import progress
 
 
-def test_not_wanted_without_a_terminal(tmp_path: Path) -> None:
+def test_large_input_by_size(tmp_path: Path) -> None:
     path = tmp_path / "p.csv"
     path.write_text("0.5,0.5\n")
-    assert progress.wanted([path]) is False  # pytest captures stderr: not a terminal
+    assert progress.large_input([path, None], threshold=8) is True
+    assert progress.large_input([path], threshold=9) is False
+    assert progress.large_input([tmp_path / "missing.csv"], threshold=0) is False
+
+
+def test_no_bar_without_a_terminal() -> None:
+    from xent_cli.cli.env import Environment
+
+    assert not Environment(stderr_isatty=False).progress_allowed
+    assert not Environment(stderr_isatty=True, ci=True).progress_allowed
+    assert Environment(stderr_isatty=True).progress_allowed
 
 
 @pytest.mark.skipif(XENT is None, reason="the xent command is not installed")

@@ -106,7 +106,7 @@ def test_sharded_loss_needs_a_column(env: CliEnv, shards: dict[str, object]) -> 
 def test_commands_that_read_one_file_say_so(env: CliEnv, shards: dict[str, object]) -> None:
     result = env.run(["info", f"{shards['root']}/p-*.csv"])
     assert result.exit_code == 2
-    assert "is 4 shards; this reads one file" in result.stderr
+    assert "is 4 shards; xent info reads one file" in result.stderr
 
 
 def test_missing_dask_is_an_exit_2_with_the_install_command(shards: dict[str, object]) -> None:
@@ -194,12 +194,12 @@ def _die_once(marker: str, spec: object, unit: object, tolerance: float) -> obje
     """Kills its worker process the first time it runs, then computes normally."""
     import os
 
-    from xent_cli.shards import entropy_task
+    from xent_cli.pipeline.tasks import entropy_task
 
     if not os.path.exists(marker):
         Path(marker).write_text("died")
         os._exit(1)
-    return entropy_task(spec, unit, tolerance)  # type: ignore[arg-type]
+    return entropy_task(spec, unit=unit, tolerance=tolerance)  # type: ignore[arg-type]
 
 
 def _always_die(*args: object) -> object:
@@ -211,25 +211,27 @@ def _always_die(*args: object) -> object:
 def test_a_task_whose_worker_dies_is_run_again(
     shards: dict[str, object], scheduler: str, tmp_path: Path
 ) -> None:
-    from xent_cli.align import InputSpec
     from xent_cli.io.readers import ReadOptions
     from xent_cli.io.sources import resolve
+    from xent_cli.pipeline.align import InputSpec
+    from xent_cli.pipeline.engine import Engine, Task
+    from xent_cli.pipeline.tasks import entropy_task
     from xent_cli.results import Unit
-    from xent_cli.shards import Engine, entropy_task
 
     spec = InputSpec(resolve(str(shards["root"] / "p-2.csv"), stdin_is_terminal=True), ReadOptions())
     unit = Unit.parse("e")
     marker = str(tmp_path / "marker")
-    [result] = Engine("dask", scheduler).run([(_die_once, (marker, spec, unit, 1e-6))])
+    [part] = Engine("dask", scheduler).run([Task(_die_once, (marker, spec, unit, 1e-6))])
     assert Path(marker).exists()
-    np.testing.assert_array_equal(result.headline.values, entropy_task(spec, unit, 1e-6).headline.values)
+    expected = entropy_task(spec, unit=unit, tolerance=1e-6)
+    np.testing.assert_array_equal(part.measures[0].values, expected.measures[0].values)
 
 
 def test_workers_that_keep_dying_end_the_run_with_one_error(
     shards: dict[str, object], scheduler: str
 ) -> None:
     from xent_cli.errors import InputError
-    from xent_cli.shards import Engine
+    from xent_cli.pipeline.engine import Engine, Task
 
     with pytest.raises(InputError, match="a Dask worker died while running a shard"):
-        Engine("dask", scheduler).run([(_always_die, ())])
+        Engine("dask", scheduler).run([Task(_always_die)])

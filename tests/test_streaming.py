@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from tests.conftest import CliEnv
+from tests.plans import run_entropy, run_pair
 from xent_cli import entropy, kl_divergence
-from xent_cli.align import InputSpec
-from xent_cli.compute import PAIR_COMMANDS, run_entropy, run_pair
 from xent_cli.io.readers import ReadOptions
 from xent_cli.io.sources import resolve
+from xent_cli.pipeline.align import InputSpec
 from xent_cli.results import Unit
 
 NATS = Unit.parse("e")
@@ -51,7 +51,7 @@ def test_entropy_streams_bit_for_bit(data: dict[str, object], block_bytes: int, 
 
 def test_two_sources_blocked_differently(data: dict[str, object]) -> None:
     result = run_pair(
-        PAIR_COMMANDS["kl"],
+        "kl",
         spec(data["p_csv"], block_bytes=1 << 13, block_rows=77),  # type: ignore[arg-type]
         spec(data["q_npy"], block_rows=1000),  # type: ignore[arg-type]
         unit=NATS,

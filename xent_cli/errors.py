@@ -6,16 +6,19 @@ input will be read.
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, unique
 
 
+@unique
 class ExitStatus(IntEnum):
-    """Exit codes a CI script can rely on."""
+    """Exit codes a CI script can rely on (signals: 128 + the signal's number)."""
 
     OK = 0
     GATE_FAILED = 1
     ERROR = 2
+    HANGUP = 129
     INTERRUPTED = 130
+    TERMINATED = 143
 
 
 class XentError(Exception):

@@ -21,7 +21,7 @@ from xent_cli.render import (
     write_table,
     write_value,
 )
-from xent_cli.results import Gate, Result, check_gates
+from xent_cli.results import Gate, GateReport, Result, check_gates
 
 _FORMAT_BY_EXTENSION: dict[str, OutputFormat] = {
     ".json": "json",
@@ -41,12 +41,23 @@ class OutputSettings:
     path: Path | None = None
     gates: list[Gate] = field(default_factory=list)
     input_paths: list[Path] = field(default_factory=list)
+    stdout_is_terminal: bool = False
+    # None: colour on a terminal only.
+    color: bool | None = None
+    no_color_env: bool = False
+    # The terminal's width, when known (a table in a pipe or a file is 120 wide).
+    width: int | None = None
+
+    @property
+    def to_stdout(self) -> bool:
+        return self.path is None or str(self.path) == "-"
 
 
 def resolve_format(settings: OutputSettings, stdout_is_terminal: bool) -> OutputFormat:
     if settings.format != "auto":
         return settings.format
-    if settings.path is not None:
+    if not settings.to_stdout:
+        assert settings.path is not None
         return _FORMAT_BY_EXTENSION.get(settings.path.suffix.lower(), "tsv")
     return "table" if stdout_is_terminal else "tsv"
 
@@ -54,46 +65,49 @@ def resolve_format(settings: OutputSettings, stdout_is_terminal: bool) -> Output
 def emit(result: Result, settings: OutputSettings) -> ExitStatus:
     """Write the result, then report broken gates on stderr; return the exit status."""
     report = check_gates(result, settings.gates)
-    result.details["gate"] = report
-    if settings.path is not None:
+    if not settings.to_stdout:
+        assert settings.path is not None
         _refuse_to_overwrite_inputs(settings.path, settings.input_paths)
         with atomic_writer(settings.path) as out:
-            _write(result, settings, out, is_terminal=False)
+            _write(result, report, settings, out, is_terminal=False)
     else:
         try:
-            _write(result, settings, sys.stdout, is_terminal=sys.stdout.isatty())
+            _write(result, report, settings, sys.stdout, is_terminal=settings.stdout_is_terminal)
             sys.stdout.flush()
         except BrokenPipeError:
             silence_stdout()
-    for check in report["checks"]:
-        if not check["held"]:
-            relation = ">" if check["fail_if"] == "above" else "<"
+    for check in report.checks:
+        if not check.held:
+            relation = ">" if check.gate.direction == "above" else "<"
             print(
-                f"xent: gate failed: {check['measure']} mean {text_number(check['value'])} {relation} "
-                f"{check['bound']:g} ({check['option']})",
+                f"xent: gate failed: {check.measure} {check.statistic} {text_number(check.value)} {relation} "
+                f"{check.gate.bound:g} ({check.gate.option})",
                 file=sys.stderr,
             )
-    return ExitStatus.OK if report["held"] else ExitStatus.GATE_FAILED
+    return ExitStatus.OK if report.held else ExitStatus.GATE_FAILED
 
 
-def _write(result: Result, settings: OutputSettings, out: TextIO, is_terminal: bool) -> None:
+def _write(
+    result: Result, report: GateReport, settings: OutputSettings, out: TextIO, is_terminal: bool
+) -> None:
     if settings.value_only:
         write_value(result, out)
         return
     fmt = resolve_format(settings, is_terminal)
     if fmt == "json":
-        write_json(result, out)
+        write_json(result, report, out)
     elif fmt == "jsonl":
         write_jsonl(result, out)
     elif fmt in ("csv", "tsv"):
         write_delimited(result, out, "," if fmt == "csv" else "\t")
     else:
+        color = settings.color if settings.color is not None else is_terminal and not settings.no_color_env
         console = _pipe_console(
             file=out,
-            force_terminal=is_terminal or None,
-            no_color=not is_terminal or "NO_COLOR" in os.environ,
+            force_terminal=True if is_terminal or settings.color else None,
+            no_color=not color,
             highlight=False,
-            width=None if is_terminal else 120,
+            width=(settings.width if is_terminal else None) or (None if is_terminal else 120),
         )
         write_table(result, console, settings.max_rows)
 

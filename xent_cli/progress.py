@@ -1,14 +1,15 @@
 """A progress bar on stderr for long runs: only on a terminal, never in pipes or CI.
 
 Results go to stdout and are never touched; the bar is transient and vanishes
-when the work is done.
+when the work is done. Tasks report the rows they computed with
+:func:`advance`; the local engine shows them on the bar it was given (on a
+Dask worker there is none, and :func:`advance` does nothing).
 """
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -16,13 +17,11 @@ from typing import Any
 # Inputs smaller than this finish too fast for a bar to help.
 LARGE_INPUT_BYTES = 64 << 20
 
+_active: RowProgress | None = None
 
-def wanted(paths: Iterable[Path | None]) -> bool:
-    """Show a bar only when stderr is a terminal, CI is not set, and an input is large."""
-    stream = sys.stderr
-    if stream is None or not stream.isatty() or os.environ.get("CI") or os.environ.get("XENT_NO_PROGRESS"):
-        return False
-    threshold = int(os.environ.get("XENT_PROGRESS_MIN_BYTES", LARGE_INPUT_BYTES))
+
+def large_input(paths: Iterable[Path | None], threshold: int = LARGE_INPUT_BYTES) -> bool:
+    """True when one of the inputs is at least ``threshold`` bytes."""
     for path in paths:
         try:
             if path is not None and path.stat().st_size >= threshold:
@@ -30,6 +29,27 @@ def wanted(paths: Iterable[Path | None]) -> bool:
         except OSError:
             continue
     return False
+
+
+def advance(rows: int) -> None:
+    """Count ``rows`` more computed rows on the active bar, if any."""
+    if _active is not None:
+        _active.advance(rows)
+
+
+@contextlib.contextmanager
+def reporting(bar: RowProgress | None) -> Iterator[None]:
+    """Make ``bar`` the one :func:`advance` reports to while the block runs."""
+    global _active
+    if bar is None:
+        yield
+        return
+    previous, _active = _active, bar
+    try:
+        with bar:
+            yield
+    finally:
+        _active = previous
 
 
 class RowProgress:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import json
 import math
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-from xent_cli.results import SUMMARY_KEYS, Explanation, Result, summarize
+from xent_cli.results import SUMMARY_KEYS, Explanation, GateReport, JointTable, Result, summarize
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -54,10 +55,6 @@ def _summary(result: Result) -> dict[str, Any]:
     return {m.key: summarize(m.values) for m in result.measures}
 
 
-def row_number(result: Result, index: int) -> int:
-    return result.row_numbers[index] if result.row_numbers else index + 1
-
-
 def _explanation(explanation: Explanation) -> dict[str, Any]:
     return {
         "measure": explanation.measure,
@@ -70,41 +67,60 @@ def _explanation(explanation: Explanation) -> dict[str, Any]:
     }
 
 
-def to_document(result: Result) -> dict[str, Any]:
-    """The JSON document for a result (schema version 1)."""
+def _rows(result: Result) -> list[dict[str, Any]]:
     rows = []
     columns = [(m.key, m.values.tolist()) for m in result.measures]
     for i in range(result.count):
-        row: dict[str, Any] = {"row": row_number(result, i), "id": result.ids[i] if result.ids else None}
+        row: dict[str, Any] = {"row": result.row_number(i), "id": result.ids[i] if result.ids else None}
         if len(columns) == 1:
             row["value"] = columns[0][1][i]
         else:
             for key, values in columns:
                 row[key] = values[i]
         rows.append(row)
+    return rows
+
+
+def to_document(result: Result, report: GateReport | None = None) -> dict[str, Any]:
+    """The JSON document for a result (schema version 1)."""
     document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "command": result.command,
         "unit": result.unit.name,
         "base": result.unit.base,
         "sources": result.sources,
-        "summary": _summary(result),
-        "rows": rows,
     }
-    document.update(result.details)
+    if result.layouts:
+        document["layout"] = result.layouts
+    document["summary"] = _summary(result)
+    document["rows"] = _rows(result)
+    if result.smoothing is not None:
+        document["smoothing"] = asdict(result.smoothing)
+    if result.loss is not None:
+        document["loss"] = asdict(result.loss)
+    if result.info is not None:
+        info = asdict(result.info)
+        joint = info.pop("joint")
+        document["info"] = info
+        if joint is not None:
+            document["joint"] = joint
+    if result.samples is not None:
+        document["samples"] = asdict(result.samples)
+    if report is not None:
+        document["gate"] = report.to_dict()
     if result.explanation is not None:
         document["explain"] = _explanation(result.explanation)
     return jsonable(document)  # type: ignore[no-any-return]
 
 
-def write_json(result: Result, out: TextIO) -> None:
-    json.dump(to_document(result), out, indent=2, allow_nan=False, ensure_ascii=False)
+def write_json(result: Result, report: GateReport | None, out: TextIO) -> None:
+    json.dump(to_document(result, report), out, indent=2, allow_nan=False, ensure_ascii=False)
     out.write("\n")
 
 
 def write_jsonl(result: Result, out: TextIO) -> None:
     """One JSON object per row: ``{"row": 1, "id": …, "value": …}``."""
-    for row in to_document(result)["rows"]:
+    for row in jsonable(_rows(result)):
         out.write(json.dumps(row, allow_nan=False, ensure_ascii=False))
         out.write("\n")
 
@@ -128,7 +144,7 @@ def write_delimited(result: Result, out: TextIO, delimiter: str) -> None:
     columns = [m.values.tolist() for m in result.measures]
     for i in range(result.count):
         row_id = result.ids[i] if result.ids else ""
-        writer.writerow([row_number(result, i), row_id, *(text_number(c[i]) for c in columns)])
+        writer.writerow([result.row_number(i), row_id, *(text_number(c[i]) for c in columns)])
 
 
 def write_value(result: Result, out: TextIO) -> None:
@@ -169,14 +185,14 @@ def write_table(result: Result, console: Console, max_rows: int) -> None:
         rows = RichTable(box=box.SIMPLE_HEAD, pad_edge=False)
         rows.add_column("row", justify="right", style="dim")
         if result.ids:
-            rows.add_column(result.details.get("id_name") or "id")
+            rows.add_column(result.id_name or "id")
         for m in result.measures:
             rows.add_column(m.label, justify="right")
         shown = min(result.count, max_rows)
         # Many measures side by side: fewer digits so the panel fits a terminal.
         digits = 6 if len(result.measures) <= 2 else 4
         for i in range(shown):
-            cells = [str(row_number(result, i))]
+            cells = [str(result.row_number(i))]
             if result.ids:
                 cells.append(result.ids[i])
             cells.extend(table_number(float(m.values[i]), digits) for m in result.measures)
@@ -202,28 +218,29 @@ def write_table(result: Result, console: Console, max_rows: int) -> None:
         if histogram:
             console.print(Text(f"Distribution of {result.headline.label} over rows", style="bold"))
             console.print(Text(histogram))
-    joint = result.details.get("joint")
-    if joint and len(joint["x"]) <= 12 and len(joint["y"]) <= 12:
-        write_joint(joint, console)
-    samples = result.details.get("samples") or result.details.get("info", {}).get("samples")
-    if isinstance(samples, dict):
-        console.print(Text(f"{samples['count']} samples, {samples['distinct']} distinct values", style="dim"))
-    elif samples:
-        console.print(Text(f"{samples} samples", style="dim"))
-    loss = result.details.get("loss")
-    if loss:
+    info = result.info
+    if info is not None and info.joint is not None and len(info.joint.x) <= 12 and len(info.joint.y) <= 12:
+        write_joint(info.joint, console)
+    if result.samples is not None:
+        samples = result.samples
+        console.print(Text(f"{samples.count} samples, {samples.distinct} distinct values", style="dim"))
+    elif info is not None and info.samples:
+        console.print(Text(f"{info.samples} samples", style="dim"))
+    loss = result.loss
+    if loss is not None:
         lines = [
-            f"log loss    {table_number(loss['log_loss'])} {result.unit.name}",
-            f"perplexity  {table_number(loss['perplexity'])}",
-            f"accuracy    {table_number(loss['accuracy'])} (top-1)",
+            f"log loss    {table_number(loss.log_loss)} {result.unit.name}",
+            f"perplexity  {table_number(loss.perplexity)}",
+            f"accuracy    {table_number(loss.accuracy)} (top-1)",
         ]
-        if loss["ignored_rows"]:
-            lines.append(f"ignored     {loss['ignored_rows']} rows")
+        if loss.ignored_rows:
+            lines.append(f"ignored     {loss.ignored_rows} rows")
         console.print(Text("\n".join(lines)))
     if result.explanation is not None:
         write_explanation(result.explanation, result.unit.name, console)
-    for note in result.notes:
-        console.print(Text(note, style="dim"))
+    if result.smoothing is not None:
+        alpha = result.smoothing.alpha
+        console.print(Text(f"Q smoothed: q' = (q + {alpha:g}) / (1 + K*{alpha:g})", style="dim"))
 
 
 def write_explanation(explanation: Explanation, unit: str, console: Console, width: int = 24) -> None:
@@ -270,17 +287,17 @@ def _histogram(values: Any, bins: int = 8, width: int = 30) -> str:
     return "\n".join(lines)
 
 
-def write_joint(joint: dict[str, Any], console: Console) -> None:
+def write_joint(joint: JointTable, console: Console) -> None:
     """The joint table p(x, y) with its marginals."""
     from rich import box
     from rich.table import Table as RichTable
 
     table = RichTable(title="Joint p(x, y) with marginals", box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("x \\ y")
-    for name in joint["y"]:
+    for name in joint.y:
         table.add_column(str(name), justify="right")
     table.add_column("p(x)", justify="right", style="bold")
-    for name, row, p_x in zip(joint["x"], joint["p"], joint["p_x"], strict=True):
+    for name, row, p_x in zip(joint.x, joint.p, joint.p_x, strict=True):
         table.add_row(str(name), *(table_number(v, 4) for v in row), table_number(p_x, 4))
-    table.add_row("p(y)", *(table_number(v, 4) for v in joint["p_y"]), "1", style="bold")
+    table.add_row("p(y)", *(table_number(v, 4) for v in joint.p_y), "1", style="bold")
     console.print(table)

@@ -1,13 +1,14 @@
-"""What a command computed: units, per-row measures, summaries, gates and explanations.
+"""What a command computed: units, per-row measures, summaries, gates and typed extras.
 
-Plain data, no I/O; the renderers turn a :class:`Result` into tables or JSON.
+Plain data, no I/O; ``xent_cli.render`` and ``xent_cli.output`` turn a
+:class:`Result` into tables, JSON or TSV.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from xent_cli.errors import UsageError
 
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 
 PERCENTILES = (50, 90, 99)
 SUMMARY_KEYS = ("count", "mean", "min", "p50", "p90", "p99", "max", "sum")
+# How a measure's per-row values depend on the logarithm base.
+Scaling = Literal["unit", "root", "none"]
 
 
 @dataclass(frozen=True)
@@ -54,15 +57,20 @@ class Unit:
 
 @dataclass
 class Measure:
-    """One per-row quantity of a result."""
+    """One per-row quantity of a result, already in the result's unit."""
 
     key: str
     label: str
     values: NDArray[np.float64]
-    in_unit: bool = True  # False for unitless quantities (distances, agreement)
+    scaling: Scaling = "unit"
+
+    @property
+    def in_unit(self) -> bool:
+        """False for unitless quantities (distances, agreement)."""
+        return self.scaling != "none"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Contribution:
     """How much one outcome contributes to a measure (the mean over rows)."""
 
@@ -71,7 +79,7 @@ class Contribution:
     share: float
 
 
-@dataclass
+@dataclass(frozen=True)
 class Explanation:
     """Outcomes ranked by their contribution to ``measure``."""
 
@@ -80,6 +88,65 @@ class Explanation:
     total: float
     outcomes: list[Contribution]
     rows: int
+
+
+@dataclass(frozen=True)
+class Smoothing:
+    """Additive smoothing applied to one source."""
+
+    alpha: float
+    applied_to: str = "q"
+
+
+@dataclass(frozen=True)
+class LossSummary:
+    """What ``xent loss`` reports beside its per-row values."""
+
+    log_loss: float
+    perplexity: float
+    accuracy: float
+    ignored_rows: int
+    label_smoothing: float
+    binary: bool
+
+
+@dataclass(frozen=True)
+class JointTable:
+    """A joint distribution small enough to show, with its marginals."""
+
+    x: list[str]
+    y: list[str]
+    p: list[list[float]]
+    p_x: list[float]
+    p_y: list[float]
+
+
+@dataclass(frozen=True)
+class InfoSummary:
+    """What ``xent info`` reports: every information measure, in the result's unit."""
+
+    mi: float
+    h_x: float
+    h_y: float
+    h_xy: float
+    h_x_given_y: float
+    h_y_given_x: float
+    nmi: float
+    samples: int | None
+    x_values: int
+    y_values: int
+    correction: str
+    joint: JointTable | None = None
+    nmi_normalization: str = "arithmetic: I / ((H(X) + H(Y)) / 2)"
+
+
+@dataclass(frozen=True)
+class SampleSummary:
+    """The samples behind an entropy estimated from a label column."""
+
+    count: int
+    distinct: int
+    correction: str
 
 
 @dataclass
@@ -93,10 +160,16 @@ class Result:
     measures: list[Measure]
     ids: list[str] | None = None
     notes: list[str] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)
-    explanation: Explanation | None = None
+    # What the layout rule decided for each source (columns used as outcomes, id, labels).
+    layouts: dict[str, dict[str, Any]] = field(default_factory=dict)
     # 1-based row numbers in the input, when some rows were left out (loss --ignore-label)
-    row_numbers: list[int] | None = None
+    row_numbers: NDArray[np.int64] | None = None
+    id_name: str | None = None
+    explanation: Explanation | None = None
+    smoothing: Smoothing | None = None
+    loss: LossSummary | None = None
+    info: InfoSummary | None = None
+    samples: SampleSummary | None = None
 
     @property
     def headline(self) -> Measure:
@@ -114,6 +187,28 @@ class Result:
 
     def headline_value(self) -> float:
         return mean(self.headline.values)
+
+    def row_number(self, index: int) -> int:
+        return int(self.row_numbers[index]) if self.row_numbers is not None else index + 1
+
+    def statistics(self) -> dict[str, float]:
+        """Every named statistic a gate can check: ``kl`` (its mean), ``kl.p99``, ``perplexity``, …"""
+        stats: dict[str, float] = {}
+        for m in self.measures:
+            summary = summarize(m.values)
+            stats[m.key] = summary["mean"]
+            for key, value in summary.items():
+                stats[f"{m.key}.{key}"] = float(value)
+        if self.loss is not None:
+            stats["perplexity"] = self.loss.perplexity
+        return stats
+
+
+def statistic_names(measure_keys: list[str], extra: tuple[str, ...] = ()) -> list[str]:
+    """The names :meth:`Result.statistics` gives for a command with these measures."""
+    names = list(measure_keys)
+    names += [f"{key}.{stat}" for key in measure_keys for stat in SUMMARY_KEYS]
+    return names + list(extra)
 
 
 def exact_sum(values: NDArray[np.float64]) -> float:
@@ -162,18 +257,18 @@ def summarize(values: NDArray[np.float64]) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class Gate:
-    """A bound on a measure's mean: fail if it is above (or below) ``bound``.
+    """A bound on a named statistic: fail if it is above (or below) ``bound``.
 
-    ``measure`` None means the command's headline measure.
+    ``statistic`` None means the command's headline measure's mean.
     """
 
-    direction: str  # "above" | "below"
+    direction: Literal["above", "below"]
     bound: float
-    measure: str | None = None
+    statistic: str | None = None
 
     @classmethod
-    def parse(cls, direction: str, text: str) -> Gate:
-        """``X`` (the headline measure) or ``MEASURE=X``."""
+    def parse(cls, direction: Literal["above", "below"], text: str) -> Gate:
+        """``X`` (the headline measure's mean) or ``NAME=X`` (``kl=0.01``, ``kl.p99=0.5``)."""
         name, _, number = text.rpartition("=")
         try:
             bound = float(number)
@@ -181,10 +276,15 @@ class Gate:
             bound = math.nan
         if math.isnan(bound):
             raise UsageError(
-                f"--fail-{direction} {text!r}: expected a number, or MEASURE=NUMBER",
+                f"--fail-{direction} {text!r}: expected a number, or NAME=NUMBER",
                 hint="e.g. --fail-above 0.01 or --fail-above js=0.001",
             )
         return cls(direction, bound, name.strip() or None)
+
+    @property
+    def option(self) -> str:
+        named = f"{self.statistic}=" if self.statistic else ""
+        return f"--fail-{self.direction} {named}{self.bound:g}"
 
     def holds(self, value: float) -> bool:
         if math.isnan(value):
@@ -192,30 +292,54 @@ class Gate:
         return value <= self.bound if self.direction == "above" else value >= self.bound
 
 
-def check_gates(result: Result, gates: list[Gate]) -> dict[str, Any]:
-    """What was checked and whether it held; raises for a gate that names no measure."""
+@dataclass(frozen=True)
+class GateCheck:
+    """One gate, the value it saw and whether it held."""
+
+    gate: Gate
+    measure: str
+    statistic: str
+    value: float
+
+    @property
+    def held(self) -> bool:
+        return self.gate.holds(self.value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "option": self.gate.option,
+            "measure": self.measure,
+            "statistic": self.statistic,
+            "fail_if": self.gate.direction,
+            "bound": self.gate.bound,
+            "value": self.value,
+            "held": self.held,
+        }
+
+
+@dataclass(frozen=True)
+class GateReport:
+    checks: list[GateCheck]
+
+    @property
+    def held(self) -> bool:
+        return all(c.held for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"held": self.held, "checks": [c.to_dict() for c in self.checks]}
+
+
+def check_gates(result: Result, gates: list[Gate]) -> GateReport:
+    """What was checked and whether it held; a gate naming no statistic is a usage error."""
+    stats = result.statistics()
     checks = []
     for gate in gates:
-        key = gate.measure or result.headline.key
-        try:
-            measure = result.measure(key)
-        except KeyError:
-            known = ", ".join(m.key for m in result.measures)
+        name = gate.statistic or result.headline.key
+        if name not in stats:
             raise UsageError(
-                f"--fail-{gate.direction} {key}=…: {result.command} has no measure {key!r}",
-                hint=f"measures: {known}",
-            ) from None
-        value = mean(measure.values)
-        named = f"{gate.measure}=" if gate.measure else ""
-        checks.append(
-            {
-                "option": f"--fail-{gate.direction} {named}{gate.bound:g}",
-                "measure": measure.key,
-                "statistic": "mean",
-                "fail_if": gate.direction,
-                "bound": gate.bound,
-                "value": value,
-                "held": gate.holds(value),
-            }
-        )
-    return {"held": all(c["held"] for c in checks), "checks": checks}
+                f"--fail-{gate.direction} {name}=…: {result.command} has no statistic {name!r}",
+                hint=f"known: {', '.join(stats)}",
+            )
+        measure, _, statistic = name.partition(".")
+        checks.append(GateCheck(gate, measure, statistic or "mean", stats[name]))
+    return GateReport(checks)

@@ -1,7 +1,9 @@
-"""The commands' computations: from input specs to results, block by block.
+"""Per-command tasks: one source (or shard, or pair of shards) in, one :class:`Partial` out.
 
-Each ``run_*`` function reads through ``xent_cli.align``, computes with
-``xent_cli.core`` and returns a ``xent_cli.results.Result``.
+Each task reads through ``xent_cli.pipeline.align``, computes with
+``xent_cli.core`` and returns what its rows contribute. Tasks are top-level
+functions with plain-data arguments, so a Dask worker can run them as they
+are; the local engine runs the same functions in this process.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from xent_cli.align import (
+from xent_cli import progress
+from xent_cli.errors import DistributionError, InputError, UsageError
+from xent_cli.io.readers import Block, Labels, Table
+from xent_cli.io.sources import Source
+from xent_cli.pipeline.align import (
     InputSpec,
     PairBlock,
     Stream,
@@ -26,11 +32,8 @@ from xent_cli.align import (
     to_distributions,
     two_columns,
 )
-from xent_cli.errors import DistributionError, InputError, UsageError
-from xent_cli.io.readers import Block, Labels, Table
-from xent_cli.io.sources import Source
-from xent_cli.progress import RowProgress, wanted
-from xent_cli.results import Contribution, Explanation, Measure, Result, Unit
+from xent_cli.pipeline.partials import ExplainPart, LossPart, MeasurePart, Partial
+from xent_cli.results import InfoSummary, JointTable, SampleSummary, Scaling, Unit
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,7 +42,12 @@ if TYPE_CHECKING:
     from xent_cli.core.distributions import Distributions, Kind
 
 
-def run_entropy(spec: InputSpec, *, unit: Unit, tolerance: float) -> Result:
+def _layout_of(table: Table) -> dict[str, object]:
+    layout = getattr(table, "layout", None)
+    return dict(layout) if isinstance(layout, dict) else {}
+
+
+def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float) -> Partial:
     """Entropy of every row of one source."""
     import numpy as np
 
@@ -50,7 +58,6 @@ def run_entropy(spec: InputSpec, *, unit: Unit, tolerance: float) -> Result:
     with ExitStack() as closer:
         table = distribution_table(spec, closer)
         size = block_rows_for(table.n_outcomes, spec.options)
-        progress = closer.enter_context(RowProgress("entropy", wanted([spec.source.path])))
         for block, dist in stream_distributions(table, spec.kind, tolerance, size):
             values.append(entropy_rows(dist) / unit.scale)
             ids.extend(block.ids or [])
@@ -58,14 +65,12 @@ def run_entropy(spec: InputSpec, *, unit: Unit, tolerance: float) -> Result:
     if not values:
         raise InputError(f"{spec.label}: has no rows")
     per_row = np.concatenate(values)
-    return Result(
-        command="entropy",
-        title="Entropy H(P)",
-        unit=unit,
-        sources={"p": spec.label},
-        measures=[Measure("entropy", "H(P)", per_row)],
+    return Partial(
+        measures=[MeasurePart("entropy", "H(P)", per_row)],
+        rows_read=int(per_row.shape[0]),
         ids=ids if len(ids) == per_row.shape[0] else None,
         notes=list(table.notes),
+        layouts={"p": _layout_of(table)},
     )
 
 
@@ -166,18 +171,20 @@ def _top1(c: PairContext) -> NDArray[np.float64]:
 class PairMeasure:
     """A per-row measure of two distributions.
 
-    ``in_unit`` measures are in nats and divided by the unit's scale; the
-    others (distances, agreement) are unitless. ``terms`` gives non-negative
-    per-outcome contributions that sum to the measure, for ``--explain``.
+    ``rows`` gives it in nats; ``scaling`` says how it changes with the unit
+    (``unit``: divided by log(base); ``root``: by its square root; ``none``:
+    unitless). ``terms`` gives non-negative per-outcome contributions that sum
+    to the measure, for ``--explain``.
     """
 
     key: str
     label: str
     rows: Callable[[PairContext], NDArray[np.float64]]
-    in_unit: bool = True
+    scaling: Scaling = "unit"
     terms: Callable[[PairContext], NDArray[np.float64]] | None = None
-    # sqrt of an in-unit measure: scaled by sqrt(scale)
-    root_of_unit: bool = False
+
+    def divisor(self, unit: Unit) -> float:
+        return {"unit": unit.scale, "root": math.sqrt(unit.scale), "none": 1.0}[self.scaling]
 
 
 KL = PairMeasure("kl", "D(P‖Q)", _summed(_kl_terms), terms=_kl_terms)
@@ -186,11 +193,11 @@ CROSS_ENTROPY = PairMeasure(
     "cross_entropy", "H(P, Q)", _summed(_cross_entropy_terms), terms=_cross_entropy_terms
 )
 JS = PairMeasure("js", "JS(P, Q)", _summed(_js_terms), terms=_js_terms)
-JS_DISTANCE = PairMeasure("js_distance", "√JS", _js_distance, in_unit=False, root_of_unit=True)
-TOTAL_VARIATION = PairMeasure("tv", "TV", _summed(_tv_terms), in_unit=False, terms=_tv_terms)
-HELLINGER = PairMeasure("hellinger", "Hellinger", _hellinger, in_unit=False)
-MAX_ABS_DIFF = PairMeasure("max_abs_diff", "max|P−Q|", _max_abs_diff, in_unit=False)
-TOP1 = PairMeasure("top1_agreement", "top-1 agree", _top1, in_unit=False)
+JS_DISTANCE = PairMeasure("js_distance", "√JS", _js_distance, scaling="root")
+TOTAL_VARIATION = PairMeasure("tv", "TV", _summed(_tv_terms), scaling="none", terms=_tv_terms)
+HELLINGER = PairMeasure("hellinger", "Hellinger", _hellinger, scaling="none")
+MAX_ABS_DIFF = PairMeasure("max_abs_diff", "max|P−Q|", _max_abs_diff, scaling="none")
+TOP1 = PairMeasure("top1_agreement", "top-1 agree", _top1, scaling="none")
 
 
 @dataclass(frozen=True)
@@ -218,117 +225,90 @@ PAIR_COMMANDS = {
 }
 
 
-class ExplainAccumulator:
-    """Sums per-outcome contributions over every block, for the mean per outcome."""
+@dataclass(frozen=True)
+class PairSettings:
+    """How a two-distribution task computes, beside its sources."""
 
-    def __init__(self, measure: PairMeasure) -> None:
-        self.measure = measure
-        self.sums: NDArray[np.float64] | None = None
-        self.rows = 0
-
-    def add(self, context: PairContext) -> None:
-        import numpy as np
-
-        assert self.measure.terms is not None
-        terms = np.broadcast_to(self.measure.terms(context), (context.n_rows, context.terms.p.shape[1]))
-        block_sums = np.sum(terms, axis=0)
-        self.sums = block_sums if self.sums is None else self.sums + block_sums
-        self.rows += context.n_rows
-
-    def explanation(self, outcomes: list[str] | None, unit: Unit, top: int) -> Explanation:
-        import numpy as np
-
-        assert self.sums is not None
-        means = self.sums / self.rows / (unit.scale if self.measure.in_unit else 1.0)
-        total = float(np.sum(means))
-        names = outcomes or [str(i) for i in range(means.shape[0])]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            shares = means / total if total > 0 else np.zeros_like(means)
-        order = np.argsort(-means, kind="stable")[: max(0, top)]
-        return Explanation(
-            measure=self.measure.key,
-            label=self.measure.label,
-            total=total,
-            outcomes=[Contribution(names[i], float(means[i]), float(shares[i])) for i in order],
-            rows=self.rows,
-        )
+    command: str
+    unit: Unit
+    tolerance: float
+    smoothing: float | None = None
+    join_ids: bool = False
+    explain: bool = False
+    # The kind of Q when P and Q are two columns of one table.
+    q_kind: Kind | None = None
 
 
-def run_pair(
-    command: PairCommand,
-    p_spec: InputSpec,
-    q_spec: InputSpec | None,
-    *,
-    unit: Unit,
-    tolerance: float,
-    smoothing: float | None,
-    join_ids: bool,
-    q_kind: Kind | None = None,
-    explain_top: int | None = None,
-) -> Result:
-    """Every measure of ``command`` over every aligned pair of rows.
+def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSettings) -> Partial:
+    """Every measure of the command over every aligned pair of rows.
 
     Without ``q_spec``, P's source must be one table with two numeric columns.
-    With ``explain_top``, the outcomes are also ranked by their mean contribution
-    to the headline measure.
+    With ``settings.explain``, the per-outcome contributions to the headline
+    measure are summed too.
     """
     import numpy as np
 
     from xent_cli.core.distributions import smooth
 
-    notes: list[str] = []
+    command = PAIR_COMMANDS[settings.command]
     columns: dict[str, list[NDArray[np.float64]]] = {m.key: [] for m in command.measures}
     ids: list[str] = []
-    explainer = ExplainAccumulator(command.measures[0]) if explain_top is not None else None
-    outcomes: list[str] | None
+    headline = command.measures[0]
+    explain_sums: NDArray[np.float64] | None = None
+    explained_rows = 0
+    sources: dict[str, str] | None = None
     with ExitStack() as closer:
-        paths = [p_spec.source.path, q_spec.source.path if q_spec else None]
-        progress = closer.enter_context(RowProgress(command.command, wanted(paths)))
         pairs: Iterator[PairBlock]
         if q_spec is None:
-            table, pair, sources = two_columns(p_spec, q_kind or p_spec.kind, tolerance, closer)
+            table, pair, sources = two_columns(
+                p_spec, settings.q_kind or p_spec.kind, settings.tolerance, closer
+            )
             pairs = iter([pair])
-            notes.extend(table.notes)
+            notes = list(table.notes)
+            layouts = {"p": _layout_of(table)}
             outcomes = pair.outcomes
         else:
             p_table, q_table, pairs = paired_blocks(
-                p_spec, q_spec, tolerance=tolerance, join_ids=join_ids, closer=closer
+                p_spec, q_spec, tolerance=settings.tolerance, join_ids=settings.join_ids, closer=closer
             )
-            sources = {"p": p_spec.label, "q": q_spec.label}
-            notes.extend(p_table.notes + q_table.notes)
+            notes = p_table.notes + q_table.notes
+            layouts = {"p": _layout_of(p_table), "q": _layout_of(q_table)}
             outcomes = p_table.outcomes or q_table.outcomes
         for pair in pairs:
-            q = smooth(pair.q, smoothing) if smoothing else pair.q
+            q = smooth(pair.q, settings.smoothing) if settings.smoothing else pair.q
             context = PairContext(pair.p, q)
             for m in command.measures:
                 columns[m.key].append(context.broadcast(m.rows(context)))
-            if explainer is not None:
-                explainer.add(context)
+            if settings.explain:
+                assert headline.terms is not None
+                terms = np.broadcast_to(headline.terms(context), (context.n_rows, context.terms.p.shape[1]))
+                block_sums = np.sum(terms, axis=0)
+                explain_sums = block_sums if explain_sums is None else explain_sums + block_sums
+                explained_rows += context.n_rows
             ids.extend(pair.ids or [])
             progress.advance(context.n_rows)
-    measures = []
-    for m in command.measures:
-        values = np.concatenate(columns[m.key])
-        if m.in_unit:
-            values = values / unit.scale
-        elif m.root_of_unit:
-            values = values / np.sqrt(unit.scale)
-        measures.append(Measure(m.key, m.label, values, in_unit=m.in_unit or m.root_of_unit))
-    details: dict[str, Any] = {}
-    if smoothing:
-        details["smoothing"] = {"alpha": smoothing, "applied_to": "q"}
-        notes.append(f"Q smoothed: q' = (q + {smoothing:g}) / (1 + K*{smoothing:g})")
-    count = measures[0].values.shape[0]
-    return Result(
-        command=command.command,
-        title=command.title,
-        unit=unit,
-        sources=sources,
+    measures = [
+        MeasurePart(m.key, m.label, np.concatenate(columns[m.key]) / m.divisor(settings.unit), m.scaling)
+        for m in command.measures
+    ]
+    count = int(measures[0].values.shape[0])
+    explain = None
+    if explain_sums is not None:
+        explain = ExplainPart(
+            headline.key,
+            headline.label,
+            explain_sums / headline.divisor(settings.unit),
+            explained_rows,
+            outcomes,
+        )
+    return Partial(
         measures=measures,
+        rows_read=count,
         ids=ids if len(ids) == count else None,
         notes=notes,
-        details=details,
-        explanation=None if explainer is None else explainer.explanation(outcomes, unit, explain_top or 0),
+        layouts=layouts,
+        explain=explain,
+        sources=sources,
     )
 
 
@@ -340,6 +320,8 @@ class LossSettings:
     """``xent loss`` options beyond the predictions' own."""
 
     target: str
+    unit: Unit
+    tolerance: float
     label_smoothing: float = 0.0
     ignore_label: str | None = None
     join_ids: bool = False
@@ -386,7 +368,18 @@ def _same_label(text: str, ignore: str) -> bool:
         return False
 
 
-def run_loss(pred_spec: InputSpec, settings: LossSettings, *, unit: Unit, tolerance: float) -> Result:
+def target_source(target: str, pred: Source) -> Source | None:
+    """The labels source ``--target`` names, or None when it must be a column of PRED."""
+    from xent_cli.io.sources import resolve
+
+    if target == "-" or Path(target).exists():
+        return resolve(target, stdin_is_terminal=False)
+    if "," in target or pred.inline is not None:
+        return Source(label=f"--target {target}", inline=target)
+    return None
+
+
+def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
     """Log loss, perplexity and top-1 accuracy of predictions against true labels.
 
     ``settings.target`` is a column of the predictions when one has that name,
@@ -396,28 +389,21 @@ def run_loss(pred_spec: InputSpec, settings: LossSettings, *, unit: Unit, tolera
     import numpy as np
 
     from xent_cli.io.readers import ReadOptions, read_labels
-    from xent_cli.io.sources import resolve
 
-    if not 0 <= settings.label_smoothing < 1:
-        raise UsageError(f"--label-smoothing {settings.label_smoothing}: must be in [0, 1)")
     options: ReadOptions = replace(pred_spec.options, label_column=settings.target)
     spec = replace(pred_spec, options=options)
     nll_parts: list[NDArray[np.float64]] = []
     correct_parts: list[NDArray[np.float64]] = []
     ids: list[str] = []
-    row_numbers: list[int] = []
+    kept_rows: list[NDArray[np.int64]] = []
     ignored = 0
     with ExitStack() as closer:
         table = open_table(spec, closer)
         labels: Labels | None = None
         label_by_id: dict[str, str] | None = None
         if not table.has_labels:
-            target_path = Path(settings.target)
-            if target_path.exists() or settings.target == "-":
-                source = resolve(settings.target, stdin_is_terminal=False)
-            elif "," in settings.target or pred_spec.source.inline is not None:
-                source = Source(label=f"--target {settings.target}", inline=settings.target)
-            else:
+            source = target_source(settings.target, pred_spec.source)
+            if source is None:
                 columns = ", ".join([*(table.outcomes or []), *([table.id_name] if table.id_name else [])])
                 raise InputError(
                     f"--target {settings.target!r} is not a column of {pred_spec.label} nor a file",
@@ -432,7 +418,6 @@ def run_loss(pred_spec: InputSpec, settings: LossSettings, *, unit: Unit, tolera
                 label_by_id = dict(zip(labels.ids, labels.values, strict=True))
         binary = table.n_outcomes == 1
         size = block_rows_for(table.n_outcomes, options)
-        progress = closer.enter_context(RowProgress("loss", wanted([pred_spec.source.path])))
         mapper: TargetMapper | None = None
         seen = 0
         for block in Stream.open(table, size):
@@ -440,7 +425,6 @@ def run_loss(pred_spec: InputSpec, settings: LossSettings, *, unit: Unit, tolera
             if mapper is None:
                 mapper = TargetMapper(table.outcomes, block.values.shape[1], binary)
             texts, wheres = _block_targets(table, block, labels, seen, label_by_id)
-            seen += n
             keep = np.ones(n, dtype=bool)
             if settings.ignore_label is not None:
                 keep = np.array([not _same_label(t, settings.ignore_label) for t in texts], dtype=bool)
@@ -452,13 +436,14 @@ def run_loss(pred_spec: InputSpec, settings: LossSettings, *, unit: Unit, tolera
                 nll, correct = _binary_block(table, block, targets, spec.kind)
             else:
                 nll, correct = _multiclass_block(
-                    table, block, targets, spec.kind, tolerance, settings.label_smoothing
+                    table, block, targets, spec.kind, settings.tolerance, settings.label_smoothing
                 )
             nll_parts.append(nll[keep])
             correct_parts.append(correct[keep])
             if block.ids is not None:
                 ids.extend(i for i, k in zip(block.ids, keep, strict=True) if k)
-            row_numbers.extend(int(block.start + i + 1) for i in np.flatnonzero(keep))
+            kept_rows.append(np.flatnonzero(keep).astype(np.int64) + seen)
+            seen += n
             progress.advance(n)
         if labels is not None and seen != len(labels.values) and not settings.join_ids:
             raise InputError(
@@ -470,33 +455,22 @@ def run_loss(pred_spec: InputSpec, settings: LossSettings, *, unit: Unit, tolera
             raise InputError(f"every row's target is the ignored label {settings.ignore_label!r}")
         raise InputError(f"{pred_spec.label}: has no rows")
     nll_nats = np.concatenate(nll_parts)
-    correct = np.concatenate(correct_parts)
-    mean_nats = math.fsum(nll_nats.tolist()) / nll_nats.shape[0] if np.isfinite(nll_nats).all() else math.inf
-    details: dict[str, Any] = {
-        "loss": {
-            "log_loss": mean_nats / unit.scale,
-            "perplexity": math.exp(mean_nats) if mean_nats < 709 else math.inf,
-            "accuracy": float(np.mean(correct)),
-            "ignored_rows": ignored,
-            "label_smoothing": settings.label_smoothing,
-            "binary": binary,
-        }
-    }
-    target_label = labels.label if labels else f"{pred_spec.label} column {settings.target!r}"
-    sources = {"pred": pred_spec.label, "target": target_label}
-    return Result(
-        command="loss",
-        title="Log loss (mean negative log-likelihood)",
-        unit=unit,
-        sources=sources,
+    layouts = {"pred": _layout_of(table)}
+    return Partial(
         measures=[
-            Measure("log_loss", "NLL", nll_nats / unit.scale),
-            Measure("accuracy", "correct", correct, in_unit=False),
+            MeasurePart("log_loss", "NLL", nll_nats / settings.unit.scale),
+            MeasurePart("accuracy", "correct", np.concatenate(correct_parts), scaling="none"),
         ],
+        rows_read=seen,
         ids=ids if len(ids) == nll_nats.shape[0] else None,
+        kept=np.concatenate(kept_rows) if ignored else None,
         notes=list(table.notes),
-        details=details,
-        row_numbers=row_numbers if ignored else None,
+        layouts=layouts,
+        loss=LossPart(ignored_rows=ignored, label_smoothing=settings.label_smoothing, binary=binary),
+        sources={
+            "pred": pred_spec.label,
+            "target": labels.label if labels else f"{pred_spec.label} column {settings.target!r}",
+        },
     )
 
 
@@ -570,30 +544,30 @@ def _binary_block(
 
 # --- information: joint tables and samples ---------------------------------------------------
 
-INFO_MEASURES = (
-    ("mi", "I(X;Y)", True),
-    ("h_x", "H(X)", True),
-    ("h_y", "H(Y)", True),
-    ("h_xy", "H(X,Y)", True),
-    ("h_x_given_y", "H(X|Y)", True),
-    ("h_y_given_x", "H(Y|X)", True),
-    ("nmi", "NMI", False),
+INFO_MEASURES: tuple[tuple[str, str, Scaling], ...] = (
+    ("mi", "I(X;Y)", "unit"),
+    ("h_x", "H(X)", "unit"),
+    ("h_y", "H(Y)", "unit"),
+    ("h_xy", "H(X,Y)", "unit"),
+    ("h_x_given_y", "H(X|Y)", "unit"),
+    ("h_y_given_x", "H(Y|X)", "unit"),
+    ("nmi", "NMI", "none"),
 )
 # Joint tables up to this many cells are echoed in the output.
 _JOINT_ECHO_CELLS = 10_000
 
 
-def _information_result(
+def _information_partial(
     joint_values: NDArray[np.float64],
     x_names: list[str],
     y_names: list[str],
     *,
     unit: Unit,
-    sources: dict[str, str],
     samples: int | None,
     correction: str,
     notes: list[str],
-) -> Result:
+    layouts: dict[str, dict[str, object]] | None = None,
+) -> Partial:
     import numpy as np
 
     from xent_cli.core.information import information, joint_distribution, miller_madow
@@ -602,40 +576,36 @@ def _information_result(
     info = (miller_madow(joint_values) if correction == "miller-madow" else information(joint)).scaled(
         unit.scale
     )
-    measures = [
-        Measure(key, label, np.array([getattr(info, key)]), in_unit=in_unit)
-        for key, label, in_unit in INFO_MEASURES
-    ]
-    details: dict[str, Any] = {
-        "info": {
-            **{key: getattr(info, key) for key, _, _ in INFO_MEASURES},
-            "nmi_normalization": "arithmetic: I / ((H(X) + H(Y)) / 2)",
-            "samples": samples,
-            "x_values": len(x_names),
-            "y_values": len(y_names),
-            "correction": correction,
-        }
-    }
+    echo = None
     if joint.size <= _JOINT_ECHO_CELLS:
-        details["joint"] = {
-            "x": x_names,
-            "y": y_names,
-            "p": joint.tolist(),
-            "p_x": np.sum(joint, axis=1).tolist(),
-            "p_y": np.sum(joint, axis=0).tolist(),
-        }
-    return Result(
-        command="info",
-        title="Information of X and Y",
-        unit=unit,
-        sources=sources,
-        measures=measures,
+        echo = JointTable(
+            x=x_names,
+            y=y_names,
+            p=joint.tolist(),
+            p_x=np.sum(joint, axis=1).tolist(),
+            p_y=np.sum(joint, axis=0).tolist(),
+        )
+    summary = InfoSummary(
+        **{key: getattr(info, key) for key, _, _ in INFO_MEASURES},
+        samples=samples,
+        x_values=len(x_names),
+        y_values=len(y_names),
+        correction=correction,
+        joint=echo,
+    )
+    return Partial(
+        measures=[
+            MeasurePart(key, label, np.array([getattr(info, key)]), scaling)
+            for key, label, scaling in INFO_MEASURES
+        ],
+        rows_read=1,
         notes=notes,
-        details=details,
+        layouts=dict(layouts or {}),
+        info=summary,
     )
 
 
-def run_info_table(spec: InputSpec, *, unit: Unit, tolerance: float) -> Result:
+def info_table_task(spec: InputSpec, *, unit: Unit, tolerance: float) -> Partial:
     """Information measures of a joint table: X values are row ids, Y values the column names."""
     import numpy as np
 
@@ -667,9 +637,9 @@ def run_info_table(spec: InputSpec, *, unit: Unit, tolerance: float) -> Result:
     ids = joined(blocks, "ids")
     x_names = ids if ids is not None else [str(i) for i in range(values.shape[0])]
     y_names = table.outcomes or [str(i) for i in range(values.shape[1])]
-    return _information_result(
-        values, x_names, y_names, unit=unit, sources={"joint": spec.label},
-        samples=None, correction="none", notes=list(table.notes),
+    return _information_partial(
+        values, x_names, y_names, unit=unit, samples=None, correction="none",
+        notes=list(table.notes), layouts={"joint": _layout_of(table)},
     )  # fmt: skip
 
 
@@ -693,7 +663,7 @@ def count_samples(
     return dict(counts), total
 
 
-def run_info_samples(spec: InputSpec, x: str, y: str, *, unit: Unit, correction: str) -> Result:
+def info_samples_task(spec: InputSpec, x: str, y: str, *, unit: Unit, correction: str) -> Partial:
     """Plug-in information estimates from two label columns of samples."""
     import numpy as np
 
@@ -705,13 +675,12 @@ def run_info_samples(spec: InputSpec, x: str, y: str, *, unit: Unit, correction:
     joint = np.zeros((len(x_names), len(y_names)))
     for (a, b), n in counts.items():
         joint[x_index[a], y_index[b]] = n
-    return _information_result(
-        joint, x_names, y_names, unit=unit, sources={"samples": spec.label, "x": x, "y": y},
-        samples=total, correction=correction, notes=[],
-    )  # fmt: skip
+    return _information_partial(
+        joint, x_names, y_names, unit=unit, samples=total, correction=correction, notes=[]
+    )
 
 
-def run_entropy_column(spec: InputSpec, column: str, *, unit: Unit, correction: str) -> Result:
+def entropy_column_task(spec: InputSpec, column: str, *, unit: Unit, correction: str) -> Partial:
     """Entropy of the empirical distribution of one label column (plug-in, or Miller–Madow)."""
     import numpy as np
 
@@ -724,13 +693,10 @@ def run_entropy_column(spec: InputSpec, column: str, *, unit: Unit, correction: 
     h = float(entropy_rows(prepare(weights, "weights"))[0])  # the plug-in estimate
     if correction == "miller-madow":
         h += (len(names) - 1) / (2 * total)
-    return Result(
-        command="entropy",
-        title=f"Entropy of column {column!r}",
-        unit=unit,
-        sources={"p": spec.label, "column": column},
-        measures=[Measure("entropy", f"H({column})", np.array([h / unit.scale]))],
-        details={"samples": {"count": total, "distinct": len(names), "correction": correction}},
+    return Partial(
+        measures=[MeasurePart("entropy", f"H({column})", np.array([h / unit.scale]))],
+        rows_read=1,
+        samples=SampleSummary(count=total, distinct=len(names), correction=correction),
     )
 
 

@@ -1,0 +1,419 @@
+"""The commands: each turns its options into a plan, runs it, and writes the result.
+
+Every command's docstring is its ``--help``. The two-distribution commands
+(``kl``, ``cross-entropy``, ``js``, ``compare``) come from one factory.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from xent_cli.cli import env
+from xent_cli.cli.app import PROG, XentCommand, app
+from xent_cli.cli.params import (
+    NUMBERS,
+    CorrectionName,
+    ExplainParams,
+    GateParams,
+    InputParams,
+    NumberParams,
+    OutputParams,
+    PairKindParams,
+    ScaleParams,
+    SmoothParams,
+    check_label_smoothing,
+    command_options,
+)
+from xent_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from xent_cli.io.sources import Source
+    from xent_cli.pipeline.plan import Plan
+
+SourceArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="A file (.csv .tsv .json .jsonl .npy .parquet .feather, optionally .gz/.bz2/.xz/.zst), "
+        "a glob or folder of shards, '-' for stdin, or an inline list like 0.5,0.5. Omitted: stdin.",
+        metavar="SRC",
+        show_default=False,
+    ),
+]
+PArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="P: a file, shards, '-' for stdin, or an inline list like 0.5,0.5. Omitted: stdin.",
+        metavar="P",
+        show_default=False,
+    ),
+]
+QArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="Q: a file, shards, '-' for stdin, or an inline list. Omitted: P must be one table "
+        "with exactly two numeric columns (P and Q).",
+        metavar="Q",
+        show_default=False,
+    ),
+]
+PredArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="Predictions: a file, shards, '-' for stdin, or an inline list. Omitted: stdin.",
+        metavar="PRED",
+        show_default=False,
+    ),
+]
+Target = Annotated[
+    str,
+    typer.Option(
+        "--target",
+        "-t",
+        help="True labels: a column of PRED, a file, or an inline list like 2,0,1.",
+        metavar="T",
+        show_default=False,
+    ),
+]
+LabelSmoothing = Annotated[
+    float,
+    typer.Option(
+        "--label-smoothing",
+        help="Target (1-ε)·onehot + ε/K, as in PyTorch's cross_entropy.",
+        metavar="ε",
+        rich_help_panel=NUMBERS,
+        callback=check_label_smoothing,
+    ),
+]
+IgnoreLabel = Annotated[
+    str | None,
+    typer.Option(
+        "--ignore-label",
+        help="Leave out rows whose target is VALUE (e.g. --ignore-label=-100); they are counted.",
+        metavar="VALUE",
+        show_default=False,
+    ),
+]
+Correction = Annotated[
+    CorrectionName,
+    typer.Option(
+        "--correction",
+        help="Bias correction of entropies estimated from samples: none (plug-in) or miller-madow, "
+        "which adds (m - 1) / 2N nats (m distinct values, N samples).",
+        metavar="NAME",
+        rich_help_panel=NUMBERS,
+    ),
+]
+SampleColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--column",
+        help="Entropy of this column's labels, estimated from samples (one row per sample).",
+        metavar="COL",
+        show_default=False,
+    ),
+]
+XColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--x", help="Column of X labels (samples mode; needs --y).", metavar="COL", show_default=False
+    ),
+]
+YColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--y", help="Column of Y labels (samples mode; needs --x).", metavar="COL", show_default=False
+    ),
+]
+
+COMMON = {
+    "inputs": InputParams,
+    "numbers": NumberParams,
+    "output": OutputParams,
+    "gates": GateParams,
+}
+
+
+# --- running a plan -----------------------------------------------------------------------------
+
+
+def resolve_source(spec: str | None) -> Source:
+    from xent_cli.io.sources import resolve
+
+    return resolve(spec, stdin_is_terminal=env.current().stdin_isatty)
+
+
+def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: ScaleParams | None = None) -> int:
+    """Check the gates and the output target, run the plan's tasks, merge, and write the result."""
+    from xent_cli import progress
+    from xent_cli.output import OutputSettings, emit
+    from xent_cli.pipeline.engine import Engine
+    from xent_cli.pipeline.partials import merge
+    from xent_cli.pipeline.plan import input_paths
+
+    environment = env.current()
+    checks = gates.gates
+    for gate in checks:
+        if gate.statistic is not None and gate.statistic not in plan.statistics:
+            raise UsageError(
+                f"--fail-{gate.direction} {gate.statistic}=…: {plan.spec.command} has no statistic "
+                f"{gate.statistic!r}",
+                hint=f"known: {', '.join(_shown_statistics(plan.statistics))}",
+            )
+    paths = input_paths(plan)
+    settings = OutputSettings(
+        format=output.format_name(),
+        value_only=output.value,
+        max_rows=output.rows,
+        path=output.output,
+        gates=checks,
+        input_paths=paths,
+        stdout_is_terminal=environment.stdout_isatty,
+        color=output.color,
+        no_color_env=environment.no_color,
+        width=environment.columns,
+    )
+    engine = Engine("local")
+    if scale is not None and (scale.engine == "dask" or scale.scheduler):
+        engine = Engine("dask", scale.scheduler)
+    bar = None
+    if environment.progress_allowed and progress.large_input(paths, environment.progress_min_bytes):
+        bar = progress.RowProgress(plan.spec.command, True)
+    result = merge(engine.run(plan.tasks, progress_bar=bar), plan.spec)
+    if not output.quiet:
+        for note in result.notes:
+            print(f"{PROG}: note: {note}", file=sys.stderr)
+    return emit(result, settings)
+
+
+def _shown_statistics(names: list[str]) -> list[str]:
+    """The names to list in an error: every measure, and the summary fields once, as a pattern."""
+    measures = [n for n in names if "." not in n]
+    fields = list(dict.fromkeys(n.split(".", 1)[1] for n in names if "." in n))
+    return [*measures, f"MEASURE.{{{','.join(fields)}}}"] if fields else measures
+
+
+# --- the commands -----------------------------------------------------------------------------------
+
+
+@app.command(cls=XentCommand)
+@command_options(**COMMON, scale=ScaleParams)
+def entropy(
+    source: SourceArg = None,
+    column: SampleColumn = None,
+    correction: Correction = "none",
+    *,
+    inputs: InputParams,
+    numbers: NumberParams,
+    output: OutputParams,
+    gates: GateParams,
+    scale: ScaleParams,
+) -> int:
+    """Entropy H(P) = -Σ p log p of each row of SRC, or of a column of labels.
+
+    A one-column table is one distribution; otherwise each row is one.
+    With --column COL, each row is a sample and the entropy is that of the
+    column's empirical distribution (plug-in; --correction miller-madow).
+
+    Examples:
+
+      xent entropy 0.5,0.25,0.25 --bits
+
+      xent entropy predictions.csv --json | jq .summary.mean
+
+      xent entropy labels.csv --column label --bits
+    """
+    from xent_cli.pipeline.align import InputSpec
+    from xent_cli.pipeline.plan import entropy_plan
+
+    spec = InputSpec(resolve_source(source), inputs.read_options(), numbers.kind())
+    plan = entropy_plan(
+        spec, unit=numbers.unit, tolerance=numbers.tolerance, column=column, correction=correction
+    )
+    return execute(plan, output=output, gates=gates, scale=scale)
+
+
+PAIR_HELP = {
+    "kl": """KL divergence D(P‖Q) = Σ p log(p/q) of each row of P from Q.
+
+    Rows pair by position (or by --id); a one-row Q is compared with every row
+    of P. Outcome columns pair by name when both sources name them.
+    p > 0 where q = 0 gives inf; --smooth ALPHA avoids that.
+
+    Examples:
+
+      xent kl 0.5,0.5 0.9,0.1
+
+      xent kl old.csv new.csv --fail-above 0.01 --explain
+    """,
+    "cross-entropy": """Cross-entropy H(P, Q) = -Σ p log q = H(P) + D(P‖Q) of each row (alias: ce).
+
+    With one source, that table's two numeric columns are P and Q.
+
+    Examples:
+
+      xent cross-entropy 1,0,0 0.7,0.2,0.1
+
+      xent ce labels.csv model.csv --q-as logits
+    """,
+    "js": """Jensen–Shannon divergence JS(P, Q) = ½D(P‖M) + ½D(Q‖M), M = (P+Q)/2, and its square root.
+
+    Symmetric, always finite, at most log 2 (1 bit). The square root,
+    js_distance, is a metric (what scipy.spatial.distance.jensenshannon returns).
+
+    Examples:
+
+      xent js 1,0 0,1 --bits
+
+      xent js old.csv new.csv --fail-above js_distance=0.05
+    """,
+    "compare": """Every two-distribution measure of P and Q in one panel.
+
+    Per row and summarized: kl = D(P‖Q), kl_reverse = D(Q‖P), cross_entropy,
+    js, tv (total variation), hellinger, max_abs_diff = max|p − q|, and
+    top1_agreement (1 where argmax p = argmax q; its mean is the share of rows
+    that agree). The headline (--value) is kl. Gate any of them:
+
+      xent compare old.csv new.csv --fail-above kl=0.01 --fail-above js=0.001 --fail-below top1_agreement=0.99
+    """,
+}
+NO_SMOOTHING = SmoothParams()
+
+
+def _pair_command(name: str, *, smoothing: bool = True) -> None:
+    """Register the two-distribution command ``name``: all share their options and their body."""
+    groups: dict[str, type] = {
+        **COMMON,
+        "kinds": PairKindParams,
+        "explain": ExplainParams,
+        "scale": ScaleParams,
+    }
+    if smoothing:
+        groups["smoothing"] = SmoothParams
+
+    def command(
+        p: PArg = None,
+        q: QArg = None,
+        *,
+        inputs: InputParams,
+        numbers: NumberParams,
+        kinds: PairKindParams,
+        output: OutputParams,
+        explain: ExplainParams,
+        gates: GateParams,
+        scale: ScaleParams,
+        smoothing: SmoothParams = NO_SMOOTHING,
+    ) -> int:
+        from xent_cli.pipeline.align import InputSpec
+        from xent_cli.pipeline.plan import pair_plan
+        from xent_cli.pipeline.tasks import PairSettings
+
+        options = inputs.read_options()
+        p_spec = InputSpec(resolve_source(p), options, numbers.kind(kinds.p_as))
+        q_kind = numbers.kind(kinds.q_as)
+        q_spec = None if q is None else InputSpec(resolve_source(q), options, q_kind)
+        settings = PairSettings(
+            command=name,
+            unit=numbers.unit,
+            tolerance=numbers.tolerance,
+            smoothing=smoothing.smooth,
+            join_ids=inputs.id_column is not None and q_spec is not None,
+            explain=explain.explain,
+            q_kind=q_kind,
+        )
+        plan = pair_plan(p_spec, q_spec, settings, explain_top=explain.top)
+        return execute(plan, output=output, gates=gates, scale=scale)
+
+    command.__name__ = name.replace("-", "_")
+    command.__doc__ = PAIR_HELP[name]
+    registered = command_options(**groups)(command)
+    app.command(name, cls=XentCommand)(registered)
+    if name == "cross-entropy":
+        app.command("ce", cls=XentCommand, help="Alias of cross-entropy.", hidden=True)(registered)
+
+
+for _name in ("kl", "cross-entropy", "js", "compare"):
+    _pair_command(_name, smoothing=_name != "js")
+
+
+@app.command(cls=XentCommand)
+@command_options(**COMMON, scale=ScaleParams)
+def loss(
+    pred: PredArg = None,
+    target: Target = "",
+    label_smoothing: LabelSmoothing = 0.0,
+    ignore_label: IgnoreLabel = None,
+    *,
+    inputs: InputParams,
+    numbers: NumberParams,
+    output: OutputParams,
+    gates: GateParams,
+    scale: ScaleParams,
+) -> int:
+    """Log loss (mean negative log-likelihood of the true class), perplexity and top-1 accuracy.
+
+    --target is a column of PRED, or a labels source (a file, or an inline
+    list like cat,dog,cat), which is read into memory. Labels are class names
+    matching PRED's outcome names, or 0-based class indices. One probability
+    column with 0/1 targets is binary log loss. Per-row values are the NLL;
+    the headline (--value) is their mean; gate accuracy with
+    --fail-below accuracy=0.9.
+
+    Examples:
+
+      xent loss examples/model_a.csv --target examples/labels.csv
+
+      xent loss logits.npy --target labels.csv --as logits --label-smoothing 0.1
+    """
+    from xent_cli.pipeline.align import InputSpec
+    from xent_cli.pipeline.plan import loss_plan
+    from xent_cli.pipeline.tasks import LossSettings
+
+    spec = InputSpec(resolve_source(pred), inputs.read_options(), numbers.kind())
+    settings = LossSettings(
+        target=target,
+        unit=numbers.unit,
+        tolerance=numbers.tolerance,
+        label_smoothing=label_smoothing,
+        ignore_label=ignore_label,
+        join_ids=inputs.id_column is not None,
+    )
+    return execute(loss_plan(spec, settings), output=output, gates=gates, scale=scale)
+
+
+@app.command(cls=XentCommand)
+@command_options(**COMMON)
+def info(
+    source: SourceArg = None,
+    x: XColumn = None,
+    y: YColumn = None,
+    correction: Correction = "none",
+    *,
+    inputs: InputParams,
+    numbers: NumberParams,
+    output: OutputParams,
+    gates: GateParams,
+) -> int:
+    """H(X), H(Y), H(X,Y), H(X|Y), H(Y|X), I(X;Y) and normalized MI.
+
+    From a joint table: X values are the row ids, Y values the column names;
+    cells are probabilities (summing to 1 over the table) or counts with
+    --as weights. From samples: --x COL --y COL name two label columns and the
+    plug-in estimate comes from their contingency table (--correction
+    miller-madow corrects its bias). NMI = I / ((H(X) + H(Y)) / 2). The headline
+    (--value, a bare --fail-above) is I(X;Y). Holds the whole table in memory.
+
+    Examples:
+
+      xent info joint.csv --bits
+
+      xent info samples.csv --x label --y prediction --fail-below nmi=0.5
+    """
+    from xent_cli.pipeline.align import InputSpec
+    from xent_cli.pipeline.plan import info_plan
+
+    spec = InputSpec(resolve_source(source), inputs.read_options(), numbers.kind())
+    plan = info_plan(spec, unit=numbers.unit, tolerance=numbers.tolerance, x=x, y=y, correction=correction)
+    return execute(plan, output=output, gates=gates)

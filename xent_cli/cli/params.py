@@ -1,0 +1,529 @@
+"""The command line's options, declared once, in groups, and converted in one place.
+
+Each group is a frozen dataclass whose fields are ``Annotated`` Typer options;
+:func:`command_options` adds a group's fields to a command's signature and
+hands the command one instance of the group, built by name. Values are
+checked where they are parsed (``parser=``/``callback=``), so the layers
+below never see an option's spelling.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, get_args, get_type_hints
+
+import typer
+
+from xent_cli.errors import UsageError
+from xent_cli.io.sources import Format as InputFormatName
+from xent_cli.results import Gate, Unit
+
+if TYPE_CHECKING:
+    from xent_cli.io.readers import ReadOptions
+
+KindName = Literal["probs", "weights", "logits", "logprobs"]
+FormatName = Literal["auto", "table", "json", "jsonl", "csv", "tsv"]
+EngineName = Literal["local", "dask"]
+CorrectionName = Literal["none", "miller-madow"]
+DecimalMark = Literal[".", ","]
+
+INPUT = "Input"
+NUMBERS = "What the numbers are"
+OUTPUT = "Output"
+GATES = "Gates (exit 1 when a bound breaks)"
+SCALE = "Scale"
+
+
+def _choices(kind: Any) -> str:
+    return "|".join(get_args(kind))
+
+
+# --- parsers and callbacks: validation where a value is parsed -----------------------------
+
+
+def _bad(message: str) -> typer.BadParameter:
+    return typer.BadParameter(message)
+
+
+def parse_unit(text: str | Unit) -> Unit:
+    if isinstance(text, Unit):
+        return text
+    try:
+        return Unit.parse(text)
+    except UsageError as exc:
+        raise _bad(f"{text!r} is not a valid base (use e, 2, 10 or a positive number other than 1)") from exc
+
+
+def parse_delimiter(text: str | None) -> str | None:
+    if text is None:
+        return None
+    delimiter = {"tab": "\t", "\\t": "\t"}.get(text.lower(), text)
+    if len(delimiter) != 1:
+        raise _bad(f"{text!r}: give one character, or 'tab'")
+    return delimiter
+
+
+def parse_columns(text: str | tuple[str, ...] | None) -> tuple[str, ...] | None:
+    if text is None or isinstance(text, tuple):
+        return text
+    columns = tuple(c.strip() for c in text.split(",") if c.strip())
+    if not columns:
+        raise _bad(f"{text!r}: needs at least one column name")
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise _bad(f"{text!r}: names {', '.join(map(repr, repeated))} more than once")
+    return columns
+
+
+def check_tolerance(value: float) -> float:
+    if not value >= 0:
+        raise _bad(f"{value}: must be a number >= 0")
+    return value
+
+
+def check_count(value: int) -> int:
+    if value < 0:
+        raise _bad(f"{value}: must be a whole number >= 0")
+    return value
+
+
+def check_positive(value: int) -> int:
+    if value < 1:
+        raise _bad(f"{value}: must be a whole number >= 1")
+    return value
+
+
+def check_smoothing(value: float | None) -> float | None:
+    if value is not None and not (0 <= value < float("inf")):
+        raise _bad(f"{value}: must be a finite number >= 0")
+    return value
+
+
+def check_label_smoothing(value: float) -> float:
+    if not 0 <= value < 1:
+        raise _bad(f"{value}: must be in [0, 1)")
+    return value
+
+
+def _gate_parser(direction: Literal["above", "below"]) -> Callable[[str | Gate], Gate]:
+    def parse(text: str | Gate) -> Gate:
+        if isinstance(text, Gate):
+            return text
+        try:
+            return Gate.parse(direction, text)
+        except UsageError as exc:
+            raise _bad(f"{text!r}: expected a number, or NAME=NUMBER (e.g. js=0.001, kl.p99=0.5)") from exc
+
+    return parse
+
+
+# --- option groups ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputParams:
+    """How sources are read."""
+
+    input_format: Annotated[
+        InputFormatName | None,
+        typer.Option(
+            "--input-format",
+            help=f"Read every source as this format ({_choices(InputFormatName)}) instead of going by "
+            "extension or content.",
+            metavar="FORMAT",
+            rich_help_panel=INPUT,
+            show_default=False,
+        ),
+    ] = None
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="Text encoding of the sources (default UTF-8, with or without BOM; UTF-16 with a BOM "
+            "is recognised), e.g. latin-1, cp1252.",
+            metavar="NAME",
+            rich_help_panel=INPUT,
+            show_default=False,
+        ),
+    ] = None
+    delimiter: Annotated[
+        str | None,
+        typer.Option(
+            "--delimiter",
+            help="CSV delimiter (default: sniffed among , ; tab |); 'tab' for tab.",
+            metavar="CHAR",
+            parser=parse_delimiter,
+            rich_help_panel=INPUT,
+            show_default=False,
+        ),
+    ] = None
+    header: Annotated[
+        bool | None,
+        typer.Option(
+            "--header/--no-header",
+            help="The first line is (or is not) column names; default: inferred, with a note.",
+            metavar="",
+            rich_help_panel=INPUT,
+            show_default=False,
+        ),
+    ] = None
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns",
+            help="Comma-separated outcome columns (names, or 1-based numbers).",
+            metavar="A,B,…",
+            rich_help_panel=INPUT,
+            show_default=False,
+            callback=parse_columns,
+        ),
+    ] = None
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            "--id",
+            help="The row-id column. With two sources, rows are joined by it (this holds Q in memory).",
+            metavar="COL",
+            rich_help_panel=INPUT,
+            show_default=False,
+        ),
+    ] = None
+    decimal: Annotated[
+        DecimalMark,
+        typer.Option(
+            "--decimal", help="Decimal separator in CSV: . or ,", metavar="MARK", rich_help_panel=INPUT
+        ),
+    ] = "."
+
+    def read_options(self, **extra: Any) -> ReadOptions:
+        """The reader's options, by name; ``extra`` adds command-specific ones (``label_column``)."""
+        from xent_cli.io.readers import ReadOptions
+
+        if self.delimiter is not None and self.delimiter == self.decimal:
+            raise UsageError("--delimiter and --decimal cannot be the same character")
+        columns: Any = self.columns
+        return ReadOptions(
+            input_format=self.input_format,
+            encoding=self.encoding,
+            delimiter=self.delimiter,
+            no_header=self.header is False,
+            columns=columns,
+            id_column=self.id_column,
+            decimal=self.decimal,
+            **extra,
+        )
+
+
+@dataclass(frozen=True)
+class NumberParams:
+    """What the numbers are and the unit of the result."""
+
+    as_: Annotated[
+        KindName | None,
+        typer.Option(
+            "--as",
+            help="probs (rows sum to 1; the default), weights (rescaled to sum 1), logits (softmax) "
+            "or logprobs.",
+            metavar="KIND",
+            rich_help_panel=NUMBERS,
+            show_default=False,
+        ),
+    ] = None
+    normalize: Annotated[
+        bool,
+        typer.Option(
+            "--normalize",
+            help="Short for --as weights: divide each row by its sum.",
+            metavar="",
+            rich_help_panel=NUMBERS,
+        ),
+    ] = False
+    tolerance: Annotated[
+        float,
+        typer.Option(
+            "--tolerance",
+            help="How far a probs row's sum may be from 1 (absolute) before it is an error.",
+            metavar="X",
+            rich_help_panel=NUMBERS,
+            callback=check_tolerance,
+        ),
+    ] = 1e-6
+    base: Annotated[
+        Unit,
+        typer.Option(
+            "--base",
+            help="Logarithm base: e (nats), 2 (bits), 10 (hartleys) or a number.",
+            metavar="B",
+            parser=parse_unit,
+            rich_help_panel=NUMBERS,
+        ),
+    ] = "e"  # type: ignore[assignment]  # parsed into a Unit
+    bits: Annotated[
+        bool, typer.Option("--bits", help="Short for --base 2.", metavar="", rich_help_panel=NUMBERS)
+    ] = False
+
+    def kind(self, specific: KindName | None = None) -> KindName:
+        """The kind of a source: ``specific`` (--p-as/--q-as) if given, else --as / --normalize."""
+        if self.normalize and self.as_ not in (None, "weights"):
+            raise UsageError(f"--normalize means --as weights; it cannot be combined with --as {self.as_}")
+        if specific is not None:
+            return specific
+        if self.normalize:
+            return "weights"
+        return self.as_ or "probs"
+
+    @property
+    def unit(self) -> Unit:
+        base = parse_unit(self.base)
+        if self.bits:
+            if base.name not in ("nats", "bits"):
+                raise UsageError("--bits means --base 2; it cannot be combined with another --base")
+            return Unit.parse("2")
+        return base
+
+
+@dataclass(frozen=True)
+class PairKindParams:
+    """The kind of each of two sources, where they differ."""
+
+    p_as: Annotated[
+        KindName | None,
+        typer.Option(
+            "--p-as", help="--as for P only.", metavar="KIND", rich_help_panel=NUMBERS, show_default=False
+        ),
+    ] = None
+    q_as: Annotated[
+        KindName | None,
+        typer.Option(
+            "--q-as", help="--as for Q only.", metavar="KIND", rich_help_panel=NUMBERS, show_default=False
+        ),
+    ] = None
+
+
+@dataclass(frozen=True)
+class SmoothParams:
+    smooth: Annotated[
+        float | None,
+        typer.Option(
+            "--smooth",
+            help="Additive smoothing of Q: q' = (q + ALPHA) / (1 + K*ALPHA).",
+            metavar="ALPHA",
+            rich_help_panel=NUMBERS,
+            show_default=False,
+            callback=check_smoothing,
+        ),
+    ] = None
+
+
+@dataclass(frozen=True)
+class OutputParams:
+    """Where and how the result is written."""
+
+    format: Annotated[
+        FormatName,
+        typer.Option(
+            "--format",
+            "-f",
+            help=f"{_choices(FormatName)}; auto: a table on a terminal, TSV in a pipe (or by -o's "
+            "extension).",
+            metavar="FORMAT",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = "auto"
+    json: Annotated[
+        bool, typer.Option("--json", help="Short for --format json.", metavar="", rich_help_panel=OUTPUT)
+    ] = False
+    csv: Annotated[
+        bool, typer.Option("--csv", help="Short for --format csv.", metavar="", rich_help_panel=OUTPUT)
+    ] = False
+    value: Annotated[
+        bool,
+        typer.Option(
+            "--value",
+            help="Print only the headline number (the mean over rows).",
+            metavar="",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = False
+    rows: Annotated[
+        int,
+        typer.Option(
+            "--rows",
+            help="Rows shown in a table before the summary; 0: the summary alone.",
+            metavar="N",
+            callback=check_count,
+            rich_help_panel=OUTPUT,
+        ),
+    ] = 20
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the result to FILE (a regular file is replaced atomically) instead of stdout.",
+            metavar="FILE",
+            rich_help_panel=OUTPUT,
+            show_default=False,
+        ),
+    ] = None
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="No notes on stderr.", metavar="", rich_help_panel=OUTPUT),
+    ] = False
+    color: Annotated[
+        bool | None,
+        typer.Option(
+            "--color/--no-color",
+            help="Colour in tables (default: on a terminal, unless NO_COLOR is set).",
+            metavar="",
+            rich_help_panel=OUTPUT,
+            show_default=False,
+        ),
+    ] = None
+
+    def format_name(self) -> FormatName:
+        shorthands: tuple[tuple[FormatName, bool], ...] = (("json", self.json), ("csv", self.csv))
+        chosen = [name for name, flag in shorthands if flag]
+        if len(chosen) > 1 or (chosen and self.format != "auto"):
+            raise UsageError("choose one output format: --format, --json or --csv")
+        if self.value and (chosen or self.format != "auto"):
+            raise UsageError(
+                "--value prints one number; it cannot be combined with --format, --json or --csv"
+            )
+        return chosen[0] if chosen else self.format
+
+
+@dataclass(frozen=True)
+class GateParams:
+    """Bounds on named statistics: exit 1 when one breaks."""
+
+    fail_above: Annotated[
+        list[Gate] | None,
+        typer.Option(
+            "--fail-above",
+            help="Exit 1 if the headline measure's mean is above X; NAME=X checks another "
+            "statistic (kl=0.01, kl.p99=0.5); repeatable.",
+            metavar="[NAME=]X",
+            parser=_gate_parser("above"),
+            rich_help_panel=GATES,
+            show_default=False,
+        ),
+    ] = None
+    fail_below: Annotated[
+        list[Gate] | None,
+        typer.Option(
+            "--fail-below",
+            help="Exit 1 if the mean is below X (e.g. accuracy=0.9); repeatable.",
+            metavar="[NAME=]X",
+            parser=_gate_parser("below"),
+            rich_help_panel=GATES,
+            show_default=False,
+        ),
+    ] = None
+
+    @property
+    def gates(self) -> list[Gate]:
+        return [*(self.fail_above or []), *(self.fail_below or [])]
+
+
+@dataclass(frozen=True)
+class ExplainParams:
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Rank the outcomes by their contribution to the measure (for a batch, the mean per row).",
+            metavar="",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = False
+    top: Annotated[
+        int,
+        typer.Option(
+            "--top", help="Outcomes shown by --explain.", metavar="N", min=1, rich_help_panel=OUTPUT
+        ),
+    ] = 10
+
+
+@dataclass(frozen=True)
+class ScaleParams:
+    """Where the work runs."""
+
+    engine: Annotated[
+        EngineName,
+        typer.Option(
+            "--engine",
+            help="local: this process; dask: shard by shard on a Dask cluster "
+            "(pip install 'xent[dask]', or '.[dask]' from a checkout).",
+            metavar="ENGINE",
+            rich_help_panel=SCALE,
+        ),
+    ] = "local"
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="A running Dask scheduler (tcp://HOST:PORT) for --engine dask; default: start a local "
+            "cluster of worker processes on this machine.",
+            envvar="XENT_SCHEDULER",
+            metavar="ADDRESS",
+            rich_help_panel=SCALE,
+            show_default=False,
+        ),
+    ] = None
+
+
+# --- adding groups to a command ---------------------------------------------------------------
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def command_options(**groups: type) -> Callable[[F], F]:
+    """Add each group's options to the decorated command, and pass the command one group object each.
+
+    The command declares its own arguments and options as usual, then, after
+    ``*``, one keyword-only parameter per group (``inputs: InputParams``).
+    Typer sees the command's own parameters followed by every given group's
+    fields; a keyword-only parameter with no group given keeps its default.
+    """
+
+    def decorate(command: F) -> F:
+        signature = inspect.signature(command)
+        hints = get_type_hints(command, include_extras=True)
+        own = [
+            p.replace(annotation=hints[p.name])
+            for p in signature.parameters.values()
+            if p.kind is not inspect.Parameter.KEYWORD_ONLY
+        ]
+        added: list[inspect.Parameter] = []
+        members: dict[str, list[str]] = {}
+        for name, group in groups.items():
+            group_hints = get_type_hints(group, include_extras=True)
+            members[name] = []
+            for item in dataclasses.fields(group):
+                added.append(
+                    inspect.Parameter(
+                        item.name, inspect.Parameter.KEYWORD_ONLY, default=item.default,
+                        annotation=group_hints[item.name],
+                    )
+                )  # fmt: skip
+                members[name].append(item.name)
+
+        @functools.wraps(command)
+        def run(**values: Any) -> Any:
+            for name, group in groups.items():
+                values[name] = group(**{field: values.pop(field) for field in members[name]})
+            return command(**values)
+
+        parameters = own + added
+        run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in parameters}
+        del run.__wrapped__  # Typer must see this signature
+        return run  # type: ignore[return-value]
+
+    return decorate

@@ -1,0 +1,188 @@
+"""What one task contributes, and the merge of consecutive tasks' contributions into a result.
+
+A task reads one source (or one shard, or one pair of shards) and returns a
+:class:`Partial`: its per-row values, ids, notes and the accumulators of
+anything that is summed over rows (explanations, loss counts). Merging
+partials in task order gives the same :class:`~xent_cli.results.Result`
+whether one task read everything or many tasks read a shard each, on this
+machine or on a cluster: sums are exactly rounded, percentiles exact.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from xent_cli.results import (
+    Contribution,
+    Explanation,
+    InfoSummary,
+    LossSummary,
+    Measure,
+    Result,
+    SampleSummary,
+    Scaling,
+    Smoothing,
+    Unit,
+    mean,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+
+@dataclass
+class MeasurePart:
+    """One measure's per-row values from one task, in the result's unit."""
+
+    key: str
+    label: str
+    values: NDArray[np.float64]
+    scaling: Scaling = "unit"
+
+
+@dataclass
+class ExplainPart:
+    """Per-outcome contributions to the headline measure, summed over a task's rows."""
+
+    measure: str
+    label: str
+    sums: NDArray[np.float64]
+    rows: int
+    outcomes: list[str] | None
+
+
+@dataclass
+class LossPart:
+    """What ``loss`` counts beside its per-row values."""
+
+    ignored_rows: int
+    label_smoothing: float
+    binary: bool
+
+
+@dataclass
+class Partial:
+    """The contribution of one task."""
+
+    measures: list[MeasurePart]
+    rows_read: int
+    ids: list[str] | None = None
+    # 0-based rows of this task's input that were kept, when some were left out.
+    kept: NDArray[np.int64] | None = None
+    notes: list[str] = field(default_factory=list)
+    layouts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    id_name: str | None = None
+    explain: ExplainPart | None = None
+    loss: LossPart | None = None
+    # A task may name its sources itself (one table read as P and Q).
+    sources: dict[str, str] | None = None
+    # Whole-input results that are not per row: computed inside one task.
+    info: InfoSummary | None = None
+    samples: SampleSummary | None = None
+
+    @property
+    def count(self) -> int:
+        return int(self.measures[0].values.shape[0])
+
+
+@dataclass(frozen=True)
+class ResultSpec:
+    """What the merge needs to know about the command, beside the partials."""
+
+    command: str
+    title: str
+    unit: Unit
+    sources: dict[str, str]
+    explain_top: int | None = None
+    smoothing: Smoothing | None = None
+
+
+def merge(parts: list[Partial], spec: ResultSpec) -> Result:
+    """One result from the partials of consecutive tasks, as if computed in one pass."""
+    import numpy as np
+
+    first = parts[0]
+    measures = [
+        Measure(m.key, m.label, _concat([p.measures[i].values for p in parts]), m.scaling)
+        for i, m in enumerate(first.measures)
+    ]
+    ids = [i for p in parts for i in (p.ids or [])] if all(p.ids is not None for p in parts) else None
+    row_numbers = None
+    if any(p.kept is not None for p in parts):
+        numbers, offset = [], 0
+        for p in parts:
+            kept = p.kept if p.kept is not None else np.arange(p.rows_read, dtype=np.int64)
+            numbers.append(kept + offset + 1)
+            offset += p.rows_read
+        row_numbers = np.concatenate(numbers)
+    layouts: dict[str, dict[str, Any]] = {}
+    for p in parts:
+        for key, layout in p.layouts.items():
+            if layout:
+                layouts.setdefault(key, layout)
+    result = Result(
+        command=spec.command,
+        title=spec.title,
+        unit=spec.unit,
+        sources=first.sources or spec.sources,
+        measures=measures,
+        ids=ids,
+        notes=list(dict.fromkeys(note for p in parts for note in p.notes)),
+        layouts=layouts,
+        row_numbers=row_numbers,
+        id_name=first.id_name,
+        smoothing=spec.smoothing,
+        info=first.info,
+        samples=first.samples,
+    )
+    if first.explain is not None:
+        result.explanation = _explanation([p.explain for p in parts if p.explain], spec)
+    if first.loss is not None:
+        result.loss = _loss(parts, result)
+    return result
+
+
+def _concat(arrays: list[NDArray[np.float64]]) -> NDArray[np.float64]:
+    import numpy as np
+
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def _explanation(parts: list[ExplainPart], spec: ResultSpec) -> Explanation:
+    import numpy as np
+
+    first = parts[0]
+    rows = sum(p.rows for p in parts)
+    sums = np.sum([p.sums for p in parts], axis=0) if len(parts) > 1 else first.sums
+    means = sums / rows
+    total = math.fsum(means.tolist())
+    names = first.outcomes or [str(i) for i in range(means.shape[0])]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = means / total if total > 0 else np.zeros_like(means)
+    order = np.argsort(-means, kind="stable")
+    if spec.explain_top is not None:
+        order = order[: spec.explain_top]
+    return Explanation(
+        measure=first.measure,
+        label=first.label,
+        total=total,
+        outcomes=[Contribution(names[i], float(means[i]), float(shares[i])) for i in order],
+        rows=rows,
+    )
+
+
+def _loss(parts: list[Partial], result: Result) -> LossSummary:
+    first = parts[0].loss
+    assert first is not None
+    nll_nats = mean(result.measures[0].values) * result.unit.scale
+    return LossSummary(
+        log_loss=nll_nats / result.unit.scale,
+        perplexity=math.exp(nll_nats) if nll_nats < 709 else math.inf,
+        accuracy=mean(result.measures[1].values),
+        ignored_rows=sum(p.loss.ignored_rows for p in parts if p.loss),
+        label_smoothing=first.label_smoothing,
+        binary=first.binary,
+    )

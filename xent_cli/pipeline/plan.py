@@ -1,0 +1,173 @@
+"""Plans: what a command will compute, as a list of tasks and how to merge their partials.
+
+A plan is built from settings that are already validated; it splits sharded
+sources into one task per shard (or pair of shards), so whoever runs the plan
+never asks whether the input was sharded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from xent_cli.errors import InputError, UsageError
+from xent_cli.io.sources import Source
+from xent_cli.pipeline.align import InputSpec
+from xent_cli.pipeline.engine import Engine, Task
+from xent_cli.pipeline.partials import ResultSpec, merge
+from xent_cli.pipeline.tasks import (
+    INFO_MEASURES,
+    PAIR_COMMANDS,
+    LossSettings,
+    PairSettings,
+    entropy_column_task,
+    entropy_task,
+    info_samples_task,
+    info_table_task,
+    loss_task,
+    pair_task,
+    target_source,
+)
+from xent_cli.results import Result, Smoothing, Unit, statistic_names
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Tasks to run, in order, and what merging their partials needs."""
+
+    spec: ResultSpec
+    tasks: list[Task]
+    # The statistics a gate may name, known before any work is done.
+    statistics: list[str]
+    # Every source, for the -o check and the progress bar.
+    inputs: list[Source] = field(default_factory=list)
+
+
+def split(spec: InputSpec) -> list[InputSpec]:
+    """One spec per shard (just ``spec`` when it is not sharded)."""
+    return [replace(spec, source=source) for source in spec.source.shard_sources()]
+
+
+def pair_shards(p_spec: InputSpec, q_spec: InputSpec) -> list[tuple[InputSpec, InputSpec]]:
+    """P's shards with Q's, in order; a one-file Q (say an inline reference) goes with every P shard."""
+    p_parts, q_parts = split(p_spec), split(q_spec)
+    if q_spec.source.shards is None and p_spec.source.shards is not None:
+        return [(p, q_spec) for p in p_parts]
+    if p_spec.source.shards is None and q_spec.source.shards is not None:
+        return [(p_spec, q) for q in q_parts]
+    if len(p_parts) != len(q_parts):
+        raise InputError(
+            f"{p_spec.label} has {len(p_parts)} shards but {q_spec.label} has {len(q_parts)}",
+            hint="shards pair in order: give both the same number",
+        )
+    return list(zip(p_parts, q_parts, strict=True))
+
+
+def entropy_plan(
+    spec: InputSpec, *, unit: Unit, tolerance: float, column: str | None = None, correction: str = "none"
+) -> Plan:
+    if column is None and correction != "none":
+        raise UsageError("--correction applies to entropies estimated from samples (--column COL)")
+    if column is not None:
+        _one_file(spec, "--column")
+        tasks = [Task(entropy_column_task, (spec, column), {"unit": unit, "correction": correction})]
+        title = f"Entropy of column {column!r}"
+        sources = {"p": spec.label, "column": column}
+    else:
+        tasks = [Task(entropy_task, (part,), {"unit": unit, "tolerance": tolerance}) for part in split(spec)]
+        title = "Entropy H(P)"
+        sources = {"p": spec.label}
+    return Plan(
+        ResultSpec("entropy", title, unit, sources), tasks, statistic_names(["entropy"]), [spec.source]
+    )
+
+
+def pair_plan(
+    p_spec: InputSpec,
+    q_spec: InputSpec | None,
+    settings: PairSettings,
+    *,
+    explain_top: int | None = None,
+) -> Plan:
+    """A two-distribution command; without Q, P must be one table with two numeric columns."""
+    command = PAIR_COMMANDS[settings.command]
+    smoothing = Smoothing(settings.smoothing) if settings.smoothing else None
+    if q_spec is None:
+        _one_file(p_spec, "one source read as P and Q")
+        tasks = [Task(pair_task, (p_spec, None, settings))]
+        sources = {"p": p_spec.label}
+        inputs = [p_spec.source]
+    else:
+        if p_spec.source.is_stdin and q_spec.source.is_stdin:
+            raise UsageError("only one source can be stdin ('-')")
+        tasks = [Task(pair_task, (p, q, settings)) for p, q in pair_shards(p_spec, q_spec)]
+        sources = {"p": p_spec.label, "q": q_spec.label}
+        inputs = [p_spec.source, q_spec.source]
+    spec = ResultSpec(command.command, command.title, settings.unit, sources, explain_top, smoothing)
+    return Plan(spec, tasks, statistic_names(command.keys), inputs)
+
+
+def loss_plan(spec: InputSpec, settings: LossSettings) -> Plan:
+    if not settings.target:
+        raise UsageError("--target is required: a column of PRED, a labels file, or a list like 0,2,1")
+    labels = target_source(settings.target, spec.source)
+    if spec.source.shards is not None and labels is not None:
+        raise UsageError("with sharded predictions, --target must name a column of the shards")
+    tasks = [Task(loss_task, (part, settings)) for part in split(spec)]
+    target_label = labels.label if labels is not None else f"{spec.label} column {settings.target!r}"
+    result = ResultSpec(
+        "loss",
+        "Log loss (mean negative log-likelihood)",
+        settings.unit,
+        {"pred": spec.label, "target": target_label},
+    )
+    inputs = [spec.source, *([labels] if labels is not None else [])]
+    return Plan(result, tasks, statistic_names(["log_loss", "accuracy"], ("perplexity",)), inputs)
+
+
+def info_plan(
+    spec: InputSpec, *, unit: Unit, tolerance: float, x: str | None, y: str | None, correction: str
+) -> Plan:
+    if (x is None) != (y is None):
+        given, missing = ("--x", "--y") if x is not None else ("--y", "--x")
+        raise UsageError(f"{given} needs {missing}: samples mode names both label columns")
+    if x is None and correction != "none":
+        raise UsageError("--correction applies to estimates from samples (--x COL --y COL)")
+    _one_file(spec, "xent info")
+    if x is not None and y is not None:
+        task = Task(info_samples_task, (spec, x, y), {"unit": unit, "correction": correction})
+        sources = {"samples": spec.label, "x": x, "y": y}
+    else:
+        task = Task(info_table_task, (spec,), {"unit": unit, "tolerance": tolerance})
+        sources = {"joint": spec.label}
+    keys = [key for key, _, _ in INFO_MEASURES]
+    return Plan(
+        ResultSpec("info", "Information of X and Y", unit, sources),
+        [task],
+        statistic_names(keys),
+        [spec.source],
+    )
+
+
+def _one_file(spec: InputSpec, what: str) -> None:
+    if spec.source.shards is not None:
+        raise UsageError(
+            f"{spec.label}: is {len(spec.source.shards)} shards; {what} reads one file",
+            hint="shards work with entropy, cross-entropy, kl, js, compare and loss",
+        )
+
+
+def input_paths(plan: Plan) -> list[Path]:
+    """Every file the plan reads (shards included), for the progress bar."""
+    paths: list[Path] = []
+    for source in plan.inputs:
+        if source.shards is not None:
+            paths.extend(source.shards)
+        elif source.path is not None:
+            paths.append(source.path)
+    return paths
+
+
+def run(plan: Plan, engine: Engine | None = None) -> Result:
+    """Run every task of ``plan`` (in this process by default) and merge their partials."""
+    return merge((engine or Engine()).run(plan.tasks), plan.spec)
