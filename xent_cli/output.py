@@ -12,16 +12,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from xent_cli.errors import ExitStatus, UsageError
-from xent_cli.render import (
+from xent_cli.render import write_table
+from xent_cli.results import Gate, GateReport, Result, check_gates
+from xent_cli.writers import (
     OutputFormat,
     text_number,
     write_delimited,
     write_json,
     write_jsonl,
-    write_table,
     write_value,
 )
-from xent_cli.results import Gate, GateReport, Result, check_gates
 
 _FORMAT_BY_EXTENSION: dict[str, OutputFormat] = {
     ".json": "json",
