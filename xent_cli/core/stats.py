@@ -168,7 +168,8 @@ def _block_sums(x: FloatArray) -> tuple[FloatArray, FloatArray]:
     np.bitwise_and(x.view(np.int64), _HIGH_MASK, out=high_bits)
     high = high_bits.view(np.float64)
     low = pool[2][:n]
-    np.subtract(x, high, out=low)  # exact: the low bits of the significand
+    with np.errstate(invalid="ignore"):  # inf - inf in the non-finite buckets, counted apart
+        np.subtract(x, high, out=low)  # exact: the low bits of the significand
     buckets = key.view(np.int64)
     high_sums: FloatArray = np.bincount(buckets, weights=high, minlength=_BUCKETS).astype(np.float64)
     low_sums: FloatArray = np.bincount(buckets, weights=low, minlength=_BUCKETS).astype(np.float64)
@@ -394,7 +395,7 @@ def _round_fraction(value: Fraction) -> float:
         # int / int is correctly rounded in CPython, subnormal results included.
         return value.numerator / value.denominator
     except OverflowError:
-        return math.copysign(math.inf, value)
+        return math.inf if value > 0 else -math.inf
 
 
 def _sqrt_fraction(value: Fraction) -> float:
