@@ -6,6 +6,7 @@ parts, merged in any order, gives the same result bit for bit.
 
 from __future__ import annotations
 
+import itertools
 import math
 import pickle
 import random
@@ -75,10 +76,12 @@ def split_points(data: st.DataObject, n: int, max_parts: int = 6) -> list[int]:
 
 def pieces(values: np.ndarray, cuts: list[int]) -> list[np.ndarray]:
     bounds = [0, *cuts, values.shape[0]]
-    return [values[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [values[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-def merge_in_order(parts: list[object], order: list[int], combine: Callable[[object, object], object]) -> object:
+def merge_in_order(
+    parts: list[object], order: list[int], combine: Callable[[object, object], object]
+) -> object:
     items = [parts[i] for i in order]
     result = items[0]
     for item in items[1:]:
@@ -142,7 +145,7 @@ def test_nan_payloads_are_counted_as_nan() -> None:
     assert total.nan_count == 2 and total.posinf_count == 0 and math.isnan(total.value())
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(FINITE, max_size=60), st.data())
 def test_exact_sum_is_fsum_whatever_the_blocking(values: list[float], data: st.DataObject) -> None:
     array = np.array(values, dtype=np.float64)
@@ -159,7 +162,7 @@ def test_exact_sum_is_fsum_whatever_the_blocking(values: list[float], data: st.D
     assert same(total.value(), reference)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     st.lists(
         st.one_of(
@@ -234,7 +237,7 @@ def rounded_sqrt(value: Fraction) -> float:
         return float(mpmath.sqrt(mpmath.mpf(value.numerator) / value.denominator))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.lists(FINITE, min_size=2, max_size=30), st.data())
 def test_moments_are_exact_whatever_the_split(values: list[float], data: st.DataObject) -> None:
     array = np.array(values)
@@ -330,9 +333,11 @@ def exact_correlation(x: Sequence[float], y: Sequence[float]) -> float:
     return math.copysign(rounded_sqrt(cxy * cxy / (cxx * cyy)), cxy)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(MODERATE, MODERATE), min_size=3, max_size=25), st.data())
-def test_correlation_is_exact_whatever_the_split(pairs: list[tuple[float, float]], data: st.DataObject) -> None:
+def test_correlation_is_exact_whatever_the_split(
+    pairs: list[tuple[float, float]], data: st.DataObject
+) -> None:
     x = np.array([p[0] for p in pairs])
     y = np.array([p[1] for p in pairs])
     cuts = split_points(data, len(pairs))
@@ -388,7 +393,7 @@ def canonical(x: np.ndarray) -> np.ndarray:
     return x + 0.0  # -0.0 -> 0.0
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(FINITE, min_size=1, max_size=50), QS)
 def test_percentiles_are_numpys_bit_for_bit(values: list[float], qs: list[float]) -> None:
     x = np.array(values)
@@ -415,12 +420,14 @@ def test_percentiles_at_infinity_are_the_limit() -> None:
         assert same_arrays(percentiles(values, qs), np.array(expected)), (values, qs)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.lists(st.one_of(MODERATE, st.just(math.inf), st.just(-math.inf)), min_size=1, max_size=30),
     st.lists(st.integers(0, 1000).map(lambda k: k / 10), min_size=1, max_size=8),
 )
-def test_percentiles_with_infinities_are_the_limit_of_huge_values(values: list[float], qs: list[float]) -> None:
+def test_percentiles_with_infinities_are_the_limit_of_huge_values(
+    values: list[float], qs: list[float]
+) -> None:
     # Replace ±inf by ±L: NumPy's result for large L tends to the limit we report.
     # (Percentiles in steps of 0.1 keep the weight on an infinite neighbour
     # 0 or far above 1/L.)
@@ -461,7 +468,7 @@ ELEMENT = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(ELEMENT, max_size=60), st.data(), st.integers(1, 6), QS)
 def test_protocol_equals_local_percentiles(
     values: list[float], data: st.DataObject, max_values: int, qs: list[float]
@@ -567,7 +574,7 @@ def reference_worst(values: list[float], n: int) -> list[tuple[int, float]]:
     return sorted(rows, key=lambda rv: (-rv[1], rv[0]))[:n]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.lists(st.one_of(st.integers(-3, 3).map(float), st.just(math.nan), st.just(math.inf)), max_size=40),
     st.integers(0, 8),
@@ -578,7 +585,7 @@ def test_worst_rows_with_ties_whatever_the_split(values: list[float], n: int, da
     cuts = split_points(data, len(values))
     bounds = [0, *cuts, len(values)]
     parts = []
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in itertools.pairwise(bounds):
         ids = [f"id{i}" for i in range(a, b)]
         parts.append(WorstRows(n).add(x[a:b], start_row=a, ids=ids))
     order = data.draw(st.permutations(range(len(parts))))
@@ -658,7 +665,9 @@ def test_summary_fields_against_numpy() -> None:
 def test_summary_merge_is_bit_for_bit() -> None:
     x = np.random.default_rng(6).lognormal(size=5000)
     whole = Summary(hold_values=True, worst=5).add(x)
-    parts = [Summary(hold_values=True, worst=5).add(p, start_row=i * 1000) for i, p in enumerate(np.split(x, 5))]
+    parts = [
+        Summary(hold_values=True, worst=5).add(p, start_row=i * 1000) for i, p in enumerate(np.split(x, 5))
+    ]
     random.Random(1).shuffle(parts)
     merged = parts[0]
     for p in parts[1:]:
@@ -672,7 +681,9 @@ def test_summary_merge_is_bit_for_bit() -> None:
 def test_summary_without_values_is_small_and_takes_protocol_percentiles() -> None:
     rng = np.random.default_rng(10)
     parts = [rng.gamma(0.5, size=20_000) for _ in range(4)]
-    partials = [Summary(key_histogram=True, worst=3).add(p, start_row=20_000 * i) for i, p in enumerate(parts)]
+    partials = [
+        Summary(key_histogram=True, worst=3).add(p, start_row=20_000 * i) for i, p in enumerate(parts)
+    ]
     merged = partials[0]
     for p in partials[1:]:
         merged = merged + p
@@ -682,7 +693,9 @@ def test_summary_without_values_is_small_and_takes_protocol_percentiles() -> Non
         merged.to_dict()
     qs = [0.1, 1, 5, 10, 50, 90, 95, 99, 99.9]
     found = exact_percentiles(parts, qs, histogram=merged.key_histogram())
-    ours = merged.to_dict(extra_percentiles=True, percentile_values=dict(zip(qs, found.tolist(), strict=True)))
+    ours = merged.to_dict(
+        extra_percentiles=True, percentile_values=dict(zip(qs, found.tolist(), strict=True))
+    )
     local = Summary(hold_values=True).add(np.concatenate(parts)).to_dict(extra_percentiles=True)
     assert ours == local
 

@@ -568,23 +568,28 @@ def _log_sum_exp(values: FloatArray) -> float:
     return peak + math.log(float(np.sum(np.exp(values - peak))))
 
 
-def _outside(total_log: float) -> float:
-    """``1 - exp(total_log)`` without cancellation (``-expm1``), clipped at 0."""
-    return max(0.0, -math.expm1(total_log))
+def _outside(total_log: float, listed: int) -> float:
+    """``1 - exp(total_log)`` without cancellation (``-expm1``), for a list of ``listed`` tokens.
+
+    Below ``listed * 2**-50``, the rounding error of summing that many
+    probabilities, it is noise and taken as 0 (as is a negative remainder, a
+    list summing to 1 within the tolerance). Anything larger is kept, however
+    small: a candidate's tail can hold most of a small divergence.
+    """
+    outside = -math.expm1(total_log)
+    return outside if outside > listed * 2.0**-50 else 0.0
 
 
 def _coarsen_side(
-    values: FloatArray, shared_columns: list[int], other_columns: list[int], outside: float, total_log: float
+    values: FloatArray, shared_columns: list[int], other_columns: list[int], outside: float
 ) -> FloatArray:
     # The rest bucket holds the mass outside the list plus the listed tokens
-    # that are not shared: a sum of non-negative terms, so neither cancels nor
-    # goes negative; if the list's mass was clipped at 1, the known tokens
-    # outside the shared set still count.
-    rest = outside + float(np.sum(np.exp(values[other_columns]))) if other_columns else outside
-    log_rest = math.log(rest) if rest > 0 else -math.inf
-    coarse = np.append(values[shared_columns], log_rest)
-    # Renormalize: the mass exceeds 1 (by at most the tolerance) only when it was clipped.
-    return coarse - max(total_log, 0.0)
+    # that are not shared: a sum of non-negative terms, so it neither cancels
+    # nor goes negative, and a list whose mass was clipped at 1 still puts
+    # its known non-shared tokens there.
+    rest = outside + (float(np.sum(np.exp(values[other_columns]))) if other_columns else 0.0)
+    coarse = np.append(values[shared_columns], math.log(rest) if rest > 0 else -math.inf)
+    return coarse - _log_sum_exp(coarse)  # exactly normalized (it was within the tolerance of 1)
 
 
 def coarsened_pair(
@@ -606,9 +611,15 @@ def coarsened_pair(
     share no token (nothing is known about the two distributions jointly).
 
     The rest bucket's mass, ``1 - sum of the shared probabilities``, is
-    computed as (mass outside the list, ``-expm1(logsumexp(list))``, clipped
-    at 0) + (probabilities of the listed tokens not shared): a sum of
-    non-negative terms, with no cancellation.
+    computed as (mass outside the list, ``-expm1(logsumexp(list))``) +
+    (probabilities of the listed tokens not shared): a sum of non-negative
+    terms, with no cancellation. The mass outside a list is clipped at 0 when
+    the list sums to 1 within the tolerance, and taken as 0 below the rounding
+    error of the sum (``k * 2**-50``), so lists that hold every token give the
+    full KL. If Q's rest bucket is empty while P's is not (Q's list holds all
+    its mass, P puts mass elsewhere), the KL is ``inf``, as for full
+    distributions where ``q = 0 < p``. Each coarsened pair is renormalized
+    exactly.
 
     Parameters
     ----------
@@ -660,11 +671,11 @@ def coarsened_pair(
     p_other = [column for column, token in enumerate(p_list) if token not in shared_set]
     q_shared = [q_position[token] for token in shared]
     q_other = [column for column, token in enumerate(q_list) if token not in shared_set]
-    p_outside, q_outside = _outside(totals[0]), _outside(totals[1])
+    p_outside, q_outside = _outside(totals[0], len(p_list)), _outside(totals[1], len(q_list))
     return CoarsenedPair(
         tokens=tuple(shared),
-        p_log=_coarsen_side(p_values, p_shared, p_other, p_outside, totals[0]),
-        q_log=_coarsen_side(q_values, q_shared, q_other, q_outside, totals[1]),
+        p_log=_coarsen_side(p_values, p_shared, p_other, p_outside),
+        q_log=_coarsen_side(q_values, q_shared, q_other, q_outside),
         p_outside=p_outside,
         q_outside=q_outside,
         same_top1=p_list[int(np.argmax(p_values))] == q_list[int(np.argmax(q_values))],

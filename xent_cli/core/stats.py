@@ -171,8 +171,8 @@ def _block_sums(x: FloatArray) -> tuple[FloatArray, FloatArray]:
     with np.errstate(invalid="ignore"):  # inf - inf in the non-finite buckets, counted apart
         np.subtract(x, high, out=low)  # exact: the low bits of the significand
     buckets = key.view(np.int64)
-    high_sums: FloatArray = np.bincount(buckets, weights=high, minlength=_BUCKETS).astype(np.float64)
-    low_sums: FloatArray = np.bincount(buckets, weights=low, minlength=_BUCKETS).astype(np.float64)
+    high_sums: FloatArray = np.bincount(buckets, weights=high, minlength=_BUCKETS)  # type: ignore[assignment]
+    low_sums: FloatArray = np.bincount(buckets, weights=low, minlength=_BUCKETS)  # type: ignore[assignment]
     return high_sums, low_sums
 
 
@@ -188,8 +188,8 @@ class _Epoch:
 
     def __init__(self, target: ExactSum) -> None:
         self.target = target
-        self.high = np.zeros(_BUCKETS)
-        self.low = np.zeros(_BUCKETS)
+        self.high: FloatArray | None = None
+        self.low: FloatArray | None = None
         self.fed = 0
         self.lowest = 2047
         self.highest = -1
@@ -211,29 +211,23 @@ class _Epoch:
             self.highest = 2046
             x = x[~huge]
             high, low = _block_sums(x)
-        self.high += high
-        self.low += low
+        if self.high is None or self.low is None:
+            self.high, self.low = high, low
+        else:
+            self.high += high
+            self.low += low
         self.fed += x.shape[0]
         if self.fed >= _EPOCH:
             self.flush()
 
     def flush(self) -> None:
-        if not self.fed:
+        if self.high is None or self.low is None:
             return
-        # Within one sign, the values of a bucket do not cancel: a bucket is
-        # nonzero exactly when it holds a nonzero value.
-        present = np.flatnonzero(
-            (self.high[:2047] != 0)
-            | (self.low[:2047] != 0)
-            | (self.high[2048:4095] != 0)
-            | (self.low[2048:4095] != 0)
-        )
-        if present.shape[0]:
-            self.lowest = min(self.lowest, int(present[0]))
-            self.highest = max(self.highest, int(present[-1]))
-        self.target._deposit(self.high, self.low, 0)
-        self.high[:] = 0
-        self.low[:] = 0
+        span = self.target._deposit(self.high, self.low, 0)
+        if span is not None:
+            self.lowest = min(self.lowest, span[0])
+            self.highest = max(self.highest, span[1])
+        self.high = self.low = None
         self.fed = 0
 
     def span(self) -> tuple[int, int] | None:
@@ -286,23 +280,29 @@ class ExactSum:
         epoch.flush()
         return epoch.span()
 
-    def _deposit(self, high: FloatArray, low: FloatArray, shift: int) -> None:
-        """Move exact bucket sums into the slots (``shift``: the values were scaled by 2**-shift)."""
+    def _deposit(self, high: FloatArray, low: FloatArray, shift: int) -> tuple[int, int] | None:
+        """Move exact bucket sums into the slots (``shift``: the values were scaled by 2**-shift).
+
+        Returns the smallest and largest exponent field present (None if none).
+        """
+        # Within one sign the values of a bucket cannot cancel: a bucket sum is
+        # nonzero exactly when the bucket holds a nonzero value.
+        buckets = np.flatnonzero((high != 0) | (low != 0))
+        if buckets.shape[0] == 0:
+            return None
         if self._acc is None:
             self._acc = np.zeros(_SLOTS, dtype=np.int64)
-        acc = self._acc
-        # The positive and negative bucket sums of one exponent are multiples
-        # of one unit below 2**53 units: their sum is exact.
-        high_units = np.ldexp(high[:2047] + high[2048:4095], _HIGH_SCALE).astype(np.int64)
-        low_units = np.ldexp(low[:2047] + low[2048:4095], _LOW_SCALE).astype(np.int64)
-        # exponent fields 0 (subnormal) and 1 share slot 0
-        acc[shift : shift + 2046] += low_units[1:]
-        acc[shift] += low_units[0]
-        acc[shift + _LOW_BITS : shift + _LOW_BITS + 2046] += high_units[1:]
-        acc[shift + _LOW_BITS] += high_units[0]
+        exponent = buckets & 2047
+        slots = _SLOT_OF_EXPONENT[exponent] + shift
+        # Each bucket sum is below 2**53 of its unit: exact as an int64.
+        np.add.at(self._acc, slots, np.ldexp(low[buckets], _LOW_SCALE[exponent]).astype(np.int64))
+        np.add.at(
+            self._acc, slots + _LOW_BITS, np.ldexp(high[buckets], _HIGH_SCALE[exponent]).astype(np.int64)
+        )
         self._calls += 1
-        if self._calls >= 64:  # a deposit adds < 2**55 to a slot; int64 holds 2**63
+        if self._calls >= 32:  # a deposit adds < 2**56 to a slot; int64 holds 2**63
             self._normalize()
+        return int(exponent.min()), int(exponent.max())
 
     def _normalize(self) -> None:
         acc = self._acc
