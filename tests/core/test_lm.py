@@ -349,8 +349,17 @@ def test_coarsened_kl_is_a_lower_bound(p_logits: list[float], shift: list[float]
                 for a, b in zip(p_mp, q_mp, strict=True)
             )
         )
-    # equality (up to rounding) when the coarsening loses nothing, e.g. both lists hold all but one token
-    assert 0 <= coarse <= full * (1 + 1e-9) + 1e-15
+    # Equality (up to rounding) when the coarsening loses nothing, e.g. both
+    # lists hold all but one token. The rest bucket's masses are rebuilt as
+    # 1 - (listed mass) from inputs that sum to 1 only within a few ulps, so
+    # allow for that rounding through the rest term's sensitivity.
+    listed_p = {names.index(t) for t in pair.tokens}
+    p_rest = float(sum(p[i] for i in range(n) if i not in listed_p))
+    q_rest = float(sum(q[i] for i in range(n) if i not in listed_p))
+    slack = (
+        1e-15 * (1 + p_rest / q_rest + abs(math.log(p_rest / q_rest))) if p_rest > 0 and q_rest > 0 else 0.0
+    )
+    assert 0 <= coarse <= full * (1 + 1e-9) + 1e-15 + slack
 
 
 def test_disjoint_lists_give_zero_and_full_lists_the_full_kl() -> None:

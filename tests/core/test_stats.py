@@ -282,6 +282,9 @@ def test_moments_of_values_outside_the_exact_product_window() -> None:
     assert m.std() == rounded_sqrt(exact_variance(values))  # but its root is finite
     tiny = [1e-320, 3e-321, 5e-324, 0.0]
     assert Moments().add(tiny).variance() == rounded(exact_variance(tiny))
+    # every square of a block >= 2**990: the block's ordinary bucket sums are empty
+    big = [2.0**497, -1.5 * 2.0**498, 2.0**499]
+    assert Moments().add(big).variance() == rounded(exact_variance(big))
 
 
 @pytest.mark.parametrize(
@@ -330,7 +333,8 @@ def exact_correlation(x: Sequence[float], y: Sequence[float]) -> float:
     cxy = sum(((Fraction(a) - mx) * (Fraction(b) - my) for a, b in zip(x, y, strict=True)), Fraction(0))
     cxx = sum(((Fraction(a) - mx) ** 2 for a in x), Fraction(0))
     cyy = sum(((Fraction(b) - my) ** 2 for b in y), Fraction(0))
-    return math.copysign(rounded_sqrt(cxy * cxy / (cxx * cyy)), cxy)
+    magnitude = rounded_sqrt(cxy * cxy / (cxx * cyy))
+    return magnitude if cxy > 0 else -magnitude
 
 
 @settings(max_examples=60, deadline=None)
@@ -353,6 +357,17 @@ def test_correlation_is_exact_whatever_the_split(
     mx, my = exact(x.tolist()) / n, exact(y.tolist()) / n
     cov = sum(((Fraction(a) - mx) * (Fraction(b) - my) for a, b in pairs), Fraction(0)) / (n - 1)
     assert c.covariance() == rounded(cov)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(FINITE, FINITE), min_size=3, max_size=12))
+def test_correlation_of_any_finite_values_is_exact(pairs: list[tuple[float, float]]) -> None:
+    x, y = [p[0] for p in pairs], [p[1] for p in pairs]
+    c = Comoments().add(x, y)
+    if len(set(x)) < 2 or len(set(y)) < 2:
+        assert math.isnan(c.correlation())
+    else:
+        assert c.correlation() == exact_correlation(x, y)
 
 
 def test_correlation_against_numpy() -> None:

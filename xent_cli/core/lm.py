@@ -559,13 +559,20 @@ def _check_top_list(
 
 
 def _log_sum_exp(values: FloatArray) -> float:
-    """``log(sum(exp(values)))`` of a short vector; ``-inf`` for no mass."""
+    """``log(sum(exp(values)))`` of a short vector; ``-inf`` for no mass.
+
+    As ``peak + log1p(sum of the others)``: when one token holds nearly all
+    the mass, ``log(1 + small)`` would round ``small`` and with it the mass
+    outside the list, which is then computed from this value.
+    """
     if values.shape[0] == 0:
         return -math.inf
-    peak = float(np.max(values))
+    top = int(np.argmax(values))
+    peak = float(values[top])
     if peak == -math.inf:
         return -math.inf
-    return peak + math.log(float(np.sum(np.exp(values - peak))))
+    others = np.delete(values, top) - peak
+    return peak + math.log1p(float(np.sum(np.exp(others))))
 
 
 def _outside(total_log: float, listed: int) -> float:

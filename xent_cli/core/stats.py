@@ -160,8 +160,10 @@ def _block_sums(x: FloatArray) -> tuple[FloatArray, FloatArray]:
 
     ``len(x) <= _BLOCK``; uses scratch buffers 0-2.
     """
-    pool = _scratch()
     n = x.shape[0]
+    if n == 0:  # np.bincount of nothing is int64, even with float weights
+        return np.zeros(_BUCKETS), np.zeros(_BUCKETS)
+    pool = _scratch()
     key = pool[0][:n].view(np.uint64)
     np.right_shift(x.view(np.uint64), np.uint64(52), out=key)
     high_bits = pool[1][:n].view(np.int64)
@@ -830,7 +832,7 @@ class Comoments:
         if cxx == 0 or cyy == 0:
             return math.nan
         magnitude = _sqrt_fraction(cxy * cxy / (cxx * cyy))
-        return math.copysign(magnitude, cxy) if cxy else 0.0
+        return 0.0 if cxy == 0 else magnitude if cxy > 0 else -magnitude
 
     def __getstate__(self) -> tuple[Any, ...]:
         return (self.count, self.nonfinite_count, self.sum_x, self.sum_y, self._xx, self._yy, self._xy)
