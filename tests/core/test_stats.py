@@ -375,7 +375,10 @@ def test_correlation_against_numpy() -> None:
     x = rng.normal(size=5000)
     y = 0.3 * x + rng.normal(size=5000)
     c = Comoments().add(x, y)
+    from scipy.stats import pearsonr
+
     assert c.correlation() == pytest.approx(np.corrcoef(x, y)[0, 1], rel=1e-13)
+    assert c.correlation() == pytest.approx(pearsonr(x, y).statistic, rel=1e-13)
     assert c.covariance() == pytest.approx(np.cov(x, y)[0, 1], rel=1e-13)
     # An exact linear relation is a correlation of exactly 1 (NumPy may give 0.9999999999999998).
     assert Comoments().add(x, 2.0 * x + 1.0).correlation() == 1.0
