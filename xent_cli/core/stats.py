@@ -47,8 +47,10 @@ Conventions for non-finite rows
 * **Order statistics** (min, max, percentiles, worst rows) describe the rows
   that have a value: nan rows are left out and counted (``nan_count``).
   Percentiles that interpolate towards an infinite row are that infinity (the
-  limit), never nan. So a summary of rows with a nan has a nan mean, which
-  fails every gate, and still tells where the other rows lie.
+  limit), not nan (only between a ``-inf`` and a ``+inf`` row, which has no
+  limit). So a summary of rows with a nan has a nan mean, which fails any
+  gate on it, and still tells where the other rows lie; a gate on a
+  percentile should also look at ``nan_count``.
 * Negative zero is reported as ``+0.0`` by the order statistics.
 """
 
