@@ -41,7 +41,7 @@ def test_json_document(env: CliEnv, examples: Path) -> None:
     assert doc["unit"] == "nats"
     assert doc["base"] == math.e
     assert doc["sources"] == {"p": str(examples / "model_a.csv"), "q": str(examples / "model_b.csv")}
-    assert list(doc["summary"]) == ["count", "mean", "min", "p50", "p90", "p99", "max", "sum"]
+    assert list(doc["summary"]) == ["count", "mean", "min", "p50", "p90", "p99", "max", "sum", "inf_count"]
     assert doc["summary"]["count"] == 12
     assert doc["rows"][0] == {"row": 1, "id": "img-001", "value": pytest.approx(0.0008488594441552987)}
     assert doc["gate"] == {"held": True, "checks": []}

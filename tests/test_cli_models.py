@@ -91,7 +91,7 @@ def test_gate_that_names_no_measure_is_a_usage_error(env: CliEnv) -> None:
     assert result.stderr == (
         "xent: error: --fail-above kld=…: compare has no statistic 'kld' (known: kl, kl_reverse, "
         "cross_entropy, js, tv, hellinger, max_abs_diff, top1_agreement, "
-        "MEASURE.{count,mean,min,p50,p90,p99,max,sum})\n"
+        "MEASURE.{count,mean,std_error,min,p0.1,p1,p5,p10,p50,p90,p95,p99,p99.9,max,sum,inf_count})\n"
     )
     assert env.run(["kl", "0.5,0.5", "0.9,0.1", "--fail-above", "x=y"]).exit_code == 2
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from xent_cli.results import SUMMARY_KEYS, Explanation, JointTable, Result, summarize
+from xent_cli.results import SUMMARY_KEYS, Explanation, JointTable, Result
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -67,11 +67,12 @@ def write_table(result: Result, console: Console, max_rows: int) -> None:
             title_justify="left",
         )
         summary.add_column("measure")
-        stat_keys = [k for k in SUMMARY_KEYS if k != "count" and (k != "sum" or digits == 6)]
+        hidden = ("count", "inf_count") if digits == 6 else ("count", "inf_count", "sum")
+        stat_keys = [k for k in SUMMARY_KEYS if k not in hidden]
         for key in stat_keys:
             summary.add_column(key, justify="right")
         for m in result.measures:
-            stats = summarize(m.values)
+            stats = result.summary(m.key)
             summary.add_row(m.label, *(table_number(stats[k], digits) for k in stat_keys))
         console.print(summary)
         histogram = _histogram(result.headline.values)

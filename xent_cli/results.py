@@ -16,8 +16,12 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-PERCENTILES = (50, 90, 99)
-SUMMARY_KEYS = ("count", "mean", "min", "p50", "p90", "p99", "max", "sum")
+SUMMARY_KEYS = ("count", "mean", "min", "p50", "p90", "p99", "max", "sum", "inf_count")
+# Every statistic of a per-row measure that a gate may name (``kl.p99.9``, ``kl.std_error``).
+STATISTICS = (
+    "count", "mean", "std_error", "min", "p0.1", "p1", "p5", "p10", "p50", "p90", "p95", "p99", "p99.9",
+    "max", "sum", "inf_count",
+)  # fmt: skip
 # How a measure's per-row values depend on the logarithm base.
 Scaling = Literal["unit", "root", "none"]
 
@@ -170,6 +174,7 @@ class Result:
     loss: LossSummary | None = None
     info: InfoSummary | None = None
     samples: SampleSummary | None = None
+    _summaries: dict[tuple[str, bool], dict[str, float]] = field(default_factory=dict, repr=False)
 
     @property
     def headline(self) -> Measure:
@@ -191,68 +196,58 @@ class Result:
     def row_number(self, index: int) -> int:
         return int(self.row_numbers[index]) if self.row_numbers is not None else index + 1
 
-    def statistics(self) -> dict[str, float]:
-        """Every named statistic a gate can check: ``kl`` (its mean), ``kl.p99``, ``perplexity``, …"""
-        stats: dict[str, float] = {}
-        for m in self.measures:
-            summary = summarize(m.values)
-            stats[m.key] = summary["mean"]
-            for key, value in summary.items():
-                stats[f"{m.key}.{key}"] = float(value)
-        if self.loss is not None:
-            stats["perplexity"] = self.loss.perplexity
-        return stats
+    def summary(self, key: str, *, extended: bool = False) -> dict[str, float]:
+        """The summary of one measure (``extended``: with the standard error and more percentiles)."""
+        cache_key = (key, extended)
+        if cache_key not in self._summaries:
+            self._summaries[cache_key] = summarize(self.measure(key).values, extended=extended)
+        return self._summaries[cache_key]
+
+    def statistic(self, name: str) -> float:
+        """A named statistic: ``kl`` (its mean), ``kl.p99``, ``kl.std_error``, ``perplexity``, …
+
+        Raises KeyError for a name this result does not have.
+        """
+        if self.loss is not None and name == "perplexity":
+            return self.loss.perplexity
+        key, _, stat = name.partition(".")
+        stat = stat or "mean"
+        if stat not in STATISTICS:
+            raise KeyError(name)
+        summary = self.summary(key, extended=stat not in SUMMARY_KEYS)
+        return float(summary[stat])
 
 
 def statistic_names(measure_keys: list[str], extra: tuple[str, ...] = ()) -> list[str]:
-    """The names :meth:`Result.statistics` gives for a command with these measures."""
+    """The statistics a gate may name for a command with these measures."""
     names = list(measure_keys)
-    names += [f"{key}.{stat}" for key in measure_keys for stat in SUMMARY_KEYS]
+    names += [f"{key}.{stat}" for key in measure_keys for stat in STATISTICS]
     return names + list(extra)
 
 
-def exact_sum(values: NDArray[np.float64]) -> float:
-    """``math.fsum`` of the values, fed in slices so no list of every value is built."""
-    import numpy as np
-
-    if np.isposinf(values).any():
-        return math.inf
-    step = 1 << 16
-    return math.fsum(
-        x for start in range(0, values.shape[0], step) for x in values[start : start + step].tolist()
-    )
-
-
 def mean(values: NDArray[np.float64]) -> float:
-    """The mean via an exactly rounded sum (``math.fsum``): independent of how rows were blocked."""
-    n = int(values.shape[0])
-    return exact_sum(values) / n if n else math.nan
+    """The exact mean, rounded once: independent of how rows were blocked or sharded."""
+    from xent_cli.core.stats import ExactSum
+
+    return ExactSum().add(values).mean() if values.shape[0] else math.nan
 
 
-def summarize(values: NDArray[np.float64]) -> dict[str, float]:
-    """count, mean, min, percentiles (linear interpolation), max and exactly rounded sum.
+def summarize(values: NDArray[np.float64], *, extended: bool = False) -> dict[str, float]:
+    """count, mean, min, percentiles (linear interpolation), max, exact sum and the number of inf rows.
 
-    The sum uses ``math.fsum``, so the mean does not depend on how rows were
-    split into blocks. Percentiles need every value, which results keep anyway.
+    Sums and means are exact, rounded once, so they do not depend on how rows
+    were split into blocks or shards; percentiles are exact too (those next
+    to an infinite row are that infinity, not nan). ``extended`` adds the
+    standard error of the mean and the percentiles 0.1, 1, 5, 10, 95 and 99.9.
     """
-    import numpy as np
+    from xent_cli.core.stats import Summary
 
-    n = int(values.shape[0])
-    if n == 0:
-        return {key: (0 if key == "count" else math.nan) for key in SUMMARY_KEYS}
-    total = exact_sum(values)
-    with np.errstate(invalid="ignore"):
-        p50, p90, p99 = (float(x) for x in np.percentile(values, PERCENTILES))
-    return {
-        "count": n,
-        "mean": total / n,
-        "min": float(np.min(values)),
-        "p50": p50,
-        "p90": p90,
-        "p99": p99,
-        "max": float(np.max(values)),
-        "sum": total,
-    }
+    partial = Summary(hold_values=True, std_error=extended).add(values)
+    fields = partial.to_dict(std_error=extended, extra_percentiles=extended, nonfinite_counts=True)
+    summary = {key: value for key, value in fields.items() if not key.endswith("inf_count")}
+    summary.pop("nan_count", None)
+    summary["inf_count"] = int(fields["posinf_count"]) + int(fields["neginf_count"])
+    return summary
 
 
 @dataclass(frozen=True)
@@ -331,15 +326,15 @@ class GateReport:
 
 def check_gates(result: Result, gates: list[Gate]) -> GateReport:
     """What was checked and whether it held; a gate naming no statistic is a usage error."""
-    stats = result.statistics()
     checks = []
     for gate in gates:
         name = gate.statistic or result.headline.key
-        if name not in stats:
+        try:
+            value = result.statistic(name)
+        except KeyError:
             raise UsageError(
-                f"--fail-{gate.direction} {name}=…: {result.command} has no statistic {name!r}",
-                hint=f"known: {', '.join(stats)}",
-            )
+                f"--fail-{gate.direction} {name}=…: {result.command} has no statistic {name!r}"
+            ) from None
         measure, _, statistic = name.partition(".")
-        checks.append(GateCheck(gate, measure, statistic or "mean", stats[name]))
+        checks.append(GateCheck(gate, measure, statistic or "mean", value))
     return GateReport(checks)

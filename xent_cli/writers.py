@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict
 from typing import Any, Literal, TextIO
 
-from xent_cli.results import Explanation, GateReport, Result, summarize
+from xent_cli.results import Explanation, GateReport, Result
 
 OutputFormat = Literal["auto", "table", "json", "jsonl", "csv", "tsv"]
 SCHEMA_VERSION = 1
@@ -48,8 +48,8 @@ def jsonable(value: Any) -> Any:
 def _summary(result: Result) -> dict[str, Any]:
     """Every summary statistic, always (for one row, min = max = mean = sum)."""
     if len(result.measures) == 1:
-        return summarize(result.headline.values)
-    return {m.key: summarize(m.values) for m in result.measures}
+        return result.summary(result.headline.key)
+    return {m.key: result.summary(m.key) for m in result.measures}
 
 
 def _explanation(explanation: Explanation) -> dict[str, Any]:
