@@ -97,6 +97,8 @@ def write_table(result: Result, console: Console, max_rows: int) -> None:
         if loss.ignored_rows:
             lines.append(f"ignored     {loss.ignored_rows} rows")
         console.print(Text("\n".join(lines)))
+    if result.panel is not None:
+        write_panel(result.panel, result.unit.name, console)
     if result.explanation is not None:
         write_explanation(result.explanation, result.unit.name, console)
     if result.smoothing is not None:
@@ -162,3 +164,58 @@ def write_joint(joint: JointTable, console: Console) -> None:
         table.add_row(str(name), *(table_number(v, 4) for v in row), table_number(p_x, 4))
     table.add_row("p(y)", *(table_number(v, 4) for v in joint.p_y), "1", style="bold")
     console.print(table)
+
+
+# The panel's percentiles, in the order shown: min, p0.1, ..., p99.9, max.
+_PANEL_ORDER = ("min", "p0.1", "p1", "p5", "p10", "p50", "p90", "p95", "p99", "p99.9", "max")
+
+
+def write_panel(panel: dict[str, float], unit: str, console: Console) -> None:
+    """The language-model panel: estimates with their standard errors, then the percentiles.
+
+    Both tables are narrow (one statistic per line), so they fit a 60-column terminal.
+    """
+    from rich import box
+    from rich.table import Table as RichTable
+
+    estimates = RichTable(
+        title=f"P (reference) vs Q (candidate), {int(panel['count'])} rows, {unit}",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+    )
+    estimates.add_column("statistic")
+    estimates.add_column("value", justify="right")
+    estimates.add_column("± std. error", justify="right")
+
+    def add(label: str, key: str, error: str | None = None) -> None:
+        if key in panel:
+            estimates.add_row(
+                label, table_number(panel[key]), "" if error is None else table_number(panel[error])
+            )
+
+    add("mean D(P‖Q)", "kl.mean", "kl.std_error")
+    if "same_top1" in panel:
+        estimates.add_row(
+            "same top-1",
+            f"{100 * panel['same_top1']:.4g}%",
+            f"{100 * panel['same_top1_std_error']:.3g}%"
+            if math.isfinite(panel["same_top1_std_error"])
+            else "nan",
+        )
+    add("PPL(P)", "ppl_p", "ppl_p_std_error")
+    add("PPL(Q)", "ppl_q", "ppl_q_std_error")
+    add("PPL(Q)/PPL(P)", "ppl_ratio", "ppl_ratio_std_error")
+    add("ln PPL ratio", "ln_ppl_ratio", "ln_ppl_ratio_std_error")
+    add("corr(ln p, ln q)", "logprob_correlation")
+    add("mean Δp", "delta_p.mean", "delta_p.std_error")
+    add("RMS Δp", "delta_p.rms")
+    add("mass outside top-k", "p_outside_topk.mean")
+    console.print(estimates)
+    spread = RichTable(box=box.SIMPLE_HEAD, title="Percentiles over rows", title_justify="left")
+    spread.add_column("")
+    prefixes = [prefix for prefix in ("kl", "delta_p") if f"{prefix}.p50" in panel]
+    for prefix in prefixes:
+        spread.add_column("D(P‖Q)" if prefix == "kl" else "Δp = q(y) − p(y)", justify="right")
+    for stat in _PANEL_ORDER:
+        spread.add_row(stat, *(table_number(panel[f"{prefix}.{stat}"]) for prefix in prefixes))
+    console.print(spread)

@@ -174,6 +174,8 @@ class Result:
     loss: LossSummary | None = None
     info: InfoSummary | None = None
     samples: SampleSummary | None = None
+    # compare: the language-model panel (kl.*, same_top1, ppl_ratio, delta_p.*, …), in the unit.
+    panel: dict[str, float] | None = None
     _summaries: dict[tuple[str, bool], dict[str, float]] = field(default_factory=dict, repr=False)
 
     @property
@@ -210,6 +212,8 @@ class Result:
         """
         if self.loss is not None and name == "perplexity":
             return self.loss.perplexity
+        if self.panel is not None and name in self.panel:
+            return self.panel[name]
         key, _, stat = name.partition(".")
         stat = stat or "mean"
         if stat not in STATISTICS:

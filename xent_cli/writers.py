@@ -91,6 +91,8 @@ def to_document(result: Result, report: GateReport | None = None) -> dict[str, A
         document["layout"] = result.layouts
     document["summary"] = _summary(result)
     document["rows"] = _rows(result)
+    if result.panel is not None:
+        document["panel"] = result.panel
     if result.smoothing is not None:
         document["smoothing"] = asdict(result.smoothing)
     if result.loss is not None:

@@ -24,6 +24,7 @@ from xent_cli.cli.params import (
     PairKindParams,
     ScaleParams,
     SmoothParams,
+    TokenParams,
     check_label_smoothing,
     command_options,
 )
@@ -280,9 +281,10 @@ PAIR_HELP = {
     """,
 }
 NO_SMOOTHING = SmoothParams()
+NO_TOKENS = TokenParams()
 
 
-def _pair_command(name: str, *, smoothing: bool = True) -> None:
+def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) -> None:
     """Register the two-distribution command ``name``: all share their options and their body."""
     groups: dict[str, type] = {
         **COMMON,
@@ -292,6 +294,8 @@ def _pair_command(name: str, *, smoothing: bool = True) -> None:
     }
     if smoothing:
         groups["smoothing"] = SmoothParams
+    if tokens:
+        groups["tokens"] = TokenParams
 
     def command(
         p: PArg = None,
@@ -305,6 +309,7 @@ def _pair_command(name: str, *, smoothing: bool = True) -> None:
         gates: GateParams,
         scale: ScaleParams,
         smoothing: SmoothParams = NO_SMOOTHING,
+        tokens: TokenParams = NO_TOKENS,
     ) -> int:
         from xent_cli.pipeline.align import InputSpec
         from xent_cli.pipeline.plan import pair_plan
@@ -322,6 +327,8 @@ def _pair_command(name: str, *, smoothing: bool = True) -> None:
             join_ids=inputs.id_column is not None and q_spec is not None,
             explain=explain.explain,
             q_kind=q_kind,
+            panel=name == "compare",
+            target=tokens.target,
         )
         plan = pair_plan(p_spec, q_spec, settings, explain_top=explain.top)
         return execute(plan, output=output, gates=gates, scale=scale)
@@ -335,7 +342,7 @@ def _pair_command(name: str, *, smoothing: bool = True) -> None:
 
 
 for _name in ("kl", "cross-entropy", "js", "compare"):
-    _pair_command(_name, smoothing=_name != "js")
+    _pair_command(_name, smoothing=_name != "js", tokens=_name == "compare")
 
 
 @app.command(cls=XentCommand)

@@ -451,6 +451,23 @@ class ExplainParams:
 
 
 @dataclass(frozen=True)
+class TokenParams:
+    """compare: each row's actual next token, for the language-model panel."""
+
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            "-t",
+            help="The actual next token of each row: a column of P, a file (an integer .npy, a "
+            "labels CSV), or an inline list like 5,0,2; adds NLL, perplexity and Δp of both models.",
+            metavar="T",
+            show_default=False,
+        ),
+    ] = None
+
+
+@dataclass(frozen=True)
 class ScaleParams:
     """Where the work runs."""
 

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
+    from xent_cli.core.lm import LMPanel
+
 
 @dataclass
 class MeasurePart:
@@ -82,6 +84,8 @@ class Partial:
     # Whole-input results that are not per row: computed inside one task.
     info: InfoSummary | None = None
     samples: SampleSummary | None = None
+    # compare: the language-model panel's mergeable sums (its percentiles come from the measures).
+    panel: LMPanel | None = None
 
     @property
     def count(self) -> int:
@@ -142,7 +146,36 @@ def merge(parts: list[Partial], spec: ResultSpec) -> Result:
         result.explanation = _explanation([p.explain for p in parts if p.explain], spec)
     if first.loss is not None:
         result.loss = _loss(parts, result)
+    if first.panel is not None:
+        result.panel = _panel([p.panel for p in parts if p.panel is not None], result)
     return result
+
+
+def _panel(parts: list[LMPanel], result: Result) -> dict[str, float]:
+    """The panel's fields; every ``kl.*`` and ``delta_p.*`` statistic is that of the per-row measure."""
+    from functools import reduce
+
+    from xent_cli.core.lm import PANEL_PERCENTILES
+
+    panel = reduce(lambda a, b: a + b, parts)
+    measured = {"kl": "kl"} if not panel.targets else {"kl": "kl", "delta_p": "delta_p"}
+    scale = {"kl": result.unit.scale, "delta_p": 1.0}
+    wanted = {}
+    for prefix, key in measured.items():
+        summary = result.summary(key, extended=True)
+        wanted[prefix] = {q: summary[_percentile_name(q)] * scale[prefix] for q in PANEL_PERCENTILES}
+    fields: dict[str, float] = dict(panel.to_dict(percentile_values=wanted, log_base=result.unit.base))
+    for prefix, key in measured.items():
+        summary = result.summary(key, extended=True)
+        for stat in ("mean", "std_error", "min", *(_percentile_name(q) for q in PANEL_PERCENTILES), "max"):
+            fields[f"{prefix}.{stat}"] = summary[stat]
+    return fields
+
+
+def _percentile_name(q: float) -> str:
+    from xent_cli.core.stats import percentile_name
+
+    return percentile_name(q)
 
 
 def _concat(arrays: list[NDArray[np.float64]]) -> NDArray[np.float64]:

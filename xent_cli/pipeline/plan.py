@@ -17,7 +17,6 @@ from xent_cli.pipeline.engine import Engine, Task
 from xent_cli.pipeline.partials import ResultSpec, merge
 from xent_cli.pipeline.tasks import (
     INFO_MEASURES,
-    PAIR_COMMANDS,
     LossSettings,
     PairSettings,
     entropy_column_task,
@@ -90,8 +89,10 @@ def pair_plan(
     explain_top: int | None = None,
 ) -> Plan:
     """A two-distribution command; without Q, P must be one table with two numeric columns."""
-    command = PAIR_COMMANDS[settings.command]
+    command = settings.pair_command()
     smoothing = Smoothing(settings.smoothing) if settings.smoothing else None
+    if settings.target is not None and q_spec is None:
+        raise UsageError("--target needs two sources: P (the reference) and Q (the candidate)")
     if q_spec is None:
         _one_file(p_spec, "one source read as P and Q")
         tasks = [Task(pair_task, (p_spec, None, settings))]
@@ -104,7 +105,23 @@ def pair_plan(
         sources = {"p": p_spec.label, "q": q_spec.label}
         inputs = [p_spec.source, q_spec.source]
     spec = ResultSpec(command.command, command.title, settings.unit, sources, explain_top, smoothing)
-    return Plan(spec, tasks, statistic_names(command.keys), inputs)
+    extra = PANEL_STATISTICS + (PANEL_TARGET_STATISTICS if settings.target else ()) if settings.panel else ()
+    if settings.target is not None:
+        labels = target_source(settings.target, p_spec.source)
+        if labels is not None:
+            inputs.append(labels)
+            if p_spec.source.shards is not None:
+                raise UsageError("with sharded P, --target must name a column of the shards")
+    return Plan(spec, tasks, statistic_names(command.keys, extra), inputs)
+
+
+# The panel's own statistics (compare), beside every measure's kl.mean, kl.p99, …
+PANEL_STATISTICS = ("same_top1", "same_top1_std_error")
+PANEL_TARGET_STATISTICS = (
+    "nll_p_std_error", "nll_q_std_error", "ppl_p", "ppl_p_std_error", "ppl_q", "ppl_q_std_error",
+    "ln_ppl_ratio", "ln_ppl_ratio_std_error", "ppl_ratio", "ppl_ratio_std_error", "logprob_correlation",
+    "delta_p.rms",
+)  # fmt: skip
 
 
 def loss_plan(spec: InputSpec, settings: LossSettings) -> Plan:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from xent_cli.core.distributions import Distributions, Kind
+    from xent_cli.core.lm import LMPanel, LMRows
 
 
 def _layout_of(table: Table) -> dict[str, object]:
@@ -84,13 +85,15 @@ class PairContext:
     the same cancellation-free ``p - q`` and ``log(p/q)``.
     """
 
-    def __init__(self, p: Distributions, q: Distributions) -> None:
+    def __init__(self, p: Distributions, q: Distributions, targets: NDArray[np.intp] | None = None) -> None:
         from xent_cli.core.measures import pair_terms
 
         self.p = p
         self.q = q
         self.terms = pair_terms(p, q)
         self.n_rows = max(p.n_rows, q.n_rows)
+        # The actual next token of each row (compare --target), as outcome indices.
+        self.targets = targets
         self._cache: dict[str, NDArray[np.float64]] = {}
 
     def cached(self, key: str, compute: Callable[[], NDArray[np.float64]]) -> NDArray[np.float64]:
@@ -108,6 +111,35 @@ def _kl_terms(c: PairContext) -> NDArray[np.float64]:
     from xent_cli.core.measures import kl_terms
 
     return c.cached("kl_terms", lambda: kl_terms(c.terms))
+
+
+def _kl_rows(c: PairContext) -> NDArray[np.float64]:
+    from xent_cli.core.measures import row_sum
+
+    return c.cached("kl_rows", lambda: row_sum(_kl_terms(c)))
+
+
+def _at_targets(c: PairContext, values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each row's value at its target outcome."""
+    import numpy as np
+
+    assert c.targets is not None
+    full = np.broadcast_to(values, (c.n_rows, c.terms.p.shape[1]))
+    result: NDArray[np.float64] = full[np.arange(c.n_rows), c.targets] + 0.0
+    return result
+
+
+def _nll_p(c: PairContext) -> NDArray[np.float64]:
+    return c.cached("nll_p", lambda: -_at_targets(c, c.p.log_probs))
+
+
+def _nll_q(c: PairContext) -> NDArray[np.float64]:
+    return c.cached("nll_q", lambda: -_at_targets(c, c.q.log_probs))
+
+
+def _delta_p(c: PairContext) -> NDArray[np.float64]:
+    # q(y) - p(y) from the accurate p - q: no cancellation when the models nearly agree.
+    return c.cached("delta_p", lambda: -_at_targets(c, c.terms.diff))
 
 
 def _reverse_kl_terms(c: PairContext) -> NDArray[np.float64]:
@@ -187,7 +219,7 @@ class PairMeasure:
         return {"unit": unit.scale, "root": math.sqrt(unit.scale), "none": 1.0}[self.scaling]
 
 
-KL = PairMeasure("kl", "D(P‖Q)", _summed(_kl_terms), terms=_kl_terms)
+KL = PairMeasure("kl", "D(P‖Q)", _kl_rows, terms=_kl_terms)
 KL_REVERSE = PairMeasure("kl_reverse", "D(Q‖P)", _summed(_reverse_kl_terms), terms=_reverse_kl_terms)
 CROSS_ENTROPY = PairMeasure(
     "cross_entropy", "H(P, Q)", _summed(_cross_entropy_terms), terms=_cross_entropy_terms
@@ -198,6 +230,11 @@ TOTAL_VARIATION = PairMeasure("tv", "TV", _summed(_tv_terms), scaling="none", te
 HELLINGER = PairMeasure("hellinger", "Hellinger", _hellinger, scaling="none")
 MAX_ABS_DIFF = PairMeasure("max_abs_diff", "max|P−Q|", _max_abs_diff, scaling="none")
 TOP1 = PairMeasure("top1_agreement", "top-1 agree", _top1, scaling="none")
+# With the actual next tokens (compare --target): per-row quantities of the language-model panel.
+NLL_P = PairMeasure("nll_p", "NLL(P)", _nll_p)
+NLL_Q = PairMeasure("nll_q", "NLL(Q)", _nll_q)
+DELTA_P = PairMeasure("delta_p", "Δp", _delta_p, scaling="none")
+TARGET_MEASURES = (NLL_P, NLL_Q, DELTA_P)
 
 
 @dataclass(frozen=True)
@@ -211,6 +248,10 @@ class PairCommand:
     @property
     def keys(self) -> list[str]:
         return [m.key for m in self.measures]
+
+    def with_targets(self) -> PairCommand:
+        """The command with the per-row quantities that need each row's actual next token."""
+        return PairCommand(self.command, self.title, self.measures + TARGET_MEASURES)
 
 
 PAIR_COMMANDS = {
@@ -237,6 +278,14 @@ class PairSettings:
     explain: bool = False
     # The kind of Q when P and Q are two columns of one table.
     q_kind: Kind | None = None
+    # compare: the language-model panel; with ``target``, each row's actual next token
+    # (a column of P, a labels file or an inline list).
+    panel: bool = False
+    target: str | None = None
+
+    def pair_command(self) -> PairCommand:
+        command = PAIR_COMMANDS[self.command]
+        return command.with_targets() if self.target else command
 
 
 def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSettings) -> Partial:
@@ -250,15 +299,19 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
 
     from xent_cli.core.distributions import smooth
 
-    command = PAIR_COMMANDS[settings.command]
+    command = settings.pair_command()
     columns: dict[str, list[NDArray[np.float64]]] = {m.key: [] for m in command.measures}
     ids: list[str] = []
     headline = command.measures[0]
     explain_sums: NDArray[np.float64] | None = None
     explained_rows = 0
     sources: dict[str, str] | None = None
+    panel = _new_panel() if settings.panel else None
+    if settings.target is not None:
+        p_spec = replace(p_spec, options=replace(p_spec.options, label_column=settings.target))
     with ExitStack() as closer:
         pairs: Iterator[PairBlock]
+        targets = None
         if q_spec is None:
             table, pair, sources = two_columns(
                 p_spec, settings.q_kind or p_spec.kind, settings.tolerance, closer
@@ -274,11 +327,17 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
             notes = p_table.notes + q_table.notes
             layouts = {"p": _layout_of(p_table), "q": _layout_of(q_table)}
             outcomes = p_table.outcomes or q_table.outcomes
+            if settings.target is not None:
+                targets = TargetReader(p_table, settings.target, p_spec)
         for pair in pairs:
             q = smooth(pair.q, settings.smoothing) if settings.smoothing else pair.q
-            context = PairContext(pair.p, q)
+            context = PairContext(
+                pair.p, q, None if targets is None else targets.block(pair.p_block, context_rows(pair))
+            )
             for m in command.measures:
                 columns[m.key].append(context.broadcast(m.rows(context)))
+            if panel is not None:
+                panel.add(_lm_rows(context))
             if settings.explain:
                 assert headline.terms is not None
                 terms = np.broadcast_to(headline.terms(context), (context.n_rows, context.terms.p.shape[1]))
@@ -301,6 +360,8 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
             explained_rows,
             outcomes,
         )
+    if targets is not None:
+        targets.finish(count)
     return Partial(
         measures=measures,
         rows_read=count,
@@ -309,7 +370,79 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
         layouts=layouts,
         explain=explain,
         sources=sources,
+        panel=panel,
     )
+
+
+def context_rows(pair: PairBlock) -> int:
+    return max(pair.p.n_rows, pair.q.n_rows)
+
+
+def _new_panel() -> LMPanel:
+    from xent_cli.core.lm import LMPanel
+
+    # Percentiles come from the per-row measures, which the partial holds anyway.
+    return LMPanel(hold_values=False)
+
+
+def _lm_rows(c: PairContext) -> LMRows:
+    """The panel's per-row quantities from the block's cached terms (nothing computed twice)."""
+    from xent_cli.core.lm import LMRows
+
+    same = c.broadcast(_top1(c)) > 0
+    kl = c.broadcast(_kl_rows(c))
+    if c.targets is None:
+        return LMRows(kl, same)
+    log_ratio = _at_targets(c, c.terms.log_ratio)
+    return LMRows(kl, same, -_nll_p(c), -_nll_q(c), log_ratio, _delta_p(c))
+
+
+class TargetReader:
+    """Each row's actual next token (``compare --target``): a column of P, or a labels source by position."""
+
+    def __init__(self, table: Table, target: str, spec: InputSpec) -> None:
+        from xent_cli.io.readers import read_labels
+
+        self.table = table
+        self.labels: Labels | None = None
+        if not table.has_labels:
+            source = _labels_source(table, target, spec)
+            self.labels = read_labels(source, replace(spec.options, label_column=None))
+        self.mapper: TargetMapper | None = None
+        self.seen = 0
+
+    def block(self, block: Block, rows: int) -> NDArray[np.intp]:
+        import numpy as np
+
+        if len(block) != rows:
+            raise UsageError("--target needs one row of P per row: P cannot be a single row here")
+        if self.mapper is None:
+            self.mapper = TargetMapper(self.table.outcomes, block.values.shape[1], binary=False)
+        texts, wheres = _block_targets(self.table, block, self.labels, self.seen, None)
+        self.seen += len(block)
+        return np.array([self.mapper(t, wheres(i)) for i, t in enumerate(texts)], dtype=np.intp)
+
+    def finish(self, rows: int) -> None:
+        if self.labels is not None and len(self.labels.values) != rows:
+            raise InputError(
+                f"{self.table.label} has {rows} rows but {self.labels.label} has "
+                f"{len(self.labels.values)} targets",
+                hint="targets pair with the rows of P by position",
+            )
+
+
+def _labels_source(table: Table, target: str, spec: InputSpec) -> Source:
+    """The labels source ``--target`` names when it is not a column of the table."""
+    source = target_source(target, spec.source)
+    if source is None:
+        columns = ", ".join([*(table.outcomes or []), *([table.id_name] if table.id_name else [])])
+        raise InputError(
+            f"--target {target!r} is not a column of {spec.label} nor a file",
+            hint=f"columns: {columns}" if columns else "give a labels file or a list like 0,2,1",
+        )
+    if source.is_stdin and spec.source.is_stdin:
+        raise UsageError("only one source can be stdin ('-')")
+    return source
 
 
 # --- loss ---------------------------------------------------------------------------------
@@ -402,15 +535,7 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
         labels: Labels | None = None
         label_by_id: dict[str, str] | None = None
         if not table.has_labels:
-            source = target_source(settings.target, pred_spec.source)
-            if source is None:
-                columns = ", ".join([*(table.outcomes or []), *([table.id_name] if table.id_name else [])])
-                raise InputError(
-                    f"--target {settings.target!r} is not a column of {pred_spec.label} nor a file",
-                    hint=f"columns: {columns}" if columns else "give a labels file or a list like 0,2,1",
-                )
-            if source.is_stdin and pred_spec.source.is_stdin:
-                raise UsageError("only one source can be stdin ('-')")
+            source = _labels_source(table, settings.target, pred_spec)
             labels = read_labels(source, replace(pred_spec.options, label_column=None))
             if settings.join_ids:
                 if labels.ids is None:
