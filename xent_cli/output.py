@@ -38,6 +38,7 @@ class OutputSettings:
     format: OutputFormat = "auto"
     value_only: bool = False
     max_rows: int = 20
+    worst: int = 0
     path: Path | None = None
     gates: list[Gate] = field(default_factory=list)
     input_paths: list[Path] = field(default_factory=list)
@@ -95,7 +96,7 @@ def _write(
         return
     fmt = resolve_format(settings, is_terminal)
     if fmt == "json":
-        write_json(result, report, out)
+        write_json(result, report, out, worst=settings.worst)
     elif fmt == "jsonl":
         write_jsonl(result, out)
     elif fmt in ("csv", "tsv"):
@@ -109,7 +110,7 @@ def _write(
             highlight=False,
             width=(settings.width if is_terminal else None) or (None if is_terminal else 120),
         )
-        write_table(result, console, settings.max_rows)
+        write_table(result, console, settings.max_rows, worst=settings.worst)
 
 
 def _pipe_console(**options: Any) -> Any:

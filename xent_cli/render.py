@@ -25,7 +25,7 @@ def table_number(value: float, digits: int = 6) -> str:
     return f"{value:.{digits}g}"
 
 
-def write_table(result: Result, console: Console, max_rows: int) -> None:
+def write_table(result: Result, console: Console, max_rows: int, *, worst: int = 0) -> None:
     """Per-row values (up to ``max_rows``), the summary, and a histogram for batches."""
     from rich import box
     from rich.table import Table as RichTable
@@ -97,6 +97,8 @@ def write_table(result: Result, console: Console, max_rows: int) -> None:
         if loss.ignored_rows:
             lines.append(f"ignored     {loss.ignored_rows} rows")
         console.print(Text("\n".join(lines)))
+    if worst and result.count > 1:
+        write_worst(result, worst, console)
     if result.panel is not None:
         write_panel(result.panel, result.unit.name, console)
     if result.explanation is not None:
@@ -219,3 +221,23 @@ def write_panel(panel: dict[str, float], unit: str, console: Console) -> None:
     for stat in _PANEL_ORDER:
         spread.add_row(stat, *(table_number(panel[f"{prefix}.{stat}"]) for prefix in prefixes))
     console.print(spread)
+
+
+def write_worst(result: Result, n: int, console: Console) -> None:
+    """The rows with the largest headline value."""
+    from rich import box
+    from rich.table import Table as RichTable
+
+    table = RichTable(
+        title=f"Worst {min(n, result.count)} rows by {result.headline.label}",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+    )
+    table.add_column("row", justify="right")
+    if result.ids:
+        table.add_column(result.id_name or "id", overflow="fold")
+    table.add_column(result.headline.label, justify="right", no_wrap=True)
+    for row in result.worst_rows(n):
+        cells = [str(row.row), *([row.id or ""] if result.ids else []), table_number(row.value)]
+        table.add_row(*cells)
+    console.print(table)

@@ -153,6 +153,15 @@ class SampleSummary:
     correction: str
 
 
+@dataclass(frozen=True)
+class WorstRow:
+    """One of the rows with the largest headline value."""
+
+    row: int
+    id: str | None
+    value: float
+
+
 @dataclass
 class Result:
     """What a command computed: per-row measures, ready to summarize and render."""
@@ -204,6 +213,18 @@ class Result:
         if cache_key not in self._summaries:
             self._summaries[cache_key] = summarize(self.measure(key).values, extended=extended)
         return self._summaries[cache_key]
+
+    def worst_rows(self, n: int) -> list[WorstRow]:
+        """The ``n`` rows with the largest headline value, largest first (ties: the earlier row)."""
+        from xent_cli.core.stats import WorstRows
+
+        if n <= 0:
+            return []
+        worst = WorstRows(n).add(self.headline.values, 0)
+        return [
+            WorstRow(self.row_number(index), self.ids[index] if self.ids else None, value)
+            for index, value, _ in worst.rows()
+        ]
 
     def statistic(self, name: str) -> float:
         """A named statistic: ``kl`` (its mean), ``kl.p99``, ``kl.std_error``, ``perplexity``, …

@@ -78,7 +78,7 @@ def _rows(result: Result) -> list[dict[str, Any]]:
     return rows
 
 
-def to_document(result: Result, report: GateReport | None = None) -> dict[str, Any]:
+def to_document(result: Result, report: GateReport | None = None, *, worst: int = 0) -> dict[str, Any]:
     """The JSON document for a result (schema version 1)."""
     document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -91,6 +91,8 @@ def to_document(result: Result, report: GateReport | None = None) -> dict[str, A
         document["layout"] = result.layouts
     document["summary"] = _summary(result)
     document["rows"] = _rows(result)
+    if worst:
+        document["worst"] = [asdict(row) for row in result.worst_rows(worst)]
     if result.panel is not None:
         document["panel"] = result.panel
     if result.smoothing is not None:
@@ -112,8 +114,8 @@ def to_document(result: Result, report: GateReport | None = None) -> dict[str, A
     return jsonable(document)  # type: ignore[no-any-return]
 
 
-def write_json(result: Result, report: GateReport | None, out: TextIO) -> None:
-    json.dump(to_document(result, report), out, indent=2, allow_nan=False, ensure_ascii=False)
+def write_json(result: Result, report: GateReport | None, out: TextIO, *, worst: int = 0) -> None:
+    json.dump(to_document(result, report, worst=worst), out, indent=2, allow_nan=False, ensure_ascii=False)
     out.write("\n")
 
 

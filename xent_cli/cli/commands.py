@@ -168,6 +168,7 @@ def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: Scale
         format=output.format_name(),
         value_only=output.value,
         max_rows=output.rows,
+        worst=output.worst,
         path=output.output,
         gates=checks,
         input_paths=paths,

@@ -360,6 +360,16 @@ class OutputParams:
             rich_help_panel=OUTPUT,
         ),
     ] = 20
+    worst: Annotated[
+        int,
+        typer.Option(
+            "--worst",
+            help="Also list the N rows with the largest headline value (for compare, by KL).",
+            metavar="N",
+            callback=check_count,
+            rich_help_panel=OUTPUT,
+        ),
+    ] = 0
     output: Annotated[
         Path | None,
         typer.Option(
