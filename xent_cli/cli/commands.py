@@ -16,9 +16,11 @@ from xent_cli.cli.app import PROG, XentCommand, app
 from xent_cli.cli.params import (
     NUMBERS,
     CorrectionName,
+    DenseKind,
     ExplainParams,
     GateParams,
     InputParams,
+    KindName,
     NumberParams,
     OutputParams,
     PairKindParams,
@@ -99,6 +101,7 @@ IgnoreLabel = Annotated[
 ]
 Correction = Annotated[
     CorrectionName,
+    DenseKind,
     typer.Option(
         "--correction",
         help="Bias correction of entropies estimated from samples: none (plug-in) or miller-madow, "
@@ -230,7 +233,7 @@ def entropy(
     from xent_cli.pipeline.align import InputSpec
     from xent_cli.pipeline.plan import entropy_plan
 
-    spec = InputSpec(resolve_source(source), inputs.read_options(), numbers.kind())
+    spec = InputSpec(resolve_source(source), inputs.read_options(), numbers.dense_kind("entropy"))
     plan = entropy_plan(
         spec, unit=numbers.unit, tolerance=numbers.tolerance, column=column, correction=correction
     )
@@ -281,6 +284,13 @@ PAIR_HELP = {
       xent compare old.csv new.csv --fail-above kl=0.01 --fail-above js=0.001 --fail-below top1_agreement=0.99
     """,
 }
+
+
+def _dense(kind: KindName) -> DenseKind:
+    """Top-k lists are read as log-probabilities (and coarsened pair by pair)."""
+    return "logprobs" if kind == "top-logprobs" else kind
+
+
 NO_SMOOTHING = SmoothParams()
 NO_TOKENS = TokenParams()
 
@@ -317,9 +327,12 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
         from xent_cli.pipeline.tasks import PairSettings
 
         options = inputs.read_options()
-        p_spec = InputSpec(resolve_source(p), options, numbers.kind(kinds.p_as))
-        q_kind = numbers.kind(kinds.q_as)
-        q_spec = None if q is None else InputSpec(resolve_source(q), options, q_kind)
+        p_kind, q_kind = numbers.kind(kinds.p_as), numbers.kind(kinds.q_as)
+        top_k = "top-logprobs" in (p_kind, q_kind)
+        if top_k and (p_kind != q_kind or q is None):
+            raise UsageError("--as top-logprobs compares two sources that both hold top-k lists")
+        p_spec = InputSpec(resolve_source(p), options, _dense(p_kind))
+        q_spec = None if q is None else InputSpec(resolve_source(q), options, _dense(q_kind))
         settings = PairSettings(
             command=name,
             unit=numbers.unit,
@@ -327,9 +340,10 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
             smoothing=smoothing.smooth,
             join_ids=inputs.id_column is not None and q_spec is not None,
             explain=explain.explain,
-            q_kind=q_kind,
+            q_kind=_dense(q_kind),
             panel=name == "compare",
             target=tokens.target,
+            top_logprobs=top_k,
         )
         plan = pair_plan(p_spec, q_spec, settings, explain_top=explain.top)
         return execute(plan, output=output, gates=gates, scale=scale)
@@ -379,7 +393,7 @@ def loss(
     from xent_cli.pipeline.plan import loss_plan
     from xent_cli.pipeline.tasks import LossSettings
 
-    spec = InputSpec(resolve_source(pred), inputs.read_options(), numbers.kind())
+    spec = InputSpec(resolve_source(pred), inputs.read_options(), numbers.dense_kind("loss"))
     settings = LossSettings(
         target=target,
         unit=numbers.unit,
@@ -422,6 +436,6 @@ def info(
     from xent_cli.pipeline.align import InputSpec
     from xent_cli.pipeline.plan import info_plan
 
-    spec = InputSpec(resolve_source(source), inputs.read_options(), numbers.kind())
+    spec = InputSpec(resolve_source(source), inputs.read_options(), numbers.dense_kind("info"))
     plan = info_plan(spec, unit=numbers.unit, tolerance=numbers.tolerance, x=x, y=y, correction=correction)
     return execute(plan, output=output, gates=gates)

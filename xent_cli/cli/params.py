@@ -26,7 +26,8 @@ from xent_cli.results import Gate, Unit
 if TYPE_CHECKING:
     from xent_cli.io.readers import ReadOptions
 
-KindName = Literal["probs", "weights", "logits", "logprobs"]
+DenseKind = Literal["probs", "weights", "logits", "logprobs"]
+KindName = Literal["probs", "weights", "logits", "logprobs", "top-logprobs"]
 FormatName = Literal["auto", "table", "json", "jsonl", "csv", "tsv"]
 EngineName = Literal["local", "dask"]
 CorrectionName = Literal["none", "miller-madow"]
@@ -227,8 +228,8 @@ class NumberParams:
         KindName | None,
         typer.Option(
             "--as",
-            help="probs (rows sum to 1; the default), weights (rescaled to sum 1), logits (softmax) "
-            "or logprobs.",
+            help="probs (rows sum to 1; the default), weights (rescaled to sum 1), logits (softmax), "
+            "logprobs, or top-logprobs (an LLM API's top-k lists, JSON Lines; two-source commands).",
             metavar="KIND",
             rich_help_panel=NUMBERS,
             show_default=False,
@@ -266,6 +267,16 @@ class NumberParams:
     bits: Annotated[
         bool, typer.Option("--bits", help="Short for --base 2.", metavar="", rich_help_panel=NUMBERS)
     ] = False
+
+    def dense_kind(self, command: str) -> DenseKind:
+        """The kind of a single source (top-k lists need two sources to compare)."""
+        kind = self.kind()
+        if kind == "top-logprobs":
+            raise UsageError(
+                f"--as top-logprobs compares two sources' top-k lists; {command} reads one",
+                hint="use it with kl, js, cross-entropy or compare",
+            )
+        return kind
 
     def kind(self, specific: KindName | None = None) -> KindName:
         """The kind of a source: ``specific`` (--p-as/--q-as) if given, else --as / --normalize."""

@@ -263,6 +263,8 @@ class PairBlock:
     p_block: Block
     q_block: Block
     outcomes: list[str] | None = None
+    # Per-row values the reader knows beside the distributions (from top-k lists: "top1", "p_outside").
+    known: dict[str, Any] | None = None
 
 
 def paired_blocks(

@@ -91,6 +91,10 @@ def pair_plan(
     """A two-distribution command; without Q, P must be one table with two numeric columns."""
     command = settings.pair_command()
     smoothing = Smoothing(settings.smoothing) if settings.smoothing else None
+    if settings.top_logprobs and (settings.target is not None or settings.join_ids or settings.explain):
+        raise UsageError(
+            "--as top-logprobs pairs rows by position; --target, --id and --explain do not apply"
+        )
     if settings.target is not None and q_spec is None:
         raise UsageError("--target needs two sources: P (the reference) and Q (the candidate)")
     if q_spec is None:
@@ -104,7 +108,12 @@ def pair_plan(
         tasks = [Task(pair_task, (p, q, settings)) for p, q in pair_shards(p_spec, q_spec)]
         sources = {"p": p_spec.label, "q": q_spec.label}
         inputs = [p_spec.source, q_spec.source]
-    spec = ResultSpec(command.command, command.title, settings.unit, sources, explain_top, smoothing)
+    title = (
+        f"{command.title} of top-k lists (coarsened: a lower bound)"
+        if settings.top_logprobs
+        else command.title
+    )
+    spec = ResultSpec(command.command, title, settings.unit, sources, explain_top, smoothing)
     extra = PANEL_STATISTICS + (PANEL_TARGET_STATISTICS if settings.target else ()) if settings.panel else ()
     if settings.target is not None:
         labels = target_source(settings.target, p_spec.source)

@@ -196,7 +196,7 @@ def _max_abs_diff(c: PairContext) -> NDArray[np.float64]:
 def _top1(c: PairContext) -> NDArray[np.float64]:
     from xent_cli.core.measures import top1_agreement_rows
 
-    return top1_agreement_rows(c.p, c.q)
+    return c.cached("top1", lambda: top1_agreement_rows(c.p, c.q))
 
 
 @dataclass(frozen=True)
@@ -235,6 +235,18 @@ NLL_P = PairMeasure("nll_p", "NLL(P)", _nll_p)
 NLL_Q = PairMeasure("nll_q", "NLL(Q)", _nll_q)
 DELTA_P = PairMeasure("delta_p", "Δp", _delta_p, scaling="none")
 TARGET_MEASURES = (NLL_P, NLL_Q, DELTA_P)
+
+
+def _p_outside(c: PairContext) -> NDArray[np.float64]:
+    return c.cached("p_outside", lambda: _missing("p_outside"))
+
+
+def _missing(name: str) -> NDArray[np.float64]:  # pragma: no cover - set by the top-k reader
+    raise AssertionError(f"{name} is known only for top-k lists")
+
+
+# From top-k lists: the reference's probability mass outside its own list.
+P_OUTSIDE = PairMeasure("p_outside_topk", "P outside top-k", _p_outside, scaling="none")
 
 
 @dataclass(frozen=True)
@@ -282,9 +294,13 @@ class PairSettings:
     # (a column of P, a labels file or an inline list).
     panel: bool = False
     target: str | None = None
+    # Both sources are top-k lists of log-probabilities (an LLM API's), compared coarsened.
+    top_logprobs: bool = False
 
     def pair_command(self) -> PairCommand:
         command = PAIR_COMMANDS[self.command]
+        if self.top_logprobs:
+            return PairCommand(command.command, command.title, (*command.measures, P_OUTSIDE))
         return command.with_targets() if self.target else command
 
 
@@ -312,7 +328,15 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
     with ExitStack() as closer:
         pairs: Iterator[PairBlock]
         targets = None
-        if q_spec is None:
+        if settings.top_logprobs:
+            assert q_spec is not None
+            pairs = _topk_pairs(p_spec, q_spec, settings.tolerance)
+            notes = [TOPK_NOTE]
+            layouts: dict[str, dict[str, object]] = {
+                side: {"format": "top-logprobs", "compared": TOPK_METHOD} for side in ("p", "q")
+            }
+            outcomes = None
+        elif q_spec is None:
             table, pair, sources = two_columns(
                 p_spec, settings.q_kind or p_spec.kind, settings.tolerance, closer
             )
@@ -334,6 +358,7 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
             context = PairContext(
                 pair.p, q, None if targets is None else targets.block(pair.p_block, context_rows(pair))
             )
+            context._cache.update(pair.known or {})
             for m in command.measures:
                 columns[m.key].append(context.broadcast(m.rows(context)))
             if panel is not None:
@@ -374,6 +399,76 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
     )
 
 
+TOPK_METHOD = "coarsened: the tokens in both lists plus one bucket for the rest (a lower bound)"
+TOPK_NOTE = (
+    "top-k lists are compared on the tokens both lists hold plus one bucket for the rest of the mass: "
+    "a lower bound of the full divergence"
+)
+
+
+def _topk_pairs(p_spec: InputSpec, q_spec: InputSpec, tolerance: float) -> Iterator[PairBlock]:
+    """Top-k lists of P and Q, row by row, coarsened to the shared tokens plus one bucket for the rest.
+
+    Each block carries the per-row values that only the lists know (top-1
+    agreement of the lists' own first tokens, P's mass outside its list).
+    """
+    import numpy as np
+
+    from xent_cli.core.distributions import prepare
+    from xent_cli.core.lm import coarsened_pair, coarsened_rows
+    from xent_cli.io.toplogprobs import read_top_logprobs
+
+    if p_spec.source.is_stdin and q_spec.source.is_stdin:
+        raise UsageError("only one source can be stdin ('-')")
+
+    def pairs() -> Iterator[PairBlock]:
+        p_blocks = read_top_logprobs(p_spec.source)
+        q_blocks = read_top_logprobs(q_spec.source)
+        p_rows = q_rows = 0
+        for p_block in p_blocks:
+            q_block = next(q_blocks, None)
+            if q_block is None or len(q_block) != len(p_block):
+                q_total = q_rows + (len(q_block) if q_block else 0) + sum(len(b) for b in q_blocks)
+                p_total = p_rows + len(p_block) + sum(len(b) for b in p_blocks)
+                raise InputError(
+                    f"{p_spec.label} has {p_total} token positions but {q_spec.label} has {q_total}",
+                    hint="top-k rows pair by position",
+                )
+            coarse = []
+            for i in range(len(p_block)):
+                try:
+                    coarse.append(
+                        coarsened_pair(
+                            p_block.tokens[i], p_block.logprobs[i], q_block.tokens[i], q_block.logprobs[i],
+                            tolerance=tolerance, row=p_block.start + i,
+                        )
+                    )  # fmt: skip
+                except DistributionError as exc:
+                    side = p_block if exc.name == "p" else q_block
+                    label = p_spec.label if exc.name == "p" else q_spec.label
+                    where = f"{label}: {side.places[i]}"
+                    if exc.column is not None:
+                        where += f", top_logprobs[{exc.column + 1}]"
+                    raise InputError(f"{where}: {exc.message}") from None
+            rows = coarsened_rows(coarse)
+            p = prepare(rows.p_log, "logprobs", tolerance=tolerance, name="p")
+            q = prepare(rows.q_log, "logprobs", tolerance=tolerance, name="q")
+            known = {"top1": rows.same_top1.astype(np.float64), "p_outside": rows.p_outside}
+            values = np.empty((len(p_block), 0))
+            start = p_block.start
+            yield PairBlock(p, q, None, Block(values, start), Block(values, start), known=known)
+            p_rows += len(p_block)
+            q_rows += len(q_block)
+        extra = sum(len(b) for b in q_blocks)
+        if extra:
+            raise InputError(
+                f"{p_spec.label} has {p_rows} token positions but {q_spec.label} has {q_rows + extra}",
+                hint="top-k rows pair by position",
+            )
+
+    return pairs()
+
+
 def context_rows(pair: PairBlock) -> int:
     return max(pair.p.n_rows, pair.q.n_rows)
 
@@ -391,6 +486,8 @@ def _lm_rows(c: PairContext) -> LMRows:
 
     same = c.broadcast(_top1(c)) > 0
     kl = c.broadcast(_kl_rows(c))
+    if "p_outside" in c._cache:
+        return LMRows(kl, same, p_outside=c._cache["p_outside"])
     if c.targets is None:
         return LMRows(kl, same)
     log_ratio = _at_targets(c, c.terms.log_ratio)
