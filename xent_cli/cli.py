@@ -126,12 +126,14 @@ class ReadSettings:
     input_format: opt.InputFormatChoice | None
     encoding: str | None
     delimiter: str | None
-    no_header: bool
+    header: bool | None
     columns: str | None
     id_column: str | None
     decimal: str
 
-    def options(self, label_column: str | None = None) -> Any:
+    def options(
+        self, label_column: str | None = None, kind: str = "probs", role: Any = "distributions"
+    ) -> Any:
         from xent_cli.io.readers import ReadOptions
 
         if self.decimal not in (".", ","):
@@ -152,11 +154,13 @@ class ReadSettings:
             input_format=self.input_format.value if self.input_format else None,
             encoding=self.encoding,
             delimiter=delimiter,
-            no_header=self.no_header,
+            header=self.header,
             columns=columns,
             id_column=self.id_column,
             decimal=self.decimal,
             label_column=label_column,
+            kind=kind,
+            role=role,
         )
 
 
@@ -251,7 +255,7 @@ def entropy(
     input_format: opt.InputFormat = None,
     encoding: opt.Encoding = None,
     delimiter: opt.Delimiter = None,
-    no_header: opt.NoHeader = False,
+    header: opt.Header = None,
     columns: opt.Columns = None,
     id_column: opt.IdColumn = None,
     decimal: opt.Decimal = ".",
@@ -288,8 +292,10 @@ def entropy(
     _check_tolerance(tolerance)
     if column is None and correction is not opt.CorrectionChoice.none:
         raise UsageError("--correction applies to entropies estimated from samples (--column COL)")
-    read_settings = ReadSettings(input_format, encoding, delimiter, no_header, columns, id_column, decimal)
-    spec = InputSpec(_source(source), read_settings.options(), _kind(as_, normalize))
+    read_settings = ReadSettings(input_format, encoding, delimiter, header, columns, id_column, decimal)
+    kind = _kind(as_, normalize)
+    role = "samples" if column is not None else "distributions"
+    spec = InputSpec(_source(source), read_settings.options(kind=kind, role=role), kind)
     output_args = OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below)
     settings = _output_settings(output_args, ["entropy"], [spec.source])
     unit = _unit(base, bits)
@@ -335,10 +341,12 @@ def _pair_command(name: str, args: PairArgs, read_settings: ReadSettings, output
     if args.smooth is not None and not (args.smooth >= 0 and args.smooth != float("inf")):
         raise UsageError(f"--smooth {args.smooth}: must be a finite number >= 0")
     command = PAIR_COMMANDS[name]
-    options = read_settings.options()
-    p_spec = InputSpec(_source(args.p), options, _kind(args.as_, args.normalize, args.p_as))
+    p_kind = _kind(args.as_, args.normalize, args.p_as)
+    p_spec = InputSpec(_source(args.p), read_settings.options(kind=p_kind), p_kind)
     q_kind = _kind(args.as_, args.normalize, args.q_as)
-    q_spec = None if args.q is None else InputSpec(_source(args.q), options, q_kind)
+    q_spec = (
+        None if args.q is None else InputSpec(_source(args.q), read_settings.options(kind=q_kind), q_kind)
+    )
     sources = [p_spec.source] + ([q_spec.source] if q_spec else [])
     settings = _output_settings(output_args, command.keys, sources)
     unit = _unit(args.base, args.bits)
@@ -382,7 +390,7 @@ def kl(
     input_format: opt.InputFormat = None,
     encoding: opt.Encoding = None,
     delimiter: opt.Delimiter = None,
-    no_header: opt.NoHeader = False,
+    header: opt.Header = None,
     columns: opt.Columns = None,
     id_column: opt.IdColumn = None,
     decimal: opt.Decimal = ".",
@@ -416,7 +424,7 @@ def kl(
         PairArgs(
             p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits, explain, top, engine, scheduler
         ),
-        ReadSettings(input_format, encoding, delimiter, no_header, columns, id_column, decimal),
+        ReadSettings(input_format, encoding, delimiter, header, columns, id_column, decimal),
         OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below),
     )
 
@@ -436,7 +444,7 @@ def cross_entropy(
     input_format: opt.InputFormat = None,
     encoding: opt.Encoding = None,
     delimiter: opt.Delimiter = None,
-    no_header: opt.NoHeader = False,
+    header: opt.Header = None,
     columns: opt.Columns = None,
     id_column: opt.IdColumn = None,
     decimal: opt.Decimal = ".",
@@ -468,7 +476,7 @@ def cross_entropy(
         PairArgs(
             p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits, explain, top, engine, scheduler
         ),
-        ReadSettings(input_format, encoding, delimiter, no_header, columns, id_column, decimal),
+        ReadSettings(input_format, encoding, delimiter, header, columns, id_column, decimal),
         OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below),
     )
 
@@ -490,7 +498,7 @@ def js(
     input_format: opt.InputFormat = None,
     encoding: opt.Encoding = None,
     delimiter: opt.Delimiter = None,
-    no_header: opt.NoHeader = False,
+    header: opt.Header = None,
     columns: opt.Columns = None,
     id_column: opt.IdColumn = None,
     decimal: opt.Decimal = ".",
@@ -523,7 +531,7 @@ def js(
         PairArgs(
             p, q, as_, normalize, p_as, q_as, tolerance, None, base, bits, explain, top, engine, scheduler
         ),
-        ReadSettings(input_format, encoding, delimiter, no_header, columns, id_column, decimal),
+        ReadSettings(input_format, encoding, delimiter, header, columns, id_column, decimal),
         OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below),
     )
 
@@ -543,7 +551,7 @@ def compare(
     input_format: opt.InputFormat = None,
     encoding: opt.Encoding = None,
     delimiter: opt.Delimiter = None,
-    no_header: opt.NoHeader = False,
+    header: opt.Header = None,
     columns: opt.Columns = None,
     id_column: opt.IdColumn = None,
     decimal: opt.Decimal = ".",
@@ -575,7 +583,7 @@ def compare(
         PairArgs(
             p, q, as_, normalize, p_as, q_as, tolerance, smooth, base, bits, explain, top, engine, scheduler
         ),
-        ReadSettings(input_format, encoding, delimiter, no_header, columns, id_column, decimal),
+        ReadSettings(input_format, encoding, delimiter, header, columns, id_column, decimal),
         OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below),
     )
 
@@ -594,7 +602,7 @@ def loss(
     input_format: opt.InputFormat = None,
     encoding: opt.Encoding = None,
     delimiter: opt.Delimiter = None,
-    no_header: opt.NoHeader = False,
+    header: opt.Header = None,
     columns: opt.Columns = None,
     id_column: opt.IdColumn = None,
     decimal: opt.Decimal = ".",
@@ -632,8 +640,9 @@ def loss(
     _check_tolerance(tolerance)
     if not target:
         raise UsageError("--target is required: a column of PRED, a labels file, or a list like 0,2,1")
-    read_settings = ReadSettings(input_format, encoding, delimiter, no_header, columns, id_column, decimal)
-    spec = InputSpec(_source(pred), read_settings.options(), _kind(as_, normalize))
+    read_settings = ReadSettings(input_format, encoding, delimiter, header, columns, id_column, decimal)
+    kind = _kind(as_, normalize)
+    spec = InputSpec(_source(pred), read_settings.options(kind=kind, role="predictions"), kind)
     output_args = OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below)
     settings = _output_settings(output_args, ["log_loss", "accuracy"], [spec.source])
     loss_settings = LossSettings(target, label_smoothing, ignore_label, join_ids=id_column is not None)
@@ -664,7 +673,7 @@ def info(
     input_format: opt.InputFormat = None,
     encoding: opt.Encoding = None,
     delimiter: opt.Delimiter = None,
-    no_header: opt.NoHeader = False,
+    header: opt.Header = None,
     columns: opt.Columns = None,
     id_column: opt.IdColumn = None,
     decimal: opt.Decimal = ".",
@@ -702,8 +711,10 @@ def info(
         raise UsageError(f"{given} needs {missing}: samples mode names both label columns")
     if x is None and correction is not opt.CorrectionChoice.none:
         raise UsageError("--correction applies to estimates from samples (--x COL --y COL)")
-    read_settings = ReadSettings(input_format, encoding, delimiter, no_header, columns, id_column, decimal)
-    spec = InputSpec(_source(source), read_settings.options(), _kind(as_, normalize))
+    read_settings = ReadSettings(input_format, encoding, delimiter, header, columns, id_column, decimal)
+    kind = _kind(as_, normalize)
+    role = "samples" if x is not None else "joint"
+    spec = InputSpec(_source(source), read_settings.options(kind=kind, role=role), kind)
     output_args = OutputArgs(format, json, csv, value, rows, output, fail_above, fail_below)
     settings = _output_settings(output_args, [key for key, _, _ in INFO_MEASURES], [spec.source])
     unit = _unit(base, bits)

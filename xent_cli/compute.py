@@ -10,7 +10,6 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xent_cli.align import (
@@ -396,7 +395,7 @@ def run_loss(pred_spec: InputSpec, settings: LossSettings, *, unit: Unit, tolera
     import numpy as np
 
     from xent_cli.io.readers import ReadOptions, read_labels
-    from xent_cli.io.sources import resolve
+    from xent_cli.io.sources import path_kind, resolve
 
     if not 0 <= settings.label_smoothing < 1:
         raise UsageError(f"--label-smoothing {settings.label_smoothing}: must be in [0, 1)")
@@ -412,16 +411,19 @@ def run_loss(pred_spec: InputSpec, settings: LossSettings, *, unit: Unit, tolera
         labels: Labels | None = None
         label_by_id: dict[str, str] | None = None
         if not table.has_labels:
-            target_path = Path(settings.target)
-            if target_path.exists() or settings.target == "-":
+            if path_kind(settings.target) is not None or settings.target == "-":
                 source = resolve(settings.target, stdin_is_terminal=False)
             elif "," in settings.target or pred_spec.source.inline is not None:
                 source = Source(label=f"--target {settings.target}", inline=settings.target)
             else:
+                candidates = [str(n) for n in table.layout.get("labels", [])]
                 columns = ", ".join([*(table.outcomes or []), *([table.id_name] if table.id_name else [])])
+                hint = f"columns: {columns}" if columns else "give a labels file or a list like 0,2,1"
+                if candidates:
+                    hint = f"label columns: {', '.join(candidates)}; " + hint
                 raise InputError(
                     f"--target {settings.target!r} is not a column of {pred_spec.label} nor a file",
-                    hint=f"columns: {columns}" if columns else "give a labels file or a list like 0,2,1",
+                    hint=hint,
                 )
             if source.is_stdin and pred_spec.source.is_stdin:
                 raise UsageError("only one source can be stdin ('-')")
@@ -494,7 +496,7 @@ def run_loss(pred_spec: InputSpec, settings: LossSettings, *, unit: Unit, tolera
             Measure("accuracy", "correct", correct, in_unit=False),
         ],
         ids=ids if len(ids) == nll_nats.shape[0] else None,
-        notes=list(table.notes),
+        notes=list(table.notes) + (labels.notes if labels is not None else []),
         details=details,
         row_numbers=row_numbers if ignored else None,
     )

@@ -35,6 +35,8 @@ class InputFormatChoice(str, Enum):
     json = "json"
     jsonl = "jsonl"
     npy = "npy"
+    parquet = "parquet"
+    feather = "feather"
 
 
 _INPUT = "Input"
@@ -45,7 +47,7 @@ _GATES = "Gates (exit 1 when a bound breaks)"
 SourceArg = Annotated[
     str | None,
     typer.Argument(
-        help="A file (.csv .tsv .json .jsonl .npy, optionally .gz/.bz2/.xz), '-' for stdin, "
+        help="A file (.csv .tsv .json .jsonl .npy .parquet .feather; .gz/.bz2/.xz too), '-' for stdin, "
         "or an inline list like 0.5,0.5. Omitted: stdin.",
         show_default=False,
     ),
@@ -187,9 +189,15 @@ Delimiter = Annotated[
         show_default=False,
     ),
 ]
-NoHeader = Annotated[
-    bool,
-    typer.Option("--no-header", help="The first row is data, not column names.", rich_help_panel=_INPUT),
+Header = Annotated[
+    bool | None,
+    typer.Option(
+        "--header/--no-header",
+        help="The first line is column names (--header) or data (--no-header). Default: inferred "
+        "(see the README's layout rule).",
+        rich_help_panel=_INPUT,
+        show_default=False,
+    ),
 ]
 Columns = Annotated[
     str | None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 DELIMITERS = (",", ";", "\t", "|")
+# A wide row's line, split by a wrong candidate delimiter, is one huge field.
+csv.field_size_limit(min(sys.maxsize, 1 << 62))
 # Sniffed when no delimiter above splits the lines: runs of spaces (np.savetxt's default).
 WHITESPACE = " "
 # Rows wider than this are parsed by NumPy's loadtxt (pandas' cost grows with the columns).

@@ -76,6 +76,7 @@ _INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
 _DECIMAL = re.compile(
     r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|inf|infinity|nan)", re.ASCII | re.IGNORECASE
 )
+_NUMBER_CHARS = frozenset("0123456789.eE+-")
 # What pandas reads as missing (its default na_values): empty for the layout.
 MISSING_TEXTS = frozenset(
     [
@@ -169,6 +170,18 @@ def classify(
     kinds = np.zeros((len(rows), width), dtype=np.int8)
     values = np.full((len(rows), width), np.nan)
     for r, row in enumerate(rows):
+        if decimal == "." and len(row) == width and _NUMBER_CHARS.issuperset("".join(row)):
+            # Fast path for a row of plain numbers (wide rows of a vocabulary).
+            try:
+                numbers = np.array(row, dtype=np.float64)
+            except ValueError:
+                numbers = None
+            if numbers is not None:
+                values[r] = numbers
+                kinds[r] = DEC
+                for c in np.flatnonzero(numbers == np.floor(numbers)).tolist():
+                    kinds[r, c] = cell_kind(row[c])
+                continue
         kind_row = kinds[r]
         value_row = values[r]
         for c, cell in enumerate(row[:width]):
@@ -294,41 +307,42 @@ def _plural(count: int, one: str, many: str) -> str:
 # --- 1. header ----------------------------------------------------------------------------
 
 
-@dataclass
 class _Columns:
-    """Per-column statistics of the data rows."""
+    """Per-column statistics of the data rows, computed once (as Python lists, for speed)."""
 
-    n_int: NDArray[Any]
-    n_dec: NDArray[Any]
-    n_text: NDArray[Any]
-    n_rows: int
+    def __init__(self, kinds: NDArray[Any]) -> None:
+        import numpy as np
+
+        n_int = np.count_nonzero(kinds == INT, axis=0)
+        n_dec = np.count_nonzero(kinds == DEC, axis=0)
+        n_text = np.count_nonzero(kinds == TEXT, axis=0)
+        numbers = n_int + n_dec
+        numeric = (numbers > 0) & (numbers >= n_text)
+        self.n_rows = int(kinds.shape[0])
+        self._numeric: list[bool] = numeric.tolist()
+        self._textual: list[bool] = (n_text > numbers).tolist()
+        self._integer: list[bool] = (numeric & (n_dec == 0)).tolist()
+        self._decimal: list[bool] = (numeric & (n_dec > 0)).tolist()
+        self._empty: list[bool] = ((numbers + n_text) == 0).tolist()
 
     @classmethod
     def of(cls, kinds: NDArray[Any]) -> _Columns:
-        import numpy as np
-
-        return cls(
-            n_int=np.count_nonzero(kinds == INT, axis=0),
-            n_dec=np.count_nonzero(kinds == DEC, axis=0),
-            n_text=np.count_nonzero(kinds == TEXT, axis=0),
-            n_rows=int(kinds.shape[0]),
-        )
+        return cls(kinds)
 
     def numeric(self, c: int) -> bool:
-        numbers = int(self.n_int[c] + self.n_dec[c])
-        return numbers > 0 and numbers >= int(self.n_text[c])
+        return self._numeric[c]
 
     def textual(self, c: int) -> bool:
-        return int(self.n_text[c]) > int(self.n_int[c] + self.n_dec[c])
+        return self._textual[c]
 
     def integer(self, c: int) -> bool:
-        return self.numeric(c) and int(self.n_dec[c]) == 0
+        return self._integer[c]
 
     def decimal(self, c: int) -> bool:
-        return self.numeric(c) and int(self.n_dec[c]) > 0
+        return self._decimal[c]
 
     def empty(self, c: int) -> bool:
-        return int(self.n_int[c] + self.n_dec[c] + self.n_text[c]) == 0
+        return self._empty[c]
 
 
 def _integers(cells: Sequence[str]) -> list[int] | None:
@@ -558,11 +572,12 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
     # 2. the id.
     if id_col is None and width > 1:
         id_col, id_note = _infer_id(sample, names, columns, values, cells, taken, role, label)
-    if id_note:
+    if id_note and role != "labels":
         notes.append(id_note)
 
     reserved_cols = {i for i in (id_col, label_col) if i is not None}
-    free = [c for c in range(width) if c not in reserved_cols and (chosen is None or c not in chosen)]
+    chosen_set = set(chosen or ())
+    free = [c for c in range(width) if c not in reserved_cols and c not in chosen_set]
     labels: list[int] = [label_col] if label_col is not None else []
     ignored: list[int] = []
     sum_hint: str | None = None
@@ -578,14 +593,16 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
     else:
         numeric = [c for c in free if columns.numeric(c)]
         empty = [c for c in free if columns.empty(c)]
-        text = [c for c in free if c not in numeric and c not in empty]
+        text = [c for c in free if not columns.numeric(c) and not columns.empty(c)]
         decimals = [c for c in numeric if columns.decimal(c)]
         strong = [c for c in numeric if columns.integer(c) and is_label_name(names[c] if names else None)]
+        strong_set = set(strong)
         weak = [
             c
             for c in numeric
-            if columns.integer(c) and c not in strong and decimals and bool(np.nanmin(values[:, c]) >= 0)
+            if columns.integer(c) and c not in strong_set and decimals and bool(np.nanmin(values[:, c]) >= 0)
         ]
+        weak_set = set(weak)
         outcomes = list(numeric)
         if role == "labels":
             outcomes = []
@@ -603,8 +620,8 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
             if kind == "probs" and (strong or weak):
                 order = [
                     numeric,
-                    [c for c in numeric if c not in strong],
-                    [c for c in numeric if c not in strong + weak],
+                    [c for c in numeric if c not in strong_set],
+                    [c for c in numeric if c not in strong_set and c not in weak_set],
                 ]
                 verdicts = [_sums_to_one(values, cols, kind, role, sample.complete) for cols in order]
                 if verdicts[0]:
@@ -617,13 +634,14 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
                     outcomes = order[1]  # label-named integers beside decimals are labels regardless
             elif strong or weak:
                 bound = len(decimals)
-                weak_labels = [
+                weak_labels = {
                     c
                     for c in weak
                     if bool(np.nanmax(values[:, c]) < bound) and kind in ("weights", "logits", "logprobs")
-                ]
-                outcomes = [c for c in numeric if not ((decimals and c in strong) or c in weak_labels)]
-            removed = [c for c in numeric if c not in outcomes]
+                }
+                outcomes = [c for c in numeric if not ((decimals and c in strong_set) or c in weak_labels)]
+            kept = set(outcomes)
+            removed = [c for c in numeric if c not in kept]
             if role == "joint" and removed and id_col is None and removed[0] == 0:
                 # The first column of a joint table, left out as labels: the row labels.
                 id_col = 0
@@ -655,9 +673,10 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
             text_format = sample.first_line is not None
             blank = [c for c in empty if text_format and (names is None or names[c] in UNNAMED)]
             ignored.extend(blank)
-            outcomes.extend(c for c in empty if c not in blank)
+            blank_set = set(blank)
+            outcomes.extend(c for c in empty if c not in blank_set)
             outcomes.sort()
-            suspects = [c for c in outcomes if c in strong or c in weak]
+            suspects = [c for c in outcomes if c in strong_set or c in weak_set]
             if (
                 id_col is None
                 and outcomes
