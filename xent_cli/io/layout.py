@@ -654,10 +654,13 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
             if role == "joint":
                 extra = [c for c in text if c != id_col]
                 if extra:
+                    if id_col is not None and columns.textual(id_col):
+                        extra = sorted([id_col, *extra])
                     raise InputError(
                         f"{label}: {_plural(len(extra), 'column', 'columns')} "
                         f"{_quoted([name(c) for c in extra])} "
-                        "hold text, so this is not a joint table of numbers",
+                        f"{_plural(len(extra), 'holds', 'hold')} text, "
+                        "so this is not a joint table of numbers",
                         hint=f"for samples, name two label columns: --x {name(extra[0])} --y "
                         f"{name(extra[1] if len(extra) > 1 else extra[0])}",
                     )
