@@ -95,7 +95,7 @@ def test_integer_class_names_and_the_index(tmp_path: Path) -> None:
     pd.DataFrame(P, columns=[0, 1, 2]).to_csv(p_path)
     pd.DataFrame(Q, columns=[0, 1, 2]).to_csv(q_path)
     doc, _ = xent("kl", p_path, q_path)
-    np.testing.assert_allclose(rows(doc), rel_entr(P, Q).sum(axis=1), rtol=1e-11)
+    np.testing.assert_allclose(rows(doc), rel_entr(P, Q).sum(axis=1), rtol=1e-11, atol=1e-15)
 
 
 def test_binary_model_with_header_0_1(tmp_path: Path) -> None:
@@ -105,7 +105,7 @@ def test_binary_model_with_header_0_1(tmp_path: Path) -> None:
     pd.DataFrame(p2, columns=[0, 1]).to_csv(p_path, index=False)
     pd.DataFrame(q2, columns=[0, 1]).to_csv(q_path, index=False)
     doc, _ = xent("kl", p_path, q_path)
-    np.testing.assert_allclose(rows(doc), rel_entr(p2, q2).sum(axis=1), rtol=1e-11)
+    np.testing.assert_allclose(rows(doc), rel_entr(p2, q2).sum(axis=1), rtol=1e-11, atol=1e-15)
     assert doc["summary"]["count"] == 5
 
 
@@ -229,7 +229,7 @@ def test_to_feather_against_csv(tmp_path: Path) -> None:
     pd.DataFrame(P, columns=NAMES).to_feather(p_path)
     pd.DataFrame(Q, columns=NAMES).to_csv(q_path, index=False)
     doc, _ = xent("kl", p_path, q_path)
-    np.testing.assert_allclose(rows(doc), rel_entr(P, Q).sum(axis=1), rtol=1e-11)
+    np.testing.assert_allclose(rows(doc), rel_entr(P, Q).sum(axis=1), rtol=1e-11, atol=1e-15)
 
 
 def test_parquet_and_arrow_stream_on_stdin(tmp_path: Path) -> None:

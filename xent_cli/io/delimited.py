@@ -309,7 +309,7 @@ def text_blocks(
     (``XENT_MAX_LINE_BYTES``) is an error rather than a growing buffer.
     """
     limit = max_line_bytes() if limit is None else limit
-    rest = bytearray()
+    rest = b""
     # Of ``rest``: the bytes already scanned without finding a cut, and the quotes in them.
     scanned = 0
     quotes = 0
@@ -322,7 +322,9 @@ def text_blocks(
             if rest:
                 yield skipped, bytes(rest)
             return
-        rest += data
+        # Bytes, not a bytearray: the common block is copied once. A long line costs at
+        # most limit / size copies of itself.
+        rest = rest + data if rest else data
         quoted = quoted or b'"' in data
         cut = even_quote_cut(rest, scanned, quotes) if quoted else rest.rfind(b"\n", scanned) + 1
         if cut == 0:
@@ -336,8 +338,7 @@ def text_blocks(
                 quotes += rest.count(b'"', scanned)
             scanned = len(rest)
             continue
-        block = bytes(rest[:cut])
-        del rest[:cut]
+        block, rest = rest[:cut], rest[cut:]
         scanned, quotes = 0, 0
         quoted = b'"' in rest
         while skip_lines and block:
