@@ -266,7 +266,10 @@ def test_notes_go_to_stderr(env: CliEnv, tmp_path: Path) -> None:
     path.write_text("id,label,a,b\nr1,x,0.5,0.5\n")
     result = env.run(["entropy", str(path), "--value"])
     assert result.stdout == f"{math.log(2)!r}\n"
-    assert result.stderr == f"xent: note: {path}: ignoring non-numeric column(s) label\n"
+    assert result.stderr == (
+        f"xent: note: {path}: column 'label' holds labels, not outcomes: left out "
+        "(--columns to choose the outcomes)\n"
+    )
 
 
 def test_help_is_the_docstring(env: CliEnv) -> None:

@@ -87,8 +87,6 @@ def to_document(result: Result, report: GateReport | None = None, *, worst: int 
         "base": result.unit.base,
         "sources": result.sources,
     }
-    if result.layouts:
-        document["layout"] = result.layouts
     document["summary"] = _summary(result)
     document["rows"] = _rows(result)
     if worst:
@@ -107,6 +105,8 @@ def to_document(result: Result, report: GateReport | None = None, *, worst: int 
             document["joint"] = joint
     if result.samples is not None:
         document["samples"] = asdict(result.samples)
+    if result.layouts:
+        document["layout"] = result.layouts
     if report is not None:
         document["gate"] = report.to_dict()
     if result.explanation is not None:

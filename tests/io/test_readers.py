@@ -104,9 +104,20 @@ def test_outcome_and_id_cannot_be_the_same_column(tmp_path: Path) -> None:
 
 
 def test_extra_text_columns_are_ignored_with_a_note(tmp_path: Path) -> None:
-    table, _, ids, _ = load(write(tmp_path, "a.csv", "id,label,cat,dog\nr1,cat,0.2,0.8\n"))
+    table, _, ids, _ = load(write(tmp_path, "a.csv", "id,comment,cat,dog\nr1,fine,0.2,0.8\n"))
     assert ids == ["r1"]
-    assert table.notes == [f"{tmp_path / 'a.csv'}: ignoring non-numeric column(s) label"]
+    assert table.notes == [f"{tmp_path / 'a.csv'}: ignoring non-numeric column(s) comment"]
+
+
+def test_a_label_column_is_left_out_with_a_note(tmp_path: Path) -> None:
+    table, values, ids, _ = load(write(tmp_path, "a.csv", "id,label,cat,dog\nr1,cat,0.2,0.8\n"))
+    assert ids == ["r1"]
+    np.testing.assert_array_equal(values, [[0.2, 0.8]])
+    assert table.notes == [
+        f"{tmp_path / 'a.csv'}: column 'label' holds labels, not outcomes: left out "
+        "(--columns to choose the outcomes)"
+    ]
+    assert table.layout["labels"] == ["label"]
 
 
 def test_bad_cell_is_located(tmp_path: Path) -> None:

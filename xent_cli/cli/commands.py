@@ -34,6 +34,7 @@ from xent_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from xent_cli.io.sources import Source
+    from xent_cli.io.table import Role
     from xent_cli.pipeline.plan import Plan
 
 SourceArg = Annotated[
@@ -233,7 +234,9 @@ def entropy(
     from xent_cli.pipeline.align import InputSpec
     from xent_cli.pipeline.plan import entropy_plan
 
-    spec = InputSpec(resolve_source(source), inputs.read_options(), numbers.dense_kind("entropy"))
+    kind = numbers.dense_kind("entropy")
+    role: Role = "samples" if column is not None else "distributions"
+    spec = InputSpec(resolve_source(source), inputs.read_options(kind=kind, role=role), kind)
     plan = entropy_plan(
         spec, unit=numbers.unit, tolerance=numbers.tolerance, column=column, correction=correction
     )
@@ -326,13 +329,14 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
         from xent_cli.pipeline.plan import pair_plan
         from xent_cli.pipeline.tasks import PairSettings
 
-        options = inputs.read_options()
         p_kind, q_kind = numbers.kind(kinds.p_as), numbers.kind(kinds.q_as)
         top_k = "top-logprobs" in (p_kind, q_kind)
         if top_k and (p_kind != q_kind or q is None):
             raise UsageError("--as top-logprobs compares two sources that both hold top-k lists")
-        p_spec = InputSpec(resolve_source(p), options, _dense(p_kind))
-        q_spec = None if q is None else InputSpec(resolve_source(q), options, _dense(q_kind))
+        p_options = inputs.read_options(kind=_dense(p_kind))
+        p_spec = InputSpec(resolve_source(p), p_options, _dense(p_kind))
+        q_options = inputs.read_options(kind=_dense(q_kind))
+        q_spec = None if q is None else InputSpec(resolve_source(q), q_options, _dense(q_kind))
         settings = PairSettings(
             command=name,
             unit=numbers.unit,
@@ -393,7 +397,8 @@ def loss(
     from xent_cli.pipeline.plan import loss_plan
     from xent_cli.pipeline.tasks import LossSettings
 
-    spec = InputSpec(resolve_source(pred), inputs.read_options(), numbers.dense_kind("loss"))
+    kind = numbers.dense_kind("loss")
+    spec = InputSpec(resolve_source(pred), inputs.read_options(kind=kind, role="predictions"), kind)
     settings = LossSettings(
         target=target,
         unit=numbers.unit,
@@ -436,6 +441,8 @@ def info(
     from xent_cli.pipeline.align import InputSpec
     from xent_cli.pipeline.plan import info_plan
 
-    spec = InputSpec(resolve_source(source), inputs.read_options(), numbers.dense_kind("info"))
+    kind = numbers.dense_kind("info")
+    role: Role = "samples" if x is not None else "joint"
+    spec = InputSpec(resolve_source(source), inputs.read_options(kind=kind, role=role), kind)
     plan = info_plan(spec, unit=numbers.unit, tolerance=numbers.tolerance, x=x, y=y, correction=correction)
     return execute(plan, output=output, gates=gates)

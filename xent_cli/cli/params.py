@@ -25,6 +25,7 @@ from xent_cli.results import Gate, Unit
 
 if TYPE_CHECKING:
     from xent_cli.io.readers import ReadOptions
+    from xent_cli.io.table import Role
 
 DenseKind = Literal["probs", "weights", "logits", "logprobs"]
 KindName = Literal["probs", "weights", "logits", "logprobs", "top-logprobs"]
@@ -201,8 +202,8 @@ class InputParams:
         ),
     ] = "."
 
-    def read_options(self, **extra: Any) -> ReadOptions:
-        """The reader's options, by name; ``extra`` adds command-specific ones (``label_column``)."""
+    def read_options(self, *, kind: DenseKind, role: Role = "distributions") -> ReadOptions:
+        """The reader's options for one source: how to read it, what its numbers are, what it is for."""
         from xent_cli.io.readers import ReadOptions
 
         if self.delimiter is not None and self.delimiter == self.decimal:
@@ -212,11 +213,12 @@ class InputParams:
             input_format=self.input_format,
             encoding=self.encoding,
             delimiter=self.delimiter,
-            no_header=self.header is False,
+            header=self.header,
             columns=columns,
             id_column=self.id_column,
             decimal=self.decimal,
-            **extra,
+            kind=kind,
+            role=role,
         )
 
 

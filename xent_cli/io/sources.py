@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import IO, Any, Literal, cast
 
 from xent_cli.errors import InputError, UsageError
 
-Format = Literal["csv", "tsv", "json", "jsonl", "npy"]
+Format = Literal["csv", "tsv", "json", "jsonl", "npy", "parquet", "feather"]
+BINARY_FORMATS = ("npy", "parquet", "feather")
 
 _EXTENSIONS: dict[str, Format] = {
     ".csv": "csv",
@@ -26,6 +28,12 @@ _EXTENSIONS: dict[str, Format] = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".npy": "npy",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".feather": "feather",
+    ".arrow": "feather",
+    ".arrows": "feather",
+    ".ipc": "feather",
 }
 _COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
 _MAGIC = (
@@ -35,6 +43,10 @@ _MAGIC = (
     (b"\x28\xb5\x2f\xfd", "zstd"),
 )
 _NPY_MAGIC = b"\x93NUMPY"
+_PARQUET_MAGIC = b"PAR1"
+_ARROW_FILE_MAGIC = b"ARROW1"
+# An Arrow IPC stream starts with a message: the continuation marker, then its length.
+_ARROW_STREAM_MAGIC = b"\xff\xff\xff\xff"
 SNIFF_BYTES = 1 << 16
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|inf|infinity|nan)"
@@ -64,10 +76,53 @@ class Source:
             return [self]
         return [Source(label=str(path), path=path) for path in self.shards]
 
+    def identities(self) -> list[tuple[int, int]]:
+        """``(st_dev, st_ino)`` of every file this source reads.
+
+        The file itself (symbolic links followed), every shard, and stdin when it is
+        a regular file (``xent entropy < p.csv``); nothing for an inline list, a pipe
+        or a terminal on stdin. Compared with an output path, this tells whether
+        writing there would overwrite an input.
+        """
+        if self.inline is not None:
+            return []
+        if self.is_stdin:
+            try:
+                info = os.fstat(sys.stdin.fileno()) if sys.stdin is not None else None
+            except (OSError, ValueError, AttributeError):
+                return []
+            return [(info.st_dev, info.st_ino)] if info is not None and stat.S_ISREG(info.st_mode) else []
+        paths = self.shards if self.shards is not None else (self.path,)
+        found = []
+        for path in paths:
+            if path is None:
+                continue
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue
+            found.append((info.st_dev, info.st_ino))
+        return found
+
 
 def _natural_key(path: Path) -> list[object]:
     """part-2 before part-10."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(path))]
+
+
+def path_kind(text: str) -> str | None:
+    """What a command-line argument names on disk: "file", "dir", "other", or None.
+
+    A name the system cannot even look up (too long, say an inline list of 300
+    numbers, or with a NUL byte) names nothing, rather than raising.
+    """
+    try:
+        mode = os.stat(text).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISDIR(mode):
+        return "dir"
+    return "file" if stat.S_ISREG(mode) else "other"
 
 
 def _shards(spec: str) -> Source | None:
@@ -75,7 +130,7 @@ def _shards(spec: str) -> Source | None:
     import glob
 
     path = Path(spec)
-    if path.is_dir():
+    if path_kind(spec) == "dir":
         files = [
             p
             for p in path.iterdir()
@@ -86,8 +141,8 @@ def _shards(spec: str) -> Source | None:
                 f"{spec}: is a folder with no data files", hint="shards are .csv .tsv .json .jsonl .npy files"
             )
         return Source(label=spec, shards=tuple(sorted(files, key=_natural_key)))
-    if any(ch in spec for ch in "*?["):
-        matches = [Path(p) for p in glob.glob(spec) if Path(p).is_file()]
+    if any(ch in spec for ch in "*?[") and len(spec) < 4096:
+        matches = [Path(p) for p in glob.glob(spec) if path_kind(p) == "file"]
         if not matches:
             raise InputError(
                 f"{spec}: no file matches", hint="check the pattern; quote it so the shell does not expand it"
@@ -109,18 +164,23 @@ def resolve(spec: str | None, *, stdin_is_terminal: bool) -> Source:
                 hint="see xent --help",
             )
         return Source(label="<stdin>")
-    path = Path(spec)
-    if path.is_file() or (path.exists() and not path.is_dir()):
-        return Source(label=spec, path=path)
+    kind = path_kind(spec)
+    if kind in ("file", "other"):
+        return Source(label=spec, path=Path(spec))
     sharded = _shards(spec)
     if sharded is not None:
         return sharded
     if _INLINE.match(spec) or _INLINE_NAMED.match(spec):
-        return Source(label=spec, inline=spec)
+        return Source(label=_clip_label(spec), inline=spec)
     raise InputError(
-        f"{spec}: no such file",
+        f"{_clip_label(spec)}: no such file",
         hint="an inline distribution is written like 0.25,0.75 or cat=0.25,dog=0.75",
     )
+
+
+def _clip_label(spec: str, limit: int = 60) -> str:
+    """A long inline list, cut short for messages."""
+    return spec if len(spec) <= limit else spec[: limit - 1] + "…"
 
 
 def format_from_name(name: str) -> tuple[Format | None, str | None]:
@@ -287,34 +347,80 @@ def _decompressor(kind: str, raw: IO[bytes], label: str) -> IO[bytes]:
     return _buffered(stream)
 
 
-@dataclass
 class OpenedSource:
     """A source opened for reading: a byte stream that starts with ``head``.
 
-    ``plain`` is set for an uncompressed UTF-8 file, which a reader may open
-    again by path and read directly, without the layers that sniffing needed.
+    ``head`` is read ahead for sniffing; :meth:`peek` reads further ahead when a
+    reader needs more to decide (a wide CSV row, a long header). :attr:`stream`
+    then delivers every byte from the start: ``head``, then the rest, from the same
+    open file, pipe or stdin, which is never reopened, so a pipe given as a path
+    (``<(cat p.csv)``, ``/dev/stdin``, a FIFO) loses nothing.
+
+    ``plain`` is set for an uncompressed UTF-8 regular file, which :meth:`raw_stream`
+    rewinds and hands over directly, without the layers that sniffing needed.
     """
 
-    source: Source
-    stream: IO[bytes]
-    head: bytes
-    format: Format
-    plain: bool = False
-
-    def raw_stream(self) -> IO[bytes]:
-        """The data from the start: the file itself when plain, else the sniffing stream."""
-        if self.plain and self.source.path is not None:
+    def __init__(
+        self, source: Source, rest: IO[bytes], head: bytes, fmt: Format, file: IO[bytes] | None, plain: bool
+    ) -> None:
+        self.source = source
+        self.head = head
+        self.format: Format = fmt
+        self.plain = plain
+        self.eof = False
+        self._rest = rest
+        self._file = file
+        self._stream: IO[bytes] | None = None
+        self.identity: tuple[int, int] | None = None
+        if file is not None:
             try:
-                direct: IO[bytes] = open(self.source.path, "rb", buffering=0)  # noqa: SIM115 - caller closes
-            except OSError as exc:
-                raise InputError(f"{self.label}: cannot open: {exc.strerror or exc}") from None
-            self.stream.close()
-            self.stream = direct
-        return self.stream
+                info = os.fstat(file.fileno())
+                self.identity = (info.st_dev, info.st_ino)
+            except (OSError, ValueError, io.UnsupportedOperation):
+                self.identity = None
 
     @property
     def label(self) -> str:
         return self.source.label
+
+    def peek(self, size: int) -> bytes:
+        """``head`` grown to at least ``size`` bytes (or to the end of the data)."""
+        if self._stream is not None:
+            raise RuntimeError("peek after the stream was taken")
+        if len(self.head) < size and not self.eof:
+            try:
+                more = _read_up_to(self._rest, size - len(self.head))
+            except (OSError, EOFError, ValueError) as exc:
+                raise InputError(f"{self.label}: cannot read: {exc}") from None
+            if len(more) < size - len(self.head):
+                self.eof = True
+            self.head += more
+        return self.head
+
+    @property
+    def stream(self) -> IO[bytes]:
+        """Every byte from the start: the head read so far, then the rest."""
+        if self._stream is None:
+            self._stream = _buffered(PrefixedStream(self.head, self._rest))
+        return self._stream
+
+    def raw_stream(self) -> IO[bytes]:
+        """The data from the start: the regular file itself, rewound, when plain; else :attr:`stream`."""
+        if self.plain and self._file is not None and self._stream is None:
+            try:
+                self._file.seek(0)
+            except OSError as exc:
+                raise InputError(f"{self.label}: cannot read: {exc.strerror or exc}") from None
+            self._stream = self._file
+            return self._file
+        return self.stream
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+        self._rest.close()
+        if self._file is not None:
+            self._file.close()
 
 
 def open_source(
@@ -323,15 +429,25 @@ def open_source(
     """Open a path or stdin, undo any compression, transcode to UTF-8, and settle its format.
 
     Text is UTF-8 unless ``encoding`` says otherwise; UTF-16 with a byte-order
-    mark is recognised and read without being asked.
+    mark is recognised and read without being asked. Binary formats (``.npy``,
+    Parquet, Arrow) are recognised by their magic bytes and never transcoded.
     """
     assert source.inline is None
     label = source.label
+    file: IO[bytes] | None = None
+    regular = False
     if source.path is not None:
         try:
-            raw: IO[bytes] = open(source.path, "rb")  # noqa: SIM115 - closed by the caller
+            file = open(source.path, "rb", buffering=0)  # noqa: SIM115 - closed by the caller
         except OSError as exc:
             raise InputError(f"{label}: cannot open: {exc.strerror or exc}") from None
+        except ValueError as exc:  # a NUL byte in the name
+            raise InputError(f"{label}: cannot open: {exc}") from None
+        try:
+            regular = stat.S_ISREG(os.fstat(file.fileno()).st_mode)
+        except OSError:
+            regular = False
+        raw: IO[bytes] = file
         named_format, _ = format_from_name(source.path.name)
     else:
         raw = sys.stdin.buffer
@@ -339,6 +455,8 @@ def open_source(
     try:
         head = _read_up_to(raw, 8)
     except OSError as exc:
+        if file is not None:
+            file.close()
         raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
     stream = _buffered(PrefixedStream(head, raw))
     compressed = False
@@ -348,39 +466,63 @@ def open_source(
             compressed = True
             break
     stream = _buffered(GuardedStream(stream, label))
-    if encoding is None and forced_format != "npy":
-        start = _read_up_to(stream, 2)
-        stream = _buffered(PrefixedStream(start, stream))
-        if start in (b"\xff\xfe", b"\xfe\xff"):
-            encoding = "utf-16"
-    if encoding is not None and encoding.replace("-", "").replace("_", "").lower() not in ("utf8", "utf8sig"):
-        import codecs
-
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise UsageError(
-                f"--encoding {encoding!r}: unknown encoding", hint="e.g. latin-1, cp1252, utf-16"
-            ) from None
-        stream = _buffered(TranscodedStream(stream, encoding, label))
     try:
-        head = _read_up_to(stream, SNIFF_BYTES)
+        start = _read_up_to(stream, SNIFF_BYTES)
     except (OSError, EOFError, ValueError) as exc:
         raise InputError(f"{label}: cannot decompress: {exc}") from None
-    stream = _buffered(PrefixedStream(head, stream))
-    fmt = forced_format or named_format or sniff_format(head)
-    plain = source.path is not None and not compressed and encoding is None
-    return OpenedSource(source=source, stream=stream, head=head, format=fmt, plain=plain)
+    binary = forced_format in BINARY_FORMATS or (
+        forced_format is None and named_format in (None, *BINARY_FORMATS) and binary_format(start) is not None
+    )
+    transcoded = False
+    if not binary:
+        if encoding is None and start[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            encoding = "utf-16"
+        if encoding is not None and encoding.replace("-", "").replace("_", "").lower() not in (
+            "utf8",
+            "utf8sig",
+        ):
+            import codecs
+
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                raise UsageError(
+                    f"--encoding {encoding!r}: unknown encoding", hint="e.g. latin-1, cp1252, utf-16"
+                ) from None
+            stream = _buffered(TranscodedStream(_buffered(PrefixedStream(start, stream)), encoding, label))
+            transcoded = True
+            try:
+                start = _read_up_to(stream, SNIFF_BYTES)
+            except (OSError, EOFError, ValueError) as exc:
+                raise InputError(f"{label}: cannot decompress: {exc}") from None
+    fmt = forced_format or named_format or sniff_format(start)
+    plain = regular and not compressed and not transcoded
+    opened = OpenedSource(source, stream, start, fmt, file, plain)
+    opened.eof = len(start) < SNIFF_BYTES
+    return opened
+
+
+def binary_format(head: bytes) -> Format | None:
+    """The binary format whose magic bytes start ``head``, if any."""
+    if head.startswith(_NPY_MAGIC):
+        return "npy"
+    if head.startswith(_PARQUET_MAGIC):
+        return "parquet"
+    if head.startswith(_ARROW_FILE_MAGIC) or head.startswith(_ARROW_STREAM_MAGIC):
+        return "feather"
+    return None
 
 
 def sniff_format(head: bytes) -> Format:
     """Guess the format of unnamed data from its first bytes.
 
-    ``.npy`` magic, then ``[`` or ``{`` (JSON, or JSON Lines when the first line
+    Magic bytes (``.npy``, Parquet ``PAR1``, Arrow ``ARROW1`` or an IPC stream's
+    continuation marker), then ``[`` or ``{`` (JSON, or JSON Lines when the first line
     is a complete value and more lines follow), else delimited text.
     """
-    if head.startswith(_NPY_MAGIC):
-        return "npy"
+    binary = binary_format(head)
+    if binary is not None:
+        return binary
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if text[:1] in (b"[", b"{"):
         first, _, rest = text.partition(b"\n")

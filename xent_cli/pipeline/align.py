@@ -72,6 +72,9 @@ def to_distributions(
     except DistributionError as exc:
         where = table.where(block, exc.row, exc.column)
         hint = _HINTS.get(exc.reason)
+        if exc.reason == "sum" and table.sum_hint:
+            # A column looks like labels or an index: name it, never suggest --normalize.
+            hint = table.sum_hint
         if exc.reason == "negative" and kind == "logprobs":
             hint = None
         raise InputError(f"{where}: {exc.message}", hint=hint) from None
@@ -197,6 +200,8 @@ def column_layout(table: Table) -> Table:
         make_blocks=lambda: iter([row]),
         outcome_lines=lines,
         notes=table.notes,
+        layout=table.layout,
+        sum_hint=table.sum_hint,
     )
 
 

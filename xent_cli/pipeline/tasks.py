@@ -12,7 +12,6 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xent_cli import progress
@@ -532,11 +531,12 @@ def _labels_source(table: Table, target: str, spec: InputSpec) -> Source:
     """The labels source ``--target`` names when it is not a column of the table."""
     source = target_source(target, spec.source)
     if source is None:
+        candidates = [str(n) for n in table.layout.get("labels", [])]
         columns = ", ".join([*(table.outcomes or []), *([table.id_name] if table.id_name else [])])
-        raise InputError(
-            f"--target {target!r} is not a column of {spec.label} nor a file",
-            hint=f"columns: {columns}" if columns else "give a labels file or a list like 0,2,1",
-        )
+        hint = f"columns: {columns}" if columns else "give a labels file or a list like 0,2,1"
+        if candidates:
+            hint = f"label columns: {', '.join(candidates)}; " + hint
+        raise InputError(f"--target {target!r} is not a column of {spec.label} nor a file", hint=hint)
     if source.is_stdin and spec.source.is_stdin:
         raise UsageError("only one source can be stdin ('-')")
     return source
@@ -600,9 +600,9 @@ def _same_label(text: str, ignore: str) -> bool:
 
 def target_source(target: str, pred: Source) -> Source | None:
     """The labels source ``--target`` names, or None when it must be a column of PRED."""
-    from xent_cli.io.sources import resolve
+    from xent_cli.io.sources import path_kind, resolve
 
-    if target == "-" or Path(target).exists():
+    if target == "-" or path_kind(target) is not None:
         return resolve(target, stdin_is_terminal=False)
     if "," in target or pred.inline is not None:
         return Source(label=f"--target {target}", inline=target)
@@ -686,7 +686,7 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
         rows_read=seen,
         ids=ids if len(ids) == nll_nats.shape[0] else None,
         kept=np.concatenate(kept_rows) if ignored else None,
-        notes=list(table.notes),
+        notes=list(table.notes) + (labels.notes if labels is not None else []),
         layouts=layouts,
         loss=LossPart(ignored_rows=ignored, label_smoothing=settings.label_smoothing, binary=binary),
         sources={

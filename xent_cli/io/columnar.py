@@ -1,0 +1,413 @@
+"""Parquet, Feather (Arrow IPC file) and Arrow IPC streams, through pyarrow.
+
+Column types say how each value was written (integers, floating point, text), and
+pandas' metadata names the index, so the layout rule has little to infer. Rows are
+read a record batch at a time (Parquet: by row group, only the columns needed), so
+memory stays bounded.
+
+Parquet and the Arrow IPC *file* format keep their footer at the end and need random
+access: a regular file is read in place, while stdin, a pipe or a compressed file is
+first spooled to a temporary file (on disk, not in memory), then read the same way.
+An Arrow IPC *stream* is read as it arrives.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING, Any
+
+from xent_cli.errors import InputError
+from xent_cli.io import layout as rule
+from xent_cli.io.jsonrows import label_text
+from xent_cli.io.sources import OpenedSource
+from xent_cli.io.table import Block, ReadOptions, Table
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from numpy.typing import NDArray
+
+
+def _pyarrow() -> Any:
+    try:
+        import pyarrow
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        raise InputError(
+            "reading Parquet and Arrow files needs pyarrow", hint="pip install pyarrow"
+        ) from None
+    return pyarrow
+
+
+def _seekable(opened: OpenedSource) -> Any:
+    """A path or a seekable file holding the whole data (spooled to disk when it is a stream)."""
+    if opened.plain and opened.source.path is not None:
+        return str(opened.source.path)
+    spool: IO[bytes] = tempfile.TemporaryFile(prefix="xent-")  # noqa: SIM115 - closed with the table
+    stream = opened.stream
+    while True:
+        chunk = stream.read(1 << 20)
+        if not chunk:
+            break
+        spool.write(chunk)
+    spool.seek(0)
+    return spool
+
+
+def _kind_of(arrow_type: Any) -> int:
+    pa = _pyarrow()
+    types = pa.types
+    if types.is_integer(arrow_type):
+        return rule.INT
+    if types.is_floating(arrow_type) or types.is_decimal(arrow_type):
+        return rule.DEC
+    if types.is_null(arrow_type):
+        return rule.EMPTY
+    if types.is_dictionary(arrow_type):
+        return _kind_of(arrow_type.value_type) if types.is_integer(arrow_type.value_type) else rule.TEXT
+    return rule.TEXT
+
+
+def _pandas_index(schema: Any) -> list[str]:
+    """The index columns pandas recorded in the schema metadata (none for a RangeIndex)."""
+    metadata = schema.metadata or {}
+    raw = metadata.get(b"pandas")
+    if not raw:
+        return []
+    try:
+        index = json.loads(raw).get("index_columns", [])
+    except (ValueError, AttributeError):
+        return []
+    return [c for c in index if isinstance(c, str)]
+
+
+def _display_name(name: str) -> str:
+    # pandas stores an unnamed index as "__index_level_0__".
+    return "" if name.startswith("__index_level_") and name.endswith("__") else name
+
+
+class _Reader:
+    """Record batches of one Parquet/Arrow source, readable twice (sample, then data) where possible."""
+
+    def __init__(self, opened: OpenedSource) -> None:
+        pa = _pyarrow()
+        self.label = opened.label
+        self.spool: Any = None
+        self._stream_batches: Iterator[Any] | None = None
+        self._first_stream_batch: Any = None
+        fmt = opened.format
+        try:
+            if fmt == "parquet":
+                import pyarrow.parquet as pq
+
+                source = _seekable(opened)
+                self.spool = None if isinstance(source, str) else source
+                self.parquet = pq.ParquetFile(source)
+                self.schema = self.parquet.schema_arrow
+                self.kind = "parquet"
+            elif opened.head.startswith(b"ARROW1"):
+                source = _seekable(opened)
+                self.spool = None if isinstance(source, str) else source
+                self.ipc_file = pa.ipc.open_file(source)
+                self.schema = self.ipc_file.schema
+                self.kind = "file"
+            else:
+                self.ipc_stream = pa.ipc.open_stream(opened.stream)
+                self.schema = self.ipc_stream.schema
+                self.kind = "stream"
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            what = "Parquet" if fmt == "parquet" else "Arrow IPC (Feather)"
+            raise InputError(f"{self.label}: is not a valid {what} file: {_first_line(exc)}") from None
+
+    def batches(self, columns: list[str] | None, size: int) -> Iterator[Any]:
+        pa = _pyarrow()
+        try:
+            if self.kind == "parquet":
+                yield from self.parquet.iter_batches(batch_size=size, columns=columns, use_threads=False)
+            elif self.kind == "file":
+                for i in range(self.ipc_file.num_record_batches):
+                    batch = self.ipc_file.get_batch(i)
+                    if columns is not None:
+                        batch = batch.select(columns)
+                    for lo in range(0, batch.num_rows, size):
+                        yield batch.slice(lo, size)
+            else:
+                if self._first_stream_batch is not None:
+                    first, self._first_stream_batch = self._first_stream_batch, None
+                    yield from _sliced(first, columns, size)
+                for batch in self.ipc_stream:
+                    yield from _sliced(batch, columns, size)
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"{self.label}: cannot read: {_first_line(exc)}") from None
+
+    def sample(self) -> Any:
+        """The first rows (up to the layout's sample size) as one record batch, or None."""
+        pa = _pyarrow()
+        try:
+            if self.kind == "stream":
+                for batch in self.ipc_stream:
+                    if batch.num_rows:
+                        self._first_stream_batch = batch
+                        return batch.slice(0, rule.SAMPLE_ROWS)
+                return None
+            for batch in self.batches(None, rule.SAMPLE_ROWS):
+                if batch.num_rows:
+                    return batch
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"{self.label}: cannot read: {_first_line(exc)}") from None
+        return None
+
+    def close(self) -> None:
+        if self.spool is not None:
+            self.spool.close()
+
+
+def _sliced(batch: Any, columns: list[str] | None, size: int) -> Iterator[Any]:
+    if columns is not None:
+        batch = batch.select(columns)
+    for lo in range(0, batch.num_rows, size):
+        yield batch.slice(lo, size)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def read_columnar(opened: OpenedSource, options: ReadOptions) -> Table:
+    import numpy as np
+
+    label = opened.label
+    reader = _Reader(opened)
+    try:
+        schema = reader.schema
+        raw_names = list(schema.names)
+        names = [_display_name(n) for n in raw_names]
+        index_names = _pandas_index(schema)
+        first = reader.sample()
+        width = len(raw_names)
+        rows = first.num_rows if first is not None else 0
+        kinds = np.zeros((rows, width), dtype=np.int8)
+        values = np.full((rows, width), np.nan)
+        for c, field in enumerate(schema):
+            kind = _kind_of(field.type)
+            if first is None:
+                continue
+            column = first.column(c)
+            valid = np.ones(rows, dtype=bool) if column.null_count == 0 else ~np.asarray(column.is_null())
+            kinds[:, c] = np.where(valid, kind, rule.EMPTY)
+            if kind in (rule.INT, rule.DEC):
+                values[:, c] = _floats(column)
+        sample = rule.Sample(
+            label=label,
+            format=opened.format,
+            kinds=kinds,
+            values=values,
+            names=names,
+            index=tuple(raw_names.index(n) for n in index_names if n in raw_names),
+            complete=False,
+        )
+        if first is None:
+            raise InputError(f"{label}: has no rows")
+        decided = rule.decide(sample, options)
+    except BaseException:
+        reader.close()
+        raise
+    wanted = [raw_names[c] for c in decided.outcomes]
+    id_name = raw_names[decided.id] if decided.id is not None else None
+    label_name = raw_names[decided.label] if decided.label is not None else None
+    needed = list(dict.fromkeys([*wanted, *(n for n in (id_name, label_name) if n is not None)]))
+    batch_rows = max(1, min(options.block_rows, (1 << 20) // max(1, len(wanted))))
+
+    def blocks() -> Iterator[Block]:
+        start = 0
+        try:
+            for batch in reader.batches(needed, batch_rows):
+                if batch.num_rows == 0:
+                    continue
+                block = _block(batch, wanted, id_name, label_name, start, label, decided)
+                start += len(block)
+                yield block
+        finally:
+            reader.close()
+        if start == 0:
+            raise InputError(f"{label}: has no rows")
+
+    return Table(
+        label=label,
+        outcomes=decided.outcome_names,
+        id_name=decided.id_name,
+        make_blocks=blocks,
+        outcome_positions=[i + 1 for i in decided.outcomes],
+        has_labels=decided.label is not None,
+        width=len(decided.outcomes),
+        notes=list(decided.notes),
+        close=reader.close,
+        layout=decided.record(opened.format),
+        sum_hint=decided.sum_hint,
+    )
+
+
+def _floats(column: Any) -> NDArray[Any]:
+    import numpy as np
+
+    pa = _pyarrow()
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if column.null_count:
+        column = (
+            column.fill_null(math.nan) if pa.types.is_floating(column.type) else column.cast(pa.float64())
+        )
+    try:
+        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+    except (pa.ArrowException, TypeError, ValueError):
+        return np.full(len(column), np.nan)
+
+
+def _block(
+    batch: pa.RecordBatch,
+    wanted: list[str],
+    id_name: str | None,
+    label_name: str | None,
+    start: int,
+    label: str,
+    decided: rule.Layout,
+) -> Block:
+    import numpy as np
+
+    pa = _pyarrow()
+    columns = []
+    for position, name in enumerate(wanted):
+        column = batch.column(batch.schema.get_field_index(name))
+        if column.null_count:
+            row = int(np.argmax(np.asarray(column.is_null())))
+            shown = decided.outcome_names[position] if decided.outcome_names else name
+            raise InputError(
+                f"{label}: row {start + row + 1}, column {decided.outcomes[position] + 1} ({shown!r}): "
+                "value is missing",
+                hint="fill it in or remove the row",
+            )
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        if not (
+            pa.types.is_integer(column.type)
+            or pa.types.is_floating(column.type)
+            or pa.types.is_decimal(column.type)
+        ):
+            shown = decided.outcome_names[position] if decided.outcome_names else name
+            raise InputError(
+                f"{label}: column {decided.outcomes[position] + 1} ({shown!r}) holds {column.type} values, "
+                "not numbers",
+                hint="choose the outcome columns with --columns",
+            )
+        array = column.to_numpy(zero_copy_only=False)
+        columns.append(array if array.dtype.kind == "f" else array.astype(np.float64))
+    values = np.column_stack(columns) if len(columns) > 1 else np.asarray(columns[0]).reshape(-1, 1)
+    ids = (
+        [label_text(v) for v in batch.column(batch.schema.get_field_index(id_name)).to_pylist()]
+        if id_name is not None
+        else None
+    )
+    labels = (
+        [label_text(v) for v in batch.column(batch.schema.get_field_index(label_name)).to_pylist()]
+        if label_name is not None
+        else None
+    )
+    return Block(values=values, start=start, ids=ids, labels=labels)
+
+
+def _described(opened: OpenedSource, options: ReadOptions) -> tuple[_Reader, rule.Layout, list[str]]:
+    import numpy as np
+
+    reader = _Reader(opened)
+    try:
+        schema = reader.schema
+        raw_names = list(schema.names)
+        first = reader.sample()
+        if first is None:
+            raise InputError(f"{opened.label}: has no rows")
+        rows = first.num_rows
+        kinds = np.zeros((rows, len(raw_names)), dtype=np.int8)
+        values = np.full((rows, len(raw_names)), np.nan)
+        for c, field in enumerate(schema):
+            kind = _kind_of(field.type)
+            column = first.column(c)
+            valid = np.ones(rows, dtype=bool) if column.null_count == 0 else ~np.asarray(column.is_null())
+            kinds[:, c] = np.where(valid, kind, rule.EMPTY)
+            if kind in (rule.INT, rule.DEC):
+                values[:, c] = _floats(column)
+        index_names = _pandas_index(schema)
+        sample = rule.Sample(
+            label=opened.label,
+            format=opened.format,
+            kinds=kinds,
+            values=values,
+            names=[_display_name(n) for n in raw_names],
+            index=tuple(raw_names.index(n) for n in index_names if n in raw_names),
+        )
+        return reader, rule.decide(sample, options), raw_names
+    except BaseException:
+        reader.close()
+        raise
+
+
+def columnar_labels(opened: OpenedSource, options: ReadOptions) -> Any:
+    """Labels (and ids) from a Parquet/Arrow table, by the layout rule's label column."""
+    from xent_cli.io.table import Labels
+
+    reader, decided, raw_names = _described(opened, options)
+    if decided.label is None:
+        reader.close()
+        raise InputError(f"{opened.label}: has no column of labels")
+    wanted = [raw_names[decided.label]] + ([raw_names[decided.id]] if decided.id is not None else [])
+    values: list[str] = []
+    ids: list[str] = []
+    try:
+        for batch in reader.batches(wanted, 1 << 16):
+            values.extend(label_text(v) for v in batch.column(0).to_pylist())
+            if decided.id is not None:
+                ids.extend(label_text(v) for v in batch.column(1).to_pylist())
+    finally:
+        reader.close()
+    return Labels(opened.label, values, ids if decided.id is not None else None, notes=list(decided.notes))
+
+
+def columnar_samples(
+    opened: OpenedSource, options: ReadOptions, names: list[str], flags: list[str]
+) -> Iterator[list[list[str]]]:
+    """Blocks of sample columns (as text) from a Parquet/Arrow table."""
+    reader = _Reader(opened)
+    raw_names = list(reader.schema.names)
+    try:
+        indices = [
+            rule._find(n, raw_names, len(raw_names), opened.label, f)
+            for n, f in zip(names, flags, strict=True)
+        ]
+    except BaseException:
+        reader.close()
+        raise
+    wanted = [raw_names[i] for i in indices]
+
+    def blocks() -> Iterator[list[list[str]]]:
+        start = 0
+        try:
+            for batch in reader.batches(list(dict.fromkeys(wanted)), 1 << 16):
+                columns = []
+                for name in wanted:
+                    column = batch.column(batch.schema.get_field_index(name))
+                    if column.null_count:
+                        import numpy as np
+
+                        row = int(np.argmax(np.asarray(column.is_null())))
+                        raise InputError(
+                            f"{opened.label}: row {start + row + 1}: {name!r} is empty",
+                            hint="every sample needs a value in each column",
+                        )
+                    columns.append([label_text(v) for v in column.to_pylist()])
+                start += batch.num_rows
+                yield columns
+        finally:
+            reader.close()
+
+    return blocks()

@@ -1,0 +1,801 @@
+"""The layout rule: one decision, for every tabular format, of what each column is.
+
+A reader describes what it saw in a :class:`Sample` (format-neutral: the candidate
+header cells or the column names the format knows, and for many rows the kind of every
+cell, as written: an integer, a decimal, text, or empty; plus any index columns the
+format's metadata names). :func:`decide` returns a :class:`Layout`: whether the first
+line is a header, which column is the row id, which are the outcomes, which hold
+labels, which are ignored, the notes to print and the hint for a bad row sum. Readers
+hold no heuristics of their own.
+
+The rule (the README's "Layout: how xent reads a table" says the same for users):
+
+1. **Header** (text formats). ``--header`` / ``--no-header`` force it. Otherwise the first
+   line is a header when one of its cells is text or empty above a column of numbers,
+   or when it is strictly increasing integers (``0,1,2``; pandas' integer class
+   names) above data holding decimals. When it is ``0..K-1`` or ``1..K`` above data
+   that are all integers too (one-hot rows or counts under ``0,1``), both readings are
+   plausible: exit 2, naming ``--header`` and ``--no-header``. A first line of text above
+   text-only columns is a header when none of its cells recurs in its column.
+2. **Id.** ``--id COL``; else the index named by metadata (Parquet/Feather pandas
+   metadata, JSON ``split``/``index``/``table`` orients); else the pandas index written
+   by ``to_csv`` (a first column with no header name: empty, R's ``""``, ``Unnamed: 0``);
+   else a first column named while every other header cell is an integer (a crosstab
+   or pivot: ``y_true,0,1,2``), when its values are distinct; else a column named like
+   an id (``id``, ``index``, ``key``, ``row``, ``*_id``, …) holding integers or text; else
+   the first text column not named like labels; else a first column of integers that
+   count up by one (a row number) beside decimal columns.
+3. **Labels** are never outcomes: columns named like labels (``label``, ``target``, ``y``,
+   ``y_true``, ``class``, ``truth``, ``actual``, ``gold``, …) holding integers or text
+   beside decimal columns, and (weaker evidence) other integer-only columns beside
+   decimal columns. For ``probs`` the row-sum test on the sample decides the weak
+   cases: when every numeric column sums to 1 they are all outcomes; when they do not
+   but the columns without the label-like ones do, those are labels (with a note);
+   otherwise the suspects stay and the error for the bad sum names them instead of
+   suggesting ``--normalize``. For other kinds a weak candidate is a label only when its
+   values are class indices (0 ≤ v < number of decimal columns). Tables of integers
+   only (counts) keep every numeric column but the id as outcomes. Other text columns
+   are ignored with a note (for ``xent loss`` they are ``--target`` candidates too).
+4. Everything is decided from many rows (up to a few thousand, or the sniff window of
+   a wide file), never from the first data row alone: a column of numbers with a stray
+   word is an outcome column, and the word is reported as not a number.
+5. ``role="joint"`` (``xent info``): the first column of a crosstab names the rows; text
+   columns beyond it mean the file holds samples, which is an error naming ``--x``/``--y``.
+6. ``role="labels"``: the label column is the one named like labels, else the last
+   column that is not the id.
+
+Whenever an inference changed what is computed compared with reading every numeric
+column as an outcome, :attr:`Layout.notes` holds one short note about it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from xent_cli.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from xent_cli.io.table import ReadOptions
+
+# How a cell was written.
+EMPTY, INT, DEC, TEXT = 0, 1, 2, 3
+
+# Rows sampled to decide a layout, and the cell budget that limits them for wide rows
+# (at least two data rows are always sampled when the source has them).
+SAMPLE_ROWS = 2000
+SAMPLE_CELLS = 1 << 18
+
+_INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
+_DECIMAL = re.compile(
+    r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|inf|infinity|nan)", re.ASCII | re.IGNORECASE
+)
+_NUMBER_CHARS = frozenset("0123456789.eE+-")
+# What pandas reads as missing (its default na_values): empty for the layout.
+MISSING_TEXTS = frozenset(
+    [
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "-NaN",
+        "-nan",
+        "1.#IND",
+        "1.#QNAN",
+        "<NA>",
+        "N/A",
+        "NA",
+        "NULL",
+        "None",
+        "n/a",
+        "null",
+    ]
+)
+
+ID_NAMES = frozenset(
+    ["id", "ids", "index", "idx", "key", "row", "rowid", "row_id", "rownames", "row_names", "uid", "uuid"]
+)
+LABEL_NAMES = frozenset(
+    [
+        "label",
+        "labels",
+        "target",
+        "targets",
+        "y",
+        "y_true",
+        "ytrue",
+        "y_test",
+        "true",
+        "truth",
+        "ground_truth",
+        "groundtruth",
+        "gt",
+        "actual",
+        "gold",
+        "class",
+        "true_class",
+        "target_class",
+        "answer",
+    ]
+)
+UNNAMED = frozenset(["", "Unnamed: 0"])
+
+
+def is_id_name(name: str | None) -> bool:
+    if name is None:
+        return False
+    lower = name.strip().lower()
+    return lower in ID_NAMES or lower.endswith(("_id", " id"))
+
+
+def is_label_name(name: str | None) -> bool:
+    if name is None:
+        return False
+    lower = name.strip().lower()
+    return (
+        lower in LABEL_NAMES or lower.endswith(("_label", "_labels", "_target")) or lower.startswith("true_")
+    )
+
+
+def cell_kind(text: str, decimal: str = ".") -> int:
+    """How a text cell was written: EMPTY (or a missing-value marker), INT, DEC or TEXT."""
+    cell = text.strip()
+    if not cell or cell in MISSING_TEXTS:
+        return EMPTY
+    if _INTEGER.fullmatch(cell):
+        return INT
+    if decimal != ".":
+        if "." in cell:
+            return TEXT
+        cell = cell.replace(decimal, ".")
+    return DEC if _DECIMAL.fullmatch(cell) else TEXT
+
+
+def classify(
+    rows: Sequence[Sequence[str]], width: int, decimal: str = "."
+) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Kinds and values of text cells: two ``(rows, width)`` arrays (values NaN where not a number).
+
+    Rows shorter than ``width`` are padded with EMPTY; longer ones are cut.
+    """
+    import numpy as np
+
+    kinds = np.zeros((len(rows), width), dtype=np.int8)
+    values = np.full((len(rows), width), np.nan)
+    for r, row in enumerate(rows):
+        if decimal == "." and len(row) == width and _NUMBER_CHARS.issuperset("".join(row)):
+            # Fast path for a row of plain numbers (wide rows of a vocabulary).
+            try:
+                numbers = np.array(row, dtype=np.float64)
+            except ValueError:
+                numbers = None
+            if numbers is not None:
+                values[r] = numbers
+                kinds[r] = DEC
+                for c in np.flatnonzero(numbers == np.floor(numbers)).tolist():
+                    kinds[r, c] = cell_kind(row[c])
+                continue
+        kind_row = kinds[r]
+        value_row = values[r]
+        for c, cell in enumerate(row[:width]):
+            kind = cell_kind(cell, decimal)
+            kind_row[c] = kind
+            if kind in (INT, DEC):
+                value_row[c] = float(cell.strip().replace(decimal, ".") if decimal != "." else cell)
+    return kinds, values
+
+
+def value_kind(value: Any) -> tuple[int, float]:
+    """Kind and value of a parsed JSON value: ints are INT, floats DEC, strings TEXT, None EMPTY."""
+    if value is None:
+        return EMPTY, math.nan
+    if isinstance(value, bool):
+        # Not a number, but where numbers are: the column stays an outcome column and
+        # the reader reports the value.
+        return DEC, math.nan
+    if isinstance(value, int):
+        try:
+            return INT, float(value)
+        except OverflowError:
+            return DEC, math.inf
+    if isinstance(value, float):
+        return DEC, value
+    if isinstance(value, str):
+        # A number written as a string is a number for the layout (the reader then
+        # says it is quoted); "inf" and "nan" are how JSON writers spell those.
+        kind = cell_kind(value)
+        if kind in (INT, DEC):
+            return DEC, float(value.strip())
+        return (EMPTY if kind == EMPTY else TEXT), math.nan
+    if isinstance(value, (int, float)):  # pragma: no cover - other numeric types
+        return DEC, float(value)
+    return TEXT, math.nan
+
+
+@dataclass
+class Sample:
+    """What a reader saw of a table, for :func:`decide`.
+
+    ``kinds`` and ``values`` are ``(rows, columns)`` arrays of the sampled data rows;
+    for text formats they start *after* ``first_line``, the header candidate, whose
+    cells are given as text. ``names`` are column names the format itself knows (JSON
+    keys, Arrow schema); ``index`` the columns its metadata names as the index.
+    ``cells`` are the sampled rows' raw text (text formats), ``lines`` their lines.
+    """
+
+    label: str
+    format: str
+    kinds: NDArray[Any]
+    values: NDArray[Any]
+    names: list[str] | None = None
+    first_line: list[str] | None = None
+    cells: Sequence[Sequence[str]] | None = None
+    comment: list[str] | None = None
+    index: tuple[int, ...] = ()
+    complete: bool = False
+    decimal: str = "."
+
+    @property
+    def width(self) -> int:
+        return int(self.kinds.shape[1])
+
+
+@dataclass
+class Layout:
+    """What each column of a table is.
+
+    Column numbers are 0-based positions in the file (or in ``names``). ``label`` is
+    the column ``--target`` named (``ReadOptions.label_column``); ``labels`` lists every
+    column that holds labels (``label`` among them).
+    """
+
+    header: bool
+    names: list[str] | None
+    width: int
+    id: int | None
+    outcomes: list[int]
+    labels: list[int] = field(default_factory=list)
+    label: int | None = None
+    ignored: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    sum_hint: str | None = None
+    header_source: str = "none"
+    binary: bool = False
+
+    def name(self, column: int) -> str:
+        if self.names is not None and self.names[column] != "":
+            return self.names[column]
+        return f"column {column + 1}"
+
+    @property
+    def outcome_names(self) -> list[str] | None:
+        return [self.names[i] for i in self.outcomes] if self.names is not None else None
+
+    @property
+    def id_name(self) -> str | None:
+        return None if self.id is None else self.name(self.id)
+
+    def record(self, fmt: str) -> dict[str, Any]:
+        """The JSON-ready summary of the decision, for ``sources`` in the JSON output."""
+        header: Any = self.header if self.header_source != "comment" else "comment"
+        return {
+            "format": fmt,
+            "header": header,
+            "id": None if self.id is None else self.name(self.id),
+            "outcomes": self.outcome_names if self.names is not None else len(self.outcomes),
+            "labels": [self.name(i) for i in self.labels],
+            "ignored": [self.name(i) for i in self.ignored],
+        }
+
+
+def _quoted(names: Sequence[str]) -> str:
+    shown = ", ".join(repr(n) for n in names[:5])
+    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return one if count == 1 else many
+
+
+# --- 1. header ----------------------------------------------------------------------------
+
+
+class _Columns:
+    """Per-column statistics of the data rows, computed once (as Python lists, for speed)."""
+
+    def __init__(self, kinds: NDArray[Any]) -> None:
+        import numpy as np
+
+        n_int = np.count_nonzero(kinds == INT, axis=0)
+        n_dec = np.count_nonzero(kinds == DEC, axis=0)
+        n_text = np.count_nonzero(kinds == TEXT, axis=0)
+        numbers = n_int + n_dec
+        numeric = (numbers > 0) & (numbers >= n_text)
+        self.n_rows = int(kinds.shape[0])
+        self._numeric: list[bool] = numeric.tolist()
+        self._textual: list[bool] = (n_text > numbers).tolist()
+        self._integer: list[bool] = (numeric & (n_dec == 0)).tolist()
+        self._decimal: list[bool] = (numeric & (n_dec > 0)).tolist()
+        self._empty: list[bool] = ((numbers + n_text) == 0).tolist()
+
+    @classmethod
+    def of(cls, kinds: NDArray[Any]) -> _Columns:
+        return cls(kinds)
+
+    def numeric(self, c: int) -> bool:
+        return self._numeric[c]
+
+    def textual(self, c: int) -> bool:
+        return self._textual[c]
+
+    def integer(self, c: int) -> bool:
+        return self._integer[c]
+
+    def decimal(self, c: int) -> bool:
+        return self._decimal[c]
+
+    def empty(self, c: int) -> bool:
+        return self._empty[c]
+
+
+def _integers(cells: Sequence[str]) -> list[int] | None:
+    """The cells as integers, when every one is written as an integer."""
+    values = []
+    for cell in cells:
+        text = cell.strip()
+        if not _INTEGER.fullmatch(text):
+            return None
+        values.append(int(text))
+    return values
+
+
+def _header(sample: Sample, options: ReadOptions) -> tuple[bool, str | None]:
+    """Whether the first line is a header, and the note when integers were taken as names."""
+    first = sample.first_line
+    assert first is not None
+    forced = options.header_choice
+    if forced is not None:
+        return forced, None
+    width = len(first)
+    if sample.kinds.shape[0] == 0:
+        # A single line: a header only if nothing in it is a number.
+        return not any(cell_kind(c, sample.decimal) in (INT, DEC) for c in first), None
+    columns = _Columns.of(sample.kinds)
+    numeric = [c for c in range(width) if c < sample.width and columns.numeric(c)]
+    first_kinds = [cell_kind(c, sample.decimal) for c in first]
+    if any(first_kinds[c] in (TEXT, EMPTY) for c in numeric):
+        return True, None
+    if not numeric:
+        # Text above text: a header when no cell of it recurs in its column.
+        if sample.cells is None or len(set(first)) != len(first) or not all(c.strip() for c in first):
+            return False, None
+        for c, name in enumerate(first):
+            if any(len(row) > c and row[c] == name for row in sample.cells):
+                return False, None
+        return True, None
+    integers = _integers([first[c] for c in numeric])
+    if integers is None or any(b <= a for a, b in itertools.pairwise(integers)):
+        return False, None
+    if any(columns.decimal(c) for c in numeric):
+        shown = ",".join(c.strip() for c in first)
+        if len(shown) > 40:
+            shown = shown[:39] + "…"
+        return True, (
+            f"{sample.label}: first line ({shown}) taken as the header (integer class names above "
+            "decimal data); --no-header to read it as data"
+        )
+    consecutive = integers == list(range(integers[0], integers[0] + len(integers)))
+    if consecutive and (integers[0] == 0 or (integers[0] == 1 and len(integers) > 1)):
+        if options.role == "labels":
+            # Labels pair with rows by count, so the plain reading cannot give a wrong
+            # number: a header read as a label is reported as one label too many.
+            return False, None
+        shown = ",".join(c.strip() for c in first)
+        if len(shown) > 40:
+            shown = shown[:39] + "…"
+        raise InputError(
+            f"{sample.label}: the first line ({shown}) may be a header of class names or a row of data, "
+            "and every value below it is an integer too",
+            hint="say which: --header, or --no-header",
+        )
+    return False, None
+
+
+# --- 2.-3. id, labels, outcomes ----------------------------------------------------------------
+
+
+def _find(spec: str, names: list[str] | None, width: int, label: str, option: str) -> int:
+    if names is not None and spec in names:
+        return names.index(spec)
+    if names is not None:
+        stripped = [n.strip() for n in names]
+        if spec.strip() in stripped:
+            return stripped.index(spec.strip())
+    if spec.isdigit() and 1 <= int(spec) <= width:
+        return int(spec) - 1
+    known = ", ".join(n if n else "''" for n in names) if names else "none (the file has no header)"
+    if names is not None and len(names) > 30:
+        known = ", ".join(names[:30]) + f" and {len(names) - 30} more"
+    raise InputError(
+        f"{label}: {option} {spec!r} names no column",
+        hint=f"columns are: {known}; or give a 1-based column number",
+    )
+
+
+def _check_unique(names: Sequence[str], label: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InputError(f"{label}: outcome {name!r} appears twice", hint="outcome names must be unique")
+        seen.add(name)
+
+
+def _index_like(values: NDArray[Any]) -> bool:
+    """Integers counting up by one in every sampled row (a row number)."""
+    import numpy as np
+
+    if values.shape[0] < 2 or not np.all(np.isfinite(values)):
+        return False
+    return bool(np.all(np.diff(values) == 1))
+
+
+def _distinct(
+    sample: Sample, rows_values: NDArray[Any], c: int, cells: Sequence[Sequence[str]] | None
+) -> bool:
+    import numpy as np
+
+    column = rows_values[:, c]
+    if np.all(np.isfinite(column)):
+        return bool(len(np.unique(column)) == column.shape[0])
+    if cells is not None:
+        texts = [row[c] if len(row) > c else "" for row in cells]
+        return len(set(texts)) == len(texts)
+    return False
+
+
+def _sums_to_one(
+    values: NDArray[Any], columns: list[int], kind: str, role: str, complete: bool
+) -> bool | None:
+    """The row-sum test on the sample: True/False, or None when it cannot tell."""
+    import numpy as np
+
+    if not columns:
+        return None
+    part = values[:, columns]
+    rows = np.all(np.isfinite(part), axis=1) if kind != "logprobs" else ~np.any(np.isnan(part), axis=1)
+    part = part[rows]
+    if part.shape[0] == 0:
+        return None
+    if role == "joint":
+        if not complete or kind != "probs":
+            return None
+        return bool(abs(float(np.sum(part)) - 1.0) <= 1e-2)
+    if kind == "probs":
+        return bool(np.all(np.abs(np.sum(part, axis=1) - 1.0) <= 1e-2))
+    if kind == "logprobs":
+        with np.errstate(all="ignore"):
+            top = np.max(part, axis=1, keepdims=True)
+            total = np.log(np.sum(np.exp(part - top), axis=1)) + top[:, 0]
+        return bool(np.all(np.abs(total) <= 1e-2))
+    return None
+
+
+def decide(sample: Sample, options: ReadOptions) -> Layout:
+    """Apply the layout rule to what a reader saw (see the module docstring)."""
+    import numpy as np
+
+    label = sample.label
+    role = options.role
+    kind = options.kind
+    names: list[str] | None
+    header = False
+    header_source = "none"
+    notes: list[str] = []
+    kinds, values = sample.kinds, sample.values
+    cells = sample.cells
+    if sample.first_line is not None:
+        header, header_note = _header(sample, options)
+        if header_note:
+            notes.append(header_note)
+        if header:
+            names = [c.strip() for c in sample.first_line]
+            header_source = "line"
+        else:
+            first_kinds, first_values = classify([sample.first_line], len(sample.first_line), sample.decimal)
+            if kinds.shape[1] < first_kinds.shape[1]:
+                pad = first_kinds.shape[1] - kinds.shape[1]
+                kinds = np.pad(kinds, ((0, 0), (0, pad)))
+                values = np.pad(values, ((0, 0), (0, pad)), constant_values=np.nan)
+            kinds = np.concatenate([first_kinds[:, : kinds.shape[1]], kinds])
+            values = np.concatenate([first_values[:, : values.shape[1]], values])
+            cells = [sample.first_line, *(cells or [])] if cells is not None else None
+            names = None
+            if sample.comment is not None and len(sample.comment) == kinds.shape[1]:
+                names = [c.strip() for c in sample.comment]
+                header_source = "comment"
+    else:
+        names = list(sample.names) if sample.names is not None else None
+        header = names is not None
+        header_source = "names" if header else "none"
+    width = len(names) if names is not None else int(kinds.shape[1])
+    if kinds.shape[1] < width:
+        pad = width - kinds.shape[1]
+        kinds = np.pad(kinds, ((0, 0), (0, pad)))
+        values = np.pad(values, ((0, 0), (0, pad)), constant_values=np.nan)
+    if header and role not in ("labels", "samples"):
+        _check_unique([n for n in (names or []) if n], label)
+    if header and kinds.shape[0] == 0 and sample.complete and role not in ("labels", "samples"):
+        raise InputError(f"{label}: has a header but no data rows")
+    columns = _Columns.of(kinds)
+
+    def name(c: int) -> str:
+        if names is not None and names[c] != "":
+            return names[c]
+        return f"column {c + 1}"
+
+    # Explicit choices.
+    label_col: int | None = None
+    if options.label_column is not None:
+        target = options.label_column
+        if names is not None and target in names:
+            label_col = names.index(target)
+        elif role == "labels" and target.isdigit() and 1 <= int(target) <= width:
+            label_col = int(target) - 1
+    id_col: int | None = None
+    id_note: str | None = None
+    if options.id_column is not None:
+        id_col = _find(options.id_column, names, width, label, "--id")
+    chosen: list[int] | None = None
+    if options.columns:
+        chosen = []
+        for spec in options.columns:
+            index = _find(spec, names, width, label, "--columns")
+            if index in chosen:
+                raise UsageError(f"--columns: {spec!r} is given twice", hint="name each outcome column once")
+            chosen.append(index)
+        reserved = {i for i in (id_col, label_col) if i is not None}
+        clash = reserved.intersection(chosen)
+        if clash:
+            raise UsageError(f"{label}: column {min(clash) + 1} is both an outcome and the id or target")
+
+    taken = {i for i in (label_col,) if i is not None}
+    if chosen is not None:
+        taken.update(chosen)
+
+    # 2. the id.
+    if id_col is None and width > 1:
+        id_col, id_note = _infer_id(sample, names, columns, values, cells, taken, role, label)
+    if id_note and role != "labels":
+        notes.append(id_note)
+
+    reserved_cols = {i for i in (id_col, label_col) if i is not None}
+    chosen_set = set(chosen or ())
+    free = [c for c in range(width) if c not in reserved_cols and c not in chosen_set]
+    labels: list[int] = [label_col] if label_col is not None else []
+    ignored: list[int] = []
+    sum_hint: str | None = None
+    label_notes: list[int] = []
+
+    if chosen is not None:
+        outcomes = list(chosen)
+        for c in free:
+            if is_label_name(names[c] if names else None) or (role == "predictions" and columns.textual(c)):
+                labels.append(c)
+            else:
+                ignored.append(c)
+    else:
+        numeric = [c for c in free if columns.numeric(c)]
+        empty = [c for c in free if columns.empty(c)]
+        text = [c for c in free if not columns.numeric(c) and not columns.empty(c)]
+        decimals = [c for c in numeric if columns.decimal(c)]
+        strong = [c for c in numeric if columns.integer(c) and is_label_name(names[c] if names else None)]
+        strong_set = set(strong)
+        weak = [
+            c
+            for c in numeric
+            if columns.integer(c) and c not in strong_set and decimals and bool(np.nanmin(values[:, c]) >= 0)
+        ]
+        weak_set = set(weak)
+        outcomes = list(numeric)
+        if role == "labels":
+            outcomes = []
+            if label_col is None:
+                candidates = [c for c in free if is_label_name(names[c] if names else None)] or free
+                if candidates:
+                    label_col = (
+                        candidates[0]
+                        if is_label_name(names[candidates[0]] if names else None)
+                        else candidates[-1]
+                    )
+                    labels = [label_col]
+            ignored = [c for c in free if c != label_col]
+        else:
+            if kind == "probs" and (strong or weak):
+                order = [
+                    numeric,
+                    [c for c in numeric if c not in strong_set],
+                    [c for c in numeric if c not in strong_set and c not in weak_set],
+                ]
+                verdicts = [_sums_to_one(values, cols, kind, role, sample.complete) for cols in order]
+                if verdicts[0]:
+                    pass
+                elif verdicts[1] and strong:
+                    outcomes = order[1]
+                elif verdicts[2]:
+                    outcomes = order[2]
+                elif decimals:
+                    outcomes = order[1]  # label-named integers beside decimals are labels regardless
+            elif strong or weak:
+                bound = len(decimals)
+                weak_labels = {
+                    c
+                    for c in weak
+                    if bool(np.nanmax(values[:, c]) < bound) and kind in ("weights", "logits", "logprobs")
+                }
+                outcomes = [c for c in numeric if not ((decimals and c in strong_set) or c in weak_labels)]
+            kept = set(outcomes)
+            removed = [c for c in numeric if c not in kept]
+            if role == "joint" and removed and id_col is None and removed[0] == 0:
+                # The first column of a joint table, left out as labels: the row labels.
+                id_col = 0
+                removed = removed[1:]
+                notes.append(
+                    f"{label}: column {name(0)!r} taken as the row labels (X values); --id to choose another"
+                )
+            labels.extend(removed)
+            label_notes = list(removed)
+            if role == "joint":
+                extra = [c for c in text if c != id_col]
+                if extra:
+                    if id_col is not None and columns.textual(id_col):
+                        extra = sorted([id_col, *extra])
+                    raise InputError(
+                        f"{label}: {_plural(len(extra), 'column', 'columns')} "
+                        f"{_quoted([name(c) for c in extra])} "
+                        f"{_plural(len(extra), 'holds', 'hold')} text, "
+                        "so this is not a joint table of numbers",
+                        hint=f"for samples, name two label columns: --x {name(extra[0])} --y "
+                        f"{name(extra[1] if len(extra) > 1 else extra[0])}",
+                    )
+            for c in text:
+                if is_label_name(names[c] if names else None) or role == "predictions":
+                    labels.append(c)
+                    if label_col != c:
+                        label_notes.append(c)
+                else:
+                    ignored.append(c)
+            # An empty column with no name (a trailing delimiter on every line) is ignored;
+            # any other empty column is an outcome, whose first missing value is reported.
+            text_format = sample.first_line is not None
+            blank = [c for c in empty if text_format and (names is None or names[c] in UNNAMED)]
+            ignored.extend(blank)
+            blank_set = set(blank)
+            outcomes.extend(c for c in empty if c not in blank_set)
+            outcomes.sort()
+            suspects = [c for c in outcomes if c in strong_set or c in weak_set]
+            if (
+                id_col is None
+                and outcomes
+                and _index_like(values[:, outcomes[0]])
+                and columns.integer(outcomes[0])
+            ):
+                suspects.insert(0, outcomes[0])
+            if suspects:
+                sum_hint = _suspect_hint(
+                    suspects[0], name, outcomes, role, index_like=_index_like(values[:, suspects[0]])
+                )
+        if not outcomes and role not in ("labels", "samples"):
+            raise InputError(
+                f"{label}: has no numeric columns",
+                hint="check --delimiter, or --decimal , for decimal commas",
+            )
+        if label_notes:
+            listed = _quoted([name(c) for c in label_notes])
+            if role == "predictions":
+                notes.append(
+                    f"{label}: {_plural(len(label_notes), 'column', 'columns')} {listed} "
+                    f"{_plural(len(label_notes), 'holds', 'hold')} labels (--target candidates), not outcomes"
+                )
+            else:
+                notes.append(
+                    f"{label}: {_plural(len(label_notes), 'column', 'columns')} {listed} "
+                    f"{_plural(len(label_notes), 'holds', 'hold')} labels, not outcomes: left out "
+                    "(--columns to choose the outcomes)"
+                )
+        text_ignored = [c for c in ignored if not columns.empty(c)]
+        if text_ignored:
+            notes.append(
+                f"{label}: ignoring non-numeric column(s) {', '.join(name(c) for c in text_ignored)}"
+            )
+        empty_ignored = [c for c in ignored if columns.empty(c)]
+        if empty_ignored and role not in ("labels",):
+            notes.append(
+                f"{label}: ignoring empty, unnamed column(s) {', '.join(str(c + 1) for c in empty_ignored)}"
+            )
+    return Layout(
+        header=header,
+        names=names,
+        width=width,
+        id=id_col,
+        outcomes=outcomes,
+        labels=labels,
+        label=label_col,
+        ignored=ignored,
+        notes=notes,
+        sum_hint=sum_hint,
+        header_source=header_source,
+    )
+
+
+def _suspect_hint(c: int, name: Any, outcomes: list[int], role: str, *, index_like: bool) -> str:
+    others = [name(o) for o in outcomes if o != c]
+    choose = f"--columns {','.join(others)}" if others and len(",".join(others)) <= 60 else "--columns"
+    what = "a row index" if index_like else "labels"
+    text = f"column {name(c)!r} holds integers and looks like {what}: use {choose}"
+    if role == "predictions" and not index_like:
+        text += f" or --target {name(c)}"
+    elif index_like or role == "joint":
+        text += f" or --id {name(c)}"
+    return text
+
+
+def _infer_id(
+    sample: Sample,
+    names: list[str] | None,
+    columns: _Columns,
+    values: NDArray[Any],
+    cells: Sequence[Sequence[str]] | None,
+    taken: set[int],
+    role: str,
+    label: str,
+) -> tuple[int | None, str | None]:
+    """The id column by rule 2, and the note when choosing it changed what is computed."""
+    width = values.shape[1]
+
+    def named(c: int) -> str:
+        return names[c] if names is not None and names[c] else f"column {c + 1}"
+
+    def note(c: int, why: str) -> str | None:
+        if columns.textual(c) or columns.empty(c):
+            return None  # a text column was never an outcome: nothing changed
+        return f"{label}: {why}; --id to choose another"
+
+    if sample.index:
+        return sample.index[0], None
+    if names is not None and 0 not in taken:
+        if names[0].strip() in UNNAMED:
+            return 0, note(0, "first column (no header name) taken as the row id (pandas index)")
+        others = _integers(names[1:]) if width > 1 else None
+        if (
+            others is not None
+            and _integers(names[:1]) is None
+            and not columns.decimal(0)
+            and _distinct(sample, values, 0, cells)
+            and not (role == "predictions" and is_label_name(names[0]))
+        ):
+            return 0, note(
+                0,
+                f"column {named(0)!r} taken as the row labels "
+                "(the other header cells are integers, as in a crosstab)",
+            )
+        for c in range(width):
+            if c not in taken and is_id_name(names[c]) and not columns.decimal(c):
+                return c, note(c, f"column {named(c)!r} taken as the row id (by its name)")
+    for c in range(width):
+        if c not in taken and columns.textual(c) and not (names is not None and is_label_name(names[c])):
+            return c, None
+    if 0 not in taken and columns.integer(0) and _index_like(values[:, 0]):
+        decimals = any(columns.decimal(c) for c in range(1, width))
+        if decimals and role != "labels":
+            start = int(values[0, 0])
+            return 0, note(
+                0, f"column {named(0)!r} taken as the row id (it counts rows: {start}, {start + 1}, …)"
+            )
+    return None, None
