@@ -16,9 +16,10 @@ breaks the rules of its kind for certain: the caller runs the careful
 Only plain arithmetic, ``max``/``abs``/``sqrt`` and selects appear in the inner
 loops of the logit kernels, so LLVM vectorizes them (AVX2: four float64 lanes);
 ``exp`` is the branch-free one below, within 2 ulp of the correctly rounded
-value, subnormals included. ``reassoc`` is allowed only on the accumulations
-(the per-element helpers are compiled without it, and LLVM keeps flags per
-instruction when it inlines them), so no ``(a - b) - kappa`` is ever
+value, subnormals included. ``reassoc`` is allowed only in the small loops that
+accumulate (``_kernel``); the per-element helpers and the per-row code around
+them are compiled without it, and LLVM keeps flags per instruction when it
+inlines, so no ``(a - b) - kappa`` or ``(x - peak) - log S`` is ever
 re-associated into a form that cancels.
 """
 
@@ -313,7 +314,7 @@ def _logprob_status(kind: int, normalizer: float, tolerance: float) -> int:
     return OK
 
 
-@_kernel
+@_scalar
 def entropy_log(x: Any, kind: int, tolerance: float, out: Any, status: Any) -> None:
     """Entropy of rows of logits/logprobs: ``H = log S + sum p (peak - x)``, two sums of terms >= 0."""
     n, k = x.shape
@@ -365,7 +366,7 @@ def _kl_log_sums(
     return total, gap
 
 
-@_kernel
+@_scalar
 def kl_log(
     a: Any,
     b: Any,
@@ -553,7 +554,7 @@ def _js_closed(p: float, q: float) -> float:
     return max(0.5 * m * (left + right), 0.0)
 
 
-@_kernel
+@_scalar
 def compare_log(
     a: Any,
     b: Any,
