@@ -121,8 +121,8 @@ def logits_table(rows: int, repeat: int) -> None:
     for name, s in summary.items():
         wall = float(s["wall"])
         print(
-            f"| {name} | {wall:.2f} | {float(s['spread']):.2f} | {float(s['cpu']):.2f} | {float(s['peak_mib']):.0f} | "
-            f"{wall / base:.2f} | {wall / kl:.2f} | {s['out']} |"
+            f"| {name} | {wall:.2f} | {float(s['spread']):.2f} | {float(s['cpu']):.2f} | "
+            f"{float(s['peak_mib']):.0f} | {wall / base:.2f} | {wall / kl:.2f} | {s['out']} |"
         )
     values = [float(str(s["out"]).split()[-1]) for s in summary.values()]
     if max(values) - min(values) > 1e-9 * abs(values[0]):
