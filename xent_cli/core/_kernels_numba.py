@@ -373,11 +373,14 @@ def kl_log(
     kind_a: int,
     kind_b: int,
     tolerance: float,
+    with_entropy: bool,
     out_kl: Any,
     out_entropy: Any,
     status: Any,
 ) -> None:
-    """KL(P‖Q) and H(P) for rows of logits/logprobs (one row of either side broadcasts).
+    """KL(P‖Q) and H(P) for rows of logits/logprobs; one row of either side broadcasts.
+
+    ``with_entropy`` is ignored: H(P) is one more sum of what is computed anyway.
 
     ``log(p/q) = (a - b) - kappa - c`` with ``kappa = max a - max b`` and
     ``c = log(S_a / S_b)``; each outcome adds ``q phi(p/q)`` (series in
@@ -720,7 +723,8 @@ def _linear_terms(
     elif qh == 0.0:
         log_ratio = math.inf
     else:
-        log_ratio = math.log(ph) - math.log(qh)
+        ratio = ph / qh  # one log, not two, unless the ratio leaves the normal range
+        log_ratio = math.log(ratio) if 1e-300 < ratio < 1e300 else math.log(ph) - math.log(qh)
     return ph, qh, diff, u, log_ratio
 
 
@@ -787,11 +791,12 @@ def kl_linear(
     kind_a: int,
     kind_b: int,
     tolerance: float,
+    with_entropy: bool,
     out_kl: Any,
     out_entropy: Any,
     status: Any,
 ) -> None:
-    """KL(P‖Q) and H(P) for rows of probs/weights, term by term as ``measures.kl_terms``."""
+    """KL(P‖Q), and H(P) if ``with_entropy`` (else 0), for rows of probs/weights, as ``kl_terms``."""
     n = max(a.shape[0], b.shape[0])
     k = a.shape[1]
     for i in range(n):
@@ -810,7 +815,8 @@ def kl_linear(
                 np.float64(ra[j]) * scale_a, np.float64(rb[j]) * scale_b, sa, sb, gap, close
             )
             kl += _linear_kl_term(ph, qh, diff, u, log_ratio)
-            h += _entropy_term(ph)
+            if with_entropy:
+                h += _entropy_term(ph)
         out_kl[i] = kl
         out_entropy[i] = h
 

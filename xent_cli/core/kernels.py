@@ -23,9 +23,10 @@ Contract
   conventions (``0 log 0 = 0``, ``p > 0`` where ``q = 0`` gives ``inf``).
 * Broadcasting: ``p`` and ``q`` have the same ``K``; either has one row, or
   both have the same number of rows.
-* dtypes: float32 and float64 blocks are read as they are (widened exactly,
-  element by element); any other numeric dtype is converted to float64 first;
-  a pair of different float dtypes is computed in float64.
+* dtypes: float32 and float64 blocks of logits or log-probabilities are read
+  as they are (widened exactly, element by element, so a float32 block is not
+  copied); probabilities and weights, and any other numeric dtype, are widened
+  to float64 first; a pair of different float dtypes is computed in float64.
 * Rows at risk are recomputed with the careful method, row by row: where a
   fast closed form could lose digits (the normalization correction is not
   small next to the divergence, a sum may have underflowed) or where a row's
@@ -502,6 +503,8 @@ def _pair_fast(
         return None if numpy_result is None else KernelResult(numpy_result, headline, "numpy")
     compiled = _compiled()
     assert compiled is not None
+    if linear:  # compiled for float64 only: rows of probabilities are short, widening is cheap
+        a, b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
     status = np.empty(n, dtype=np.int8)
     codes = (KIND_CODES[kind_p], KIND_CODES[kind_q], float(tolerance))
     measures: dict[str, FloatArray]
@@ -517,7 +520,7 @@ def _pair_fast(
         kl = np.empty(n)
         entropy = np.empty(n)
         kernel = compiled.kl_log if logs else compiled.kl_linear
-        _run_compiled(kernel, a, b, codes, [kl, entropy], status)
+        _run_compiled(kernel, a, b, (*codes, which == "cross_entropy"), [kl, entropy], status)
         measures = {"kl": kl} if which == "kl" else {"cross_entropy": entropy + kl}
     if np.any(status == compiled.INVALID):
         return None
@@ -594,14 +597,15 @@ def entropy_rows_fast(
     """
     _check_kinds(kind)
     _check_tolerance(tolerance)
-    block = _as_block(raw)
-    chosen = backend(None if block is None else block.size)
-    if block is None or chosen == "careful":
+    maybe_block = _as_block(raw)
+    chosen = backend(None if maybe_block is None else maybe_block.size)
+    if maybe_block is None or chosen == "careful":
         try:
             values = entropy_rows(prepare(raw, kind, tolerance=tolerance))
         except DistributionError:
             return None
         return KernelResult({"entropy": values}, "entropy", "careful")
+    block: NDArray[Any] = maybe_block
     n = block.shape[0]
     if chosen == "numpy":
         step = max(1, _SUB_BLOCK_ELEMENTS // block.shape[1])
@@ -624,6 +628,8 @@ def entropy_rows_fast(
         )
     compiled = _compiled()
     assert compiled is not None
+    if kind in LINEAR_KINDS:
+        block = block.astype(np.float64, copy=False)
     out = np.empty(n)
     status = np.empty(n, dtype=np.int8)
     kernel = compiled.entropy_log if kind in LOG_KINDS else compiled.entropy_linear
