@@ -24,8 +24,9 @@ Contract
 * Broadcasting: ``p`` and ``q`` have the same ``K``; either has one row, or
   both have the same number of rows.
 * dtypes: float32 and float64 blocks of logits or log-probabilities are read
-  as they are (widened exactly, element by element, so a float32 block is not
-  copied); probabilities and weights, and any other numeric dtype, are widened
+  as they are by the entropy, KL and cross-entropy kernels (widened exactly,
+  element by element, so a float32 block is not copied); the JS and compare
+  kernels, probabilities and weights, and any other numeric dtype are widened
   to float64 first; a pair of different float dtypes is computed in float64.
 * Rows at risk are recomputed with the careful method, row by row: where a
   fast closed form could lose digits (the normalization correction is not
@@ -503,7 +504,10 @@ def _pair_fast(
         return None if numpy_result is None else KernelResult(numpy_result, headline, "numpy")
     compiled = _compiled()
     assert compiled is not None
-    if linear:  # compiled for float64 only: rows of probabilities are short, widening is cheap
+    if linear or which in ("compare", "js"):
+        # Compiled for float64 only: rows of probabilities are short, and widening a
+        # block costs the panel a few per cent, while each compiled float32 variant
+        # of it costs seconds the first time it runs anywhere.
         a, b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
     status = np.empty(n, dtype=np.int8)
     codes = (KIND_CODES[kind_p], KIND_CODES[kind_q], float(tolerance))
