@@ -490,10 +490,12 @@ def _log_panel_terms(
     v = u / (2.0 + u)
     js = q * (1.0 + 0.5 * u) * v * v * _psi_series_inlined(v * v) if near else 0.0
     # (sqrt p - sqrt q)**2: q u**2 / (sqrt(1 + u) + 1)**2 near 0 (no cancellation),
-    # p + q - 2 sqrt(pq) elsewhere (p/q is beyond e**0.5 or below e**-0.5: it loses
-    # at most a factor 40 of relative precision); one square root either way.
-    root = math.sqrt(1.0 + u if near else p * q)
-    hellinger = q * (u / (root + 1.0)) * (u / (root + 1.0)) if near else max(p + q - 2.0 * root, 0.0)
+    # hi (1 - sqrt(lo/hi))**2 elsewhere (lo/hi < e**-0.5, so no cancellation, and
+    # nothing under- or overflows); one square root either way.
+    hi = max(p, q)
+    lo = min(p, q)
+    root = math.sqrt(1.0 + u if near else (lo / hi if hi > 0.0 else 0.0))
+    hellinger = q * (u / (root + 1.0)) * (u / (root + 1.0)) if near else hi * (1.0 - root) * (1.0 - root)
     return max(forward, 0.0), max(reverse, 0.0), diff, r, js, hellinger
 
 
