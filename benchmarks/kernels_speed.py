@@ -87,7 +87,7 @@ def interleaved(commands: dict[str, list[str]], repeat: int) -> dict[str, dict[s
     return summary
 
 
-def logits_table(rows: int, repeat: int) -> None:
+def logits_table(rows: int, repeat: int, *, slow: bool = True) -> None:
     suffix = "" if rows == 4096 else f"-{rows}"
     a, b = DATA / f"logits-a{suffix}.npy", DATA / f"logits-b{suffix}.npy"
     write_logits(a, rows, 32_000, 3)
@@ -109,6 +109,12 @@ def logits_table(rows: int, repeat: int) -> None:
         ],
         "careful path (measures.py): kl": [*driver, "kl", str(a), str(b), "--careful"],
     }
+    if not slow:
+        commands = {
+            name: command
+            for name, command in commands.items()
+            if "careful" not in name and "numpy" not in name
+        }
     summary = interleaved(commands, repeat)
     base = float(summary[next(iter(commands))]["wall"])
     kl = float(summary["kernels: kl"]["wall"])
@@ -270,13 +276,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a tenth of the rows")
     parser.add_argument("--repeat", type=int, default=3, help="runs per command (default 3)")
     parser.add_argument("--only", choices=["logits", "csv", "numba"], help="one table")
+    parser.add_argument("--no-slow", action="store_true", help="leave out the careful-path runs (minutes)")
     args = parser.parse_args()
     DATA.mkdir(exist_ok=True)
     scale = 10 if args.quick else 1
     if args.only in (None, "numba"):
         numba_costs(args.repeat)
     if args.only in (None, "logits"):
-        logits_table(4096 // scale, args.repeat)
+        logits_table(4096 // scale, args.repeat, slow=not args.no_slow)
     if args.only in (None, "csv"):
         csv_table(1_000_000 // scale, args.repeat)
 

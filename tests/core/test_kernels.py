@@ -412,10 +412,12 @@ def test_unknown_kind_and_bad_tolerance_are_errors() -> None:
         kernels.entropy_rows_fast(GOOD_PROBS, tolerance=-1.0)
 
 
-def test_targets_out_of_range_are_a_caller_error() -> None:
-    _use(FAST_BACKENDS[0])
-    with pytest.raises(ValueError, match="class indices"):
-        kernels.compare_rows_fast(GOOD_PROBS, GOOD_PROBS, targets=[0, 2])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_targets_out_of_range_are_a_caller_error(backend: str) -> None:
+    _use(backend)
+    for targets in ([0, 2], [0, -1], [0]):
+        with pytest.raises(ValueError, match="class indices"):
+            kernels.compare_rows_fast(GOOD_PROBS, GOOD_PROBS, targets=targets)
 
 
 # --- rows at risk, big blocks, dtypes ---------------------------------------------------

@@ -456,18 +456,26 @@ def _run_compiled(
     extra: tuple[Any, ...],
     per_row: list[NDArray[Any]],
     status: NDArray[np.int8],
+    *,
+    widen: bool = False,
 ) -> None:
-    """``kernel(a, b, *extra, *per_row, status)`` over row ranges (``per_row``: targets, outputs)."""
+    """``kernel(a, b, *extra, *per_row, status)`` over row ranges (``per_row``: targets, outputs).
+
+    With ``widen``, each range is widened to float64 a few rows at a time (for
+    kernels compiled for float64 only), so no float64 copy of the block is made.
+    """
     n = status.shape[0]
+    step = max(1, _SUB_BLOCK_ELEMENTS // a.shape[1]) if widen else n
 
     def task(lo: int, hi: int) -> None:
-        kernel(
-            a[lo:hi] if a.shape[0] > 1 else a,
-            b[lo:hi] if b.shape[0] > 1 else b,
-            *extra,
-            *[values[lo:hi] for values in per_row],
-            status[lo:hi],
-        )
+        for start in range(lo, hi, max(1, step)):
+            stop = min(hi, start + step)
+            rows_a = a[start:stop] if a.shape[0] > 1 else a
+            rows_b = b[start:stop] if b.shape[0] > 1 else b
+            if widen:
+                rows_a = rows_a.astype(np.float64, copy=False)
+                rows_b = rows_b.astype(np.float64, copy=False)
+            kernel(rows_a, rows_b, *extra, *[values[start:stop] for values in per_row], status[start:stop])
 
     _in_parallel(task, n, a.size + b.size, _threads())
 
@@ -487,16 +495,16 @@ def _pair_fast(
     compute, headline = _PAIR_MEASURES[which]
     target_rows = None if targets is None else np.asarray(targets, dtype=np.intp).reshape(-1)
     pair = _as_pair(p, q)
+    if pair is not None and target_rows is not None:
+        n, k = max(pair[0].shape[0], pair[1].shape[0]), pair[0].shape[1]
+        if target_rows.shape[0] != n or np.any(target_rows < 0) or np.any(target_rows >= k):
+            raise ValueError(f"targets must be {n} class indices in [0, {k})")
     chosen = backend(None if pair is None else pair[0].size + pair[1].size)
     if pair is None or chosen == "careful":
         careful = _careful_pair_block(compute, p, q, kind_p, kind_q, tolerance, target_rows)
         return None if careful is None else KernelResult(careful, headline, "careful")
     a, b = pair
     n = max(a.shape[0], b.shape[0])
-    if target_rows is not None and (
-        target_rows.shape[0] != n or np.any(target_rows < 0) or np.any(target_rows >= a.shape[1])
-    ):
-        raise ValueError(f"targets must be {n} class indices in [0, {a.shape[1]})")
     linear = kind_p in LINEAR_KINDS and kind_q in LINEAR_KINDS
     logs = kind_p in LOG_KINDS and kind_q in LOG_KINDS
     if chosen == "numpy" or not (linear or logs):
@@ -504,11 +512,10 @@ def _pair_fast(
         return None if numpy_result is None else KernelResult(numpy_result, headline, "numpy")
     compiled = _compiled()
     assert compiled is not None
-    if linear or which in ("compare", "js"):
-        # Compiled for float64 only: rows of probabilities are short, and widening a
-        # block costs the panel a few per cent, while each compiled float32 variant
-        # of it costs seconds the first time it runs anywhere.
-        a, b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
+    # Compiled for float64 only: the linear kernels (rows of probabilities are short)
+    # and the panel (widening costs it a few per cent, while a float32 variant costs
+    # seconds of compiling the first time it runs anywhere).
+    widen = linear or which in ("compare", "js")
     status = np.empty(n, dtype=np.int8)
     codes = (KIND_CODES[kind_p], KIND_CODES[kind_q], float(tolerance))
     measures: dict[str, FloatArray]
@@ -516,7 +523,7 @@ def _pair_fast(
         panel = np.empty((n, len(_PANEL_COLUMNS)))
         wanted = np.full(n, -1, dtype=np.int64) if target_rows is None else target_rows.astype(np.int64)
         kernel = compiled.compare_log if logs else compiled.compare_linear
-        _run_compiled(kernel, a, b, codes, [wanted, panel], status)
+        _run_compiled(kernel, a, b, codes, [wanted, panel], status, widen=widen)
         measures = _panel_measures(panel, with_targets=target_rows is not None)
         if which == "js":
             measures = {"js": measures["js"], "js_distance": measures["js_distance"]}
@@ -524,7 +531,7 @@ def _pair_fast(
         kl = np.empty(n)
         entropy = np.empty(n)
         kernel = compiled.kl_log if logs else compiled.kl_linear
-        _run_compiled(kernel, a, b, (*codes, which == "cross_entropy"), [kl, entropy], status)
+        _run_compiled(kernel, a, b, (*codes, which == "cross_entropy"), [kl, entropy], status, widen=widen)
         measures = {"kl": kl} if which == "kl" else {"cross_entropy": entropy + kl}
     if np.any(status == compiled.INVALID):
         return None
