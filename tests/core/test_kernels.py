@@ -9,6 +9,7 @@ path's numbers to tight bounds, the exact reference's to 1e-12 relative, and
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator
 
 import numpy as np
@@ -552,3 +553,25 @@ def test_the_compiled_module_imports_without_numba(monkeypatch: pytest.MonkeyPat
     assert module.AVAILABLE is False
     assert math.isclose(module.exp_nonpositive(-1.0), math.exp(-1.0), rel_tol=1e-15)
     monkeypatch.delitem(sys.modules, "xent_cli.core._kernels_numba")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+@pytest.mark.parametrize("backend", FAST_BACKENDS)
+def test_a_forked_child_gets_a_pool_of_its_own(backend: str) -> None:
+    """After the parent's threads ran a big block, a forked child (Dask, multiprocessing) still can."""
+    _use(backend)
+    rng = np.random.default_rng(10)
+    a = rng.standard_normal((64, 4096))
+    b = a + 0.01 * rng.standard_normal(a.shape)
+    expected = kl_rows(prepare(a, "logits"), prepare(b, "logits"))
+    assert kernels.kl_rows_fast(a, b, kind_p="logits") is not None
+    pid = os.fork()
+    if pid == 0:  # the child: report by exit status only
+        try:
+            result = kernels.kl_rows_fast(a, b, kind_p="logits")
+            ok = result is not None and bool(np.allclose(result.values, expected, rtol=1e-12, atol=0))
+        except BaseException:
+            ok = False
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -186,6 +186,15 @@ class _State:
 _state = _State()
 
 
+def _after_fork() -> None:  # a forked child has none of the parent's pool threads
+    _state.pool = None
+    _state.lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
 def set_backend(name: str | None) -> None:
     """Force a backend (one of ``BACKENDS``); ``None`` reads ``XENT_KERNELS`` again on next use."""
     if name is not None and name not in BACKENDS:
