@@ -750,9 +750,9 @@ def compare_rows_fast(
 
     Examples
     --------
-    >>> panel = compare_rows_fast([[0.5, 0.5]], [[0.9, 0.1]], targets=[0])
+    >>> panel = compare_rows_fast([[0.4, 0.6]], [[0.9, 0.1]], targets=[0])
     >>> round(float(panel["tv"][0]), 12), float(panel["top1_agreement"][0])
-    (0.4, 0.0)
+    (0.5, 0.0)
     >>> round(float(panel["log_q_target"][0]), 12)
     -0.105360515658
     """
