@@ -59,14 +59,14 @@ def test_logits_match_scipy_softmax() -> None:
 
 def test_log_probs_keep_relative_precision_where_scipy_loses_it() -> None:
     mpmath = pytest.importorskip("mpmath")
-    mpmath.mp.dps = 40
     logits = np.array([[0.0, -62.0, -70.0], [3.0, 3.0 - 1e-9, -5.0]])
     d = prepare(logits, "logits")
-    for i, row in enumerate(logits):
-        lse = mpmath.log(mpmath.fsum(mpmath.exp(mpmath.mpf(v)) for v in row))
-        for j, value in enumerate(row):
-            exact = mpmath.mpf(value) - lse
-            assert abs((d.log_probs[i, j] - exact) / exact) < 1e-12
+    with mpmath.workdps(40):  # not mp.dps = 40: that leaked into every later test's reference
+        for i, row in enumerate(logits):
+            lse = mpmath.log(mpmath.fsum(mpmath.exp(mpmath.mpf(v)) for v in row))
+            for j, value in enumerate(row):
+                exact = mpmath.mpf(value) - lse
+                assert abs((d.log_probs[i, j] - exact) / exact) < 1e-12
     # SciPy rounds the top log-probability of the first row (-1.2e-27) to 0.
     assert log_softmax(logits, axis=1)[0, 0] == 0.0
     assert d.log_probs[0, 0] < 0

@@ -1,0 +1,759 @@
+"""Fused kernels for big blocks: the careful method's numbers, in one pass per row.
+
+The functions in ``xent_cli.core.measures`` are the reference: each is exact to
+about 1e-15 relative, and each makes some twenty passes over a block. The
+kernels here take raw blocks as the readers deliver them (float32 or float64,
+shape ``(n, K)``, C-contiguous), validate them as they go, and return the same
+per-row values in nats, to the same accuracy bounds::
+
+    result = kl_rows_fast(p_block, q_block, kind_p="logits", kind_q="logits", tolerance=1e-6)
+    if result is None:          # the block breaks a rule of its kind:
+        prepare(p_block, ...)   # the careful path raises the precise error
+    values = result.values
+
+Contract
+--------
+* A result, or ``None``. ``None`` means the block is invalid (a NaN, an inf, a
+  negative probability, a row sum or log-sum-exp outside ``tolerance``, a row
+  of ``-inf``, a shape that does not broadcast): the caller runs the careful
+  ``prepare()`` on the block, which raises the error naming row and column.
+  A kernel never raises for bad data and never returns a number for a block
+  that ``prepare()`` would reject.
+* Values are float64 per-row arrays in nats, with the careful path's
+  conventions (``0 log 0 = 0``, ``p > 0`` where ``q = 0`` gives ``inf``).
+* Broadcasting: ``p`` and ``q`` have the same ``K``; either has one row, or
+  both have the same number of rows.
+* dtypes: float32 and float64 blocks of logits or log-probabilities are read
+  as they are by the entropy, KL and cross-entropy kernels (widened exactly,
+  element by element, so a float32 block is not copied); the JS and compare
+  kernels, probabilities and weights, and any other numeric dtype are widened
+  to float64 first; a pair of different float dtypes is computed in float64.
+* Rows at risk are recomputed with the careful method, row by row: where a
+  fast closed form could lose digits (the normalization correction is not
+  small next to the divergence, a sum may have underflowed) or where a row's
+  sum is too close to the tolerance for a sum in another order to decide.
+  ``KernelResult.recomputed`` counts them.
+
+Backends, chosen once from ``XENT_KERNELS`` (``auto`` by default):
+
+``numba``
+    compiled kernels (``xent_cli.core._kernels_numba``), on up to two threads
+    over row ranges. ``auto`` uses them when numba can be imported and the
+    block has at least ``MIN_FAST_ELEMENTS`` values (smaller blocks do not
+    repay importing numba).
+``numpy``
+    the careful method itself on cache-sized row ranges, on two threads: what
+    ``auto`` uses without numba.
+``careful``
+    the careful method on the whole block, as ``measures`` does: the
+    reference, for tests and debugging.
+
+Method (logits and log-probabilities)
+-------------------------------------
+With ``kappa = max a - max b``, ``S_a = sum exp(a - max a)`` and
+``c = log(S_a / S_b)``, ``r = log(p/q) = (a - b) - kappa - c`` for every
+outcome, from the difference of the inputs (exact when they are close). Each
+outcome adds ``q phi(p/q)``, ``phi(t) = t log t - t + 1 >= 0``: near ``r = 0``
+as ``q (r**2 + (r - 1) w)`` with ``w = expm1(r) - r`` from its Taylor series,
+elsewhere as ``p r - p + q``. The rounding error ``e`` of ``c`` scales every
+``p`` by ``exp(-e)``; the sum of ``p - q`` measures it (``U = exp(-e) - 1``) and
+the exact identity ``KL = T / (1 + U) - (log1p(U) - U / (1 + U))`` removes it,
+so ``T`` needs no second pass. The compare panel first refines ``c`` by
+``log1p(U)``, so ``p - q`` (TV, max |p - q|, Hellinger) comes from normalized
+values. ``exp`` is a branch-free polynomial within 2 ulp, so the inner loops
+vectorize.
+
+Method (probabilities and weights)
+----------------------------------
+The careful path's formulas, outcome by outcome, fused into one loop per row:
+``p - q`` from the raw difference and the row totals' gap, ``log(p/q)`` by
+``log1p`` near 1, the same series for ``phi`` and ``psi``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from xent_cli.core.distributions import DEFAULT_TOLERANCE, Distributions, FloatArray, Kind, prepare
+from xent_cli.core.measures import (
+    entropy_rows,
+    entropy_terms,
+    hellinger_rows,
+    js_terms,
+    kl_rows,
+    kl_terms,
+    max_abs_diff_rows,
+    pair_terms,
+    row_sum,
+    swapped,
+    top1_agreement_rows,
+    total_variation_terms,
+)
+from xent_cli.errors import DistributionError, UsageError
+
+BACKENDS = ("auto", "numba", "numpy", "careful")
+KIND_CODES: dict[str, int] = {"probs": 0, "weights": 1, "logits": 2, "logprobs": 3}
+LINEAR_KINDS = ("probs", "weights")
+LOG_KINDS = ("logits", "logprobs")
+# Blocks smaller than this go the careful way under ``auto``: importing numba
+# (about 0.3 s) would cost more than it saves.
+MIN_FAST_ELEMENTS = 1 << 16
+# Rows per task of the numpy backend, and elements below which one thread does.
+_SUB_BLOCK_ELEMENTS = 1 << 15
+_THREADED_ELEMENTS = 1 << 17
+# Column order of the compiled panel kernels.
+_PANEL_COLUMNS = (
+    "kl",
+    "kl_reverse",
+    "entropy",
+    "js",
+    "tv",
+    "hellinger",
+    "max_abs_diff",
+    "top1_agreement",
+    "log_p_target",
+    "log_q_target",
+)
+PANEL_MEASURES = (
+    "kl",
+    "kl_reverse",
+    "cross_entropy",
+    "js",
+    "js_distance",
+    "tv",
+    "hellinger",
+    "max_abs_diff",
+    "top1_agreement",
+)
+TARGET_MEASURES = ("log_p_target", "log_q_target")
+
+IntArray = NDArray[np.intp]
+
+
+@dataclass(frozen=True)
+class KernelResult:
+    """Per-row values of one block.
+
+    Attributes
+    ----------
+    measures : mapping of str to ndarray, shape (n,)
+        Every measure computed, in nats where it has a unit. The single-measure
+        kernels hold one entry; ``compare_rows_fast`` holds ``PANEL_MEASURES``
+        (and ``TARGET_MEASURES`` with targets).
+    headline : str
+        The key of ``values``.
+    backend : str
+        ``'numba'``, ``'numpy'`` or ``'careful'``: what computed the block.
+    recomputed : int
+        Rows recomputed with the careful method after the fast pass flagged them.
+    """
+
+    measures: Mapping[str, FloatArray]
+    headline: str
+    backend: str
+    recomputed: int = 0
+
+    @property
+    def values(self) -> FloatArray:
+        """The headline measure's per-row values."""
+        return self.measures[self.headline]
+
+    def __getitem__(self, key: str) -> FloatArray:
+        return self.measures[key]
+
+
+# --- backend choice ----------------------------------------------------------------
+
+
+@dataclass
+class _State:
+    requested: str | None = None  # None: not read from the environment yet
+    compiled: ModuleType | None = None
+    numba_missing: bool = False
+    pool: ThreadPoolExecutor | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_state = _State()
+
+
+def _after_fork() -> None:  # a forked child has none of the parent's pool threads
+    _state.pool = None
+    _state.lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def set_backend(name: str | None) -> None:
+    """Force a backend (one of ``BACKENDS``); ``None`` reads ``XENT_KERNELS`` again on next use."""
+    if name is not None and name not in BACKENDS:
+        raise UsageError(f"unknown kernel backend {name!r}; expected one of {', '.join(BACKENDS)}")
+    _state.requested = name
+
+
+def _requested() -> str:
+    if _state.requested is None:
+        value = os.environ.get("XENT_KERNELS", "auto").strip().lower() or "auto"
+        if value not in BACKENDS:
+            raise UsageError(
+                f"XENT_KERNELS={value!r} is not a kernel backend; use one of {', '.join(BACKENDS)}"
+            )
+        _state.requested = value
+    return _state.requested
+
+
+def _compiled() -> ModuleType | None:
+    """The numba kernels, imported on first use; None where numba is missing."""
+    if _state.compiled is None and not _state.numba_missing:
+        with _state.lock:
+            if _state.compiled is None and not _state.numba_missing:
+                from xent_cli.core import _kernels_numba
+
+                if _kernels_numba.AVAILABLE:
+                    _state.compiled = _kernels_numba
+                else:
+                    _state.numba_missing = True
+    return _state.compiled
+
+
+def numba_available() -> bool:
+    """Whether the compiled kernels can be used here."""
+    return _compiled() is not None
+
+
+def backend(n_elements: int | None = None) -> str:
+    """The backend a block of ``n_elements`` values would use (``None``: a big block)."""
+    requested = _requested()
+    if requested == "careful" or requested == "numpy":
+        return requested
+    if requested == "numba":
+        if _compiled() is None:
+            raise UsageError("XENT_KERNELS=numba but numba cannot be imported (pip install 'xent[fast]')")
+        return "numba"
+    if n_elements is not None and n_elements < MIN_FAST_ELEMENTS:
+        return "careful"
+    return "numba" if _compiled() is not None else "numpy"
+
+
+def _threads() -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(2, cores))
+
+
+def _pool() -> ThreadPoolExecutor:
+    if _state.pool is None:
+        with _state.lock:
+            if _state.pool is None:
+                _state.pool = ThreadPoolExecutor(_threads(), thread_name_prefix="xent-kernel")
+    return _state.pool
+
+
+def _row_ranges(n_rows: int, n_elements: int, parts: int) -> list[tuple[int, int]]:
+    parts = max(1, min(parts, n_rows))
+    bounds = [round(i * n_rows / parts) for i in range(parts + 1)]
+    return [(bounds[i], bounds[i + 1]) for i in range(parts) if bounds[i] < bounds[i + 1]]
+
+
+def _in_parallel(task: Callable[[int, int], None], n_rows: int, n_elements: int, parts: int) -> None:
+    """Run ``task(lo, hi)`` over row ranges, on the pool when the block is big enough."""
+    ranges = _row_ranges(n_rows, n_elements, parts)
+    if len(ranges) == 1 or n_elements < _THREADED_ELEMENTS or _threads() == 1:
+        for lo, hi in ranges:
+            task(lo, hi)
+        return
+    for future in [_pool().submit(task, lo, hi) for lo, hi in ranges]:
+        future.result()
+
+
+# --- input handling --------------------------------------------------------------------
+
+
+def _as_block(values: ArrayLike) -> NDArray[Any] | None:
+    """A C-contiguous float32/float64 (n, K) array, or None when the careful path must judge it."""
+    array = np.asarray(values)
+    if array.ndim != 2 or array.shape[1] == 0 or array.dtype.kind not in "biuf":
+        return None
+    if array.dtype not in (np.float32, np.float64):
+        array = array.astype(np.float64)
+    return np.ascontiguousarray(array)
+
+
+def _as_pair(p: ArrayLike, q: ArrayLike) -> tuple[NDArray[Any], NDArray[Any]] | None:
+    a, b = _as_block(p), _as_block(q)
+    if a is None or b is None or a.shape[1] != b.shape[1]:
+        return None
+    if a.shape[0] != b.shape[0] and 1 not in (a.shape[0], b.shape[0]):
+        return None
+    if a.dtype != b.dtype:
+        a, b = a.astype(np.float64), b.astype(np.float64)
+    return a, b
+
+
+def _check_kinds(*kinds: str) -> None:
+    for kind in kinds:
+        if kind not in KIND_CODES:
+            raise DistributionError(
+                f"unknown kind {kind!r}; expected one of {', '.join(KIND_CODES)}", reason="kind"
+            )
+
+
+def _check_tolerance(tolerance: float) -> None:
+    if not tolerance >= 0:
+        raise DistributionError("tolerance must be >= 0", reason="tolerance")
+
+
+# --- the careful method, as the reference and for rows at risk ----------------------
+
+
+def _careful_pair(
+    p: ArrayLike, q: ArrayLike, kind_p: Kind, kind_q: Kind, tolerance: float
+) -> tuple[Distributions, Distributions]:
+    pd = prepare(p, kind_p, tolerance=tolerance, name="p")
+    qd = prepare(q, kind_q, tolerance=tolerance, name="q")
+    if pd.n_outcomes != qd.n_outcomes or (pd.n_rows != qd.n_rows and 1 not in (pd.n_rows, qd.n_rows)):
+        raise DistributionError("p and q do not broadcast", reason="shape", name="q")
+    return pd, qd
+
+
+def _careful_panel(pd: Distributions, qd: Distributions, targets: IntArray | None) -> dict[str, FloatArray]:
+    """Every compare measure by the careful method, defined as ``compute.py`` defines them."""
+    terms = pair_terms(pd, qd)
+    forward = kl_terms(terms)
+    n = terms.p.shape[0]
+    js = row_sum(js_terms(terms))
+    measures = {
+        "kl": row_sum(forward),
+        "kl_reverse": row_sum(kl_terms(swapped(terms))),
+        "cross_entropy": row_sum(np.broadcast_to(entropy_terms(pd), forward.shape) + forward),
+        "js": js,
+        "js_distance": np.sqrt(js),
+        "tv": row_sum(total_variation_terms(terms)),
+        "hellinger": hellinger_rows(terms),
+        "max_abs_diff": max_abs_diff_rows(terms),
+        "top1_agreement": np.broadcast_to(top1_agreement_rows(pd, qd), (n,)).astype(np.float64),
+    }
+    if targets is not None:
+        rows = np.arange(n)
+        for key, dist in (("log_p_target", pd), ("log_q_target", qd)):
+            log_probs = np.broadcast_to(dist.log_probs, terms.p.shape)
+            measures[key] = log_probs[rows, targets] + 0.0
+    return measures
+
+
+PairMeasures = Callable[[Distributions, Distributions, "IntArray | None"], dict[str, FloatArray]]
+
+
+def _careful_kl(pd: Distributions, qd: Distributions, targets: IntArray | None) -> dict[str, FloatArray]:
+    return {"kl": kl_rows(pd, qd)}
+
+
+def _careful_cross_entropy(
+    pd: Distributions, qd: Distributions, targets: IntArray | None
+) -> dict[str, FloatArray]:
+    n = max(pd.n_rows, qd.n_rows)
+    return {"cross_entropy": np.broadcast_to(entropy_rows(pd), (n,)) + kl_rows(pd, qd)}
+
+
+def _careful_pair_block(
+    compute: PairMeasures,
+    p: ArrayLike,
+    q: ArrayLike,
+    kind_p: Kind,
+    kind_q: Kind,
+    tolerance: float,
+    targets: IntArray | None,
+) -> dict[str, FloatArray] | None:
+    try:
+        pd, qd = _careful_pair(p, q, kind_p, kind_q, tolerance)
+    except DistributionError:
+        return None
+    n = max(pd.n_rows, qd.n_rows)
+    return {
+        key: np.ascontiguousarray(np.broadcast_to(v, (n,))) for key, v in compute(pd, qd, targets).items()
+    }
+
+
+def _numpy_pair_block(
+    compute: PairMeasures,
+    a: NDArray[Any],
+    b: NDArray[Any],
+    kind_p: Kind,
+    kind_q: Kind,
+    tolerance: float,
+    targets: IntArray | None,
+) -> dict[str, FloatArray] | None:
+    """The careful method over cache-sized row ranges, on the thread pool."""
+    n = max(a.shape[0], b.shape[0])
+    step = max(1, _SUB_BLOCK_ELEMENTS // a.shape[1])
+    ranges = [(lo, min(n, lo + step)) for lo in range(0, n, step)]
+    parts: list[dict[str, FloatArray] | None] = [None] * len(ranges)
+
+    def run(index: int) -> None:
+        lo, hi = ranges[index]
+        parts[index] = _careful_pair_block(
+            compute,
+            a[lo:hi] if a.shape[0] > 1 else a,
+            b[lo:hi] if b.shape[0] > 1 else b,
+            kind_p,
+            kind_q,
+            tolerance,
+            None if targets is None else targets[lo:hi],
+        )
+
+    if a.size + b.size < _THREADED_ELEMENTS or _threads() == 1 or len(ranges) == 1:
+        for index in range(len(ranges)):
+            run(index)
+    else:
+        list(_pool().map(run, range(len(ranges))))
+    if any(part is None for part in parts):
+        return None
+    done = [part for part in parts if part is not None]
+    return {key: np.concatenate([part[key] for part in done]) for key in done[0]}
+
+
+# --- the compiled path -------------------------------------------------------------------
+
+
+def _recompute_rows(
+    measures: dict[str, FloatArray],
+    rows: IntArray,
+    compute: PairMeasures,
+    a: NDArray[Any],
+    b: NDArray[Any],
+    kind_p: Kind,
+    kind_q: Kind,
+    tolerance: float,
+    targets: IntArray | None,
+) -> bool:
+    """Replace ``rows`` of ``measures`` by their careful values; False if the careful path rejects them."""
+    if rows.size == 0:
+        return True
+    redone = _careful_pair_block(
+        compute,
+        a[rows] if a.shape[0] > 1 else a,
+        b[rows] if b.shape[0] > 1 else b,
+        kind_p,
+        kind_q,
+        tolerance,
+        None if targets is None else targets[rows],
+    )
+    if redone is None:
+        return False
+    for key, values in measures.items():
+        values[rows] = np.broadcast_to(redone[key], (rows.shape[0],))
+    return True
+
+
+def _run_compiled(
+    kernel: Callable[..., None],
+    a: NDArray[Any],
+    b: NDArray[Any],
+    extra: tuple[Any, ...],
+    per_row: list[NDArray[Any]],
+    status: NDArray[np.int8],
+    *,
+    widen: bool = False,
+) -> None:
+    """``kernel(a, b, *extra, *per_row, status)`` over row ranges (``per_row``: targets, outputs).
+
+    With ``widen``, each range is widened to float64 a few rows at a time (for
+    kernels compiled for float64 only), so no float64 copy of the block is made.
+    """
+    n = status.shape[0]
+    step = max(1, _SUB_BLOCK_ELEMENTS // a.shape[1]) if widen else n
+
+    def task(lo: int, hi: int) -> None:
+        for start in range(lo, hi, max(1, step)):
+            stop = min(hi, start + step)
+            rows_a = a[start:stop] if a.shape[0] > 1 else a
+            rows_b = b[start:stop] if b.shape[0] > 1 else b
+            if widen:
+                rows_a = rows_a.astype(np.float64, copy=False)
+                rows_b = rows_b.astype(np.float64, copy=False)
+            kernel(rows_a, rows_b, *extra, *[values[start:stop] for values in per_row], status[start:stop])
+
+    _in_parallel(task, n, a.size + b.size, _threads())
+
+
+def _pair_fast(
+    which: str,
+    p: ArrayLike,
+    q: ArrayLike,
+    kind_p: Kind,
+    kind_q: Kind | None,
+    tolerance: float,
+    targets: ArrayLike | None = None,
+) -> KernelResult | None:
+    kind_q = kind_q or kind_p
+    _check_kinds(kind_p, kind_q)
+    _check_tolerance(tolerance)
+    compute, headline = _PAIR_MEASURES[which]
+    target_rows = None if targets is None else np.asarray(targets, dtype=np.intp).reshape(-1)
+    pair = _as_pair(p, q)
+    if pair is not None and target_rows is not None:
+        n, k = max(pair[0].shape[0], pair[1].shape[0]), pair[0].shape[1]
+        if target_rows.shape[0] != n or np.any(target_rows < 0) or np.any(target_rows >= k):
+            raise ValueError(f"targets must be {n} class indices in [0, {k})")
+    chosen = backend(None if pair is None else pair[0].size + pair[1].size)
+    if pair is None or chosen == "careful":
+        careful = _careful_pair_block(compute, p, q, kind_p, kind_q, tolerance, target_rows)
+        return None if careful is None else KernelResult(careful, headline, "careful")
+    a, b = pair
+    n = max(a.shape[0], b.shape[0])
+    linear = kind_p in LINEAR_KINDS and kind_q in LINEAR_KINDS
+    logs = kind_p in LOG_KINDS and kind_q in LOG_KINDS
+    if chosen == "numpy" or not (linear or logs):
+        numpy_result = _numpy_pair_block(compute, a, b, kind_p, kind_q, tolerance, target_rows)
+        return None if numpy_result is None else KernelResult(numpy_result, headline, "numpy")
+    compiled = _compiled()
+    assert compiled is not None
+    # Compiled for float64 only: the linear kernels (rows of probabilities are short)
+    # and the panel (widening costs it a few per cent, while a float32 variant costs
+    # seconds of compiling the first time it runs anywhere).
+    widen = linear or which in ("compare", "js")
+    status = np.empty(n, dtype=np.int8)
+    codes = (KIND_CODES[kind_p], KIND_CODES[kind_q], float(tolerance))
+    measures: dict[str, FloatArray]
+    if which in ("compare", "js"):
+        panel = np.empty((n, len(_PANEL_COLUMNS)))
+        wanted = np.full(n, -1, dtype=np.int64) if target_rows is None else target_rows.astype(np.int64)
+        kernel = compiled.compare_log if logs else compiled.compare_linear
+        _run_compiled(kernel, a, b, codes, [wanted, panel], status, widen=widen)
+        measures = _panel_measures(panel, with_targets=target_rows is not None)
+        if which == "js":
+            measures = {"js": measures["js"], "js_distance": measures["js_distance"]}
+    else:
+        kl = np.empty(n)
+        entropy = np.empty(n)
+        kernel = compiled.kl_log if logs else compiled.kl_linear
+        _run_compiled(kernel, a, b, (*codes, which == "cross_entropy"), [kl, entropy], status, widen=widen)
+        measures = {"kl": kl} if which == "kl" else {"cross_entropy": entropy + kl}
+    if np.any(status == compiled.INVALID):
+        return None
+    rows = np.flatnonzero(status == compiled.RECOMPUTE)
+    if rows.size and not _recompute_rows(
+        measures, rows, compute, a, b, kind_p, kind_q, tolerance, target_rows
+    ):
+        return None
+    return KernelResult(measures, headline, "numba", int(rows.size))
+
+
+def _panel_measures(panel: FloatArray, *, with_targets: bool) -> dict[str, FloatArray]:
+    column = {key: panel[:, i] for i, key in enumerate(_PANEL_COLUMNS)}
+    measures = {
+        "kl": column["kl"].copy(),
+        "kl_reverse": column["kl_reverse"].copy(),
+        "cross_entropy": column["entropy"] + column["kl"],
+        "js": column["js"].copy(),
+        "js_distance": np.sqrt(column["js"]),
+        "tv": column["tv"].copy(),
+        "hellinger": column["hellinger"].copy(),
+        "max_abs_diff": column["max_abs_diff"].copy(),
+        "top1_agreement": column["top1_agreement"].copy(),
+    }
+    if with_targets:
+        measures["log_p_target"] = column["log_p_target"].copy()
+        measures["log_q_target"] = column["log_q_target"].copy()
+    return measures
+
+
+def _careful_js_panel(
+    pd: Distributions, qd: Distributions, targets: IntArray | None
+) -> dict[str, FloatArray]:
+    js = row_sum(js_terms(pair_terms(pd, qd)))
+    return {"js": js, "js_distance": np.sqrt(js)}
+
+
+_PAIR_MEASURES: dict[str, tuple[PairMeasures, str]] = {
+    "kl": (_careful_kl, "kl"),
+    "cross_entropy": (_careful_cross_entropy, "cross_entropy"),
+    "js": (_careful_js_panel, "js"),
+    "compare": (_careful_panel, "kl"),
+}
+
+
+# --- the public kernels -------------------------------------------------------------------
+
+
+def entropy_rows_fast(
+    raw: ArrayLike, *, kind: Kind = "probs", tolerance: float = DEFAULT_TOLERANCE
+) -> KernelResult | None:
+    """Entropy ``H(p) = -sum p log p`` of every row of a raw block, in nats.
+
+    Parameters
+    ----------
+    raw : array_like, shape (n, K)
+        The values as read (float32 or float64; others are converted).
+    kind : {'probs', 'weights', 'logits', 'logprobs'}
+    tolerance : float
+        As for ``prepare()``.
+
+    Returns
+    -------
+    KernelResult or None
+        ``result.values`` holds ``entropy_rows(prepare(raw, kind))`` to within the
+        careful path's accuracy; None when ``prepare()`` would reject the block.
+
+    Examples
+    --------
+    >>> entropy_rows_fast([[0.5, 0.5], [1.0, 0.0]]).values
+    array([0.69314718, 0.        ])
+    >>> entropy_rows_fast([[0.5, 0.6]]) is None  # sums to 1.1: prepare() says why
+    True
+    """
+    _check_kinds(kind)
+    _check_tolerance(tolerance)
+    maybe_block = _as_block(raw)
+    chosen = backend(None if maybe_block is None else maybe_block.size)
+    if maybe_block is None or chosen == "careful":
+        try:
+            values = entropy_rows(prepare(raw, kind, tolerance=tolerance))
+        except DistributionError:
+            return None
+        return KernelResult({"entropy": values}, "entropy", "careful")
+    block: NDArray[Any] = maybe_block
+    n = block.shape[0]
+    if chosen == "numpy":
+        step = max(1, _SUB_BLOCK_ELEMENTS // block.shape[1])
+        ranges = [(lo, min(n, lo + step)) for lo in range(0, n, step)]
+
+        def careful(bounds: tuple[int, int]) -> FloatArray | None:
+            try:
+                return entropy_rows(prepare(block[bounds[0] : bounds[1]], kind, tolerance=tolerance))
+            except DistributionError:
+                return None
+
+        if block.size < _THREADED_ELEMENTS or _threads() == 1:
+            parts = [careful(bounds) for bounds in ranges]
+        else:
+            parts = list(_pool().map(careful, ranges))
+        if any(part is None for part in parts):
+            return None
+        return KernelResult(
+            {"entropy": np.concatenate([part for part in parts if part is not None])}, "entropy", "numpy"
+        )
+    compiled = _compiled()
+    assert compiled is not None
+    if kind in LINEAR_KINDS:
+        block = block.astype(np.float64, copy=False)
+    out = np.empty(n)
+    status = np.empty(n, dtype=np.int8)
+    kernel = compiled.entropy_log if kind in LOG_KINDS else compiled.entropy_linear
+
+    def task(lo: int, hi: int) -> None:
+        kernel(block[lo:hi], KIND_CODES[kind], float(tolerance), out[lo:hi], status[lo:hi])
+
+    _in_parallel(task, n, block.size, _threads())
+    if np.any(status == compiled.INVALID):
+        return None
+    rows = np.flatnonzero(status == compiled.RECOMPUTE)
+    if rows.size:
+        try:
+            out[rows] = entropy_rows(prepare(block[rows], kind, tolerance=tolerance))
+        except DistributionError:
+            return None
+    return KernelResult({"entropy": out}, "entropy", "numba", int(rows.size))
+
+
+def kl_rows_fast(
+    p_raw: ArrayLike,
+    q_raw: ArrayLike,
+    *,
+    kind_p: Kind = "probs",
+    kind_q: Kind | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> KernelResult | None:
+    """``KL(P‖Q)`` per row of two raw blocks, in nats; ``kind_q`` defaults to ``kind_p``.
+
+    Equal to ``kl_rows(prepare(p_raw, kind_p), prepare(q_raw, kind_q))`` to within
+    the careful path's accuracy (1e-12 relative against an exact reference);
+    None when either ``prepare()`` would reject its block or the shapes do not
+    broadcast. A probability/log-space mix is computed by the careful method.
+
+    Examples
+    --------
+    >>> kl_rows_fast([[0.5, 0.5]], [[0.9, 0.1]]).values
+    array([0.51082562])
+    >>> kl_rows_fast([[0.0, 2.0]], [[0.0, 2.0]], kind_p="logits").values
+    array([0.])
+    """
+    return _pair_fast("kl", p_raw, q_raw, kind_p, kind_q, tolerance)
+
+
+def cross_entropy_rows_fast(
+    p_raw: ArrayLike,
+    q_raw: ArrayLike,
+    *,
+    kind_p: Kind = "probs",
+    kind_q: Kind | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> KernelResult | None:
+    """``H(P, Q) = H(P) + KL(P‖Q)`` per row, in nats (see ``kl_rows_fast``).
+
+    Examples
+    --------
+    >>> cross_entropy_rows_fast([[1.0, 0.0]], [[0.25, 0.75]]).values
+    array([1.38629436])
+    """
+    return _pair_fast("cross_entropy", p_raw, q_raw, kind_p, kind_q, tolerance)
+
+
+def js_rows_fast(
+    p_raw: ArrayLike,
+    q_raw: ArrayLike,
+    *,
+    kind_p: Kind = "probs",
+    kind_q: Kind | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> KernelResult | None:
+    """Jensen–Shannon divergence per row, in nats; ``measures`` also has ``js_distance``.
+
+    Examples
+    --------
+    >>> js_rows_fast([[1.0, 0.0]], [[0.0, 1.0]]).values  # log 2
+    array([0.69314718])
+    """
+    return _pair_fast("js", p_raw, q_raw, kind_p, kind_q, tolerance)
+
+
+def compare_rows_fast(
+    p_raw: ArrayLike,
+    q_raw: ArrayLike,
+    *,
+    kind_p: Kind = "probs",
+    kind_q: Kind | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    targets: ArrayLike | None = None,
+) -> KernelResult | None:
+    """The ``compare`` panel per row, in one pass over the pair.
+
+    ``measures`` holds ``PANEL_MEASURES``: ``kl``, ``kl_reverse``,
+    ``cross_entropy``, ``js`` (nats), ``js_distance`` (sqrt of nats), ``tv``,
+    ``hellinger``, ``max_abs_diff`` (unitless) and ``top1_agreement`` (1.0 where
+    the first most probable outcome is the same; from logits, the first largest
+    logit). With ``targets`` (one class index per row), also ``log_p_target``
+    and ``log_q_target``: ``ln p(y)``, ``ln q(y)``.
+
+    Examples
+    --------
+    >>> panel = compare_rows_fast([[0.4, 0.6]], [[0.9, 0.1]], targets=[0])
+    >>> round(float(panel["tv"][0]), 12), float(panel["top1_agreement"][0])
+    (0.5, 0.0)
+    >>> round(float(panel["log_q_target"][0]), 12)
+    -0.105360515658
+    """
+    return _pair_fast("compare", p_raw, q_raw, kind_p, kind_q, tolerance, targets)
