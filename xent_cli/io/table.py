@@ -45,6 +45,9 @@ class ReadOptions:
     kind: str = "probs"
     role: Role = "distributions"
     block_rows: int = DEFAULT_BLOCK_ROWS
+    # Values per block for computing: small enough for the careful path's temporaries,
+    # larger for the fused kernels (see xent_cli.pipeline.tasks).
+    block_elements: int = 1 << 18
     # Text is cut into blocks of about this many bytes, each parsed by pandas'
     # C parser on a small thread pool (the tokenizer releases the GIL), in order.
     block_bytes: int = 2 << 20

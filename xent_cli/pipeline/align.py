@@ -18,9 +18,6 @@ from xent_cli.io.sources import Source
 if TYPE_CHECKING:
     from xent_cli.core.distributions import Distributions, Kind
 
-# Elements per block: large enough to amortize NumPy's per-call cost, small
-# enough that a block's temporaries stay a few tens of MB.
-BLOCK_ELEMENTS = 1 << 18
 
 _HINTS = {
     "sum": "use --normalize to rescale",
@@ -51,7 +48,7 @@ class InputSpec:
 def block_rows_for(n_outcomes: int | None, options: ReadOptions) -> int:
     if not n_outcomes:
         return options.block_rows
-    return max(1, min(options.block_rows, BLOCK_ELEMENTS // n_outcomes))
+    return max(1, min(options.block_rows, options.block_elements // n_outcomes))
 
 
 def open_table(spec: InputSpec, closer: ExitStack) -> Table:
@@ -259,17 +256,63 @@ def _check_width(p: Table, p_block: Block, q: Table, q_block: Block) -> None:
 
 
 @dataclass
+class Side:
+    """One side of an aligned block: its raw values, validated into distributions only when asked.
+
+    A fast kernel reads ``values`` directly and validates as it goes; the
+    careful path (and every error message) goes through :meth:`distributions`.
+    """
+
+    table: Table | None
+    block: Block
+    kind: Kind
+    tolerance: float
+    # The block's values with the outcome columns in P's order.
+    values: Any
+    prepared: Distributions | None = None
+
+    def distributions(self) -> Distributions:
+        if self.prepared is None:
+            assert self.table is not None
+            self.prepared = to_distributions(self.table, self.block, self.kind, self.tolerance, self.values)
+        return self.prepared
+
+    @classmethod
+    def of(cls, table: Table | None, block: Block, dist: Distributions) -> Side:
+        """A side whose distributions are already known."""
+        return cls(table, block, dist.kind, 0.0, dist.raw, dist)
+
+
+@dataclass
 class PairBlock:
     """Aligned rows of P and Q (one side may be a single row that broadcasts)."""
 
-    p: Distributions
-    q: Distributions
+    p_side: Side
+    q_side: Side
     ids: list[str] | None
-    p_block: Block
-    q_block: Block
     outcomes: list[str] | None = None
     # Per-row values the reader knows beside the distributions (from top-k lists: "top1", "p_outside").
     known: dict[str, Any] | None = None
+
+    @property
+    def p(self) -> Distributions:
+        return self.p_side.distributions()
+
+    @property
+    def q(self) -> Distributions:
+        return self.q_side.distributions()
+
+    @property
+    def p_block(self) -> Block:
+        return self.p_side.block
+
+    @property
+    def q_block(self) -> Block:
+        return self.q_side.block
+
+    @property
+    def n_rows(self) -> int:
+        return max(len(self.p_side.block), len(self.q_side.block))
 
 
 def paired_blocks(
@@ -315,21 +358,23 @@ def _lockstep(
         raise InputError(f"{empty.label}: has no rows")
     _check_width(p_table, p_stream.first, q_table, q_stream.first)
 
-    def validated_q(block: Block) -> Distributions:
-        return to_distributions(q_table, block, q_spec.kind, tolerance, _reordered(block, order))
+    def p_side(block: Block) -> Side:
+        return Side(p_table, block, p_spec.kind, tolerance, block.values)
+
+    def q_side(block: Block) -> Side:
+        return Side(q_table, block, q_spec.kind, tolerance, _reordered(block, order))
 
     if q_stream.single_row and not p_stream.single_row:
-        q_only = q_stream.first
-        q = validated_q(q_only)
+        q_only = q_side(q_stream.first)
+        q_only.distributions()  # one row, checked once
         for p_block in p_stream:
-            p = to_distributions(p_table, p_block, p_spec.kind, tolerance)
-            yield PairBlock(p, q, p_block.ids, p_block, q_only)
+            yield PairBlock(p_side(p_block), q_only, p_block.ids)
         return
     if p_stream.single_row and not q_stream.single_row:
-        p_only = p_stream.first
-        p = to_distributions(p_table, p_only, p_spec.kind, tolerance)
+        p_only = p_side(p_stream.first)
+        p_only.distributions()
         for q_block in q_stream:
-            yield PairBlock(p, validated_q(q_block), q_block.ids or p_only.ids, p_only, q_block)
+            yield PairBlock(p_only, q_side(q_block), q_block.ids or p_only.block.ids)
         return
     p_rows = q_rows = 0
     q_iter = iter(q_stream)
@@ -342,8 +387,7 @@ def _lockstep(
         q_rows += len(q_block)
         if len(q_block) != len(p_block):
             raise _row_count_error(p_table, p_rows + _count(p_stream.rest), q_table, q_rows + _count(q_iter))
-        p = to_distributions(p_table, p_block, p_spec.kind, tolerance)
-        yield PairBlock(p, validated_q(q_block), p_block.ids or q_block.ids, p_block, q_block)
+        yield PairBlock(p_side(p_block), q_side(q_block), p_block.ids or q_block.ids)
     extra = _count(q_iter)
     if extra:
         raise _row_count_error(p_table, p_rows, q_table, q_rows + extra)
@@ -408,9 +452,9 @@ def _joined(
             rows.append(j)
         index = np.asarray(rows, dtype=np.intp)
         q_block = Block(values=q_values[index], start=0, ids=[q_ids[j] for j in rows])
-        p = to_distributions(p_table, p_block, p_spec.kind, tolerance)
-        q = to_distributions(q_table, q_block, q_spec.kind, tolerance)
-        yield PairBlock(p, q, p_block.ids, p_block, q_block)
+        p = Side(p_table, p_block, p_spec.kind, tolerance, p_block.values)
+        q = Side(q_table, q_block, q_spec.kind, tolerance, q_block.values)
+        yield PairBlock(p, q, p_block.ids)
     unmatched = [i for i in q_ids if i not in seen]
     if unmatched:
         raise InputError(
@@ -439,7 +483,7 @@ def two_columns(
     q_table = Table(f"{spec.label} column {q_name!r}", names, None, lambda: iter(()), outcome_lines=lines)
     p_block = Block(values=values[:, 0][None, :], start=0)
     q_block = Block(values=values[:, 1][None, :], start=0)
-    p = to_distributions(p_table, p_block, spec.kind, tolerance)
-    q = to_distributions(q_table, q_block, q_kind, tolerance)
+    p = Side(p_table, p_block, spec.kind, tolerance, p_block.values)
+    q = Side(q_table, q_block, q_kind, tolerance, q_block.values)
     labels = {"p": f"{spec.label}[{p_name}]", "q": f"{spec.label}[{q_name}]"}
-    return table, PairBlock(p, q, None, p_block, q_block, outcomes=names), labels
+    return table, PairBlock(p, q, None, outcomes=names), labels

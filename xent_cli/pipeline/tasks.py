@@ -8,6 +8,7 @@ are; the local engine runs the same functions in this process.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -21,13 +22,13 @@ from xent_cli.io.sources import Source
 from xent_cli.pipeline.align import (
     InputSpec,
     PairBlock,
+    Side,
     Stream,
     block_rows_for,
     distribution_table,
     joined,
     open_table,
     paired_blocks,
-    stream_distributions,
     to_distributions,
     two_columns,
 )
@@ -39,7 +40,9 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from xent_cli.core.distributions import Distributions, Kind
+    from xent_cli.core.kernels import KernelResult
     from xent_cli.core.lm import LMPanel, LMRows
+    from xent_cli.core.measures import PairTerms
 
 
 def _layout_of(table: Table) -> dict[str, object]:
@@ -51,15 +54,22 @@ def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float) -> Partial:
     """Entropy of every row of one source."""
     import numpy as np
 
+    from xent_cli.core import kernels
     from xent_cli.core.measures import entropy_rows
 
+    spec = _for_kernels(spec)
     values: list[NDArray[np.float64]] = []
     ids: list[str] = []
     with ExitStack() as closer:
         table = distribution_table(spec, closer)
         size = block_rows_for(table.n_outcomes, spec.options)
-        for block, dist in stream_distributions(table, spec.kind, tolerance, size):
-            values.append(entropy_rows(dist) / unit.scale)
+        for block in Stream.open(table, size):
+            fast = kernels.entropy_rows_fast(block.values, kind=spec.kind, tolerance=tolerance)
+            if fast is not None:
+                nats = fast.values
+            else:  # invalid somewhere: the careful path names the row and column
+                nats = entropy_rows(to_distributions(table, block, spec.kind, tolerance))
+            values.append(nats / unit.scale)
             ids.extend(block.ids or [])
             progress.advance(len(block))
     if not values:
@@ -74,31 +84,64 @@ def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float) -> Partial:
     )
 
 
+# Values per block for the fused kernels: they make one pass with no temporaries, so a
+# bigger block amortizes their start (the careful path keeps the readers' default).
+KERNEL_BLOCK_ELEMENTS = 1 << 22
+
+
+def _for_kernels(spec: InputSpec) -> InputSpec:
+    return replace(spec, options=replace(spec.options, block_elements=KERNEL_BLOCK_ELEMENTS))
+
+
 # --- two-distribution commands ------------------------------------------------------
 
 
 class PairContext:
-    """One aligned block of P and Q, with the per-outcome terms computed once.
+    """One aligned block of P and Q; everything about it is computed once, when first needed.
 
     ``compare`` asks for many measures of the same pair; each is derived from
-    the same cancellation-free ``p - q`` and ``log(p/q)``.
+    the same cancellation-free ``p - q`` and ``log(p/q)``. When a fused kernel
+    has computed a measure's rows, they are set as ``rows:<key>`` and nothing
+    else (not even the validated distributions) is computed for it.
     """
 
-    def __init__(self, p: Distributions, q: Distributions, targets: NDArray[np.intp] | None = None) -> None:
-        from xent_cli.core.measures import pair_terms
-
-        self.p = p
-        self.q = q
-        self.terms = pair_terms(p, q)
-        self.n_rows = max(p.n_rows, q.n_rows)
+    def __init__(
+        self, pair: PairBlock, *, smoothing: float | None = None, targets: NDArray[np.intp] | None = None
+    ) -> None:
+        self.pair = pair
+        self.smoothing = smoothing
+        self.n_rows = pair.n_rows
         # The actual next token of each row (compare --target), as outcome indices.
         self.targets = targets
-        self._cache: dict[str, NDArray[np.float64]] = {}
+        self._cache: dict[str, NDArray[np.float64]] = dict(pair.known or {})
+
+    @functools.cached_property
+    def p(self) -> Distributions:
+        return self.pair.p
+
+    @functools.cached_property
+    def q(self) -> Distributions:
+        from xent_cli.core.distributions import smooth
+
+        return smooth(self.pair.q, self.smoothing) if self.smoothing else self.pair.q
+
+    @functools.cached_property
+    def terms(self) -> PairTerms:
+        from xent_cli.core.measures import pair_terms
+
+        return pair_terms(self.p, self.q)
 
     def cached(self, key: str, compute: Callable[[], NDArray[np.float64]]) -> NDArray[np.float64]:
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]
+
+    def rows(self, measure: PairMeasure) -> NDArray[np.float64]:
+        """A measure's per-row values in nats, broadcast to the block's rows."""
+        import numpy as np
+
+        values = self.cached(f"rows:{measure.key}", lambda: measure.rows(self))
+        return np.broadcast_to(values, (self.n_rows,))
 
     def broadcast(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
         import numpy as np
@@ -115,7 +158,7 @@ def _kl_terms(c: PairContext) -> NDArray[np.float64]:
 def _kl_rows(c: PairContext) -> NDArray[np.float64]:
     from xent_cli.core.measures import row_sum
 
-    return c.cached("kl_rows", lambda: row_sum(_kl_terms(c)))
+    return c.cached("rows:kl", lambda: row_sum(_kl_terms(c)))
 
 
 def _at_targets(c: PairContext, values: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -129,16 +172,16 @@ def _at_targets(c: PairContext, values: NDArray[np.float64]) -> NDArray[np.float
 
 
 def _nll_p(c: PairContext) -> NDArray[np.float64]:
-    return c.cached("nll_p", lambda: -_at_targets(c, c.p.log_probs))
+    return c.cached("rows:nll_p", lambda: -_at_targets(c, c.p.log_probs))
 
 
 def _nll_q(c: PairContext) -> NDArray[np.float64]:
-    return c.cached("nll_q", lambda: -_at_targets(c, c.q.log_probs))
+    return c.cached("rows:nll_q", lambda: -_at_targets(c, c.q.log_probs))
 
 
 def _delta_p(c: PairContext) -> NDArray[np.float64]:
     # q(y) - p(y) from the accurate p - q: no cancellation when the models nearly agree.
-    return c.cached("delta_p", lambda: -_at_targets(c, c.terms.diff))
+    return c.cached("rows:delta_p", lambda: -_at_targets(c, c.terms.diff))
 
 
 def _reverse_kl_terms(c: PairContext) -> NDArray[np.float64]:
@@ -195,7 +238,7 @@ def _max_abs_diff(c: PairContext) -> NDArray[np.float64]:
 def _top1(c: PairContext) -> NDArray[np.float64]:
     from xent_cli.core.measures import top1_agreement_rows
 
-    return c.cached("top1", lambda: top1_agreement_rows(c.p, c.q))
+    return c.cached("rows:top1_agreement", lambda: top1_agreement_rows(c.p, c.q))
 
 
 @dataclass(frozen=True)
@@ -237,7 +280,7 @@ TARGET_MEASURES = (NLL_P, NLL_Q, DELTA_P)
 
 
 def _p_outside(c: PairContext) -> NDArray[np.float64]:
-    return c.cached("p_outside", lambda: _missing("p_outside"))
+    return c.cached("rows:p_outside_topk", lambda: _missing("p_outside"))
 
 
 def _missing(name: str) -> NDArray[np.float64]:  # pragma: no cover - set by the top-k reader
@@ -312,8 +355,6 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
     """
     import numpy as np
 
-    from xent_cli.core.distributions import smooth
-
     command = settings.pair_command()
     columns: dict[str, list[NDArray[np.float64]]] = {m.key: [] for m in command.measures}
     ids: list[str] = []
@@ -322,6 +363,10 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
     explained_rows = 0
     sources: dict[str, str] | None = None
     panel = _new_panel() if settings.panel else None
+    kernel = _pair_kernel(settings)
+    if kernel is not None:
+        p_spec = _for_kernels(p_spec)
+        q_spec = None if q_spec is None else _for_kernels(q_spec)
     if settings.target is not None:
         p_spec = replace(p_spec, options=replace(p_spec.options, label_column=settings.target))
     with ExitStack() as closer:
@@ -353,13 +398,12 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
             if settings.target is not None:
                 targets = TargetReader(p_table, settings.target, p_spec)
         for pair in pairs:
-            q = smooth(pair.q, settings.smoothing) if settings.smoothing else pair.q
-            context = PairContext(
-                pair.p, q, None if targets is None else targets.block(pair.p_block, context_rows(pair))
-            )
-            context._cache.update(pair.known or {})
+            block_targets = None if targets is None else targets.block(pair.p_block, pair.n_rows)
+            context = PairContext(pair, smoothing=settings.smoothing, targets=block_targets)
+            if kernel is not None:
+                context._cache.update(_fast_rows(kernel, pair, block_targets, settings.tolerance))
             for m in command.measures:
-                columns[m.key].append(context.broadcast(m.rows(context)))
+                columns[m.key].append(context.rows(m))
             if panel is not None:
                 panel.add(_lm_rows(context))
             if settings.explain:
@@ -452,10 +496,14 @@ def _topk_pairs(p_spec: InputSpec, q_spec: InputSpec, tolerance: float) -> Itera
             rows = coarsened_rows(coarse)
             p = prepare(rows.p_log, "logprobs", tolerance=tolerance, name="p")
             q = prepare(rows.q_log, "logprobs", tolerance=tolerance, name="q")
-            known = {"top1": rows.same_top1.astype(np.float64), "p_outside": rows.p_outside}
+            known = {
+                "rows:top1_agreement": rows.same_top1.astype(np.float64),
+                "rows:p_outside_topk": rows.p_outside,
+            }
             values = np.empty((len(p_block), 0))
             start = p_block.start
-            yield PairBlock(p, q, None, Block(values, start), Block(values, start), known=known)
+            sides = Side.of(None, Block(values, start), p), Side.of(None, Block(values, start), q)
+            yield PairBlock(*sides, None, known=known)
             p_rows += len(p_block)
             q_rows += len(q_block)
         extra = sum(len(b) for b in q_blocks)
@@ -468,8 +516,42 @@ def _topk_pairs(p_spec: InputSpec, q_spec: InputSpec, tolerance: float) -> Itera
     return pairs()
 
 
-def context_rows(pair: PairBlock) -> int:
-    return max(pair.p.n_rows, pair.q.n_rows)
+def _pair_kernel(settings: PairSettings) -> Callable[..., KernelResult | None] | None:
+    """The fused kernel that computes every measure of this task, or None when one cannot."""
+    from xent_cli.core import kernels
+
+    if settings.smoothing or settings.explain or settings.top_logprobs:
+        return None  # smoothed Q and per-outcome terms come from the careful path
+    return {
+        "kl": kernels.kl_rows_fast,
+        "cross-entropy": kernels.cross_entropy_rows_fast,
+        "js": kernels.js_rows_fast,
+        "compare": kernels.compare_rows_fast,
+    }[settings.command]
+
+
+def _fast_rows(
+    kernel: Callable[..., KernelResult | None],
+    pair: PairBlock,
+    targets: NDArray[np.intp] | None,
+    tolerance: float,
+) -> dict[str, NDArray[np.float64]]:
+    """Every measure's rows from one kernel pass, as ``rows:<key>``; nothing when the block is invalid."""
+    from xent_cli.core.lm import delta_p_rows
+
+    p, q = pair.p_side, pair.q_side
+    extra = {"targets": targets} if targets is not None else {}
+    result = kernel(p.values, q.values, kind_p=p.kind, kind_q=q.kind, tolerance=tolerance, **extra)
+    if result is None:
+        return {}  # the careful path validates, and names the bad row and column
+    rows = {f"rows:{key}": values for key, values in result.measures.items()}
+    if targets is not None:
+        log_p, log_q = result["log_p_target"], result["log_q_target"]
+        rows["rows:nll_p"] = -log_p + 0.0
+        rows["rows:nll_q"] = -log_q + 0.0
+        rows["rows:delta_p"] = delta_p_rows(log_p, log_q)
+        rows["target:log_ratio"] = log_p - log_q
+    return rows
 
 
 def _new_panel() -> LMPanel:
@@ -483,13 +565,13 @@ def _lm_rows(c: PairContext) -> LMRows:
     """The panel's per-row quantities from the block's cached terms (nothing computed twice)."""
     from xent_cli.core.lm import LMRows
 
-    same = c.broadcast(_top1(c)) > 0
-    kl = c.broadcast(_kl_rows(c))
-    if "p_outside" in c._cache:
-        return LMRows(kl, same, p_outside=c._cache["p_outside"])
+    same = c.rows(TOP1) > 0
+    kl = c.rows(KL)
+    if "rows:p_outside_topk" in c._cache:
+        return LMRows(kl, same, p_outside=c._cache["rows:p_outside_topk"])
     if c.targets is None:
         return LMRows(kl, same)
-    log_ratio = _at_targets(c, c.terms.log_ratio)
+    log_ratio = c.cached("target:log_ratio", lambda: _at_targets(c, c.terms.log_ratio))
     return LMRows(kl, same, -_nll_p(c), -_nll_q(c), log_ratio, _delta_p(c))
 
 
