@@ -174,17 +174,21 @@ def _read_inline(source: Source, options: ReadOptions) -> Table:
     import numpy as np
 
     assert source.inline is not None
-    separator = ";" if options.decimal == "," or ";" in source.inline else ","
-    items = [item.strip() for item in source.inline.split(separator)]
+    text = source.inline.strip()
+    decimal = options.decimal
+    if text.startswith("[") and text.endswith("]"):  # a JSON list: [0.5, 0.5], whatever --decimal says
+        text, decimal = text[1:-1], "."
+    separator = ";" if decimal == "," or ";" in text else ","
+    items = [item.strip() for item in text.split(separator)]
     names: list[str] | None = None
-    if "=" in source.inline:
+    if "=" in text:
         pairs = [item.split("=", 1) for item in items]
         names = [name.strip() for name, _ in pairs]
         items = [value for _, value in pairs]
         _check_unique(names, source.label)
     values = []
     for item in items:
-        number = _parse_number(item, options.decimal)
+        number = _parse_number(item, decimal)
         if number is None:  # pragma: no cover - the inline pattern admits only numbers
             raise InputError(f"{source.label}: {_short(item)} is not a number")
         values.append(number)

@@ -39,6 +39,8 @@ SNIFF_BYTES = 1 << 16
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|inf|infinity|nan)"
 _INLINE = re.compile(rf"^\s*{_NUMBER}\s*(?:[,;]\s*{_NUMBER}\s*)*$", re.IGNORECASE)
+# A JSON list of numbers typed inline: [0.5, 0.5].
+_INLINE_JSON = re.compile(rf"^\s*\[\s*{_NUMBER}\s*(?:,\s*{_NUMBER}\s*)*\]\s*$", re.IGNORECASE)
 _INLINE_NAMED = re.compile(rf"^\s*[^=,;]+=\s*{_NUMBER}\s*(?:[,;]\s*[^=,;]+=\s*{_NUMBER}\s*)*$", re.IGNORECASE)
 
 
@@ -112,6 +114,8 @@ def resolve(spec: str | None, *, stdin_is_terminal: bool) -> Source:
     path = Path(spec)
     if path.is_file() or (path.exists() and not path.is_dir()):
         return Source(label=spec, path=path)
+    if _INLINE_JSON.match(spec):  # before globs: [ ... ] is not a pattern here
+        return Source(label=spec, inline=spec)
     sharded = _shards(spec)
     if sharded is not None:
         return sharded
