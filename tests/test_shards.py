@@ -120,7 +120,8 @@ def test_missing_dask_is_an_exit_2_with_the_install_command(shards: dict[str, ob
     )
     assert done.returncode == 2
     assert done.stderr == (
-        "xent: error: --engine dask needs Dask's distributed scheduler (pip install 'xent[dask]')\n"
+        "xent: error: --engine dask needs Dask's distributed scheduler "
+        "(pip install 'dask[distributed]', or pip install '.[dask]' from a checkout of xent)\n"
     )
 
 

@@ -1,4 +1,12 @@
-"""Rendering results for people: Rich tables, the summary, histograms, explanations.
+"""Rendering results for people: Rich tables that fit the terminal, histograms, explanations.
+
+Every table is laid out for ``console.width`` and never cuts a number. A layout
+is tried with 6, then 5, then 4 significant digits; when even 4 is too wide, the
+measures are split over several tables (each repeating the row numbers and
+ids), and the summary turns to one row per statistic. Ids and outcome names
+wrap onto more lines (folded, never abbreviated); column headers are never cut.
+When nothing fits (a very narrow terminal), each row is printed as a list of
+``label  value`` lines.
 
 Programs get ``xent_cli.writers`` instead.
 """
@@ -6,12 +14,24 @@ Programs get ``xent_cli.writers`` instead.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from xent_cli.results import SUMMARY_KEYS, Explanation, JointTable, Result
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
+
+# Significant digits, most preferred first.
+DIGITS = (6, 5, 4)
+# The longest bar of a histogram or an explanation.
+HISTOGRAM_BAR = 30
+EXPLAIN_BAR = 24
+# Statistics of the summary table (the count is in its title).
+# The summary a table shows (the count is in its title; inf rows show as inf values).
+SHOWN_STATISTICS = tuple(key for key in SUMMARY_KEYS if key not in ("count", "inf_count"))
 
 
 def table_number(value: float, digits: int = 6) -> str:
@@ -25,78 +45,182 @@ def table_number(value: float, digits: int = 6) -> str:
     return f"{value:.{digits}g}"
 
 
-def write_table(result: Result, console: Console, max_rows: int, *, worst: int = 0) -> None:
-    """Per-row values (up to ``max_rows``), the summary, and a histogram for batches."""
+# --- layout: columns that fit the width ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column whose cells depend on the number of significant digits.
+
+    ``fold`` marks text (ids, outcome names) that may wrap onto more lines, at
+    most a third of the width; every other column keeps each cell on one line.
+    """
+
+    header: str
+    cells: Callable[[int], Sequence[str]]
+    justify: Literal["left", "right"] = "right"
+    style: str = ""
+    fold: bool = False
+
+
+def _fold_width(console: Console) -> int:
+    return max(10, console.width // 3)
+
+
+def _build(
+    console: Console,
+    columns: Sequence[Column],
+    digits: int,
+    *,
+    show_header: bool = True,
+    last_row_style: str = "",
+) -> Table:
     from rich import box
-    from rich.table import Table as RichTable
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, show_header=show_header, pad_edge=False)
+    cells = [column.cells(digits) for column in columns]
+    for column in columns:
+        if column.fold:
+            table.add_column(
+                column.header,
+                justify=column.justify,
+                style=column.style or None,
+                overflow="fold",
+                max_width=_fold_width(console),
+            )
+        else:
+            table.add_column(column.header, justify=column.justify, style=column.style or None, no_wrap=True)
+    n_rows = max((len(c) for c in cells), default=0)
+    for i in range(n_rows):
+        style = last_row_style if i == n_rows - 1 else ""
+        table.add_row(*(c[i] if i < len(c) else "" for c in cells), style=style or None)
+    return table
+
+
+def natural_width(console: Console, renderable: Any) -> int:
+    """The width ``renderable`` takes when nothing is squeezed."""
+    from rich.measure import Measurement
+
+    return Measurement.get(console, console.options.update_width(10_000), renderable).maximum
+
+
+def _fits(console: Console, table: Table) -> bool:
+    return natural_width(console, table) <= console.width
+
+
+def fit_tables(
+    console: Console,
+    key: Sequence[Column],
+    values: Sequence[Column],
+    *,
+    max_tables: int | None = None,
+    digits: Sequence[int] = DIGITS,
+    show_header: bool = True,
+    last_row_style: str = "",
+) -> list[Table] | None:
+    """The fewest tables (then the most digits) that show ``values`` beside ``key`` within the width.
+
+    Each table repeats the ``key`` columns and shows a run of the value
+    columns, in order. None when even one value column per table is too wide.
+    """
+    n = len(values)
+    limit = n if max_tables is None else min(n, max_tables)
+    tried: set[int] = set()
+    for wanted in range(1, max(limit, 1) + 1):
+        size = max(1, -(-n // wanted))
+        if size in tried:
+            continue
+        tried.add(size)
+        groups = [values[i : i + size] for i in range(0, n, size)] or [[]]
+        for d in digits:
+            tables = [
+                _build(console, [*key, *group], d, show_header=show_header, last_row_style=last_row_style)
+                for group in groups
+            ]
+            if all(_fits(console, t) for t in tables):
+                return tables
+    return None
+
+
+def print_records(console: Console, records: Sequence[tuple[str, Sequence[tuple[str, str]]]]) -> None:
+    """The layout for any width: a heading per record, then one ``label  value`` line per field."""
     from rich.text import Text
 
+    for heading, fields in records:
+        if heading:
+            console.print(Text(heading, style="bold"))
+        label_width = max((len(label) for label, _ in fields), default=0)
+        for label, value in fields:
+            if 2 + label_width + 2 + len(value) <= console.width:
+                console.print(Text(f"  {label:<{label_width}}  {value}"), no_wrap=True, overflow="ignore")
+            else:  # the value on a line of its own, whole
+                console.print(Text(f"  {label}"), overflow="fold")
+                console.print(Text(f"    {value}"), no_wrap=True, overflow="ignore")
+
+
+def wrap_label(text: str, width: int) -> list[str]:
+    """Lines of at most ``width`` characters, broken after ``,`` or ``/`` or at spaces where needed.
+
+    Inline sources (``P: 0.1,0.2,…``) are broken between numbers, never inside one.
+    """
+    lines: list[str] = []
+    rest = text
+    while len(rest) > width:
+        cut = max(rest.rfind(sep, 0, width) for sep in (", ", ",", "/", " "))
+        cut = width - 1 if cut <= 0 else cut
+        lines.append(rest[: cut + 1].rstrip())
+        rest = rest[cut + 1 :].lstrip()
+    lines.append(rest)
+    return lines
+
+
+def _print_lines(console: Console, text: str, style: str = "") -> None:
+    from rich.text import Text
+
+    for line in wrap_label(text, max(console.width, 20)):
+        console.print(Text(line, style=style or ""))
+
+
+# --- the result ----------------------------------------------------------------------------------
+
+
+def write_table(result: Result, console: Console, max_rows: int, *, worst: int = 0) -> None:
+    """Per-row values (up to ``max_rows``), the summary, and a histogram for batches."""
     sources = "  ".join(f"{k.upper()}: {v}" for k, v in result.sources.items())
-    console.print(Text(f"{result.title} · {result.unit.name}", style="bold"))
-    console.print(Text(sources, style="dim"))
+    _print_lines(console, f"{result.title} · {result.unit.name}", "bold")
+    _print_lines(console, sources, "dim")
     if result.count == 1:
-        table = RichTable(box=box.SIMPLE_HEAD, show_header=False)
-        table.add_column("measure")
-        table.add_column("value", justify="right")
-        for m in result.measures:
-            table.add_row(m.label, table_number(float(m.values[0])))
-        console.print(table)
+        _write_single(result, console)
     else:
-        rows = RichTable(box=box.SIMPLE_HEAD, pad_edge=False)
-        rows.add_column("row", justify="right", style="dim")
-        if result.ids:
-            rows.add_column(result.id_name or "id")
-        for m in result.measures:
-            rows.add_column(m.label, justify="right")
         shown = min(result.count, max_rows)
-        # Many measures side by side: fewer digits so the panel fits a terminal.
-        digits = 6 if len(result.measures) <= 2 else 4
-        for i in range(shown):
-            cells = [str(result.row_number(i))]
-            if result.ids:
-                cells.append(result.ids[i])
-            cells.extend(table_number(float(m.values[i]), digits) for m in result.measures)
-            rows.add_row(*cells)
         if shown:
-            console.print(rows)
-        if shown < result.count:
-            console.print(Text(f"  … {result.count - shown} more rows (--rows N shows more)", style="dim"))
-        summary = RichTable(
-            title=f"Summary over {result.count} rows",
-            box=box.SIMPLE_HEAD,
-            title_justify="left",
-        )
-        summary.add_column("measure")
-        hidden = ("count", "inf_count") if digits == 6 else ("count", "inf_count", "sum")
-        stat_keys = [k for k in SUMMARY_KEYS if k not in hidden]
-        for key in stat_keys:
-            summary.add_column(key, justify="right")
-        for m in result.measures:
-            stats = result.summary(m.key)
-            summary.add_row(m.label, *(table_number(stats[k], digits) for k in stat_keys))
-        console.print(summary)
-        histogram = _histogram(result.headline.values)
-        if histogram:
-            console.print(Text(f"Distribution of {result.headline.label} over rows", style="bold"))
-            console.print(Text(histogram))
+            _write_rows(result, console, shown)
+        if 0 < shown < result.count:
+            _print_lines(
+                console, f"  {result.count - shown} more rows not shown (--rows N shows more)", "dim"
+            )
+        write_summary(result, console)
+        write_histogram(result.headline.values, result.headline.label, console)
     info = result.info
     if info is not None and info.joint is not None and len(info.joint.x) <= 12 and len(info.joint.y) <= 12:
         write_joint(info.joint, console)
     if result.samples is not None:
         samples = result.samples
-        console.print(Text(f"{samples.count} samples, {samples.distinct} distinct values", style="dim"))
+        _print_lines(console, f"{samples.count} samples, {samples.distinct} distinct values", "dim")
     elif info is not None and info.samples:
-        console.print(Text(f"{info.samples} samples", style="dim"))
+        _print_lines(console, f"{info.samples} samples", "dim")
     loss = result.loss
     if loss is not None:
         lines = [
-            f"log loss    {table_number(loss.log_loss)} {result.unit.name}",
-            f"perplexity  {table_number(loss.perplexity)}",
-            f"accuracy    {table_number(loss.accuracy)} (top-1)",
+            ("log loss", f"{table_number(loss.log_loss)} {result.unit.name}"),
+            ("perplexity", table_number(loss.perplexity)),
+            ("accuracy", f"{table_number(loss.accuracy)} (top-1)"),
         ]
         if loss.ignored_rows:
-            lines.append(f"ignored     {loss.ignored_rows} rows")
-        console.print(Text("\n".join(lines)))
+            lines.append(("ignored", f"{loss.ignored_rows} rows"))
+        for label, value in lines:
+            _print_lines(console, f"{label:<10}  {value}")
     if worst and result.count > 1:
         write_worst(result, worst, console)
     if result.panel is not None:
@@ -105,68 +229,304 @@ def write_table(result: Result, console: Console, max_rows: int, *, worst: int =
         write_explanation(result.explanation, result.unit.name, console)
     if result.smoothing is not None:
         alpha = result.smoothing.alpha
-        console.print(Text(f"Q smoothed: q' = (q + {alpha:g}) / (1 + K*{alpha:g})", style="dim"))
+        _print_lines(console, f"Q smoothed: q' = (q + {alpha:g}) / (1 + K*{alpha:g})", "dim")
 
 
-def write_explanation(explanation: Explanation, unit: str, console: Console, width: int = 24) -> None:
-    """Outcomes ranked by contribution, with bars."""
-    from rich import box
-    from rich.table import Table as RichTable
-
-    per = "mean contribution per row" if explanation.rows > 1 else "contribution"
-    table = RichTable(
-        title=f"What drives {explanation.label}: {per}, {unit}",
-        box=box.SIMPLE_HEAD,
-        title_justify="left",
-    )
-    table.add_column("outcome")
-    table.add_column(explanation.label, justify="right")
-    table.add_column("share", justify="right")
-    table.add_column("")
-    top = max((c.value for c in explanation.outcomes), default=0.0)
-    for c in explanation.outcomes:
-        bar = "█" * round(width * c.value / top) if top > 0 else ""
-        table.add_row(c.outcome, table_number(c.value), f"{100 * c.share:.1f}%", bar)
-    console.print(table)
+def _write_single(result: Result, console: Console) -> None:
+    """One distribution: a measure per line."""
+    labels = Column("measure", lambda d: [m.label for m in result.measures], justify="left", fold=True)
+    values = Column("value", lambda d: [table_number(float(m.values[0]), d) for m in result.measures])
+    tables = fit_tables(console, [labels], [values], show_header=False)
+    if tables is None:
+        print_records(console, [("", [(m.label, table_number(float(m.values[0]))) for m in result.measures])])
+        return
+    for table in tables:
+        console.print(table)
 
 
-def _histogram(values: Any, bins: int = 8, width: int = 30) -> str:
-    """A few lines of text bars of how per-row values are spread."""
+def _write_rows(result: Result, console: Console, shown: int) -> None:
+    key = [Column("row", lambda d: [str(result.row_number(i)) for i in range(shown)], style="dim")]
+    if result.ids:
+        ids = result.ids[:shown]
+        key.append(Column(result.id_name or "id", lambda d: ids, justify="left", fold=True))
+    values = [_measure_column(m.label, m.values[:shown]) for m in result.measures]
+    tables = fit_tables(console, key, values)
+    if tables is None:
+        records = []
+        for i in range(shown):
+            heading = f"row {result.row_number(i)}" + (f"  {result.ids[i]}" if result.ids else "")
+            records.append((heading, [(m.label, table_number(float(m.values[i]))) for m in result.measures]))
+        print_records(console, records)
+        return
+    for table in tables:
+        console.print(table)
+
+
+def _measure_column(label: str, values: Any) -> Column:
+    numbers = [float(v) for v in values]
+    return Column(label, lambda d: [table_number(v, d) for v in numbers])
+
+
+def write_summary(result: Result, console: Console) -> None:
+    """The summary of every measure: one row per measure if it fits, else one row per statistic."""
+    from rich.text import Text
+
+    stats = [result.summary(m.key) for m in result.measures]
+    console.print(Text(f"Summary over {result.count} rows", style="bold"))
+    measures = Column("measure", lambda d: [m.label for m in result.measures], justify="left")
+    wide = [
+        Column(key, lambda d, key=key: [table_number(s[key], d) for s in stats])  # type: ignore[misc]
+        for key in SHOWN_STATISTICS
+    ]
+    tables = fit_tables(console, [measures], wide, max_tables=1)
+    if tables is None:
+        names = Column("", lambda d: list(SHOWN_STATISTICS), justify="left")
+        tall = [
+            Column(m.label, lambda d, s=s: [table_number(s[key], d) for key in SHOWN_STATISTICS])  # type: ignore[misc]
+            for m, s in zip(result.measures, stats, strict=True)
+        ]
+        tables = fit_tables(console, [names], tall)
+    if tables is None:
+        print_records(
+            console,
+            [
+                (m.label, [(key, table_number(s[key])) for key in SHOWN_STATISTICS])
+                for m, s in zip(result.measures, stats, strict=True)
+            ],
+        )
+        return
+    for table in tables:
+        console.print(table)
+
+
+# --- histograms ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Counts of per-row values in bins (linear, or logarithmic when they span decades)."""
+
+    lows: list[float]
+    highs: list[float]
+    counts: list[int]
+    log_scale: bool
+    # Rows outside the bins: exact zeros (log scale only) and infinities.
+    zeros: int = 0
+    infinite: int = 0
+
+
+# Positive values spanning at least this ratio get logarithmic bins.
+LOG_SCALE_RATIO = 1000.0
+
+
+def histogram(values: Any, bins: int = 8) -> Histogram | None:
+    """How per-row values are spread; None when there is nothing to show (one value)."""
     import numpy as np
 
     finite = values[np.isfinite(values)]
     if finite.size < 2 or np.min(finite) == np.max(finite):
-        return ""
-    counts, edges = np.histogram(finite, bins=bins)
-    peak = max(1, int(counts.max()))
-    lows = [table_number(x) for x in edges[:-1]]
-    highs = [table_number(x) for x in edges[1:]]
-    lo_width, hi_width = max(map(len, lows)), max(map(len, highs))
-    lines = []
-    for count, lo, hi in zip(counts, lows, highs, strict=True):
-        bar = "█" * round(width * int(count) / peak)
-        lines.append(f"  {lo:>{lo_width}} – {hi:<{hi_width}}  {bar} {int(count)}")
+        return None
     infinite = int(values.size - finite.size)
-    if infinite:
-        lines.append(f"  {'inf':>{lo_width}}   {'':<{hi_width}}  {infinite}")
-    return "\n".join(lines)
+    positive = finite[finite > 0]
+    low = float(np.min(positive)) if positive.size else 0.0
+    if np.min(finite) >= 0 and positive.size >= 2 and float(np.max(positive)) >= LOG_SCALE_RATIO * low:
+        edges = np.geomspace(low, float(np.max(positive)), bins + 1)
+        edges[0], edges[-1] = low, float(np.max(positive))  # the extremes, exactly, so both are counted
+        counts, _ = np.histogram(positive, bins=edges)
+        zeros = int(finite.size - positive.size)
+        return Histogram(edges[:-1].tolist(), edges[1:].tolist(), counts.tolist(), True, zeros, infinite)
+    counts, edges = np.histogram(finite, bins=bins)
+    return Histogram(edges[:-1].tolist(), edges[1:].tolist(), counts.tolist(), False, 0, infinite)
+
+
+def histogram_lines(spread: Histogram, width: int) -> list[str]:
+    """Text bars within ``width`` columns; every non-empty bin gets at least one block."""
+    lows: list[str] = []
+    highs: list[str] = []
+    counts = [*spread.counts]
+    extra = [("0", spread.zeros)] if spread.zeros else []
+    extra += [("inf", spread.infinite)] if spread.infinite else []
+    count_width = len(str(max([*counts, *(n for _, n in extra)])))
+    for digits in (6, 5, 4, 3):
+        lows = [table_number(x, digits) for x in spread.lows]
+        highs = [table_number(x, digits) for x in spread.highs]
+        fixed = 2 + max(map(len, lows)) + 3 + max(map(len, highs)) + 2 + 1 + count_width
+        if width - fixed >= 10:
+            break
+    lo_width, hi_width = max(map(len, lows)), max(map(len, highs))
+    bar_width = max(1, min(HISTOGRAM_BAR, width - (2 + lo_width + 3 + hi_width + 2 + 1 + count_width)))
+    peak = max(1, *counts, *(n for _, n in extra))
+
+    def bar(count: int) -> str:
+        return "█" * max(1, round(bar_width * count / peak)) if count > 0 else ""
+
+    lines = []
+    if spread.zeros:
+        lines.append(f"  {'0':>{lo_width}}   {'':<{hi_width}}  {bar(spread.zeros)} {spread.zeros}")
+    for count, lo, hi in zip(counts, lows, highs, strict=True):
+        lines.append(f"  {lo:>{lo_width}} – {hi:<{hi_width}}  {bar(count)} {count}")
+    if spread.infinite:
+        lines.append(f"  {'inf':>{lo_width}}   {'':<{hi_width}}  {bar(spread.infinite)} {spread.infinite}")
+    return lines
+
+
+def write_histogram(values: Any, label: str, console: Console) -> None:
+    from rich.text import Text
+
+    spread = histogram(values)
+    if spread is None:
+        return
+    scale = " (log scale)" if spread.log_scale else ""
+    _print_lines(console, f"Distribution of {label} over rows{scale}", "bold")
+    for line in histogram_lines(spread, console.width):
+        console.print(Text(line), no_wrap=True, overflow="ignore")
+
+
+# --- explanations --------------------------------------------------------------------------------
+
+
+def _share(share: float | None, infinite: bool) -> str:
+    if share is None:
+        return "inf" if infinite else "–"
+    return f"{100 * share:.1f}%"
+
+
+def write_explanation(explanation: Explanation, unit: str, console: Console) -> None:
+    """Each outcome's numbers, term and contribution, ranked, with bars; notes on infinities."""
+    outcomes = explanation.outcomes
+    single = explanation.rows == 1
+    formulas = explanation.formulas
+    total_label = "total" if len(outcomes) == explanation.n_outcomes else f"total ({explanation.n_outcomes})"
+
+    def numbers(values: Sequence[float | None], total: float | None = None) -> Callable[[int], list[str]]:
+        def cells(d: int) -> list[str]:
+            shown = ["" if v is None else table_number(v, d) for v in values]
+            return [*shown, "" if total is None else table_number(total, d)]
+
+        return cells
+
+    name = Column(
+        "outcome", lambda d: [*(c.outcome for c in outcomes), total_label], justify="left", fold=True
+    )
+    inputs: list[Column] = []
+    if single:
+        inputs.append(Column("p", numbers([c.p for c in outcomes])))
+        if explanation.pair:
+            inputs.append(Column("q", numbers([c.q for c in outcomes])))
+    information: list[Column] = []
+    if single and formulas.information is not None:
+        information.append(Column(formulas.information, numbers([c.information for c in outcomes])))
+    terms: list[Column] = []
+    if explanation.shows_term:
+        terms.append(Column(formulas.term, numbers([c.term for c in outcomes], explanation.term_total)))
+    header = formulas.contribution if len(formulas.contribution) <= 12 else explanation.label
+    contribution = Column(header, numbers([c.value for c in outcomes], explanation.total))
+    shares = [_share(c.share, c.infinite_rows > 0) for c in outcomes]
+    share = Column("share", lambda d: [*shares, "" if explanation.infinite else "100%"])
+    # Columns to leave out, in turn, when the table does not fit: the inputs, then the information.
+    candidates = [
+        [*inputs, *information, *terms, contribution, share],
+        [*information, *terms, contribution, share],
+        [*terms, contribution, share],
+    ]
+    per = "per outcome" if single else f"mean per row over {explanation.rows} rows"
+    _print_lines(console, f"What drives {explanation.label}: {per}, {unit}", "bold")
+    table = None
+    for values in candidates:
+        tables = fit_tables(console, [name], values, max_tables=1, last_row_style="bold")
+        if tables is not None:
+            table, chosen = tables[0], values
+            break
+    if table is None:
+        print_records(
+            console,
+            [
+                (c.outcome, [(formulas.contribution, table_number(c.value)), ("share", s)])
+                for c, s in zip(outcomes, shares, strict=True)
+            ],
+        )
+    else:
+        room = console.width - natural_width(console, table) - 3
+        if room >= 4 and not explanation.infinite:
+            top = max((c.value for c in outcomes), default=0.0)
+            width = min(EXPLAIN_BAR, room)
+            bars = [
+                "█" * max(1, round(width * c.value / top)) if top > 0 and c.value > 0 else ""
+                for c in outcomes
+            ]
+            with_bars = fit_tables(
+                console,
+                [name],
+                [*chosen, Column("", lambda d: [*bars, ""], justify="left")],
+                max_tables=1,
+                last_row_style="bold",
+            )
+            table = with_bars[0] if with_bars is not None else table
+        console.print(table)
+    for note in explanation_notes(explanation):
+        _print_lines(console, note, "dim")
+
+
+def explanation_notes(explanation: Explanation) -> list[str]:
+    """What a person needs to reconcile the table by hand."""
+    notes = []
+    formulas = explanation.formulas
+    if explanation.infinite:
+        infinite = [c for c in explanation.outcomes if c.infinite_rows]
+        if explanation.rows > 1:
+            names = ", ".join(
+                f"{c.outcome} (in {c.infinite_rows} of {explanation.rows} rows)" for c in infinite
+            )
+        else:
+            names = ", ".join(c.outcome for c in infinite)
+        more = explanation.infinite_outcomes - len(infinite)
+        names += f" and {more} more" if more > 0 else ""
+        why = f": {formulas.infinite_when}" if formulas.infinite_when else ""
+        count = explanation.infinite_outcomes
+        outcome_word = f"outcome {names}" if count == 1 else f"{count} outcomes: {names}"
+        hint = f"; {formulas.infinite_hint}" if formulas.infinite_hint else ""
+        notes.append(f"{explanation.label} is infinite{why}, for {outcome_word}{hint}.")
+    if explanation.shows_term and formulas.contribution == "q·φ(p/q)":
+        notes.append(
+            "q·φ(p/q) = p·log(p/q) − p + q ≥ 0: over all outcomes it sums to the same total as "
+            "p·log(p/q), whose terms can be negative."
+        )
+    elif explanation.shows_term:
+        notes.append(
+            f"{formulas.contribution} ≥ 0 sums to the same total as {formulas.term}, "
+            "whose terms can be negative."
+        )
+    return notes
+
+
+# --- joint tables --------------------------------------------------------------------------------
 
 
 def write_joint(joint: JointTable, console: Console) -> None:
-    """The joint table p(x, y) with its marginals."""
-    from rich import box
-    from rich.table import Table as RichTable
+    """The joint table p(x, y) with its marginals; split into several tables by Y when too wide."""
+    x_names = Column("x \\ y", lambda d: [*map(str, joint.x), "p(y)"], justify="left", fold=True)
 
-    table = RichTable(title="Joint p(x, y) with marginals", box=box.SIMPLE_HEAD, title_justify="left")
-    table.add_column("x \\ y")
-    for name in joint.y:
-        table.add_column(str(name), justify="right")
-    table.add_column("p(x)", justify="right", style="bold")
-    for name, row, p_x in zip(joint.x, joint.p, joint.p_x, strict=True):
-        table.add_row(str(name), *(table_number(v, 4) for v in row), table_number(p_x, 4))
-    table.add_row("p(y)", *(table_number(v, 4) for v in joint.p_y), "1", style="bold")
-    console.print(table)
+    def column(name: str, cells: list[float], total: float) -> Column:
+        return Column(name, lambda d: [*(table_number(v, d) for v in cells), table_number(total, d)])
 
+    values = [column(str(name), [row[j] for row in joint.p], joint.p_y[j]) for j, name in enumerate(joint.y)]
+    values.append(column("p(x)", joint.p_x, 1.0))
+    _print_lines(console, "Joint p(x, y) with marginals", "bold")
+    tables = fit_tables(console, [x_names], values, last_row_style="bold")
+    if tables is None:
+        print_records(
+            console,
+            [
+                (f"x = {x}", [(f"y = {y}", table_number(v)) for y, v in zip(joint.y, row, strict=True)])
+                for x, row in zip(joint.x, joint.p, strict=True)
+            ],
+        )
+        return
+    for table in tables:
+        console.print(table)
+
+
+# --- language models and worst rows ---------------------------------------------------------
 
 # The panel's percentiles, in the order shown: min, p0.1, ..., p99.9, max.
 _PANEL_ORDER = ("min", "p0.1", "p1", "p5", "p10", "p50", "p90", "p95", "p99", "p99.9", "max")
@@ -196,14 +556,7 @@ def write_panel(panel: dict[str, float], unit: str, console: Console) -> None:
             )
 
     add("mean D(P‖Q)", "kl.mean", "kl.std_error")
-    if "same_top1" in panel:
-        estimates.add_row(
-            "same top-1",
-            f"{100 * panel['same_top1']:.4g}%",
-            f"{100 * panel['same_top1_std_error']:.3g}%"
-            if math.isfinite(panel["same_top1_std_error"])
-            else "nan",
-        )
+    add("same top-1 share", "same_top1", "same_top1_std_error")
     add("PPL(P)", "ppl_p", "ppl_p_std_error")
     add("PPL(Q)", "ppl_q", "ppl_q_std_error")
     add("PPL(Q)/PPL(P)", "ppl_ratio", "ppl_ratio_std_error")

@@ -76,11 +76,63 @@ class Measure:
 
 @dataclass(frozen=True)
 class Contribution:
-    """How much one outcome contributes to a measure (the mean over rows)."""
+    """What one outcome contributes to a measure (for a batch, the mean over rows).
+
+    ``value`` is the non-negative contribution the measure is computed from
+    (for KL, ``q·φ(p/q) = p·log(p/q) − p + q``); ``term`` the textbook term
+    (``p·log(p/q)``, which can be negative); both sum to the measure over all
+    outcomes. ``information`` is ``−log p`` (entropy) or ``−log q``
+    (cross-entropy) of one distribution, None otherwise. ``share`` is None when
+    the measure is infinite; ``infinite_rows`` counts the rows where this
+    outcome's contribution is infinite.
+    """
 
     outcome: str
     value: float
-    share: float
+    share: float | None
+    term: float = math.nan
+    p: float = math.nan
+    q: float | None = None
+    information: float | None = None
+    infinite_rows: int = 0
+
+    def to_dict(self, information_key: str | None = None) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "outcome": self.outcome,
+            "contribution": self.value,
+            "share": self.share,
+            "term": self.term,
+            "p": self.p,
+        }
+        if self.q is not None:
+            item["q"] = self.q
+        if information_key is not None and self.information is not None:
+            item[information_key] = self.information
+        item["infinite_rows"] = self.infinite_rows
+        return item
+
+
+@dataclass(frozen=True)
+class ExplainFormulas:
+    """How a measure splits into per-outcome parts, written for people."""
+
+    # The non-negative contribution, e.g. "q·φ(p/q)" (φ(t) = t·log t − t + 1).
+    contribution: str
+    # The textbook term, e.g. "p·log(p/q)".
+    term: str
+    # The information content shown per outcome ("−log p", "−log q"), if any.
+    information: str | None = None
+    # Why the measure can be infinite, e.g. "p > 0 where q = 0".
+    infinite_when: str | None = None
+    # A hint for the infinite case, e.g. "--smooth ALPHA avoids it".
+    infinite_hint: str | None = None
+
+    @property
+    def information_key(self) -> str | None:
+        """The JSON key of the information column: ``neg_log_p`` or ``neg_log_q``."""
+        if self.information is None:
+            return None
+        return "neg_log_" + self.information.rsplit(" ", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -92,6 +144,43 @@ class Explanation:
     total: float
     outcomes: list[Contribution]
     rows: int
+    formulas: ExplainFormulas = field(default_factory=lambda: ExplainFormulas("contribution", "contribution"))
+    # The sum of the textbook terms over every outcome (equal to ``total`` up to rounding).
+    term_total: float = math.nan
+    # How many outcomes there are, and how many of them make the measure infinite.
+    n_outcomes: int = 0
+    infinite_outcomes: int = 0
+    # A second distribution (Q) takes part.
+    pair: bool = True
+
+    @property
+    def infinite(self) -> bool:
+        return math.isinf(self.total)
+
+    @property
+    def shows_term(self) -> bool:
+        """The textbook term differs from the contribution (KL's p·log(p/q))."""
+        return self.formulas.term != self.formulas.contribution
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``explain`` object of the JSON document."""
+        key = self.formulas.information_key if self.rows == 1 else None
+        document: dict[str, Any] = {
+            "measure": self.measure,
+            "statistic": "mean contribution per row" if self.rows > 1 else "contribution",
+            "rows": self.rows,
+            "total": self.total,
+            "term_total": self.term_total,
+            "formulas": {
+                "contribution": self.formulas.contribution,
+                "term": self.formulas.term,
+                **({key: self.formulas.information} if key else {}),
+            },
+            "outcomes_total": self.n_outcomes,
+            "infinite_outcomes": self.infinite_outcomes,
+            "outcomes": [c.to_dict(key) for c in self.outcomes],
+        }
+        return document
 
 
 @dataclass(frozen=True)

@@ -53,15 +53,7 @@ def _summary(result: Result) -> dict[str, Any]:
 
 
 def _explanation(explanation: Explanation) -> dict[str, Any]:
-    return {
-        "measure": explanation.measure,
-        "statistic": "mean contribution per row" if explanation.rows > 1 else "contribution",
-        "rows": explanation.rows,
-        "total": explanation.total,
-        "outcomes": [
-            {"outcome": c.outcome, "contribution": c.value, "share": c.share} for c in explanation.outcomes
-        ],
-    }
+    return explanation.to_dict()
 
 
 def _rows(result: Result) -> list[dict[str, Any]]:

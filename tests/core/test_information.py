@@ -120,3 +120,15 @@ def test_miller_madow_adds_the_bias_term() -> None:
 def test_bad_tables(table: list[object], kind: str, message: str) -> None:
     with pytest.raises(DistributionError, match=message):
         joint_distribution(table, kind)  # type: ignore[arg-type]
+
+
+def test_nmi_of_two_constants_is_one_as_in_sklearn() -> None:
+    # 0/0: scikit-learn's normalized_mutual_info_score returns 1 for two constant labelings.
+    assert normalized_mutual_info_score([3, 3, 3], [7, 7, 7]) == 1.0
+    assert information(joint_distribution([[4.0]], "weights")).nmi == 1.0
+    assert miller_madow(np.array([[4.0]])).nmi == 1.0
+
+
+def test_nmi_with_one_constant_is_zero_as_in_sklearn() -> None:
+    assert normalized_mutual_info_score([3, 3, 3, 3], [1, 2, 1, 2]) == 0.0
+    assert information(joint_distribution([[2.0, 2.0]], "weights")).nmi == 0.0

@@ -7,25 +7,141 @@ that reads or computes, so ``xent --help`` and shell completion stay fast.
 
 from __future__ import annotations
 
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
+from typer._click._compat import term_len
+from typer._click.core import Context
+from typer._click.formatting import HelpFormatter, iter_rows, measure_table
 from typer.core import TyperCommand, TyperGroup
 
 from xent_cli.cli import env
-from xent_cli.errors import ExitStatus, XentError
+from xent_cli.errors import ExitStatus, UsageError, XentError
 
 PROG = "xent"
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|inf|infinity|nan)"
+# An inline list of numbers (``-1,2,0.5``), which click would take for an option when it starts with -.
+_NUMBER_LIST = re.compile(rf"{_NUMBER}(?:[,;]{_NUMBER})*", re.IGNORECASE)
+# A number or list typed with spaces between the items: ``0.3`` ``0.3,`` ``,0.7``.
+_NUMBER_PIECE = re.compile(rf"[,;]?(?:{_NUMBER}(?:[,;]{_NUMBER})*)?[,;]?", re.IGNORECASE)
 
 
 def error_line(message: str) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr)
 
 
+# --- help text: wrapped between words, never inside one ---------------------------------------
+
+
+def wrap_text(
+    text: str, width: int, initial_indent: str = "", subsequent_indent: str = "", paragraphs: bool = True
+) -> str:
+    """Click's ``wrap_text``, except that words (``--fail-below``, ``a|b|c``) are never split.
+
+    A paragraph that starts with a ``\\b`` line is kept as written (examples).
+    """
+    from typer._click._textwrap import TextWrapper
+
+    wrapper = TextWrapper(
+        width,
+        initial_indent=initial_indent,
+        subsequent_indent=subsequent_indent,
+        replace_whitespace=False,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    text = text.expandtabs()
+    if not paragraphs:
+        return wrapper.fill(text)
+    blocks: list[tuple[int, bool, str]] = []
+    lines: list[str] = []
+    indent: int | None = None
+
+    def flush() -> None:
+        if lines:
+            if lines[0].strip() == "\b":
+                blocks.append((indent or 0, True, "\n".join(lines[1:])))
+            else:
+                blocks.append((indent or 0, False, " ".join(lines)))
+            lines.clear()
+
+    for line in text.splitlines():
+        if not line:
+            flush()
+            indent = None
+            continue
+        if indent is None:
+            stripped = line.lstrip()
+            indent = term_len(line) - term_len(stripped)
+            line = stripped
+        lines.append(line)
+    flush()
+    out = []
+    for extra, raw, block in blocks:
+        with wrapper.extra_indent(" " * extra):
+            out.append(wrapper.indent_only(block) if raw else wrapper.fill(block))
+    return "\n\n".join(out)
+
+
+class XentHelpFormatter(HelpFormatter):
+    """Click's help formatter with :func:`wrap_text`: no word is ever cut at the margin."""
+
+    def write_text(self, text: str) -> None:
+        indent = " " * self.current_indent
+        self.write(wrap_text(text, self.width, initial_indent=indent, subsequent_indent=indent))
+        self.write("\n")
+
+    def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
+        rows = list(rows)
+        widths = measure_table(rows)
+        first_col = min(widths[0], col_max) + col_spacing
+        for first, second in iter_rows(rows, len(widths)):
+            self.write(f"{'':>{self.current_indent}}{first}")
+            if not second:
+                self.write("\n")
+                continue
+            if term_len(first) <= first_col - col_spacing:
+                self.write(" " * (first_col - term_len(first)))
+            else:
+                self.write("\n")
+                self.write(" " * (first_col + self.current_indent))
+            text_width = max(self.width - first_col - self.current_indent, 10)
+            lines = wrap_text(second, text_width).splitlines() or [""]
+            self.write(f"{lines[0]}\n")
+            for line in lines[1:]:
+                self.write(f"{'':>{first_col + self.current_indent}}{line}\n" if line else "\n")
+
+    @contextmanager
+    def section(self, name: str) -> Iterator[None]:
+        self.write_paragraph()
+        self.write_heading(name)
+        self.indent()
+        try:
+            yield
+        finally:
+            self.dedent()
+
+
+class XentContext(Context):
+    formatter_class = XentHelpFormatter
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
 class XentCommand(TyperCommand):
-    """A command whose help lists its options in sections (Input, Output, …), in plain text."""
+    """A command whose help lists its options in sections (Input, Output, …), in plain text.
+
+    It also reads inline lists that start with a minus (``xent kl -1,2,0.5 0,0,0 --as
+    logits``) as arguments, where click would take them for options.
+    """
+
+    context_class = XentContext
 
     def format_options(self, ctx: Any, formatter: Any) -> None:
         sections: dict[str, list[tuple[str, str]]] = {}
@@ -35,7 +151,9 @@ class XentCommand(TyperCommand):
             if record is None:
                 continue
             if param.param_type_name == "argument":
-                arguments.append(record)
+                # The name alone: no <str> after it.
+                name = param.metavar or param.human_readable_name  # type: ignore[attr-defined]
+                arguments.append((name, getattr(param, "help", None) or ""))
             else:
                 panel = getattr(param, "rich_help_panel", None) or "Options"
                 sections.setdefault(panel, []).append(record)
@@ -46,9 +164,69 @@ class XentCommand(TyperCommand):
             with formatter.section(title):
                 formatter.write_dl(records)
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, self._arguments_last(ctx, list(args)))
+
+    def _arguments_last(self, ctx: Any, args: list[str]) -> list[str]:
+        """Options first, then ``--`` and the arguments, when an argument starts with a minus.
+
+        Only then: any other command line reaches click unchanged. Also turns
+        numbers typed with spaces (``xent entropy 0.3 0.7``) into an error that
+        shows the list to write.
+        """
+        takes_value: set[str] = set()
+        arguments = 0
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                arguments += 1
+            elif not (getattr(param, "is_flag", False) or getattr(param, "count", False)):
+                takes_value.update(param.opts)
+        options: list[str] = []
+        positional: list[str] = []
+        index = 0
+        while index < len(args):
+            token = args[index]
+            if token == "--":
+                positional.extend(args[index + 1 :])
+                break
+            if token in takes_value:
+                options.extend(args[index : index + 2])
+                index += 2
+                continue
+            if token.startswith("-") and token != "-" and not _NUMBER_LIST.fullmatch(token):
+                options.append(token)
+            else:
+                positional.append(token)
+            index += 1
+        if "--help" in options or "-h" in options:
+            return args
+        if len(positional) > arguments and all(_NUMBER_PIECE.fullmatch(t) for t in positional):
+            raise _spaced_numbers_error(self.name or "", arguments, positional)
+        if not any(t.startswith("-") and t != "-" for t in positional) or "--" in args:
+            return args
+        return [*options, "--", *positional]
+
+
+def _spaced_numbers_error(command: str, arguments: int, tokens: list[str]) -> UsageError:
+    """``xent entropy 0.3 0.7``: say how to write the list."""
+    numbers = [item for token in tokens for item in re.split(r"[,;]", token) if item]
+    given = " ".join(tokens)
+    if arguments == 1:
+        hint = f"one distribution is one argument, without spaces: xent {command} {','.join(numbers)}"
+    elif len(numbers) % 2 == 0 and len(numbers) >= 4:
+        half = len(numbers) // 2
+        lists = f"{','.join(numbers[:half])} {','.join(numbers[half:])}"
+        hint = f"each distribution is one argument, without spaces, e.g. xent {command} {lists}"
+    else:
+        hint = f"each distribution is one argument, without spaces, e.g. xent {command} 0.5,0.5 0.9,0.1"
+    sources = "one source" if arguments == 1 else f"{arguments} sources"
+    return UsageError(f"{command} takes {sources}, but got {len(tokens)}: {given}", hint=hint)
+
 
 class XentGroup(TyperGroup):
     """The command group: runs a command and turns every failure into an exit status."""
+
+    context_class = XentContext
 
     def main(  # type: ignore[override]
         self,

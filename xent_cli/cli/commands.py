@@ -15,6 +15,7 @@ from xent_cli.cli import env
 from xent_cli.cli.app import PROG, XentCommand, app
 from xent_cli.cli.params import (
     NUMBERS,
+    CompareParams,
     CorrectionName,
     DenseKind,
     ExplainParams,
@@ -204,8 +205,8 @@ def _shown_statistics(names: list[str]) -> list[str]:
 # --- the commands -----------------------------------------------------------------------------------
 
 
-@app.command(cls=XentCommand)
-@command_options(**COMMON, scale=ScaleParams)
+@app.command(cls=XentCommand, short_help="Entropy H(P) of each row, or of labels.")
+@command_options(**COMMON, explain=ExplainParams, scale=ScaleParams)
 def entropy(
     source: SourceArg = None,
     column: SampleColumn = None,
@@ -214,6 +215,7 @@ def entropy(
     inputs: InputParams,
     numbers: NumberParams,
     output: OutputParams,
+    explain: ExplainParams,
     gates: GateParams,
     scale: ScaleParams,
 ) -> int:
@@ -222,14 +224,15 @@ def entropy(
     A one-column table is one distribution; otherwise each row is one.
     With --column COL, each row is a sample and the entropy is that of the
     column's empirical distribution (plug-in; --correction miller-madow).
+    --explain lists each outcome's p, -log p and -p log p.
 
     Examples:
 
-      xent entropy 0.5,0.25,0.25 --bits
-
-      xent entropy predictions.csv --json | jq .summary.mean
-
-      xent entropy labels.csv --column label --bits
+    \b
+      xent entropy 0.5,0.25,0.25 --bits --explain
+      xent entropy examples/model_a.csv --json \\
+          | jq .summary.mean
+      xent entropy examples/labels.csv --column label
     """
     from xent_cli.pipeline.align import InputSpec
     from xent_cli.pipeline.plan import entropy_plan
@@ -238,7 +241,13 @@ def entropy(
     role: Role = "samples" if column is not None else "distributions"
     spec = InputSpec(resolve_source(source), inputs.read_options(kind=kind, role=role), kind)
     plan = entropy_plan(
-        spec, unit=numbers.unit, tolerance=numbers.tolerance, column=column, correction=correction
+        spec,
+        unit=numbers.unit,
+        tolerance=numbers.tolerance,
+        column=column,
+        correction=correction,
+        explain=explain.explain,
+        explain_top=explain.top,
     )
     return execute(plan, output=output, gates=gates, scale=scale)
 
@@ -252,19 +261,21 @@ PAIR_HELP = {
 
     Examples:
 
-      xent kl 0.5,0.5 0.9,0.1
-
-      xent kl old.csv new.csv --fail-above 0.01 --explain
+    \b
+      xent kl 0.5,0.5 0.9,0.1 --explain
+      xent kl examples/model_a.csv examples/model_b.csv \\
+          --fail-above 0.01
     """,
     "cross-entropy": """Cross-entropy H(P, Q) = -Σ p log q = H(P) + D(P‖Q) of each row (alias: ce).
 
     With one source, that table's two numeric columns are P and Q.
+    --explain lists each outcome's p, q, -log q and -p log q.
 
     Examples:
 
-      xent cross-entropy 1,0,0 0.7,0.2,0.1
-
-      xent ce labels.csv model.csv --q-as logits
+    \b
+      xent cross-entropy 1,0,0 0.7,0.2,0.1 --explain
+      xent ce 2,1,0.1 0.5,0.3,0.2 --p-as logits
     """,
     "js": """Jensen–Shannon divergence JS(P, Q) = ½D(P‖M) + ½D(Q‖M), M = (P+Q)/2, and its square root.
 
@@ -273,18 +284,26 @@ PAIR_HELP = {
 
     Examples:
 
+    \b
       xent js 1,0 0,1 --bits
-
-      xent js old.csv new.csv --fail-above js_distance=0.05
+      xent js examples/model_a.csv examples/model_b.csv \\
+          --fail-above js_distance=0.05
     """,
     "compare": """Every two-distribution measure of P and Q in one panel.
 
     Per row and summarized: kl = D(P‖Q), kl_reverse = D(Q‖P), cross_entropy,
     js, tv (total variation), hellinger, max_abs_diff = max|p − q|, and
     top1_agreement (1 where argmax p = argmax q; its mean is the share of rows
-    that agree). The headline (--value) is kl. Gate any of them:
+    that agree). The headline (--value) is kl, or the first of --measures.
+    Gate any of them.
 
-      xent compare old.csv new.csv --fail-above kl=0.01 --fail-above js=0.001 --fail-below top1_agreement=0.99
+    Examples:
+
+    \b
+      xent compare old.csv new.csv --fail-above kl=0.01 \\
+          --fail-above js=0.001 \\
+          --fail-below top1_agreement=0.99
+      xent compare old.csv new.csv --measures kl,js,top1
     """,
 }
 
@@ -294,6 +313,13 @@ def _dense(kind: KindName) -> DenseKind:
     return "logprobs" if kind == "top-logprobs" else kind
 
 
+PAIR_SHORT_HELP = {
+    "kl": "KL divergence D(P‖Q).",
+    "cross-entropy": "Cross-entropy H(P, Q).",
+    "js": "Jensen–Shannon divergence and distance.",
+    "compare": "Every measure of P and Q in one panel.",
+}
+NO_COMPARE = CompareParams()
 NO_SMOOTHING = SmoothParams()
 NO_TOKENS = TokenParams()
 
@@ -310,6 +336,8 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
         groups["smoothing"] = SmoothParams
     if tokens:
         groups["tokens"] = TokenParams
+    if name == "compare":
+        groups["compare"] = CompareParams
 
     def command(
         p: PArg = None,
@@ -324,6 +352,7 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
         scale: ScaleParams,
         smoothing: SmoothParams = NO_SMOOTHING,
         tokens: TokenParams = NO_TOKENS,
+        compare: CompareParams = NO_COMPARE,
     ) -> int:
         from xent_cli.pipeline.align import InputSpec
         from xent_cli.pipeline.plan import pair_plan
@@ -348,6 +377,7 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
             panel=name == "compare",
             target=tokens.target,
             top_logprobs=top_k,
+            measures=compare.keys,
         )
         plan = pair_plan(p_spec, q_spec, settings, explain_top=explain.top)
         return execute(plan, output=output, gates=gates, scale=scale)
@@ -355,7 +385,7 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
     command.__name__ = name.replace("-", "_")
     command.__doc__ = PAIR_HELP[name]
     registered = command_options(**groups)(command)
-    app.command(name, cls=XentCommand)(registered)
+    app.command(name, cls=XentCommand, short_help=PAIR_SHORT_HELP[name])(registered)
     if name == "cross-entropy":
         app.command("ce", cls=XentCommand, help="Alias of cross-entropy.", hidden=True)(registered)
 
@@ -364,7 +394,7 @@ for _name in ("kl", "cross-entropy", "js", "compare"):
     _pair_command(_name, smoothing=_name != "js", tokens=_name == "compare")
 
 
-@app.command(cls=XentCommand)
+@app.command(cls=XentCommand, short_help="Log loss, perplexity and accuracy.")
 @command_options(**COMMON, scale=ScaleParams)
 def loss(
     pred: PredArg = None,
@@ -389,9 +419,11 @@ def loss(
 
     Examples:
 
-      xent loss examples/model_a.csv --target examples/labels.csv
-
-      xent loss logits.npy --target labels.csv --as logits --label-smoothing 0.1
+    \b
+      xent loss examples/model_a.csv \\
+          --target examples/labels.csv
+      xent loss logits.npy --target labels.csv \\
+          --as logits --label-smoothing 0.1
     """
     from xent_cli.pipeline.align import InputSpec
     from xent_cli.pipeline.plan import loss_plan
@@ -410,7 +442,7 @@ def loss(
     return execute(loss_plan(spec, settings), output=output, gates=gates, scale=scale)
 
 
-@app.command(cls=XentCommand)
+@app.command(cls=XentCommand, short_help="Mutual information, conditional entropy.")
 @command_options(**COMMON)
 def info(
     source: SourceArg = None,
@@ -429,14 +461,17 @@ def info(
     cells are probabilities (summing to 1 over the table) or counts with
     --as weights. From samples: --x COL --y COL name two label columns and the
     plug-in estimate comes from their contingency table (--correction
-    miller-madow corrects its bias). NMI = I / ((H(X) + H(Y)) / 2). The headline
-    (--value, a bare --fail-above) is I(X;Y). Holds the whole table in memory.
+    miller-madow corrects its bias). NMI = I / ((H(X) + H(Y)) / 2), and 1
+    when X and Y are both constant (0/0; scikit-learn's convention). The
+    headline (--value, a bare --fail-above) is I(X;Y). Holds the whole table
+    in memory.
 
     Examples:
 
+    \b
       xent info joint.csv --bits
-
-      xent info samples.csv --x label --y prediction --fail-below nmi=0.5
+      xent info examples/forecasts.csv --x forecast \\
+          --y actual --fail-below nmi=0.1
     """
     from xent_cli.pipeline.align import InputSpec
     from xent_cli.pipeline.plan import info_plan

@@ -42,7 +42,8 @@ SCALE = "Scale"
 
 
 def _choices(kind: Any) -> str:
-    return "|".join(get_args(kind))
+    # Comma-separated, so that help wraps between choices, never inside one.
+    return ", ".join(get_args(kind))
 
 
 # --- parsers and callbacks: validation where a value is parsed -----------------------------
@@ -342,8 +343,8 @@ class OutputParams:
         typer.Option(
             "--format",
             "-f",
-            help=f"{_choices(FormatName)}; auto: a table on a terminal, TSV in a pipe (or by -o's "
-            "extension).",
+            help=f"One of {_choices(FormatName)}. auto: a table on a terminal, TSV in a pipe (or "
+            "by -o's extension).",
             metavar="FORMAT",
             rich_help_panel=OUTPUT,
         ),
@@ -460,7 +461,8 @@ class ExplainParams:
         bool,
         typer.Option(
             "--explain",
-            help="Rank the outcomes by their contribution to the measure (for a batch, the mean per row).",
+            help="Show the arithmetic: each outcome's probabilities, its term and its contribution to "
+            "the measure, ranked (for a batch, the mean per row).",
             metavar="",
             rich_help_panel=OUTPUT,
         ),
@@ -468,9 +470,66 @@ class ExplainParams:
     top: Annotated[
         int,
         typer.Option(
-            "--top", help="Outcomes shown by --explain.", metavar="N", min=1, rich_help_panel=OUTPUT
+            "--top",
+            help="Outcomes shown by --explain (at least 1).",
+            metavar="N",
+            callback=check_positive,
+            rich_help_panel=OUTPUT,
         ),
     ] = 10
+
+
+# compare --measures: the names it accepts (each a key of xent_cli.pipeline.tasks.PAIR_MEASURES,
+# or an alias), in the panel's order.
+COMPARE_MEASURES = (
+    "kl",
+    "kl_reverse",
+    "cross_entropy",
+    "js",
+    "js_distance",
+    "tv",
+    "hellinger",
+    "max_abs_diff",
+    "top1_agreement",
+)
+MEASURE_ALIASES = {"ce": "cross_entropy", "top1": "top1_agreement", "max_abs": "max_abs_diff"}
+
+
+def parse_measures(text: str | tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """``kl,js,top1`` as measure keys, in the order given; unknown or repeated names are errors."""
+    if text is None or isinstance(text, tuple):
+        return text
+    names = [name.strip().lower() for name in text.split(",") if name.strip()]
+    keys = [MEASURE_ALIASES.get(name, name) for name in names]
+    unknown = [name for name, key in zip(names, keys, strict=True) if key not in COMPARE_MEASURES]
+    if unknown or not keys:
+        what = f"{', '.join(map(repr, unknown))} is not a measure" if unknown else "names no measure"
+        raise _bad(f"{text!r}: {what} (known: {', '.join(COMPARE_MEASURES)}; top1 and ce for short)")
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise _bad(f"{text!r}: names {', '.join(repeated)} more than once")
+    return tuple(keys)
+
+
+@dataclass(frozen=True)
+class CompareParams:
+    measures: Annotated[
+        str | None,
+        typer.Option(
+            "--measures",
+            help="Compute only these measures, comma-separated, the first being the headline: "
+            f"{', '.join(COMPARE_MEASURES)} (top1 and ce for short). Default: all but js_distance.",
+            metavar="A,B,…",
+            callback=parse_measures,
+            rich_help_panel=NUMBERS,
+            show_default=False,
+        ),
+    ] = None
+
+    @property
+    def keys(self) -> tuple[str, ...] | None:
+        value: Any = self.measures
+        return value  # type: ignore[no-any-return]  # parsed into a tuple of keys
 
 
 @dataclass(frozen=True)
@@ -498,8 +557,8 @@ class ScaleParams:
         EngineName,
         typer.Option(
             "--engine",
-            help="local: this process; dask: shard by shard on a Dask cluster "
-            "(pip install 'xent[dask]', or '.[dask]' from a checkout).",
+            help="local: this process; dask: shard by shard on a Dask cluster (install Dask with "
+            "pip install '.[dask]' from a checkout of xent, or pip install 'dask[distributed]').",
             metavar="ENGINE",
             rich_help_panel=SCALE,
         ),

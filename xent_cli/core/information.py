@@ -29,8 +29,11 @@ class Information:
     """The information measures of one joint distribution, in nats.
 
     ``nmi`` is the mutual information normalized by the arithmetic mean of the
-    marginal entropies, ``I / ((H(X) + H(Y)) / 2)`` (scikit-learn's default); it
-    is 0 when both marginals are constant.
+    marginal entropies, ``I / ((H(X) + H(Y)) / 2)`` (scikit-learn's default).
+    When both marginals are constant it is 0/0, and taken to be 1, as
+    scikit-learn's ``normalized_mutual_info_score`` does: two labelings that
+    never split the data agree perfectly. (When only one is constant, I = 0
+    and so is NMI.)
     """
 
     h_x: float
@@ -111,9 +114,21 @@ def information(joint: FloatArray) -> Information:
         mi = float(kl_rows(as_row, independent)[0])
     h_x_given_y = _conditional(joint, p_y[None, :])
     h_y_given_x = _conditional(joint, p_x[:, None])
+    return Information(h_x, h_y, h_xy, h_x_given_y, h_y_given_x, mi, normalized_mi(mi, h_x, h_y))
+
+
+def normalized_mi(mi: float, h_x: float, h_y: float) -> float:
+    """``I / ((H(X) + H(Y)) / 2)``, clipped to 1 against rounding; 1 for two constants (0/0).
+
+    Examples
+    --------
+    >>> normalized_mi(0.0, 0.0, 0.0)  # both constant: scikit-learn's convention
+    1.0
+    >>> normalized_mi(0.0, 0.0, 0.6931471805599453)  # one constant: independent
+    0.0
+    """
     mean_h = (h_x + h_y) / 2
-    nmi = min(1.0, mi / mean_h) if mean_h > 0 else 0.0
-    return Information(h_x, h_y, h_xy, h_x_given_y, h_y_given_x, mi, nmi)
+    return min(1.0, mi / mean_h) if mean_h > 0 else 1.0
 
 
 def _conditional(joint: FloatArray, given: FloatArray) -> float:
@@ -140,10 +155,7 @@ def miller_madow(joint_counts: FloatArray) -> Information:
     h_y = plug_in.h_y + bias(np.sum(joint_counts, axis=0))
     h_xy = plug_in.h_xy + bias(joint_counts)
     mi = max(0.0, h_x + h_y - h_xy)
-    mean_h = (h_x + h_y) / 2
-    return Information(
-        h_x, h_y, h_xy, h_xy - h_y, h_xy - h_x, mi, min(1.0, mi / mean_h) if mean_h > 0 else 0.0
-    )
+    return Information(h_x, h_y, h_xy, h_xy - h_y, h_xy - h_x, mi, normalized_mi(mi, h_x, h_y))
 
 
 def _measure(name: str, joint: ArrayLike, base: float | None, kind: Kind, tolerance: float) -> float:

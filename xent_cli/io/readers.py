@@ -87,10 +87,14 @@ def _read_inline(source: Source, options: ReadOptions) -> Table:
     from xent_cli.io.layout import DEC, INT, cell_kind
 
     assert source.inline is not None
-    separator = ";" if options.decimal == "," or ";" in source.inline else ","
-    items = [item.strip() for item in source.inline.split(separator)]
+    text = source.inline.strip()
+    decimal = options.decimal
+    if text.startswith("[") and text.endswith("]"):  # a JSON list: [0.5, 0.5], whatever --decimal says
+        text, decimal = text[1:-1], "."
+    separator = ";" if decimal == "," or ";" in text else ","
+    items = [item.strip() for item in text.split(separator)]
     names: list[str] | None = None
-    if "=" in source.inline:
+    if "=" in text:
         pairs = [item.split("=", 1) for item in items]
         names = [name.strip() for name, _ in pairs]
         items = [value for _, value in pairs]
@@ -103,12 +107,9 @@ def _read_inline(source: Source, options: ReadOptions) -> Table:
             seen.add(name)
     values = []
     for item in items:
-        if cell_kind(item, options.decimal) not in (
-            INT,
-            DEC,
-        ):  # pragma: no cover - the pattern admits numbers
+        if cell_kind(item, decimal) not in (INT, DEC):  # pragma: no cover - the pattern admits numbers
             raise InputError(f"{source.label}: {item!r} is not a number")
-        values.append(float(item.strip().replace(options.decimal, ".")))
+        values.append(float(item.strip().replace(decimal, ".")))
     array = np.array([values], dtype=np.float64)
     return Table(
         label=source.label,

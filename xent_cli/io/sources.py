@@ -51,6 +51,8 @@ SNIFF_BYTES = 1 << 16
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|inf|infinity|nan)"
 _INLINE = re.compile(rf"^\s*{_NUMBER}\s*(?:[,;]\s*{_NUMBER}\s*)*$", re.IGNORECASE)
+# A JSON list of numbers typed inline: [0.5, 0.5].
+_INLINE_JSON = re.compile(rf"^\s*\[\s*{_NUMBER}\s*(?:,\s*{_NUMBER}\s*)*\]\s*$", re.IGNORECASE)
 _INLINE_NAMED = re.compile(rf"^\s*[^=,;]+=\s*{_NUMBER}\s*(?:[,;]\s*[^=,;]+=\s*{_NUMBER}\s*)*$", re.IGNORECASE)
 
 
@@ -167,6 +169,8 @@ def resolve(spec: str | None, *, stdin_is_terminal: bool) -> Source:
     kind = path_kind(spec)
     if kind in ("file", "other"):
         return Source(label=spec, path=Path(spec))
+    if _INLINE_JSON.match(spec):  # before globs: [ ... ] is not a pattern here
+        return Source(label=spec, inline=spec)
     sharded = _shards(spec)
     if sharded is not None:
         return sharded

@@ -63,7 +63,7 @@ def _run_on_dask(tasks: Sequence[Task], scheduler: str | None) -> list[Partial]:
     except ImportError:
         raise UsageError(
             "--engine dask needs Dask's distributed scheduler",
-            hint="pip install 'xent[dask]'",
+            hint="pip install 'dask[distributed]', or pip install '.[dask]' from a checkout of xent",
         ) from None
     cluster = None
     try:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from xent_cli.results import (
     Contribution,
+    ExplainFormulas,
     Explanation,
     InfoSummary,
     LossSummary,
@@ -47,13 +48,26 @@ class MeasurePart:
 
 @dataclass
 class ExplainPart:
-    """Per-outcome contributions to the headline measure, summed over a task's rows."""
+    """Per-outcome sums over a task's rows, for ``--explain``.
+
+    ``sums`` are the non-negative contributions to the headline measure,
+    ``term_sums`` the textbook terms, ``p_sums``/``q_sums`` the probabilities,
+    ``information_sums`` the information content (``−log p`` or ``−log q``), all
+    in the result's unit; ``infinite_rows`` counts, per outcome, the rows where
+    the contribution is infinite.
+    """
 
     measure: str
     label: str
     sums: NDArray[np.float64]
     rows: int
     outcomes: list[str] | None
+    term_sums: NDArray[np.float64] | None = None
+    p_sums: NDArray[np.float64] | None = None
+    q_sums: NDArray[np.float64] | None = None
+    information_sums: NDArray[np.float64] | None = None
+    infinite_rows: NDArray[np.int64] | None = None
+    formulas: ExplainFormulas | None = None
 
 
 @dataclass
@@ -189,22 +203,66 @@ def _explanation(parts: list[ExplainPart], spec: ResultSpec) -> Explanation:
 
     first = parts[0]
     rows = sum(p.rows for p in parts)
-    sums = np.sum([p.sums for p in parts], axis=0) if len(parts) > 1 else first.sums
-    means = sums / rows
-    total = math.fsum(means.tolist())
+
+    def mean_of(name: str) -> NDArray[np.float64] | None:
+        arrays = [getattr(p, name) for p in parts]
+        if any(a is None for a in arrays):
+            return None
+        total: NDArray[np.float64] = np.sum(arrays, axis=0) if len(arrays) > 1 else arrays[0]
+        return total / rows
+
+    means = mean_of("sums")
+    assert means is not None
+    terms = mean_of("term_sums")
+    terms = means if terms is None else terms
+    p_means, q_means, information = mean_of("p_sums"), mean_of("q_sums"), mean_of("information_sums")
+    counts = [p.infinite_rows for p in parts if p.infinite_rows is not None]
+    infinite = np.sum(counts, axis=0) if len(counts) == len(parts) else np.isinf(means).astype(np.int64)
+    total = _total(means)
     names = first.outcomes or [str(i) for i in range(means.shape[0])]
     with np.errstate(invalid="ignore", divide="ignore"):
-        shares = means / total if total > 0 else np.zeros_like(means)
+        shares = means / total if 0 < total < math.inf else np.zeros_like(means)
     order = np.argsort(-means, kind="stable")
     if spec.explain_top is not None:
         order = order[: spec.explain_top]
+
+    def at(values: NDArray[np.float64] | None, i: int) -> float | None:
+        return None if values is None else float(values[i])
+
+    outcomes = [
+        Contribution(
+            names[i],
+            float(means[i]),
+            None if math.isinf(total) else float(shares[i]),
+            term=float(terms[i]),
+            p=math.nan if p_means is None else float(p_means[i]),
+            q=at(q_means, i),
+            information=at(information, i) if rows == 1 else None,
+            infinite_rows=int(infinite[i]),
+        )
+        for i in order
+    ]
     return Explanation(
         measure=first.measure,
         label=first.label,
         total=total,
-        outcomes=[Contribution(names[i], float(means[i]), float(shares[i])) for i in order],
+        outcomes=outcomes,
         rows=rows,
+        formulas=first.formulas or ExplainFormulas("contribution", "contribution"),
+        term_total=_total(terms),
+        n_outcomes=int(means.shape[0]),
+        infinite_outcomes=int(np.count_nonzero(infinite)),
+        pair=q_means is not None,
     )
+
+
+def _total(values: NDArray[np.float64]) -> float:
+    """``math.fsum`` of per-outcome values, which may hold ``inf``."""
+    import numpy as np
+
+    if np.isposinf(values).any():
+        return math.inf if not np.isneginf(values).any() else math.nan
+    return math.fsum(values.tolist())
 
 
 def _loss(parts: list[Partial], result: Result) -> LossSummary:

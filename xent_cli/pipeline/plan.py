@@ -63,21 +63,33 @@ def pair_shards(p_spec: InputSpec, q_spec: InputSpec) -> list[tuple[InputSpec, I
 
 
 def entropy_plan(
-    spec: InputSpec, *, unit: Unit, tolerance: float, column: str | None = None, correction: str = "none"
+    spec: InputSpec,
+    *,
+    unit: Unit,
+    tolerance: float,
+    column: str | None = None,
+    correction: str = "none",
+    explain: bool = False,
+    explain_top: int | None = None,
 ) -> Plan:
     if column is None and correction != "none":
         raise UsageError("--correction applies to entropies estimated from samples (--column COL)")
     if column is not None:
         _one_file(spec, "--column")
-        tasks = [Task(entropy_column_task, (spec, column), {"unit": unit, "correction": correction})]
+        options = {"unit": unit, "correction": correction, "explain": explain}
+        tasks = [Task(entropy_column_task, (spec, column), options)]
         title = f"Entropy of column {column!r}"
         sources = {"p": spec.label, "column": column}
     else:
-        tasks = [Task(entropy_task, (part,), {"unit": unit, "tolerance": tolerance}) for part in split(spec)]
+        options = {"unit": unit, "tolerance": tolerance, "explain": explain}
+        tasks = [Task(entropy_task, (part,), options) for part in split(spec)]
         title = "Entropy H(P)"
         sources = {"p": spec.label}
     return Plan(
-        ResultSpec("entropy", title, unit, sources), tasks, statistic_names(["entropy"]), [spec.source]
+        ResultSpec("entropy", title, unit, sources, explain_top if explain else None),
+        tasks,
+        statistic_names(["entropy"]),
+        [spec.source],
     )
 
 
@@ -89,7 +101,13 @@ def pair_plan(
     explain_top: int | None = None,
 ) -> Plan:
     """A two-distribution command; without Q, P must be one table with two numeric columns."""
-    command = settings.pair_command()
+    command = settings.pair_command
+    if settings.explain and command.measures[0].terms is None:
+        headline = command.measures[0].key
+        raise UsageError(
+            f"--explain: {headline} has no per-outcome contributions",
+            hint="list a measure that has (kl, kl_reverse, cross_entropy, js, tv) first in --measures",
+        )
     smoothing = Smoothing(settings.smoothing) if settings.smoothing else None
     if settings.top_logprobs and (settings.target is not None or settings.join_ids or settings.explain):
         raise UsageError(

@@ -33,7 +33,7 @@ from xent_cli.pipeline.align import (
     two_columns,
 )
 from xent_cli.pipeline.partials import ExplainPart, LossPart, MeasurePart, Partial
-from xent_cli.results import InfoSummary, JointTable, SampleSummary, Scaling, Unit
+from xent_cli.results import ExplainFormulas, InfoSummary, JointTable, SampleSummary, Scaling, Unit
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,37 +50,53 @@ def _layout_of(table: Table) -> dict[str, object]:
     return dict(layout) if isinstance(layout, dict) else {}
 
 
-def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float) -> Partial:
-    """Entropy of every row of one source."""
+ENTROPY_FORMULAS = ExplainFormulas("−p·log p", "−p·log p", information="−log p")
+
+
+def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float, explain: bool = False) -> Partial:
+    """Entropy of every row of one source (and, with ``explain``, each outcome's part of it)."""
     import numpy as np
 
     from xent_cli.core import kernels
-    from xent_cli.core.measures import entropy_rows
+    from xent_cli.core.measures import entropy_terms, row_sum
 
-    spec = _for_kernels(spec)
+    if not explain:
+        spec = _for_kernels(spec)
     values: list[NDArray[np.float64]] = []
     ids: list[str] = []
+    explainer = OutcomeSums() if explain else None
     with ExitStack() as closer:
         table = distribution_table(spec, closer)
         size = block_rows_for(table.n_outcomes, spec.options)
         for block in Stream.open(table, size):
-            fast = kernels.entropy_rows_fast(block.values, kind=spec.kind, tolerance=tolerance)
+            fast = None
+            if explainer is None:
+                fast = kernels.entropy_rows_fast(block.values, kind=spec.kind, tolerance=tolerance)
             if fast is not None:
                 nats = fast.values
-            else:  # invalid somewhere: the careful path names the row and column
-                nats = entropy_rows(to_distributions(table, block, spec.kind, tolerance))
+            else:  # per-outcome terms, or an invalid block: the careful path names the row and column
+                dist = to_distributions(table, block, spec.kind, tolerance)
+                terms = entropy_terms(dist)
+                nats = row_sum(terms)
+                if explainer is not None:
+                    explainer.add_terms(terms, terms.shape, p=dist.probs, information=-dist.log_probs)
             values.append(nats / unit.scale)
             ids.extend(block.ids or [])
             progress.advance(len(block))
     if not values:
         raise InputError(f"{spec.label}: has no rows")
     per_row = np.concatenate(values)
+    explained = None
+    if explainer is not None:
+        explained = explainer.part("entropy", "H(P)", table.outcomes, unit, lambda u: u.scale)
+        explained.formulas = ENTROPY_FORMULAS
     return Partial(
         measures=[MeasurePart("entropy", "H(P)", per_row)],
         rows_read=int(per_row.shape[0]),
         ids=ids if len(ids) == per_row.shape[0] else None,
         notes=list(table.notes),
         layouts={"p": _layout_of(table)},
+        explain=explained,
     )
 
 
@@ -190,11 +206,45 @@ def _reverse_kl_terms(c: PairContext) -> NDArray[np.float64]:
     return c.cached("kl_reverse_terms", lambda: kl_terms(swapped(c.terms)))
 
 
-def _cross_entropy_terms(c: PairContext) -> NDArray[np.float64]:
-    from xent_cli.core.measures import entropy_terms
+def _kl_textbook(c: PairContext) -> NDArray[np.float64]:
+    """``p·log(p/q)`` per outcome (0 where p = 0): the terms of the textbook sum, of either sign."""
+    import numpy as np
 
-    # -p log p + q phi(p/q) >= 0 per outcome; the row sums are H(p) + KL(p||q).
-    return c.cached("ce_terms", lambda: entropy_terms(c.p) + _kl_terms(c))
+    with np.errstate(invalid="ignore"):
+        return np.where(c.terms.p > 0, c.terms.p * c.terms.log_ratio, 0.0)
+
+
+def _reverse_kl_textbook(c: PairContext) -> NDArray[np.float64]:
+    import numpy as np
+
+    with np.errstate(invalid="ignore"):
+        return np.where(c.terms.q > 0, -c.terms.q * c.terms.log_ratio, 0.0)
+
+
+def _neg_log_q(c: PairContext) -> NDArray[np.float64]:
+    """``−log q`` per outcome (inf where q = 0): the information content of each outcome under Q."""
+    import numpy as np
+
+    return np.broadcast_to(-c.q.log_probs, c.terms.q.shape)
+
+
+def _cross_entropy_terms(c: PairContext) -> NDArray[np.float64]:
+    import numpy as np
+
+    # -p log q >= 0 per outcome, 0 where p = 0: the textbook terms, which cannot cancel.
+    # (The per-row values are H(p) + KL(p||q), the same sum computed without log q.)
+    def compute() -> NDArray[np.float64]:
+        with np.errstate(invalid="ignore"):
+            return np.where(c.terms.p > 0, c.terms.p * _neg_log_q(c), 0.0)
+
+    return c.cached("ce_terms", compute)
+
+
+def _cross_entropy_rows(c: PairContext) -> NDArray[np.float64]:
+    from xent_cli.core.measures import entropy_terms, row_sum
+
+    # -p log p + q phi(p/q) >= 0 per outcome, summed: H(p) + KL(p||q) with no log q.
+    return row_sum(entropy_terms(c.p) + _kl_terms(c))
 
 
 def _js_terms(c: PairContext) -> NDArray[np.float64]:
@@ -248,7 +298,9 @@ class PairMeasure:
     ``rows`` gives it in nats; ``scaling`` says how it changes with the unit
     (``unit``: divided by log(base); ``root``: by its square root; ``none``:
     unitless). ``terms`` gives non-negative per-outcome contributions that sum
-    to the measure, for ``--explain``.
+    to the measure, for ``--explain``; ``textbook`` the textbook per-outcome
+    terms where they differ (KL's ``p·log(p/q)``), and ``information`` the
+    information content shown beside them (``−log q``).
     """
 
     key: str
@@ -256,22 +308,50 @@ class PairMeasure:
     rows: Callable[[PairContext], NDArray[np.float64]]
     scaling: Scaling = "unit"
     terms: Callable[[PairContext], NDArray[np.float64]] | None = None
+    textbook: Callable[[PairContext], NDArray[np.float64]] | None = None
+    information: Callable[[PairContext], NDArray[np.float64]] | None = None
+    formulas: ExplainFormulas | None = None
 
     def divisor(self, unit: Unit) -> float:
         return {"unit": unit.scale, "root": math.sqrt(unit.scale), "none": 1.0}[self.scaling]
 
 
-KL = PairMeasure("kl", "D(P‖Q)", _kl_rows, terms=_kl_terms)
-KL_REVERSE = PairMeasure("kl_reverse", "D(Q‖P)", _summed(_reverse_kl_terms), terms=_reverse_kl_terms)
+_SMOOTH_HINT = "--smooth ALPHA avoids it"
+KL = PairMeasure(
+    "kl", "D(P‖Q)", _kl_rows, terms=_kl_terms, textbook=_kl_textbook,
+    formulas=ExplainFormulas(
+        "q·φ(p/q)", "p·log(p/q)", infinite_when="p > 0 where q = 0", infinite_hint=_SMOOTH_HINT
+    ),
+)  # fmt: skip
+KL_REVERSE = PairMeasure(
+    "kl_reverse", "D(Q‖P)", _summed(_reverse_kl_terms), terms=_reverse_kl_terms,
+    textbook=_reverse_kl_textbook,
+    formulas=ExplainFormulas("p·φ(q/p)", "q·log(q/p)", infinite_when="q > 0 where p = 0"),
+)  # fmt: skip
 CROSS_ENTROPY = PairMeasure(
-    "cross_entropy", "H(P, Q)", _summed(_cross_entropy_terms), terms=_cross_entropy_terms
-)
-JS = PairMeasure("js", "JS(P, Q)", _summed(_js_terms), terms=_js_terms)
+    "cross_entropy", "H(P, Q)", _cross_entropy_rows, terms=_cross_entropy_terms, information=_neg_log_q,
+    formulas=ExplainFormulas(
+        "−p·log q", "−p·log q", information="−log q", infinite_when="p > 0 where q = 0",
+        infinite_hint=_SMOOTH_HINT,
+    ),
+)  # fmt: skip
+JS = PairMeasure(
+    "js", "JS(P, Q)", _summed(_js_terms), terms=_js_terms,
+    formulas=ExplainFormulas("½p·log(p/m) + ½q·log(q/m)", "½p·log(p/m) + ½q·log(q/m)"),
+)  # fmt: skip
 JS_DISTANCE = PairMeasure("js_distance", "√JS", _js_distance, scaling="root")
-TOTAL_VARIATION = PairMeasure("tv", "TV", _summed(_tv_terms), scaling="none", terms=_tv_terms)
+TOTAL_VARIATION = PairMeasure(
+    "tv", "TV", _summed(_tv_terms), scaling="none", terms=_tv_terms,
+    formulas=ExplainFormulas("½|p − q|", "½|p − q|"),
+)  # fmt: skip
 HELLINGER = PairMeasure("hellinger", "Hellinger", _hellinger, scaling="none")
 MAX_ABS_DIFF = PairMeasure("max_abs_diff", "max|P−Q|", _max_abs_diff, scaling="none")
 TOP1 = PairMeasure("top1_agreement", "top-1 agree", _top1, scaling="none")
+# Every measure ``compare --measures`` may name, in the panel's order.
+PAIR_MEASURES = {
+    m.key: m
+    for m in (KL, KL_REVERSE, CROSS_ENTROPY, JS, JS_DISTANCE, TOTAL_VARIATION, HELLINGER, MAX_ABS_DIFF, TOP1)
+}
 # With the actual next tokens (compare --target): per-row quantities of the language-model panel.
 NLL_P = PairMeasure("nll_p", "NLL(P)", _nll_p)
 NLL_Q = PairMeasure("nll_q", "NLL(Q)", _nll_q)
@@ -307,6 +387,12 @@ class PairCommand:
         """The command with the per-row quantities that need each row's actual next token."""
         return PairCommand(self.command, self.title, self.measures + TARGET_MEASURES)
 
+    def only(self, keys: tuple[str, ...] | None) -> PairCommand:
+        """The command computing only ``keys`` (in that order; the first is the headline)."""
+        if keys is None:
+            return self
+        return replace(self, measures=tuple(PAIR_MEASURES[key] for key in keys))
+
 
 PAIR_COMMANDS = {
     "kl": PairCommand("kl", "KL divergence D(P‖Q)", (KL,)),
@@ -339,11 +425,96 @@ class PairSettings:
     # Both sources are top-k lists of log-probabilities (an LLM API's), compared coarsened.
     top_logprobs: bool = False
 
+    # compare --measures: compute only these (keys of PAIR_MEASURES).
+    measures: tuple[str, ...] | None = None
+
+    @property
     def pair_command(self) -> PairCommand:
-        command = PAIR_COMMANDS[self.command]
+        command = PAIR_COMMANDS[self.command].only(self.measures)
         if self.top_logprobs:
             return PairCommand(command.command, command.title, (*command.measures, P_OUTSIDE))
         return command.with_targets() if self.target else command
+
+
+class OutcomeSums:
+    """Per-outcome sums over rows for ``--explain``: contributions, textbook terms, p, q, −log p|q."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.sums: dict[str, NDArray[np.float64]] = {}
+        self.infinite: NDArray[np.int64] | None = None
+
+    def add(self, name: str, values: NDArray[np.float64] | None, shape: tuple[int, int]) -> None:
+        import numpy as np
+
+        if values is None:
+            return
+        total = np.sum(np.broadcast_to(values, shape), axis=0)
+        self.sums[name] = total if name not in self.sums else self.sums[name] + total
+
+    def add_terms(
+        self,
+        contributions: NDArray[np.float64],
+        shape: tuple[int, int],
+        *,
+        term: NDArray[np.float64] | None = None,
+        p: NDArray[np.float64] | None = None,
+        q: NDArray[np.float64] | None = None,
+        information: NDArray[np.float64] | None = None,
+    ) -> None:
+        import numpy as np
+
+        contributions = np.broadcast_to(contributions, shape)
+        self.add("contribution", contributions, shape)
+        self.add("term", term, shape)
+        self.add("p", p, shape)
+        self.add("q", q, shape)
+        self.add("information", information, shape)
+        infinite: NDArray[np.int64] = np.count_nonzero(np.isinf(contributions), axis=0).astype(np.int64)
+        self.infinite = infinite if self.infinite is None else self.infinite + infinite
+        self.rows += shape[0]
+
+    def add_pair(self, measure: PairMeasure, context: PairContext) -> None:
+        if measure.terms is None:
+            raise UsageError(f"--explain: {measure.key} has no per-outcome contributions")
+        shape = (context.n_rows, context.terms.p.shape[1])
+        self.add_terms(
+            measure.terms(context),
+            shape,
+            term=measure.textbook(context) if measure.textbook else None,
+            p=context.terms.p,
+            q=context.terms.q,
+            information=measure.information(context) if measure.information else None,
+        )
+
+    def part(
+        self,
+        key: str,
+        label: str,
+        outcomes: list[str] | None,
+        unit: Unit,
+        divisor: Callable[[Unit], float],
+    ) -> ExplainPart:
+        scale = divisor(unit)
+        sums = self.sums
+
+        def scaled(name: str) -> NDArray[np.float64] | None:
+            return sums[name] / scale if name in sums else None
+
+        contributions = scaled("contribution")
+        assert contributions is not None
+        return ExplainPart(
+            key,
+            label,
+            contributions,
+            self.rows,
+            outcomes,
+            term_sums=scaled("term"),
+            p_sums=sums.get("p"),
+            q_sums=sums.get("q"),
+            information_sums=sums["information"] / unit.scale if "information" in sums else None,
+            infinite_rows=self.infinite,
+        )
 
 
 def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSettings) -> Partial:
@@ -355,12 +526,11 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
     """
     import numpy as np
 
-    command = settings.pair_command()
+    command = settings.pair_command
     columns: dict[str, list[NDArray[np.float64]]] = {m.key: [] for m in command.measures}
     ids: list[str] = []
     headline = command.measures[0]
-    explain_sums: NDArray[np.float64] | None = None
-    explained_rows = 0
+    explainer = OutcomeSums() if settings.explain else None
     sources: dict[str, str] | None = None
     panel = _new_panel() if settings.panel else None
     kernel = _pair_kernel(settings)
@@ -406,12 +576,8 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
                 columns[m.key].append(context.rows(m))
             if panel is not None:
                 panel.add(_lm_rows(context))
-            if settings.explain:
-                assert headline.terms is not None
-                terms = np.broadcast_to(headline.terms(context), (context.n_rows, context.terms.p.shape[1]))
-                block_sums = np.sum(terms, axis=0)
-                explain_sums = block_sums if explain_sums is None else explain_sums + block_sums
-                explained_rows += context.n_rows
+            if explainer is not None:
+                explainer.add_pair(headline, context)
             ids.extend(pair.ids or [])
             progress.advance(context.n_rows)
     measures = [
@@ -420,14 +586,9 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
     ]
     count = int(measures[0].values.shape[0])
     explain = None
-    if explain_sums is not None:
-        explain = ExplainPart(
-            headline.key,
-            headline.label,
-            explain_sums / headline.divisor(settings.unit),
-            explained_rows,
-            outcomes,
-        )
+    if explainer is not None:
+        explain = explainer.part(headline.key, headline.label, outcomes, settings.unit, headline.divisor)
+        explain.formulas = headline.formulas
     if targets is not None:
         targets.finish(count)
     return Partial(
@@ -984,23 +1145,41 @@ def info_samples_task(spec: InputSpec, x: str, y: str, *, unit: Unit, correction
     )
 
 
-def entropy_column_task(spec: InputSpec, column: str, *, unit: Unit, correction: str) -> Partial:
+def entropy_column_task(
+    spec: InputSpec, column: str, *, unit: Unit, correction: str, explain: bool = False
+) -> Partial:
     """Entropy of the empirical distribution of one label column (plug-in, or Miller–Madow)."""
     import numpy as np
 
     from xent_cli.core.distributions import prepare
-    from xent_cli.core.measures import entropy_rows
+    from xent_cli.core.measures import entropy_terms, row_sum
 
     counts, total = count_samples(spec, [column], ["--column"])
     names = sorted((key[0] for key in counts), key=_natural)
     weights = np.array([[counts[(name,)] for name in names]], dtype=np.float64)
-    h = float(entropy_rows(prepare(weights, "weights"))[0])  # the plug-in estimate
+    dist = prepare(weights, "weights")
+    terms = entropy_terms(dist)
+    h = float(row_sum(terms)[0])  # the plug-in estimate
     if correction == "miller-madow":
         h += (len(names) - 1) / (2 * total)
+    explained = None
+    if explain:
+        explainer = OutcomeSums()
+        explainer.add_terms(terms, terms.shape, p=dist.probs, information=-dist.log_probs)
+        explained = explainer.part("entropy", f"H({column})", names, unit, lambda u: u.scale)
+        explained.formulas = ENTROPY_FORMULAS
+    notes = []
+    if explain and correction == "miller-madow":
+        notes.append(
+            f"--explain shows the plug-in terms; H({column}) adds the Miller–Madow correction "
+            f"(m - 1) / 2N = {(len(names) - 1) / (2 * total) / unit.scale:.6g} {unit.name} to their sum"
+        )
     return Partial(
         measures=[MeasurePart("entropy", f"H({column})", np.array([h / unit.scale]))],
         rows_read=1,
+        notes=notes,
         samples=SampleSummary(count=total, distinct=len(names), correction=correction),
+        explain=explained,
     )
 
 

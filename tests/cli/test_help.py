@@ -1,0 +1,114 @@
+"""``--help`` of every command at 60 and 80 columns: nothing wider, no word cut, no type noise."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import CliEnv
+from xent_cli import __version__, cli
+
+COMMANDS = ["", "entropy", "kl", "cross-entropy", "js", "compare", "loss", "info"]
+
+
+def _help(env: CliEnv, command: str, width: int) -> str:
+    """The help as the installed command prints it for a terminal ``width`` columns wide."""
+    args = [command, "--help"] if command else ["--help"]
+    done = subprocess.run(
+        [sys.executable, "-m", "xent_cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "COLUMNS": str(width)},
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _texts(command: str) -> list[str]:
+    """Every help text of the command's parameters, as written in the code."""
+    import typer.main
+
+    group = typer.main.get_command(cli.app)
+    if not command:
+        return [c.short_help or "" for c in group.commands.values() if not c.hidden]  # type: ignore[attr-defined]
+    return [p.help or "" for p in group.commands[command].params if getattr(p, "help", None)]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("width", [60, 80])
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_fits_and_cuts_no_word(env: CliEnv, command: str, width: int) -> None:
+    text = _help(env, command, width)
+    too_wide = [line for line in text.splitlines() if len(line) > width]
+    assert not too_wide, too_wide
+    words = set(text.split())
+    for help_text in _texts(command):
+        for word in help_text.split():
+            assert word in words, f"{word!r} of {help_text!r} is cut in:\n{text}"
+    assert "<bool>" not in text and "<str>" not in text
+    assert "[default: (" not in text
+    assert "..." not in text.replace("[ARGS]...", "")  # no cut command summaries
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_every_command_is_listed_whole(env: CliEnv, width: int) -> None:
+    text = _help(env, "", width)
+    for name, summary in [
+        ("entropy", "Entropy H(P) of each row, or of labels."),
+        ("compare", "Every measure of P and Q in one panel."),
+        ("info", "Mutual information, conditional entropy."),
+    ]:
+        assert re.search(rf"^  {re.escape(name)}\s+{re.escape(summary)}$", text, flags=re.M), text
+
+
+def test_arguments_are_shown_by_name(env: CliEnv) -> None:
+    text = _help(env, "kl", 80)
+    assert re.search(r"^  P  P: a file", text, flags=re.M), text
+    assert re.search(r"^  Q  Q: a file", text, flags=re.M), text
+
+
+def test_choices_are_listed_between_spaces(env: CliEnv) -> None:
+    text = _help(env, "kl", 60)
+    assert "auto, table, json, jsonl, csv, tsv" in " ".join(text.split())
+
+
+def test_dask_install_hint_is_literal_and_real(env: CliEnv) -> None:
+    text = " ".join(_help(env, "compare", 80).split())
+    assert "pip install '.[dask]' from a checkout of xent" in text
+    assert "pip install 'dask[distributed]'" in text
+    assert "xent[dask]" not in text
+
+
+@pytest.mark.parametrize("command", COMMANDS[1:])
+def test_examples_paste_as_whole_commands(env: CliEnv, command: str) -> None:
+    """Each example line is a command, or continues one with a trailing backslash."""
+    text = _help(env, command, 60)
+    block = text.split("Examples:", 1)[1].split("Arguments:", 1)[0]
+    lines = [line for line in block.splitlines() if line.strip()]
+    assert lines, text
+    continued = False
+    for line in lines:
+        assert line.startswith("    xent ") or (continued and line.startswith("        ")), line
+        continued = line.endswith(" \\")
+    assert not continued
+
+
+@pytest.mark.parametrize("flag", ["-V", "--version"])
+def test_version(flag: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "xent_cli", flag], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (done.returncode, done.stdout) == (0, f"xent {__version__}\n")
+
+
+def test_flags_take_no_value_in_help(env: CliEnv) -> None:
+    text = _help(env, "compare", 80)
+    for flag in ("--normalize", "--bits", "--json", "--csv", "--value", "--explain", "--quiet"):
+        line = next(line for line in text.splitlines() if flag in line.split())
+        after = line.split(flag, 1)[1].split()
+        assert not after or not after[0].startswith("<"), line
