@@ -170,6 +170,8 @@ class Result:
     loss: LossSummary | None = None
     info: InfoSummary | None = None
     samples: SampleSummary | None = None
+    # summarize() of each measure, computed once (gates, JSON and tables all ask).
+    _summaries: dict[str, dict[str, float]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def headline(self) -> Measure:
@@ -186,7 +188,15 @@ class Result:
         raise KeyError(key)
 
     def headline_value(self) -> float:
+        if self.headline.key in self._summaries:
+            return self._summaries[self.headline.key]["mean"]
         return mean(self.headline.values)
+
+    def summary(self, key: str) -> dict[str, float]:
+        """:func:`summarize` of the measure ``key``'s values (computed once)."""
+        if key not in self._summaries:
+            self._summaries[key] = summarize(self.measure(key).values)
+        return dict(self._summaries[key])
 
     def row_number(self, index: int) -> int:
         return int(self.row_numbers[index]) if self.row_numbers is not None else index + 1
@@ -195,7 +205,7 @@ class Result:
         """Every named statistic a gate can check: ``kl`` (its mean), ``kl.p99``, ``perplexity``, …"""
         stats: dict[str, float] = {}
         for m in self.measures:
-            summary = summarize(m.values)
+            summary = self.summary(m.key)
             stats[m.key] = summary["mean"]
             for key, value in summary.items():
                 stats[f"{m.key}.{key}"] = float(value)

@@ -7,21 +7,24 @@ that reads or computes, so ``xent --help`` and shell completion stay fast.
 
 from __future__ import annotations
 
+import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from xent_cli.cli import env
-from xent_cli.errors import ExitStatus, XentError
+from xent_cli import messages
+from xent_cli.cli import env, process
+from xent_cli.errors import ExitStatus, Terminated, XentError
 
 PROG = "xent"
 
 
 def error_line(message: str) -> None:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    messages.error(message)
 
 
 class XentCommand(TyperCommand):
@@ -82,8 +85,11 @@ class XentGroup(TyperGroup):
             error_line(exc.format_message())
             status = ExitStatus.ERROR
         except typer_exceptions.Abort:
-            print(f"{PROG}: interrupted", file=sys.stderr)
+            messages.signal_line("interrupted")
             status = ExitStatus.INTERRUPTED
+        except Terminated as exc:  # before a command started
+            messages.signal_line(exc.name)
+            status = exc.exit_status
         if status is None:
             status = ExitStatus.OK
         if standalone_mode:
@@ -105,9 +111,12 @@ class XentGroup(TyperGroup):
             error_line(str(exc))
             return exc.exit_status
         except KeyboardInterrupt:
-            print(f"{PROG}: interrupted", file=sys.stderr)
+            messages.signal_line("interrupted")
             return ExitStatus.INTERRUPTED
-        except BrokenPipeError:
+        except Terminated as exc:
+            messages.signal_line(exc.name)
+            return exc.exit_status
+        except BrokenPipeError:  # stdout closed by its reader before the result was written
             from xent_cli.output import silence_stdout
 
             silence_stdout()
@@ -177,5 +186,14 @@ def _main(
 
 
 def main() -> None:
-    """Console-script entry point (``xent_cli.cli`` has registered the commands)."""
+    """Console-script entry point (``xent_cli.cli`` has registered the commands).
+
+    Sets up the process (closed standard descriptors, SIGTERM/SIGHUP), and, as a
+    last line of defence, keeps Python warnings off stderr unless XENT_DEBUG is
+    set: the numeric core raises none for any input the tests know (they run
+    with warnings as errors), and a library's warning is no message for users.
+    """
+    process.prepare_process()
+    if not os.environ.get("XENT_DEBUG"):
+        warnings.simplefilter("ignore")
     app()

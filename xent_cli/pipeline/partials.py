@@ -146,9 +146,33 @@ def merge(parts: list[Partial], spec: ResultSpec) -> Result:
 
 
 def _concat(arrays: list[NDArray[np.float64]]) -> NDArray[np.float64]:
+    return consolidate(list(arrays))
+
+
+def consolidate(blocks: list[NDArray[Any]]) -> NDArray[Any]:
+    """One array from per-block arrays, emptying ``blocks`` as it goes.
+
+    ``np.concatenate`` holds every block and the result at once (twice the
+    per-row memory); here each block is copied into the result and released,
+    and the result's pages are only touched as they are filled, so the peak
+    stays near one copy of the values plus one block.
+    """
     import numpy as np
 
-    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+    if len(blocks) == 1:
+        return blocks.pop()
+    if not blocks:
+        return np.empty(0)
+    total = sum(int(b.shape[0]) for b in blocks)
+    out = np.empty((total, *blocks[0].shape[1:]), dtype=np.result_type(*blocks))
+    position = 0
+    blocks.reverse()
+    while blocks:
+        block = blocks.pop()
+        out[position : position + block.shape[0]] = block
+        position += block.shape[0]
+        del block
+    return out
 
 
 def _explanation(parts: list[ExplainPart], spec: ResultSpec) -> Explanation:
