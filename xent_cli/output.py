@@ -390,7 +390,9 @@ def _open_target(target: Target) -> Iterator[TextIO]:
         fd = os.dup(target.descriptor)
     else:
         assert target.path is not None
-        fd = os.open(target.path, os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC)
+        # O_TRUNC matters only for a regular file behind another process's descriptor;
+        # FIFOs and devices ignore it.
+        fd = os.open(target.path, os.O_WRONLY | os.O_TRUNC | os.O_NOCTTY | os.O_CLOEXEC)
     try:
         sink = Sink(fd, target.compression)
         yield sink.text()

@@ -43,7 +43,7 @@ from xent_cli.results import Explanation, GateReport, Result
 OutputFormat = Literal["auto", "table", "json", "jsonl", "csv", "tsv"]
 SCHEMA_VERSION = 1
 # Rows formatted at a time: large enough to amortize Python's per-call cost.
-CHUNK_ROWS = 1 << 14
+CHUNK_ROWS = 1 << 12
 
 
 def json_number(value: float) -> float | str:
@@ -58,12 +58,6 @@ def json_number(value: float) -> float | str:
 def text_number(value: float) -> str:
     """Full precision for CSV/TSV/--value: shortest repr that round-trips (``inf``, ``-inf``, ``nan``)."""
     return repr(float(value))
-
-
-def json_number_text(value: float) -> str:
-    """A float as JSON text: its repr, or the quoted string for a non-finite value."""
-    text = repr(value)
-    return text if text[-1].isdigit() else f'"{text}"'
 
 
 def jsonable(value: Any) -> Any:
@@ -200,8 +194,15 @@ def write_jsonl(result: Result, out: TextIO, *, ensure_ascii: bool = False) -> N
 
 def _row_chunks(
     result: Result, size: int = CHUNK_ROWS
-) -> Iterator[tuple[Sequence[int], list[str] | None, list[list[float]]]]:
-    """Row numbers, ids (or None) and each measure's values, ``size`` rows at a time."""
+) -> Iterator[tuple[Sequence[int], list[str] | None, list[list[str]], list[list[bool]]]]:
+    """Row numbers, ids (or None), each measure's values as text, and where they are not finite.
+
+    ``size`` rows at a time. Values are ``repr`` (shortest round trip: ``inf``,
+    ``-inf`` and ``nan`` for the non-finite); the flags say which those are, for
+    JSON, which quotes them.
+    """
+    import numpy as np
+
     n = result.count
     for start in range(0, n, size):
         stop = min(n, start + size)
@@ -210,48 +211,52 @@ def _row_chunks(
         else:
             numbers = range(start + 1, stop + 1)
         ids = result.ids[start:stop] if result.ids else None
-        columns = [m.values[start:stop].tolist() for m in result.measures]
-        yield numbers, ids, columns
+        texts, odd = [], []
+        for m in result.measures:
+            block = m.values[start:stop]
+            texts.append(list(map(repr, block.tolist())))
+            finite = np.isfinite(block)
+            odd.append([] if finite.all() else (~finite).tolist())
+        yield numbers, ids, texts, odd
 
 
 def _value_keys(result: Result) -> list[str]:
     return ["value"] if len(result.measures) == 1 else [m.key for m in result.measures]
 
 
-def _json_row_chunks(result: Result, ensure_ascii: bool) -> Iterator[list[str]]:
-    """Rows as ``json.dump(indent=2)`` lays them out inside the document (4 spaces deep)."""
+def _json_values(texts: list[list[str]], odd: list[list[bool]]) -> list[list[str]]:
+    """Value texts as JSON: the non-finite ones quoted."""
+    for column, flags in zip(texts, odd, strict=True):
+        if flags:
+            for i, flag in enumerate(flags):
+                if flag:
+                    column[i] = f'"{column[i]}"'
+    return texts
+
+
+def _row_template(result: Result, quote: Any, *, indented: bool) -> str:
+    """A %-template of one row: row number, id, then each value."""
+    keys = [quote(key).replace("%", "%%") for key in _value_keys(result)]
+    if indented:  # as json.dump(indent=2) lays out a row inside the document
+        fields = ['"row": %d', '"id": %s', *(f"{key}: %s" for key in keys)]
+        return "    {\n      " + ",\n      ".join(fields) + "\n    }"
+    fields = ['"row": %d', '"id": %s', *(f"{key}: %s" for key in keys)]
+    return "{" + ", ".join(fields) + "}"
+
+
+def _json_row_chunks(result: Result, ensure_ascii: bool, *, indented: bool = True) -> Iterator[list[str]]:
+    """Rows as JSON text, one string per row."""
     quote = encode_basestring_ascii if ensure_ascii else encode_basestring
-    keys = [f",\n      {quote(key)}: " for key in _value_keys(result)]
-    for numbers, ids, columns in _row_chunks(result):
-        texts = [[json_number_text(v) for v in column] for column in columns]
-        id_texts = [quote(i) for i in ids] if ids is not None else ["null"] * len(numbers)
-        rows = []
-        for i, number in enumerate(numbers):
-            parts = ['    {\n      "row": ', str(number), ',\n      "id": ', id_texts[i]]
-            for key, column in zip(keys, texts, strict=True):
-                parts.append(key)
-                parts.append(column[i])
-            parts.append("\n    }")
-            rows.append("".join(parts))
-        yield rows
+    template = _row_template(result, quote, indented=indented)
+    for numbers, ids, texts, odd in _row_chunks(result):
+        values = _json_values(texts, odd)
+        id_texts = list(map(quote, ids)) if ids is not None else ["null"] * len(numbers)
+        yield [template % row for row in zip(numbers, id_texts, *values, strict=True)]
 
 
 def _jsonl_chunks(result: Result, ensure_ascii: bool) -> Iterator[list[str]]:
     """Rows as ``json.dumps`` writes them on one line each."""
-    quote = encode_basestring_ascii if ensure_ascii else encode_basestring
-    keys = [f", {quote(key)}: " for key in _value_keys(result)]
-    for numbers, ids, columns in _row_chunks(result):
-        texts = [[json_number_text(v) for v in column] for column in columns]
-        id_texts = [quote(i) for i in ids] if ids is not None else ["null"] * len(numbers)
-        rows = []
-        for i, number in enumerate(numbers):
-            parts = ['{"row": ', str(number), ', "id": ', id_texts[i]]
-            for key, column in zip(keys, texts, strict=True):
-                parts.append(key)
-                parts.append(column[i])
-            parts.append("}")
-            rows.append("".join(parts))
-        yield rows
+    return _json_row_chunks(result, ensure_ascii, indented=False)
 
 
 # --- CSV and TSV ---------------------------------------------------------------------------------
@@ -330,19 +335,17 @@ def write_delimited(result: Result, out: TextIO, delimiter: str, *, encoding: st
     header = ["row", "id"] + [column_name(result, i) for i in range(len(result.measures))]
     if delimiter == "\t":
         out.write("\t".join(header) + "\n")
-        for numbers, ids, columns in _row_chunks(result):
+        for numbers, ids, texts, _ in _row_chunks(result):
             id_texts = [tsv_field(i, encoding) for i in ids] if ids is not None else [""] * len(numbers)
-            texts = [[repr(v) for v in column] for column in columns]
-            lines = ["\t".join(cells) for cells in zip(map(str, numbers), id_texts, *texts, strict=True)]
+            lines = map("\t".join, zip(map(str, numbers), id_texts, *texts, strict=True))
             out.write("\n".join(lines) + "\n")
         return
     if encoding is not None:
         check_encodable(result, encoding)
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     writer.writerow(header)
-    for numbers, ids, columns in _row_chunks(result):
+    for numbers, ids, texts, _ in _row_chunks(result):
         id_cells = ids if ids is not None else [""] * len(numbers)
-        texts = [[repr(v) for v in column] for column in columns]
         writer.writerows(zip(numbers, id_cells, *texts, strict=True))
 
 

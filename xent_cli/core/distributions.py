@@ -143,13 +143,12 @@ def as_array(values: ArrayLike, name: str = "p", *, masked: float = 0.0) -> NDAr
         except (ValueError, TypeError):
             raise DistributionError("values must be numbers", reason="type", name=name) from None
     elif is_labelled(values):
+        dtypes = list(values.dtypes) if hasattr(values, "columns") else [values.dtype]  # type: ignore[union-attr]
+        if any(getattr(dtype, "kind", "") == "c" for dtype in dtypes):
+            raise DistributionError("values are complex; distributions are real", reason="type", name=name)
         try:
             values = values.to_numpy(dtype=np.float64, na_value=np.nan)  # type: ignore[union-attr]
-        except (ValueError, TypeError) as exc:
-            if "complex" in str(exc):
-                raise DistributionError(
-                    "values are complex; distributions are real", reason="type", name=name
-                ) from None
+        except (ValueError, TypeError):
             raise DistributionError("values must be numbers", reason="type", name=name) from None
     try:
         array = np.asarray(values)

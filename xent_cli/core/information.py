@@ -146,7 +146,10 @@ def miller_madow(joint_counts: FloatArray) -> Information:
     """
     joint = joint_distribution(joint_counts, "weights")
     counts = np.asarray(joint_counts, dtype=np.float64)
-    n = math.fsum(counts.ravel().tolist())
+    try:
+        n = math.fsum(counts.ravel().tolist())
+    except OverflowError:  # counts past float64's range: no bias left worth correcting
+        n = math.inf
     return _corrected(
         information(joint),
         n,
@@ -284,7 +287,7 @@ def _cells(
     if bad.any():
         index = int(np.argmax(bad))
         raise DistributionError(
-            f"count {values[index]!r} at position {index} is not a whole number >= 0",
+            f"count {float(values[index])!r} at position {index} is not a whole number >= 0",
             reason="counts",
             name="counts",
             hint="for weighted or fractional tables use information(joint_distribution(table, 'weights'))",

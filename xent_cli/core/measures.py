@@ -143,14 +143,16 @@ def _pair_terms_log(p: Distributions, q: Distributions) -> PairTerms:
     if bad.any():  # overflow in the fast form: fall back to log-sum-exp
         from xent_cli.core.distributions import log_sum_exp
 
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):  # still inf: handled just below
             c[bad] = log_sum_exp(np.where(live[bad], log_q[bad] + s[bad], -np.inf))
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         log_ratio = shifted - c[:, None]
-    # Rows where the difference of the logits left float64 (|delta| > 1.8e308) or the
-    # normalizer is still not finite: log(p/q) from the two log-probabilities, which
-    # are finite there; precision is no issue so far from p = q.
-    overflowed = ~np.all(np.isfinite(shifted) | p_zero | q_zero, axis=-1) | ~np.isfinite(c)
+    # Rows where a difference of logits left float64 (past 1.8e308) or the normalizer is
+    # still not finite: log(p/q) from the two log-probabilities, which are finite there;
+    # precision is no issue so far from p = q.
+    either_zero = p_zero | q_zero
+    overflowed = ~np.all((np.isfinite(shifted) & np.isfinite(log_ratio)) | either_zero, axis=-1)
+    overflowed |= ~np.isfinite(c)
     if overflowed.any():
         p_log, q_log = np.broadcast_arrays(p.log_probs, log_q)
         with np.errstate(invalid="ignore"):
@@ -214,8 +216,13 @@ def entropy_terms(p: Distributions) -> FloatArray:
 
 
 def row_sum(terms: FloatArray) -> FloatArray:
-    """Sum along the last axis; pairwise in NumPy, so the error grows as log K."""
-    result: FloatArray = np.sum(np.ascontiguousarray(terms), axis=-1)
+    """Sum along the last axis; pairwise in NumPy, so the error grows as log K.
+
+    The terms are non-negative, so a sum past float64's range is inf, its correct
+    rounding: no overflow warning.
+    """
+    with np.errstate(over="ignore"):
+        result: FloatArray = np.sum(np.ascontiguousarray(terms), axis=-1)
     return result
 
 
@@ -246,6 +253,11 @@ def swapped(t: PairTerms) -> PairTerms:
 def total_variation_terms(t: PairTerms) -> FloatArray:
     """Per-outcome ``|p - q| / 2``; they sum to the total variation distance."""
     return 0.5 * np.abs(t.diff)
+
+
+def total_variation_rows(t: PairTerms) -> FloatArray:
+    """Total variation distance per row, in [0, 1] (rounding can put a disjoint pair's sum 1 ulp past 1)."""
+    return np.minimum(row_sum(total_variation_terms(t)), 1.0)
 
 
 def hellinger_terms(t: PairTerms) -> FloatArray:
@@ -492,7 +504,7 @@ def total_variation(
     >>> total_variation([0.5, 0.5], [0.9, 0.1])
     0.4
     """
-    return _distance(lambda t: row_sum(total_variation_terms(t)), p, q, kind, q_kind, tolerance)
+    return _distance(total_variation_rows, p, q, kind, q_kind, tolerance)
 
 
 def hellinger_distance(

@@ -32,7 +32,7 @@ from xent_cli.pipeline.align import (
     to_distributions,
     two_columns,
 )
-from xent_cli.pipeline.partials import ExplainPart, LossPart, MeasurePart, Partial, consolidate
+from xent_cli.pipeline.partials import ExplainPart, LossPart, MeasurePart, Partial, RowBuffer
 from xent_cli.results import InfoSummary, JointTable, SampleSummary, Scaling, Unit
 
 if TYPE_CHECKING:
@@ -53,18 +53,18 @@ def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float) -> Partial:
 
     from xent_cli.core.measures import entropy_rows
 
-    values: list[NDArray[np.float64]] = []
+    values = RowBuffer()
     ids: list[str] = []
     with ExitStack() as closer:
         table = distribution_table(spec, closer)
         size = block_rows_for(table.n_outcomes, spec.options)
         for block, dist in stream_distributions(table, spec.kind, tolerance, size):
-            values.append(entropy_rows(dist) / unit.scale)
+            values.append(entropy_rows(dist))
             ids.extend(block.ids or [])
             progress.advance(len(block))
-    if not values:
+    if not len(values):
         raise InputError(f"{spec.label}: has no rows")
-    per_row = consolidate(values)
+    per_row = values.finish(unit.scale)
     return Partial(
         measures=[MeasurePart("entropy", "H(P)", per_row)],
         rows_read=int(per_row.shape[0]),
@@ -72,16 +72,6 @@ def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float) -> Partial:
         notes=list(table.notes),
         layouts={"p": _layout_of(table)},
     )
-
-
-def _divided(values: NDArray[np.float64], divisor: float) -> NDArray[np.float64]:
-    """``values / divisor``, in place when nothing else holds them (no second copy of every row)."""
-    if divisor == 1.0:
-        return values
-    if values.flags.writeable and values.flags.owndata:
-        values /= divisor
-        return values
-    return values / divisor
 
 
 # --- two-distribution commands ------------------------------------------------------
@@ -145,6 +135,12 @@ def _tv_terms(c: PairContext) -> NDArray[np.float64]:
     return total_variation_terms(c.terms)
 
 
+def _tv(c: PairContext) -> NDArray[np.float64]:
+    from xent_cli.core.measures import total_variation_rows
+
+    return total_variation_rows(c.terms)
+
+
 def _summed(
     terms: Callable[[PairContext], NDArray[np.float64]],
 ) -> Callable[[PairContext], NDArray[np.float64]]:
@@ -204,7 +200,7 @@ CROSS_ENTROPY = PairMeasure(
 )
 JS = PairMeasure("js", "JS(P, Q)", _summed(_js_terms), terms=_js_terms)
 JS_DISTANCE = PairMeasure("js_distance", "√JS", _js_distance, scaling="root")
-TOTAL_VARIATION = PairMeasure("tv", "TV", _summed(_tv_terms), scaling="none", terms=_tv_terms)
+TOTAL_VARIATION = PairMeasure("tv", "TV", _tv, scaling="none", terms=_tv_terms)
 HELLINGER = PairMeasure("hellinger", "Hellinger", _hellinger, scaling="none")
 MAX_ABS_DIFF = PairMeasure("max_abs_diff", "max|P−Q|", _max_abs_diff, scaling="none")
 TOP1 = PairMeasure("top1_agreement", "top-1 agree", _top1, scaling="none")
@@ -261,7 +257,7 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
     from xent_cli.core.distributions import smooth
 
     command = PAIR_COMMANDS[settings.command]
-    columns: dict[str, list[NDArray[np.float64]]] = {m.key: [] for m in command.measures}
+    columns = {m.key: RowBuffer() for m in command.measures}
     ids: list[str] = []
     headline = command.measures[0]
     explain_sums: NDArray[np.float64] | None = None
@@ -298,9 +294,7 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
             ids.extend(pair.ids or [])
             progress.advance(context.n_rows)
     measures = [
-        MeasurePart(
-            m.key, m.label, _divided(consolidate(columns[m.key]), m.divisor(settings.unit)), m.scaling
-        )
+        MeasurePart(m.key, m.label, columns[m.key].finish(m.divisor(settings.unit)), m.scaling)
         for m in command.measures
     ]
     count = int(measures[0].values.shape[0])
@@ -404,8 +398,8 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
 
     options: ReadOptions = replace(pred_spec.options, label_column=settings.target)
     spec = replace(pred_spec, options=options)
-    nll_parts: list[NDArray[np.float64]] = []
-    correct_parts: list[NDArray[np.float64]] = []
+    nll_parts = RowBuffer()
+    correct_parts = RowBuffer()
     ids: list[str] = []
     kept_rows: list[NDArray[np.int64]] = []
     ignored = 0
@@ -470,19 +464,19 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
                 f"{pred_spec.label} has {seen} rows but {labels.label} has {len(labels.values)} labels",
                 hint="labels pair with predictions by position (or by --id)",
             )
-    if not nll_parts or sum(len(p) for p in nll_parts) == 0:
+    if len(nll_parts) == 0:
         if ignored:
             raise InputError(f"every row's target is the ignored label {settings.ignore_label!r}")
         raise InputError(f"{pred_spec.label}: has no rows")
-    nll_nats = consolidate(nll_parts)
+    count = len(nll_parts)
     layouts = {"pred": _layout_of(table)}
     return Partial(
         measures=[
-            MeasurePart("log_loss", "NLL", _divided(nll_nats, settings.unit.scale)),
-            MeasurePart("accuracy", "correct", consolidate(correct_parts), scaling="none"),
+            MeasurePart("log_loss", "NLL", nll_parts.finish(settings.unit.scale)),
+            MeasurePart("accuracy", "correct", correct_parts.finish(), scaling="none"),
         ],
         rows_read=seen,
-        ids=ids if len(ids) == nll_nats.shape[0] else None,
+        ids=ids if len(ids) == count else None,
         kept=np.concatenate(kept_rows) if ignored else None,
         notes=list(table.notes),
         layouts=layouts,
