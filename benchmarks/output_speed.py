@@ -7,10 +7,11 @@ Run from the repository root::
 
 Inputs are ``.npy`` files (read in blocks, cheap), so the cost measured is that of
 computing and writing the per-row output. Each command runs in a fresh process with
-stdout to ``/dev/null``; the table shows the median wall time, the largest peak
-resident memory, and the peak memory beyond a bare ``--value`` run of one row,
-divided by the number of rows and the number of measures (the help promises about
-8 bytes per row per measure, plus the ids).
+stdout to ``/dev/null``; the table shows the median wall time and the largest
+peak resident memory at the full size, and the memory each row adds: the
+difference of the peaks at the full size and at a fifth of it, divided by the
+rows between them and by the number of measures (the help promises 8 bytes per
+row per measure, plus the ids).
 """
 
 from __future__ import annotations
@@ -66,60 +67,49 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="xent output speed and memory")
     parser.add_argument("--quick", action="store_true", help="a tenth of the rows")
     parser.add_argument("--repeat", type=int, default=1, help="runs per command (default 1)")
+    parser.add_argument("--xent", help="the xent command to measure (default: the one installed here)")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     DATA.mkdir(exist_ok=True)
     big, pair = 5_000_000 // scale, 1_000_000 // scale
-    p_big = DATA / f"out-p-{big}.npy"
-    p_pair, q_pair = DATA / f"out-p-{pair}.npy", DATA / f"out-q-{pair}.npy"
     print("generating data (once) ...", file=sys.stderr)
-    write_probs(p_big, big, 4, 1)
-    write_probs(p_pair, pair, 4, 2)
-    write_probs(q_pair, pair, 4, 3)
-    found = shutil.which("xent", path=str(Path(sys.executable).parent)) or shutil.which("xent")
+    files = {}
+    for rows in (big, big // 5, pair, pair // 5):
+        files[("p", rows)] = DATA / f"out-p-{rows}.npy"
+        write_probs(files[("p", rows)], rows, 4, 1)
+    for rows in (pair, pair // 5):
+        files[("q", rows)] = DATA / f"out-q-{rows}.npy"
+        write_probs(files[("q", rows)], rows, 4, 3)
+    found = args.xent or shutil.which("xent", path=str(Path(sys.executable).parent)) or shutil.which("xent")
     if found is None:
         raise SystemExit("the xent command is not installed (pip install .)")
     xent = [found]
-    _, floor = measure([*xent, "entropy", "0.5,0.5", "--value"], args.repeat)
+
+    def entropy(rows: int, *options: str) -> list[str]:
+        return [*xent, "entropy", str(files[("p", rows)]), *options]
+
+    def compare(rows: int, *options: str) -> list[str]:
+        return [*xent, "compare", str(files[("p", rows)]), str(files[("q", rows)]), *options]
+
     cases = [
-        (f"entropy --value, {big:,} rows", [*xent, "entropy", str(p_big), "--value"], big, 1),
-        (
-            f"entropy --value --fail-above 9, {big:,} rows",
-            [*xent, "entropy", str(p_big), "--value", "--fail-above", "9"],
-            big,
-            1,
-        ),
-        (f"entropy --json, {big:,} rows", [*xent, "entropy", str(p_big), "--json"], big, 1),
-        (
-            f"entropy --json --rows 0, {big:,} rows",
-            [*xent, "entropy", str(p_big), "--json", "--rows", "0"],
-            big,
-            1,
-        ),
-        (
-            f"entropy --format jsonl, {big:,} rows",
-            [*xent, "entropy", str(p_big), "--format", "jsonl"],
-            big,
-            1,
-        ),
-        (f"entropy --format tsv, {big:,} rows", [*xent, "entropy", str(p_big), "--format", "tsv"], big, 1),
-        (f"entropy --csv, {big:,} rows", [*xent, "entropy", str(p_big), "--csv"], big, 1),
-        (f"compare --value, {pair:,} rows", [*xent, "compare", str(p_pair), str(q_pair), "--value"], pair, 8),
-        (f"compare --json, {pair:,} rows", [*xent, "compare", str(p_pair), str(q_pair), "--json"], pair, 8),
-        (
-            f"compare --format tsv, {pair:,} rows",
-            [*xent, "compare", str(p_pair), str(q_pair), "--format", "tsv"],
-            pair,
-            8,
-        ),
+        ("entropy --value", entropy, big, ("--value",), 1),
+        ("entropy --value --fail-above 9", entropy, big, ("--value", "--fail-above", "9"), 1),
+        ("entropy --json", entropy, big, ("--json",), 1),
+        ("entropy --json --rows 0", entropy, big, ("--json", "--rows", "0"), 1),
+        ("entropy --format jsonl", entropy, big, ("--format", "jsonl"), 1),
+        ("entropy --format tsv", entropy, big, ("--format", "tsv"), 1),
+        ("entropy --csv", entropy, big, ("--csv",), 1),
+        ("compare --value", compare, pair, ("--value",), 8),
+        ("compare --json", compare, pair, ("--json",), 8),
+        ("compare --format tsv", compare, pair, ("--format", "tsv"), 8),
     ]
-    print(f"start-up floor (entropy 0.5,0.5 --value): {floor:.0f} MiB")
-    print("| case | time (s) | peak memory (MiB) | beyond the floor, bytes per row per measure |")
-    print("|---|---:|---:|---:|")
-    for title, command, rows, measures in cases:
-        wall, peak = measure(command, args.repeat)
-        per_row = (peak - floor) * (1 << 20) / rows / measures
-        print(f"| {title} | {wall:.2f} | {peak:.0f} | {per_row:.1f} |", flush=True)
+    print("| case | rows | time (s) | peak memory (MiB) | memory per row per measure (bytes) |")
+    print("|---|---:|---:|---:|---:|")
+    for title, command, rows, options, measures in cases:
+        wall, peak = measure(command(rows, *options), args.repeat)
+        _, small_peak = measure(command(rows // 5, *options), args.repeat)
+        per_row = (peak - small_peak) * (1 << 20) / (rows - rows // 5) / measures
+        print(f"| {title} | {rows:,} | {wall:.2f} | {peak:.0f} | {per_row:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

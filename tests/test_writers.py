@@ -212,3 +212,14 @@ def test_writing_many_rows_holds_a_chunk_not_the_rows() -> None:
             tracemalloc.stop()
         # A dict and a string per row of the whole result hold ~8 MB here; a chunk, under 2 MB.
         assert peak < 4 << 20, peak
+
+
+def test_csv_without_anything_to_quote_is_what_csv_writes() -> None:
+    result = _result({"kl": [0.5, math.inf, 1e-300], "js": [1.0, 2.0, math.nan]}, ids=["a b", "é", "x;y"])
+    out = io.StringIO()
+    writers.write_delimited(result, out, ",")
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\n")
+    writer.writerow(["row", "id", "kl_bits", "js_bits"])
+    writer.writerows([[1, "a b", "0.5", "1.0"], [2, "é", "inf", "2.0"], [3, "x;y", "1e-300", "nan"]])
+    assert out.getvalue() == expected.getvalue()

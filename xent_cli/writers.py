@@ -31,6 +31,7 @@ import codecs
 import csv
 import json
 import math
+import re
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
@@ -273,6 +274,8 @@ def _unit_slug(result: Result) -> str:
     return result.unit.name.replace("-", "_")
 
 
+# What makes csv quote a field (QUOTE_MINIMAL with "," and "\n").
+_CSV_SPECIAL = re.compile(r'[,"\r\n]')
 _TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -346,7 +349,12 @@ def write_delimited(result: Result, out: TextIO, delimiter: str, *, encoding: st
     writer.writerow(header)
     for numbers, ids, texts, _ in _row_chunks(result):
         id_cells = ids if ids is not None else [""] * len(numbers)
-        writer.writerows(zip(numbers, id_cells, *texts, strict=True))
+        if ids is None or not any(_CSV_SPECIAL.search(i) for i in ids):
+            # Nothing to quote (numbers never need it): joined directly, as csv would write them.
+            lines = map(delimiter.join, zip(map(str, numbers), id_cells, *texts, strict=True))
+            out.write("\n".join(lines) + "\n")
+        else:
+            writer.writerows(zip(numbers, id_cells, *texts, strict=True))
 
 
 def write_value(result: Result, out: TextIO) -> None:
