@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from xent_cli import cli
+from xent_cli import cli, messages
 from xent_cli.cli import env as cli_env
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -22,15 +22,20 @@ class CliEnv:
     monkeypatch: pytest.MonkeyPatch
     stdin_is_terminal: bool = False
 
-    def run(self, args: Sequence[str], input: str | bytes | None = None, **env: str) -> Result:
+    def run(
+        self, args: Sequence[str], input: str | bytes | None = None, charset: str = "utf-8", **env: str
+    ) -> Result:
+        """Run ``xent ARGS``; ``charset`` is the encoding of the faked stdout and stderr."""
         for name, value in env.items():
             self.monkeypatch.setenv(name, value)
         environment = cli_env.Environment.from_process()
         environment.stdin_isatty = self.stdin_is_terminal
         environment.stdout_isatty = environment.stderr_isatty = False
+        environment.stdout_closed = False
         cli_env.use(environment)
+        messages.reset()
         try:
-            return CliRunner().invoke(cli.app, list(args), input=input)
+            return CliRunner(charset=charset).invoke(cli.app, list(args), input=input)
         finally:
             cli_env.use(None)
 

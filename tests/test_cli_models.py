@@ -239,3 +239,27 @@ def test_labels_with_ids_must_line_up(env: CliEnv, tmp_path: Path) -> None:
     assert "id 'x', but" in misaligned.stderr and "--id" in misaligned.stderr
     joined = env.run(["loss", str(pred), "--target", str(labels), "--id", "id", "--value"])
     assert float(joined.stdout) == pytest.approx((-math.log(0.7) - math.log(0.6)) / 2, rel=1e-15)
+
+
+def test_loss_id_join_refuses_duplicate_ids(env: CliEnv, tmp_path: Path) -> None:
+    pred = tmp_path / "pred.csv"
+    pred.write_text("id,a,b\nr1,0.5,0.5\nr2,0.2,0.8\n")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,label\nr1,a\nr2,b\nr1,b\n")
+    twice = env.run(["loss", str(pred), "--target", str(labels), "--id", "id"])
+    assert (twice.exit_code, twice.stdout) == (2, "")
+    assert (
+        twice.stderr
+        == f"xent: error: {labels}: row 3 (line 4): id 'r1' appears more than once (first at row 1) "
+        "(ids must be unique to join on)\n"
+    )
+    # as for a --id join of two sources: a prediction id twice is an error too
+    labels.write_text("id,label\nr1,a\nr2,b\n")
+    pred.write_text("id,a,b\nr1,0.5,0.5\nr1,0.2,0.8\n")
+    repeated = env.run(["loss", str(pred), "--target", str(labels), "--id", "id"])
+    assert (
+        repeated.stderr
+        == f"xent: error: {pred}: id 'r1' appears more than once (ids must be unique to join on)\n"
+    )
+    kl = env.run(["kl", str(pred), str(pred), "--id", "id"])
+    assert "id 'r1' appears more than once (ids must be unique to join on)" in kl.stderr

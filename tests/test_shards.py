@@ -131,8 +131,15 @@ def test_missing_dask_is_an_exit_2_with_the_install_command(shards: dict[str, ob
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[str]:
     distributed = pytest.importorskip("distributed")
+    # No dashboard, and the scheduler's HTTP server on a free port: the tests must not depend
+    # on what else listens on this machine (8787, the default, is often taken).
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=":0",
+        scheduler_kwargs={"dashboard": False},
     )
     try:
         yield cluster.scheduler_address

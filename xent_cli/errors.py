@@ -21,6 +21,23 @@ class ExitStatus(IntEnum):
     TERMINATED = 143
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C (temporary files removed), exit 128 + signal.
+
+    A ``BaseException``, as ``KeyboardInterrupt`` is, so that no ``except Exception``
+    on the way up mistakes it for an error.
+    """
+
+    def __init__(self, signal_number: int, name: str) -> None:
+        super().__init__(name)
+        self.signal_number = signal_number
+        self.name = name
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + self.signal_number
+
+
 class XentError(Exception):
     """An error whose message is written for the person running xent.
 
@@ -46,6 +63,10 @@ class UsageError(XentError):
 
 class InputError(XentError):
     """A source that cannot be read or does not hold valid distributions."""
+
+
+class OutputError(XentError):
+    """The result cannot be written where it was asked to go (``-o``, stdout)."""
 
 
 class DistributionError(XentError, ValueError):

@@ -274,7 +274,10 @@ class Result:
     samples: SampleSummary | None = None
     # compare: the language-model panel (kl.*, same_top1, ppl_ratio, delta_p.*, …), in the unit.
     panel: dict[str, float] | None = None
-    _summaries: dict[tuple[str, bool], dict[str, float]] = field(default_factory=dict, repr=False)
+    # summarize() of each measure, computed once (gates, JSON and tables all ask).
+    _summaries: dict[tuple[str, bool], dict[str, float]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def headline(self) -> Measure:
@@ -291,6 +294,9 @@ class Result:
         raise KeyError(key)
 
     def headline_value(self) -> float:
+        for extended in (False, True):
+            if (self.headline.key, extended) in self._summaries:
+                return self._summaries[(self.headline.key, extended)]["mean"]
         return mean(self.headline.values)
 
     def row_number(self, index: int) -> int:
@@ -440,6 +446,8 @@ class GateReport:
 
 def check_gates(result: Result, gates: list[Gate]) -> GateReport:
     """What was checked and whether it held; a gate naming no statistic is a usage error."""
+    if not gates:
+        return GateReport([])  # nothing to summarize (percentiles would copy every row)
     checks = []
     for gate in gates:
         name = gate.statistic or result.headline.key

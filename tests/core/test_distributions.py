@@ -135,3 +135,21 @@ def test_smoothing_formula() -> None:
 def test_unknown_kind() -> None:
     with pytest.raises(DistributionError, match="unknown kind"):
         prepare([1.0], "counts")  # type: ignore[arg-type]
+
+
+def test_smoothing_with_a_huge_alpha_is_the_uniform_distribution() -> None:
+    q = prepare([[0.9, 0.1, 0.0]])
+    for alpha in (2.0, 1e6, 1e300, 1e308, 1.7976931348623157e308):
+        smoothed = smooth(q, alpha).probs
+        exact = (np.array([0.9, 0.1, 0.0]) / alpha + 1) / (1 / alpha + 3)
+        np.testing.assert_allclose(smoothed, [exact], rtol=1e-15)
+    np.testing.assert_array_equal(smooth(q, 1e308).probs, [[1 / 3, 1 / 3, 1 / 3]])
+    # alpha <= 1 keeps the textbook form
+    np.testing.assert_allclose(smooth(q, 0.5).probs, [[1.4 / 2.5, 0.6 / 2.5, 0.5 / 2.5]], rtol=1e-15)
+
+
+def test_logits_further_apart_than_float64_spans() -> None:
+    d = prepare([[1e308, -1e308, 0.0]], "logits")
+    np.testing.assert_array_equal(d.probs, [[1.0, 0.0, 0.0]])
+    assert d.log_probs[0, 1] == -np.inf  # below -1.8e308: not representable, probability 0
+    assert d.log_probs[0, 2] == -1e308

@@ -13,8 +13,10 @@ from sklearn.metrics import mutual_info_score, normalized_mutual_info_score
 
 from tests import reference
 from xent_cli.core.information import (
+    Information,
     conditional_entropy,
     information,
+    information_from_counts,
     joint_distribution,
     joint_entropy,
     miller_madow,
@@ -132,3 +134,115 @@ def test_nmi_of_two_constants_is_one_as_in_sklearn() -> None:
 def test_nmi_with_one_constant_is_zero_as_in_sklearn() -> None:
     assert normalized_mutual_info_score([3, 3, 3, 3], [1, 2, 1, 2]) == 0.0
     assert information(joint_distribution([[2.0, 2.0]], "weights")).nmi == 0.0
+
+
+# --- the sparse contingency table: counts of observed pairs -------------------------------------
+
+
+def _sparse(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x, y = np.nonzero(counts)
+    return x, y, counts[x, y]
+
+
+def _assert_same(a: Information, b: Information, rel: float) -> None:
+    for name in ("h_x", "h_y", "h_xy", "h_x_given_y", "h_y_given_x", "mi", "nmi"):
+        assert getattr(a, name) == pytest.approx(getattr(b, name), rel=rel, abs=1e-15), name
+
+
+@given(
+    st.tuples(st.integers(1, 7), st.integers(1, 7)).flatmap(
+        lambda shape: arrays(np.int64, shape, elements=st.integers(0, 1000))
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_counts_agree_with_the_dense_table(counts: np.ndarray) -> None:
+    if counts.sum() == 0:
+        return
+    dense = information(joint_distribution(counts.astype(np.float64), "weights"))
+    sparse = information_from_counts(*_sparse(counts))
+    _assert_same(sparse, dense, rel=1e-12)
+    _assert_same(
+        information_from_counts(*_sparse(counts), correction="miller-madow"),
+        miller_madow(counts.astype(np.float64)),
+        rel=1e-12,
+    )
+
+
+def test_counts_against_sklearn_on_random_samples() -> None:
+    rng = np.random.default_rng(7)
+    for n_x, n_y, n in ((3, 4, 500), (50, 80, 20_000), (2000, 1500, 30_000)):
+        x = rng.integers(0, n_x, n)
+        y = (x * 7 + rng.integers(0, n_y // 2 + 1, n)) % n_y
+        pairs, counts = np.unique(np.stack([x, y]), axis=1, return_counts=True)
+        info = information_from_counts(pairs[0], pairs[1], counts)
+        assert info.mi == pytest.approx(mutual_info_score(x, y), rel=1e-12)
+        assert info.nmi == pytest.approx(normalized_mutual_info_score(x, y), rel=1e-12)
+
+
+def test_counts_of_a_nearly_independent_table_keep_their_digits() -> None:
+    # counts 10^6 * outer(px, py), nudged by one sample: MI is ~1e-13, and the sum of the
+    # unobserved product mass is exact, so every digit is right.
+    counts = np.array([[300_001, 699_999], [400_000, 600_000]], dtype=np.int64) * 1000
+    counts[0, 0] += 1
+    x, y, c = _sparse(counts)
+    exact = reference.kl(*_exact_joint_and_product(counts))
+    assert reference.relative_error(information_from_counts(x, y, c).mi, exact) < 1e-12
+
+
+def _exact_joint_and_product(counts: np.ndarray) -> tuple[list[object], list[object]]:
+    total = reference.Mpf(int(counts.sum()))
+    p = [reference.Mpf(int(v)) / total for v in counts.ravel()]
+    rows = [reference.Mpf(int(v)) / total for v in counts.sum(axis=1)]
+    cols = [reference.Mpf(int(v)) / total for v in counts.sum(axis=0)]
+    q = [rows[i] * cols[j] for i in range(counts.shape[0]) for j in range(counts.shape[1])]
+    return p, q
+
+
+def test_counts_past_int64_products_are_exact_too() -> None:
+    counts = np.array([[3, 1, 0], [1, 3, 2]], dtype=np.int64)
+    small = information_from_counts(*_sparse(counts))
+    huge = information_from_counts(*_sparse(counts * 10**12))  # N^2 far past 2^63
+    _assert_same(huge, small, rel=1e-14)
+
+
+def test_pairs_listed_twice_are_added_and_zero_counts_dropped() -> None:
+    info = information_from_counts([0, 1, 0, 1, 1], [0, 1, 0, 1, 0], [2, 4, 3, 1, 0])
+    _assert_same(info, information(joint_distribution([[5.0, 0.0], [0.0, 5.0]], "weights")), rel=1e-15)
+
+
+def test_40000_values_on_each_side_stay_sparse() -> None:
+    n = 40_000
+    x = np.arange(n)
+    y = (x * 7919) % n
+    info = information_from_counts(x, y, np.ones(n, dtype=np.int64))
+    assert info.mi == pytest.approx(math.log(n), rel=1e-14)
+    assert info.h_x_given_y == 0.0 and info.h_y_given_x == 0.0
+    assert info.nmi == 1.0
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "counts", "message"),
+    [
+        ([0, 1], [0], [1, 1], "1-D arrays of one length"),
+        ([0, -1], [0, 1], [1, 1], "x must hold 0-based integer codes"),
+        ([0, 1], [0.5, 1], [1, 1], "y must hold 0-based integer codes"),
+        ([0, 1], [0, 1], [1, 0.5], "count 0.5 at position 1 is not a whole number >= 0"),
+        ([0, 1], [0, 1], [1, -2], "is not a whole number"),
+        ([0, 1], [0, 1], [0, 0], "all counts are 0"),
+        ([], [], [], "no pairs were observed"),
+    ],
+)
+def test_bad_counts(x: list[object], y: list[object], counts: list[object], message: str) -> None:
+    with pytest.raises(DistributionError, match=message):
+        information_from_counts(np.array(x, dtype=np.asarray(x).dtype if x else np.int64), y, counts)
+
+
+def test_joint_tables_of_huge_weights_do_not_overflow() -> None:
+    table = np.full((2, 2), 1e308)
+    info = information(joint_distribution(table, "weights"))
+    assert info.h_xy == pytest.approx(2 * math.log(2), rel=1e-15)
+    assert info.mi == 0.0
+    with pytest.raises(DistributionError, match="sums to more than 1.8e308"):
+        joint_distribution(table, "probs")
+    corrected = miller_madow(table)
+    assert corrected.h_x == info.h_x  # N = inf: no bias left to correct

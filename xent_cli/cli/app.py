@@ -7,8 +7,10 @@ that reads or computes, so ``xent --help`` and shell completion stay fast.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -19,8 +21,9 @@ from typer._click.core import Context
 from typer._click.formatting import HelpFormatter, iter_rows, measure_table
 from typer.core import TyperCommand, TyperGroup
 
-from xent_cli.cli import env
-from xent_cli.errors import ExitStatus, UsageError, XentError
+from xent_cli import messages
+from xent_cli.cli import env, process
+from xent_cli.errors import ExitStatus, Terminated, UsageError, XentError
 
 PROG = "xent"
 
@@ -32,7 +35,7 @@ _NUMBER_PIECE = re.compile(rf"[,;]?(?:{_NUMBER}(?:[,;]{_NUMBER})*)?[,;]?", re.IG
 
 
 def error_line(message: str) -> None:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    messages.error(message)
 
 
 # --- help text: wrapped between words, never inside one ---------------------------------------
@@ -260,8 +263,11 @@ class XentGroup(TyperGroup):
             error_line(exc.format_message())
             status = ExitStatus.ERROR
         except typer_exceptions.Abort:
-            print(f"{PROG}: interrupted", file=sys.stderr)
+            messages.signal_line("interrupted")
             status = ExitStatus.INTERRUPTED
+        except Terminated as exc:  # before a command started
+            messages.signal_line(exc.name)
+            status = exc.exit_status
         if status is None:
             status = ExitStatus.OK
         if standalone_mode:
@@ -283,9 +289,12 @@ class XentGroup(TyperGroup):
             error_line(str(exc))
             return exc.exit_status
         except KeyboardInterrupt:
-            print(f"{PROG}: interrupted", file=sys.stderr)
+            messages.signal_line("interrupted")
             return ExitStatus.INTERRUPTED
-        except BrokenPipeError:
+        except Terminated as exc:
+            messages.signal_line(exc.name)
+            return exc.exit_status
+        except BrokenPipeError:  # stdout closed by its reader before the result was written
             from xent_cli.output import silence_stdout
 
             silence_stdout()
@@ -355,5 +364,14 @@ def _main(
 
 
 def main() -> None:
-    """Console-script entry point (``xent_cli.cli`` has registered the commands)."""
+    """Console-script entry point (``xent_cli.cli`` has registered the commands).
+
+    Sets up the process (closed standard descriptors, SIGTERM/SIGHUP), and, as a
+    last line of defence, keeps Python warnings off stderr unless XENT_DEBUG is
+    set: the numeric core raises none for any input the tests know (they run
+    with warnings as errors), and a library's warning is no message for users.
+    """
+    process.prepare_process()
+    if not os.environ.get("XENT_DEBUG"):
+        warnings.simplefilter("ignore")
     app()

@@ -6,13 +6,12 @@ Every command's docstring is its ``--help``. The two-distribution commands
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from xent_cli.cli import env
-from xent_cli.cli.app import PROG, XentCommand, app
+from xent_cli.cli.app import XentCommand, app
 from xent_cli.cli.params import (
     NUMBERS,
     CompareParams,
@@ -153,8 +152,8 @@ def resolve_source(spec: str | None) -> Source:
 
 def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: ScaleParams | None = None) -> int:
     """Check the gates and the output target, run the plan's tasks, merge, and write the result."""
-    from xent_cli import progress
-    from xent_cli.output import OutputSettings, emit
+    from xent_cli import messages, progress
+    from xent_cli.output import OutputSettings, emit, prepare_target
     from xent_cli.pipeline.engine import Engine
     from xent_cli.pipeline.partials import merge
     from xent_cli.pipeline.plan import input_paths
@@ -176,12 +175,15 @@ def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: Scale
         worst=output.worst,
         path=output.output,
         gates=checks,
-        input_paths=paths,
+        inputs=plan.inputs,
         stdout_is_terminal=environment.stdout_isatty,
+        stdout_closed=environment.stdout_closed,
         color=output.color,
         no_color_env=environment.no_color,
         width=environment.columns,
     )
+    # Where the result goes is checked before any work: a bad -o fails at once.
+    target = prepare_target(settings)
     engine = Engine("local")
     if scale is not None and (scale.engine == "dask" or scale.scheduler):
         engine = Engine("dask", scale.scheduler)
@@ -191,8 +193,8 @@ def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: Scale
     result = merge(engine.run(plan.tasks, progress_bar=bar), plan.spec)
     if not output.quiet:
         for note in result.notes:
-            print(f"{PROG}: note: {note}", file=sys.stderr)
-    return emit(result, settings)
+            messages.note(note)
+    return emit(result, settings, target)
 
 
 def _shown_statistics(names: list[str]) -> list[str]:

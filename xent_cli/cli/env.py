@@ -12,6 +12,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import IO
 
+from xent_cli.cli import process
+
 # Inputs at least this large get a progress bar on a terminal.
 DEFAULT_PROGRESS_MIN_BYTES = 64 << 20
 
@@ -30,6 +32,8 @@ class Environment:
     stdin_isatty: bool = False
     stdout_isatty: bool = False
     stderr_isatty: bool = False
+    # stdout was closed when xent started (``>&-``): a result for it is an error.
+    stdout_closed: bool = False
     # NO_COLOR (https://no-color.org) set to anything.
     no_color: bool = False
     # A CI system (CI=...): no progress bars, whatever the terminal says.
@@ -54,6 +58,7 @@ class Environment:
             stdin_isatty=sys.stdin is None or _isatty(sys.stdin),
             stdout_isatty=_isatty(sys.stdout),
             stderr_isatty=_isatty(sys.stderr),
+            stdout_closed=sys.stdout is None or 1 in process.closed_at_start,
             no_color="NO_COLOR" in environ,
             ci=bool(environ.get("CI")),
             debug=bool(environ.get("XENT_DEBUG")),

@@ -22,7 +22,7 @@ differences between two nearly equal distributions need them (see
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -103,21 +103,124 @@ class Distributions:
         return Distributions(raw=probs, kind="probs", totals=np.sum(probs, axis=-1), _probs=None)
 
 
-def as_2d(values: ArrayLike, name: str = "p") -> FloatArray:
-    """Values as a C-contiguous float64 array of shape ``(n, K)``.
+def is_labelled(values: object) -> bool:
+    """A pandas DataFrame or Series, recognised by its shape of API (the core imports no pandas)."""
+    has_values = hasattr(values, "to_numpy") and (hasattr(values, "columns") or hasattr(values, "dtype"))
+    return has_values and hasattr(values, "index")
 
-    float16/float32 inputs are widened here, so every sum downstream is
-    accumulated in float64.
+
+def outcome_labels(values: object) -> list[Any] | None:
+    """The outcome names of a labelled input: a DataFrame's columns, a Series' index."""
+    if not is_labelled(values):
+        return None
+    labels = values.columns if hasattr(values, "columns") else values.index  # type: ignore[attr-defined]
+    return list(labels)
+
+
+def row_labels(values: object) -> list[Any] | None:
+    """A DataFrame's row labels (its index); None for anything else."""
+    if is_labelled(values) and hasattr(values, "columns"):
+        return list(values.index)  # type: ignore[attr-defined]
+    return None
+
+
+def as_array(values: ArrayLike, name: str = "p", *, masked: float = 0.0) -> NDArray[Any]:
+    """Values as a real NumPy array, whatever container they came in.
+
+    * A NumPy masked array: masked entries are absent outcomes, read as
+      ``masked`` (0 for probabilities and weights, ``-inf`` for logits and
+      log-probabilities), whatever the data under the mask holds.
+    * A pandas DataFrame or Series: its values (pairing by label is done by
+      the callers that pair two inputs; see :func:`align_labelled`).
+    * Complex numbers are refused: a distribution is real.
     """
+    if isinstance(values, np.ma.MaskedArray):
+        data = np.ma.getdata(values)
+        if data.dtype.kind == "c":
+            raise DistributionError("values are complex; distributions are real", reason="type", name=name)
+        try:
+            values = np.ma.filled(values.astype(np.float64), masked)
+        except (ValueError, TypeError):
+            raise DistributionError("values must be numbers", reason="type", name=name) from None
+    elif is_labelled(values):
+        dtypes = list(values.dtypes) if hasattr(values, "columns") else [values.dtype]  # type: ignore[union-attr]
+        if any(getattr(dtype, "kind", "") == "c" for dtype in dtypes):
+            raise DistributionError("values are complex; distributions are real", reason="type", name=name)
+        try:
+            values = values.to_numpy(dtype=np.float64, na_value=np.nan)  # type: ignore[union-attr]
+        except (ValueError, TypeError):
+            raise DistributionError("values must be numbers", reason="type", name=name) from None
     try:
         array = np.asarray(values)
     except (ValueError, TypeError) as exc:  # ragged nested lists
         raise DistributionError(f"cannot read as an array: {exc}", reason="shape", name=name) from None
+    if array.dtype.kind == "c":
+        raise DistributionError("values are complex; distributions are real", reason="type", name=name)
     if array.dtype.kind not in "biuf":
         try:
             array = array.astype(np.float64)
         except (ValueError, TypeError):
             raise DistributionError("values must be numbers", reason="type", name=name) from None
+    return array
+
+
+def align_labelled(p: ArrayLike, q: ArrayLike) -> tuple[ArrayLike, ArrayLike]:
+    """Pair two inputs by label where both have labels: outcomes by name, a DataFrame's rows by index.
+
+    Outcomes (DataFrame columns, Series index) of ``q`` are put in ``p``'s
+    order; different sets of names are an error that lists the difference.
+    Two DataFrames of more than one row with the same row labels in another
+    order have ``q``'s rows put in ``p``'s order; different row labels are an
+    error (pair by position with ``.to_numpy()``). Unlabelled inputs pair by
+    position, as before.
+    """
+    p_names, q_names = outcome_labels(p), outcome_labels(q)
+    if p_names is None or q_names is None:
+        return p, q
+    for names, side in ((p_names, "p"), (q_names, "q")):
+        if len(set(names)) != len(names):
+            raise DistributionError("outcome names must be unique", reason="outcomes", name=side)
+    p_values = as_array(p, "p")
+    q_values = as_array(q, "q")
+    if p_names != q_names:
+        only_p = [n for n in p_names if n not in set(q_names)]
+        only_q = [n for n in q_names if n not in set(p_names)]
+        if only_p or only_q:
+            raise DistributionError(
+                f"p and q have different outcomes "
+                f"(only in p: {_listed(only_p)}; only in q: {_listed(only_q)})",
+                reason="outcomes",
+                name="q",
+            )
+        position = {name: i for i, name in enumerate(q_names)}
+        q_values = q_values[..., [position[name] for name in p_names]]
+    p_rows, q_rows = row_labels(p), row_labels(q)
+    if p_rows is not None and q_rows is not None and len(p_rows) > 1 and len(q_rows) > 1 and p_rows != q_rows:
+        if len(set(q_rows)) == len(q_rows) and set(p_rows) == set(q_rows) and len(p_rows) == len(q_rows):
+            position = {label: i for i, label in enumerate(q_rows)}
+            q_values = q_values[[position[label] for label in p_rows]]
+        else:
+            raise DistributionError(
+                "p and q have different row labels (their index)",
+                reason="rows",
+                name="q",
+                hint="align them first (q.reindex(p.index)), or pair rows by position with .to_numpy()",
+            )
+    return p_values, q_values
+
+
+def _listed(names: list[Any]) -> str:
+    shown = ", ".join(repr(n) for n in names[:5])
+    return (shown + ", …") if len(names) > 5 else (shown or "none")
+
+
+def as_2d(values: ArrayLike, name: str = "p", *, masked: float = 0.0) -> FloatArray:
+    """Values as a C-contiguous float64 array of shape ``(n, K)`` (see :func:`as_array`).
+
+    float16/float32 inputs are widened here, so every sum downstream is
+    accumulated in float64.
+    """
+    array = as_array(values, name, masked=masked)
     if array.ndim == 0:
         raise DistributionError(
             "expected a vector of outcome values, got a scalar", reason="shape", name=name
@@ -181,7 +284,10 @@ def _log_softmax_parts(values: FloatArray) -> tuple[FloatArray, FloatArray, Floa
     """
     peak = np.max(values, axis=-1)
     safe_peak = np.where(np.isfinite(peak), peak, 0.0)
-    shifted = values - safe_peak[:, None]
+    # values <= peak, so a difference past float64's range is -inf, and its exp is 0 as it
+    # should be (the outcome's log-probability is below -1.8e308).
+    with np.errstate(over="ignore"):
+        shifted = values - safe_peak[:, None]
     terms = np.exp(shifted)
     terms[np.arange(values.shape[0]), np.argmax(values, axis=-1)] = 0.0
     log_rest = np.log1p(np.sum(terms, axis=-1))
@@ -234,7 +340,7 @@ def prepare(
         )
     if not tolerance >= 0:
         raise DistributionError("tolerance must be >= 0", reason="tolerance", name=name)
-    raw = as_2d(values, name)
+    raw = as_2d(values, name, masked=-np.inf if kind in ("logits", "logprobs") else 0.0)
 
     if kind in ("logits", "logprobs"):
         _check_finite(raw, name, allow_neg_inf=True)
@@ -288,15 +394,24 @@ def prepare(
 def smooth(dist: Distributions, alpha: float) -> Distributions:
     """Additive smoothing ``q' = (q + alpha) / (1 + K * alpha)``.
 
+    For ``alpha > 1`` it is computed as ``(q / alpha + 1) / (1 / alpha + K)``,
+    the same number without overflow: any finite ``alpha`` works, and a huge
+    one gives the uniform distribution, its limit.
+
     Examples
     --------
     >>> smooth(prepare([1.0, 0.0]), 0.5).probs
     array([[0.75, 0.25]])
+    >>> smooth(prepare([1.0, 0.0]), 1e308).probs
+    array([[0.5, 0.5]])
     """
     if not (alpha >= 0 and np.isfinite(alpha)):
         raise DistributionError("smoothing alpha must be a finite number >= 0", reason="smooth")
     if alpha == 0:
         return dist
     k = dist.n_outcomes
-    smoothed = (dist.probs + alpha) / (1.0 + k * alpha)
+    if alpha <= 1:
+        smoothed = (dist.probs + alpha) / (1.0 + k * alpha)
+    else:
+        smoothed = (dist.probs / alpha + 1.0) / (1.0 / alpha + k)
     return Distributions(raw=smoothed, kind="probs", totals=np.sum(smoothed, axis=-1))

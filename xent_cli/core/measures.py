@@ -39,6 +39,7 @@ from xent_cli.core.distributions import (
     Distributions,
     FloatArray,
     Kind,
+    align_labelled,
     prepare,
     smooth,
 )
@@ -115,7 +116,9 @@ def _pair_terms_linear(p: Distributions, q: Distributions) -> PairTerms:
 def _pair_terms_log(p: Distributions, q: Distributions) -> PairTerms:
     log_q = q.log_probs
     p_hat, q_hat = np.broadcast_arrays(p.probs, q.probs)
-    with np.errstate(invalid="ignore"):
+    # Logits far apart (a difference past float64's range) overflow here; such rows
+    # are redone below from the log-probabilities, so the warning says nothing.
+    with np.errstate(invalid="ignore", over="ignore"):
         delta = p.raw - q.raw  # exact where the logits are close
     delta, log_q = np.broadcast_arrays(delta, log_q)
     # Softmax is shift-invariant: measure delta from its value at q's mode so a
@@ -123,7 +126,8 @@ def _pair_terms_log(p: Distributions, q: Distributions) -> PairTerms:
     rows = np.arange(delta.shape[0])
     anchor = delta[rows, np.argmax(log_q, axis=-1)]
     anchor = np.where(np.isfinite(anchor), anchor, 0.0)
-    shifted = delta - anchor[:, None]
+    with np.errstate(invalid="ignore", over="ignore"):
+        shifted = delta - anchor[:, None]
     # Zero means log = -inf; exp() of a very negative log may underflow to 0
     # while the outcome still counts (p log(p/q) with q ~ 1e-330 is finite).
     p_zero = np.broadcast_to(np.isneginf(p.log_probs), delta.shape)
@@ -131,7 +135,7 @@ def _pair_terms_log(p: Distributions, q: Distributions) -> PairTerms:
     live = ~q_zero
     s = np.where(live, shifted, 0.0)
     # log(p/q) = shifted - c with c = log(sum q * exp(shifted)) = log1p(sum q * expm1(shifted)).
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         terms = np.where(s > 1.0, np.exp(log_q + s) - q_hat, q_hat * np.expm1(s))
         terms = np.where(live, terms, 0.0)
         c = np.log1p(np.sum(terms, axis=-1))
@@ -139,9 +143,20 @@ def _pair_terms_log(p: Distributions, q: Distributions) -> PairTerms:
     if bad.any():  # overflow in the fast form: fall back to log-sum-exp
         from xent_cli.core.distributions import log_sum_exp
 
-        c[bad] = log_sum_exp(np.where(live[bad], log_q[bad] + s[bad], -np.inf))
-    with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):  # still inf: handled just below
+            c[bad] = log_sum_exp(np.where(live[bad], log_q[bad] + s[bad], -np.inf))
+    with np.errstate(invalid="ignore", over="ignore"):
         log_ratio = shifted - c[:, None]
+    # Rows where a difference of logits left float64 (past 1.8e308) or the normalizer is
+    # still not finite: log(p/q) from the two log-probabilities, which are finite there;
+    # precision is no issue so far from p = q.
+    either_zero = p_zero | q_zero
+    overflowed = ~np.all((np.isfinite(shifted) & np.isfinite(log_ratio)) | either_zero, axis=-1)
+    overflowed |= ~np.isfinite(c)
+    if overflowed.any():
+        p_log, q_log = np.broadcast_arrays(p.log_probs, log_q)
+        with np.errstate(invalid="ignore"):
+            log_ratio[overflowed] = p_log[overflowed] - q_log[overflowed]
     both_zero = p_zero & q_zero
     log_ratio = np.where(both_zero, 0.0, log_ratio)
     log_ratio = np.where(p_zero & ~both_zero, -np.inf, log_ratio)
@@ -201,8 +216,13 @@ def entropy_terms(p: Distributions) -> FloatArray:
 
 
 def row_sum(terms: FloatArray) -> FloatArray:
-    """Sum along the last axis; pairwise in NumPy, so the error grows as log K."""
-    result: FloatArray = np.sum(np.ascontiguousarray(terms), axis=-1)
+    """Sum along the last axis; pairwise in NumPy, so the error grows as log K.
+
+    The terms are non-negative, so a sum past float64's range is inf, its correct
+    rounding: no overflow warning.
+    """
+    with np.errstate(over="ignore"):
+        result: FloatArray = np.sum(np.ascontiguousarray(terms), axis=-1)
     return result
 
 
@@ -233,6 +253,11 @@ def swapped(t: PairTerms) -> PairTerms:
 def total_variation_terms(t: PairTerms) -> FloatArray:
     """Per-outcome ``|p - q| / 2``; they sum to the total variation distance."""
     return 0.5 * np.abs(t.diff)
+
+
+def total_variation_rows(t: PairTerms) -> FloatArray:
+    """Total variation distance per row, in [0, 1] (rounding can put a disjoint pair's sum 1 ulp past 1)."""
+    return np.minimum(row_sum(total_variation_terms(t)), 1.0)
 
 
 def hellinger_terms(t: PairTerms) -> FloatArray:
@@ -295,6 +320,8 @@ def _prepare_pair(
     tolerance: float,
     alpha: float | None,
 ) -> tuple[Distributions, Distributions]:
+    # DataFrames and Series pair by label (outcomes by name), not by position.
+    p, q = align_labelled(p, q)
     pd = prepare(p, kind, tolerance=tolerance, name="p")
     qd = prepare(q, q_kind or kind, tolerance=tolerance, name="q")
     if pd.n_outcomes != qd.n_outcomes:
@@ -477,7 +504,7 @@ def total_variation(
     >>> total_variation([0.5, 0.5], [0.9, 0.1])
     0.4
     """
-    return _distance(lambda t: row_sum(total_variation_terms(t)), p, q, kind, q_kind, tolerance)
+    return _distance(total_variation_rows, p, q, kind, q_kind, tolerance)
 
 
 def hellinger_distance(

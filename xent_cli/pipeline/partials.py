@@ -10,7 +10,9 @@ machine or on a cluster: sums are exactly rounded, percentiles exact.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import mmap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -192,10 +194,116 @@ def _percentile_name(q: float) -> str:
     return percentile_name(q)
 
 
+_PRIVATE_MAP = getattr(mmap, "MAP_PRIVATE", 0) | getattr(mmap, "MAP_ANONYMOUS", 0)
+
+
+class RowBuffer:
+    """Per-row values appended a block at a time, in memory that grows without copying.
+
+    The values live in an anonymous memory map that is enlarged with
+    ``mremap`` (``mmap.resize``): no copy is made, and the pages reserved but not
+    yet written cost no memory, so holding N values costs 8N bytes, not the 16N
+    of a list of blocks joined by ``np.concatenate`` (whose freed blocks the
+    allocator keeps). Where a map cannot be resized, a NumPy array that doubles
+    is used instead.
+    """
+
+    _FIRST_BYTES = 1 << 20
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self._dtype = np.dtype(np.float64)
+        self._count = 0
+        self._map: mmap.mmap | None = None
+        self._array: NDArray[np.float64] | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def append(self, values: NDArray[Any]) -> None:
+        import numpy as np
+
+        block = np.asarray(values, dtype=self._dtype).reshape(-1)
+        end = self._count + block.shape[0]
+        self._reserve(end * self._dtype.itemsize)
+        if self._map is not None:
+            view = np.frombuffer(self._map, dtype=self._dtype, count=end)
+            view[self._count :] = block
+            del view  # a live view would stop the map from being resized
+        else:
+            assert self._array is not None
+            self._array[self._count : end] = block
+        self._count = end
+
+    def _reserve(self, size: int) -> None:
+        import numpy as np
+
+        if self._array is not None:
+            if size > self._array.nbytes:
+                grown = np.empty(max(size, 2 * self._array.nbytes) // self._dtype.itemsize, dtype=self._dtype)
+                grown[: self._count] = self._array[: self._count]
+                self._array = grown
+            return
+        if self._map is None:
+            # Private: a shared anonymous map cannot grow (its pages past the first size fault).
+            self._map = mmap.mmap(-1, max(size, self._FIRST_BYTES), flags=_PRIVATE_MAP)
+            return
+        if size > len(self._map):
+            try:
+                self._map.resize(max(size, 2 * len(self._map)))
+            except (OSError, ValueError, SystemError, TypeError):
+                array = np.empty(max(size, 2 * len(self._map)) // self._dtype.itemsize, dtype=self._dtype)
+                array[: self._count] = np.frombuffer(self._map, dtype=self._dtype, count=self._count)
+                self._map.close()
+                self._map, self._array = None, array
+
+    def finish(self, divisor: float = 1.0) -> NDArray[np.float64]:
+        """The values (divided by ``divisor``, in place); the buffer is not used after this."""
+        import numpy as np
+
+        if self._count == 0:
+            return np.empty(0)
+        if self._map is not None:
+            with contextlib.suppress(OSError, ValueError, SystemError, TypeError):
+                self._map.resize(self._count * self._dtype.itemsize)
+            values = np.frombuffer(self._map, dtype=self._dtype, count=self._count)
+        else:
+            assert self._array is not None
+            values = self._array[: self._count]
+        if divisor != 1.0:
+            values /= divisor
+        return values
+
+
 def _concat(arrays: list[NDArray[np.float64]]) -> NDArray[np.float64]:
+    return consolidate(list(arrays))
+
+
+def consolidate(blocks: list[NDArray[Any]]) -> NDArray[Any]:
+    """One array from per-block arrays, emptying ``blocks`` as it goes.
+
+    ``np.concatenate`` holds every block and the result at once (twice the
+    per-row memory); here each block is copied into the result and released,
+    and the result's pages are only touched as they are filled, so the peak
+    stays near one copy of the values plus one block.
+    """
     import numpy as np
 
-    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+    if len(blocks) == 1:
+        return blocks.pop()
+    if not blocks:
+        return np.empty(0)
+    total = sum(int(b.shape[0]) for b in blocks)
+    out = np.empty((total, *blocks[0].shape[1:]), dtype=np.result_type(*blocks))
+    position = 0
+    blocks.reverse()
+    while blocks:
+        block = blocks.pop()
+        out[position : position + block.shape[0]] = block
+        position += block.shape[0]
+        del block
+    return out
 
 
 def _explanation(parts: list[ExplainPart], spec: ResultSpec) -> Explanation:

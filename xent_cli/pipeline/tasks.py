@@ -32,7 +32,7 @@ from xent_cli.pipeline.align import (
     to_distributions,
     two_columns,
 )
-from xent_cli.pipeline.partials import ExplainPart, LossPart, MeasurePart, Partial
+from xent_cli.pipeline.partials import ExplainPart, LossPart, MeasurePart, Partial, RowBuffer
 from xent_cli.results import ExplainFormulas, InfoSummary, JointTable, SampleSummary, Scaling, Unit
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from xent_cli.core.distributions import Distributions, Kind
+    from xent_cli.core.information import Information
     from xent_cli.core.kernels import KernelResult
     from xent_cli.core.lm import LMPanel, LMRows
     from xent_cli.core.measures import PairTerms
@@ -55,14 +56,13 @@ ENTROPY_FORMULAS = ExplainFormulas("−p·log p", "−p·log p", information="�
 
 def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float, explain: bool = False) -> Partial:
     """Entropy of every row of one source (and, with ``explain``, each outcome's part of it)."""
-    import numpy as np
 
     from xent_cli.core import kernels
     from xent_cli.core.measures import entropy_terms, row_sum
 
     if not explain:
         spec = _for_kernels(spec)
-    values: list[NDArray[np.float64]] = []
+    values = RowBuffer()
     ids: list[str] = []
     explainer = OutcomeSums() if explain else None
     with ExitStack() as closer:
@@ -80,12 +80,12 @@ def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float, explain: bool
                 nats = row_sum(terms)
                 if explainer is not None:
                     explainer.add_terms(terms, terms.shape, p=dist.probs, information=-dist.log_probs)
-            values.append(nats / unit.scale)
+            values.append(nats)
             ids.extend(block.ids or [])
             progress.advance(len(block))
-    if not values:
+    if not len(values):
         raise InputError(f"{spec.label}: has no rows")
-    per_row = np.concatenate(values)
+    per_row = values.finish(unit.scale)
     explained = None
     if explainer is not None:
         explained = explainer.part("entropy", "H(P)", table.outcomes, unit, lambda u: u.scale)
@@ -259,6 +259,12 @@ def _tv_terms(c: PairContext) -> NDArray[np.float64]:
     return total_variation_terms(c.terms)
 
 
+def _tv(c: PairContext) -> NDArray[np.float64]:
+    from xent_cli.core.measures import total_variation_rows
+
+    return total_variation_rows(c.terms)
+
+
 def _summed(
     terms: Callable[[PairContext], NDArray[np.float64]],
 ) -> Callable[[PairContext], NDArray[np.float64]]:
@@ -341,8 +347,7 @@ JS = PairMeasure(
 )  # fmt: skip
 JS_DISTANCE = PairMeasure("js_distance", "√JS", _js_distance, scaling="root")
 TOTAL_VARIATION = PairMeasure(
-    "tv", "TV", _summed(_tv_terms), scaling="none", terms=_tv_terms,
-    formulas=ExplainFormulas("½|p − q|", "½|p − q|"),
+    "tv", "TV", _tv, scaling="none", terms=_tv_terms, formulas=ExplainFormulas("½|p − q|", "½|p − q|"),
 )  # fmt: skip
 HELLINGER = PairMeasure("hellinger", "Hellinger", _hellinger, scaling="none")
 MAX_ABS_DIFF = PairMeasure("max_abs_diff", "max|P−Q|", _max_abs_diff, scaling="none")
@@ -524,10 +529,9 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
     With ``settings.explain``, the per-outcome contributions to the headline
     measure are summed too.
     """
-    import numpy as np
 
     command = settings.pair_command
-    columns: dict[str, list[NDArray[np.float64]]] = {m.key: [] for m in command.measures}
+    columns = {m.key: RowBuffer() for m in command.measures}
     ids: list[str] = []
     headline = command.measures[0]
     explainer = OutcomeSums() if settings.explain else None
@@ -581,7 +585,7 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
             ids.extend(pair.ids or [])
             progress.advance(context.n_rows)
     measures = [
-        MeasurePart(m.key, m.label, np.concatenate(columns[m.key]) / m.divisor(settings.unit), m.scaling)
+        MeasurePart(m.key, m.label, columns[m.key].finish(m.divisor(settings.unit)), m.scaling)
         for m in command.measures
     ]
     count = int(measures[0].values.shape[0])
@@ -757,7 +761,7 @@ class TargetReader:
             raise UsageError("--target needs one row of P per row: P cannot be a single row here")
         if self.mapper is None:
             self.mapper = TargetMapper(self.table.outcomes, block.values.shape[1], binary=False)
-        texts, wheres = _block_targets(self.table, block, self.labels, self.seen, None)
+        texts, wheres = _block_targets(self.table, block, self.labels, self.seen, None, set())
         self.seen += len(block)
         return np.array([self.mapper(t, wheres(i)) for i, t in enumerate(texts)], dtype=np.intp)
 
@@ -865,8 +869,8 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
 
     options: ReadOptions = replace(pred_spec.options, label_column=settings.target)
     spec = replace(pred_spec, options=options)
-    nll_parts: list[NDArray[np.float64]] = []
-    correct_parts: list[NDArray[np.float64]] = []
+    nll_parts = RowBuffer()
+    correct_parts = RowBuffer()
     ids: list[str] = []
     kept_rows: list[NDArray[np.int64]] = []
     ignored = 0
@@ -880,16 +884,24 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
             if settings.join_ids:
                 if labels.ids is None:
                     raise UsageError(f"--id: {labels.label} has no id column to join on")
-                label_by_id = dict(zip(labels.ids, labels.values, strict=True))
+                label_by_id = {}
+                for row_id, value in zip(labels.ids, labels.values, strict=True):
+                    if row_id in label_by_id:  # as for --id joins of two sources
+                        raise InputError(
+                            f"{labels.label}: id {row_id!r} appears more than once",
+                            hint="ids must be unique to join on",
+                        )
+                    label_by_id[row_id] = value
         binary = table.n_outcomes == 1
         size = block_rows_for(table.n_outcomes, options)
         mapper: TargetMapper | None = None
         seen = 0
+        joined_ids: set[str] = set()
         for block in Stream.open(table, size):
             n = len(block)
             if mapper is None:
                 mapper = TargetMapper(table.outcomes, block.values.shape[1], binary)
-            texts, wheres = _block_targets(table, block, labels, seen, label_by_id)
+            texts, wheres = _block_targets(table, block, labels, seen, label_by_id, joined_ids)
             keep = np.ones(n, dtype=bool)
             if settings.ignore_label is not None:
                 keep = np.array([not _same_label(t, settings.ignore_label) for t in texts], dtype=bool)
@@ -915,19 +927,19 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
                 f"{pred_spec.label} has {seen} rows but {labels.label} has {len(labels.values)} labels",
                 hint="labels pair with predictions by position (or by --id)",
             )
-    if not nll_parts or sum(len(p) for p in nll_parts) == 0:
+    if len(nll_parts) == 0:
         if ignored:
             raise InputError(f"every row's target is the ignored label {settings.ignore_label!r}")
         raise InputError(f"{pred_spec.label}: has no rows")
-    nll_nats = np.concatenate(nll_parts)
+    count = len(nll_parts)
     layouts = {"pred": _layout_of(table)}
     return Partial(
         measures=[
-            MeasurePart("log_loss", "NLL", nll_nats / settings.unit.scale),
-            MeasurePart("accuracy", "correct", np.concatenate(correct_parts), scaling="none"),
+            MeasurePart("log_loss", "NLL", nll_parts.finish(settings.unit.scale)),
+            MeasurePart("accuracy", "correct", correct_parts.finish(), scaling="none"),
         ],
         rows_read=seen,
-        ids=ids if len(ids) == nll_nats.shape[0] else None,
+        ids=ids if len(ids) == count else None,
         kept=np.concatenate(kept_rows) if ignored else None,
         notes=list(table.notes) + (labels.notes if labels is not None else []),
         layouts=layouts,
@@ -945,6 +957,7 @@ def _block_targets(
     labels: Labels | None,
     seen: int,
     label_by_id: dict[str, str] | None,
+    joined_ids: set[str],
 ) -> tuple[list[str], Callable[[int], str]]:
     """The target text of each row of a block, and how to name a row in a message."""
     if labels is None:
@@ -957,6 +970,12 @@ def _block_targets(
         for i, row_id in enumerate(block.ids):
             if row_id not in label_by_id:
                 raise InputError(f"{table.where(block, i)}: id {row_id!r} has no label in {labels.label}")
+            if row_id in joined_ids:
+                raise InputError(
+                    f"{table.label}: id {row_id!r} appears more than once",
+                    hint="ids must be unique to join on",
+                )
+            joined_ids.add(row_id)
             texts.append(label_by_id[row_id])
         return texts, lambda i: table.where(block, i)
     texts = labels.values[seen : seen + len(block)]
@@ -1023,7 +1042,7 @@ _JOINT_ECHO_CELLS = 10_000
 
 
 def _information_partial(
-    joint_values: NDArray[np.float64],
+    info: Information,
     x_names: list[str],
     y_names: list[str],
     *,
@@ -1031,27 +1050,14 @@ def _information_partial(
     samples: int | None,
     correction: str,
     notes: list[str],
+    echo: JointTable | None,
     layouts: dict[str, dict[str, object]] | None = None,
 ) -> Partial:
     import numpy as np
 
-    from xent_cli.core.information import information, joint_distribution, miller_madow
-
-    joint = joint_distribution(joint_values, "weights")
-    info = (miller_madow(joint_values) if correction == "miller-madow" else information(joint)).scaled(
-        unit.scale
-    )
-    echo = None
-    if joint.size <= _JOINT_ECHO_CELLS:
-        echo = JointTable(
-            x=x_names,
-            y=y_names,
-            p=joint.tolist(),
-            p_x=np.sum(joint, axis=1).tolist(),
-            p_y=np.sum(joint, axis=0).tolist(),
-        )
+    scaled = info.scaled(unit.scale)
     summary = InfoSummary(
-        **{key: getattr(info, key) for key, _, _ in INFO_MEASURES},
+        **{key: getattr(scaled, key) for key, _, _ in INFO_MEASURES},
         samples=samples,
         x_values=len(x_names),
         y_values=len(y_names),
@@ -1060,7 +1066,7 @@ def _information_partial(
     )
     return Partial(
         measures=[
-            MeasurePart(key, label, np.array([getattr(info, key)]), scaling)
+            MeasurePart(key, label, np.array([getattr(scaled, key)]), scaling)
             for key, label, scaling in INFO_MEASURES
         ],
         rows_read=1,
@@ -1070,11 +1076,26 @@ def _information_partial(
     )
 
 
+def _joint_echo(joint: NDArray[np.float64], x_names: list[str], y_names: list[str]) -> JointTable | None:
+    """The joint table and its marginals, for the output, when it is small enough to show."""
+    import numpy as np
+
+    if joint.size > _JOINT_ECHO_CELLS:
+        return None
+    return JointTable(
+        x=x_names,
+        y=y_names,
+        p=joint.tolist(),
+        p_x=np.sum(joint, axis=1).tolist(),
+        p_y=np.sum(joint, axis=0).tolist(),
+    )
+
+
 def info_table_task(spec: InputSpec, *, unit: Unit, tolerance: float) -> Partial:
     """Information measures of a joint table: X values are row ids, Y values the column names."""
     import numpy as np
 
-    from xent_cli.core.information import joint_distribution
+    from xent_cli.core.information import information, joint_distribution
 
     if spec.kind not in ("probs", "weights"):
         raise UsageError(f"--as {spec.kind}: a joint table holds probabilities, or counts with --as weights")
@@ -1102,9 +1123,11 @@ def info_table_task(spec: InputSpec, *, unit: Unit, tolerance: float) -> Partial
     ids = joined(blocks, "ids")
     x_names = ids if ids is not None else [str(i) for i in range(values.shape[0])]
     y_names = table.outcomes or [str(i) for i in range(values.shape[1])]
+    joint = joint_distribution(values, "weights")
     return _information_partial(
-        values, x_names, y_names, unit=unit, samples=None, correction="none",
-        notes=list(table.notes), layouts={"joint": _layout_of(table)},
+        information(joint), x_names, y_names, unit=unit, samples=None, correction="none",
+        notes=list(table.notes), echo=_joint_echo(joint, x_names, y_names),
+        layouts={"joint": _layout_of(table)},
     )  # fmt: skip
 
 
@@ -1129,19 +1152,36 @@ def count_samples(
 
 
 def info_samples_task(spec: InputSpec, x: str, y: str, *, unit: Unit, correction: str) -> Partial:
-    """Plug-in information estimates from two label columns of samples."""
+    """Plug-in information estimates from two label columns of samples.
+
+    The contingency table is sparse: the counts of the pairs observed, so its
+    size is that of the pairs seen, not (X values) x (Y values).
+    """
     import numpy as np
+
+    from xent_cli.core.information import information_from_counts
 
     counts, total = count_samples(spec, [x, y], ["--x", "--y"])
     x_names = sorted({key[0] for key in counts}, key=_natural)
     y_names = sorted({key[1] for key in counts}, key=_natural)
     x_index = {name: i for i, name in enumerate(x_names)}
     y_index = {name: i for i, name in enumerate(y_names)}
-    joint = np.zeros((len(x_names), len(y_names)))
-    for (a, b), n in counts.items():
-        joint[x_index[a], y_index[b]] = n
+    x_codes = np.fromiter((x_index[a] for a, _ in counts), dtype=np.intp, count=len(counts))
+    y_codes = np.fromiter((y_index[b] for _, b in counts), dtype=np.intp, count=len(counts))
+    cell_counts = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+    info = information_from_counts(
+        x_codes,
+        y_codes,
+        cell_counts,
+        correction="miller-madow" if correction == "miller-madow" else "none",
+    )
+    echo = None
+    if len(x_names) * len(y_names) <= _JOINT_ECHO_CELLS:
+        joint = np.zeros((len(x_names), len(y_names)))
+        joint[x_codes, y_codes] = cell_counts / total
+        echo = _joint_echo(joint, x_names, y_names)
     return _information_partial(
-        joint, x_names, y_names, unit=unit, samples=total, correction=correction, notes=[]
+        info, x_names, y_names, unit=unit, samples=total, correction=correction, notes=[], echo=echo
     )
 
 
