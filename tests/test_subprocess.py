@@ -106,8 +106,9 @@ def test_terminal_on_stdin_without_a_source_exits_at_once() -> None:
 
 @pytest.mark.parametrize("fmt", ["tsv", "csv", "json", "jsonl", "table"])
 def test_broken_pipe_is_quiet(fmt: str) -> None:
-    rows = "".join(f"{i / 100000},{1 - i / 100000}\n" for i in range(100000))
-    script = f'set -o pipefail; "{XENT}" entropy - --format {fmt} --rows 100000 | head -1'
+    # 20,000 rows: several times what a pipe buffers (64 KiB), so xent writes into a closed pipe.
+    rows = "".join(f"{i / 20000},{1 - i / 20000}\n" for i in range(20000))
+    script = f'set -o pipefail; "{XENT}" entropy - --format {fmt} --rows 20000 | head -1'
     result = subprocess.run(
         ["bash", "-c", script], input=rows.encode(), capture_output=True, timeout=120, check=False
     )
@@ -144,6 +145,22 @@ def test_inline_and_json_inputs_do_not_import_pandas(tmp_path: Path) -> None:
     assert result.stdout.split() == [b"0", b"False"]
 
 
+def _wait_until_read(fd: int, timeout: float = 60.0) -> None:
+    """Until the reader has taken every byte written to the pipe ``fd`` (Linux FIONREAD)."""
+    import array
+    import fcntl
+    import termios
+    import time
+
+    unread = array.array("i", [0])
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        fcntl.ioctl(fd, termios.FIONREAD, unread)
+        if unread[0] == 0:
+            return
+        time.sleep(0.05)
+
+
 def test_ctrl_c_exits_130_quietly_and_leaves_no_output_file(tmp_path: Path) -> None:
     import signal
     import time
@@ -159,7 +176,8 @@ def test_ctrl_c_exits_130_quietly_and_leaves_no_output_file(tmp_path: Path) -> N
     assert process.stdin is not None
     process.stdin.write(b"a,b\n" + b"0.5,0.5\n" * 1000)
     process.stdin.flush()
-    time.sleep(1.5)  # xent is now waiting for more input on the open pipe
+    _wait_until_read(process.stdin.fileno())
+    time.sleep(0.5)  # xent has read what there is and waits for more on the open pipe
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 130

@@ -541,6 +541,11 @@ def _write(
         write_value(result, out)
         return
     fmt = resolve_format(settings, is_terminal, target)
+    if settings.worst and fmt in ("jsonl", "csv", "tsv"):
+        # One row per line has no place for a second list; say so rather than drop the flag.
+        messages.warning(
+            f"--worst is shown in tables and JSON; {fmt} lists every row (sort them, or use --json)"
+        )
     ascii_only = encoding is not None
     if fmt == "json":
         write_json(

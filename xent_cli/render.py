@@ -581,11 +581,9 @@ def write_worst(result: Result, n: int, console: Console) -> None:
     from rich import box
     from rich.table import Table as RichTable
 
-    table = RichTable(
-        title=f"Worst {min(n, result.count)} rows by {result.headline.label}",
-        box=box.SIMPLE_HEAD,
-        title_justify="left",
-    )
+    # The title is a line of its own: as a table title it would wrap at the narrow table's width.
+    _print_lines(console, f"Worst {min(n, result.count)} rows by {result.headline.label}", "bold")
+    table = RichTable(box=box.SIMPLE_HEAD)
     table.add_column("row", justify="right")
     if result.ids:
         table.add_column(result.id_name or "id", overflow="fold")

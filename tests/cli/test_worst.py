@@ -38,3 +38,13 @@ def test_worst_in_a_table_and_for_compare_by_kl(env: CliEnv, examples: Path) -> 
 def test_worst_must_be_a_count(env: CliEnv) -> None:
     result = env.run(["entropy", "0.5,0.5", "--worst", "-1"])
     assert (result.exit_code, result.stderr) == (2, "xent: error: --worst -1: must be a whole number >= 0\n")
+
+
+def test_worst_with_one_row_per_line_output_says_where_it_is_shown(env: CliEnv, examples: Path) -> None:
+    args = ["kl", str(examples / "model_a.csv"), str(examples / "model_b.csv"), "--worst", "2"]
+    result = env.run([*args, "--csv"])
+    assert result.exit_code == 0
+    assert len(result.stdout.splitlines()) == 13  # every row, as without --worst
+    assert result.stderr == (
+        "xent: warning: --worst is shown in tables and JSON; csv lists every row (sort them, or use --json)\n"
+    )
