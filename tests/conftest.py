@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -13,6 +15,8 @@ from xent_cli import cli, messages
 from xent_cli.cli import env as cli_env
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+LN_5_3 = 0.5108256237659905  # ln(5/3) = D(0.5,0.5 ‖ 0.9,0.1), as xent computes it (within 1 ulp)
 
 
 @dataclass
@@ -38,6 +42,18 @@ class CliEnv:
             return CliRunner(charset=charset).invoke(cli.app, list(args), input=input)
         finally:
             cli_env.use(None)
+
+    def json(self, args: Sequence[str]) -> dict[str, Any]:
+        """The JSON document of ``xent ARGS --json``, which must succeed."""
+        result = self.run([*args, "--json"])
+        assert result.exit_code == 0, result.output
+        doc: dict[str, Any] = json.loads(result.stdout)
+        return doc
+
+
+def outcomes_by_name(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The ``--explain`` outcomes of a JSON document, by outcome name."""
+    return {o["outcome"]: o for o in doc["explain"]["outcomes"]}
 
 
 @pytest.fixture

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
+
+from xent_cli.io.readers import ReadOptions
+from xent_cli.io.sources import resolve
 from xent_cli.pipeline.align import InputSpec
 from xent_cli.pipeline.plan import entropy_plan, pair_plan, run
 from xent_cli.pipeline.tasks import PairSettings
 from xent_cli.results import Result, Unit
+
+NATS = Unit.parse("e")
+
+
+def spec(source: str | Path, kind: str = "probs", **options: object) -> InputSpec:
+    """An input as the CLI builds it: a path or inline list, read with ``ReadOptions(**options)``."""
+    return InputSpec(resolve(str(source), stdin_is_terminal=True), ReadOptions(**options), kind)  # type: ignore[arg-type]
 
 
 def run_entropy(spec: InputSpec, *, unit: Unit, tolerance: float = 1e-6) -> Result:
@@ -25,3 +38,11 @@ def run_pair(
 ) -> Result:
     settings = PairSettings(command, unit, tolerance, smoothing=smoothing, join_ids=join_ids, explain=explain)
     return run(pair_plan(p, q, settings))
+
+
+def kl(
+    p: InputSpec, q: InputSpec | None, join_ids: bool = False, smoothing: float | None = None
+) -> np.ndarray:
+    """KL per row in nats, by the kl plan."""
+    result = run_pair("kl", p, q, unit=NATS, tolerance=1e-6, smoothing=smoothing, join_ids=join_ids)
+    return result.headline.values

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliEnv
+from tests.conftest import LN_5_3, CliEnv
 from xent_cli import output
 from xent_cli.errors import OutputError
 from xent_cli.io.sources import Source
@@ -349,6 +349,33 @@ def test_o_never_names_an_input_by_another_name(env: CliEnv, tmp_path: Path, p_c
     _refused(env.run(["kl", str(p_csv), "0.5,0.5", "-o", str(hard)]), str(hard))
     _refused(env.run(["kl", "0.5,0.5", str(soft), "-o", str(p_csv)]), str(p_csv))
     assert p_csv.read_text() == P_CSV
+
+
+def test_an_input_file_is_never_modified(env: CliEnv, tmp_path: Path) -> None:
+    q = tmp_path / "q.csv"
+    q.write_text("0.5,0.5\n")
+    before = q.read_bytes()
+    result = env.run(["entropy", str(q), "-o", str(q)])
+    assert result.exit_code == 2
+    assert "is one of the inputs" in result.stderr
+    assert q.read_bytes() == before
+
+
+def test_output_file_is_written_atomically_in_the_format_of_its_extension(
+    env: CliEnv, tmp_path: Path
+) -> None:
+    out = tmp_path / "result.json"
+    result = env.run(["kl", "0.5,0.5", "0.9,0.1", "-o", str(out)])
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert json.loads(out.read_text())["rows"][0]["value"] == LN_5_3
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]  # no temp file left
+
+
+def test_failed_run_leaves_no_output_file(env: CliEnv, tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    result = env.run(["kl", "0.5,0.5", "0.9,0.2", "-o", str(out)])
+    assert result.exit_code == 2
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- stdout that is not UTF-8 (the faked stream's encoding is ASCII) ------------------------------

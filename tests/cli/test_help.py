@@ -112,3 +112,10 @@ def test_flags_take_no_value_in_help(env: CliEnv) -> None:
         line = next(line for line in text.splitlines() if flag in line.split())
         after = line.split(flag, 1)[1].split()
         assert not after or not after[0].startswith("<"), line
+
+
+def test_help_is_the_docstring(env: CliEnv) -> None:
+    result = env.run(["kl", "--help"])
+    assert result.exit_code == 0
+    assert "KL divergence D(P‖Q)" in result.stdout
+    assert "--fail-above" in result.stdout

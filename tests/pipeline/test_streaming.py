@@ -9,18 +9,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import CliEnv
-from tests.plans import run_entropy, run_pair
+from tests.plans import NATS, run_entropy, run_pair, spec
 from xent_cli import entropy, kl_divergence
-from xent_cli.io.readers import ReadOptions
-from xent_cli.io.sources import resolve
-from xent_cli.pipeline.align import InputSpec
-from xent_cli.results import Unit
-
-NATS = Unit.parse("e")
-
-
-def spec(path: Path, kind: str = "probs", **options: object) -> InputSpec:
-    return InputSpec(resolve(str(path), stdin_is_terminal=True), ReadOptions(**options), kind)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""The command line through CliRunner: exact output, error lines and exit codes."""
+"""What every command shares: sources (stdin, inline lists, every format and --as kind), usage and
+input errors as one line with exit 2, unknown options and choices, notes on stderr."""
 
 from __future__ import annotations
 
@@ -12,72 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.special import rel_entr
+from scipy.special import log_softmax, rel_entr
 from scipy.stats import entropy as scipy_entropy
 
 from tests.conftest import CliEnv
 
-LN_5_3 = 0.5108256237659905  # ln(5/3), as xent computes it (within 1 ulp)
-
-
-def test_kl_inline_to_a_pipe_is_tsv(env: CliEnv) -> None:
-    result = env.run(["kl", "0.5,0.5", "0.9,0.1"])
-    assert result.exit_code == 0
-    assert result.stdout == f"row\tid\tkl_nats\n1\t\t{LN_5_3!r}\n"
-    assert result.stderr == ""
-
-
-def test_value_prints_only_the_number(env: CliEnv) -> None:
-    result = env.run(["entropy", "0.5,0.5", "--bits", "--value"])
-    assert (result.exit_code, result.stdout) == (0, "1.0\n")
-
-
-def test_json_document(env: CliEnv, examples: Path) -> None:
-    result = env.run(["kl", str(examples / "model_a.csv"), str(examples / "model_b.csv"), "--json"])
-    assert result.exit_code == 0
-    doc = json.loads(result.stdout)
-    assert doc["schema_version"] == 1
-    assert doc["command"] == "kl"
-    assert doc["unit"] == "nats"
-    assert doc["base"] == math.e
-    assert doc["sources"] == {"p": str(examples / "model_a.csv"), "q": str(examples / "model_b.csv")}
-    assert list(doc["summary"]) == ["count", "mean", "min", "p50", "p90", "p99", "max", "sum", "inf_count"]
-    assert doc["summary"]["count"] == 12
-    assert doc["rows"][0] == {"row": 1, "id": "img-001", "value": pytest.approx(0.0008488594441552987)}
-    assert doc["gate"] == {"held": True, "checks": []}
-
-
-def test_non_finite_values_are_strings_in_json(env: CliEnv) -> None:
-    result = env.run(["kl", "0.5,0.5", "1,0", "--json"])
-    doc = json.loads(result.stdout)
-    assert doc["summary"]["mean"] == "inf"
-    assert doc["rows"][0]["value"] == "inf"
-
-
-def test_csv_and_jsonl_formats(env: CliEnv, examples: Path) -> None:
-    p, q = str(examples / "model_a.csv"), str(examples / "model_b.csv")
-    lines = env.run(["kl", p, q, "--csv"]).stdout.splitlines()
-    assert lines[0] == "row,id,kl_nats"
-    assert lines[1].startswith("1,img-001,0.000848859444155")
-    assert len(lines) == 13
-    rows = [json.loads(line) for line in env.run(["kl", p, q, "-f", "jsonl"]).stdout.splitlines()]
-    assert rows[11]["id"] == "img-012"
-    assert len(rows) == 12
-
-
-def test_table_format_shows_title_ids_and_summary(env: CliEnv, examples: Path) -> None:
-    result = env.run(["kl", str(examples / "model_a.csv"), str(examples / "model_b.csv"), "-f", "table"])
-    out = result.stdout
-    assert "KL divergence D(P‖Q) · nats" in out
-    assert "img-012" in out
-    assert "Summary over 12 rows" in out
-    assert "\x1b[" not in out  # no colour when not a terminal
-
-
-def test_table_rows_limit(env: CliEnv, examples: Path) -> None:
-    out = env.run(["entropy", str(examples / "model_a.csv"), "-f", "table", "--rows", "3"]).stdout
-    assert "img-003" in out and "img-004" not in out
-    assert "9 more rows" in out
+# --- stdin ------------------------------------------------------------------------------------
 
 
 def test_stdin_is_read_when_piped(env: CliEnv, examples: Path) -> None:
@@ -105,6 +46,80 @@ def test_no_source_on_a_terminal_exits_2_at_once(env: CliEnv) -> None:
         "xent: error: no input: give a file, an inline list like 0.5,0.5, or pipe data on stdin "
         "(see xent --help)\n"
     )
+
+
+# --- inline lists -----------------------------------------------------------------------------
+
+
+def test_negative_inline_logits(env: CliEnv) -> None:
+    result = env.run(["kl", "-1,2,0.5", "0,0,0", "--as", "logits", "--value"])
+    assert result.exit_code == 0, result.output
+    p = np.exp(log_softmax([-1.0, 2.0, 0.5]))
+    assert float(result.stdout) == pytest.approx(float(np.sum(rel_entr(p, np.full(3, 1 / 3)))), rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["kl", "0,0,0", "-1,2,0.5", "--as", "logits"],
+        ["kl", "--as", "logits", "-1,2,0.5", "-0.5,-0.5,0"],
+        ["kl", "-1,2,0.5", "--as", "logits", "-0.5,-0.5,0", "--bits"],
+        ["entropy", "-inf,0", "--as", "logprobs"],
+    ],
+)
+def test_negative_lists_anywhere_keep_their_order(env: CliEnv, args: list[str]) -> None:
+    result = env.run([*args, "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    values = [a for a in args if a[0].isdigit() or (a[0] == "-" and (a[1:2].isdigit() or a[1:4] == "inf"))]
+    assert list(doc["sources"].values()) == values
+
+
+def test_a_negative_option_value_stays_an_option_value(env: CliEnv) -> None:
+    result = env.run(["loss", "0.2,0.8", "--target", "1", "--ignore-label", "-100", "--value"])
+    assert result.exit_code == 0, result.output
+    assert float(result.stdout) == pytest.approx(-math.log(0.8), rel=1e-15)
+    above = env.run(["kl", "-1,2", "0,0", "--as", "logits", "--fail-above", "-1", "--value"])
+    assert above.exit_code == 1
+
+
+@pytest.mark.parametrize("text", ["[0.5,0.5]", "[0.25, 0.75]", " [ 1e-1 , 0.9 ] "])
+def test_json_list_inline(env: CliEnv, text: str) -> None:
+    values = json.loads(text)
+    result = env.run(["entropy", text, "--value"])
+    assert result.exit_code == 0, result.output
+    expected = -sum(v * math.log(v) for v in values)
+    assert float(result.stdout) == pytest.approx(expected, rel=1e-15)
+
+
+def test_json_list_inline_ignores_decimal_comma(env: CliEnv) -> None:
+    result = env.run(["entropy", "[0.5,0.5]", "--decimal", ",", "--bits", "--value"])
+    assert (result.exit_code, result.stdout) == (0, "1.0\n")
+
+
+def test_json_list_next_to_a_plain_list(env: CliEnv) -> None:
+    result = env.run(["kl", "[0.5, 0.5]", "0.9,0.1", "--value"])
+    assert float(result.stdout) == pytest.approx(math.log(5 / 3), rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["entropy", "0.3", "0.7"], "xent entropy 0.3,0.7"),
+        (["entropy", "0.3,", "0.7"], "xent entropy 0.3,0.7"),
+        (["entropy", "0.2", "0.3", "0.5", "--bits"], "xent entropy 0.2,0.3,0.5"),
+        (["kl", "0.5", "0.5", "0.9", "0.1"], "xent kl 0.5,0.5 0.9,0.1"),
+    ],
+)
+def test_numbers_with_spaces_get_a_hint(env: CliEnv, args: list[str], hint: str) -> None:
+    result = env.run(args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("xent: error: ")
+    assert result.stderr.count("\n") == 1
+    assert hint in result.stderr
+
+
+# --- usage and input errors -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -172,6 +187,12 @@ def test_unknown_option_is_one_line(env: CliEnv) -> None:
     assert result.stderr.count("\n") == 1
 
 
+def test_unknown_option_is_still_an_error(env: CliEnv) -> None:
+    result = env.run(["kl", "-1,2", "0,0", "--as", "logits", "--frobnicate"])
+    assert result.exit_code == 2
+    assert "No such option: --frobnicate" in result.stderr
+
+
 def test_bad_choice_is_one_line(env: CliEnv) -> None:
     result = env.run(["entropy", "0.5,0.5", "--as", "counts"])
     assert result.exit_code == 2
@@ -190,77 +211,6 @@ def test_file_errors_name_file_row_and_column(env: CliEnv, tmp_path: Path) -> No
     )
 
 
-def test_an_input_file_is_never_modified(env: CliEnv, tmp_path: Path) -> None:
-    q = tmp_path / "q.csv"
-    q.write_text("0.5,0.5\n")
-    before = q.read_bytes()
-    result = env.run(["entropy", str(q), "-o", str(q)])
-    assert result.exit_code == 2
-    assert "is one of the inputs" in result.stderr
-    assert q.read_bytes() == before
-
-
-def test_output_file_is_written_atomically_in_the_format_of_its_extension(
-    env: CliEnv, tmp_path: Path
-) -> None:
-    out = tmp_path / "result.json"
-    result = env.run(["kl", "0.5,0.5", "0.9,0.1", "-o", str(out)])
-    assert (result.exit_code, result.stdout) == (0, "")
-    assert json.loads(out.read_text())["rows"][0]["value"] == LN_5_3
-    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]  # no temp file left
-
-
-def test_failed_run_leaves_no_output_file(env: CliEnv, tmp_path: Path) -> None:
-    out = tmp_path / "result.json"
-    result = env.run(["kl", "0.5,0.5", "0.9,0.2", "-o", str(out)])
-    assert result.exit_code == 2
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_gates(env: CliEnv) -> None:
-    held = env.run(["kl", "0.5,0.5", "0.9,0.1", "--fail-above", "0.6", "--json"])
-    assert held.exit_code == 0
-    assert json.loads(held.stdout)["gate"]["held"] is True
-    broken = env.run(["kl", "0.5,0.5", "0.9,0.1", "--fail-above", "0.5", "--value"])
-    assert broken.exit_code == 1
-    assert broken.stdout == f"{LN_5_3!r}\n"  # the result is still printed
-    assert broken.stderr == f"xent: gate failed: kl mean {LN_5_3!r} > 0.5 (--fail-above 0.5)\n"
-    below = env.run(["entropy", "0.5,0.5", "--fail-below", "0.7", "--value"])
-    assert below.exit_code == 1
-    assert "< 0.7 (--fail-below 0.7)" in below.stderr
-
-
-def test_inf_fails_an_upper_gate(env: CliEnv) -> None:
-    assert env.run(["kl", "0.5,0.5", "1,0", "--fail-above", "1e9"]).exit_code == 1
-
-
-def test_smoothing_is_reported(env: CliEnv) -> None:
-    result = env.run(["kl", "0.5,0.5", "1,0", "--smooth", "0.01", "--json"])
-    doc = json.loads(result.stdout)
-    assert doc["smoothing"] == {"alpha": 0.01, "applied_to": "q"}
-    assert math.isfinite(doc["summary"]["mean"])
-    table = env.run(["kl", "0.5,0.5", "1,0", "--smooth", "0.01", "-f", "table"]).stdout
-    assert "Q smoothed" in table
-
-
-def test_cross_entropy_alias_and_two_column_table(env: CliEnv, tmp_path: Path) -> None:
-    path = tmp_path / "t.csv"
-    path.write_text("outcome,p,q\na,0.5,0.25\nb,0.5,0.75\n")
-    full = env.run(["cross-entropy", str(path), "--value"])
-    alias = env.run(["ce", str(path), "--value"])
-    assert full.stdout == alias.stdout
-    assert float(full.stdout) == pytest.approx(-0.5 * math.log(0.25) - 0.5 * math.log(0.75), rel=1e-15)
-
-
-def test_id_join_through_the_cli(env: CliEnv, examples: Path) -> None:
-    by_id = env.run(
-        ["kl", str(examples / "model_a.csv"), str(examples / "model_b.jsonl"), "--id", "id", "--value"]
-    )
-    by_position = env.run(["kl", str(examples / "model_a.csv"), str(examples / "model_b.csv"), "--value"])
-    assert by_id.exit_code == 0
-    assert by_id.stdout == by_position.stdout
-
-
 def test_notes_go_to_stderr(env: CliEnv, tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text("id,label,a,b\nr1,x,0.5,0.5\n")
@@ -272,16 +222,12 @@ def test_notes_go_to_stderr(env: CliEnv, tmp_path: Path) -> None:
     )
 
 
-def test_help_is_the_docstring(env: CliEnv) -> None:
-    result = env.run(["kl", "--help"])
-    assert result.exit_code == 0
-    assert "KL divergence D(P‖Q)" in result.stdout
-    assert "--fail-above" in result.stdout
+# --- every input format and every --as kind against SciPy -------------------------------------
 
-
-# --- every input format and every --as kind against SciPy ---------------------------------
 
 KINDS = ["probs", "weights", "logits", "logprobs"]
+
+
 FORMATS = ["csv", "tsv", "json", "jsonl", "npy", "csv.gz", "json.bz2", "jsonl.xz"]
 
 

@@ -1,4 +1,4 @@
-"""xent info and xent entropy --column through the CLI."""
+"""xent info through the CLI: joint tables, counts, samples against sklearn, NMI, gates, errors."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.stats import entropy as scipy_entropy
-from sklearn.metrics import mutual_info_score
+from sklearn.metrics import mutual_info_score, normalized_mutual_info_score
 
 from tests.conftest import CliEnv
 
@@ -78,16 +77,27 @@ def test_worked_example(env: CliEnv, examples: Path) -> None:
     assert doc["info"]["mi"] == pytest.approx(2 - h_xy, rel=1e-14)
 
 
-def test_entropy_of_a_label_column(env: CliEnv, examples: Path, tmp_path: Path) -> None:
-    path = tmp_path / "labels.csv"
-    path.write_text("label\n" + "cat\n" * 5 + "dog\n" * 3 + "bird\n" * 2)
-    doc = json.loads(env.run(["entropy", str(path), "--column", "label", "--json"]).stdout)
-    assert doc["summary"]["mean"] == pytest.approx(scipy_entropy([5, 3, 2]), rel=1e-15)
-    assert doc["samples"] == {"count": 10, "distinct": 3, "correction": "none"}
-    corrected = json.loads(
-        env.run(["entropy", str(path), "--column", "label", "--correction", "miller-madow", "--json"]).stdout
-    )
-    assert corrected["summary"]["mean"] == pytest.approx(scipy_entropy([5, 3, 2]) + 2 / 20, rel=1e-15)
+# --- NMI of constants -------------------------------------------------------------------------
+
+
+def test_nmi_of_two_constant_labelings_is_one_as_in_sklearn(env: CliEnv, tmp_path: Path) -> None:
+    path = tmp_path / "constant.csv"
+    path.write_text("x,y\n" + "a,b\n" * 5)
+    doc = env.json(["info", str(path), "--x", "x", "--y", "y"])
+    assert doc["info"]["nmi"] == 1.0 == normalized_mutual_info_score(["a"] * 5, ["b"] * 5)
+    assert doc["info"]["mi"] == 0
+
+
+def test_nmi_with_one_constant_labeling_is_zero_as_in_sklearn(env: CliEnv, tmp_path: Path) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("x,y\na,b\na,c\na,b\na,c\n")
+    doc = env.json(["info", str(path), "--x", "x", "--y", "y", "--correction", "miller-madow"])
+    plug_in = env.json(["info", str(path), "--x", "x", "--y", "y"])
+    assert plug_in["info"]["nmi"] == 0.0 == normalized_mutual_info_score(["a"] * 4, ["b", "c", "b", "c"])
+    assert doc["info"]["nmi"] == 0.0
+
+
+# --- usage errors and gates -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

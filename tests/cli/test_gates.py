@@ -1,0 +1,55 @@
+"""--fail-above / --fail-below: exit 1 with the result still printed, the JSON gate document,
+gates on named measures, and names that are no statistic as usage errors.
+
+Gates on one command's own statistics are with that command (loss accuracy, info nmi, compare
+--measures, the compare panel)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import LN_5_3, CliEnv
+
+
+def test_gates(env: CliEnv) -> None:
+    held = env.run(["kl", "0.5,0.5", "0.9,0.1", "--fail-above", "0.6", "--json"])
+    assert held.exit_code == 0
+    assert json.loads(held.stdout)["gate"]["held"] is True
+    broken = env.run(["kl", "0.5,0.5", "0.9,0.1", "--fail-above", "0.5", "--value"])
+    assert broken.exit_code == 1
+    assert broken.stdout == f"{LN_5_3!r}\n"  # the result is still printed
+    assert broken.stderr == f"xent: gate failed: kl mean {LN_5_3!r} > 0.5 (--fail-above 0.5)\n"
+    below = env.run(["entropy", "0.5,0.5", "--fail-below", "0.7", "--value"])
+    assert below.exit_code == 1
+    assert "< 0.7 (--fail-below 0.7)" in below.stderr
+
+
+def test_inf_fails_an_upper_gate(env: CliEnv) -> None:
+    assert env.run(["kl", "0.5,0.5", "1,0", "--fail-above", "1e9"]).exit_code == 1
+
+
+def test_compare_gates(env: CliEnv, examples: Path) -> None:
+    a, b = str(examples / "model_a.csv"), str(examples / "model_b.csv")
+    held = env.run(["compare", a, b, "--fail-above", "kl=0.01", "--fail-above", "js=0.001", "--json"])
+    assert held.exit_code == 0
+    gate = json.loads(held.stdout)["gate"]
+    assert gate["held"] is True
+    assert [c["measure"] for c in gate["checks"]] == ["kl", "js"]
+    broken = env.run(["compare", a, b, "--fail-above", "kl=0.01", "--fail-above", "js=0.0001", "--value"])
+    assert broken.exit_code == 1
+    assert broken.stderr.startswith("xent: gate failed: js mean 0.000635")
+    assert broken.stderr.endswith("> 0.0001 (--fail-above js=0.0001)\n")
+    assert broken.stdout.strip() != ""
+
+
+def test_gate_that_names_no_measure_is_a_usage_error(env: CliEnv) -> None:
+    result = env.run(["compare", "0.5,0.5", "0.9,0.1", "--fail-above", "kld=0.1"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "xent: error: --fail-above kld=…: compare has no statistic 'kld' (known: kl, kl_reverse, "
+        "cross_entropy, js, tv, hellinger, max_abs_diff, top1_agreement, same_top1, same_top1_std_error, "
+        "MEASURE.{count,mean,std_error,min,p0.1,p1,p5,p10,p50,p90,p95,p99,p99.9,max,sum,inf_count})\n"
+    )
+    assert env.run(["kl", "0.5,0.5", "0.9,0.1", "--fail-above", "x=y"]).exit_code == 2
