@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
-from xent_cli.errors import InputError, UsageError
+from xent_cli.errors import InputError, OpenError, UsageError
 
 Format = Literal["csv", "tsv", "json", "jsonl", "npy", "parquet", "feather"]
 BINARY_FORMATS = ("npy", "parquet", "feather")
@@ -444,9 +444,9 @@ def open_source(
         try:
             file = open(source.path, "rb", buffering=0)  # noqa: SIM115 - closed by the caller
         except OSError as exc:
-            raise InputError(f"{label}: cannot open: {exc.strerror or exc}") from None
+            raise OpenError(label, str(exc.strerror or exc)) from None
         except ValueError as exc:  # a NUL byte in the name
-            raise InputError(f"{label}: cannot open: {exc}") from None
+            raise OpenError(label, str(exc)) from None
         try:
             regular = stat.S_ISREG(os.fstat(file.fileno()).st_mode)
         except OSError:
