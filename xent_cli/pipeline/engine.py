@@ -235,24 +235,56 @@ def _head(partial: Partial, n: int) -> Partial:
 # --- on the client ---------------------------------------------------------------------------------
 
 
+def anchored(task: Task) -> Task:
+    """The task with every local path absolute: workers may run in another folder.
+
+    Sources (and a ``--target`` labels file) keep the labels they were given,
+    for messages. Stdin cannot be read by a worker: that is a usage error.
+    """
+    from dataclasses import fields, is_dataclass, replace
+
+    from xent_cli.io.sources import Source, path_kind
+    from xent_cli.pipeline.align import InputSpec
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, InputSpec):
+            if value.source.is_stdin:
+                raise UsageError(
+                    "--engine dask: Dask workers cannot read this process's stdin", hint="give a file"
+                )
+            return replace(value, source=value.source.anchored())
+        if isinstance(value, Source):
+            return value.anchored()
+        if is_dataclass(value) and not isinstance(value, type):
+            names = {f.name for f in fields(value)}
+            target = getattr(value, "target", None)
+            if "target" in names and isinstance(target, str) and path_kind(target) == "file":
+                return replace(value, target=os.path.abspath(target))
+        return value
+
+    return Task(task.function, tuple(fix(a) for a in task.args), {k: fix(v) for k, v in task.kwargs.items()})
+
+
 @contextlib.contextmanager
 def _quiet_dask(debug: bool) -> Iterator[None]:
-    """Keep Dask's warnings and log lines off stderr (XENT_DEBUG shows them)."""
+    """Keep Dask's warnings and log lines off stderr (XENT_DEBUG shows them).
+
+    Every logger is silenced while Dask runs, not only ``distributed``'s (whose
+    children have levels of their own): asyncio's "Task exception was never
+    retrieved" after Ctrl-C, tornado's errors of a lost connection. xent itself
+    writes its messages without ``logging``.
+    """
     if debug:
         yield
         return
-    # asyncio: "Task exception was never retrieved" from Dask's tasks cancelled by Ctrl-C.
-    loggers = [logging.getLogger(name) for name in ("distributed", "tornado", "bokeh", "asyncio")]
-    levels = [logger.level for logger in loggers]
+    previous = logging.root.manager.disable
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for logger in loggers:
-            logger.setLevel(logging.CRITICAL + 1)
+        logging.disable(logging.CRITICAL)
         try:
             yield
         finally:
-            for logger, level in zip(loggers, levels, strict=True):
-                logger.setLevel(level)
+            logging.disable(previous)
 
 
 def _described(address: str | None, scheduler_file: str | None) -> str:
@@ -285,7 +317,7 @@ def _connect(address: str | None, scheduler_file: str | None) -> Any:
 
     thread = threading.Thread(target=attempt, name="xent-connect", daemon=True)
     thread.start()
-    thread.join(CONNECT_SECONDS + 5)
+    thread.join(CONNECT_SECONDS + 2)
     if thread.is_alive():
         raise UsageError(
             f"{what}: no answer from a Dask scheduler within {CONNECT_SECONDS:g} s",
@@ -435,7 +467,7 @@ class DaskSession(Session):
     def _submit(self, tasks: Sequence[Task]) -> list[Any]:
         # One batch, however many shards; a task lost with its worker is re-run elsewhere
         # by the scheduler, and retries cover errors that may pass on another try.
-        futures = self.client.map(_run_task, list(tasks), pure=False, retries=1)
+        futures = self.client.map(_run_task, [anchored(t) for t in tasks], pure=False, retries=1)
         self._futures.extend(futures)
         return list(futures)
 
@@ -446,8 +478,9 @@ class DaskSession(Session):
 
     def gather(self, futures: list[Any]) -> list[Any]:
         """The futures' results in order, collected as they complete, with one line for any failure."""
+        from concurrent.futures import CancelledError  # what Dask's cancelled futures raise
+
         from distributed import wait
-        from distributed.client import FutureCancelledError
         from distributed.scheduler import KilledWorker
 
         position = {future.key: i for i, future in enumerate(futures)}
@@ -483,7 +516,9 @@ class DaskSession(Session):
                 f"a Dask worker died while running a shard ({exc}); no result was computed",
                 hint="check the workers' memory and logs",
             ) from None
-        except FutureCancelledError:
+        except CancelledError as exc:
+            if self.client.status == "running" and "connection" not in str(exc):
+                raise InputError(f"a Dask task was cancelled: {exc}") from None
             raise self._lost() from None
         except (OSError, TimeoutError) as exc:
             if self.client.status == "running" and not _comm_error(exc):

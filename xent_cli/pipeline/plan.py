@@ -203,13 +203,7 @@ def _one_file(spec: InputSpec, what: str) -> None:
 
 def input_paths(plan: Plan) -> list[Path]:
     """Every file the plan reads (shards included), for the progress bar."""
-    paths: list[Path] = []
-    for source in plan.inputs:
-        if source.shards is not None:
-            paths.extend(source.shards)
-        elif source.path is not None:
-            paths.append(source.path)
-    return paths
+    return [path for source in plan.inputs for path in source.local_paths]
 
 
 def run(plan: Plan, engine: Engine | None = None) -> Result:
