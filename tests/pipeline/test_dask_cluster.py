@@ -279,35 +279,41 @@ def test_a_missing_scheduler_file_is_a_usage_error(env: CliEnv, tmp_path: Path) 
     )
 
 
-def _peer(behaviour: str) -> tuple[socket.socket, str]:
+class Peer:
     """A TCP server on a free port that is not Dask: it says nothing, or sends bytes first."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(30)
 
-    def serve() -> None:
-        connections = []
+    def __init__(self, behaviour: str) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.address = f"tcp://127.0.0.1:{self.server.getsockname()[1]}"
+        self.behaviour = behaviour
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
         try:
             while True:
-                connection, _ = server.accept()
-                connections.append(connection)
-                if behaviour == "chatty":
+                connection, _ = self.server.accept()
+                self.connections.append(connection)
+                if self.behaviour == "chatty":
                     connection.sendall(b"\xff" * 64 + b"HTTP/1.1 200 OK\r\n\r\nhello")
         except OSError:
             pass
 
-    threading.Thread(target=serve, daemon=True).start()
-    return server, f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    def __enter__(self) -> str:
+        return self.address
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.close()
+        for connection in self.connections:
+            connection.close()
 
 
 def test_a_peer_that_is_not_dask_is_one_line(env: CliEnv) -> None:
     from xent_cli.pipeline import engine
 
-    server, address = _peer("chatty")
-    try:
+    with Peer("chatty") as address:
         started = time.monotonic()
         result = env.run(["entropy", "0.5,0.5", "--scheduler", address])
-    finally:
-        server.close()
     assert result.exit_code == 2
     assert result.stderr.startswith(f"xent: error: --scheduler {address}: ")
     assert result.stderr.count("\n") == 1
@@ -318,11 +324,8 @@ def test_a_silent_peer_is_given_up_on(env: CliEnv, monkeypatch: pytest.MonkeyPat
     from xent_cli.pipeline import engine
 
     monkeypatch.setattr(engine, "CONNECT_SECONDS", 1.0)
-    server, address = _peer("silent")
-    try:
+    with Peer("silent") as address:
         result = env.run(["entropy", "0.5,0.5", "--scheduler", address])
-    finally:
-        server.close()
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith(f"xent: error: --scheduler {address}: ")
@@ -420,9 +423,10 @@ def test_no_workers_a_lost_scheduler_and_ctrl_c_are_one_line_each(
             "(check that the scheduler is running and reachable)\n",
         )
     finally:
-        if worker is not None:
-            _stop(worker)
-        _stop(scheduler)
+        for process in (worker, scheduler):
+            if process is not None:
+                process.kill()
+                process.wait()
     interrupted = _xent([*slow, "--scheduler", cluster["address"]])
     _wait_until_busy(cluster["address"], interrupted)
     interrupted.send_signal(signal.SIGINT)
