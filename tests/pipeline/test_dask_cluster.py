@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -166,10 +167,12 @@ def test_the_client_receives_no_per_row_values_for_a_summary(cluster: dict[str, 
     received: list[int] = []
     original = DaskSession.gather
 
-    def counting(self: DaskSession, futures: list[object]) -> list[object]:
-        found = original(self, futures)  # type: ignore[arg-type]
-        received.extend(len(pickle.dumps(item)) for item in found)
-        return found
+    def counting(self: DaskSession, futures: list[object], fold: Any = None) -> list[object]:
+        def measured(item: object) -> object:
+            received.append(len(pickle.dumps(item)))
+            return item if fold is None else fold(item)
+
+        return original(self, futures, fold=measured)  # type: ignore[arg-type]
 
     engine = Engine("dask", cluster["address"])
     with pytest.MonkeyPatch.context() as patch:

@@ -476,8 +476,12 @@ class DaskSession(Session):
         self._futures.extend(mapped)
         return list(mapped)
 
-    def gather(self, futures: list[Any]) -> list[Any]:
-        """The futures' results in order, collected as they complete, with one line for any failure."""
+    def gather(self, futures: list[Any], fold: Callable[[Any], Any] | None = None) -> list[Any]:
+        """The futures' results in order, collected as they complete, with one line for any failure.
+
+        ``fold`` is called on each result as it arrives, and what it returns is kept instead
+        (so that big parts of results are merged and dropped at once, not held for every shard).
+        """
         from concurrent.futures import CancelledError  # what Dask's cancelled futures raise
 
         from distributed import wait
@@ -497,7 +501,7 @@ class DaskSession(Session):
                     alone_since = None
                     finished = list(done)
                     for future, value in zip(finished, self.client.gather(finished), strict=True):
-                        results[position[future.key]] = value
+                        results[position[future.key]] = value if fold is None else fold(value)
                     continue
                 if self.client.status in ("closed", "closing"):
                     raise self._lost()
@@ -537,9 +541,10 @@ class DaskSession(Session):
 
     def result(self, tasks: Sequence[Task], spec: ResultSpec, needs: Needs) -> Result:
         futures = self._submit(tasks)
-        digests: list[Digest] = self.gather(self._map(_digest, futures, worst=needs.worst))
-        percentiles = self._percentiles(futures, digests)
-        result = merge_digests(digests, spec, percentiles, worst=needs.worst)
+        merged = _Merged()
+        digests: list[Digest] = self.gather(self._map(_digest, futures, worst=needs.worst), fold=merged.add)
+        percentiles = self._percentiles(futures, merged)
+        result = merge_digests(digests, spec, merged.summaries, percentiles, worst=needs.worst)
         offsets = row_offsets(digests)
         numbered = any(d.has_kept for d in digests)
         with_ids = all(d.has_ids for d in digests)
@@ -551,23 +556,24 @@ class DaskSession(Session):
             result.remote_rows = lambda: self._rows(futures, digests, offsets, numbered, with_ids)
         return result
 
-    def _percentiles(self, futures: list[Any], digests: list[Digest]) -> list[dict[float, float]]:
+    def _percentiles(self, futures: list[Any], merged: _Merged) -> list[dict[float, float]]:
         """Every measure's summary percentiles, exactly: the workers answer about their own values."""
-        from functools import reduce
-
         from xent_cli.core.stats import PercentilePlan
 
-        plans = []
-        for i in range(len(digests[0].summaries)):
-            merged = reduce(lambda a, b: a + b, [d.summaries[i].key_histogram() for d in digests])
-            plans.append(PercentilePlan(SUMMARY_PERCENTILES, max_values=self.BUCKET_VALUES, histogram=merged))
+        plans = [
+            PercentilePlan(SUMMARY_PERCENTILES, max_values=self.BUCKET_VALUES, histogram=histogram)
+            for histogram in merged.histograms()
+        ]
+
+        def add(responses: dict[int, PercentileResponse]) -> None:
+            for i, response in responses.items():
+                plans[i].add(response)
+
         while True:
             requests = {i: plan.request() for i, plan in enumerate(plans) if plan.request() is not None}
             if not requests:
                 break
-            for responses in self.gather(self._map(_answer, futures, requests=requests)):
-                for i, response in responses.items():
-                    plans[i].add(response)
+            self.gather(self._map(_answer, futures, requests=requests), fold=add)
             for i in requests:
                 plans[i].advance()
         return [dict(zip(SUMMARY_PERCENTILES, plan.result().tolist(), strict=True)) for plan in plans]
@@ -652,6 +658,52 @@ class DaskSession(Session):
                 future.release()
             del parts
             index = stop
+
+
+class _Merged:
+    """The digests' summaries merged as they arrive: each shard's key histogram is added and dropped.
+
+    Client memory is then one dense 65,536-bucket count per measure, however many shards.
+    """
+
+    def __init__(self) -> None:
+        self.summaries: list[Any] = []
+        self._counts: list[NDArray[np.int64]] = []
+        self._nan_counts: list[int] = []
+
+    def add(self, found: Digest) -> Digest:
+        import numpy as np
+
+        from xent_cli.core.stats import Summary
+
+        lean = []
+        for i, summary in enumerate(found.summaries):
+            histogram = summary.key_histogram()
+            moments_only = Summary()
+            moments_only.moments = summary.moments
+            lean.append(moments_only)
+            if i == len(self._counts):
+                self._counts.append(np.zeros(1 << 16, dtype=np.int64))
+                self._nan_counts.append(0)
+            if histogram is not None:
+                np.add.at(self._counts[i], histogram.buckets.astype(np.int64), histogram.counts)
+                self._nan_counts[i] += histogram.nan_count
+        self.summaries = (
+            lean if not self.summaries else [a + b for a, b in zip(self.summaries, lean, strict=True)]
+        )
+        found.summaries = []
+        return found
+
+    def histograms(self) -> list[Any]:
+        import numpy as np
+
+        from xent_cli.core.stats import KeyHistogram
+
+        found = []
+        for counts, nan_count in zip(self._counts, self._nan_counts, strict=True):
+            present = np.flatnonzero(counts)
+            found.append(KeyHistogram(0, present.astype(np.uint64), counts[present], nan_count))
+        return found
 
 
 def _comm_error(exc: BaseException) -> bool:

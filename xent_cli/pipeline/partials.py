@@ -599,17 +599,17 @@ def row_offsets(digests: list[Digest]) -> list[int]:
 def merge_digests(
     digests: list[Digest],
     spec: ResultSpec,
+    summaries: list[Any],
     percentiles: list[dict[float, float]],
     worst: int = 0,
 ) -> Result:
     """The result of :func:`merge` without the per-row values: every summary, worst row and extra.
 
-    ``percentiles[i]`` are measure ``i``'s :data:`SUMMARY_PERCENTILES`, found by
-    the exact protocol over the parts; the result's ``row_count`` is set and
-    its measures hold no values.
+    ``summaries[i]`` is measure ``i``'s :class:`~xent_cli.core.stats.Summary`
+    merged over every digest, and ``percentiles[i]`` its
+    :data:`SUMMARY_PERCENTILES`, found by the exact protocol over the parts;
+    the result's ``row_count`` is set and its measures hold no values.
     """
-    from functools import reduce
-
     import numpy as np
 
     from xent_cli.results import WorstRow, summary_fields
@@ -619,7 +619,7 @@ def merge_digests(
     measures = [Measure(m.key, m.label, np.empty(0), m.scaling) for m in first.measures]
     result = _assemble(metas, spec, measures)
     result.row_count = sum(d.count for d in digests)
-    merged = [reduce(lambda a, b: a + b, [d.summaries[i] for d in digests]) for i in range(len(measures))]
+    merged = summaries
     for measure, summary, found in zip(measures, merged, percentiles, strict=True):
         for extended in (False, True):
             fields = summary_fields(summary, extended=extended, percentile_values=found)
