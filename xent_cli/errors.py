@@ -7,6 +7,7 @@ input will be read.
 from __future__ import annotations
 
 from enum import IntEnum, unique
+from typing import Any
 
 
 @unique
@@ -56,6 +57,17 @@ class XentError(Exception):
             return f"{self.message} ({self.hint})"
         return self.message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised on a Dask worker, re-raised on the client: keep the hint and every attribute.
+        return (_rebuilt, (type(self), self.__dict__))
+
+
+def _rebuilt(kind: type[XentError], state: dict[str, Any]) -> XentError:
+    error = kind.__new__(kind)
+    Exception.__init__(error, state.get("message", ""))
+    error.__dict__.update(state)
+    return error
+
 
 class UsageError(XentError):
     """Options or arguments that cannot work together."""
@@ -63,6 +75,15 @@ class UsageError(XentError):
 
 class InputError(XentError):
     """A source that cannot be read or does not hold valid distributions."""
+
+
+class OpenError(InputError):
+    """A source file that cannot be opened: ``path`` and the system's ``reason``."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: cannot open: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 class OutputError(XentError):

@@ -144,12 +144,7 @@ def input_identities(sources: Iterable[Source]) -> frozenset[Identity]:
     """
     found: set[Identity] = set()
     for source in sources:
-        paths: tuple[Path, ...] = ()
-        if source.shards is not None:
-            paths = tuple(source.shards)
-        elif source.path is not None:
-            paths = (source.path,)
-        for path in paths:
+        for path in source.local_paths:
             with contextlib.suppress(OSError):
                 _add_data_file(found, os.stat(path))
         if source.is_stdin:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from xent_cli.results import SUMMARY_KEYS, Explanation, JointTable, Result
 
@@ -201,7 +201,7 @@ def write_table(result: Result, console: Console, max_rows: int, *, worst: int =
                 console, f"  {result.count - shown} more rows not shown (--rows N shows more)", "dim"
             )
         write_summary(result, console)
-        write_histogram(result.headline.values, result.headline.label, console)
+        write_histogram(result.headline.values, result.headline.label, console, result)
     info = result.info
     if info is not None and info.joint is not None and len(info.joint.x) <= 12 and len(info.joint.y) <= 12:
         write_joint(info.joint, console)
@@ -370,10 +370,12 @@ def histogram_lines(spread: Histogram, width: int) -> list[str]:
     return lines
 
 
-def write_histogram(values: Any, label: str, console: Console) -> None:
+def write_histogram(values: Any, label: str, console: Console, result: Result | None = None) -> None:
     from rich.text import Text
 
-    spread = histogram(values)
+    # A Dask result counted its histogram on the workers.
+    known = result is not None and result.row_count is not None
+    spread = cast("Histogram | None", result.known_histogram) if known and result else histogram(values)
     if spread is None:
         return
     scale = " (log scale)" if spread.log_scale else ""

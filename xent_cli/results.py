@@ -13,8 +13,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from xent_cli.errors import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping
+
     import numpy as np
     from numpy.typing import NDArray
+
+    from xent_cli.core.stats import Summary
 
 SUMMARY_KEYS = ("count", "mean", "min", "p50", "p90", "p99", "max", "sum", "inf_count")
 # Every statistic of a per-row measure that a gate may name (``kl.p99.9``, ``kl.std_error``).
@@ -252,6 +256,24 @@ class WorstRow:
 
 
 @dataclass
+class RowBlock:
+    """Consecutive per-row values of a result: ``values[i]`` is measure ``i``'s.
+
+    Row numbers are ``numbers`` (1-based, when some rows were left out) or
+    ``start + 1, start + 2, …``.
+    """
+
+    start: int
+    values: list[NDArray[np.float64]]
+    ids: list[str] | None = None
+    numbers: NDArray[np.int64] | None = None
+
+    @property
+    def count(self) -> int:
+        return int(self.values[0].shape[0])
+
+
+@dataclass
 class Result:
     """What a command computed: per-row measures, ready to summarize and render."""
 
@@ -274,6 +296,14 @@ class Result:
     samples: SampleSummary | None = None
     # compare: the language-model panel (kl.*, same_top1, ppl_ratio, delta_p.*, …), in the unit.
     panel: dict[str, float] | None = None
+    # When the per-row values stay where they were computed (the Dask engine): how many rows
+    # there are, ``rows`` to stream them in order (None: not fetched), the worst rows and the
+    # table's histogram (a ``render.Histogram``, or None for none) known in advance. ``measures``
+    # then hold no values (or only the first rows, for a table), and every summary is known.
+    row_count: int | None = None
+    remote_rows: Callable[[], Iterator[RowBlock]] | None = field(default=None, repr=False)
+    known_worst: list[WorstRow] | None = None
+    known_histogram: object | None = None
     # summarize() of each measure, computed once (gates, JSON and tables all ask).
     _summaries: dict[tuple[str, bool], dict[str, float]] = field(
         default_factory=dict, repr=False, compare=False
@@ -285,7 +315,18 @@ class Result:
 
     @property
     def count(self) -> int:
+        if self.row_count is not None:
+            return self.row_count
         return int(self.headline.values.shape[0])
+
+    def row_blocks(self) -> Iterator[RowBlock]:
+        """The per-row values in order, a block at a time (from the workers, for a Dask result)."""
+        if self.remote_rows is not None:
+            yield from self.remote_rows()
+            return
+        if self.row_count is not None and self.row_count != self.headline.values.shape[0]:
+            raise RuntimeError("this result holds no per-row values (they stayed on the workers)")
+        yield RowBlock(0, [m.values for m in self.measures], self.ids, self.row_numbers)
 
     def measure(self, key: str) -> Measure:
         for m in self.measures:
@@ -306,6 +347,8 @@ class Result:
         """The summary of one measure (``extended``: with the standard error and more percentiles)."""
         cache_key = (key, extended)
         if cache_key not in self._summaries:
+            if self.row_count is not None:
+                raise RuntimeError(f"the summary of {key} was not computed with the result")
             self._summaries[cache_key] = summarize(self.measure(key).values, extended=extended)
         return self._summaries[cache_key]
 
@@ -315,6 +358,8 @@ class Result:
 
         if n <= 0:
             return []
+        if self.known_worst is not None:
+            return self.known_worst[:n]
         worst = WorstRows(n).add(self.headline.values, 0)
         return [
             WorstRow(self.row_number(index), self.ids[index] if self.ids else None, value)
@@ -362,8 +407,19 @@ def summarize(values: NDArray[np.float64], *, extended: bool = False) -> dict[st
     """
     from xent_cli.core.stats import Summary
 
-    partial = Summary(hold_values=True, std_error=extended).add(values)
-    fields = partial.to_dict(std_error=extended, extra_percentiles=extended, nonfinite_counts=True)
+    return summary_fields(Summary(hold_values=True, std_error=extended).add(values), extended=extended)
+
+
+def summary_fields(
+    partial: Summary, *, extended: bool = False, percentile_values: Mapping[float, float] | None = None
+) -> dict[str, float]:
+    """What :func:`summarize` reports, from a merged partial (and percentiles found elsewhere)."""
+    fields = partial.to_dict(
+        std_error=extended,
+        extra_percentiles=extended,
+        nonfinite_counts=True,
+        percentile_values=percentile_values,
+    )
     summary = {key: value for key, value in fields.items() if not key.endswith("inf_count")}
     summary.pop("nan_count", None)
     summary["inf_count"] = int(fields["posinf_count"]) + int(fields["neginf_count"])

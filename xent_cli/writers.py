@@ -205,21 +205,23 @@ def _row_chunks(
     """
     import numpy as np
 
-    n = result.count
-    for start in range(0, n, size):
-        stop = min(n, start + size)
-        if result.row_numbers is not None:
-            numbers: Sequence[int] = result.row_numbers[start:stop].tolist()
-        else:
-            numbers = range(start + 1, stop + 1)
-        ids = result.ids[start:stop] if result.ids else None
-        texts, odd = [], []
-        for m in result.measures:
-            block = m.values[start:stop]
-            texts.append(list(map(repr, block.tolist())))
-            finite = np.isfinite(block)
-            odd.append([] if finite.all() else (~finite).tolist())
-        yield numbers, ids, texts, odd
+    # One block for a result held here; shard after shard as they arrive from Dask workers.
+    for rows in result.row_blocks():
+        n = rows.count
+        for start in range(0, n, size):
+            stop = min(n, start + size)
+            if rows.numbers is not None:
+                numbers: Sequence[int] = rows.numbers[start:stop].tolist()
+            else:
+                numbers = range(rows.start + start + 1, rows.start + stop + 1)
+            ids = rows.ids[start:stop] if rows.ids else None
+            texts, odd = [], []
+            for values in rows.values:
+                block = values[start:stop]
+                texts.append(list(map(repr, block.tolist())))
+                finite = np.isfinite(block)
+                odd.append([] if finite.all() else (~finite).tolist())
+            yield numbers, ids, texts, odd
 
 
 def _value_keys(result: Result) -> list[str]:

@@ -35,6 +35,9 @@ from xent_cli.errors import UsageError
 if TYPE_CHECKING:
     from xent_cli.io.sources import Source
     from xent_cli.io.table import Role
+    from xent_cli.output import OutputSettings
+    from xent_cli.output import Target as OutputTarget
+    from xent_cli.pipeline.engine import Needs
     from xent_cli.pipeline.plan import Plan
 
 SourceArg = Annotated[
@@ -155,7 +158,6 @@ def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: Scale
     from xent_cli import messages, progress
     from xent_cli.output import OutputSettings, emit, prepare_target
     from xent_cli.pipeline.engine import Engine
-    from xent_cli.pipeline.partials import merge
     from xent_cli.pipeline.plan import input_paths
 
     environment = env.current()
@@ -185,16 +187,35 @@ def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: Scale
     # Where the result goes is checked before any work: a bad -o fails at once.
     target = prepare_target(settings)
     engine = Engine("local")
-    if scale is not None and (scale.engine == "dask" or scale.scheduler):
-        engine = Engine("dask", scale.scheduler)
+    if scale is not None and scale.uses_dask:
+        scheduler_file = str(scale.scheduler_file) if scale.scheduler_file is not None else None
+        engine = Engine("dask", scale.scheduler, scheduler_file, scale.worker_timeout)
     bar = None
     if environment.progress_allowed and progress.large_input(paths, environment.progress_min_bytes):
         bar = progress.RowProgress(plan.spec.command, True)
-    result = merge(engine.run(plan.tasks, progress_bar=bar), plan.spec)
-    if not output.quiet:
-        for note in result.notes:
-            messages.note(note)
-    return emit(result, settings, target)
+    with engine.session(bar) as session:
+        # On Dask, only what the output shows travels to this process: the summaries always,
+        # the per-row values only when they are written.
+        result = session.result(plan.tasks, plan.spec, _needs(settings, target))
+        if not output.quiet:
+            for note in result.notes:
+                messages.note(note)
+        return emit(result, settings, target)
+
+
+def _needs(settings: OutputSettings, target: OutputTarget) -> Needs:
+    """What the output shows beside the summaries."""
+    from xent_cli.output import resolve_format
+    from xent_cli.pipeline.engine import Needs
+
+    if settings.value_only:
+        return Needs(rows=False)
+    fmt = resolve_format(settings, settings.stdout_is_terminal and target.kind == "stdout", target)
+    if fmt == "table":
+        return Needs(rows=False, head=max(settings.max_rows, 1), worst=settings.worst, histogram=True)
+    if fmt == "json" and settings.max_rows == 0:
+        return Needs(rows=False, worst=settings.worst)
+    return Needs(rows=True, worst=settings.worst)
 
 
 def _shown_statistics(names: list[str]) -> list[str]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -549,6 +551,41 @@ class TokenParams:
     ] = None
 
 
+# What Dask accepts as a scheduler address: SCHEME://HOST:PORT (or HOST:PORT, which is tcp).
+_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "ucxx", "inproc")
+_HOST_PORT = re.compile(r"^(?:\[[0-9A-Fa-f:.%\w]+\]|[^\s/:\[\]@]+):(\d{1,5})$")
+
+
+def check_scheduler(value: str | None) -> str | None:
+    """A Dask scheduler address, checked before anything is started (a bad one is a usage error)."""
+    if value is None:
+        return None
+    text = value.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text
+    scheme = scheme.lower()
+    if scheme in ("http", "https"):
+        raise _bad(
+            f"{value!r}: is a web address; a Dask scheduler listens at tcp://HOST:PORT "
+            "(8786 by default; the dashboard's http:// address is not it)"
+        )
+    if scheme not in _SCHEMES:
+        raise _bad(f"{value!r}: unknown protocol {scheme}:// (Dask speaks {', '.join(_SCHEMES)})")
+    if scheme == "inproc":
+        return text
+    found = _HOST_PORT.match(rest)
+    if found is None or not 0 < int(found.group(1)) < 65536:
+        raise _bad(f"{value!r}: expected {scheme}://HOST:PORT, e.g. {scheme}://10.0.0.5:8786")
+    return text if sep else f"tcp://{text}"
+
+
+def check_worker_timeout(value: float) -> float:
+    if not (value > 0 and math.isfinite(value)):
+        raise _bad(f"{value}: must be a positive number of seconds")
+    return value
+
+
 @dataclass(frozen=True)
 class ScaleParams:
     """Where the work runs."""
@@ -567,14 +604,42 @@ class ScaleParams:
         str | None,
         typer.Option(
             "--scheduler",
-            help="A running Dask scheduler (tcp://HOST:PORT) for --engine dask; default: start a local "
-            "cluster of worker processes on this machine.",
+            help="A running Dask scheduler: tcp://HOST:PORT, tls://HOST:PORT (certificates from Dask's "
+            "configuration), …; implies --engine dask. Default: Dask's scheduler-address setting "
+            "(DASK_SCHEDULER_ADDRESS), else a local cluster of worker processes on this machine.",
             envvar="XENT_SCHEDULER",
             metavar="ADDRESS",
             rich_help_panel=SCALE,
             show_default=False,
+            callback=check_scheduler,
         ),
     ] = None
+    scheduler_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--scheduler-file",
+            help="The JSON file a Dask scheduler wrote (dask scheduler --scheduler-file PATH); "
+            "implies --engine dask.",
+            metavar="PATH",
+            rich_help_panel=SCALE,
+            show_default=False,
+        ),
+    ] = None
+    worker_timeout: Annotated[
+        float,
+        typer.Option(
+            "--worker-timeout",
+            help="Seconds to wait for a first Dask worker (or for another, when every worker left) "
+            "before giving up.",
+            metavar="SECONDS",
+            rich_help_panel=SCALE,
+            callback=check_worker_timeout,
+        ),
+    ] = 60.0
+
+    @property
+    def uses_dask(self) -> bool:
+        return self.engine == "dask" or self.scheduler is not None or self.scheduler_file is not None
 
 
 # --- adding groups to a command ---------------------------------------------------------------

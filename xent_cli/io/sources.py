@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
-from xent_cli.errors import InputError, UsageError
+from xent_cli.errors import InputError, OpenError, UsageError
 
 Format = Literal["csv", "tsv", "json", "jsonl", "npy", "parquet", "feather"]
 BINARY_FORMATS = ("npy", "parquet", "feather")
@@ -66,17 +66,42 @@ class Source:
     label: str
     path: Path | None = None
     inline: str | None = None
-    shards: tuple[Path, ...] | None = None
+    # Local files are Paths; fsspec URLs (s3://…, file://…) are strings.
+    shards: tuple[Path | str, ...] | None = None
+    url: str | None = None
 
     @property
     def is_stdin(self) -> bool:
-        return self.path is None and self.inline is None and self.shards is None
+        return self.path is None and self.inline is None and self.shards is None and self.url is None
 
     def shard_sources(self) -> list[Source]:
         """One source per shard (just this one when not sharded)."""
         if self.shards is None:
             return [self]
-        return [Source(label=str(path), path=path) for path in self.shards]
+        return [
+            Source(label=str(shard), path=shard)
+            if isinstance(shard, Path)
+            else Source(label=shard, url=shard)
+            for shard in self.shards
+        ]
+
+    def anchored(self) -> Source:
+        """The same source with local paths made absolute (for workers that run in another folder).
+
+        Labels, which messages show, stay as they were given.
+        """
+        path = self.path.absolute() if self.path is not None else None
+        shards = None
+        if self.shards is not None:
+            shards = tuple(s.absolute() if isinstance(s, Path) else s for s in self.shards)
+        return Source(self.label, path, self.inline, shards, self.url)
+
+    @property
+    def local_paths(self) -> list[Path]:
+        """The local files this source reads (none for stdin, inline lists and URLs)."""
+        if self.shards is not None:
+            return [s for s in self.shards if isinstance(s, Path)]
+        return [self.path] if self.path is not None else []
 
     def identities(self) -> list[tuple[int, int]]:
         """``(st_dev, st_ino)`` of every file this source reads.
@@ -94,11 +119,8 @@ class Source:
             except (OSError, ValueError, AttributeError):
                 return []
             return [(info.st_dev, info.st_ino)] if info is not None and stat.S_ISREG(info.st_mode) else []
-        paths = self.shards if self.shards is not None else (self.path,)
         found = []
-        for path in paths:
-            if path is None:
-                continue
+        for path in self.local_paths:
             try:
                 info = os.stat(path)
             except OSError:
@@ -107,7 +129,7 @@ class Source:
         return found
 
 
-def _natural_key(path: Path) -> list[object]:
+def _natural_key(path: Path | str) -> list[object]:
     """part-2 before part-10."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(path))]
 
@@ -153,6 +175,64 @@ def _shards(spec: str) -> Source | None:
     return None
 
 
+# scheme://…: read through fsspec (s3://, gs://, abfs://, https://, file://, memory://, …).
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
+FSSPEC_HINT = (
+    "pip install fsspec, and the filesystem's package: s3fs for s3://, gcsfs for gs://, adlfs for abfs://"
+)
+
+
+def is_url(spec: str) -> bool:
+    return bool(_URL.match(spec))
+
+
+def _filesystem(spec: str) -> tuple[Any, str]:
+    try:
+        import fsspec.core
+    except ImportError:
+        raise UsageError(f"{spec}: reading URLs needs fsspec", hint=FSSPEC_HINT) from None
+    try:
+        found: tuple[Any, str] = fsspec.core.url_to_fs(spec)
+        return found
+    except (ImportError, ValueError) as exc:
+        raise UsageError(f"{spec}: cannot read this kind of URL: {exc}", hint=FSSPEC_HINT) from None
+
+
+def _url_source(spec: str) -> Source:
+    """A URL, a glob of URLs or a folder URL, listed once, here, through the same filesystem."""
+    fs, path = _filesystem(spec)
+
+    def data_files(infos: Any) -> list[str]:
+        names = [
+            info["name"]
+            for info in infos
+            if info.get("type") == "file"
+            and not info["name"].rsplit("/", 1)[-1].startswith(".")
+            and format_from_name(info["name"])[0] is not None
+        ]
+        return [fs.unstrip_protocol(name) for name in names]
+
+    try:
+        if any(ch in path for ch in "*?["):
+            matches = data_files(fs.glob(path, detail=True).values())
+            if not matches:
+                raise InputError(
+                    f"{spec}: no file matches",
+                    hint="check the pattern; quote it so the shell does not expand it",
+                )
+            return Source(label=spec, shards=tuple(sorted(matches, key=_natural_key)))
+        if fs.isdir(path):
+            files = data_files(fs.ls(path, detail=True))
+            if not files:
+                raise InputError(f"{spec}: is a folder with no data files")
+            return Source(label=spec, shards=tuple(sorted(files, key=_natural_key)))
+        if not fs.exists(path):
+            raise InputError(f"{spec}: no such file")
+    except OSError as exc:
+        raise InputError(f"{spec}: cannot list: {exc}") from None
+    return Source(label=spec, url=spec)
+
+
 def resolve(spec: str | None, *, stdin_is_terminal: bool) -> Source:
     """Turn a command-line source argument into a :class:`Source`.
 
@@ -166,6 +246,8 @@ def resolve(spec: str | None, *, stdin_is_terminal: bool) -> Source:
                 hint="see xent --help",
             )
         return Source(label="<stdin>")
+    if is_url(spec):
+        return _url_source(spec)
     kind = path_kind(spec)
     if kind in ("file", "other"):
         return Source(label=spec, path=Path(spec))
@@ -444,15 +526,18 @@ def open_source(
         try:
             file = open(source.path, "rb", buffering=0)  # noqa: SIM115 - closed by the caller
         except OSError as exc:
-            raise InputError(f"{label}: cannot open: {exc.strerror or exc}") from None
+            raise OpenError(label, str(exc.strerror or exc)) from None
         except ValueError as exc:  # a NUL byte in the name
-            raise InputError(f"{label}: cannot open: {exc}") from None
+            raise OpenError(label, str(exc)) from None
         try:
             regular = stat.S_ISREG(os.fstat(file.fileno()).st_mode)
         except OSError:
             regular = False
         raw: IO[bytes] = file
         named_format, _ = format_from_name(source.path.name)
+    elif source.url is not None:
+        raw = _open_url(source.url, label)
+        named_format, _ = format_from_name(source.url.rsplit("/", 1)[-1].split("?", 1)[0])
     else:
         raw = sys.stdin.buffer
         named_format = None
@@ -504,6 +589,16 @@ def open_source(
     opened = OpenedSource(source, stream, start, fmt, file, plain)
     opened.eof = len(start) < SNIFF_BYTES
     return opened
+
+
+def _open_url(url: str, label: str) -> IO[bytes]:
+    fs, path = _filesystem(url)
+    try:
+        return cast("IO[bytes]", fs.open(path, "rb"))
+    except FileNotFoundError:
+        raise OpenError(label, "No such file or directory") from None
+    except (OSError, ValueError) as exc:
+        raise OpenError(label, str(getattr(exc, "strerror", None) or exc)) from None
 
 
 def binary_format(head: bytes) -> Format | None:

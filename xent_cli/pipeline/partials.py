@@ -138,6 +138,19 @@ def merge(parts: list[Partial], spec: ResultSpec) -> Result:
             numbers.append(kept + offset + 1)
             offset += p.rows_read
         row_numbers = np.concatenate(numbers)
+    result = _assemble(parts, spec, measures)
+    result.ids = ids
+    result.row_numbers = row_numbers
+    if first.loss is not None:
+        result.loss = _loss(parts, mean(measures[0].values), mean(measures[1].values), spec.unit)
+    if first.panel is not None:
+        result.panel = _panel([p.panel for p in parts if p.panel is not None], result)
+    return result
+
+
+def _assemble(parts: list[Partial], spec: ResultSpec, measures: list[Measure]) -> Result:
+    """The result's parts that do not depend on where the per-row values are."""
+    first = parts[0]
     layouts: dict[str, dict[str, Any]] = {}
     for p in parts:
         for key, layout in p.layouts.items():
@@ -149,10 +162,8 @@ def merge(parts: list[Partial], spec: ResultSpec) -> Result:
         unit=spec.unit,
         sources=first.sources or spec.sources,
         measures=measures,
-        ids=ids,
         notes=list(dict.fromkeys(note for p in parts for note in p.notes)),
         layouts=layouts,
-        row_numbers=row_numbers,
         id_name=first.id_name,
         smoothing=spec.smoothing,
         info=first.info,
@@ -160,10 +171,6 @@ def merge(parts: list[Partial], spec: ResultSpec) -> Result:
     )
     if first.explain is not None:
         result.explanation = _explanation([p.explain for p in parts if p.explain], spec)
-    if first.loss is not None:
-        result.loss = _loss(parts, result)
-    if first.panel is not None:
-        result.panel = _panel([p.panel for p in parts if p.panel is not None], result)
     return result
 
 
@@ -373,15 +380,263 @@ def _total(values: NDArray[np.float64]) -> float:
     return math.fsum(values.tolist())
 
 
-def _loss(parts: list[Partial], result: Result) -> LossSummary:
+def _loss(parts: list[Partial], mean_nll: float, accuracy: float, unit: Unit) -> LossSummary:
     first = parts[0].loss
     assert first is not None
-    nll_nats = mean(result.measures[0].values) * result.unit.scale
+    nll_nats = mean_nll * unit.scale
     return LossSummary(
-        log_loss=nll_nats / result.unit.scale,
+        log_loss=nll_nats / unit.scale,
         perplexity=math.exp(nll_nats) if nll_nats < 709 else math.inf,
-        accuracy=mean(result.measures[1].values),
+        accuracy=accuracy,
         ignored_rows=sum(p.loss.ignored_rows for p in parts if p.loss),
         label_smoothing=first.label_smoothing,
         binary=first.binary,
     )
+
+
+# --- digests: what a task's rows contribute, without the rows --------------------------------------
+#
+# The Dask engine keeps each task's partial on the worker that computed it and brings back
+# only its digest (exact sums and counts, min/max, the depth-0 key histogram that starts the
+# exact percentile protocol, the worst rows, what the table's histogram needs): a few KB
+# whatever the number of rows. Percentiles then take one or two more rounds in which each
+# worker answers about its own values (xent_cli.core.stats.PercentilePlan); per-row output,
+# if any, is fetched shard after shard. Same numbers, bit for bit, as merge().
+
+# The percentiles every summary reports (the extended ones too: gates, the compare panel).
+SUMMARY_PERCENTILES: tuple[float, ...] = (0.1, 1.0, 5.0, 10.0, 50.0, 90.0, 95.0, 99.0, 99.9)
+
+
+@dataclass(frozen=True)
+class Spread:
+    """What the table's histogram needs to know of some values before counting them."""
+
+    size: int
+    finite: int
+    finite_min: float
+    finite_max: float
+    positive: int
+    positive_min: float
+    positive_max: float
+
+    def merge(self, other: Spread) -> Spread:
+        return Spread(
+            self.size + other.size,
+            self.finite + other.finite,
+            _fmin(self.finite_min, other.finite_min),
+            _fmax(self.finite_max, other.finite_max),
+            self.positive + other.positive,
+            _fmin(self.positive_min, other.positive_min),
+            _fmax(self.positive_max, other.positive_max),
+        )
+
+
+def _fmin(a: float, b: float) -> float:
+    return b if math.isnan(a) else a if math.isnan(b) else min(a, b)
+
+
+def _fmax(a: float, b: float) -> float:
+    return b if math.isnan(a) else a if math.isnan(b) else max(a, b)
+
+
+def spread_of(values: NDArray[np.float64]) -> Spread:
+    import numpy as np
+
+    finite = values[np.isfinite(values)]
+    positive = finite[finite > 0]
+
+    def extreme(x: NDArray[np.float64], pick: Any) -> float:
+        return float(pick(x)) if x.size else math.nan
+
+    return Spread(
+        int(values.size),
+        int(finite.size),
+        extreme(finite, np.min),
+        extreme(finite, np.max),
+        int(positive.size),
+        extreme(positive, np.min),
+        extreme(positive, np.max),
+    )
+
+
+@dataclass(frozen=True)
+class HistogramBins:
+    """The bins of the table's histogram: geometric ``edges``, or ``bins`` equal bins over ``span``."""
+
+    log_scale: bool
+    edges: NDArray[np.float64] | None = None
+    span: tuple[float, float] = (0.0, 0.0)
+    bins: int = 8
+
+
+def histogram_bins(spread: Spread, bins: int = 8) -> HistogramBins | None:
+    """The bins ``xent_cli.render.histogram`` would choose for the values behind ``spread``."""
+    import numpy as np
+
+    from xent_cli.render import LOG_SCALE_RATIO
+
+    if spread.finite < 2 or spread.finite_min == spread.finite_max:
+        return None
+    low = spread.positive_min if spread.positive else 0.0
+    if spread.finite_min >= 0 and spread.positive >= 2 and spread.positive_max >= LOG_SCALE_RATIO * low:
+        edges = np.geomspace(low, spread.positive_max, bins + 1)
+        edges[0], edges[-1] = low, spread.positive_max
+        return HistogramBins(True, edges, bins=bins)
+    return HistogramBins(False, span=(spread.finite_min, spread.finite_max), bins=bins)
+
+
+def count_bins(values: NDArray[np.float64], bins: HistogramBins) -> NDArray[np.int64]:
+    """Counts of ``values`` in ``bins``: summed over parts, those of all the values at once.
+
+    Equal bins are counted with ``range=`` the whole data's extremes, which is
+    exactly what ``np.histogram(all_values, bins=n)`` does value by value.
+    """
+    import numpy as np
+
+    finite = values[np.isfinite(values)]
+    if bins.log_scale:
+        assert bins.edges is not None
+        counts, _ = np.histogram(finite[finite > 0], bins=bins.edges)
+    else:
+        counts, _ = np.histogram(finite, bins=bins.bins, range=bins.span)
+    return counts.astype(np.int64)
+
+
+def histogram_of(spread: Spread, bins: HistogramBins, counts: NDArray[np.int64]) -> Any:
+    """The ``render.Histogram`` of the values, from their spread and their counts in ``bins``."""
+    import numpy as np
+
+    from xent_cli.render import Histogram
+
+    if bins.log_scale:
+        assert bins.edges is not None
+        edges = bins.edges
+        zeros = spread.finite - spread.positive
+    else:
+        edges = np.histogram_bin_edges(np.array(bins.span), bins=bins.bins, range=bins.span)
+        zeros = 0
+    return Histogram(
+        edges[:-1].tolist(),
+        edges[1:].tolist(),
+        counts.tolist(),
+        bins.log_scale,
+        zeros,
+        spread.size - spread.finite,
+    )
+
+
+@dataclass
+class Digest:
+    """A task's partial without its per-row values: what the client needs to summarize them.
+
+    ``meta`` is the partial with empty per-row arrays (notes, layouts,
+    explanations, loss counts, the compare panel's sums); ``summaries`` hold
+    each measure's exact moments and depth-0 key histogram; ``worst`` the
+    rows with the largest headline value, as 1-based row numbers of this
+    task's input.
+    """
+
+    meta: Partial
+    count: int
+    summaries: list[Any]
+    worst: list[tuple[int, float, str | None]]
+    spread: Spread
+    has_ids: bool
+    has_kept: bool
+
+
+def digest(partial: Partial, worst: int = 0) -> Digest:
+    """The digest of one task's partial (run where the partial is)."""
+    import numpy as np
+
+    from xent_cli.core.stats import Summary, WorstRows
+
+    summaries = [Summary(key_histogram=True).add(m.values) for m in partial.measures]
+    headline = partial.measures[0].values
+    found: list[tuple[int, float, str | None]] = []
+    if worst:
+        for index, value, row_id in WorstRows(worst).add(headline, 0, partial.ids).rows():
+            number = int(partial.kept[index]) + 1 if partial.kept is not None else index + 1
+            found.append((number, value, row_id))
+    meta = Partial(
+        measures=[MeasurePart(m.key, m.label, np.empty(0), m.scaling) for m in partial.measures],
+        rows_read=partial.rows_read,
+        notes=partial.notes,
+        layouts=partial.layouts,
+        id_name=partial.id_name,
+        explain=partial.explain,
+        loss=partial.loss,
+        sources=partial.sources,
+        info=partial.info,
+        samples=partial.samples,
+        panel=partial.panel,
+    )
+    return Digest(
+        meta,
+        partial.count,
+        summaries,
+        found,
+        spread_of(headline),
+        partial.ids is not None,
+        partial.kept is not None,
+    )
+
+
+def row_offsets(digests: list[Digest]) -> list[int]:
+    """The row number (0-based) before each task's first row, as :func:`merge` numbers them.
+
+    Tasks that left rows out count every row they read; otherwise rows are
+    numbered by position.
+    """
+    by_rows_read = any(d.has_kept for d in digests)
+    offsets, total = [], 0
+    for d in digests:
+        offsets.append(total)
+        total += d.meta.rows_read if by_rows_read else d.count
+    return offsets
+
+
+def merge_digests(
+    digests: list[Digest],
+    spec: ResultSpec,
+    summaries: list[Any],
+    percentiles: list[dict[float, float]],
+    worst: int = 0,
+) -> Result:
+    """The result of :func:`merge` without the per-row values: every summary, worst row and extra.
+
+    ``summaries[i]`` is measure ``i``'s :class:`~xent_cli.core.stats.Summary`
+    merged over every digest, and ``percentiles[i]`` its
+    :data:`SUMMARY_PERCENTILES`, found by the exact protocol over the parts;
+    the result's ``row_count`` is set and its measures hold no values.
+    """
+    import numpy as np
+
+    from xent_cli.results import WorstRow, summary_fields
+
+    metas = [d.meta for d in digests]
+    first = metas[0]
+    measures = [Measure(m.key, m.label, np.empty(0), m.scaling) for m in first.measures]
+    result = _assemble(metas, spec, measures)
+    result.row_count = sum(d.count for d in digests)
+    merged = summaries
+    for measure, summary, found in zip(measures, merged, percentiles, strict=True):
+        for extended in (False, True):
+            fields = summary_fields(summary, extended=extended, percentile_values=found)
+            result._summaries[(measure.key, extended)] = fields
+    if worst:
+        candidates = [
+            (number + offset, value, row_id)
+            for d, offset in zip(digests, row_offsets(digests), strict=True)
+            for number, value, row_id in d.worst
+        ]
+        candidates.sort(key=lambda row: (-row[1], row[0]))
+        result.known_worst = [
+            WorstRow(number, row_id if all(d.has_ids for d in digests) else None, value)
+            for number, value, row_id in candidates[:worst]
+        ]
+    if first.loss is not None:
+        result.loss = _loss(metas, merged[0].moments.mean(), merged[1].moments.mean(), spec.unit)
+    if first.panel is not None:
+        result.panel = _panel([m.panel for m in metas if m.panel is not None], result)
+    return result

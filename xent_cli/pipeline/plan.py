@@ -14,7 +14,7 @@ from xent_cli.errors import InputError, UsageError
 from xent_cli.io.sources import Source
 from xent_cli.pipeline.align import InputSpec
 from xent_cli.pipeline.engine import Engine, Task
-from xent_cli.pipeline.partials import ResultSpec, merge
+from xent_cli.pipeline.partials import ResultSpec
 from xent_cli.pipeline.tasks import (
     INFO_MEASURES,
     LossSettings,
@@ -203,15 +203,9 @@ def _one_file(spec: InputSpec, what: str) -> None:
 
 def input_paths(plan: Plan) -> list[Path]:
     """Every file the plan reads (shards included), for the progress bar."""
-    paths: list[Path] = []
-    for source in plan.inputs:
-        if source.shards is not None:
-            paths.extend(source.shards)
-        elif source.path is not None:
-            paths.append(source.path)
-    return paths
+    return [path for source in plan.inputs for path in source.local_paths]
 
 
 def run(plan: Plan, engine: Engine | None = None) -> Result:
     """Run every task of ``plan`` (in this process by default) and merge their partials."""
-    return merge((engine or Engine()).run(plan.tasks), plan.spec)
+    return (engine or Engine()).result(plan.tasks, plan.spec)
