@@ -35,7 +35,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,20 +81,31 @@ class Workload:
     extra: list[Command] = field(default_factory=list)  # more xent commands, compared with `xent`
 
 
-def run_once(argv: list[str], env: dict[str, str] | None = None) -> Run:
+# Starts the command from a small, fresh process and reports that child's usage alone: on
+# Linux a child's ru_maxrss starts from its parent's resident size at fork, so the parent
+# must be small (this one is about 10 MB), not the benchmark with its data in memory.
+_MEASURE = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+out, err = child.communicate()
+wall = time.perf_counter() - start
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_kib": usage.ru_maxrss,
+                  "code": child.returncode, "out": out.decode(errors="replace").strip()[-200:],
+                  "err": err.decode(errors="replace")[-800:]}))
+"""
+
+
+def run_once(argv: list[str]) -> Run:
     """One fresh process: wall time, CPU time and peak RSS of that child alone."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        text = out.read().decode(errors="replace").strip()
-        if child.returncode != 0:
-            raise SystemExit(f"{' '.join(argv)} failed ({child.returncode}):\n{err.read().decode()[-800:]}")
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text[-200:])
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", _MEASURE, *argv], capture_output=True, text=True, check=True
+    )
+    run = json.loads(done.stdout)
+    if run["code"] != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({run['code']}):\n{run['err']}")
+    return Run(run["wall"], run["cpu"], run["peak_kib"] / 1024, run["out"])
 
 
 def xent_command() -> list[str]:
@@ -143,7 +153,7 @@ def write_parquet(path: Path, csv: Path) -> None:
     import pandas as pd
 
     partial = path.with_suffix(".part")
-    pd.read_csv(csv, float_precision="round_trip").to_parquet(partial, index=False)
+    pd.read_csv(csv, engine="pyarrow").to_parquet(partial, index=False)
     partial.rename(path)
 
 
