@@ -1,25 +1,42 @@
-"""Speed and memory of xent against plain pandas / NumPy / SciPy scripts, on generated data.
+"""xent against the scripts a user would write, in one interleaved run, plus a scaling table.
 
 Run from the repository root with the test extras installed (SciPy)::
 
-    python -m benchmarks.speed           # the full sizes (about 1.6 GB of data, a few minutes)
-    python -m benchmarks.speed --quick   # a tenth of the rows, for a smoke run
+    python -m benchmarks.speed                # headline sizes, 5 rounds, and the scaling table
+    python -m benchmarks.speed --quick        # a tenth of the rows (a smoke run, a minute or two)
+    python -m benchmarks.speed --rounds 3 --no-scaling
+    python -m benchmarks.speed --only csv-entropy,startup
 
-Each command runs in a fresh process ``--repeat`` times; the table shows the median
-wall time, the largest peak resident memory, and xent's ratios to each baseline
-(time: baseline / xent, so > 1 means xent is faster; memory: xent / baseline).
-Data is written to ``benchmarks/data/`` (ignored by git) and reused.
+Every command runs in a fresh process. The workloads are run in rounds; in each round
+every command of every workload runs once, and within a workload the order of xent and
+its baseline alternates from round to round, so that a change in the machine's load hits
+both alike. The tables give medians over the rounds of the wall time and of the CPU time
+(user + system, less disturbed by other jobs on a shared machine), the largest peak
+resident memory of the child (``ru_maxrss`` from ``os.wait4``), and the ratio of xent's
+median time to the baseline's (below 1: xent is faster), with the goal of issue 13.
+
+Baselines (``benchmarks/baselines/``): pandas + NumPy whole-file scripts for CSV and
+Parquet; for logits, the block-wise NumPy + ``scipy.special.log_softmax`` script (256 rows
+at a time, float64); for start-up, ``python -c "import numpy"``.
+
+The scaling table runs xent alone at growing sizes (1M, 4M, 16M CSV rows; 4k, 16k logit
+rows) and reports time per row and peak memory. The bigger CSVs repeat the 1M-row file's
+lines (the cost of parsing and computing does not depend on the values being new).
+Data is generated into ``benchmarks/data/`` (ignored by git) and reused: about 9 GB for
+the full run with scaling, 1.5 GB without.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,183 +45,354 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 BASELINES = HERE / "baselines"
 
-# Runs a command in a child process and reports its wall time and peak RSS (KiB).
-_MEASURE = """
-import json, resource, subprocess, sys, time
-start = time.perf_counter()
-done = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-wall = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"wall": wall, "peak_kib": peak, "code": done.returncode,
-                  "out": done.stdout.decode().strip()[-200:], "err": done.stderr.decode()[-500:]}))
-"""
-
 
 @dataclass
-class Timing:
+class Run:
     wall: float
+    cpu: float
     peak_mib: float
     output: str
 
 
-def measure(command: list[str], repeat: int) -> Timing:
-    runs = []
-    for _ in range(repeat):
-        done = subprocess.run(
-            [sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, check=True
-        )
-        run = json.loads(done.stdout)
-        if run["code"] != 0:
-            raise SystemExit(f"{' '.join(command)} failed:\n{run['err']}")
-        runs.append(run)
-    return Timing(
-        wall=statistics.median(r["wall"] for r in runs),
-        peak_mib=max(r["peak_kib"] for r in runs) / 1024,
-        output=runs[0]["out"],
+@dataclass
+class Command:
+    name: str
+    argv: list[str]
+    runs: list[Run] = field(default_factory=list)
+
+    def median_wall(self) -> float:
+        return statistics.median(r.wall for r in self.runs)
+
+    def median_cpu(self) -> float:
+        return statistics.median(r.cpu for r in self.runs)
+
+    def peak(self) -> float:
+        return max(r.peak_mib for r in self.runs)
+
+
+@dataclass
+class Workload:
+    key: str
+    title: str
+    xent: Command
+    baseline: Command
+    goal_time: float | None  # xent time / baseline time, at most
+    goal_peak_mib: float | None = None
+    extra: list[Command] = field(default_factory=list)  # more xent commands, compared with `xent`
+
+
+# Starts the command from a small, fresh process and reports that child's usage alone: on
+# Linux a child's ru_maxrss starts from its parent's resident size at fork, so the parent
+# must be small (this one is about 10 MB), not the benchmark with its data in memory.
+_MEASURE = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+out, err = child.communicate()
+wall = time.perf_counter() - start
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_kib": usage.ru_maxrss,
+                  "code": child.returncode, "out": out.decode(errors="replace").strip()[-200:],
+                  "err": err.decode(errors="replace")[-800:]}))
+"""
+
+
+def run_once(argv: list[str]) -> Run:
+    """One fresh process: wall time, CPU time and peak RSS of that child alone."""
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", _MEASURE, *argv], capture_output=True, text=True, check=True
     )
+    run = json.loads(done.stdout)
+    if run["code"] != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({run['code']}):\n{run['err']}")
+    return Run(run["wall"], run["cpu"], run["peak_kib"] / 1024, run["out"])
 
 
 def xent_command() -> list[str]:
     found = shutil.which("xent", path=str(Path(sys.executable).parent)) or shutil.which("xent")
     if found is None:
-        raise SystemExit("the xent command is not installed (pip install .)")
+        raise SystemExit("the xent command is not installed (pip install -e .)")
     return [found]
+
+
+# --- data ------------------------------------------------------------------------------
 
 
 def write_csv(path: Path, rows: int, k: int, seed: int) -> None:
     if path.exists():
         return
     rng = np.random.default_rng(seed)
-    with path.open("w") as handle:
+    partial = path.with_suffix(".part")
+    with partial.open("w") as handle:
         handle.write(",".join(f"c{i}" for i in range(k)) + "\n")
         for start in range(0, rows, 100_000):
             block = rng.dirichlet(np.ones(k), size=min(100_000, rows - start))
             np.savetxt(handle, block, delimiter=",", fmt="%.17g")
+    partial.rename(path)
+
+
+def repeat_csv(path: Path, base: Path, times: int) -> None:
+    """``base``'s header, then its data lines ``times`` over."""
+    if path.exists():
+        return
+    partial = path.with_suffix(".part")
+    with base.open("rb") as source:
+        header = source.readline()
+        body = source.read()
+    with partial.open("wb") as handle:
+        handle.write(header)
+        for _ in range(times):
+            handle.write(body)
+    partial.rename(path)
+
+
+def write_parquet(path: Path, csv: Path) -> None:
+    """The CSV's table as Parquet, as ``DataFrame.to_parquet`` writes it."""
+    if path.exists():
+        return
+    import pandas as pd
+
+    partial = path.with_suffix(".part")
+    pd.read_csv(csv, engine="pyarrow").to_parquet(partial, index=False)
+    partial.rename(path)
 
 
 def write_logits(path: Path, rows: int, k: int, seed: int, base: Path | None = None) -> None:
     if path.exists():
         return
     rng = np.random.default_rng(seed)
+    partial = path.with_suffix(".part.npy")
     if base is None:
         logits = (3 * rng.standard_normal((rows, k))).astype(np.float32)
     else:  # a slightly perturbed copy, as a quantized model would give
         logits = np.load(base) + (0.05 * rng.standard_normal((rows, k))).astype(np.float32)
-    np.save(path, logits)
+    np.save(partial, logits)
+    partial.rename(path)
 
 
-def write_shards(folder: Path, shards: int, rows: int, k: int) -> None:
-    if folder.exists():
-        return
-    folder.mkdir()
-    rng = np.random.default_rng(5)
-    for i in range(shards):
-        np.save(folder / f"part-{i:02d}.npy", rng.dirichlet(np.ones(k), size=rows // shards))
+# --- the run ---------------------------------------------------------------------------
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="xent speed and memory benchmarks")
-    parser.add_argument("--quick", action="store_true", help="a tenth of the rows")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per command (default 3)")
-    args = parser.parse_args()
-    scale = 10 if args.quick else 1
-    DATA.mkdir(exist_ok=True)
-    suffix = "-quick" if args.quick else ""
-    p_csv, q_csv = DATA / f"p-1M{suffix}.csv", DATA / f"q-1M{suffix}.csv"
-    a_npy, b_npy = DATA / f"logits-a{suffix}.npy", DATA / f"logits-b{suffix}.npy"
-    print("generating data (once) ...", file=sys.stderr)
-    write_csv(p_csv, 1_000_000 // scale, 10, 1)
-    write_csv(q_csv, 1_000_000 // scale, 10, 2)
-    write_logits(a_npy, 4096 // scale, 32_000, 3)
-    write_logits(b_npy, 4096 // scale, 32_000, 4, base=a_npy)
-
-    shard_dir = DATA / f"shards{suffix}"
-    write_shards(shard_dir, 20, 5_000_000 // scale, 10)
-
-    xent = xent_command()
+def workloads(scale: int, xent: list[str]) -> list[Workload]:
     python = [sys.executable]
-    cases = [
-        (
-            f"entropy, {1_000_000 // scale:,} x 10 CSV",
-            [*xent, "entropy", str(p_csv), "--value"],
-            {
-                "pandas + scipy.stats.entropy": [
-                    *python,
-                    str(BASELINES / "pandas_scipy_entropy.py"),
-                    str(p_csv),
-                ],
-                "pandas + NumPy": [*python, str(BASELINES / "pandas_numpy_entropy.py"), str(p_csv)],
-            },
+    tag = "" if scale == 1 else f"-{scale}"
+    rows, logit_rows = 1_000_000 // scale, 4096 // scale
+    p_csv, q_csv = DATA / f"p-1M{tag}.csv", DATA / f"q-1M{tag}.csv"
+    p_pq, q_pq = DATA / f"p-1M{tag}.parquet", DATA / f"q-1M{tag}.parquet"
+    a_npy, b_npy = DATA / f"logits-a{tag}.npy", DATA / f"logits-b{tag}.npy"
+    write_csv(p_csv, rows, 10, 1)
+    write_csv(q_csv, rows, 10, 2)
+    write_parquet(p_pq, p_csv)
+    write_parquet(q_pq, q_csv)
+    write_logits(a_npy, logit_rows, 32_000, 3)
+    write_logits(b_npy, logit_rows, 32_000, 4, base=a_npy)
+
+    def script(name: str, *paths: Path) -> list[str]:
+        return [*python, str(BASELINES / name), *map(str, paths)]
+
+    logits_kl = Command(
+        "xent kl --as logits", [*xent, "kl", str(a_npy), str(b_npy), "--as", "logits", "--value"]
+    )
+    return [
+        Workload(
+            "csv-entropy",
+            f"entropy, {rows:,} x 10 CSV",
+            Command("xent", [*xent, "entropy", str(p_csv), "--value"]),
+            Command("pandas + NumPy", script("pandas_numpy_entropy.py", p_csv)),
+            0.8,
+            200,
         ),
-        (
-            f"kl, two {1_000_000 // scale:,} x 10 CSVs",
-            [*xent, "kl", str(p_csv), str(q_csv), "--value"],
-            {
-                "pandas + scipy.stats.entropy": [
-                    *python,
-                    str(BASELINES / "pandas_scipy_kl.py"),
-                    str(p_csv),
-                    str(q_csv),
-                ],
-                "pandas + NumPy": [*python, str(BASELINES / "pandas_numpy_kl.py"), str(p_csv), str(q_csv)],
-            },
+        Workload(
+            "csv-kl",
+            f"kl, two {rows:,} x 10 CSVs",
+            Command("xent", [*xent, "kl", str(p_csv), str(q_csv), "--value"]),
+            Command("pandas + NumPy", script("pandas_numpy_kl.py", p_csv, q_csv)),
+            0.8,
+            200,
         ),
-        (
-            f"kl --as logits, two {4096 // scale:,} x 32,000 float32 .npy",
-            [*xent, "kl", str(a_npy), str(b_npy), "--as", "logits", "--value"],
-            {
-                "NumPy + scipy log_softmax": [
-                    *python,
-                    str(BASELINES / "numpy_logits_kl.py"),
-                    str(a_npy),
-                    str(b_npy),
-                ]
-            },
+        Workload(
+            "parquet-entropy",
+            f"entropy, {rows:,} x 10 Parquet",
+            Command("xent", [*xent, "entropy", str(p_pq), "--value"]),
+            Command("pd.read_parquet + NumPy", script("parquet_numpy_entropy.py", p_pq)),
+            1.0,
+            200,
         ),
-        (
-            f"entropy, 20 .npy shards, {5_000_000 // scale:,} x 10",
-            [*xent, "entropy", str(shard_dir), "--value"],
-            {
-                "xent --engine dask (local cluster, 2 workers)": [
-                    *xent,
-                    "entropy",
-                    str(shard_dir),
-                    "--value",
-                    "--engine",
-                    "dask",
-                ]
-            },
+        Workload(
+            "parquet-kl",
+            f"kl, two {rows:,} x 10 Parquet",
+            Command("xent", [*xent, "kl", str(p_pq), str(q_pq), "--value"]),
+            Command("pd.read_parquet + NumPy", script("parquet_numpy_kl.py", p_pq, q_pq)),
+            1.0,
+            200,
         ),
-        (
+        Workload(
+            "logits",
+            f"kl --as logits, two {logit_rows:,} x 32,000 float32 .npy",
+            logits_kl,
+            Command(
+                "NumPy + scipy log_softmax, 256 rows a block",
+                script("numpy_blockwise_logits_kl.py", a_npy, b_npy),
+            ),
+            0.67,
+            400,
+            extra=[
+                Command(
+                    "xent compare --as logits",
+                    [*xent, "compare", str(a_npy), str(b_npy), "--as", "logits", "--value"],
+                )
+            ],
+        ),
+        Workload(
+            "startup",
             "start-up: xent entropy 0.5,0.5",
-            [*xent, "entropy", "0.5,0.5", "--value"],
-            {'python -c "import numpy"': [*python, "-c", "import numpy"]},
+            Command("xent", [*xent, "entropy", "0.5,0.5", "--value"]),
+            Command('python -c "import numpy"', [*python, "-c", "import numpy"]),
+            2.5,
         ),
     ]
-    print("| case | command | time (s) | peak memory (MiB) | xent speed-up | xent memory |")
-    print("|---|---|---:|---:|---:|---:|")
-    for title, xent_args, baselines in cases:
-        mine = measure(xent_args, args.repeat)
-        print(f"| {title} | xent | {mine.wall:.2f} | {mine.peak_mib:.0f} | | |")
-        for name, command in baselines.items():
-            theirs = measure(command, args.repeat)
-            _check_same(title, mine.output, theirs.output)
+
+
+def interleaved(chosen: list[Workload], rounds: int) -> None:
+    for r in range(rounds):
+        print(f"round {r + 1}/{rounds} (load {os.getloadavg()[0]:.1f})", file=sys.stderr)
+        for work in chosen:
+            commands = [work.xent, work.baseline, *work.extra]
+            if r % 2:
+                commands.reverse()
+            for command in commands:
+                command.runs.append(run_once(command.argv))
+
+
+def check_same(work: Workload) -> None:
+    """The baselines must compute the same number (to their own precision)."""
+    if work.key == "startup":
+        return
+    try:
+        mine = float(work.xent.runs[0].output.split()[-1])
+        theirs = float(work.baseline.runs[0].output.split()[-1])
+    except (ValueError, IndexError):
+        return
+    if abs(mine - theirs) > 1e-9 * max(1.0, abs(theirs)):
+        print(f"warning: {work.title}: xent gives {mine!r}, the baseline {theirs!r}", file=sys.stderr)
+
+
+def report(chosen: list[Workload], rounds: int) -> None:
+    print(f"\n{rounds} interleaved rounds, medians; ratio = xent time / baseline time (< 1: xent faster)\n")
+    print("| workload | command | time (s) | CPU (s) | peak (MiB) | time ratio | goal | met |")
+    print("|---|---|---:|---:|---:|---:|---|---|")
+    for work in chosen:
+        check_same(work)
+        base = work.baseline.median_wall()
+        ratio = work.xent.median_wall() / base
+        goals = []
+        met = []
+        if work.goal_time is not None:
+            goals.append(f"≤ {work.goal_time:g}x")
+            met.append(ratio <= work.goal_time)
+        if work.goal_peak_mib is not None:
+            goals.append(f"≤ {work.goal_peak_mib:g} MB")
+            met.append(work.xent.peak() <= work.goal_peak_mib * 1.048576)  # MB -> MiB
+        verdict = "yes" if all(met) else "no"
+        mine = work.xent
+        print(
+            f"| {work.title} | {mine.name} | {mine.median_wall():.2f} | {mine.median_cpu():.2f} "
+            f"| {mine.peak():.0f} | **{ratio:.2f}** | {', '.join(goals)} | {verdict} |"
+        )
+        print(
+            f"| | {work.baseline.name} | {base:.2f} | {work.baseline.median_cpu():.2f} "
+            f"| {work.baseline.peak():.0f} | 1.00 | | |"
+        )
+        for extra in work.extra:
+            to_xent = extra.median_wall() / work.xent.median_wall()
+            wall = extra.median_wall()
             print(
-                f"| | {name} | {theirs.wall:.2f} | {theirs.peak_mib:.0f} | "
-                f"{theirs.wall / mine.wall:.2f}x | {mine.peak_mib / theirs.peak_mib:.2f}x |"
+                f"| | {extra.name} | {wall:.2f} | {extra.median_cpu():.2f} | {extra.peak():.0f} "
+                f"| {wall / base:.2f} | ≤ 1.5x {work.xent.name}: {to_xent:.2f}x "
+                f"| {'yes' if to_xent <= 1.5 else 'no'} |"
             )
 
 
-def _check_same(title: str, mine: str, theirs: str) -> None:
-    """The baselines must compute the same number (to their own precision)."""
-    try:
-        a, b = float(mine.split()[-1]), float(theirs.split()[-1])
-    except (ValueError, IndexError):
-        return
-    if title.startswith("start-up"):
-        return
-    if abs(a - b) > 1e-9 * max(1.0, abs(b)):
-        print(f"warning: {title}: xent gives {a!r}, the baseline {b!r}", file=sys.stderr)
+def scaling(xent: list[str], quick: bool, rounds: int) -> None:
+    scale = 10 if quick else 1
+    tag = "" if scale == 1 else f"-{scale}"
+    base_p, base_q = DATA / f"p-1M{tag}.csv", DATA / f"q-1M{tag}.csv"
+    rows = 1_000_000 // scale
+    print(f"\nScaling ({rounds} round(s) each, medians)\n")
+    print("| workload | rows | time (s) | CPU (s) | µs per row | peak (MiB) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for times in (1, 4, 16):
+        p = base_p if times == 1 else DATA / f"p-{times}M{tag}.csv"
+        q = base_q if times == 1 else DATA / f"q-{times}M{tag}.csv"
+        repeat_csv(p, base_p, times)
+        repeat_csv(q, base_q, times)
+        n = rows * times
+        for name, argv in (
+            ("entropy, CSV x 10", [*xent, "entropy", str(p), "--value"]),
+            ("kl, two CSVs x 10", [*xent, "kl", str(p), str(q), "--value"]),
+        ):
+            _scaling_row(name, n, argv, rounds)
+    logit_base = 4096 // scale
+    for times in (1, 4):
+        n = logit_base * times
+        a, b = DATA / f"logits-a-{n}.npy", DATA / f"logits-b-{n}.npy"
+        if times == 1:
+            a, b = DATA / f"logits-a{tag}.npy", DATA / f"logits-b{tag}.npy"
+        write_logits(a, n, 32_000, 3)
+        write_logits(b, n, 32_000, 4, base=a)
+        _scaling_row(
+            "kl --as logits, .npy x 32,000",
+            n,
+            [*xent, "kl", str(a), str(b), "--as", "logits", "--value"],
+            rounds,
+        )
+
+
+def _scaling_row(name: str, n: int, argv: list[str], rounds: int) -> None:
+    runs = [run_once(argv) for _ in range(rounds)]
+    wall = statistics.median(r.wall for r in runs)
+    cpu = statistics.median(r.cpu for r in runs)
+    peak = max(r.peak_mib for r in runs)
+    print(f"| {name} | {n:,} | {wall:.2f} | {cpu:.2f} | {wall / n * 1e6:.2f} | {peak:.0f} |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="xent speed and memory against hand-written scripts")
+    parser.add_argument("--quick", action="store_true", help="a tenth of the rows")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
+    parser.add_argument("--scaling-rounds", type=int, default=1, help="runs per scaling size (default 1)")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the scaling table")
+    parser.add_argument(
+        "--only",
+        help="comma-separated workload keys (csv-entropy, csv-kl, parquet-entropy, "
+        "parquet-kl, logits, startup)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the raw runs here")
+    args = parser.parse_args()
+    DATA.mkdir(exist_ok=True)
+    xent = xent_command()
+    print("generating data (once) ...", file=sys.stderr)
+    everything = workloads(10 if args.quick else 1, xent)
+    chosen = [w for w in everything if args.only is None or w.key in args.only.split(",")]
+    loads = [os.getloadavg()]
+    started = time.strftime("%Y-%m-%d %H:%M")
+    interleaved(chosen, args.rounds)
+    loads.append(os.getloadavg())
+    print(
+        f"machine: {os.cpu_count()} cores; started {started}; load average (1, 5, 15 min) "
+        f"at start {loads[0][0]:.1f} {loads[0][1]:.1f} {loads[0][2]:.1f}, "
+        f"at end {loads[1][0]:.1f} {loads[1][1]:.1f} {loads[1][2]:.1f}"
+    )
+    report(chosen, args.rounds)
+    if args.json is not None:
+        raw = {
+            w.key: {c.name: [r.__dict__ for r in c.runs] for c in (w.xent, w.baseline, *w.extra)}
+            for w in chosen
+        }
+        args.json.write_text(json.dumps(raw, indent=1))
+    if not args.no_scaling:
+        scaling(xent, args.quick, args.scaling_rounds)
+        print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

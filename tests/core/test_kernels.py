@@ -575,3 +575,43 @@ def test_a_forked_child_gets_a_pool_of_its_own(backend: str) -> None:
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_auto_uses_the_numpy_backend_where_numba_would_not_pay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CSV-sized input stays on the numpy backend (the careful method, threaded) even in big blocks."""
+    monkeypatch.setenv("XENT_KERNELS", "auto")
+    kernels.set_backend(None)
+    rng = np.random.default_rng(11)
+    p, q = rng.dirichlet(np.ones(10), size=7000), rng.dirichlet(np.ones(10), size=7000)
+    with kernels.expected_input(10_000_000):  # 1M rows x 10: below the pay-off for KL and entropy
+        assert kernels.backend(p.size, "kl") == "numpy"
+        assert kernels.backend(p.size, "entropy") == "numpy"
+        assert kernels.backend(p.size, "kl", log=True) == ("numba" if NUMBA else "numpy")
+        result = kernels.kl_rows_fast(p, q)
+        entropy = kernels.entropy_rows_fast(p)
+    assert result is not None and result.backend == "numpy"
+    assert entropy is not None and entropy.backend == "numpy"
+    assert_close(result.values, kl_rows(prepare(p, "probs"), prepare(q, "probs")))
+    assert_close(entropy.values, entropy_rows(prepare(p, "probs")))
+    with kernels.expected_input(1 << 30):
+        assert kernels.backend(p.size, "kl") == ("numba" if NUMBA else "numpy")
+    with kernels.expected_input(None):  # unknown: by block size alone
+        assert kernels.backend(p.size, "kl") == ("numba" if NUMBA else "numpy")
+    assert kernels.backend(p.size, "kl") == ("numba" if NUMBA else "numpy")
+
+
+def test_warm_up_starts_only_where_numba_pays(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    monkeypatch.setenv("XENT_KERNELS", "auto")
+    kernels.set_backend(None)
+    before = {t.ident for t in threading.enumerate()}
+    kernels.warm_up("kl", 10, "probs", n_elements=10_000_000)
+    started = [t for t in threading.enumerate() if t.ident not in before and t.name == "xent-kernel-warm-up"]
+    assert not started
+    kernels.warm_up("kl", 32, "logits", n_elements=1 << 30)
+    for thread in threading.enumerate():
+        if thread.name == "xent-kernel-warm-up":
+            thread.join(timeout=120)
+    if NUMBA:
+        assert kernels.numba_available()

@@ -21,6 +21,7 @@ differences between two nearly equal distributions need them (see
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -134,7 +135,9 @@ def as_array(values: ArrayLike, name: str = "p", *, masked: float = 0.0) -> NDAr
       the callers that pair two inputs; see :func:`align_labelled`).
     * Complex numbers are refused: a distribution is real.
     """
-    if isinstance(values, np.ma.MaskedArray):
+    # numpy.ma is imported on first use (about 20 ms): a masked array exists only once it was.
+    masked_module = sys.modules.get("numpy.ma")
+    if masked_module is not None and isinstance(values, masked_module.MaskedArray):
         data = np.ma.getdata(values)
         if data.dtype.kind == "c":
             raise DistributionError("values are complex; distributions are real", reason="type", name=name)

@@ -72,10 +72,13 @@ The careful path's formulas, outcome by outcome, fused into one loop per row:
 
 from __future__ import annotations
 
+import math
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -232,8 +235,52 @@ def numba_available() -> bool:
     return _compiled() is not None
 
 
-def backend(n_elements: int | None = None) -> str:
-    """The backend a block of ``n_elements`` values would use (``None``: a big block)."""
+# Values in a whole input (one side's rows x outcomes) from which, under ``auto``, the
+# compiled kernels pay for importing numba and setting it up (0.5-1 s of CPU, and about
+# 100 MB of memory) over the numpy backend. From the per-value costs in
+# benchmarks/KERNELS.md (numpy backend minus numba, two threads): entropy of probabilities
+# saves about 10 ns a value, KL and cross-entropy 60 ns, JS and the compare panel 190 ns,
+# anything on logits several hundred.
+NUMBA_PAYS_FROM: dict[tuple[str, bool], int] = {
+    ("entropy", False): 1 << 27,
+    ("kl", False): 1 << 24,
+    ("cross_entropy", False): 1 << 24,
+    ("js", False): 1 << 22,
+    ("compare", False): 1 << 22,
+}
+NUMBA_PAYS_FROM_LOG = 1 << 20
+_expected: ContextVar[int | None] = ContextVar("xent_expected_elements", default=None)
+
+
+@contextmanager
+def expected_input(n_elements: int | None) -> Iterator[None]:
+    """Tell ``auto`` how many values the whole input holds (rows x outcomes of one side), if known.
+
+    Inside the block, a measure whose input is smaller than its ``NUMBA_PAYS_FROM``
+    uses the numpy backend (the careful method, threaded) even on big blocks: numba would
+    cost more to start than it saves. ``None`` (unknown) decides by block size alone.
+    """
+    token = _expected.set(n_elements)
+    try:
+        yield
+    finally:
+        _expected.reset(token)
+
+
+def numba_pays(measure: str, log: bool, n_elements: int | None) -> bool:
+    """Whether compiled kernels pay for an input of ``n_elements`` values (None: assume so)."""
+    if n_elements is None:
+        return True
+    threshold = NUMBA_PAYS_FROM_LOG if log else NUMBA_PAYS_FROM.get((measure, False), 1 << 24)
+    return n_elements >= threshold
+
+
+def backend(n_elements: int | None = None, measure: str = "kl", log: bool = False) -> str:
+    """The backend a block of ``n_elements`` values would use (``None``: a big block).
+
+    ``measure`` and ``log`` (log-space kinds) matter only under ``auto`` inside
+    :func:`expected_input`.
+    """
     requested = _requested()
     if requested == "careful" or requested == "numpy":
         return requested
@@ -243,7 +290,53 @@ def backend(n_elements: int | None = None) -> str:
         return "numba"
     if n_elements is not None and n_elements < MIN_FAST_ELEMENTS:
         return "careful"
+    if not numba_pays(measure, log, _expected.get()):
+        return "numpy"
     return "numba" if _compiled() is not None else "numpy"
+
+
+def warm_up(
+    measure: str,
+    width: int,
+    kind_p: Kind = "probs",
+    kind_q: Kind | None = None,
+    n_elements: int | None = None,
+) -> None:
+    """Import numba and load ``measure``'s compiled kernel on a thread of its own, now.
+
+    For a caller that knows a big input is coming (a large file): the import and
+    numba's first-call set-up (together about 0.5-1 s of CPU, mostly Python) then overlap
+    with reading, which runs on threads that do not hold the GIL. Nothing happens unless
+    ``auto`` or ``numba`` would use the compiled kernels; errors are left to the real call.
+    """
+    log = kind_p in LOG_KINDS and (kind_q or kind_p) in LOG_KINDS
+    key = measure.replace("-", "_")
+    if _requested() not in ("auto", "numba") or width < 1:
+        return
+    if _requested() == "auto" and not numba_pays(key, log, n_elements):
+        return
+    rows = -(-MIN_FAST_ELEMENTS // width)
+
+    def sample(kind: Kind) -> FloatArray:
+        value = {"probs": 1.0 / width, "weights": 1.0, "logits": 0.0, "logprobs": -math.log(width)}[kind]
+        return np.full((rows, width), value)
+
+    def run() -> None:
+        try:
+            if measure == "entropy":
+                entropy_rows_fast(sample(kind_p), kind=kind_p)
+                return
+            kernel = {
+                "kl": kl_rows_fast,
+                "cross-entropy": cross_entropy_rows_fast,
+                "js": js_rows_fast,
+                "compare": compare_rows_fast,
+            }[measure]
+            kernel(sample(kind_p), sample(kind_q or kind_p), kind_p=kind_p, kind_q=kind_q or kind_p)
+        except Exception:
+            return
+
+    threading.Thread(target=run, name="xent-kernel-warm-up", daemon=True).start()
 
 
 def _threads() -> int:
@@ -508,7 +601,8 @@ def _pair_fast(
         n, k = max(pair[0].shape[0], pair[1].shape[0]), pair[0].shape[1]
         if target_rows.shape[0] != n or np.any(target_rows < 0) or np.any(target_rows >= k):
             raise ValueError(f"targets must be {n} class indices in [0, {k})")
-    chosen = backend(None if pair is None else pair[0].size + pair[1].size)
+    log = kind_p in LOG_KINDS and kind_q in LOG_KINDS
+    chosen = backend(None if pair is None else pair[0].size + pair[1].size, which, log)
     if pair is None or chosen == "careful":
         careful = _careful_pair_block(compute, p, q, kind_p, kind_q, tolerance, target_rows)
         return None if careful is None else KernelResult(careful, headline, "careful")
@@ -618,7 +712,7 @@ def entropy_rows_fast(
     _check_kinds(kind)
     _check_tolerance(tolerance)
     maybe_block = _as_block(raw)
-    chosen = backend(None if maybe_block is None else maybe_block.size)
+    chosen = backend(None if maybe_block is None else maybe_block.size, "entropy", kind in LOG_KINDS)
     if maybe_block is None or chosen == "careful":
         try:
             values = entropy_rows(prepare(raw, kind, tolerance=tolerance))

@@ -103,7 +103,10 @@ class _Reader:
 
                 source = _seekable(opened)
                 self.spool = None if isinstance(source, str) else source
-                self.parquet = pq.ParquetFile(source)
+                # Column chunks are read through small buffers, not pre-buffered whole: a
+                # row group of a million rows would otherwise sit in memory (80 MB for ten
+                # float64 columns) while it is decoded a batch at a time.
+                self.parquet = pq.ParquetFile(source, pre_buffer=False, buffer_size=1 << 16)
                 self.schema = self.parquet.schema_arrow
                 self.kind = "parquet"
             elif opened.head.startswith(b"ARROW1"):
@@ -140,6 +143,10 @@ class _Reader:
                     yield from _sliced(batch, columns, size)
         except (pa.ArrowException, OSError) as exc:
             raise InputError(f"{self.label}: cannot read: {_first_line(exc)}") from None
+
+    def rows(self) -> int | None:
+        """The number of rows, where the file's metadata says it."""
+        return int(self.parquet.metadata.num_rows) if self.kind == "parquet" else None
 
     def sample(self) -> Any:
         """The first rows (up to the layout's sample size) as one record batch, or None."""
@@ -246,6 +253,7 @@ def read_columnar(opened: OpenedSource, options: ReadOptions) -> Table:
         close=reader.close,
         layout=decided.record(opened.format),
         sum_hint=decided.sum_hint,
+        expected_rows=reader.rows(),
     )
 
 
@@ -260,9 +268,30 @@ def _floats(column: Any) -> NDArray[Any]:
             column.fill_null(math.nan) if pa.types.is_floating(column.type) else column.cast(pa.float64())
         )
     try:
-        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+        return np.asarray(_numbers(column), dtype=np.float64)
     except (pa.ArrowException, TypeError, ValueError):
         return np.full(len(column), np.nan)
+
+
+def _numbers(column: Any) -> NDArray[Any]:
+    """A numeric Arrow array as NumPy: a view of its data buffer when it has no nulls.
+
+    ``Array.to_numpy`` imports pandas (about half a second); fixed-width integers and
+    floats without nulls need no conversion at all, so only other types take that path.
+    """
+    import numpy as np
+
+    pa = _pyarrow()
+    kind = column.type
+    if isinstance(column, pa.ChunkedArray):
+        parts = [_numbers(chunk) for chunk in column.chunks]
+        return np.concatenate(parts) if parts else np.empty(0)
+    if column.null_count == 0 and (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
+        code = "f" if pa.types.is_floating(kind) else "i" if pa.types.is_signed_integer(kind) else "u"
+        dtype = np.dtype(f"{code}{kind.bit_width // 8}")
+        buffer = column.buffers()[1]
+        return np.frombuffer(buffer, dtype=dtype, count=len(column), offset=column.offset * dtype.itemsize)
+    return np.asarray(column.to_numpy(zero_copy_only=False))
 
 
 def _block(
@@ -277,7 +306,7 @@ def _block(
     import numpy as np
 
     pa = _pyarrow()
-    columns = []
+    values = np.empty((batch.num_rows, len(wanted)), dtype=np.float64)
     for position, name in enumerate(wanted):
         column = batch.column(batch.schema.get_field_index(name))
         if column.null_count:
@@ -301,9 +330,7 @@ def _block(
                 "not numbers",
                 hint="choose the outcome columns with --columns",
             )
-        array = column.to_numpy(zero_copy_only=False)
-        columns.append(array if array.dtype.kind == "f" else array.astype(np.float64))
-    values = np.column_stack(columns) if len(columns) > 1 else np.asarray(columns[0]).reshape(-1, 1)
+        values[:, position] = _numbers(column)
     ids = (
         [label_text(v) for v in batch.column(batch.schema.get_field_index(id_name)).to_pylist()]
         if id_name is not None

@@ -259,8 +259,18 @@ def read_delimited(opened: OpenedSource, options: ReadOptions) -> Table:
         notes=list(decided.notes),
         layout=decided.record(opened.format),
         sum_hint=decided.sum_hint,
+        expected_rows=_expected_rows(opened),
     )
     return table
+
+
+def _expected_rows(opened: OpenedSource) -> int | None:
+    """The file's size times the lines per byte of its head (a regular file; else None)."""
+    size = opened.size()
+    lines = opened.head.count(b"\n")
+    if size is None or not lines:
+        return None
+    return int(size * lines / len(opened.head))
 
 
 # --- blocks -------------------------------------------------------------------------------
@@ -298,7 +308,14 @@ def decode_error(label: str, exc: UnicodeDecodeError) -> InputError:
 
 
 def text_blocks(
-    stream: IO[bytes], skip_lines: int, size: int, label: str = "", limit: int | None = None
+    stream: IO[bytes],
+    skip_lines: int,
+    size: int,
+    label: str = "",
+    limit: int | None = None,
+    *,
+    count_lines: bool = True,
+    lines_before: int = 0,
 ) -> Iterator[tuple[int, bytes]]:
     """``(lines skipped before it, bytes)`` for whole lines of ``stream``, about ``size`` bytes at a time.
 
@@ -306,7 +323,10 @@ def text_blocks(
     quoted field (the number of quotes before its end is even). Each byte is scanned a
     bounded number of times, however the quotes fall (one stray quote makes the rest of
     the file one long line, found in linear time), and a line longer than ``limit``
-    (``XENT_MAX_LINE_BYTES``) is an error rather than a growing buffer.
+    (``XENT_MAX_LINE_BYTES``) is an error rather than a growing buffer. Without
+    ``count_lines`` the lines are not counted (a scan of every byte), and that error's
+    line number counts only the skipped lines. ``lines_before`` lines of the file precede
+    the stream (for that message).
     """
     limit = max_line_bytes() if limit is None else limit
     rest = b""
@@ -315,7 +335,7 @@ def text_blocks(
     quotes = 0
     quoted = False
     skipped = 0
-    lines_done = 0
+    lines_done = lines_before
     while True:
         data = stream.read(size)
         if not data:
@@ -341,6 +361,14 @@ def text_blocks(
         block, rest = rest[:cut], rest[cut:]
         scanned, quotes = 0, 0
         quoted = b'"' in rest
+        if skip_lines and block:
+            # Whole blocks of skipped lines at once (a fallback may skip most of a file).
+            whole = block.count(b"\n")
+            if whole <= skip_lines and block.endswith(b"\n"):
+                skip_lines -= whole
+                skipped += whole
+                lines_done += whole
+                block = b""
         while skip_lines and block:
             newline = block.find(b"\n")
             block = block[newline + 1 :] if newline >= 0 else b""
@@ -348,12 +376,100 @@ def text_blocks(
             skipped += 1
             lines_done += 1
         if block:
-            lines_done += block.count(b"\n")
+            if count_lines:
+                lines_done += block.count(b"\n")
             yield skipped, block
             skipped = 0
 
 
 def _blocks(opened: OpenedSource, options: ReadOptions, shape: DelimitedLayout) -> Iterator[Block]:
+    """The rows: by pyarrow where :mod:`xent_cli.io.arrowcsv` vouches for them, else by pandas."""
+    from xent_cli.io import arrowcsv
+
+    offset = arrowcsv.data_offset(opened, shape)
+    if offset is None:
+        yield from _careful_blocks(opened, options, shape, opened.raw_stream(), 0, shape.skip_lines)
+    else:
+        yield from _arrow_blocks(opened, options, shape, offset)
+
+
+def _arrow_blocks(
+    opened: OpenedSource, options: ReadOptions, shape: DelimitedLayout, offset: int
+) -> Iterator[Block]:
+    """Blocks of lines parsed by pyarrow side by side, in order; the careful path from the first doubt.
+
+    Every block before the first one pyarrow cannot vouch for held one row per line, so
+    that block starts at a known row, line and byte: the careful reader resumes there.
+    """
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from xent_cli.io import arrowcsv
+
+    parse = arrowcsv.block_parser(shape, options)
+    workers = max(1, min(options.parse_workers, os.cpu_count() or 1))
+    stream = opened.raw_stream()
+    stream.seek(offset)
+    first_line = shape.skip_lines + 1  # the file line of row 0
+    done = 0  # rows delivered
+    resume = offset  # the byte where the first block not delivered starts
+    handed_over = False
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            pending: deque[Any] = deque()
+            texts = text_blocks(stream, 0, max(1 << 16, options.block_bytes), opened.label, count_lines=False)
+
+            def parsed() -> Iterator[tuple[int, Block | None]]:
+                try:
+                    for _, data in texts:
+                        pending.append((len(data), pool.submit(parse, data)))
+                        if len(pending) > workers:
+                            size, future = pending.popleft()
+                            yield size, future.result()
+                except InputError:  # a line too long: the careful reader says which
+                    yield 0, None
+                while pending:
+                    size, future = pending.popleft()
+                    yield size, future.result()
+
+            for size, block in parsed():
+                if block is None:
+                    for _, future in pending:
+                        future.cancel()
+                    pending.clear()
+                    handed_over = True
+                    break
+                n = len(block)
+                block.start = done
+                block.lines = np.arange(first_line + done, first_line + done + n, dtype=np.int64)
+                done += n
+                resume += size
+                if n:
+                    yield from _split_rows(block, options.block_rows)
+        if handed_over:
+            stream.seek(resume)
+            yield from _careful_blocks(opened, options, shape, stream, done, 0, first_line + done)
+        elif done == 0:
+            raise InputError(f"{opened.label}: has no data rows")
+    finally:
+        stream.close()
+
+
+def _careful_blocks(
+    opened: OpenedSource,
+    options: ReadOptions,
+    shape: DelimitedLayout,
+    stream: IO[bytes],
+    start: int,
+    skip_lines: int,
+    first_line: int = 1,
+) -> Iterator[Block]:
+    """Rows from ``start`` on: pandas' C parser on threads.
+
+    ``stream`` is at file line ``first_line``; its first ``skip_lines`` lines are skipped.
+    """
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
@@ -362,13 +478,13 @@ def _blocks(opened: OpenedSource, options: ReadOptions, shape: DelimitedLayout) 
     wide = len(decided.outcomes) > WIDE_COLUMNS and options.decimal == "."
     parse = _wide_parser(shape, label) if wide else _pandas_parser(shape, options)
     workers = max(1, min(options.parse_workers, os.cpu_count() or 1))
-    stream = opened.raw_stream()
-    start = 0
-    line = 1  # the file line of the next block's first line
+    line = first_line  # the file line of the next block's first line
     try:
         with ThreadPoolExecutor(workers) as pool:
             pending: deque[Any] = deque()
-            texts = text_blocks(stream, shape.skip_lines, max(1 << 16, options.block_bytes), label)
+            texts = text_blocks(
+                stream, skip_lines, max(1 << 16, options.block_bytes), label, lines_before=first_line - 1
+            )
 
             def results() -> Iterator[tuple[int, Any]]:
                 # Parse ahead on the pool, a bounded number of blocks at a time, in order.

@@ -124,6 +124,7 @@ def read_npy(opened: OpenedSource, options: ReadOptions) -> Table:
         make_blocks=blocks,
         width=width,
         notes=notes,
+        expected_rows=rows,
         layout={
             "format": "npy",
             "header": False,

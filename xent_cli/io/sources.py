@@ -490,6 +490,15 @@ class OpenedSource:
             self._stream = _buffered(PrefixedStream(self.head, self._rest))
         return self._stream
 
+    def size(self) -> int | None:
+        """The size in bytes of a plain regular file (None for pipes, compressed or transcoded data)."""
+        if not self.plain or self._file is None:
+            return None
+        try:
+            return os.fstat(self._file.fileno()).st_size
+        except (OSError, ValueError):
+            return None
+
     def raw_stream(self) -> IO[bytes]:
         """The data from the start: the regular file itself, rewound, when plain; else :attr:`stream`."""
         if self.plain and self._file is not None and self._stream is None:

@@ -108,6 +108,9 @@ class Table:
     # The hint for a row whose sum is not 1, when a column looks like an index or
     # labels (None: every column is plausibly an outcome, so --normalize is the hint).
     sum_hint: str | None = None
+    # How many rows the source holds: exact for binary formats, estimated from the file
+    # size for text (None: unknown). Only for choosing how to compute, never for results.
+    expected_rows: int | None = None
 
     def blocks(self) -> Iterator[Block]:
         return self.make_blocks()

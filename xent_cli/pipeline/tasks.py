@@ -68,6 +68,10 @@ def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float, explain: bool
     with ExitStack() as closer:
         table = distribution_table(spec, closer)
         size = block_rows_for(table.n_outcomes, spec.options)
+        expected = _expected_elements(table)
+        if explainer is None and _big(spec):
+            kernels.warm_up("entropy", table.n_outcomes or 0, spec.kind, n_elements=expected)
+        closer.enter_context(kernels.expected_input(expected))
         for block in Stream.open(table, size):
             fast = None
             if explainer is None:
@@ -98,6 +102,33 @@ def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float, explain: bool
         layouts={"p": _layout_of(table)},
         explain=explained,
     )
+
+
+# Inputs from this size on (bytes of one file) start loading the compiled kernels while
+# they are opened and read: a block that big will use them (see kernels.warm_up).
+WARM_UP_BYTES = 16 << 20
+
+
+def _big(*specs: InputSpec | None) -> bool:
+    """Whether one of the sources is a file of at least ``WARM_UP_BYTES``."""
+    import os
+
+    for spec in specs:
+        path = None if spec is None else spec.source.path
+        if path is None:
+            continue
+        try:
+            if os.stat(path).st_size >= WARM_UP_BYTES:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _expected_elements(table: Table) -> int | None:
+    """Values the table is expected to hold (rows x outcomes), or None when unknown."""
+    rows, width = table.expected_rows, table.n_outcomes
+    return None if rows is None or not width else rows * width
 
 
 # Values per block for the fused kernels: they make one pass with no temporaries, so a
@@ -569,6 +600,15 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
             notes = p_table.notes + q_table.notes
             layouts = {"p": _layout_of(p_table), "q": _layout_of(q_table)}
             outcomes = p_table.outcomes or q_table.outcomes
+            if kernel is not None:
+                from xent_cli.core import kernels
+
+                sizes = [_expected_elements(p_table), _expected_elements(q_table)]
+                expected = None if None in sizes else max(n for n in sizes if n is not None)
+                if _big(p_spec, q_spec):
+                    width = p_table.n_outcomes or q_table.n_outcomes or 0
+                    kernels.warm_up(settings.command, width, p_spec.kind, q_spec.kind, n_elements=expected)
+                closer.enter_context(kernels.expected_input(expected))
             if settings.target is not None:
                 targets = TargetReader(p_table, settings.target, p_spec)
         for pair in pairs:
