@@ -168,6 +168,9 @@ class XentCommand(TyperCommand):
                 formatter.write_dl(records)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        from xent_cli.cli import coercion
+
+        coercion.install(self.get_params(ctx))
         return super().parse_args(ctx, self._arguments_last(ctx, list(args)))
 
     def _arguments_last(self, ctx: Any, args: list[str]) -> list[str]:
@@ -230,6 +233,12 @@ class XentGroup(TyperGroup):
     """The command group: runs a command and turns every failure into an exit status."""
 
     context_class = XentContext
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        from xent_cli.cli import coercion
+
+        coercion.install(self.get_params(ctx))
+        return super().parse_args(ctx, args)
 
     def main(  # type: ignore[override]
         self,
