@@ -425,7 +425,9 @@ def _arrow_blocks(
                 try:
                     for _, data in texts:
                         pending.append((len(data), pool.submit(parse, data)))
-                        if len(pending) > workers:
+                        # Two blocks queued per thread: when two sources are read in lockstep,
+                        # one's threads keep parsing while the other's result is awaited.
+                        if len(pending) > 2 * workers:
                             size, future = pending.popleft()
                             yield size, future.result()
                 except InputError:  # a line too long: the careful reader says which
