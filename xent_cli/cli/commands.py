@@ -6,135 +6,40 @@ Every command's docstring is its ``--help``. The two-distribution commands
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-import typer
-
-from xent_cli.cli import env
 from xent_cli.cli.app import XentCommand, app
 from xent_cli.cli.params import (
-    NUMBERS,
     CompareParams,
-    CorrectionName,
+    Correction,
     DenseKind,
     ExplainParams,
     GateParams,
+    IgnoreLabel,
     InputParams,
     KindName,
+    LabelSmoothing,
     NumberParams,
     OutputParams,
     PairKindParams,
+    PArg,
+    PredArg,
+    QArg,
+    SampleColumn,
     ScaleParams,
     SmoothParams,
+    SourceArg,
+    Target,
     TokenParams,
-    check_label_smoothing,
+    XColumn,
+    YColumn,
     command_options,
 )
+from xent_cli.cli.run import execute, resolve_source
 from xent_cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from xent_cli.io.sources import Source
     from xent_cli.io.table import Role
-    from xent_cli.output import OutputSettings
-    from xent_cli.output import Target as OutputTarget
-    from xent_cli.pipeline.engine import Needs
-    from xent_cli.pipeline.plan import Plan
-
-SourceArg = Annotated[
-    str | None,
-    typer.Argument(
-        help="A file (.csv .tsv .json .jsonl .npy .parquet .feather, optionally .gz/.bz2/.xz/.zst), "
-        "a glob or folder of shards, '-' for stdin, or an inline list like 0.5,0.5. Omitted: stdin.",
-        metavar="SRC",
-        show_default=False,
-    ),
-]
-PArg = Annotated[
-    str | None,
-    typer.Argument(
-        help="P: a file, shards, '-' for stdin, or an inline list like 0.5,0.5. Omitted: stdin.",
-        metavar="P",
-        show_default=False,
-    ),
-]
-QArg = Annotated[
-    str | None,
-    typer.Argument(
-        help="Q: a file, shards, '-' for stdin, or an inline list. Omitted: P must be one table "
-        "with exactly two numeric columns (P and Q).",
-        metavar="Q",
-        show_default=False,
-    ),
-]
-PredArg = Annotated[
-    str | None,
-    typer.Argument(
-        help="Predictions: a file, shards, '-' for stdin, or an inline list. Omitted: stdin.",
-        metavar="PRED",
-        show_default=False,
-    ),
-]
-Target = Annotated[
-    str,
-    typer.Option(
-        "--target",
-        "-t",
-        help="True labels: a column of PRED, a file, or an inline list like 2,0,1.",
-        metavar="T",
-        show_default=False,
-    ),
-]
-LabelSmoothing = Annotated[
-    float,
-    typer.Option(
-        "--label-smoothing",
-        help="Target (1-ε)·onehot + ε/K, as in PyTorch's cross_entropy.",
-        metavar="ε",
-        rich_help_panel=NUMBERS,
-        callback=check_label_smoothing,
-    ),
-]
-IgnoreLabel = Annotated[
-    str | None,
-    typer.Option(
-        "--ignore-label",
-        help="Leave out rows whose target is VALUE (e.g. --ignore-label=-100); they are counted.",
-        metavar="VALUE",
-        show_default=False,
-    ),
-]
-Correction = Annotated[
-    CorrectionName,
-    DenseKind,
-    typer.Option(
-        "--correction",
-        help="Bias correction of entropies estimated from samples: none (plug-in) or miller-madow, "
-        "which adds (m - 1) / 2N nats (m distinct values, N samples).",
-        metavar="NAME",
-        rich_help_panel=NUMBERS,
-    ),
-]
-SampleColumn = Annotated[
-    str | None,
-    typer.Option(
-        "--column",
-        help="Entropy of this column's labels, estimated from samples (one row per sample).",
-        metavar="COL",
-        show_default=False,
-    ),
-]
-XColumn = Annotated[
-    str | None,
-    typer.Option(
-        "--x", help="Column of X labels (samples mode; needs --y).", metavar="COL", show_default=False
-    ),
-]
-YColumn = Annotated[
-    str | None,
-    typer.Option(
-        "--y", help="Column of Y labels (samples mode; needs --x).", metavar="COL", show_default=False
-    ),
-]
 
 COMMON = {
     "inputs": InputParams,
@@ -142,87 +47,6 @@ COMMON = {
     "output": OutputParams,
     "gates": GateParams,
 }
-
-
-# --- running a plan -----------------------------------------------------------------------------
-
-
-def resolve_source(spec: str | None) -> Source:
-    from xent_cli.io.sources import resolve
-
-    return resolve(spec, stdin_is_terminal=env.current().stdin_isatty)
-
-
-def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: ScaleParams | None = None) -> int:
-    """Check the gates and the output target, run the plan's tasks, merge, and write the result."""
-    from xent_cli import messages, progress
-    from xent_cli.output import OutputSettings, emit, prepare_target
-    from xent_cli.pipeline.engine import Engine
-    from xent_cli.pipeline.plan import input_paths
-
-    environment = env.current()
-    checks = gates.gates
-    for gate in checks:
-        if gate.statistic is not None and gate.statistic not in plan.statistics:
-            raise UsageError(
-                f"--fail-{gate.direction} {gate.statistic}=…: {plan.spec.command} has no statistic "
-                f"{gate.statistic!r}",
-                hint=f"known: {', '.join(_shown_statistics(plan.statistics))}",
-            )
-    paths = input_paths(plan)
-    settings = OutputSettings(
-        format=output.format_name(),
-        value_only=output.value,
-        max_rows=output.rows,
-        worst=output.worst,
-        path=output.output,
-        gates=checks,
-        inputs=plan.inputs,
-        stdout_is_terminal=environment.stdout_isatty,
-        stdout_closed=environment.stdout_closed,
-        color=output.color,
-        no_color_env=environment.no_color,
-        width=environment.columns,
-    )
-    # Where the result goes is checked before any work: a bad -o fails at once.
-    target = prepare_target(settings)
-    engine = Engine("local")
-    if scale is not None and scale.uses_dask:
-        scheduler_file = str(scale.scheduler_file) if scale.scheduler_file is not None else None
-        engine = Engine("dask", scale.scheduler, scheduler_file, scale.worker_timeout)
-    bar = None
-    if environment.progress_allowed and progress.large_input(paths, environment.progress_min_bytes):
-        bar = progress.RowProgress(plan.spec.command, True)
-    with engine.session(bar) as session:
-        # On Dask, only what the output shows travels to this process: the summaries always,
-        # the per-row values only when they are written.
-        result = session.result(plan.tasks, plan.spec, _needs(settings, target))
-        if not output.quiet:
-            for note in result.notes:
-                messages.note(note)
-        return emit(result, settings, target)
-
-
-def _needs(settings: OutputSettings, target: OutputTarget) -> Needs:
-    """What the output shows beside the summaries."""
-    from xent_cli.output import resolve_format
-    from xent_cli.pipeline.engine import Needs
-
-    if settings.value_only:
-        return Needs(rows=False)
-    fmt = resolve_format(settings, settings.stdout_is_terminal and target.kind == "stdout", target)
-    if fmt == "table":
-        return Needs(rows=False, head=max(settings.max_rows, 1), worst=settings.worst, histogram=True)
-    if fmt == "json" and settings.max_rows == 0:
-        return Needs(rows=False, worst=settings.worst)
-    return Needs(rows=True, worst=settings.worst)
-
-
-def _shown_statistics(names: list[str]) -> list[str]:
-    """The names to list in an error: every measure, and the summary fields once, as a pattern."""
-    measures = [n for n in names if "." not in n]
-    fields = list(dict.fromkeys(n.split(".", 1)[1] for n in names if "." in n))
-    return [*measures, f"MEASURE.{{{','.join(fields)}}}"] if fields else measures
 
 
 # --- the commands -----------------------------------------------------------------------------------

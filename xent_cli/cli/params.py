@@ -691,3 +691,103 @@ def command_options(**groups: type) -> Callable[[F], F]:
         return run  # type: ignore[return-value]
 
     return decorate
+
+
+# --- the commands' own arguments and options -----------------------------------------------------
+# Declared here with the option groups, so that commands.py holds only the commands.
+
+SourceArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="A file (.csv .tsv .json .jsonl .npy .parquet .feather, optionally .gz/.bz2/.xz/.zst), "
+        "a glob or folder of shards, '-' for stdin, or an inline list like 0.5,0.5. Omitted: stdin.",
+        metavar="SRC",
+        show_default=False,
+    ),
+]
+PArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="P: a file, shards, '-' for stdin, or an inline list like 0.5,0.5. Omitted: stdin.",
+        metavar="P",
+        show_default=False,
+    ),
+]
+QArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="Q: a file, shards, '-' for stdin, or an inline list. Omitted: P must be one table "
+        "with exactly two numeric columns (P and Q).",
+        metavar="Q",
+        show_default=False,
+    ),
+]
+PredArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="Predictions: a file, shards, '-' for stdin, or an inline list. Omitted: stdin.",
+        metavar="PRED",
+        show_default=False,
+    ),
+]
+Target = Annotated[
+    str,
+    typer.Option(
+        "--target",
+        "-t",
+        help="True labels: a column of PRED, a file, or an inline list like 2,0,1.",
+        metavar="T",
+        show_default=False,
+    ),
+]
+LabelSmoothing = Annotated[
+    float,
+    typer.Option(
+        "--label-smoothing",
+        help="Target (1-ε)·onehot + ε/K, as in PyTorch's cross_entropy.",
+        metavar="ε",
+        rich_help_panel=NUMBERS,
+        callback=check_label_smoothing,
+    ),
+]
+IgnoreLabel = Annotated[
+    str | None,
+    typer.Option(
+        "--ignore-label",
+        help="Leave out rows whose target is VALUE (e.g. --ignore-label=-100); they are counted.",
+        metavar="VALUE",
+        show_default=False,
+    ),
+]
+Correction = Annotated[
+    CorrectionName,
+    DenseKind,
+    typer.Option(
+        "--correction",
+        help="Bias correction of entropies estimated from samples: none (plug-in) or miller-madow, "
+        "which adds (m - 1) / 2N nats (m distinct values, N samples).",
+        metavar="NAME",
+        rich_help_panel=NUMBERS,
+    ),
+]
+SampleColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--column",
+        help="Entropy of this column's labels, estimated from samples (one row per sample).",
+        metavar="COL",
+        show_default=False,
+    ),
+]
+XColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--x", help="Column of X labels (samples mode; needs --y).", metavar="COL", show_default=False
+    ),
+]
+YColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--y", help="Column of Y labels (samples mode; needs --x).", metavar="COL", show_default=False
+    ),
+]

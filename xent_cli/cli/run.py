@@ -1,0 +1,99 @@
+"""Running a command's plan: check the gates and the output target, run the tasks, write the result.
+
+The one execution path of every command: :func:`execute` takes the plan a command built,
+picks the engine (local, or Dask when ``--engine dask`` or a scheduler is given), runs the
+plan's tasks, and emits the merged result where ``-o`` or stdout says.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from xent_cli.cli import env
+from xent_cli.cli.params import GateParams, OutputParams, ScaleParams
+from xent_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from xent_cli.io.sources import Source
+    from xent_cli.output import OutputSettings
+    from xent_cli.output import Target as OutputTarget
+    from xent_cli.pipeline.engine import Needs
+    from xent_cli.pipeline.plan import Plan
+
+
+def resolve_source(spec: str | None) -> Source:
+    from xent_cli.io.sources import resolve
+
+    return resolve(spec, stdin_is_terminal=env.current().stdin_isatty)
+
+
+def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: ScaleParams | None = None) -> int:
+    """Check the gates and the output target, run the plan's tasks, merge, and write the result."""
+    from xent_cli import messages, progress
+    from xent_cli.output import OutputSettings, emit, prepare_target
+    from xent_cli.pipeline.engine import Engine
+    from xent_cli.pipeline.plan import input_paths
+
+    environment = env.current()
+    checks = gates.gates
+    for gate in checks:
+        if gate.statistic is not None and gate.statistic not in plan.statistics:
+            raise UsageError(
+                f"--fail-{gate.direction} {gate.statistic}=…: {plan.spec.command} has no statistic "
+                f"{gate.statistic!r}",
+                hint=f"known: {', '.join(_shown_statistics(plan.statistics))}",
+            )
+    paths = input_paths(plan)
+    settings = OutputSettings(
+        format=output.format_name(),
+        value_only=output.value,
+        max_rows=output.rows,
+        worst=output.worst,
+        path=output.output,
+        gates=checks,
+        inputs=plan.inputs,
+        stdout_is_terminal=environment.stdout_isatty,
+        stdout_closed=environment.stdout_closed,
+        color=output.color,
+        no_color_env=environment.no_color,
+        width=environment.columns,
+    )
+    # Where the result goes is checked before any work: a bad -o fails at once.
+    target = prepare_target(settings)
+    engine = Engine("local")
+    if scale is not None and scale.uses_dask:
+        scheduler_file = str(scale.scheduler_file) if scale.scheduler_file is not None else None
+        engine = Engine("dask", scale.scheduler, scheduler_file, scale.worker_timeout)
+    bar = None
+    if environment.progress_allowed and progress.large_input(paths, environment.progress_min_bytes):
+        bar = progress.RowProgress(plan.spec.command, True)
+    with engine.session(bar) as session:
+        # On Dask, only what the output shows travels to this process: the summaries always,
+        # the per-row values only when they are written.
+        result = session.result(plan.tasks, plan.spec, _needs(settings, target))
+        if not output.quiet:
+            for note in result.notes:
+                messages.note(note)
+        return emit(result, settings, target)
+
+
+def _needs(settings: OutputSettings, target: OutputTarget) -> Needs:
+    """What the output shows beside the summaries."""
+    from xent_cli.output import resolve_format
+    from xent_cli.pipeline.engine import Needs
+
+    if settings.value_only:
+        return Needs(rows=False)
+    fmt = resolve_format(settings, settings.stdout_is_terminal and target.kind == "stdout", target)
+    if fmt == "table":
+        return Needs(rows=False, head=max(settings.max_rows, 1), worst=settings.worst, histogram=True)
+    if fmt == "json" and settings.max_rows == 0:
+        return Needs(rows=False, worst=settings.worst)
+    return Needs(rows=True, worst=settings.worst)
+
+
+def _shown_statistics(names: list[str]) -> list[str]:
+    """The names to list in an error: every measure, and the summary fields once, as a pattern."""
+    measures = [n for n in names if "." not in n]
+    fields = list(dict.fromkeys(n.split(".", 1)[1] for n in names if "." in n))
+    return [*measures, f"MEASURE.{{{','.join(fields)}}}"] if fields else measures
