@@ -46,3 +46,13 @@ def kl(
     """KL per row in nats, by the kl plan."""
     result = run_pair("kl", p, q, unit=NATS, tolerance=1e-6, smoothing=smoothing, join_ids=join_ids)
     return result.headline.values
+
+
+def write_rows_csv(path: Path, rows: np.ndarray, prefix: str, label: bool = False) -> None:
+    """A CSV of ``rows`` (columns c0, c1, …) with ids PREFIX0, PREFIX1, …; ``label``: each row's argmax."""
+    names = [f"c{i}" for i in range(rows.shape[1])]
+    lines = ["id," + ",".join(names) + (",label" if label else "")]
+    for i, row in enumerate(rows):
+        extra = f",c{int(np.argmax(row))}" if label else ""
+        lines.append(f"{prefix}{i}," + ",".join(repr(float(v)) for v in row) + extra)
+    path.write_text("\n".join(lines) + "\n")

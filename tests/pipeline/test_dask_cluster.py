@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import CliEnv
+from tests.plans import write_rows_csv
 
 distributed = pytest.importorskip("distributed", reason="the Dask tests need dask[distributed]")
 
@@ -87,15 +88,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
             _stop(process)
 
 
-def _csv(path: Path, rows: np.ndarray, prefix: str, label: bool = False) -> None:
-    names = [f"c{i}" for i in range(K)]
-    lines = ["id," + ",".join(names) + (",label" if label else "")]
-    for i, row in enumerate(rows):
-        extra = f",c{int(np.argmax(row))}" if label else ""
-        lines.append(f"{prefix}{i}," + ",".join(repr(float(v)) for v in row) + extra)
-    path.write_text("\n".join(lines) + "\n")
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Shards with ties, zeros (infinite KL) and one empty-ish shard; more rows than a key bucket."""
@@ -107,8 +99,8 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
         p[: n // 50] = np.eye(K)[0]  # repeated rows: tied values
         q[:3, 0] = 0.0  # a few rows where KL is infinite
         q[:3] /= q[:3].sum(axis=1, keepdims=True)
-        _csv(root / f"p-{i}.csv", p, f"s{i}-", label=True)
-        _csv(root / f"q-{i}.csv", q, f"s{i}-")
+        write_rows_csv(root / f"p-{i}.csv", p, f"s{i}-", label=True)
+        write_rows_csv(root / f"q-{i}.csv", q, f"s{i}-")
         np.save(root / f"q-{i}.npy", q)
     return root
 

@@ -12,17 +12,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import CliEnv
+from tests.plans import write_rows_csv
 
 K = 4
-
-
-def _write_csv(path: Path, rows: np.ndarray, prefix: str, label: bool = False) -> None:
-    names = [f"c{i}" for i in range(K)]
-    lines = ["id," + ",".join(names) + (",label" if label else "")]
-    for i, row in enumerate(rows):
-        extra = f",c{int(np.argmax(row))}" if label else ""
-        lines.append(f"{prefix}{i}," + ",".join(repr(float(v)) for v in row) + extra)
-    path.write_text("\n".join(lines) + "\n")
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +25,14 @@ def shards(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     p_parts = [rng.dirichlet(np.ones(K), size=n) for n in sizes]
     q_parts = [rng.dirichlet(np.ones(K), size=n) for n in sizes]
     for i, (p, q) in enumerate(zip(p_parts, q_parts, strict=True)):
-        _write_csv(root / f"p-{i}.csv", p, f"s{i}-", label=True)
-        _write_csv(root / f"q-{i}.csv", q, f"s{i}-")
+        write_rows_csv(root / f"p-{i}.csv", p, f"s{i}-", label=True)
+        write_rows_csv(root / f"q-{i}.csv", q, f"s{i}-")
         (root / f"p-{i}.jsonl").write_text("".join(json.dumps(list(map(float, r))) + "\n" for r in p))
         np.save(root / f"q-{i}.npy", q)
     p_all, q_all = np.concatenate(p_parts), np.concatenate(q_parts)
-    _write_csv(root / "p-all.txt", p_all, "x", label=True)
+    write_rows_csv(root / "p-all.txt", p_all, "x", label=True)
     (root / "wrong").mkdir()
-    _write_csv(root / "wrong" / "q-0.csv", q_parts[0][:-1], "w")
+    write_rows_csv(root / "wrong" / "q-0.csv", q_parts[0][:-1], "w")
     return {"root": root, "p": p_all, "q": q_all}
 
 

@@ -30,6 +30,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from xent_cli.io.layout import MISSING_TEXTS
 from xent_cli.io.table import Block, ReadOptions
 
 if TYPE_CHECKING:
@@ -38,27 +39,7 @@ if TYPE_CHECKING:
 
 # pandas' default NA spellings (pandas._libs.parsers.STR_NA_VALUES): a cell written so is
 # missing for pandas, so it must be missing here too (and then the careful path names it).
-PANDAS_NA_VALUES = (
-    "",
-    "#N/A",
-    "#N/A N/A",
-    "#NA",
-    "-1.#IND",
-    "-1.#QNAN",
-    "-NaN",
-    "-nan",
-    "1.#IND",
-    "1.#QNAN",
-    "<NA>",
-    "N/A",
-    "NA",
-    "NULL",
-    "NaN",
-    "None",
-    "n/a",
-    "nan",
-    "null",
-)
+PANDAS_NA_VALUES = ("", "NaN", "nan", *sorted(MISSING_TEXTS))
 ENGINES = ("auto", "arrow", "pandas")
 
 
