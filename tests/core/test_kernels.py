@@ -615,3 +615,29 @@ def test_warm_up_starts_only_where_numba_pays(monkeypatch: pytest.MonkeyPatch) -
             thread.join(timeout=120)
     if NUMBA:
         assert kernels.numba_available()
+
+
+@pytest.mark.parametrize("backend", [*FAST_BACKENDS, "careful"])
+@pytest.mark.parametrize("kind", ["weights", "probs"])
+def test_a_nearly_one_hot_row_keeps_its_digits(backend: str, kind: str) -> None:
+    """-p log p of the largest outcome is about 1 - p: it comes from the others' sum, not from p.
+
+    A row Hypothesis found: p = raw / total alone leaves the entropy 8e-13 off.
+    """
+    import mpmath
+
+    row = [2.20651348e-18, 6.86277632e-25, 4.47272768e-05, 99.9995059, 2.67727348e-10]
+    row += [4.25985431e-04, 1.72376644e-05, 1.69000547e-09, 2.86983722e-14, 6.19529441e-06]
+    raw = np.array([row]) / (sum(row) if kind == "probs" else 1.0)
+    with mpmath.workdps(50):
+        exact = [mpmath.mpf(float(x)) for x in raw[0]]
+        total = mpmath.fsum(exact)
+        expected = float(-mpmath.fsum((x / total) * mpmath.log(x / total) for x in exact))
+    if backend == "careful":
+        value = entropy_rows(prepare(raw, kind))[0]  # type: ignore[arg-type]
+    else:
+        _use(backend)
+        result = kernels.entropy_rows_fast(np.repeat(raw, 70_000, axis=0), kind=kind)  # type: ignore[arg-type]
+        assert result is not None
+        value = result.values[0]
+    assert value == pytest.approx(expected, rel=1e-14)

@@ -756,6 +756,45 @@ def _entropy_term(ph: float) -> float:
 
 
 @_scalar
+def _held_back(rest: float, top: float, v: float) -> tuple[float, float]:
+    """A row's largest value so far (``top``) and the sum of the others (``rest``), with ``v`` added.
+
+    Near a one-hot row ``1 - p`` of the largest outcome is ``rest / total`` to 16 digits,
+    where ``1 - top / total`` keeps few: ``Distributions.log_probs`` uses it the same way.
+    """
+    if v > top:
+        return rest + top, v
+    return rest + v, top
+
+
+@_scalar
+def _log_share(v: float, rest: float, top: float, total: float) -> float:
+    """``log(v / total)``: by ``log1p(-rest / total)`` for the row's largest value past half."""
+    if v == top and top > 0.5 * total:
+        return math.log1p(-rest / total)
+    return math.log(v / total) if v > 0.0 else -math.inf
+
+
+@_scalar
+def _entropy_step(h: float, rest: float, top: float, v: float, total: float) -> tuple[float, float, float]:
+    """Add outcome ``v`` (scaled raw value; ``p = v / total``) to a row's ``-sum p log p``.
+
+    The largest value is held back (:func:`_held_back`) and added by :func:`_entropy_end`.
+    """
+    smaller = min(v, top)
+    rest, top = _held_back(rest, top, v)
+    return h + _entropy_term(smaller / total), rest, top
+
+
+@_scalar
+def _entropy_end(h: float, rest: float, top: float, total: float) -> float:
+    """The row's entropy: the largest outcome's term, by ``log1p`` of the others' share past 1/2."""
+    if top > 0.5 * total:
+        return h + max(-(top / total) * math.log1p(-rest / total), 0.0)
+    return h + _entropy_term(top / total)
+
+
+@_scalar
 def entropy_linear(x: Any, kind: int, tolerance: float, out: Any, status: Any) -> None:
     """Entropy of rows of probs/weights: ``sum -p log p`` with ``p = raw / total``."""
     n, k = x.shape
@@ -765,10 +804,10 @@ def entropy_linear(x: Any, kind: int, tolerance: float, out: Any, status: Any) -
         if state == INVALID:
             out[i] = math.nan
             continue
-        h = 0.0
+        h, rest, top = 0.0, 0.0, 0.0
         for j in range(k):
-            h += _entropy_term((np.float64(x[i, j]) * scale) / total)
-        out[i] = h
+            h, rest, top = _entropy_step(h, rest, top, np.float64(x[i, j]) * scale, total)
+        out[i] = _entropy_end(h, rest, top, total)
 
 
 @_scalar
@@ -811,16 +850,15 @@ def kl_linear(
             out_entropy[i] = math.nan
             continue
         kl = 0.0
-        h = 0.0
+        h, rest, top = 0.0, 0.0, 0.0
         for j in range(k):
-            ph, qh, diff, u, log_ratio = _linear_terms(
-                np.float64(ra[j]) * scale_a, np.float64(rb[j]) * scale_b, sa, sb, gap, close
-            )
+            va = np.float64(ra[j]) * scale_a
+            ph, qh, diff, u, log_ratio = _linear_terms(va, np.float64(rb[j]) * scale_b, sa, sb, gap, close)
             kl += _linear_kl_term(ph, qh, diff, u, log_ratio)
             if with_entropy:
-                h += _entropy_term(ph)
+                h, rest, top = _entropy_step(h, rest, top, va, sa)
         out_kl[i] = kl
-        out_entropy[i] = h
+        out_entropy[i] = _entropy_end(h, rest, top, sa) if with_entropy else 0.0
 
 
 @_scalar
@@ -848,7 +886,8 @@ def compare_linear(
             continue
         forward = 0.0
         reverse = 0.0
-        h = 0.0
+        h, rest, top = 0.0, 0.0, 0.0
+        rest_q, top_q_raw = 0.0, 0.0
         js = 0.0
         tv = 0.0
         hellinger = 0.0
@@ -858,15 +897,16 @@ def compare_linear(
         arg_p = 0
         arg_q = 0
         for j in range(k):
-            ph, qh, diff, u, log_ratio = _linear_terms(
-                np.float64(ra[j]) * scale_a, np.float64(rb[j]) * scale_b, sa, sb, gap, close
-            )
+            va = np.float64(ra[j]) * scale_a
+            vb = np.float64(rb[j]) * scale_b
+            ph, qh, diff, u, log_ratio = _linear_terms(va, vb, sa, sb, gap, close)
             forward += _linear_kl_term(ph, qh, diff, u, log_ratio)
             u_reverse = (
                 -diff / ph if ph != 0.0 else (math.nan if diff == 0.0 else math.copysign(math.inf, -diff))
             )
             reverse += _linear_kl_term(qh, ph, -diff, u_reverse, -log_ratio)
-            h += _entropy_term(ph)
+            h, rest, top = _entropy_step(h, rest, top, va, sa)
+            rest_q, top_q_raw = _held_back(rest_q, top_q_raw, vb)
             js += _linear_js_term(ph, qh, diff)
             tv += 0.5 * abs(diff)
             root = math.sqrt(ph) + math.sqrt(qh)
@@ -881,7 +921,7 @@ def compare_linear(
                 arg_q = j
         out[i, 0] = forward
         out[i, 1] = reverse
-        out[i, 2] = h
+        out[i, 2] = _entropy_end(h, rest, top, sa)
         out[i, 3] = js
         out[i, 4] = tv
         out[i, 5] = min(math.sqrt(hellinger), 1.0)
@@ -889,10 +929,8 @@ def compare_linear(
         out[i, 7] = 1.0 if arg_p == arg_q else 0.0
         y = targets[i]
         if y >= 0:
-            ph = (np.float64(ra[y]) * scale_a) / sa
-            out[i, 8] = math.log(ph) if ph > 0.0 else -math.inf
-            qh = (np.float64(rb[y]) * scale_b) / sb
-            out[i, 9] = math.log(qh) if qh > 0.0 else -math.inf
+            out[i, 8] = _log_share(np.float64(ra[y]) * scale_a, rest, top, sa)
+            out[i, 9] = _log_share(np.float64(rb[y]) * scale_b, rest_q, top_q_raw, sb)
         else:
             out[i, 8] = math.nan
             out[i, 9] = math.nan

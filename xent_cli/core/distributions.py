@@ -92,8 +92,7 @@ class Distributions:
                 assert self.log_normalizer is not None
                 self._log_probs = self.raw - self.log_normalizer[:, None]
             else:
-                with np.errstate(divide="ignore"):
-                    self._log_probs = np.log(self.probs)
+                self._log_probs = _linear_log_probs(self.raw, self.totals, self.probs)
         return self._log_probs
 
     def linear(self) -> Distributions:
@@ -102,6 +101,30 @@ class Distributions:
             return self
         probs = self.probs
         return Distributions(raw=probs, kind="probs", totals=np.sum(probs, axis=-1), _probs=None)
+
+
+def _linear_log_probs(raw: FloatArray, totals: FloatArray | None, probs: FloatArray) -> FloatArray:
+    """``log(raw / total)``; a row's largest value past half its total as ``log1p(-rest / total)``.
+
+    Near a one-hot row, ``p = raw / total`` keeps 16 digits but ``1 - p`` (what ``-p log p``
+    is, to first order) keeps only as many as it has zeros fewer: the others' sum ``rest``
+    holds them all.
+    """
+    assert totals is not None
+    with np.errstate(divide="ignore"):
+        log_probs = np.log(probs)
+    if raw.size == 0:
+        return log_probs
+    top = np.argmax(raw, axis=-1)
+    rows = np.arange(raw.shape[0])
+    largest = raw[rows, top]
+    dominant = largest > 0.5 * totals
+    if dominant.any():
+        rows, top = rows[dominant], top[dominant]
+        others = raw[rows].copy()
+        others[np.arange(rows.size), top] = 0.0
+        log_probs[rows, top] = np.log1p(-np.sum(others, axis=-1) / totals[rows])
+    return log_probs
 
 
 def is_labelled(values: object) -> bool:
