@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from xent_cli.errors import InputError
-from xent_cli.io.sources import OpenedSource
+from xent_cli.io.sources import OpenedSource, read_up_to
 from xent_cli.io.table import Block, ReadOptions, Table, clip, max_document_bytes, size_text
 
 _MAGIC = b"\x93NUMPY"
@@ -141,7 +141,7 @@ def _skip(stream: IO[bytes], size: int, label: str) -> None:
     if stream.seekable():
         stream.seek(size)
         return
-    if len(_read_exact(stream, size)) < size:  # pragma: no cover - the header was read already
+    if len(read_up_to(stream, size)) < size:  # pragma: no cover - the header was read already
         raise InputError(f"{label}: ends inside its header")
 
 
@@ -163,16 +163,17 @@ def _read_into(stream: IO[bytes], buffer: memoryview) -> int:
     return done
 
 
-def _read_exact(stream: IO[bytes], size: int) -> bytes:
-    chunks = []
-    remaining = size
-    while remaining > 0:
-        data = stream.read(remaining)
-        if not data:
-            break
-        chunks.append(data)
-        remaining -= len(data)
-    return b"".join(chunks)
+def _data_bytes(opened: OpenedSource, header: NpyHeader, size: int) -> bytes:
+    """The first ``size`` data bytes after the header; an error if the file ends before."""
+    stream = opened.raw_stream()
+    try:
+        _skip(stream, header.offset, opened.label)
+        data = read_up_to(stream, size)
+    finally:
+        stream.close()
+    if len(data) < size:
+        raise InputError(f"{opened.label}: ends early ({len(data)} of {size} data bytes)")
+    return data
 
 
 def _whole_fortran(opened: OpenedSource, header: NpyHeader, rows: int, width: int) -> Any:
@@ -188,14 +189,7 @@ def _whole_fortran(opened: OpenedSource, header: NpyHeader, rows: int, width: in
             hint="save it C-ordered (np.ascontiguousarray) to have it read in blocks, "
             "or set XENT_MAX_DOCUMENT_BYTES",
         )
-    stream = opened.raw_stream()
-    try:
-        _skip(stream, header.offset, label)
-        data = _read_exact(stream, size)
-    finally:
-        stream.close()
-    if len(data) < size:
-        raise InputError(f"{label}: ends early ({len(data)} of {size} data bytes)")
+    data = _data_bytes(opened, header, size)
     array = np.frombuffer(data, dtype=header.dtype).reshape(header.shape, order="F")
     return np.ascontiguousarray(array).reshape(rows, width)
 
@@ -218,13 +212,6 @@ def npy_values(opened: OpenedSource) -> Any:
             f"{label}: holds {size} bytes of labels, more than {size_text(limit)}",
             hint="set XENT_MAX_DOCUMENT_BYTES to raise the limit",
         )
-    stream = opened.raw_stream()
-    try:
-        _skip(stream, header.offset, label)
-        data = _read_exact(stream, size)
-    finally:
-        stream.close()
-    if len(data) < size:
-        raise InputError(f"{label}: ends early ({len(data)} of {size} data bytes)")
+    data = _data_bytes(opened, header, size)
     array = np.frombuffer(data, dtype=header.dtype)
     return array.reshape(header.shape, order="F" if header.fortran_order else "C").reshape(-1)

@@ -390,7 +390,7 @@ def _read_into(stream: Any, buffer: memoryview) -> int:
     return len(data)
 
 
-def _read_up_to(stream: IO[bytes], size: int) -> bytes:
+def read_up_to(stream: IO[bytes], size: int) -> bytes:
     """Read ``size`` bytes or to EOF; a pipe may deliver less per read."""
     chunks = []
     remaining = size
@@ -475,7 +475,7 @@ class OpenedSource:
             raise RuntimeError("peek after the stream was taken")
         if len(self.head) < size and not self.eof:
             try:
-                more = _read_up_to(self._rest, size - len(self.head))
+                more = read_up_to(self._rest, size - len(self.head))
             except (OSError, EOFError, ValueError) as exc:
                 raise InputError(f"{self.label}: cannot read: {exc}") from None
             if len(more) < size - len(self.head):
@@ -551,7 +551,7 @@ def open_source(
         raw = sys.stdin.buffer
         named_format = None
     try:
-        head = _read_up_to(raw, 8)
+        head = read_up_to(raw, 8)
     except OSError as exc:
         if file is not None:
             file.close()
@@ -565,7 +565,7 @@ def open_source(
             break
     stream = _buffered(GuardedStream(stream, label))
     try:
-        start = _read_up_to(stream, SNIFF_BYTES)
+        start = read_up_to(stream, SNIFF_BYTES)
     except (OSError, EOFError, ValueError) as exc:
         raise InputError(f"{label}: cannot decompress: {exc}") from None
     binary = forced_format in BINARY_FORMATS or (
@@ -590,7 +590,7 @@ def open_source(
             stream = _buffered(TranscodedStream(_buffered(PrefixedStream(start, stream)), encoding, label))
             transcoded = True
             try:
-                start = _read_up_to(stream, SNIFF_BYTES)
+                start = read_up_to(stream, SNIFF_BYTES)
             except (OSError, EOFError, ValueError) as exc:
                 raise InputError(f"{label}: cannot decompress: {exc}") from None
     fmt = forced_format or named_format or sniff_format(start)
