@@ -450,6 +450,81 @@ def test_rows_at_risk_are_recomputed_carefully() -> None:
         assert_close(panel[key], expected[key])
 
 
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    k=st.sampled_from([2, 10, 37]),
+    near_share=st.sampled_from([0.0, 0.05, 0.4, 0.9, 1.0]),
+    kind=st.sampled_from(["probs", "weights"]),
+)
+@settings(max_examples=25, deadline=None)
+def test_the_plain_numpy_formulas_keep_the_careful_digits_on_big_mixed_blocks(
+    seed: int, k: int, near_share: float, kind: str
+) -> None:
+    """Blocks of thousands of rows (several passes) mixing rows the plain formulas vouch for and rows
+    they leave to the careful method: near-equal pairs, nearly one-hot rows, zeros on either side."""
+    _use("numpy")
+    rng = np.random.default_rng(seed)
+    n = 9_000
+    p = rng.dirichlet(np.full(k, 0.7), size=n)
+    q = rng.dirichlet(np.full(k, 0.7), size=n)
+    near = rng.random(n) < near_share
+    scale = 10.0 ** -rng.integers(2, 15, size=(n, 1))
+    q[near] = (p * (1 + scale * rng.standard_normal(p.shape)))[near]
+    q /= q.sum(axis=1, keepdims=True)
+    hot = rng.random(n) < 0.05
+    p[hot] = np.eye(k)[rng.integers(0, k, int(hot.sum()))] * (1 - 1e-9) + 1e-9 / k
+    zeros = rng.random(p.shape) < 0.02
+    p[zeros & ~hot[:, None]] = 0.0
+    q[rng.random(q.shape) < 0.01] = 0.0
+    p[p.sum(axis=1) == 0, 0] = 1.0
+    q[q.sum(axis=1) == 0, 0] = 1.0
+    p /= p.sum(axis=1, keepdims=True)
+    q /= q.sum(axis=1, keepdims=True)
+    if kind == "weights":
+        p, q = p * 1e30, q * 3e-20
+    pd, qd = prepare(p, kind), prepare(q, kind)  # type: ignore[arg-type]
+    kl = kernels.kl_rows_fast(p, q, kind_p=kind)  # type: ignore[arg-type]
+    entropy = kernels.entropy_rows_fast(p, kind=kind)  # type: ignore[arg-type]
+    assert kl is not None and entropy is not None
+    assert kl.backend == entropy.backend == "numpy"
+    careful = kl_rows(pd, qd)
+    assert_close(kl.values, careful)
+    assert_close(entropy.values, entropy_rows(pd))
+    # The bound sends every near-equal pair (a KL far below its terms) to the careful method.
+    assert kl.recomputed >= np.count_nonzero(careful < 1e-4)
+    # A row's value does not depend on the rows read with it.
+    for rows in (slice(0, 1), slice(17, 4_000), slice(n - 3, n)):
+        alone = kernels.kl_rows_fast(p[rows], q[rows], kind_p=kind)  # type: ignore[arg-type]
+        assert alone is not None
+        if near_share in (0.0, 0.05):
+            assert_close(alone.values, kl.values[rows], rel=1e-14)
+
+
+def test_the_plain_formulas_leave_bad_blocks_to_prepare() -> None:
+    """A block the careful path rejects gives None on the plain path too, wherever the bad row is."""
+    _use("numpy")
+    rng = np.random.default_rng(3)
+    p = rng.dirichlet(np.ones(10), size=20_000)
+    q = rng.dirichlet(np.ones(10), size=20_000)
+    for bad in (np.nan, -1e-300, np.inf):
+        broken = p.copy()
+        broken[19_999, 4] = bad
+        assert kernels.kl_rows_fast(broken, q) is None
+        assert kernels.kl_rows_fast(q, broken) is None
+        assert kernels.entropy_rows_fast(broken) is None
+    off = p.copy()
+    off[12_345] *= 1 + 3e-6  # sums to 1 + 3e-6: outside the default tolerance
+    assert kernels.kl_rows_fast(off, q) is None and kernels.entropy_rows_fast(off) is None
+    edge = p.copy()
+    edge[7] *= 1 + 1e-6 * (1 - 1e-12)  # at the tolerance's edge: the careful path decides (accepts)
+    result = kernels.entropy_rows_fast(edge)
+    assert result is not None and result.recomputed >= 1
+    assert_close(result.values, entropy_rows(prepare(edge)))
+    zero_row = rng.dirichlet(np.ones(10), size=20_000)
+    zero_row[5] = 0.0
+    assert kernels.entropy_rows_fast(zero_row, kind="weights") is None
+
+
 @pytest.mark.parametrize("backend", FAST_BACKENDS)
 def test_big_blocks_on_two_threads_and_wide_rows(backend: str) -> None:
     _use(backend)

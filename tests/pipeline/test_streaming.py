@@ -29,13 +29,17 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 
 @pytest.mark.parametrize(("block_bytes", "block_rows"), [(1 << 12, 100), (1 << 16, 1000), (4 << 20, 65_536)])
-def test_entropy_streams_bit_for_bit(data: dict[str, object], block_bytes: int, block_rows: int) -> None:
+def test_entropy_streams_to_the_same_digits(
+    data: dict[str, object], block_bytes: int, block_rows: int
+) -> None:
     result = run_entropy(
         spec(data["p_csv"], block_bytes=block_bytes, block_rows=block_rows),  # type: ignore[arg-type]
         unit=NATS,
         tolerance=1e-6,
     )
-    np.testing.assert_array_equal(result.headline.values, entropy(data["p"]))  # type: ignore[arg-type]
+    # Big blocks take the fast kernels, whose values may differ from the library's careful
+    # path in the last bit or two (tests/core/test_kernels.py holds them to it).
+    np.testing.assert_allclose(result.headline.values, entropy(data["p"]), rtol=1e-14, atol=0)  # type: ignore[arg-type]
     assert result.ids is not None and result.ids[-1] == "r20010"
 
 

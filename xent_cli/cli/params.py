@@ -647,6 +647,12 @@ class ScaleParams:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+@functools.cache
+def _group_hints(group: type) -> dict[str, Any]:
+    # Each group serves several commands: its hints are evaluated once (a few ms of start-up each).
+    return get_type_hints(group, include_extras=True)
+
+
 def command_options(**groups: type) -> Callable[[F], F]:
     """Add each group's options to the decorated command, and pass the command one group object each.
 
@@ -667,7 +673,7 @@ def command_options(**groups: type) -> Callable[[F], F]:
         added: list[inspect.Parameter] = []
         members: dict[str, list[str]] = {}
         for name, group in groups.items():
-            group_hints = get_type_hints(group, include_extras=True)
+            group_hints = _group_hints(group)
             members[name] = []
             for item in dataclasses.fields(group):
                 added.append(

@@ -43,7 +43,9 @@ Backends, chosen once from ``XENT_KERNELS`` (``auto`` by default):
     repay importing numba).
 ``numpy``
     the careful method itself on cache-sized row ranges, on two threads: what
-    ``auto`` uses without numba.
+    ``auto`` uses without numba. For the entropy of probabilities and weights,
+    the plain formula instead (below), with the careful method for the rows
+    it cannot vouch for.
 ``careful``
     the careful method on the whole block, as ``measures`` does: the
     reference, for tests and debugging.
@@ -68,6 +70,25 @@ Method (probabilities and weights)
 The careful path's formulas, outcome by outcome, fused into one loop per row:
 ``p - q`` from the raw difference and the row totals' gap, ``log(p/q)`` by
 ``log1p`` near 1, the same series for ``phi`` and ``psi``.
+
+Entropy, numpy backend: ``H = -sum p log p`` with ``p = x / sum x``, in four
+passes. Where no ``p`` exceeds 1/2, ``H >= log 2`` (``H`` is at least the
+min-entropy ``-log max p``) and every term is non-negative, so the sum keeps
+its relative precision (about ``(K + 6)`` ulp): no term cancels, and a
+rounding of ``log p`` by one ulp of ``p`` is small next to ``|log p| >= log 2``
+summed over the row. A row with an outcome past 1/2 may be nearly one-hot,
+where ``1 - p`` holds the digits: the careful method recomputes those rows,
+and any row whose sum is within rounding of the tolerance. Each row's value
+depends on that row alone, whatever block it is read in.
+
+KL, numpy backend: ``D = sum p log(p/q)`` with ``p = x / sum x``, ``q = y / sum y``
+and ``log(p/q)`` from their ratio. Its rounding error is at most about
+``(4K + 16) eps (1 + S)`` with ``S = sum p |log(p/q)|`` (each total's rounding
+shifts every ``log(p/q)`` by up to ``K`` ulp, each term adds a few ulp of
+itself, the sum ``K`` ulp of ``S``). A row whose ``D`` exceeds ``1e13`` times
+that bound keeps 13 digits; every other row (near-equal pairs, whose
+divergence is small next to its terms) is recomputed by the careful method,
+and a block whose first rows are mostly such is computed by it throughout.
 """
 
 from __future__ import annotations
@@ -610,6 +631,10 @@ def _pair_fast(
     n = max(a.shape[0], b.shape[0])
     linear = kind_p in LINEAR_KINDS and kind_q in LINEAR_KINDS
     logs = kind_p in LOG_KINDS and kind_q in LOG_KINDS
+    if chosen == "numpy" and linear and which == "kl":
+        wide_a, wide_b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
+        plain = _plain_kl(wide_a, wide_b, kind_p, kind_q, tolerance)
+        return None if plain is None else KernelResult({"kl": plain[0]}, "kl", "numpy", plain[1])
     if chosen == "numpy" or not (linear or logs):
         numpy_result = _numpy_pair_block(compute, a, b, kind_p, kind_q, tolerance, target_rows)
         return None if numpy_result is None else KernelResult(numpy_result, headline, "numpy")
@@ -680,6 +705,132 @@ _PAIR_MEASURES: dict[str, tuple[PairMeasures, str]] = {
 }
 
 
+# --- the plain entropy of probabilities (numpy backend) --------------------------------------
+
+# Rows per pass of the plain entropy: its four temporaries stay in the cache.
+_PLAIN_ROWS_ELEMENTS = 1 << 16
+_SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)
+# A total this close to the tolerance's edge might be decided the other way by the
+# careful path's summation order: that row is the careful path's to judge.
+_SUM_DOUBT = 64 * float(np.finfo(np.float64).eps)
+
+
+def _plain_totals(
+    block: FloatArray, kind: Kind, tolerance: float
+) -> tuple[FloatArray, NDArray[np.bool_]] | None:
+    """Row totals of probs or weights, and the rows too near the tolerance to call; None if invalid."""
+    if not block.min() >= 0:  # a negative value or a NaN: the careful path names it
+        return None
+    totals = np.einsum("ij->i", block)
+    if not (np.isfinite(totals).all() and totals.min() >= 1e-300):
+        return None  # an infinity, a row of zeros, or totals too small to divide by cleanly
+    if kind != "probs":
+        return totals, np.zeros(totals.shape[0], dtype=bool)
+    off = np.abs(totals - 1.0)
+    if not off.max() <= tolerance + _SUM_DOUBT:
+        return None
+    return totals, off > tolerance - _SUM_DOUBT
+
+
+def _plain_entropy(block: FloatArray, kind: Kind, tolerance: float) -> tuple[FloatArray, int] | None:
+    """Entropies of rows of probabilities or weights, and how many the careful method redid; None if invalid.
+
+    See "Entropy, numpy backend" in the module docstring for why the plain
+    formula keeps every digit where it is used.
+    """
+    n, k = block.shape
+    checked = None if n == 0 or k == 0 else _plain_totals(block, kind, tolerance)
+    if checked is None:
+        return None
+    totals, doubtful = checked
+    entropies = np.empty(n)
+    step = max(1, _PLAIN_ROWS_ELEMENTS // k)
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        probs = block[lo:hi] / totals[lo:hi, None]
+        # 0 log 0 = 0: log of the smallest normal instead of -inf (an outcome below it adds
+        # less than 1e-305 to an entropy of at least log 2).
+        logs = np.log(np.maximum(probs, _SMALLEST_NORMAL))
+        entropies[lo:hi] = np.einsum("ij,ij->i", probs, logs)
+        doubtful[lo:hi] |= _rows_over_half(probs, k)
+    np.negative(entropies, out=entropies)
+    redo = np.flatnonzero(doubtful)
+    if redo.size:
+        try:
+            entropies[redo] = entropy_rows(prepare(block[redo], kind, tolerance=tolerance))
+        except DistributionError:
+            return None
+    return entropies, int(redo.size)
+
+
+# A plain result is kept where the bound on its error is below this share of it.
+_PLAIN_RELATIVE_ERROR = 1e-13
+
+
+def _plain_kl(
+    a: FloatArray, b: FloatArray, kind_p: Kind, kind_q: Kind, tolerance: float
+) -> tuple[FloatArray, int] | None:
+    """KL(P‖Q) of rows of probabilities or weights, and how many the careful method redid; None if invalid.
+
+    See "KL, numpy backend" in the module docstring for the bound that decides
+    which rows keep the plain value. ``a`` or ``b`` may have one row.
+    """
+    n, k = max(a.shape[0], b.shape[0]), a.shape[1]
+    if n == 0 or k == 0:
+        return None
+    p_checked = _plain_totals(a, kind_p, tolerance)
+    q_checked = _plain_totals(b, kind_q, tolerance)
+    if p_checked is None or q_checked is None:
+        return None
+    (p_totals, p_doubtful), (q_totals, q_doubtful) = p_checked, q_checked
+    doubtful = np.zeros(n, dtype=bool) | p_doubtful | q_doubtful
+    bound_factor = (4 * k + 16) * float(np.finfo(np.float64).eps) / _PLAIN_RELATIVE_ERROR
+    divergences = np.empty(n)
+    step = max(1, _PLAIN_ROWS_ELEMENTS // k)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for lo in range(0, n, step):
+            hi = min(n, lo + step)
+            p_rows = slice(lo, hi) if a.shape[0] > 1 else slice(0, 1)
+            q_rows = slice(lo, hi) if b.shape[0] > 1 else slice(0, 1)
+            probs_p = a[p_rows] / p_totals[p_rows, None]
+            probs_q = b[q_rows] / q_totals[q_rows, None]
+            # p = 0 gives 0 (0/q, 0/0 and their log clamped to log of the smallest normal, times 0);
+            # q = 0 < p gives inf. A ratio below the smallest normal moves its term by < 1e-305.
+            logs = np.log(np.fmax(probs_p / probs_q, _SMALLEST_NORMAL))
+            probs_p = np.broadcast_to(probs_p, logs.shape)
+            divergence = np.einsum("ij,ij->i", probs_p, logs)
+            spread = np.einsum("ij,ij->i", probs_p, np.abs(logs, out=logs))
+            divergences[lo:hi] = divergence
+            # Infinite rows are exact (some q = 0 < p); nan never passes the test.
+            doubtful[lo:hi] |= ~((divergence >= bound_factor * (1.0 + spread)) | (divergence == np.inf))
+            if lo == 0 and hi < n and 2 * np.count_nonzero(doubtful[:hi]) > hi:
+                # Mostly near-equal pairs: the careful method for the whole block, on the threads.
+                careful = _numpy_pair_block(_careful_kl, a, b, kind_p, kind_q, tolerance, None)
+                return None if careful is None else (careful["kl"], n)
+    redo = np.flatnonzero(doubtful)
+    if redo.size:
+        careful = _numpy_pair_block(
+            _careful_kl,
+            a[redo] if a.shape[0] > 1 else a,
+            b[redo] if b.shape[0] > 1 else b,
+            kind_p,
+            kind_q,
+            tolerance,
+            None,
+        )
+        if careful is None:
+            return None
+        divergences[redo] = np.broadcast_to(careful["kl"], (redo.size,))
+    return divergences, int(redo.size)
+
+
+def _rows_over_half(probs: FloatArray, k: int) -> NDArray[np.bool_]:
+    """Rows holding an outcome above 1/2 (a flat search: a reduction along short rows is slow)."""
+    over = np.zeros(probs.shape[0], dtype=bool)
+    over[np.flatnonzero(probs.ravel() > 0.5) // k] = True
+    return over
+
+
 # --- the public kernels -------------------------------------------------------------------
 
 
@@ -721,6 +872,9 @@ def entropy_rows_fast(
         return KernelResult({"entropy": values}, "entropy", "careful")
     block: NDArray[Any] = maybe_block
     n = block.shape[0]
+    if chosen == "numpy" and kind in LINEAR_KINDS:
+        plain = _plain_entropy(block.astype(np.float64, copy=False), kind, tolerance)
+        return None if plain is None else KernelResult({"entropy": plain[0]}, "entropy", "numpy", plain[1])
     if chosen == "numpy":
         step = max(1, _SUB_BLOCK_ELEMENTS // block.shape[1])
         ranges = [(lo, min(n, lo + step)) for lo in range(0, n, step)]

@@ -382,6 +382,9 @@ def text_blocks(
             skipped = 0
 
 
+PARSE_AHEAD = 4
+
+
 def _blocks(opened: OpenedSource, options: ReadOptions, shape: DelimitedLayout) -> Iterator[Block]:
     """The rows: by pyarrow where :mod:`xent_cli.io.arrowcsv` vouches for them, else by pandas."""
     from xent_cli.io import arrowcsv
@@ -425,9 +428,10 @@ def _arrow_blocks(
                 try:
                     for _, data in texts:
                         pending.append((len(data), pool.submit(parse, data)))
-                        # Two blocks queued per thread: when two sources are read in lockstep,
-                        # one's threads keep parsing while the other's result is awaited.
-                        if len(pending) > 2 * workers:
+                        # Blocks queued ahead, four per thread: while a block is computed on
+                        # (or, with two sources in lockstep, the other source's block is
+                        # awaited), the threads keep parsing.
+                        if len(pending) > PARSE_AHEAD * workers:
                             size, future = pending.popleft()
                             yield size, future.result()
                 except InputError:  # a line too long: the careful reader says which

@@ -169,19 +169,26 @@ def classify(
 
     kinds = np.zeros((len(rows), width), dtype=np.int8)
     values = np.full((len(rows), width), np.nan)
+    plain: list[int] = []
+    if decimal == ".":
+        # Fast path for rows of plain numbers (most rows of most files), converted together.
+        plain = [
+            r for r, row in enumerate(rows) if len(row) == width and _NUMBER_CHARS.issuperset("".join(row))
+        ]
+        try:
+            numbers = np.array([rows[r] for r in plain], dtype=np.float64).reshape(len(plain), width)
+        except ValueError:  # a cell such as "1-2" or "e": row by row, below
+            plain = []
+        else:
+            values[plain] = numbers
+            kinds[plain] = DEC
+            # Whole numbers may be written as integers ("3") or as decimals ("3.0").
+            for i, c in zip(*np.nonzero(numbers == np.floor(numbers)), strict=True):
+                kinds[plain[i], c] = cell_kind(rows[plain[i]][c])
+    done = set(plain)
     for r, row in enumerate(rows):
-        if decimal == "." and len(row) == width and _NUMBER_CHARS.issuperset("".join(row)):
-            # Fast path for a row of plain numbers (wide rows of a vocabulary).
-            try:
-                numbers = np.array(row, dtype=np.float64)
-            except ValueError:
-                numbers = None
-            if numbers is not None:
-                values[r] = numbers
-                kinds[r] = DEC
-                for c in np.flatnonzero(numbers == np.floor(numbers)).tolist():
-                    kinds[r, c] = cell_kind(row[c])
-                continue
+        if r in done:
+            continue
         kind_row = kinds[r]
         value_row = values[r]
         for c, cell in enumerate(row[:width]):

@@ -48,6 +48,9 @@ class ReadOptions:
     # Values per block for computing: small enough for the careful path's temporaries,
     # larger for the fused kernels (see xent_cli.pipeline.tasks).
     block_elements: int = 1 << 18
+    # Rows per block for computing, at least (wide rows: a block of a few rows costs more in
+    # per-block overhead than it saves in cache).
+    min_block_rows: int = 1
     # Text is cut into blocks of about this many bytes, each parsed by pandas'
     # C parser on a small thread pool (the tokenizer releases the GIL), in order.
     block_bytes: int = 2 << 20

@@ -131,13 +131,22 @@ def _expected_elements(table: Table) -> int | None:
     return None if rows is None or not width else rows * width
 
 
-# Values per block for the fused kernels: they make one pass with no temporaries, so a
-# bigger block amortizes their start (the careful path keeps the readers' default).
-KERNEL_BLOCK_ELEMENTS = 1 << 22
+# Values per block for the fast kernels: about one parsed text block (2 MB of CSV is about
+# 260,000 values), so that computing one block overlaps parsing the next ones, and the
+# blocks stay in the cache; but at least 128 rows, so that a block of wide rows (logits)
+# still amortizes the per-block work. Blocks of 4 million values made the parse threads
+# wait for each block's computation (KL of two 1M-row CSVs: 1.3 s against 1.1 s).
+KERNEL_BLOCK_ELEMENTS = 1 << 18
+KERNEL_MIN_BLOCK_ROWS = 128
 
 
 def _for_kernels(spec: InputSpec) -> InputSpec:
-    return replace(spec, options=replace(spec.options, block_elements=KERNEL_BLOCK_ELEMENTS))
+    return replace(
+        spec,
+        options=replace(
+            spec.options, block_elements=KERNEL_BLOCK_ELEMENTS, min_block_rows=KERNEL_MIN_BLOCK_ROWS
+        ),
+    )
 
 
 # --- two-distribution commands ------------------------------------------------------
