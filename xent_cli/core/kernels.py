@@ -721,7 +721,8 @@ def _plain_totals(
     """Row totals of probs or weights, and the rows too near the tolerance to call; None if invalid."""
     if not block.min() >= 0:  # a negative value or a NaN: the careful path names it
         return None
-    totals = np.einsum("ij->i", block)
+    with np.errstate(over="ignore"):  # a total past float64's range is inf: the careful path's to judge
+        totals = np.einsum("ij->i", block)
     if not (np.isfinite(totals).all() and totals.min() >= 1e-300):
         return None  # an infinity, a row of zeros, or totals too small to divide by cleanly
     if kind != "probs":

@@ -84,7 +84,9 @@ def data_offset(opened: OpenedSource, shape: DelimitedLayout) -> int | None:
     return offset
 
 
-def block_parser(shape: DelimitedLayout, options: ReadOptions) -> Callable[[bytes], Block | None]:
+def block_parser(
+    shape: DelimitedLayout, options: ReadOptions
+) -> Callable[[bytes | memoryview], Block | None]:
     """A function from a block of whole lines to its rows (``start`` 0, no lines), or None.
 
     None means the fast path cannot vouch for the block (see the module docstring): the
@@ -115,10 +117,10 @@ def block_parser(shape: DelimitedLayout, options: ReadOptions) -> Callable[[byte
     )
     n_outcomes = len(decided.outcomes)
 
-    def parse(data: bytes) -> Block | None:
+    def parse(data: bytes | memoryview) -> Block | None:
         try:
             table = pacsv.read_csv(
-                pa.BufferReader(data),
+                pa.BufferReader(pa.py_buffer(data)),
                 # Named columns: pyarrow then insists on exactly this many fields in every row.
                 read_options=pacsv.ReadOptions(
                     column_names=names, use_threads=False, block_size=max(1 << 16, len(data) + 1)

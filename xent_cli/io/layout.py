@@ -483,9 +483,11 @@ def _sums_to_one(
     if role == "joint":
         if not complete or kind != "probs":
             return None
-        return bool(abs(float(np.sum(part)) - 1.0) <= 1e-2)
+        with np.errstate(over="ignore"):  # numbers near float64's limit sum to inf: not 1
+            return bool(abs(float(np.sum(part)) - 1.0) <= 1e-2)
     if kind == "probs":
-        return bool(np.all(np.abs(np.sum(part, axis=1) - 1.0) <= 1e-2))
+        with np.errstate(over="ignore"):
+            return bool(np.all(np.abs(np.sum(part, axis=1) - 1.0) <= 1e-2))
     if kind == "logprobs":
         with np.errstate(all="ignore"):
             top = np.max(part, axis=1, keepdims=True)
