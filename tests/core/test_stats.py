@@ -730,3 +730,32 @@ def test_summary_numbers_worst_rows_in_order_by_default() -> None:
     s = Summary(worst=2).add([1.0, 5.0]).add([7.0, 0.0])
     assert s.worst is not None
     assert s.worst.rows() == [(2, 7.0, None), (1, 5.0, None)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.lists(st.floats(allow_nan=True), min_size=0, max_size=40), min_size=1, max_size=4),
+    QS,
+)
+def test_a_summary_of_many_values_leaves_them_in_place_with_the_same_percentiles(
+    blocks: list[list[float]], qs: list[float]
+) -> None:
+    """Above COPY_PERCENTILES_BELOW held values the percentiles come from slices, not a copy: same bits."""
+    import xent_cli.core.stats as stats_module
+
+    copied, in_place = Summary(hold_values=True), Summary(hold_values=True)
+    for block in blocks:
+        copied.add(np.array(block, dtype=np.float64))
+        in_place.add(np.array(block, dtype=np.float64))
+    if copied.count == 0:
+        return
+    held = in_place.values().copy()
+    expected = copied.percentiles(qs)
+    saved = stats_module.COPY_PERCENTILES_BELOW
+    stats_module.COPY_PERCENTILES_BELOW = 0
+    try:
+        found = in_place.percentiles(qs)
+    finally:
+        stats_module.COPY_PERCENTILES_BELOW = saved
+    assert same_arrays(found, expected)
+    assert same_arrays(in_place.values(), held)  # nothing reordered
