@@ -597,7 +597,9 @@ def test_auto_keeps_small_blocks_on_the_careful_path(monkeypatch: pytest.MonkeyP
     assert kernels.backend(100) == "careful"
     result = kernels.kl_rows_fast([[0.5, 0.5]], [[0.9, 0.1]])
     assert result is not None and result.backend == "careful"
-    assert kernels.backend(10**7) == ("numba" if NUMBA else "numpy")
+    assert kernels.backend(10**7, "cross_entropy") == ("numba" if NUMBA else "numpy")
+    # The entropy and KL of probabilities have plain NumPy formulas: numba never pays there.
+    assert kernels.backend(10**7) == kernels.backend(10**7, "entropy") == "numpy"
 
 
 def test_without_numba_auto_falls_back_to_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -653,7 +655,7 @@ def test_a_forked_child_gets_a_pool_of_its_own(backend: str) -> None:
 
 
 def test_auto_uses_the_numpy_backend_where_numba_would_not_pay(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A CSV-sized input stays on the numpy backend (the careful method, threaded) even in big blocks."""
+    """A CSV-sized input stays on the numpy backend even in big blocks; the plain formulas at any size."""
     monkeypatch.setenv("XENT_KERNELS", "auto")
     kernels.set_backend(None)
     rng = np.random.default_rng(11)
@@ -669,10 +671,12 @@ def test_auto_uses_the_numpy_backend_where_numba_would_not_pay(monkeypatch: pyte
     assert_close(result.values, kl_rows(prepare(p, "probs"), prepare(q, "probs")))
     assert_close(entropy.values, entropy_rows(prepare(p, "probs")))
     with kernels.expected_input(1 << 30):
-        assert kernels.backend(p.size, "kl") == ("numba" if NUMBA else "numpy")
+        assert kernels.backend(p.size, "cross_entropy") == ("numba" if NUMBA else "numpy")
+        assert kernels.backend(p.size, "kl") == "numpy"  # the plain formula, at any size
     with kernels.expected_input(None):  # unknown: by block size alone
-        assert kernels.backend(p.size, "kl") == ("numba" if NUMBA else "numpy")
-    assert kernels.backend(p.size, "kl") == ("numba" if NUMBA else "numpy")
+        assert kernels.backend(p.size, "cross_entropy") == ("numba" if NUMBA else "numpy")
+    assert kernels.backend(p.size, "js") == ("numba" if NUMBA else "numpy")
+    assert kernels.backend(p.size, "entropy") == "numpy"
 
 
 def test_warm_up_starts_only_where_numba_pays(monkeypatch: pytest.MonkeyPatch) -> None:
