@@ -383,4 +383,24 @@ def main() -> None:
     process.prepare_process()
     if not os.environ.get("XENT_DEBUG"):
         warnings.simplefilter("ignore")
+    _register_only(sys.argv[1:])
     app()
+
+
+def _register_only(args: Sequence[str]) -> None:
+    """Keep only the command being run registered, when the first argument names one.
+
+    Typer builds a click command, with every parameter, for each registered
+    command before it runs any (about 30 ms for all eight); running one needs
+    only its own. ``xent``, ``xent --help``, a mistyped name and shell
+    completion (``_XENT_COMPLETE``) keep them all.
+    """
+    if not args or args[0].startswith("-") or any(k.endswith("_COMPLETE") for k in os.environ):
+        return
+    chosen = [
+        info
+        for info in app.registered_commands
+        if (info.name or (info.callback.__name__.replace("_", "-") if info.callback else None)) == args[0]
+    ]
+    if chosen:
+        app.registered_commands[:] = chosen
