@@ -109,3 +109,24 @@ def test_truncated_npy(env: CliEnv, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith(f"xent: error: {path}: ")
+
+
+def test_entropies_computed_by_the_parse_threads_equal_the_tasks_own(env: CliEnv, tmp_path: Path) -> None:
+    """The CSV fast path computes each block's entropies on its parse thread; the pandas path leaves
+    that to the task. Same bits, and a block the kernel rejects is still named by the careful path."""
+    rng = np.random.default_rng(4)
+    path = tmp_path / "p.csv"
+    rows = rng.dirichlet(np.full(6, 0.3), size=60_000)
+    rows[::97] = np.eye(6)[rng.integers(0, 6, rows[::97].shape[0])]  # one-hot rows: redone carefully
+    np.savetxt(path, rows, delimiter=",", fmt="%.17g", header="a,b,c,d,e,f", comments="")
+    fast = env.run(["entropy", str(path), "--format", "tsv"])
+    careful = env.run(["entropy", str(path), "--format", "tsv"], XENT_CSV_ENGINE="pandas")
+    assert fast.exit_code == careful.exit_code == 0
+    assert fast.stdout == careful.stdout
+    lines = path.read_text().splitlines()
+    lines[45_001] = lines[45_001].replace(lines[45_001].split(",")[2], "-0.5", 1)
+    path.write_text("\n".join(lines) + "\n")
+    bad = env.run(["entropy", str(path)], XENT_CSV_ENGINE="auto")
+    assert bad.exit_code == 2
+    assert bad.stderr.startswith(f"xent: error: {path}: row 45001 (line 45002), column 3 ('c'): ")
+    assert bad.stderr == env.run(["entropy", str(path)], XENT_CSV_ENGINE="pandas").stderr

@@ -717,6 +717,27 @@ _SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)
 _SUM_DOUBT = 64 * float(np.finfo(np.float64).eps)
 
 
+# Rows up to this many values are summed column after column (NumPy's reduction along a
+# short row costs more per value than the values do); longer ones by np.sum.
+_COLUMN_SUM_WIDTH = 32
+
+
+def _row_sums(x: FloatArray) -> FloatArray:
+    """Each row's sum, in an order fixed by the row alone (never by where the row sits in memory).
+
+    ``np.einsum`` and BLAS would be faster, but their SIMD loops start at an aligned
+    address, so a row's rounding would depend on the block it is read in.
+    """
+    k = x.shape[1]
+    if k > _COLUMN_SUM_WIDTH:
+        result: FloatArray = np.sum(x, axis=1)
+        return result
+    total = x[:, 0].copy()
+    for j in range(1, k):
+        total += x[:, j]
+    return total
+
+
 def _plain_totals(
     block: FloatArray, kind: Kind, tolerance: float
 ) -> tuple[FloatArray, NDArray[np.bool_]] | None:
@@ -724,7 +745,7 @@ def _plain_totals(
     if not block.min() >= 0:  # a negative value or a NaN: the careful path names it
         return None
     with np.errstate(over="ignore"):  # a total past float64's range is inf: the careful path's to judge
-        totals = np.einsum("ij->i", block)
+        totals = _row_sums(block)
     if not (np.isfinite(totals).all() and totals.min() >= 1e-300):
         return None  # an infinity, a row of zeros, or totals too small to divide by cleanly
     if kind != "probs":
@@ -754,7 +775,8 @@ def _plain_entropy(block: FloatArray, kind: Kind, tolerance: float) -> tuple[Flo
         # 0 log 0 = 0: log of the smallest normal instead of -inf (an outcome below it adds
         # less than 1e-305 to an entropy of at least log 2).
         logs = np.log(np.maximum(probs, _SMALLEST_NORMAL))
-        entropies[lo:hi] = np.einsum("ij,ij->i", probs, logs)
+        logs *= probs
+        entropies[lo:hi] = _row_sums(logs)
         doubtful[lo:hi] |= _rows_over_half(probs, k)
     np.negative(entropies, out=entropies)
     redo = np.flatnonzero(doubtful)
@@ -800,9 +822,9 @@ def _plain_kl(
             # p = 0 gives 0 (0/q, 0/0 and their log clamped to log of the smallest normal, times 0);
             # q = 0 < p gives inf. A ratio below the smallest normal moves its term by < 1e-305.
             logs = np.log(np.fmax(probs_p / probs_q, _SMALLEST_NORMAL))
-            probs_p = np.broadcast_to(probs_p, logs.shape)
-            divergence = np.einsum("ij,ij->i", probs_p, logs)
-            spread = np.einsum("ij,ij->i", probs_p, np.abs(logs, out=logs))
+            terms = logs * probs_p
+            divergence = _row_sums(terms)
+            spread = _row_sums(np.abs(terms, out=terms))
             divergences[lo:hi] = divergence
             # Infinite rows are exact (some q = 0 < p); nan never passes the test.
             doubtful[lo:hi] |= ~((divergence >= bound_factor * (1.0 + spread)) | (divergence == np.inf))

@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from xent_cli.io.layout import MISSING_TEXTS
 from xent_cli.io.table import Block, ReadOptions
 
 if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
     from xent_cli.io.delimited import DelimitedLayout
     from xent_cli.io.sources import OpenedSource
 
@@ -85,14 +87,17 @@ def data_offset(opened: OpenedSource, shape: DelimitedLayout) -> int | None:
 
 
 def block_parser(
-    shape: DelimitedLayout, options: ReadOptions
+    shape: DelimitedLayout,
+    options: ReadOptions,
+    derive: Callable[[NDArray[Any]], NDArray[Any] | None] | None = None,
 ) -> Callable[[bytes | memoryview], Block | None]:
     """A function from a block of whole lines to its rows (``start`` 0, no lines), or None.
 
     None means the fast path cannot vouch for the block (see the module docstring): the
     careful reader must read it. Runs on a worker thread: pyarrow parses without the GIL
     (one thread per block; blocks are parsed side by side), and NumPy copies the columns
-    into one row-major float64 array.
+    into one row-major float64 array. ``derive``, if given, is applied to that array on
+    the same thread, into ``Block.derived``.
     """
     import numpy as np
     import pyarrow as pa
@@ -160,6 +165,7 @@ def block_parser(
             start=0,
             ids=texts.get(decided.id) if decided.id is not None else None,
             labels=texts.get(decided.label) if decided.label is not None else None,
+            derived=None if derive is None else derive(values),
         )
 
     return parse

@@ -10,6 +10,7 @@ pool, or, for rows wider than :data:`WIDE_COLUMNS` (vocabularies), by NumPy's
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import io
 import os
@@ -21,7 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 from xent_cli.errors import InputError
 from xent_cli.io import layout as rule
 from xent_cli.io.sources import OpenedSource
-from xent_cli.io.table import Block, ReadOptions, Table, max_line_bytes, short, size_text
+from xent_cli.io.table import Block, ReadOptions, Table, derive_per_row, max_line_bytes, short, size_text
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -455,8 +456,10 @@ def _arrow_blocks(
 
     from xent_cli.io import arrowcsv
 
-    parse = arrowcsv.block_parser(shape, options)
+    parse = arrowcsv.block_parser(shape, options, derive_per_row.get())
     workers = max(1, min(options.parse_workers, os.cpu_count() or 1))
+    # The worker threads see this thread's context (what the task set for its kernels).
+    context = contextvars.copy_context()
     stream = opened.raw_stream()
     stream.seek(offset)
     first_line = shape.skip_lines + 1  # the file line of row 0
@@ -471,7 +474,7 @@ def _arrow_blocks(
             def parsed() -> Iterator[tuple[int, Block | None]]:
                 try:
                     for data in texts:
-                        pending.append((len(data), pool.submit(parse, data)))
+                        pending.append((len(data), pool.submit(context.copy().run, parse, data)))
                         # Blocks queued ahead, four per thread: while a block is computed on
                         # (or, with two sources in lockstep, the other source's block is
                         # awaited), the threads keep parsing.
@@ -626,6 +629,7 @@ def _split_rows(block: Block, rows: int) -> Iterator[Block]:
             ids=None if block.ids is None else block.ids[lo:hi],
             labels=None if block.labels is None else block.labels[lo:hi],
             lines=None if block.lines is None else block.lines[lo:hi],
+            derived=None if block.derived is None else block.derived[lo:hi],
         )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -65,6 +66,14 @@ class ReadOptions:
         return False if self.no_header else None
 
 
+# A function from a block's values to per-row values (or None), which a reader that parses
+# on worker threads applies there, while the block is in that core's cache (the CSV fast
+# path does; other readers leave ``Block.derived`` None and the task computes as usual).
+derive_per_row: ContextVar[Callable[[NDArray[Any]], NDArray[Any] | None] | None] = ContextVar(
+    "xent_derive_per_row", default=None
+)
+
+
 @dataclass
 class Block:
     """Consecutive rows of a table.
@@ -79,6 +88,9 @@ class Block:
     labels: list[str] | None = None
     # A list, or an integer array for large text files.
     lines: Any = None
+    # Per-row values computed from ``values`` by the reader's worker thread, when the task
+    # asked for them (see ``derive_per_row``) and the reader could; None otherwise.
+    derived: NDArray[Any] | None = None
 
     def __len__(self) -> int:
         return int(self.values.shape[0])

@@ -118,12 +118,14 @@ def _concat(blocks: list[Block], start: int) -> Block:
 
     if len(blocks) == 1:
         return replace(blocks[0], start=start)
+    derived = [b.derived for b in blocks]
     return Block(
         values=np.concatenate([b.values for b in blocks]),
         start=start,
         ids=joined(blocks, "ids"),
         labels=joined(blocks, "labels"),
         lines=joined(blocks, "lines"),
+        derived=None if any(d is None for d in derived) else np.concatenate(derived),  # type: ignore[arg-type]
     )
 
 
@@ -137,6 +139,7 @@ def _slice(block: Block, lo: int, hi: int) -> Block:
         ids=cut(block.ids),
         labels=cut(block.labels),
         lines=cut(block.lines),
+        derived=None if block.derived is None else block.derived[lo:hi],
     )
 
 
