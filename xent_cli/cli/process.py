@@ -11,7 +11,7 @@
   does no matrix products, so one BLAS thread is asked for (unless the user set
   ``OPENBLAS_NUM_THREADS``). The cyclic garbage collector runs less often: a
   short-lived command creates few cycles, and collecting during imports and
-  block loops cost about 3% of a run's CPU.
+  block loops cost about 3% of a run's CPU; nor is anything collected at exit.
 * SIGTERM and SIGHUP unwind the program as SIGINT does (Python's
   ``KeyboardInterrupt``): the ``-o`` temporary file is removed on the way and
   the exit status is 128 + the signal's number. A signal that was ignored when
@@ -23,6 +23,7 @@ in-process keep their own streams and handlers.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import gc
 import os
@@ -45,6 +46,9 @@ def prepare_process() -> None:
     install_signal_handlers()
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     gc.set_threshold(20_000, 20, 20)
+    # Registered first, so run last: every object is then exempt from the collection Python
+    # makes as it exits (40-50 ms of start-up's 200, for objects the process is about to drop).
+    atexit.register(gc.freeze)
 
 
 def reopen_closed_descriptors() -> set[int]:
