@@ -479,3 +479,15 @@ def test_transliterating_stream() -> None:
     stream = output.Transliterating(buffer, "ascii")
     stream.write("D(P‖Q) · 1 … √JS █ é")
     assert buffer.getvalue() == "D(P||Q) - 1 ... sqrt JS # \\xe9"
+
+
+def test_a_table_in_a_pipe_is_as_wide_as_columns_says(env: CliEnv) -> None:
+    """120 columns in a pipe or a file, unless COLUMNS is set: then that, as on a terminal."""
+    ids = ",".join(f"{i / 1000:.3f}" for i in range(1, 41))
+    args = ["entropy", ids, "--normalize", "--explain", "--format", "table"]
+    env.monkeypatch.delenv("COLUMNS", raising=False)
+    wide = env.run(args)
+    narrow = env.run(args, COLUMNS="60")
+    assert wide.exit_code == narrow.exit_code == 0
+    assert 60 < max(len(line) for line in wide.stdout.splitlines()) <= 120
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 60

@@ -76,8 +76,9 @@ def assert_same_output(actual: str, expected: str) -> None:
 
 
 def _run(command: str, columns: int | None = None) -> str:
-    env = {**os.environ, "PATH": f"{XENT_DIR}{os.pathsep}{os.environ['PATH']}", "COLUMNS": "100"}
+    env = {**os.environ, "PATH": f"{XENT_DIR}{os.pathsep}{os.environ['PATH']}"}
     env.pop("NO_COLOR", None)
+    env.pop("COLUMNS", None)  # a pipe's tables are 120 wide unless COLUMNS says otherwise
     if columns is not None:
         env["NO_COLOR"] = "1"
         _, output = run_in_terminal(["bash", "-c", command], columns, cwd=ROOT, env=env)

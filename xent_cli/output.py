@@ -86,7 +86,7 @@ class OutputSettings:
     # None: colour on a terminal only.
     color: bool | None = None
     no_color_env: bool = False
-    # The terminal's width, when known (a table in a pipe or a file is 120 wide).
+    # COLUMNS, when set (otherwise a terminal's own width, and 120 in a pipe or a file).
     width: int | None = None
 
     @property
@@ -557,7 +557,9 @@ def _write(
             force_terminal=True if is_terminal or settings.color else None,
             no_color=not color,
             highlight=False,
-            width=(settings.width if is_terminal else None) or (None if is_terminal else 120),
+            # COLUMNS, when set, is the width anywhere (as Rich and `man` read it); else a
+            # terminal's own width, and 120 in a pipe or a file.
+            width=settings.width or (None if is_terminal else 120),
         )
         write_table(result, console, settings.max_rows, worst=settings.worst)
 
