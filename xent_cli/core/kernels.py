@@ -833,19 +833,8 @@ def _plain_kl(
                 careful = _numpy_pair_block(_careful_kl, a, b, kind_p, kind_q, tolerance, None)
                 return None if careful is None else (careful["kl"], n)
     redo = np.flatnonzero(doubtful)
-    if redo.size:
-        careful = _numpy_pair_block(
-            _careful_kl,
-            a[redo] if a.shape[0] > 1 else a,
-            b[redo] if b.shape[0] > 1 else b,
-            kind_p,
-            kind_q,
-            tolerance,
-            None,
-        )
-        if careful is None:
-            return None
-        divergences[redo] = np.broadcast_to(careful["kl"], (redo.size,))
+    if not _recompute_rows({"kl": divergences}, redo, _careful_kl, a, b, kind_p, kind_q, tolerance, None):
+        return None
     return divergences, int(redo.size)
 
 

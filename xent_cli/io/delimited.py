@@ -100,6 +100,17 @@ def even_quote_cut(buffer: bytes | bytearray, start: int = 0, quotes_before: int
     return 0
 
 
+LONG_LINE_HINT = (
+    "set XENT_MAX_LINE_BYTES to read longer lines (a quoted field that never closes "
+    "makes one endless line: check for a stray '\"')"
+)
+
+
+def _lines_end(buffer: bytes | bytearray, scanned: int, quotes: int, quoted: bool) -> int:
+    """Where the whole lines in ``buffer`` end (0: none yet), searching past ``scanned``."""
+    return even_quote_cut(buffer, scanned, quotes) if quoted else buffer.rfind(b"\n", scanned) + 1
+
+
 @dataclass
 class _Parsed:
     """The sampled text, split into records, and where the data starts."""
@@ -148,8 +159,7 @@ def _sample(opened: OpenedSource, options: ReadOptions) -> _Parsed:
         if len(head) - cut > limit:
             raise InputError(
                 f"{label}: line {text.count(chr(10)) + 1} is longer than {size_text(limit)}",
-                hint="set XENT_MAX_LINE_BYTES to read longer lines (a quoted field that never closes "
-                "makes one endless line: check for a stray '\"')",
+                hint=LONG_LINE_HINT,
             )
         opened.peek(max(2 * len(head), 1 << 16))
     lines = text.split("\n")
@@ -347,13 +357,12 @@ def text_blocks(
         # most limit / size copies of itself.
         rest = rest + data if rest else data
         quoted = quoted or b'"' in data
-        cut = even_quote_cut(rest, scanned, quotes) if quoted else rest.rfind(b"\n", scanned) + 1
+        cut = _lines_end(rest, scanned, quotes, quoted)
         if cut == 0:
             if len(rest) > limit:
                 raise InputError(
                     f"{label}: line {lines_done + skip_lines + 1} is longer than {size_text(limit)}",
-                    hint="set XENT_MAX_LINE_BYTES to read longer lines (a quoted field that never closes "
-                    "makes one endless line: check for a stray '\"')",
+                    hint=LONG_LINE_HINT,
                 )
             if quoted:
                 quotes += rest.count(b'"', scanned)
@@ -412,13 +421,12 @@ def line_views(
         if filled < len(buffer):
             del buffer[filled:]
         quoted = buffer.find(b'"') >= 0
-        cut = even_quote_cut(buffer, scanned, quotes) if quoted else buffer.rfind(b"\n", scanned) + 1
+        cut = _lines_end(buffer, scanned, quotes, quoted)
         if cut == 0:
             if filled > limit:
                 raise InputError(
                     f"{label}: a line is longer than {size_text(limit)}",
-                    hint="set XENT_MAX_LINE_BYTES to read longer lines (a quoted field that never closes "
-                    "makes one endless line: check for a stray '\"')",
+                    hint=LONG_LINE_HINT,
                 )
             if quoted:
                 quotes += buffer.count(b'"', scanned)
