@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import CliEnv
+from tests.pipeline.dask_processes import start_scheduler, start_worker, stop
 from tests.plans import write_rows_csv
 
 distributed = pytest.importorskip("distributed", reason="the Dask tests need dask[distributed]")
@@ -31,61 +32,19 @@ distributed = pytest.importorskip("distributed", reason="the Dask tests need das
 K = 5
 
 
-def _dask(*args: str) -> list[str]:
-    return [sys.executable, "-m", "dask", *args]
-
-
-def _start_scheduler(folder: Path, name: str) -> tuple[subprocess.Popen[bytes], Path]:
-    file = folder / f"{name}.json"
-    process = subprocess.Popen(
-        _dask(
-            "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", str(file)
-        ),
-        cwd=folder,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while not file.exists() or not file.read_text().strip():
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            pytest.fail("the Dask scheduler did not start")
-        time.sleep(0.1)
-    time.sleep(0.2)  # the file is written whole, but give it a moment
-    return process, file
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     folder = tmp_path_factory.mktemp("dask-cluster")
-    scheduler, file = _start_scheduler(folder, "scheduler")
+    scheduler, file = start_scheduler(folder, "scheduler")
     address = json.loads(file.read_text())["address"]
-    workers = [
-        subprocess.Popen(
-            _dask("worker", address, "--nthreads", "1", "--no-dashboard", "--name", f"w{i}"),
-            cwd=folder,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for i in range(2)
-    ]
+    workers = [start_worker(folder, address, f"w{i}") for i in range(2)]
     try:
         with distributed.Client(address, timeout="30s") as client:
             client.wait_for_workers(2, timeout=60)
         yield {"address": address, "file": str(file)}
     finally:
         for process in [*workers, scheduler]:
-            _stop(process)
+            stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -391,7 +350,7 @@ def test_no_workers_a_lost_scheduler_and_ctrl_c_are_one_line_each(
 ) -> None:
     folder = _slow_input(tmp_path)
     slow = ["compare", f"{folder}/big-*.npy", f"{folder}/big-*.npy", "--json"]
-    scheduler, file = _start_scheduler(tmp_path, "doomed")
+    scheduler, file = start_scheduler(tmp_path, "doomed")
     address = json.loads(file.read_text())["address"]
     worker = None
     try:
@@ -402,12 +361,7 @@ def test_no_workers_a_lost_scheduler_and_ctrl_c_are_one_line_each(
             f"xent: error: no Dask worker joined the scheduler at {address} within 1 s (start workers "
             "with: dask worker ADDRESS, or wait longer with --worker-timeout SECONDS)\n",
         )
-        worker = subprocess.Popen(
-            _dask("worker", address, "--nthreads", "1", "--no-dashboard"),
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        worker = start_worker(tmp_path, address, "lone")
         lost = _xent([*slow, "--scheduler", address])
         _wait_until_busy(address, lost)
         scheduler.kill()
