@@ -139,6 +139,70 @@ def test_the_client_receives_no_per_row_values_for_a_summary(cluster: dict[str, 
     assert sum(received) < 20_000, received
 
 
+SHARDS = 300
+
+
+def test_many_shards_one_batch_one_listing_and_no_work_that_grows_faster(
+    env: CliEnv, cluster: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300 tiny shards: each round is one client.map over every shard, the glob is listed once,
+    the client's event loop creates a few tasks per Dask task (not one per pending future for
+    every completion), and a finished run sends the scheduler no cancel request."""
+    import asyncio
+    import glob
+
+    from xent_cli.pipeline.engine import DaskSession
+
+    rng = np.random.default_rng(8)
+    for i in range(SHARDS):
+        write_rows_csv(tmp_path / f"part-{i}.csv", rng.dirichlet(np.ones(3), size=20), f"s{i}-")
+    args = ["entropy", f"{tmp_path}/part-*.csv", "--json", "--rows", "0"]
+    local = _run(env, args)
+
+    maps: list[tuple[str, int]] = []
+    cancelled: list[int] = []
+    listed: list[str] = []
+    created = [0]
+    original_map, original_cancel = distributed.Client.map, distributed.Client.cancel
+    original_glob, original_init = glob.glob, DaskSession.__init__
+
+    def counting_map(self: Any, function: Any, *iterables: Any, **kwargs: Any) -> Any:
+        maps.append((function.__name__, len(iterables[0])))
+        return original_map(self, function, *iterables, **kwargs)
+
+    def counting_cancel(self: Any, futures: Any, *args: Any, **kwargs: Any) -> Any:
+        cancelled.append(len(futures))
+        return original_cancel(self, futures, *args, **kwargs)
+
+    def counting_glob(pattern: str, *args: Any, **kwargs: Any) -> list[str]:
+        listed.append(pattern)
+        return original_glob(pattern, *args, **kwargs)
+
+    def counting_init(self: DaskSession, client: Any, *args: Any) -> None:
+        original_init(self, client, *args)
+        loop = client.loop.asyncio_loop
+
+        def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+            created[0] += 1
+            return asyncio.Task(coro, loop=loop, **kwargs)
+
+        loop.call_soon_threadsafe(loop.set_task_factory, factory)
+
+    monkeypatch.setattr(distributed.Client, "map", counting_map)
+    monkeypatch.setattr(distributed.Client, "cancel", counting_cancel)
+    monkeypatch.setattr(glob, "glob", counting_glob)
+    monkeypatch.setattr(DaskSession, "__init__", counting_init)
+    on_dask = _run(env, [*args, "--scheduler", cluster["address"]])
+    assert on_dask == local
+    assert json.loads(on_dask)["summary"]["count"] == SHARDS * 20
+    assert listed == [f"{tmp_path}/part-*.csv"]
+    assert maps[0] == ("_run_task", SHARDS)
+    assert all(count == SHARDS for _, count in maps), maps
+    assert len(maps) <= 5, maps  # the shards, their digests, and a round or two of percentiles
+    assert cancelled == []
+    assert 0 < created[0] < 5 * SHARDS * len(maps), created
+
+
 def test_fsspec_urls_are_read_by_the_workers(env: CliEnv, cluster: dict[str, str], data: Path) -> None:
     local = _run(env, ["kl", f"{data}/p-*.csv", f"{data}/q-*.npy", "--json"])
     urls = _run(env, ["kl", f"file://{data}/p-*.csv", f"file://{data}/q-*.npy", "--json"])
