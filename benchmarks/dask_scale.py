@@ -5,6 +5,7 @@ Run from the repository root (Dask installed)::
     python -m benchmarks.dask_scale                    # 8M, 32M and 64M rows
     python -m benchmarks.dask_scale --sizes 8 32       # millions of rows
     python -m benchmarks.dask_scale --skip-shard-cost
+    python -m benchmarks.dask_scale --many-shards 10000  # only part 3
 
 It starts a ``dask scheduler`` and two standard ``dask worker`` processes (each
 with its nanny, one thread) on 127.0.0.1, in another folder than the data.
@@ -19,6 +20,12 @@ with its nanny, one thread) on 127.0.0.1, in another folder than the data.
    holds one copy): the xent process's wall time and peak resident memory.
    The summary's client memory stays flat: only digests and a few KB per
    percentile round travel; the per-row values stay on the workers.
+3. **Many shards** (``--many-shards N``). N tiny CSV shards (100 rows × 4
+   outcomes each) in one folder, ``xent entropy 'DIR/*.csv' --value`` and
+   ``--json --rows 0`` with ``--scheduler …`` and with ``--engine local``:
+   wall time and peak memory of the xent process, and whether the outputs
+   are equal byte for byte. The engine submits every shard in one
+   ``client.map`` and lists the glob once, on the client.
 """
 
 from __future__ import annotations
@@ -117,13 +124,63 @@ def client_memory(folder: Path, shard: Path, millions: int, address: str) -> dic
         link = shards / f"part-{i:03d}.npy"
         if not link.exists():
             os.link(shard, link)
-    xent = [sys.executable, "-m", "xent_cli", "entropy", str(shards), "--value", "--scheduler", address]
-    done = subprocess.run([sys.executable, "-c", _MEASURE, *xent], capture_output=True, text=True, check=True)
-    run = json.loads(done.stdout)
-    if run["code"] != 0:
-        raise SystemExit(f"xent failed: {run['err']}")
+    run = measured(
+        [sys.executable, "-m", "xent_cli", "entropy", str(shards), "--value", "--scheduler", address]
+    )
     return {"rows": millions * 1_000_000, "wall": run["wall"], "peak_mib": run["peak_kib"] / 1024,
             "value": run["out"].strip()}  # fmt: skip
+
+
+MANY_ROWS, MANY_K = 100, 4
+
+
+def write_many_shards(folder: Path, count: int) -> Path:
+    """``count`` CSV shards of MANY_ROWS rows x MANY_K outcomes (kept between runs: writing takes a while)."""
+    shards = folder / f"many-{count}"
+    done = shards / ".complete"
+    if done.exists():
+        return shards
+    shards.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(7)
+    header = ",".join(f"c{i}" for i in range(MANY_K))
+    for i in range(count):
+        rows = rng.dirichlet(np.full(MANY_K, 0.5), size=MANY_ROWS)
+        lines = [header, *(",".join(repr(float(v)) for v in row) for row in rows)]
+        (shards / f"part-{i:05d}.csv").write_text("\n".join(lines) + "\n")
+    done.touch()
+    return shards
+
+
+def measured(command: list[str]) -> dict[str, Any]:
+    """Wall time, peak resident memory, exit code and output of one run of ``command``."""
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, check=True
+    )
+    run: dict[str, Any] = json.loads(done.stdout)
+    if run["code"] != 0:
+        raise SystemExit(f"{' '.join(command[2:])} failed: {run['err']}")
+    return run
+
+
+def many_shards(folder: Path, count: int, address: str) -> None:
+    start = time.perf_counter()
+    shards = write_many_shards(folder, count)
+    print(f"Many shards: {count:,} CSV shards of {MANY_ROWS} rows x {MANY_K} outcomes "
+          f"({time.perf_counter() - start:.0f} s to write or find), 2 standard workers:")  # fmt: skip
+    print(f"  {'command':<44} {'engine':<7} {'wall s':>8} {'peak MiB':>9}  equal")
+    pattern = f"{shards}/*.csv"
+    for output in (["--value"], ["--json", "--rows", "0"]):
+        xent = [sys.executable, "-m", "xent_cli", "entropy", pattern, *output]
+        runs = {
+            "dask": measured([*xent, "--scheduler", address]),
+            "local": measured([*xent, "--engine", "local"]),
+        }
+        same = runs["dask"]["out"] == runs["local"]["out"]
+        for engine, run in runs.items():
+            shown = f"entropy 'DIR/*.csv' {' '.join(output)}"
+            print(f"  {shown:<44} {engine:<7} {run['wall']:8.1f} {run['peak_kib'] / 1024:9.0f}  {same}")
+        if output == ["--value"]:
+            print(f"  value: {runs['dask']['out'].strip()}")
 
 
 def main() -> None:
@@ -131,12 +188,25 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[8, 32, 64], help="millions of rows")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-shard-cost", action="store_true")
+    parser.add_argument(
+        "--many-shards", type=int, metavar="N", help="only measure N tiny CSV shards (part 3)"
+    )
+    parser.add_argument(
+        "--data", type=Path, help="keep the many shards in this folder (reused by the next run)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="xent-dask-scale-") as temp:
         folder = Path(temp)
         data, cluster = folder / "data", folder / "cluster"
         data.mkdir()
         cluster.mkdir()
+        if args.many_shards:
+            processes, address = start_cluster(cluster, [{}, {}])
+            try:
+                many_shards(args.data or data, args.many_shards, address)
+            finally:
+                stop(processes)
+            return
         shard = data / "shard.npy"
         rng = np.random.default_rng(1)
         np.save(shard, rng.dirichlet(np.ones(K), size=SHARD_ROWS))

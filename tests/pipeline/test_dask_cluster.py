@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import CliEnv
+from tests.pipeline.dask_processes import start_scheduler, start_worker, stop
 from tests.plans import write_rows_csv
 
 distributed = pytest.importorskip("distributed", reason="the Dask tests need dask[distributed]")
@@ -31,61 +32,19 @@ distributed = pytest.importorskip("distributed", reason="the Dask tests need das
 K = 5
 
 
-def _dask(*args: str) -> list[str]:
-    return [sys.executable, "-m", "dask", *args]
-
-
-def _start_scheduler(folder: Path, name: str) -> tuple[subprocess.Popen[bytes], Path]:
-    file = folder / f"{name}.json"
-    process = subprocess.Popen(
-        _dask(
-            "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", str(file)
-        ),
-        cwd=folder,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while not file.exists() or not file.read_text().strip():
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            pytest.fail("the Dask scheduler did not start")
-        time.sleep(0.1)
-    time.sleep(0.2)  # the file is written whole, but give it a moment
-    return process, file
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     folder = tmp_path_factory.mktemp("dask-cluster")
-    scheduler, file = _start_scheduler(folder, "scheduler")
+    scheduler, file = start_scheduler(folder, "scheduler")
     address = json.loads(file.read_text())["address"]
-    workers = [
-        subprocess.Popen(
-            _dask("worker", address, "--nthreads", "1", "--no-dashboard", "--name", f"w{i}"),
-            cwd=folder,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for i in range(2)
-    ]
+    workers = [start_worker(folder, address, f"w{i}") for i in range(2)]
     try:
         with distributed.Client(address, timeout="30s") as client:
             client.wait_for_workers(2, timeout=60)
         yield {"address": address, "file": str(file)}
     finally:
         for process in [*workers, scheduler]:
-            _stop(process)
+            stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +137,70 @@ def test_the_client_receives_no_per_row_values_for_a_summary(cluster: dict[str, 
     assert remote.worst_rows(2) == local.worst_rows(2)
     # 5701 float64 values would be 45 KB; every reply together is a fraction of that.
     assert sum(received) < 20_000, received
+
+
+SHARDS = 300
+
+
+def test_many_shards_one_batch_one_listing_and_no_work_that_grows_faster(
+    env: CliEnv, cluster: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300 tiny shards: each round is one client.map over every shard, the glob is listed once,
+    the client's event loop creates a few tasks per Dask task (not one per pending future for
+    every completion), and a finished run sends the scheduler no cancel request."""
+    import asyncio
+    import glob
+
+    from xent_cli.pipeline.engine import DaskSession
+
+    rng = np.random.default_rng(8)
+    for i in range(SHARDS):
+        write_rows_csv(tmp_path / f"part-{i}.csv", rng.dirichlet(np.ones(3), size=20), f"s{i}-")
+    args = ["entropy", f"{tmp_path}/part-*.csv", "--json", "--rows", "0"]
+    local = _run(env, args)
+
+    maps: list[tuple[str, int]] = []
+    cancelled: list[int] = []
+    listed: list[str] = []
+    created = [0]
+    original_map, original_cancel = distributed.Client.map, distributed.Client.cancel
+    original_glob, original_init = glob.glob, DaskSession.__init__
+
+    def counting_map(self: Any, function: Any, *iterables: Any, **kwargs: Any) -> Any:
+        maps.append((function.__name__, len(iterables[0])))
+        return original_map(self, function, *iterables, **kwargs)
+
+    def counting_cancel(self: Any, futures: Any, *args: Any, **kwargs: Any) -> Any:
+        cancelled.append(len(futures))
+        return original_cancel(self, futures, *args, **kwargs)
+
+    def counting_glob(pattern: str, *args: Any, **kwargs: Any) -> list[str]:
+        listed.append(pattern)
+        return original_glob(pattern, *args, **kwargs)
+
+    def counting_init(self: DaskSession, client: Any, *args: Any) -> None:
+        original_init(self, client, *args)
+        loop = client.loop.asyncio_loop
+
+        def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+            created[0] += 1
+            return asyncio.Task(coro, loop=loop, **kwargs)
+
+        loop.call_soon_threadsafe(loop.set_task_factory, factory)
+
+    monkeypatch.setattr(distributed.Client, "map", counting_map)
+    monkeypatch.setattr(distributed.Client, "cancel", counting_cancel)
+    monkeypatch.setattr(glob, "glob", counting_glob)
+    monkeypatch.setattr(DaskSession, "__init__", counting_init)
+    on_dask = _run(env, [*args, "--scheduler", cluster["address"]])
+    assert on_dask == local
+    assert json.loads(on_dask)["summary"]["count"] == SHARDS * 20
+    assert listed == [f"{tmp_path}/part-*.csv"]
+    assert maps[0] == ("_run_task", SHARDS)
+    assert all(count == SHARDS for _, count in maps), maps
+    assert len(maps) <= 5, maps  # the shards, their digests, and a round or two of percentiles
+    assert cancelled == []
+    assert 0 < created[0] < 5 * SHARDS * len(maps), created
 
 
 def test_fsspec_urls_are_read_by_the_workers(env: CliEnv, cluster: dict[str, str], data: Path) -> None:
@@ -391,7 +414,7 @@ def test_no_workers_a_lost_scheduler_and_ctrl_c_are_one_line_each(
 ) -> None:
     folder = _slow_input(tmp_path)
     slow = ["compare", f"{folder}/big-*.npy", f"{folder}/big-*.npy", "--json"]
-    scheduler, file = _start_scheduler(tmp_path, "doomed")
+    scheduler, file = start_scheduler(tmp_path, "doomed")
     address = json.loads(file.read_text())["address"]
     worker = None
     try:
@@ -402,12 +425,7 @@ def test_no_workers_a_lost_scheduler_and_ctrl_c_are_one_line_each(
             f"xent: error: no Dask worker joined the scheduler at {address} within 1 s (start workers "
             "with: dask worker ADDRESS, or wait longer with --worker-timeout SECONDS)\n",
         )
-        worker = subprocess.Popen(
-            _dask("worker", address, "--nthreads", "1", "--no-dashboard"),
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        worker = start_worker(tmp_path, address, "lone")
         lost = _xent([*slow, "--scheduler", address])
         _wait_until_busy(address, lost)
         scheduler.kill()
