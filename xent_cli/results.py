@@ -360,7 +360,12 @@ class Result:
             return []
         if self.known_worst is not None:
             return self.known_worst[:n]
-        worst = WorstRows(n).add(self.headline.values, 0)
+        from xent_cli.pipeline.spill import in_chunks
+
+        worst, start = WorstRows(n), 0
+        for chunk in in_chunks(self.headline.values):
+            worst.add(chunk, start)
+            start += int(chunk.shape[0])
         return [
             WorstRow(self.row_number(index), self.ids[index] if self.ids else None, value)
             for index, value, _ in worst.rows()
@@ -393,8 +398,14 @@ def statistic_names(measure_keys: list[str], extra: tuple[str, ...] = ()) -> lis
 def mean(values: NDArray[np.float64]) -> float:
     """The exact mean, rounded once: independent of how rows were blocked or sharded."""
     from xent_cli.core.stats import ExactSum
+    from xent_cli.pipeline.spill import in_chunks
 
-    return ExactSum().add(values).mean() if values.shape[0] else math.nan
+    if not values.shape[0]:
+        return math.nan
+    total = ExactSum()
+    for chunk in in_chunks(values):
+        total.add(chunk)
+    return total.mean()
 
 
 def summarize(values: NDArray[np.float64], *, extended: bool = False) -> dict[str, float]:
@@ -406,8 +417,12 @@ def summarize(values: NDArray[np.float64], *, extended: bool = False) -> dict[st
     standard error of the mean and the percentiles 0.1, 1, 5, 10, 95 and 99.9.
     """
     from xent_cli.core.stats import Summary
+    from xent_cli.pipeline.spill import in_chunks, release
 
-    return summary_fields(Summary(hold_values=True, std_error=extended).add(values), extended=extended)
+    summary = Summary(hold_values=True, std_error=extended, release=release)
+    for chunk in in_chunks(values):  # a spilled column a chunk of pages at a time
+        summary.add(chunk)
+    return summary_fields(summary, extended=extended)
 
 
 def summary_fields(

@@ -205,6 +205,8 @@ def _row_chunks(
     """
     import numpy as np
 
+    from xent_cli.pipeline.spill import release
+
     # One block for a result held here; shard after shard as they arrive from Dask workers.
     for rows in result.row_blocks():
         n = rows.count
@@ -221,6 +223,7 @@ def _row_chunks(
                 texts.append(list(map(repr, block.tolist())))
                 finite = np.isfinite(block)
                 odd.append([] if finite.all() else (~finite).tolist())
+                release(block)  # a spilled column's pages go back to the kernel as they are written
             yield numbers, ids, texts, odd
 
 

