@@ -130,3 +130,43 @@ def test_entropies_computed_by_the_parse_threads_equal_the_tasks_own(env: CliEnv
     assert bad.exit_code == 2
     assert bad.stderr.startswith(f"xent: error: {path}: row 45001 (line 45002), column 3 ('c'): ")
     assert bad.stderr == env.run(["entropy", str(path)], XENT_CSV_ENGINE="pandas").stderr
+
+
+@pytest.mark.parametrize("row_group_size", [777, 20_011])
+def test_parquet_row_groups_and_batches_give_the_same_digits(
+    env: CliEnv, tmp_path: Path, data: dict[str, object], row_group_size: int
+) -> None:
+    """Parquet and .npy are read in batches of the computation's block size (not cut and joined
+    again); row groups that end mid-block still give every row once, in order."""
+    import pandas as pd
+
+    p_parquet = tmp_path / "p.parquet"
+    pd.DataFrame(data["p"], columns=[f"c{i}" for i in range(7)]).to_parquet(  # type: ignore[call-overload]
+        p_parquet, row_group_size=row_group_size
+    )
+    by_npy = env.json(["kl", str(data["p_csv"]), str(data["q_npy"]), "--rows", "0", "--worst", "3"])
+    by_parquet = env.json(["kl", str(p_parquet), str(data["q_npy"]), "--rows", "0", "--worst", "3"])
+    assert by_parquet["summary"] == by_npy["summary"]
+    assert [w["value"] for w in by_parquet["worst"]] == [w["value"] for w in by_npy["worst"]]
+    rows = env.run(["kl", str(p_parquet), str(data["q_npy"]), "--format", "tsv"]).stdout.splitlines()
+    assert len(rows) == 20_012  # the header, then every row once
+    values = np.array([float(r.split("\t")[-1]) for r in rows[1:]])
+    csv_rows = env.run(["kl", str(data["p_csv"]), str(data["q_npy"]), "--format", "tsv"]).stdout.splitlines()
+    np.testing.assert_array_equal(values, [float(r.split("\t")[-1]) for r in csv_rows[1:]])
+    np.testing.assert_allclose(values, kl_divergence(data["p"], data["q"]), rtol=1e-14)  # type: ignore[arg-type]
+
+
+def test_narrow_rows_are_parsed_in_smaller_text_blocks() -> None:
+    from types import SimpleNamespace
+
+    from xent_cli.io.delimited import _text_block_bytes
+    from xent_cli.io.table import ReadOptions
+
+    Shape = SimpleNamespace(layout=SimpleNamespace(outcomes=[0, 1, 2]))  # a DelimitedLayout's part
+
+    options = ReadOptions(block_elements=1 << 18)
+    narrow = b"0.125,0.25,0.625\n" * 1000
+    assert _text_block_bytes(narrow, Shape, options) == 17 * options.rows_per_block(3) < 2 << 20  # type: ignore[arg-type]
+    wide = (b"0.1234567890123," * 2 + b"0.1\n") * 1000
+    assert _text_block_bytes(wide, Shape, options) == options.block_bytes  # type: ignore[arg-type]
+    assert _text_block_bytes(b"0.5,0.5", Shape, options) == options.block_bytes  # type: ignore[arg-type]

@@ -477,7 +477,7 @@ def _arrow_blocks(
     try:
         with ThreadPoolExecutor(workers) as pool:
             pending: deque[Any] = deque()
-            texts = line_views(stream, max(1 << 16, options.block_bytes), opened.label)
+            texts = line_views(stream, _text_block_bytes(opened.head[offset:], shape, options), opened.label)
 
             def parsed() -> Iterator[tuple[int, Block | None]]:
                 try:
@@ -516,6 +516,22 @@ def _arrow_blocks(
             raise InputError(f"{opened.label}: has no data rows")
     finally:
         stream.close()
+
+
+def _text_block_bytes(sample: bytes, shape: DelimitedLayout, options: ReadOptions) -> int:
+    """Bytes of text per parsed block: ``options.block_bytes``, or fewer for narrow rows.
+
+    A block of short lines holds many values per byte (``0.1,0.2,0.7`` is 4 bytes a
+    float64 of 8), and blocks are queued ahead on each thread: about one compute
+    block's rows (from the sample's mean line length) is enough.
+    """
+    ceiling = max(1 << 16, options.block_bytes)
+    lines = sample.count(b"\n")
+    if lines < 16:
+        return ceiling
+    per_line = (sample.rfind(b"\n") + 1) / lines
+    wanted = per_line * options.rows_per_block(len(shape.layout.outcomes))
+    return int(min(ceiling, max(1 << 16, wanted)))
 
 
 def _careful_blocks(

@@ -89,7 +89,7 @@ def read_npy(opened: OpenedSource, options: ReadOptions) -> Table:
             rows *= n
     if rows == 0:
         raise InputError(f"{label}: holds no rows")
-    step = max(1, min(options.block_rows, options.block_elements // width))
+    step = options.rows_per_block(width)  # the computation's block: never cut and joined again
     row_bytes = width * dtype.itemsize
     if header.fortran_order and len(shape) > 1:
         values = _whole_fortran(opened, header, rows, width)

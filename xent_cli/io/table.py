@@ -58,6 +58,16 @@ class ReadOptions:
     # Threads parsing text blocks ahead of the computation.
     parse_workers: int = 2
 
+    def rows_per_block(self, n_outcomes: int | None) -> int:
+        """Rows per block for computing on rows of ``n_outcomes`` values.
+
+        Readers that batch by rows (Parquet, Arrow) read batches of this size, so the
+        blocks reach the computation without being cut and joined again.
+        """
+        if not n_outcomes:
+            return self.block_rows
+        return max(1, self.min_block_rows, min(self.block_rows, self.block_elements // n_outcomes))
+
     @property
     def header_choice(self) -> bool | None:
         """``header``, with ``no_header`` honoured as ``header=False``."""

@@ -46,9 +46,7 @@ class InputSpec:
 
 
 def block_rows_for(n_outcomes: int | None, options: ReadOptions) -> int:
-    if not n_outcomes:
-        return options.block_rows
-    return max(1, options.min_block_rows, min(options.block_rows, options.block_elements // n_outcomes))
+    return options.rows_per_block(n_outcomes)
 
 
 def open_table(spec: InputSpec, closer: ExitStack) -> Table:
