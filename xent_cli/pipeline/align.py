@@ -45,10 +45,6 @@ class InputSpec:
 # --- reading and validating --------------------------------------------------------
 
 
-def block_rows_for(n_outcomes: int | None, options: ReadOptions) -> int:
-    return options.rows_per_block(n_outcomes)
-
-
 def open_table(spec: InputSpec, closer: ExitStack) -> Table:
     """Open a source; ``closer`` closes it when the command is done, however it ends."""
     table = read(spec.source, spec.options)
@@ -333,7 +329,7 @@ def paired_blocks(
     p_table = distribution_table(p_spec, closer)
     q_table = distribution_table(q_spec, closer)
     order = outcome_order(p_table, q_table)
-    size = block_rows_for(p_table.n_outcomes or q_table.n_outcomes, p_spec.options)
+    size = p_spec.options.rows_per_block(p_table.n_outcomes or q_table.n_outcomes)
     if join_ids:
         return p_table, q_table, _joined(p_table, q_table, p_spec, q_spec, order, tolerance, size)
     return p_table, q_table, _lockstep(p_table, q_table, p_spec, q_spec, order, tolerance, size)

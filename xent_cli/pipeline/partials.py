@@ -301,7 +301,7 @@ class RowBuffer:
     def _stop_spill(self) -> None:
         """The values written so far back in memory; no more spilling."""
         assert self._spill is not None
-        self._array = self._spill.read(self._count)
+        self._array = self._spill.read()
         self._spill.close()
         self._spill, self._may_spill = None, False
 
@@ -322,19 +322,14 @@ class RowBuffer:
         if self._count == 0:
             return np.empty(0)
         if self._spill is not None:
-            spilled = self._spill.array()
-            if divisor != 1.0:
-                scale_in_place(spilled, divisor)
-            return spilled
-        if self._map is not None:
-            with contextlib.suppress(OSError, ValueError, SystemError, TypeError):
-                self._map.resize(self._count * self._dtype.itemsize)
-            values = np.frombuffer(self._map, dtype=self._dtype, count=self._count)
+            values = self._spill.array()
         else:
-            assert self._array is not None
-            values = self._array[: self._count]
+            if self._map is not None:
+                with contextlib.suppress(OSError, ValueError, SystemError, TypeError):
+                    self._map.resize(self._count * self._dtype.itemsize)
+            values = self._held()
         if divisor != 1.0:
-            values /= divisor
+            scale_in_place(values, divisor)  # a spilled column a chunk of pages at a time
         return values
 
 

@@ -8,9 +8,8 @@ an array like any other. Whatever walks over all of them (the summary, the
 mean, the worst rows) does so :func:`in_chunks`, which hands each chunk's pages
 back to the kernel once it is done with them (``madvise(MADV_DONTNEED)``: the
 data stays in the file, a later read maps it in again), so the process's
-resident memory stays at a chunk, not the whole column.
-
-Per-row output (TSV, JSON rows) reads every value anyway and is not chunked.
+resident memory stays at a chunk, not the whole column. The per-row writers
+:func:`release` each chunk of rows once written.
 """
 
 from __future__ import annotations
@@ -25,8 +24,8 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-# Values a buffer keeps in memory before it spills (32 MB of float64): the 1M-row
-# benchmark never spills, 16 million rows do.
+# Values a buffer keeps in memory before it spills (8 MB of float64): a million rows
+# stay in memory; past that, memory no longer grows with rows.
 SPILL_VALUES = 1 << 20
 # Values per chunk for the passes over a spilled column.
 CHUNK_VALUES = 1 << 20
@@ -53,15 +52,15 @@ class SpillFile:
         self._file.write(block.data)
         self.count += int(block.shape[0])
 
-    def read(self, count: int) -> NDArray[np.float64]:
-        """The first ``count`` values, copied into memory."""
+    def read(self) -> NDArray[np.float64]:
+        """The values written (a failed write's part excluded), copied into memory."""
         import numpy as np
 
         assert self._file is not None
         self._file.seek(0)
-        values = np.fromfile(self._file, dtype=np.float64, count=count)
-        if values.shape[0] != count:
-            raise OSError(f"the temporary file of per-row values holds {values.shape[0]} of {count}")
+        values = np.fromfile(self._file, dtype=np.float64, count=self.count)
+        if values.shape[0] != self.count:
+            raise OSError(f"the temporary file of per-row values holds {values.shape[0]} of {self.count}")
         return values
 
     def close(self) -> None:

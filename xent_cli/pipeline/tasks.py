@@ -25,7 +25,6 @@ from xent_cli.pipeline.align import (
     PairBlock,
     Side,
     Stream,
-    block_rows_for,
     distribution_table,
     joined,
     open_table,
@@ -68,7 +67,7 @@ def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float, explain: bool
     explainer = OutcomeSums() if explain else None
     with ExitStack() as closer:
         table = distribution_table(spec, closer)
-        size = block_rows_for(table.n_outcomes, spec.options)
+        size = spec.options.rows_per_block(table.n_outcomes)
         expected = _expected_elements(table)
         if explainer is None and _big(spec):
             kernels.warm_up("entropy", table.n_outcomes or 0, spec.kind, n_elements=expected)
@@ -972,7 +971,7 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
                         )
                     label_by_id[row_id] = value
         binary = table.n_outcomes == 1
-        size = block_rows_for(table.n_outcomes, options)
+        size = options.rows_per_block(table.n_outcomes)
         mapper: TargetMapper | None = None
         seen = 0
         joined_ids: set[str] = set()
