@@ -16,6 +16,7 @@ import io
 import os
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
@@ -25,6 +26,8 @@ from xent_cli.io.sources import OpenedSource
 from xent_cli.io.table import Block, ReadOptions, Table, derive_per_row, max_line_bytes, short, size_text
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from numpy.typing import NDArray
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -401,41 +404,45 @@ def line_views(
     """Whole lines of ``stream``, about ``size`` bytes at a time, as views of buffers of their own.
 
     What :func:`text_blocks` yields without skipping or counting lines, with each
-    byte copied once (read into the block's own buffer) instead of three times:
+    byte copied once (read straight into a new ``bytes``, never zero-filled first):
     each view stays valid after the next is read, for a parser on another thread.
+    ``stream`` must be seekable (a regular file): the partial line after a cut is
+    read again with the next block instead of being copied over to it.
     """
     limit = max_line_bytes() if limit is None else limit
-    rest = b""
-    scanned = 0  # of ``rest``: bytes searched without finding a cut
+    position = stream.tell()
+    scanned = 0  # bytes of the block at ``position`` searched without finding a cut
     quotes = 0  # and the quotes among them
-    grow = size
+    want = size
     while True:
-        buffer = bytearray(len(rest) + grow)
-        buffer[: len(rest)] = rest
-        got = stream.readinto(memoryview(buffer)[len(rest) :])  # type: ignore[attr-defined]
-        filled = len(rest) + (got or 0)
-        if not got:
-            if rest:
-                yield memoryview(buffer)[: len(rest)]
+        data = stream.read(want)
+        if data and len(data) < want:
+            # Short: the end of the file, or (rarely) a read cut short; make sure.
+            more = stream.read(want - len(data))
+            data = data + more if more else data
+        if not data:
             return
-        if filled < len(buffer):
-            del buffer[filled:]
-        quoted = buffer.find(b'"') >= 0
-        cut = _lines_end(buffer, scanned, quotes, quoted)
+        if len(data) < want:  # the end of the file: the last line needs no newline
+            yield memoryview(data)
+            return
+        quoted = data.find(b'"') >= 0
+        cut = _lines_end(data, scanned, quotes, quoted)
         if cut == 0:
-            if filled > limit:
+            if len(data) > limit:
                 raise InputError(
                     f"{label}: a line is longer than {size_text(limit)}",
                     hint=LONG_LINE_HINT,
                 )
             if quoted:
-                quotes += buffer.count(b'"', scanned)
-            scanned, rest, grow = filled, bytes(buffer), 2 * grow
+                quotes += data.count(b'"', scanned)
+            scanned, want = len(data), 2 * want
+            stream.seek(position)
             continue
-        view = memoryview(buffer)
-        rest = bytes(view[cut:])
-        scanned, quotes, grow = 0, 0, size
-        yield view[:cut]
+        position += cut
+        if cut < len(data):
+            stream.seek(position)
+        scanned, quotes, want = 0, 0, size
+        yield memoryview(data)[:cut]
 
 
 def _blocks(opened: OpenedSource, options: ReadOptions, shape: DelimitedLayout) -> Iterator[Block]:
@@ -458,14 +465,12 @@ def _arrow_blocks(
     that block starts at a known row, line and byte: the careful reader resumes there.
     """
     from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
 
     import numpy as np
 
     from xent_cli.io import arrowcsv
 
     parse = arrowcsv.block_parser(shape, options, derive_per_row.get())
-    workers = max(1, min(options.parse_workers, os.cpu_count() or 1))
     # The worker threads see this thread's context (what the task set for its kernels).
     context = contextvars.copy_context()
     stream = opened.raw_stream()
@@ -474,9 +479,9 @@ def _arrow_blocks(
     done = 0  # rows delivered
     resume = offset  # the byte where the first block not delivered starts
     handed_over = False
+    pending: deque[Any] = deque()
     try:
-        with ThreadPoolExecutor(workers) as pool:
-            pending: deque[Any] = deque()
+        with parse_threads(options) as (pool, workers):
             texts = line_views(stream, _text_block_bytes(opened.head[offset:], shape, options), opened.label)
 
             def parsed() -> Iterator[tuple[int, Block | None]]:
@@ -497,9 +502,6 @@ def _arrow_blocks(
 
             for size, block in parsed():
                 if block is None:
-                    for _, future in pending:
-                        future.cancel()
-                    pending.clear()
                     handed_over = True
                     break
                 n = len(block)
@@ -509,13 +511,38 @@ def _arrow_blocks(
                 resume += size
                 if n:
                     yield from _split_rows(block, options.block_rows)
+            _cancel(pending)
         if handed_over:
             stream.seek(resume)
             yield from _careful_blocks(opened, options, shape, stream, done, 0, first_line + done)
         elif done == 0:
             raise InputError(f"{opened.label}: has no data rows")
     finally:
+        _cancel(pending)
         stream.close()
+
+
+@contextmanager
+def parse_threads(options: ReadOptions) -> Iterator[tuple[Executor, int]]:
+    """The threads to parse blocks on, and how many: ``options.parse_pool`` if shared, else our own."""
+    if options.parse_pool is not None:
+        yield options.parse_pool, max(1, min(options.parse_workers, os.cpu_count() or 1))
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = max(1, min(options.parse_workers, os.cpu_count() or 1))
+    pool = ThreadPoolExecutor(workers)
+    try:
+        yield pool, workers
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _cancel(pending: Any) -> None:
+    """Drop blocks queued but not started (on a shared pool they would otherwise still be parsed)."""
+    for entry in pending:
+        entry[-1].cancel()
+    pending.clear()
 
 
 def _text_block_bytes(sample: bytes, shape: DelimitedLayout, options: ReadOptions) -> int:
@@ -548,17 +575,15 @@ def _careful_blocks(
     ``stream`` is at file line ``first_line``; its first ``skip_lines`` lines are skipped.
     """
     from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
 
     label = opened.label
     decided = shape.layout
     wide = len(decided.outcomes) > WIDE_COLUMNS and options.decimal == "."
     parse = _wide_parser(shape, label) if wide else _pandas_parser(shape, options)
-    workers = max(1, min(options.parse_workers, os.cpu_count() or 1))
     line = first_line  # the file line of the next block's first line
+    pending: deque[Any] = deque()
     try:
-        with ThreadPoolExecutor(workers) as pool:
-            pending: deque[Any] = deque()
+        with parse_threads(options) as (pool, workers):
             texts = text_blocks(
                 stream, skip_lines, max(1 << 16, options.block_bytes), label, lines_before=first_line - 1
             )
@@ -594,6 +619,7 @@ def _careful_blocks(
         if start == 0:
             raise InputError(f"{label}: has no data rows")
     finally:
+        _cancel(pending)
         stream.close()
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from numpy.typing import NDArray
 
 DEFAULT_BLOCK_ROWS = 65_536
@@ -57,6 +59,19 @@ class ReadOptions:
     block_bytes: int = 2 << 20
     # Threads parsing text blocks ahead of the computation.
     parse_workers: int = 2
+    # Threads shared by sources read side by side (``parse_workers`` of them), so that
+    # neither source's threads idle while the other's fall behind; None: a pool per source.
+    # Made and shut down by whoever reads the sources together; never pickled.
+    parse_pool: Executor | None = field(default=None, compare=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["parse_pool"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
 
     def rows_per_block(self, n_outcomes: int | None) -> int:
         """Rows per block for computing on rows of ``n_outcomes`` values.

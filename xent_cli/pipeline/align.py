@@ -16,6 +16,8 @@ from xent_cli.io.readers import Block, ReadOptions, Table, read
 from xent_cli.io.sources import Source
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from xent_cli.core.distributions import Distributions, Kind
 
 
@@ -323,9 +325,11 @@ def paired_blocks(
     """Open both sources and yield their rows aligned, validated, block by block."""
     if p_spec.source.is_stdin and q_spec.source.is_stdin:
         raise UsageError("only one source can be stdin ('-')")
-    # Two sources share the cores: one parsing thread each.
-    p_spec = replace(p_spec, options=replace(p_spec.options, parse_workers=1))
-    q_spec = replace(q_spec, options=replace(q_spec.options, parse_workers=1))
+    # Two sources share the cores: one pool of parsing threads for both, so that while one
+    # source's blocks are slower to parse, its threads are not idle waiting on the other's.
+    pool = shared_parse_pool(p_spec.options.parse_workers, closer)
+    p_spec = replace(p_spec, options=replace(p_spec.options, parse_pool=pool))
+    q_spec = replace(q_spec, options=replace(q_spec.options, parse_pool=pool))
     p_table = distribution_table(p_spec, closer)
     q_table = distribution_table(q_spec, closer)
     order = outcome_order(p_table, q_table)
@@ -333,6 +337,16 @@ def paired_blocks(
     if join_ids:
         return p_table, q_table, _joined(p_table, q_table, p_spec, q_spec, order, tolerance, size)
     return p_table, q_table, _lockstep(p_table, q_table, p_spec, q_spec, order, tolerance, size)
+
+
+def shared_parse_pool(workers: int, closer: ExitStack) -> Executor:
+    """Threads for readers reading side by side; shut down (queued blocks dropped) when ``closer`` closes."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max(1, min(workers, os.cpu_count() or 1)), thread_name_prefix="xent-parse")
+    closer.callback(pool.shutdown, wait=True, cancel_futures=True)
+    return pool
 
 
 def _reordered(block: Block, order: list[int] | None) -> Any:
