@@ -114,6 +114,13 @@ def _lines_end(buffer: bytes | bytearray, scanned: int, quotes: int, quoted: boo
     return even_quote_cut(buffer, scanned, quotes) if quoted else buffer.rfind(b"\n", scanned) + 1
 
 
+def _uncut(text: bytes, scanned: int, quotes: int, quoted: bool, limit: int, line: str) -> int:
+    """No whole line in ``text`` yet: refused past ``limit`` (``line`` names it), else the quotes so far."""
+    if len(text) > limit:
+        raise InputError(f"{line} is longer than {size_text(limit)}", hint=LONG_LINE_HINT)
+    return quotes + text.count(b'"', scanned) if quoted else quotes
+
+
 @dataclass
 class _Parsed:
     """The sampled text, split into records, and where the data starts."""
@@ -362,13 +369,8 @@ def text_blocks(
         quoted = quoted or b'"' in data
         cut = _lines_end(rest, scanned, quotes, quoted)
         if cut == 0:
-            if len(rest) > limit:
-                raise InputError(
-                    f"{label}: line {lines_done + skip_lines + 1} is longer than {size_text(limit)}",
-                    hint=LONG_LINE_HINT,
-                )
-            if quoted:
-                quotes += rest.count(b'"', scanned)
+            where = f"{label}: line {lines_done + skip_lines + 1}"
+            quotes = _uncut(rest, scanned, quotes, quoted, limit, where)
             scanned = len(rest)
             continue
         block, rest = rest[:cut], rest[cut:]
@@ -428,13 +430,7 @@ def line_views(
         quoted = data.find(b'"') >= 0
         cut = _lines_end(data, scanned, quotes, quoted)
         if cut == 0:
-            if len(data) > limit:
-                raise InputError(
-                    f"{label}: a line is longer than {size_text(limit)}",
-                    hint=LONG_LINE_HINT,
-                )
-            if quoted:
-                quotes += data.count(b'"', scanned)
+            quotes = _uncut(data, scanned, quotes, quoted, limit, f"{label}: a line")
             scanned, want = len(data), 2 * want
             stream.seek(position)
             continue
