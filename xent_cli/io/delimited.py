@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextvars
 import csv
 import io
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -418,10 +417,9 @@ def line_views(
     want = size
     while True:
         data = stream.read(want)
-        if data and len(data) < want:
-            # Short: the end of the file, or (rarely) a read cut short; make sure.
-            more = stream.read(want - len(data))
-            data = data + more if more else data
+        # A short read is the end of the file, unless a read was cut short: read on to be sure.
+        while len(data) < want and (more := stream.read(want - len(data))):
+            data += more
         if not data:
             return
         if len(data) < want:  # the end of the file: the last line needs no newline
@@ -498,6 +496,7 @@ def _arrow_blocks(
 
             for size, block in parsed():
                 if block is None:
+                    _cancel(pending)  # before the careful reader queues its blocks behind them
                     handed_over = True
                     break
                 n = len(block)
@@ -507,7 +506,6 @@ def _arrow_blocks(
                 resume += size
                 if n:
                     yield from _split_rows(block, options.block_rows)
-            _cancel(pending)
         if handed_over:
             stream.seek(resume)
             yield from _careful_blocks(opened, options, shape, stream, done, 0, first_line + done)
@@ -522,14 +520,13 @@ def _arrow_blocks(
 def parse_threads(options: ReadOptions) -> Iterator[tuple[Executor, int]]:
     """The threads to parse blocks on, and how many: ``options.parse_pool`` if shared, else our own."""
     if options.parse_pool is not None:
-        yield options.parse_pool, max(1, min(options.parse_workers, os.cpu_count() or 1))
+        yield options.parse_pool, options.parse_thread_count
         return
     from concurrent.futures import ThreadPoolExecutor
 
-    workers = max(1, min(options.parse_workers, os.cpu_count() or 1))
-    pool = ThreadPoolExecutor(workers)
+    pool = ThreadPoolExecutor(options.parse_thread_count)
     try:
-        yield pool, workers
+        yield pool, options.parse_thread_count
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

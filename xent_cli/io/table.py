@@ -73,6 +73,11 @@ class ReadOptions:
         for name, value in state.items():
             object.__setattr__(self, name, value)
 
+    @property
+    def parse_thread_count(self) -> int:
+        """Threads to parse on: ``parse_workers``, at least one, at most one a core."""
+        return max(1, min(self.parse_workers, os.cpu_count() or 1))
+
     def rows_per_block(self, n_outcomes: int | None) -> int:
         """Rows per block for computing on rows of ``n_outcomes`` values.
 

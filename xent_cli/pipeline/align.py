@@ -327,7 +327,7 @@ def paired_blocks(
         raise UsageError("only one source can be stdin ('-')")
     # Two sources share the cores: one pool of parsing threads for both, so that while one
     # source's blocks are slower to parse, its threads are not idle waiting on the other's.
-    pool = shared_parse_pool(p_spec.options.parse_workers, closer)
+    pool = shared_parse_pool(p_spec.options, closer)
     p_spec = replace(p_spec, options=replace(p_spec.options, parse_pool=pool))
     q_spec = replace(q_spec, options=replace(q_spec.options, parse_pool=pool))
     p_table = distribution_table(p_spec, closer)
@@ -339,12 +339,11 @@ def paired_blocks(
     return p_table, q_table, _lockstep(p_table, q_table, p_spec, q_spec, order, tolerance, size)
 
 
-def shared_parse_pool(workers: int, closer: ExitStack) -> Executor:
+def shared_parse_pool(options: ReadOptions, closer: ExitStack) -> Executor:
     """Threads for readers reading side by side; shut down (queued blocks dropped) when ``closer`` closes."""
-    import os
     from concurrent.futures import ThreadPoolExecutor
 
-    pool = ThreadPoolExecutor(max(1, min(workers, os.cpu_count() or 1)), thread_name_prefix="xent-parse")
+    pool = ThreadPoolExecutor(options.parse_thread_count, thread_name_prefix="xent-parse")
     closer.callback(pool.shutdown, wait=True, cancel_futures=True)
     return pool
 
