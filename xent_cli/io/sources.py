@@ -457,6 +457,8 @@ class OpenedSource:
         self._rest = rest
         self._file = file
         self._stream: IO[bytes] | None = None
+        # Bytes dropped from the start by :meth:`drop_blank_prefix` (a plain file is read from there).
+        self._dropped = 0
         self.identity: tuple[int, int] | None = None
         if file is not None:
             try:
@@ -483,6 +485,39 @@ class OpenedSource:
             self.head += more
         return self.head
 
+    def drop_blank_prefix(self) -> int:
+        """Drop a UTF-8 byte-order mark and the blank lines after it; the number of lines dropped.
+
+        Text parsers skip both (pandas does), so nothing read changes; dropping them as they
+        arrive keeps a prefix of millions of blank lines from growing ``head``.
+        """
+        if self._stream is not None:
+            raise RuntimeError("drop_blank_prefix after the stream was taken")
+        lines = 0
+        if self.peek(3).startswith(b"\xef\xbb\xbf"):
+            self._drop(3)
+        while True:
+            head = self.head
+            blank = len(head) - len(head.lstrip(b"\r\n"))
+            if blank and blank == len(head) and head.endswith(b"\r") and not self.eof:
+                blank -= 1  # a CR whose LF may come with the next read: one line end, not two
+            if blank:
+                lines += head.count(b"\n", 0, blank) + head.count(b"\r", 0, blank)
+                lines -= head.count(b"\r\n", 0, blank)
+                self._drop(blank)
+            if self.head.lstrip(b"\r\n") or self.eof:
+                return lines
+            self.peek(len(self.head) + (1 << 20))
+
+    @property
+    def dropped(self) -> int:
+        """Bytes dropped from the start by :meth:`drop_blank_prefix`."""
+        return self._dropped
+
+    def _drop(self, size: int) -> None:
+        self.head = self.head[size:]
+        self._dropped += size
+
     @property
     def stream(self) -> IO[bytes]:
         """Every byte from the start: the head read so far, then the rest."""
@@ -500,10 +535,11 @@ class OpenedSource:
             return None
 
     def raw_stream(self) -> IO[bytes]:
-        """The data from the start: the regular file itself, rewound, when plain; else :attr:`stream`."""
+        """The data from the start (after any dropped prefix): the regular file itself, repositioned,
+        when plain; else :attr:`stream`."""
         if self.plain and self._file is not None and self._stream is None:
             try:
-                self._file.seek(0)
+                self._file.seek(self._dropped)
             except OSError as exc:
                 raise InputError(f"{self.label}: cannot read: {exc.strerror or exc}") from None
             self._stream = self._file

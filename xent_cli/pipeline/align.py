@@ -16,8 +16,6 @@ from xent_cli.io.readers import Block, ReadOptions, Table, read
 from xent_cli.io.sources import Source
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
-
     from xent_cli.core.distributions import Distributions, Kind
 
 
@@ -114,14 +112,12 @@ def _concat(blocks: list[Block], start: int) -> Block:
 
     if len(blocks) == 1:
         return replace(blocks[0], start=start)
-    derived = [b.derived for b in blocks]
     return Block(
         values=np.concatenate([b.values for b in blocks]),
         start=start,
         ids=joined(blocks, "ids"),
         labels=joined(blocks, "labels"),
         lines=joined(blocks, "lines"),
-        derived=None if any(d is None for d in derived) else np.concatenate(derived),  # type: ignore[arg-type]
     )
 
 
@@ -135,7 +131,6 @@ def _slice(block: Block, lo: int, hi: int) -> Block:
         ids=cut(block.ids),
         labels=cut(block.labels),
         lines=cut(block.lines),
-        derived=None if block.derived is None else block.derived[lo:hi],
     )
 
 
@@ -325,11 +320,6 @@ def paired_blocks(
     """Open both sources and yield their rows aligned, validated, block by block."""
     if p_spec.source.is_stdin and q_spec.source.is_stdin:
         raise UsageError("only one source can be stdin ('-')")
-    # Two sources share the cores: one pool of parsing threads for both, so that while one
-    # source's blocks are slower to parse, its threads are not idle waiting on the other's.
-    pool = shared_parse_pool(p_spec.options, closer)
-    p_spec = replace(p_spec, options=replace(p_spec.options, parse_pool=pool))
-    q_spec = replace(q_spec, options=replace(q_spec.options, parse_pool=pool))
     p_table = distribution_table(p_spec, closer)
     q_table = distribution_table(q_spec, closer)
     order = outcome_order(p_table, q_table)
@@ -337,15 +327,6 @@ def paired_blocks(
     if join_ids:
         return p_table, q_table, _joined(p_table, q_table, p_spec, q_spec, order, tolerance, size)
     return p_table, q_table, _lockstep(p_table, q_table, p_spec, q_spec, order, tolerance, size)
-
-
-def shared_parse_pool(options: ReadOptions, closer: ExitStack) -> Executor:
-    """Threads for readers reading side by side; shut down (queued blocks dropped) when ``closer`` closes."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    pool = ThreadPoolExecutor(options.parse_thread_count, thread_name_prefix="xent-parse")
-    closer.callback(pool.shutdown, wait=True, cancel_futures=True)
-    return pool
 
 
 def _reordered(block: Block, order: list[int] | None) -> Any:

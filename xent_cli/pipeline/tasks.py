@@ -11,15 +11,14 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from xent_cli import progress
 from xent_cli.errors import DistributionError, InputError, UsageError
 from xent_cli.io.readers import Block, Labels, Table
 from xent_cli.io.sources import Source
-from xent_cli.io.table import derive_per_row
 from xent_cli.pipeline.align import (
     InputSpec,
     PairBlock,
@@ -72,15 +71,11 @@ def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float, explain: bool
         if explainer is None and _big(spec):
             kernels.warm_up("entropy", table.n_outcomes or 0, spec.kind, n_elements=expected)
         closer.enter_context(kernels.expected_input(expected))
-        if explainer is None:
-            closer.enter_context(_derived_by_the_reader(_entropy_kernel(spec.kind, tolerance)))
         for block in Stream.open(table, size):
             fast = None
-            if explainer is None and block.derived is None:
+            if explainer is None:
                 fast = kernels.entropy_rows_fast(block.values, kind=spec.kind, tolerance=tolerance)
-            if block.derived is not None:
-                nats = block.derived
-            elif fast is not None:
+            if fast is not None:
                 nats = fast.values
             else:  # per-outcome terms, or an invalid block: the careful path names the row and column
                 dist = to_distributions(table, block, spec.kind, tolerance)
@@ -111,31 +106,6 @@ def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float, explain: bool
 # Inputs from this size on (bytes of one file) start loading the compiled kernels while
 # they are opened and read: a block that big will use them (see kernels.warm_up).
 WARM_UP_BYTES = 16 << 20
-
-
-def _entropy_kernel(kind: Kind, tolerance: float) -> Callable[[NDArray[Any]], NDArray[Any] | None]:
-    def entropies(values: NDArray[Any]) -> NDArray[Any] | None:
-        from xent_cli.core import kernels
-
-        found = kernels.entropy_rows_fast(values, kind=kind, tolerance=tolerance)
-        return None if found is None else found.values
-
-    return entropies
-
-
-@contextmanager
-def _derived_by_the_reader(derive: Callable[[NDArray[Any]], NDArray[Any] | None]) -> Iterator[None]:
-    """Readers that parse on worker threads compute ``derive`` there (see ``table.derive_per_row``).
-
-    The values are then computed on both cores while the block is in that core's cache,
-    instead of after the fact on this thread: a block the kernel rejects comes back with
-    ``derived`` None, and the careful path on this thread names its error.
-    """
-    token = derive_per_row.set(derive)
-    try:
-        yield
-    finally:
-        derive_per_row.reset(token)
 
 
 def _big(*specs: InputSpec | None) -> bool:
