@@ -436,14 +436,21 @@ def line_of_row(opened: OpenedSource, shape: DelimitedLayout, row: int) -> int |
     """The file line where data row ``row`` (0-based) starts, for a message; None if unknown.
 
     Found after the fact, on the way to an error, by reading the file again (a regular
-    file only, and only its first few million lines).
+    file, or data small enough to be held whole; only its first few million lines).
     """
     path = opened.source.path
-    if not opened.plain or path is None:
+    if opened.plain and path is not None:
+        try:
+            file: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed below
+            file.seek(opened.dropped)
+        except OSError:
+            return None
+    elif opened.eof:  # a pipe or compressed data held whole in the sample
+        file = io.BytesIO(opened.head)
+    else:
         return None
     try:
-        with open(path, "rb") as file:
-            file.seek(opened.dropped)
+        with file:
             text = io.TextIOWrapper(file, encoding="utf-8", errors="replace", newline="")
             if shape.delimiter == WHITESPACE:
                 records: Iterator[list[str]] = (line.split() for line in text)
@@ -679,21 +686,23 @@ def _wide_values(
         )
     except (ValueError, IndexError):
         values = None
+    clean = values is not None and not np.isnan(values).any()
     for index, line in enumerate(lines):
-        # loadtxt ignores fields beyond usecols: every row's width is checked here.
-        if delimiter is not None and '"' not in line:
+        # loadtxt ignores fields beyond usecols: every row's width is checked here; the
+        # first row with a problem, in file order, is the one reported.
+        if clean and delimiter is not None and '"' not in line:
             n = line.count(delimiter) + 1
+            fields = None
         else:
-            n = len(_fields(line, delimiter))
+            fields = _fields(line, delimiter)
+            n = len(fields)
         if n != width:
             raise InputError(
                 f"{label}: line {numbers[index]}: has {n} fields, expected {width}",
                 hint="every row needs the same number of columns",
             )
-    if values is not None and not np.isnan(values).any():
-        return values
-    for index, line in enumerate(lines):
-        fields = _fields(line, delimiter)
+        if clean or fields is None:
+            continue
         for column in decided.outcomes:
             cell = fields[column]
             kind = rule.cell_kind(cell)
@@ -704,6 +713,9 @@ def _wide_values(
             if kind == rule.TEXT:
                 raise _not_a_number(where, cell)
             raise InputError(where + ": value is missing or NaN", hint="fill it in or remove the row")
+    if clean:
+        assert values is not None
+        return values
     raise InputError(f"{label}: line {numbers[0]}: cannot parse")  # pragma: no cover
 
 
@@ -717,8 +729,10 @@ def read_ahead(items: Iterator[Block], depth: int, name: str) -> Iterator[Block]
     beside the computation. An exception in the producer is raised here, in order, after
     the items before it.
     """
+    import contextlib
     import queue
     import threading
+    import time
 
     channel: queue.Queue[tuple[bool, Any]] = queue.Queue(depth)
     stop = threading.Event()
@@ -750,13 +764,10 @@ def read_ahead(items: Iterator[Block], depth: int, name: str) -> Iterator[Block]
             yield item
     finally:
         stop.set()
-        # Unblock a producer waiting to put, and wait for it to notice (a producer blocked
-        # reading a pipe is left behind: it is a daemon).
-        while thread.is_alive():
-            try:
-                channel.get(timeout=0.05)
-            except queue.Empty:
-                thread.join(0.05)
-                if thread.is_alive() and not channel.empty():
-                    continue
-                break
+        # Make room for a producer waiting to put, and give it a moment to notice the stop; one
+        # still blocked reading a pipe is left behind (a daemon thread ends with the process).
+        deadline = time.monotonic() + 5
+        while thread.is_alive() and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                channel.get_nowait()
+            thread.join(0.02)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from xent_cli.errors import InputError, UsageError
 from xent_cli.io import layout as rule
-from xent_cli.io.delimited import WHITESPACE, describe, frames, parser_error
+from xent_cli.io.delimited import WHITESPACE, describe, frames, line_of_row, parser_error
 from xent_cli.io.jsonrows import Frame, frame_of, json_items, label_text, load_json, read_document
 from xent_cli.io.sources import OpenedSource, Source, open_source
 from xent_cli.io.table import Labels, ReadOptions, max_document_bytes, row_where, size_text
@@ -115,7 +115,14 @@ def _delimited_labels(opened: OpenedSource, options: ReadOptions) -> Labels:
             ids.extend(frame[decided.id].fillna("").str.strip().tolist())
     if not values:
         raise InputError(f"{label}: has a header but no labels")
-    return Labels(label, values, ids if decided.id is not None else None, None, notes=list(decided.notes))
+    return Labels(
+        label,
+        values,
+        ids if decided.id is not None else None,
+        None,
+        notes=list(decided.notes),
+        line_of=lambda row: line_of_row(opened, shape, row),
+    )
 
 
 def _json_labels(opened: OpenedSource, options: ReadOptions) -> Labels:

@@ -139,6 +139,8 @@ class Table:
                 text += f": row {column + 1}"
                 if len(self.outcome_lines):
                     text += f" (line {self.outcome_lines[column]})"
+                elif self.line_of is not None and (line := self.line_of(column)) is not None:
+                    text += f" (line {line})"
             return text
         if row is not None:
             text += f": row {block.start + row + 1}"
@@ -167,7 +169,13 @@ class Labels:
     # (st_dev, st_ino) of every file the labels were read from.
     identities: list[tuple[int, int]] = field(default_factory=list)
 
+    # The file line of a 0-based row, found on demand (see ``Table.line_of``).
+    line_of: Callable[[int], int | None] | None = None
+
     def where(self, index: int) -> str:
+        if self.lines is None and self.line_of is not None:
+            line = self.line_of(index)
+            return row_where(self.label, index, None) + ("" if line is None else f" (line {line})")
         return row_where(self.label, index, self.lines)
 
 

@@ -190,6 +190,7 @@ def column_layout(table: Table) -> Table:
         id_name=None,
         make_blocks=lambda: iter([row]),
         outcome_lines=lines,
+        line_of=table.line_of,
         notes=table.notes,
         layout=table.layout,
         sum_hint=table.sum_hint,
