@@ -206,8 +206,15 @@ def label_text(value: Any) -> str:
 
 
 def _kind(value: Any) -> tuple[int, float]:
+    """A cell's layout kind; a list of numbers is a LIST (its value: the length), other lists
+    and objects are NESTED."""
     if isinstance(value, HugeInt):
         return rule.INT, math.inf
+    if isinstance(value, list):
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        return (rule.LIST, float(len(value))) if numbers else (rule.NESTED, math.nan)
+    if isinstance(value, dict):
+        return rule.NESTED, math.nan
     return rule.value_kind(value)
 
 
@@ -395,6 +402,9 @@ class RowAssembler:
             self.label_key = (
                 names[decided.label] if self.objects and names is not None else decided.label - offset
             )
+        # A list column: each row's list (of ``list_width`` numbers) is its distribution.
+        self.list_key: Any = self.keys[0] if decided.list_column is not None else None
+        self.list_width = decided.list_width
         self.all_keys = set(names[offset:]) if self.objects and names is not None else None
         self.width = (len(names) - offset) if names is not None else None
         self.rows: list[list[float]] = []
@@ -427,7 +437,10 @@ class RowAssembler:
                     else f"has unexpected {', '.join(map(repr, extra))}"
                 )
                 raise InputError(f"{where}: {detail}", hint="every row needs the same keys")
-            self.rows.append([json_number(item[k], f"{where}, {k!r}") for k in self.keys])
+            if self.list_key is not None:
+                self.rows.append(self._listed(item[self.list_key], where))
+            else:
+                self.rows.append([json_number(item[k], f"{where}, {k!r}") for k in self.keys])
         else:
             if not isinstance(item, list):
                 if isinstance(item, dict):
@@ -442,7 +455,10 @@ class RowAssembler:
                     f"{where}: has {len(item)} values, expected {self.width}",
                     hint="every row needs the same number of outcomes",
                 )
-            self.rows.append([json_number(item[k], f"{where}, column {k + 1}") for k in self.keys])
+            if self.list_key is not None:
+                self.rows.append(self._listed(item[self.list_key], where))
+            else:
+                self.rows.append([json_number(item[k], f"{where}, column {k + 1}") for k in self.keys])
         if self.indexed:
             assert self.index is not None
             self.ids.append(label_text(self.index[number - 1]) if number - 1 < len(self.index) else "")
@@ -454,6 +470,19 @@ class RowAssembler:
             self.lines.append(line)
         self.count += 1
 
+    def _listed(self, value: Any, where: str) -> list[float]:
+        """One row's list of numbers, of the same length as row 1's."""
+        key = self.list_key if isinstance(self.list_key, str) else f"column {self.list_key + 1}"
+        shown = repr(key) if isinstance(self.list_key, str) else key
+        if not isinstance(value, list):
+            raise InputError(f"{where}: {shown} is {clip(json.dumps(value))}, not a list of numbers")
+        if len(value) != self.list_width:
+            raise InputError(
+                f"{where}: {shown} holds {len(value)} values, but row 1's holds {self.list_width}",
+                hint="every row's list needs one value per outcome",
+            )
+        return [json_number(v, f"{where}, {shown} item {i + 1}") for i, v in enumerate(value)]
+
     def __len__(self) -> int:
         return len(self.rows)
 
@@ -462,7 +491,7 @@ class RowAssembler:
         import numpy as np
 
         block = Block(
-            values=np.array(self.rows, dtype=np.float64).reshape(len(self.rows), len(self.keys)),
+            values=np.array(self.rows, dtype=np.float64).reshape(len(self.rows), self.decided.n_outcomes),
             start=start,
             ids=self.ids or None,
             labels=self.labels or None,
@@ -478,9 +507,11 @@ class RowAssembler:
             outcomes=decided.outcome_names,
             id_name=decided.id_name,
             make_blocks=make_blocks,
-            outcome_positions=[i + 1 for i in decided.outcomes] if not self.objects else None,
+            outcome_positions=[i + 1 for i in decided.outcomes]
+            if not self.objects and decided.list_column is None
+            else None,
             has_labels=decided.label is not None,
-            width=len(decided.outcomes),
+            width=decided.n_outcomes,
             notes=notes + decided.notes,
             layout=decided.record(fmt),
             sum_hint=decided.sum_hint,
