@@ -792,15 +792,15 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
                 else "a table needs columns of numbers, or one column of lists of numbers",
             )
         if label_notes:
-            listed = _quoted([name(c) for c in label_notes])
+            quoted = _quoted([name(c) for c in label_notes])
             if role == "predictions":
                 notes.append(
-                    f"{label}: {_plural(len(label_notes), 'column', 'columns')} {listed} "
+                    f"{label}: {_plural(len(label_notes), 'column', 'columns')} {quoted} "
                     f"{_plural(len(label_notes), 'holds', 'hold')} labels (--target candidates), not outcomes"
                 )
             else:
                 notes.append(
-                    f"{label}: {_plural(len(label_notes), 'column', 'columns')} {listed} "
+                    f"{label}: {_plural(len(label_notes), 'column', 'columns')} {quoted} "
                     f"{_plural(len(label_notes), 'holds', 'hold')} labels, not outcomes: left out "
                     "(--columns to choose the outcomes)"
                 )
