@@ -53,7 +53,7 @@ def _pyarrow() -> Any:
     return pyarrow
 
 
-def _seekable(opened: OpenedSource) -> Any:
+def seekable(opened: OpenedSource) -> Any:
     """A path or a seekable file holding the whole data (spooled to disk when it is a stream)."""
     if opened.plain and opened.source.path is not None:
         return str(opened.source.path)
@@ -131,7 +131,7 @@ class _Reader:
             if fmt == "parquet":
                 import pyarrow.parquet as pq
 
-                source = _seekable(opened)
+                source = seekable(opened)
                 self.spool = None if isinstance(source, str) else source
                 # Column chunks are read through small buffers, not pre-buffered whole: a
                 # row group of a million rows would otherwise sit in memory (80 MB for ten
@@ -140,7 +140,7 @@ class _Reader:
                 self.schema = self.parquet.schema_arrow
                 self.kind = "parquet"
             elif opened.head.startswith(b"ARROW1"):
-                source = _seekable(opened)
+                source = seekable(opened)
                 self.spool = None if isinstance(source, str) else source
                 self.ipc_file = pa.ipc.open_file(source)
                 self.schema = self.ipc_file.schema
