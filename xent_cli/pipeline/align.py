@@ -247,6 +247,11 @@ def _names(names: list[str], limit: int = 5) -> str:
 
 def _check_width(p: Table, p_block: Block, q: Table, q_block: Block) -> None:
     kp, kq = p_block.values.shape[1], q_block.values.shape[1]
+    if kp != kq and "llama" in (p.layout.get("format"), q.layout.get("format")):
+        raise InputError(
+            f"{p.label} has a vocabulary of {kp} but {q.label} has {kq}",
+            hint="both must come from models with the same tokenizer",
+        )
     if kp != kq:
         raise InputError(
             f"{p.label} has {kp} outcomes but {q.label} has {kq}",
@@ -388,6 +393,7 @@ def _lockstep(
         return
     p_rows = q_rows = 0
     q_iter = iter(q_stream)
+    same_text = _same_text_check(p_table, q_table)
     for p_block in p_stream:
         q_next = next(q_iter, None)
         p_rows += len(p_block)
@@ -397,10 +403,29 @@ def _lockstep(
         q_rows += len(q_block)
         if len(q_block) != len(p_block):
             raise _row_count_error(p_table, p_rows + _count(p_stream.rest), q_table, q_rows + _count(q_iter))
+        if same_text:
+            _check_same_tokens(p_table, p_block, q_table, q_block)
         yield PairBlock(p_side(p_block), q_side(q_block), p_block.ids or q_block.ids)
     extra = _count(q_iter)
     if extra:
         raise _row_count_error(p_table, p_rows, q_table, q_rows + extra)
+
+
+def _same_text_check(p: Table, q: Table) -> bool:
+    """Two llama.cpp logits files: their scored positions must be of one text."""
+    return p.layout.get("format") == "llama" and q.layout.get("format") == "llama"
+
+
+def _check_same_tokens(p: Table, p_block: Block, q: Table, q_block: Block) -> None:
+    if p_block.labels == q_block.labels:
+        return
+    assert p_block.labels is not None and q_block.labels is not None
+    row = next(i for i, (a, b) in enumerate(zip(p_block.labels, q_block.labels, strict=True)) if a != b)
+    raise InputError(
+        f"{p.where(p_block, row)}: token {p_block.labels[row]}, but {q.label} has token "
+        f"{q_block.labels[row]} there: the two files were not saved from the same text",
+        hint="run llama-perplexity on the same file with the same --ctx-size for both",
+    )
 
 
 def _count(blocks: Iterator[Block]) -> int:
