@@ -197,6 +197,8 @@ class Labels:
     notes: list[str] = field(default_factory=list)
     # (st_dev, st_ino) of every file the labels were read from.
     identities: list[tuple[int, int]] = field(default_factory=list)
+    # What the layout rule decided (format, id, labels column), JSON-ready, as for a Table.
+    layout: dict[str, Any] = field(default_factory=dict)
 
     def where(self, index: int) -> str:
         return row_where(self.label, index, self.lines)
