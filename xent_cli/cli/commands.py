@@ -22,6 +22,7 @@ from xent_cli.cli.params import (
     NumberParams,
     OutputParams,
     PairKindParams,
+    PairMode,
     PArg,
     PredArg,
     QArg,
@@ -233,6 +234,7 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
             q_kind=_dense(q_kind),
             panel=name == "compare",
             target=tokens.target or _tokens_in_file(name, p_spec, q_spec),
+            pair_position=tokens.pair == "position",
             top_logprobs=top_k,
             measures=compare.keys,
         )
@@ -258,6 +260,7 @@ def loss(
     target: Target = "",
     label_smoothing: LabelSmoothing = 0.0,
     ignore_label: IgnoreLabel = None,
+    pair: PairMode = None,
     *,
     inputs: InputParams,
     numbers: NumberParams,
@@ -295,6 +298,7 @@ def loss(
         label_smoothing=label_smoothing,
         ignore_label=ignore_label,
         join_ids=inputs.id_column is not None,
+        pair_position=pair == "position",
     )
     return execute(loss_plan(spec, settings), output=output, gates=gates, scale=scale)
 

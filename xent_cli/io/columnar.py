@@ -461,7 +461,13 @@ def columnar_labels(opened: OpenedSource, options: ReadOptions) -> Any:
                 ids.extend(label_text(v) for v in batch.column(1).to_pylist())
     finally:
         reader.close()
-    return Labels(opened.label, values, ids if decided.id is not None else None, notes=list(decided.notes))
+    return Labels(
+        opened.label,
+        values,
+        ids if decided.id is not None else None,
+        notes=list(decided.notes),
+        layout=decided.record(opened.format),
+    )
 
 
 def columnar_samples(

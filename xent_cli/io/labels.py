@@ -33,7 +33,9 @@ def read_labels(source: Source, options: ReadOptions) -> Labels:
     With ``options.id_column`` (a join by id), ids must be unique.
     """
     if source.inline is not None:
-        return Labels(source.label, [item.strip() for item in source.inline.split(",")])
+        return Labels(
+            source.label, [item.strip() for item in source.inline.split(",")], layout={"format": "inline"}
+        )
     label_options = ReadOptions(
         input_format=options.input_format,
         encoding=options.encoding,
@@ -62,6 +64,8 @@ def read_labels(source: Source, options: ReadOptions) -> Labels:
     finally:
         opened.close()
     labels.identities = source.identities()
+    if not labels.layout:  # a plain list: no columns to decide
+        labels.layout = {"format": opened.format, "id": None, "labels": None, "index": labels.ids is not None}
     if not labels.values:
         raise InputError(f"{source.label}: holds no labels")
     if options.id_column is not None and labels.ids is not None:
@@ -143,7 +147,14 @@ def _delimited_labels(opened: OpenedSource, options: ReadOptions) -> Labels:
         raise parser_error(label, exc) from None
     if not values:
         raise InputError(f"{label}: has a header but no labels")
-    return Labels(label, values, ids if decided.id is not None else None, numbers, notes=list(decided.notes))
+    return Labels(
+        label,
+        values,
+        ids if decided.id is not None else None,
+        numbers,
+        notes=list(decided.notes),
+        layout=decided.record(opened.format),
+    )
 
 
 def _json_labels(opened: OpenedSource, options: ReadOptions) -> Labels:
@@ -199,7 +210,14 @@ def _json_labels(opened: OpenedSource, options: ReadOptions) -> Labels:
         elif frame.index is not None:
             ids.append(label_text(frame.index[index]))
     has_ids = id_key is not None or frame.index is not None
-    return Labels(label, values, ids if has_ids else None, numbers, notes=list(decided.notes))
+    return Labels(
+        label,
+        values,
+        ids if has_ids else None,
+        numbers,
+        notes=list(decided.notes),
+        layout=decided.record(opened.format),
+    )
 
 
 # --- samples: label columns (for `xent info --x/--y` and `xent entropy --column`) ------------

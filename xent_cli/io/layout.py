@@ -660,7 +660,7 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
     # 2. the id.
     if id_col is None and width > 1:
         id_col, id_note = _infer_id(sample, names, columns, values, cells, taken, role, label)
-    if id_note and role != "labels":
+    if id_note:
         notes.append(id_note)
 
     reserved_cols = {i for i in (id_col, label_col) if i is not None}
@@ -707,6 +707,9 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
                         else candidates[-1]
                     )
                     labels = [label_col]
+                    if (len(usable) > 1 or id_col is not None) and not is_label_name(name(label_col)):
+                        # Which column holds the labels was inferred: say so, as for predictions.
+                        notes.append(f"{label}: labels taken from column {name(label_col)!r}")
             ignored = [c for c in free if c != label_col]
         else:
             if kind == "probs" and (strong or weak):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from xent_cli.errors import DistributionError, InputError, UsageError
-from xent_cli.io.readers import Block, ReadOptions, Table, read
+from xent_cli.io.readers import Block, Labels, ReadOptions, Table, read
 from xent_cli.io.sources import Source
 
 if TYPE_CHECKING:
@@ -496,6 +496,46 @@ def _joined(
             f"{q_table.label}: {len(unmatched)} id(s) are not in {p_table.label}: {_names(unmatched)}",
             hint="with --id every row needs a partner with the same id",
         )
+
+
+def check_same_ids(table: Table, block: Block, labels: Labels, seen: int, *, pair_position: bool) -> None:
+    """Predictions and labels paired by position: their ids, where both have them, must agree.
+
+    The first disagreement is an error showing a few ids of each side (so that a shuffled
+    pandas index beside ``0…n−1`` is plain to see) and naming ``--pair position``, or,
+    with ``pair_position``, a note (once).
+    """
+    assert block.ids is not None and labels.ids is not None
+    theirs = labels.ids[seen : seen + len(block)]
+    row = next((i for i, (a, b) in enumerate(zip(block.ids, theirs, strict=False)) if a != b), None)
+    if row is None:
+        return
+    mine_shown = _names(block.ids[row : row + 3], 3) + (", …" if len(block.ids) > row + 3 else "")
+    theirs_shown = _names(theirs[row : row + 3], 3) + (", …" if len(theirs) > row + 3 else "")
+    where = table.where(block, row)
+    if pair_position:
+        note = (
+            f"{table.label} and {labels.label}: ids differ from row {block.start + row + 1} "
+            f"({mine_shown} beside {theirs_shown}); rows paired in order (--pair position)"
+        )
+        if note not in labels.notes and not any("(--pair position)" in n for n in labels.notes):
+            labels.notes.append(note)
+        return
+    shared = set(labels.ids).issuperset(block.ids)
+    option = "--id COL"
+    if table.id_name is not None and table.id_name == labels.layout.get("id"):
+        option = f"--id {table.id_name.removeprefix('column ')}"
+    hint = (
+        f"the same ids in another order: join them with {option}, or pair rows in order with --pair position"
+        if shared
+        else "if they are the same rows in the same order (a shuffled index beside 0…n−1), "
+        "pair them in order with --pair position"
+    )
+    raise InputError(
+        f"{where}: ids differ from {labels.label}: {table.label} has {mine_shown}, "
+        f"{labels.label} has {theirs_shown}",
+        hint=hint,
+    )
 
 
 def two_columns(
