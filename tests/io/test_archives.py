@@ -214,3 +214,13 @@ def test_member_of_a_file_that_is_not_an_archive(env: CliEnv, tmp_path: Path) ->
     result = env.run(["entropy", f"{plain}:x"])  # a CSV holds no named arrays: no such file
     assert (result.exit_code, result.stdout) == (2, "")
     assert "no such file" in result.stderr
+
+
+def test_labels_from_an_npz_array(env: CliEnv, tmp_path: Path) -> None:
+    labels = RNG.integers(0, 7, size=30)
+    np.savez(tmp_path / "y.npz", y=labels, other=labels)
+    np.save(tmp_path / "p.npy", P)
+    expected = -np.log(P[np.arange(30), labels]).mean()
+    result = env.run(["loss", str(tmp_path / "p.npy"), "--target", f"{tmp_path / 'y.npz'}:y", "--value"])
+    assert result.exit_code == 0, result.output
+    assert float(result.stdout) == pytest.approx(expected, rel=1e-12)

@@ -297,3 +297,32 @@ def test_a_struct_column_is_named_in_an_error_never_the_id(env: CliEnv, tmp_path
     chosen = env.run(["entropy", str(path), "--columns", "x", "--value"])
     assert chosen.exit_code == 0, chosen.output
     assert float(chosen.stdout) == pytest.approx(entropy([0.3, 0.7]), rel=1e-12)
+
+
+def test_a_json_object_column_is_named_in_an_error(env: CliEnv, tmp_path: Path) -> None:
+    path = tmp_path / "meta.jsonl"
+    path.write_text('{"meta": {"k": 1}, "a": 0.5, "b": 0.5}\n{"meta": {"k": 2}, "a": 0.2, "b": 0.8}\n')
+    result = env.run(["entropy", str(path)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"xent: error: {path}: column 'meta' holds nested values (objects, lists of text), neither numbers "
+        "nor labels (choose the outcome columns with --columns)\n"
+    )
+    # beside a list column it is left out, with a note
+    listed = tmp_path / "listed.jsonl"
+    listed.write_text('{"meta": {"k": 1}, "probs": [0.5, 0.5]}\n{"meta": {"k": 2}, "probs": [0.2, 0.8]}\n')
+    result = env.run(["entropy", str(listed), "--value"])
+    assert result.exit_code == 0, result.output
+    assert float(result.stdout) == pytest.approx(entropy([[0.5, 0.5], [0.2, 0.8]], axis=1).mean(), rel=1e-12)
+    assert "column 'meta' left out" in result.stderr
+
+
+def test_an_extension_type_is_classified_by_what_it_stores(env: CliEnv, tmp_path: Path) -> None:
+    uuids = pa.ExtensionArray.from_storage(pa.uuid(), pa.array([b"a" * 16, b"b" * 16], pa.binary(16)))
+    path = tmp_path / "u.parquet"
+    pq.write_table(pa.table({"key": uuids, "probs": [[0.5, 0.5], [0.2, 0.8]]}), path)
+    result = env.run(["entropy", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    layout = doc["layout"]["p"] if "p" in doc.get("layout", {}) else doc["layout"]
+    assert layout["id"] == "key" and layout["list"] == "probs"

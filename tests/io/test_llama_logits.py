@@ -199,3 +199,14 @@ def test_header_fields_are_little_endian_int32(files: tuple[Path, Path]) -> None
     head = base.read_bytes()[:20]
     assert head[:8] == b"_logits_"
     assert struct.unpack("<3i", head[8:]) == (N_CTX, N_VOCAB, N_CHUNK)
+
+
+def test_a_llama_file_is_not_labels(env: CliEnv, files: tuple[Path, Path], tmp_path: Path) -> None:
+    base, _ = files
+    np.save(tmp_path / "p.npy", np.full((21, N_VOCAB), 1 / N_VOCAB))
+    result = env.run(["loss", str(tmp_path / "p.npy"), "--target", str(base)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"xent: error: {base}: holds distributions (llama.cpp saved logits), not labels "
+        "(its own tokens are the targets: --target tokens)\n"
+    )

@@ -87,7 +87,9 @@ def _kind_of(arrow_type: Any) -> int:
         return rule.EMPTY
     if types.is_list(arrow_type) or types.is_large_list(arrow_type) or types.is_fixed_size_list(arrow_type):
         return rule.LIST if _kind_of(arrow_type.value_type) in (rule.INT, rule.DEC) else rule.NESTED
-    if types.is_nested(arrow_type) or types.is_union(arrow_type) or isinstance(arrow_type, pa.ExtensionType):
+    if isinstance(arrow_type, pa.ExtensionType):  # a uuid, a pandas period: what it stores
+        return _kind_of(arrow_type.storage_type)
+    if types.is_nested(arrow_type) or types.is_union(arrow_type):
         return rule.NESTED
     return rule.TEXT
 

@@ -53,6 +53,13 @@ def read_labels(source: Source, options: ReadOptions) -> Labels:
             from xent_cli.io.npy import npy_values
 
             labels = Labels(source.label, [label_text(v) for v in npy_values(opened).tolist()])
+        elif opened.format in ("npz", "safetensors"):
+            labels = Labels(source.label, _archive_labels(opened), layout={"format": opened.format})
+        elif opened.format == "llama":
+            raise InputError(
+                f"{source.label}: holds distributions (llama.cpp saved logits), not labels",
+                hint="its own tokens are the targets: --target tokens",
+            )
         elif opened.format in ("parquet", "feather"):
             from xent_cli.io.columnar import columnar_labels
 
@@ -79,6 +86,18 @@ def read_labels(source: Source, options: ReadOptions) -> Labels:
                 )
             seen[row_id] = index
     return labels
+
+
+def _archive_labels(opened: OpenedSource) -> list[str]:
+    """Every value of one array of a ``.npz`` or ``.safetensors`` file, flattened, as labels."""
+    from xent_cli.io.arrays import read_npz, read_safetensors
+
+    reader = read_npz if opened.format == "npz" else read_safetensors
+    table = reader(opened, ReadOptions())
+    try:
+        return [label_text(v) for block in table.blocks() for v in block.values.ravel().tolist()]
+    finally:
+        table.close()
 
 
 def _read_all(opened: OpenedSource) -> bytes:

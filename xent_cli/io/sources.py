@@ -262,7 +262,7 @@ def resolve(spec: str | None, *, stdin_is_terminal: bool) -> Source:
     kind = path_kind(spec)
     if kind in ("file", "other"):
         return Source(label=spec, path=Path(spec))
-    member = _archive_member(spec)
+    member = archive_member(spec)
     if member is not None:
         return member
     if _INLINE_JSON.match(spec):  # before globs: [ ... ] is not a pattern here
@@ -278,7 +278,7 @@ def resolve(spec: str | None, *, stdin_is_terminal: bool) -> Source:
     )
 
 
-def _archive_member(spec: str) -> Source | None:
+def archive_member(spec: str) -> Source | None:
     """``FILE.npz:NAME`` or ``FILE.safetensors:NAME``: one array of an archive that exists."""
     path, colon, name = spec.rpartition(":")
     if not colon or not path or not name or path_kind(path) not in ("file", "other"):

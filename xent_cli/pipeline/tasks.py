@@ -937,9 +937,9 @@ def _same_label(text: str, ignore: str) -> bool:
 
 def target_source(target: str, pred: Source) -> Source | None:
     """The labels source ``--target`` names, or None when it must be a column of PRED."""
-    from xent_cli.io.sources import path_kind, resolve
+    from xent_cli.io.sources import archive_member, path_kind, resolve
 
-    if target == "-" or path_kind(target) is not None:
+    if target == "-" or path_kind(target) is not None or archive_member(target) is not None:
         return resolve(target, stdin_is_terminal=False)
     if "," in target or pred.inline is not None:
         return Source(label=f"--target {target}", inline=target)
