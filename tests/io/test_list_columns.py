@@ -326,3 +326,43 @@ def test_an_extension_type_is_classified_by_what_it_stores(env: CliEnv, tmp_path
     doc = json.loads(result.stdout)
     layout = doc["layout"]["p"] if "p" in doc.get("layout", {}) else doc["layout"]
     assert layout["id"] == "key" and layout["list"] == "probs"
+
+
+def test_wide_json_lines_sample_fewer_rows_and_read_them_all(tmp_path: Path) -> None:
+    """A vocabulary-wide list a line: the layout samples by cells, blocks are the compute size."""
+    wide = RNG.dirichlet(np.ones(300), size=1500)
+    path = tmp_path / "wide.jsonl"
+    path.write_text(
+        "".join(json.dumps({"id": i, "probs": row.tolist()}) + "\n" for i, row in enumerate(wide))
+    )
+    table = read(Source(label=str(path), path=path), ReadOptions(block_elements=300 * 100))
+    try:
+        blocks = list(table.blocks())
+    finally:
+        table.close()
+    assert max(len(b) for b in blocks) == 100
+    np.testing.assert_array_equal(np.concatenate([b.values for b in blocks]), wide)
+    assert [i for b in blocks for i in (b.ids or [])] == [str(i) for i in range(1500)]
+
+
+def test_wide_parquet_lists_sample_a_few_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xent_cli.io import columnar
+
+    wide = RNG.dirichlet(np.ones(50), size=300)
+    path = tmp_path / "wide.parquet"
+    pq.write_table(pa.table({"probs": _lists(wide)}), path)
+    sizes: list[int] = []
+    original = columnar._Reader.sample
+
+    def spy(self: columnar._Reader, rows: int = 2000) -> object:
+        sizes.append(rows)
+        return original(self, rows)
+
+    monkeypatch.setattr(columnar._Reader, "sample", spy)
+    table = read(Source(label=str(path), path=path), ReadOptions())
+    try:
+        values = np.concatenate([b.values for b in table.blocks()])
+    finally:
+        table.close()
+    assert sizes == [columnar._LIST_SAMPLE_ROWS]
+    np.testing.assert_array_equal(values, wide)

@@ -94,6 +94,10 @@ def _kind_of(arrow_type: Any) -> int:
     return rule.TEXT
 
 
+# Rows sampled for the layout of a table with a list column.
+_LIST_SAMPLE_ROWS = 64
+
+
 def _list_lengths(column: Any) -> Any:
     """Each row's list length (null for a missing list)."""
     import pyarrow.compute as pc
@@ -180,17 +184,17 @@ class _Reader:
         """The number of rows, where the file's metadata says it."""
         return int(self.parquet.metadata.num_rows) if self.kind == "parquet" else None
 
-    def sample(self) -> Any:
-        """The first rows (up to the layout's sample size) as one record batch, or None."""
+    def sample(self, rows: int = rule.SAMPLE_ROWS) -> Any:
+        """The first rows (up to ``rows``) as one record batch, or None."""
         pa = _pyarrow()
         try:
             if self.kind == "stream":
                 for batch in self.ipc_stream:
                     if batch.num_rows:
                         self._first_stream_batch = batch
-                        return batch.slice(0, rule.SAMPLE_ROWS)
+                        return batch.slice(0, rows)
                 return None
-            for batch in self.batches(None, rule.SAMPLE_ROWS):
+            for batch in self.batches(None, rows):
                 if batch.num_rows:
                     return batch
         except (pa.ArrowException, OSError) as exc:
@@ -223,7 +227,9 @@ def _layout_sample(reader: _Reader, opened: OpenedSource) -> rule.Sample:
 
     schema = reader.schema
     raw_names = list(schema.names)
-    first = reader.sample()
+    # A list column may hold a vocabulary per row: a few rows say all the layout needs.
+    has_lists = any(_kind_of(field.type) == rule.LIST for field in schema)
+    first = reader.sample(_LIST_SAMPLE_ROWS if has_lists else rule.SAMPLE_ROWS)
     if first is None:
         raise InputError(f"{opened.label}: has no rows")
     rows, width = first.num_rows, len(raw_names)

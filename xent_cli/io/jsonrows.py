@@ -560,9 +560,15 @@ def read_jsonl(opened: OpenedSource, options: ReadOptions) -> Table:
 
     source = items()
     head: list[tuple[int, Any]] = []
+    cells = 0
+    complete = True  # the sample holds every row
     for pair in source:
         head.append(pair)
-        if len(head) >= rule.SAMPLE_ROWS:
+        cells += _cells(pair[1])
+        # As many rows as the layout samples, fewer when rows are wide (a vocabulary-long
+        # list per line), but at least two.
+        if len(head) >= rule.SAMPLE_ROWS or (len(head) >= 2 and cells >= rule.SAMPLE_CELLS):
+            complete = False
             break
     if not head:
         opened.stream.close()
@@ -576,8 +582,8 @@ def read_jsonl(opened: OpenedSource, options: ReadOptions) -> Table:
         )
     rows = [item for _, item in head]
     frame = Frame(rows, list(first) if objects else None, objects=objects)
-    complete = len(head) < rule.SAMPLE_ROWS
     decided, names = _layout(frame, label, "jsonl", options, complete)
+    block_rows = options.rows_per_block(decided.n_outcomes)
     assembler = RowAssembler(label, frame, decided, names)
 
     def blocks() -> Iterator[Block]:
@@ -587,7 +593,7 @@ def read_jsonl(opened: OpenedSource, options: ReadOptions) -> Table:
             for line_number, item in [*head, *source]:
                 number += 1
                 assembler.add(item, number, line_number)
-                if len(assembler) >= options.block_rows:
+                if len(assembler) >= block_rows:
                     block = assembler.take_block(start)
                     start += len(block)
                     yield block
@@ -597,6 +603,12 @@ def read_jsonl(opened: OpenedSource, options: ReadOptions) -> Table:
             yield assembler.take_block(start)
 
     return assembler.table(blocks, "jsonl", [])
+
+
+def _cells(item: Any) -> int:
+    """How many values a JSON row holds (a list counts its items)."""
+    values = item.values() if isinstance(item, dict) else item if isinstance(item, list) else [item]
+    return sum(len(v) if isinstance(v, list) else 1 for v in values)
 
 
 def json_items(opened: OpenedSource) -> tuple[list[Any], list[int] | None]:
