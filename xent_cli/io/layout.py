@@ -43,6 +43,14 @@ The rule (the README's "Layout: how xent reads a table" says the same for users)
    columns beyond it mean the file holds samples, which is an error naming ``--x``/``--y``.
 6. ``role="labels"``: the label column is the one named like labels, else the last
    column that is not the id.
+7. **Lists and types.** Readers give each cell the kind of its values' type, never of
+   its encoding (a dictionary of floats is DEC). One column of lists of numbers (LIST) is
+   the outcomes, each row's list one distribution (:attr:`Layout.list_column`); beside
+   it the id is found as above, label-named columns (and, for ``xent loss``, text columns)
+   are labels, and the rest is left out with a note. Several list columns need
+   ``--columns``. A NESTED column (struct, map, JSON object, list of text) is never an
+   outcome, an id or a label: without a list column or ``--columns`` it is an error
+   naming it.
 
 Whenever an inference changed what is computed compared with reading every numeric
 column as an outcome, :attr:`Layout.notes` holds one short note about it.
