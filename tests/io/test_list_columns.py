@@ -366,3 +366,19 @@ def test_wide_parquet_lists_sample_a_few_rows(tmp_path: Path, monkeypatch: pytes
         table.close()
     assert sizes == [columnar._LIST_SAMPLE_ROWS]
     np.testing.assert_array_equal(values, wide)
+
+
+@pytest.mark.parametrize("orient", ["split", "records", "index", "columns", "table", "values"])
+def test_every_pandas_orient_of_a_list_column(env: CliEnv, tmp_path: Path, orient: str) -> None:
+    frame = pd.DataFrame({"probs": _lists(P[:8]), "w": np.arange(8.0)}, index=range(20, 28))
+    path = tmp_path / f"{orient}.json"
+    frame.to_json(path, orient=orient)
+    result = env.run(["entropy", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    written = [row for row in pd.read_json(path, orient=orient)["probs" if orient != "values" else 0]]
+    np.testing.assert_allclose(
+        [r["value"] for r in doc["rows"]], entropy(np.array(written), axis=1), rtol=1e-12
+    )
+    if orient not in ("records", "values"):
+        assert [r["id"] for r in doc["rows"]] == [str(i) for i in range(20, 28)]

@@ -300,6 +300,14 @@ def _object_of_objects(document: dict[str, Any], label: str, kind: str) -> Frame
             )
     as_index = Frame([document[k] for k in outer], inner, objects=True, index=outer)
     as_columns = Frame([{o: document[o][i] for o in outer} for i in inner], outer, objects=True, index=inner)
+    # A list column (one list of numbers per row): lists sit under one key of the level
+    # that names the columns, and under every key of the level that names the rows.
+    outer_lists = {o for o in outer if any(isinstance(v, list) for v in document[o].values())}
+    inner_lists = {i for o in outer for i, v in document[o].items() if isinstance(v, list)}
+    if len(outer_lists) == 1 and len(inner_lists) > 1:
+        return as_columns
+    if len(inner_lists) == 1 and len(outer_lists) > 1:
+        return as_index
     if _range_keys(inner) and not _range_keys(outer):
         return as_columns
     if _range_keys(outer) and not _range_keys(inner):
