@@ -30,7 +30,9 @@ def read_labels(source: Source, options: ReadOptions) -> Labels:
     With ``options.id_column`` (a join by id), ids must be unique.
     """
     if source.inline is not None:
-        return Labels(source.label, [item.strip() for item in source.inline.split(",")])
+        return Labels(
+            source.label, [item.strip() for item in source.inline.split(",")], layout={"format": "inline"}
+        )
     label_options = ReadOptions(
         input_format=options.input_format,
         encoding=options.encoding,
@@ -48,6 +50,13 @@ def read_labels(source: Source, options: ReadOptions) -> Labels:
             from xent_cli.io.npy import npy_values
 
             labels = Labels(source.label, [label_text(v) for v in npy_values(opened).tolist()])
+        elif opened.format in ("npz", "safetensors"):
+            labels = Labels(source.label, _archive_labels(opened), layout={"format": opened.format})
+        elif opened.format == "llama":
+            raise InputError(
+                f"{source.label}: holds distributions (llama.cpp saved logits), not labels",
+                hint="its own tokens are the targets: --target tokens",
+            )
         elif opened.format in ("parquet", "feather"):
             from xent_cli.io.columnar import columnar_labels
 
@@ -59,6 +68,8 @@ def read_labels(source: Source, options: ReadOptions) -> Labels:
     finally:
         opened.close()
     labels.identities = source.identities()
+    if not labels.layout:  # a plain list: no columns to decide
+        labels.layout = {"format": opened.format, "id": None, "labels": None, "index": labels.ids is not None}
     if not labels.values:
         raise InputError(f"{source.label}: holds no labels")
     if options.id_column is not None and labels.ids is not None:
@@ -72,6 +83,18 @@ def read_labels(source: Source, options: ReadOptions) -> Labels:
                 )
             seen[row_id] = index
     return labels
+
+
+def _archive_labels(opened: OpenedSource) -> list[str]:
+    """Every value of one array of a ``.npz`` or ``.safetensors`` file, flattened, as labels."""
+    from xent_cli.io.arrays import read_npz, read_safetensors
+
+    reader = read_npz if opened.format == "npz" else read_safetensors
+    table = reader(opened, ReadOptions())
+    try:
+        return [label_text(v) for block in table.blocks() for v in block.values.ravel().tolist()]
+    finally:
+        table.close()
 
 
 def _read_all(opened: OpenedSource) -> bytes:
@@ -122,6 +145,7 @@ def _delimited_labels(opened: OpenedSource, options: ReadOptions) -> Labels:
         None,
         notes=list(decided.notes),
         line_of=lambda row: line_of_row(opened, shape, row),
+        layout=decided.record(opened.format),
     )
 
 
@@ -178,7 +202,14 @@ def _json_labels(opened: OpenedSource, options: ReadOptions) -> Labels:
         elif frame.index is not None:
             ids.append(label_text(frame.index[index]))
     has_ids = id_key is not None or frame.index is not None
-    return Labels(label, values, ids if has_ids else None, numbers, notes=list(decided.notes))
+    return Labels(
+        label,
+        values,
+        ids if has_ids else None,
+        numbers,
+        notes=list(decided.notes),
+        layout=decided.record(opened.format),
+    )
 
 
 # --- samples: label columns (for `xent info --x/--y` and `xent entropy --column`) ------------

@@ -16,8 +16,10 @@ from typing import IO, Any, Literal, cast
 
 from xent_cli.errors import InputError, OpenError, UsageError
 
-Format = Literal["csv", "tsv", "json", "jsonl", "npy", "parquet", "feather"]
-BINARY_FORMATS = ("npy", "parquet", "feather")
+Format = Literal["csv", "tsv", "json", "jsonl", "npy", "npz", "safetensors", "llama", "parquet", "feather"]
+BINARY_FORMATS = ("npy", "npz", "safetensors", "llama", "parquet", "feather")
+# Formats that hold several named arrays, one of which ``FILE:NAME`` picks.
+ARCHIVE_FORMATS = ("npz", "safetensors")
 
 _EXTENSIONS: dict[str, Format] = {
     ".csv": "csv",
@@ -28,6 +30,9 @@ _EXTENSIONS: dict[str, Format] = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".npy": "npy",
+    ".npz": "npz",
+    ".safetensors": "safetensors",
+    ".kld": "llama",
     ".parquet": "parquet",
     ".pq": "parquet",
     ".feather": "feather",
@@ -43,6 +48,10 @@ _MAGIC = (
     (b"\x28\xb5\x2f\xfd", "zstd"),
 )
 _NPY_MAGIC = b"\x93NUMPY"
+# np.savez writes a zip archive; its first local file header starts with this.
+_ZIP_MAGIC = b"PK\x03\x04"
+# llama-perplexity --kl-divergence-base writes this first.
+LLAMA_MAGIC = b"_logits_"
 _PARQUET_MAGIC = b"PAR1"
 _ARROW_FILE_MAGIC = b"ARROW1"
 # An Arrow IPC stream starts with a message: the continuation marker, then its length.
@@ -69,6 +78,8 @@ class Source:
     # Local files are Paths; fsspec URLs (s3://…, file://…) are strings.
     shards: tuple[Path | str, ...] | None = None
     url: str | None = None
+    # The array of an archive that ``FILE.npz:NAME`` or ``FILE.safetensors:NAME`` names.
+    member: str | None = None
 
     @property
     def is_stdin(self) -> bool:
@@ -94,7 +105,7 @@ class Source:
         shards = None
         if self.shards is not None:
             shards = tuple(s.absolute() if isinstance(s, Path) else s for s in self.shards)
-        return Source(self.label, path, self.inline, shards, self.url)
+        return Source(self.label, path, self.inline, shards, self.url, self.member)
 
     @property
     def local_paths(self) -> list[Path]:
@@ -251,6 +262,9 @@ def resolve(spec: str | None, *, stdin_is_terminal: bool) -> Source:
     kind = path_kind(spec)
     if kind in ("file", "other"):
         return Source(label=spec, path=Path(spec))
+    member = archive_member(spec)
+    if member is not None:
+        return member
     if _INLINE_JSON.match(spec):  # before globs: [ ... ] is not a pattern here
         return Source(label=spec, inline=spec)
     sharded = _shards(spec)
@@ -262,6 +276,16 @@ def resolve(spec: str | None, *, stdin_is_terminal: bool) -> Source:
         f"{_clip_label(spec)}: no such file",
         hint="an inline distribution is written like 0.25,0.75 or cat=0.25,dog=0.75",
     )
+
+
+def archive_member(spec: str) -> Source | None:
+    """``FILE.npz:NAME`` or ``FILE.safetensors:NAME``: one array of an archive that exists."""
+    path, colon, name = spec.rpartition(":")
+    if not colon or not path or not name or path_kind(path) not in ("file", "other"):
+        return None
+    if format_from_name(path)[0] not in ARCHIVE_FORMATS:
+        return None
+    return Source(label=spec, path=Path(path), member=name)
 
 
 def _clip_label(spec: str, limit: int = 60) -> str:
@@ -650,6 +674,12 @@ def binary_format(head: bytes) -> Format | None:
     """The binary format whose magic bytes start ``head``, if any."""
     if head.startswith(_NPY_MAGIC):
         return "npy"
+    if head.startswith(_ZIP_MAGIC):
+        return "npz"
+    if head.startswith(LLAMA_MAGIC):
+        return "llama"
+    if _looks_like_safetensors(head):
+        return "safetensors"
     if head.startswith(_PARQUET_MAGIC):
         return "parquet"
     if head.startswith(_ARROW_FILE_MAGIC) or head.startswith(_ARROW_STREAM_MAGIC):
@@ -657,10 +687,19 @@ def binary_format(head: bytes) -> Format | None:
     return None
 
 
+def _looks_like_safetensors(head: bytes) -> bool:
+    """A safetensors file: a little-endian 64-bit header size, then a JSON object's ``{"``."""
+    if len(head) < 10:
+        return False
+    size = int.from_bytes(head[:8], "little")
+    return 2 <= size <= (100 << 20) and head[8:10] in (b'{"', b"{}", b"{ ")
+
+
 def sniff_format(head: bytes) -> Format:
     """Guess the format of unnamed data from its first bytes.
 
-    Magic bytes (``.npy``, Parquet ``PAR1``, Arrow ``ARROW1`` or an IPC stream's
+    Magic bytes (``.npy``, a zip archive for ``.npz``, llama.cpp's ``_logits_``, a
+    safetensors header, Parquet ``PAR1``, Arrow ``ARROW1`` or an IPC stream's
     continuation marker), then ``[`` or ``{`` (JSON, or JSON Lines when the first line
     is a complete value and more lines follow), else delimited text.
     """

@@ -168,6 +168,8 @@ class Labels:
     notes: list[str] = field(default_factory=list)
     # (st_dev, st_ino) of every file the labels were read from.
     identities: list[tuple[int, int]] = field(default_factory=list)
+    # What the layout rule decided (format, id, labels column), JSON-ready, as for a Table.
+    layout: dict[str, Any] = field(default_factory=dict)
 
     # The file line of a 0-based row, found on demand (see ``Table.line_of``).
     line_of: Callable[[int], int | None] | None = None
