@@ -18,7 +18,7 @@ from xent_cli.io import layout as rule
 from xent_cli.io.delimited import WHITESPACE, describe, frames, line_of_row, parser_error
 from xent_cli.io.jsonrows import Frame, frame_of, json_items, label_text, load_json, read_document
 from xent_cli.io.sources import OpenedSource, Source, open_source
-from xent_cli.io.table import Labels, ReadOptions, max_document_bytes, row_where, size_text
+from xent_cli.io.table import Labels, ReadOptions, row_where
 
 # Kept for callers that listed the names; the rule's own list is longer.
 LABEL_NAMES = tuple(sorted(rule.LABEL_NAMES))
@@ -95,26 +95,6 @@ def _archive_labels(opened: OpenedSource) -> list[str]:
         return [label_text(v) for block in table.blocks() for v in block.values.ravel().tolist()]
     finally:
         table.close()
-
-
-def _read_all(opened: OpenedSource) -> bytes:
-    limit = max_document_bytes()
-    stream = opened.raw_stream()
-    chunks = []
-    total = 0
-    while total <= limit:
-        chunk = stream.read(min(1 << 20, limit + 1 - total))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        total += len(chunk)
-    data = b"".join(chunks)
-    if len(data) > limit:
-        raise InputError(
-            f"{opened.label}: is larger than {size_text(limit)}, the most a labels file may hold",
-            hint="set XENT_MAX_DOCUMENT_BYTES to raise it",
-        )
-    return data
 
 
 def _delimited_labels(opened: OpenedSource, options: ReadOptions) -> Labels:
