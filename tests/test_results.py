@@ -292,6 +292,7 @@ def test_check_gates_reads_each_named_statistic() -> None:
         "statistic": "max",
         "fail_if": "above",
         "bound": 0.35,
+        "bound_text": "0.35",
         "value": 0.4,
         "held": False,
     }

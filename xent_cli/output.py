@@ -40,11 +40,10 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 from xent_cli import messages
 from xent_cli.errors import ExitStatus, OutputError
 from xent_cli.render import write_table
-from xent_cli.results import Gate, GateReport, Result, check_gates
+from xent_cli.results import Gate, GateReport, Result
 from xent_cli.writers import (
     OutputFormat,
     is_unicode,
-    text_number,
     write_delimited,
     write_json,
     write_jsonl,
@@ -317,22 +316,26 @@ def resolve_format(
     return "table" if stdout_is_terminal else "tsv"
 
 
-def emit(result: Result, settings: OutputSettings, target: Target | None = None) -> ExitStatus:
-    """Write the result, then report broken gates on stderr; return the exit status."""
-    report = check_gates(result, settings.gates)
+def emit(
+    result: Result, settings: OutputSettings, target: Target | None = None, report: GateReport | None = None
+) -> ExitStatus:
+    """Write the result, then report broken gates on stderr; return the exit status.
+
+    ``report`` holds the gates' verdicts (:func:`xent_cli.gates.evaluate`); None: the
+    settings' gates are evaluated here, against no baseline.
+    """
+    from xent_cli.gates import evaluate, failure_line
+
+    if report is None:
+        report = evaluate(result, settings.gates)
     if target is None:
         target = prepare_target(settings)
     if target.kind == "stdout":
         _write_stdout(result, report, settings)
     else:
         _write_target(result, report, settings, target)
-    for check in report.checks:
-        if not check.held:
-            relation = ">" if check.gate.direction == "above" else "<"
-            messages.gate_failed(
-                f"{check.measure} {check.statistic} {text_number(check.value)} {relation} "
-                f"{check.gate.bound:g} ({check.gate.option})"
-            )
+    for check in report.failed:
+        messages.gate_failed(failure_line(check))
     return ExitStatus.OK if report.held else ExitStatus.GATE_FAILED
 
 
@@ -562,6 +565,10 @@ def _write(
             width=settings.width or (None if is_terminal else 120),
         )
         write_table(result, console, settings.max_rows, worst=settings.worst)
+        if report.baseline is not None:
+            from xent_cli.reports import baseline_line
+
+            console.print(baseline_line(report.baseline), markup=False, highlight=False)
 
 
 def _pipe_console(**options: Any) -> Any:

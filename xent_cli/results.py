@@ -441,36 +441,62 @@ def summary_fields(
     return summary
 
 
+GateDirection = Literal["above", "below", "increase", "decrease"]
+
+
 @dataclass(frozen=True)
 class Gate:
     """A bound on a named statistic: fail if it is above (or below) ``bound``.
 
-    ``statistic`` None means the command's headline measure's mean.
+    ``statistic`` None means the command's headline measure's mean. ``increase``
+    and ``decrease`` bound the change from a baseline (``--baseline``): by
+    ``bound`` itself, or, ``relative``, by ``bound`` percent of the baseline's
+    value. ``text`` is the bound as the user typed it (``0.3250829``, ``1%``),
+    quoted back in every report so that a failed gate's line reads true.
     """
 
-    direction: Literal["above", "below"]
+    direction: GateDirection
     bound: float
     statistic: str | None = None
+    relative: bool = False
+    text: str = field(default="", compare=False)
 
     @classmethod
-    def parse(cls, direction: Literal["above", "below"], text: str) -> Gate:
-        """``X`` (the headline measure's mean) or ``NAME=X`` (``kl=0.01``, ``kl.p99=0.5``)."""
+    def parse(cls, direction: GateDirection, text: str) -> Gate:
+        """``X`` (the headline measure's mean) or ``NAME=X`` (``kl=0.01``, ``kl.p99=0.5``).
+
+        ``--fail-increase`` and ``--fail-decrease`` also take ``X%`` (of the baseline's value).
+        """
         name, _, number = text.rpartition("=")
+        typed = number.strip()
+        relative = direction in ("increase", "decrease") and typed.endswith("%")
         try:
-            bound = float(number)
+            bound = float(typed[:-1] if relative else typed)
         except ValueError:
             bound = math.nan
-        if math.isnan(bound):
+        if math.isnan(bound) or (direction in ("increase", "decrease") and not bound >= 0):
+            example = "1%" if direction in ("increase", "decrease") else "js=0.001"
             raise UsageError(
                 f"--fail-{direction} {text!r}: expected a number, or NAME=NUMBER",
-                hint="e.g. --fail-above 0.01 or --fail-above js=0.001",
+                hint=f"e.g. --fail-{direction} 0.01 or --fail-{direction} {example}",
             )
-        return cls(direction, bound, name.strip() or None)
+        return cls(direction, bound, name.strip() or None, relative, typed)
+
+    @property
+    def bound_text(self) -> str:
+        """The bound as typed (``%`` included), or, for a gate built in code, its shortest form."""
+        if self.text:
+            return self.text
+        return f"{self.bound:g}%" if self.relative else f"{self.bound:g}"
 
     @property
     def option(self) -> str:
         named = f"{self.statistic}=" if self.statistic else ""
-        return f"--fail-{self.direction} {named}{self.bound:g}"
+        return f"--fail-{self.direction} {named}{self.bound_text}"
+
+    @property
+    def against_baseline(self) -> bool:
+        return self.direction in ("increase", "decrease")
 
     def holds(self, value: float) -> bool:
         if math.isnan(value):
@@ -479,37 +505,105 @@ class Gate:
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """A statistic of this run beside the same statistic of a baseline result (``--baseline``).
+
+    ``ci`` is the bootstrap interval of the change (paired rows, ``--ci``), and
+    ``paired`` how rows were paired for it: ``id`` or ``position``.
+    """
+
+    file: str
+    statistic: str
+    value: float
+    current: float
+    ci: tuple[float, float] | None = None
+    paired: str | None = None
+
+    @property
+    def change(self) -> float:
+        return self.current - self.value
+
+    @property
+    def relative_change(self) -> float:
+        """The change as a fraction of the baseline's value (inf or nan when that is 0)."""
+        change = self.change
+        if self.value == 0:
+            return math.nan if change == 0 or math.isnan(change) else math.copysign(math.inf, change)
+        return change / abs(self.value)
+
+    def to_dict(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "file": self.file,
+            "statistic": self.statistic,
+            "value": self.value,
+            "current": self.current,
+            "change": self.change,
+            "relative_change": self.relative_change,
+        }
+        if self.ci is not None:
+            document["ci"] = list(self.ci)
+            document["paired_by"] = self.paired
+        return document
+
+
+@dataclass(frozen=True)
 class GateCheck:
-    """One gate, the value it saw and whether it held."""
+    """One gate, the value it saw and whether it held.
+
+    For a gate against a baseline, ``value`` is the change from the baseline
+    (with an interval, the end of it nearest to passing), ``limit`` the largest
+    change allowed (the bound, or its percentage of the baseline's value), and
+    ``baseline`` the comparison.
+    """
 
     gate: Gate
     measure: str
     statistic: str
     value: float
+    limit: float | None = None
+    baseline: Comparison | None = None
 
     @property
     def held(self) -> bool:
-        return self.gate.holds(self.value)
+        if not self.gate.against_baseline:
+            return self.gate.holds(self.value)
+        if math.isnan(self.value) or self.limit is None or math.isnan(self.limit):
+            return False
+        return self.value <= self.limit if self.gate.direction == "increase" else self.value >= -self.limit
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        document = {
             "option": self.gate.option,
             "measure": self.measure,
             "statistic": self.statistic,
             "fail_if": self.gate.direction,
             "bound": self.gate.bound,
+            "bound_text": self.gate.bound_text,
             "value": self.value,
             "held": self.held,
         }
+        if self.gate.against_baseline:
+            document["relative"] = self.gate.relative
+            document["limit"] = self.limit
+        if self.baseline is not None:
+            document["baseline"] = self.baseline.to_dict()
+        return document
 
 
 @dataclass(frozen=True)
 class GateReport:
+    """Every gate's verdict, and the headline's comparison with a baseline when one was given."""
+
     checks: list[GateCheck]
+    baseline: Comparison | None = None
 
     @property
     def held(self) -> bool:
         return all(c.held for c in self.checks)
+
+    @property
+    def failed(self) -> list[GateCheck]:
+        return [c for c in self.checks if not c.held]
 
     def to_dict(self) -> dict[str, Any]:
         return {"held": self.held, "checks": [c.to_dict() for c in self.checks]}

@@ -128,6 +128,8 @@ def _document(result: Result, report: GateReport | None, rows: object, worst: in
         document["layout"] = result.layouts
     if report is not None:
         document["gate"] = report.to_dict()
+        if report.baseline is not None:
+            document["baseline"] = report.baseline.to_dict()
     if result.explanation is not None:
         document["explain"] = _explanation(result.explanation)
     return jsonable(document)  # type: ignore[no-any-return]

@@ -23,7 +23,7 @@ import typer
 
 from xent_cli.errors import UsageError
 from xent_cli.io.sources import Format as InputFormatName
-from xent_cli.results import Gate, Unit
+from xent_cli.results import Gate, GateDirection, Unit
 
 if TYPE_CHECKING:
     from xent_cli.io.readers import ReadOptions
@@ -115,13 +115,18 @@ def check_label_smoothing(value: float) -> float:
     return value
 
 
-def _gate_parser(direction: Literal["above", "below"]) -> Callable[[str | Gate], Gate]:
+def _gate_parser(direction: GateDirection) -> Callable[[str | Gate], Gate]:
     def parse(text: str | Gate) -> Gate:
         if isinstance(text, Gate):
             return text
         try:
             return Gate.parse(direction, text)
         except UsageError as exc:
+            if direction in ("increase", "decrease"):
+                raise _bad(
+                    f"{text!r}: expected a number >= 0 or a percentage, optionally NAME= before it "
+                    "(e.g. 0.01, 1%, log_loss=1%)"
+                ) from exc
             raise _bad(f"{text!r}: expected a number, or NAME=NUMBER (e.g. js=0.001, kl.p99=0.5)") from exc
 
     return parse
@@ -452,9 +457,50 @@ class GateParams:
         ),
     ] = None
 
+    fail_increase: Annotated[
+        list[Gate] | None,
+        typer.Option(
+            "--fail-increase",
+            help="With --baseline: exit 1 if the mean rose by more than X since the baseline, or by "
+            "more than X% of the baseline's value (e.g. 1%, log_loss=0.01); repeatable.",
+            metavar="[NAME=]X[%]",
+            parser=_gate_parser("increase"),
+            rich_help_panel=GATES,
+            show_default=False,
+        ),
+    ] = None
+    fail_decrease: Annotated[
+        list[Gate] | None,
+        typer.Option(
+            "--fail-decrease",
+            help="With --baseline: exit 1 if the mean fell by more than X (or X%) since the baseline "
+            "(e.g. accuracy=0.5%); repeatable.",
+            metavar="[NAME=]X[%]",
+            parser=_gate_parser("decrease"),
+            rich_help_panel=GATES,
+            show_default=False,
+        ),
+    ] = None
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            help="An earlier JSON result of the same command (xent … --json -o FILE) to compare with: "
+            "the output shows its value, the change and the relative change.",
+            metavar="FILE",
+            rich_help_panel=GATES,
+            show_default=False,
+        ),
+    ] = None
+
     @property
     def gates(self) -> list[Gate]:
-        return [*(self.fail_above or []), *(self.fail_below or [])]
+        return [
+            *(self.fail_above or []),
+            *(self.fail_below or []),
+            *(self.fail_increase or []),
+            *(self.fail_decrease or []),
+        ]
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ def resolve_source(spec: str | None) -> Source:
 def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: ScaleParams | None = None) -> int:
     """Check the gates and the output target, run the plan's tasks, merge, and write the result."""
     from xent_cli import messages, progress
+    from xent_cli.gates import evaluate
     from xent_cli.output import OutputSettings, emit, prepare_target
     from xent_cli.pipeline.engine import Engine
     from xent_cli.pipeline.plan import input_paths
@@ -42,6 +43,17 @@ def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: Scale
                 f"--fail-{gate.direction} {gate.statistic}=…: {plan.spec.command} has no statistic "
                 f"{gate.statistic!r}",
                 hint=f"known: {', '.join(_shown_statistics(plan.statistics))}",
+            )
+    baseline = None
+    if gates.baseline is not None:
+        from xent_cli import baseline as baselines
+
+        baseline = baselines.load(gates.baseline, plan.spec.command, plan.spec.unit)
+    for gate in checks:
+        if gate.against_baseline and baseline is None:
+            raise UsageError(
+                f"{gate.option} needs --baseline FILE",
+                hint=f"a JSON result of an earlier run: xent {plan.spec.command} … --json -o FILE",
             )
     paths = input_paths(plan)
     settings = OutputSettings(
@@ -74,7 +86,8 @@ def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: Scale
         if not output.quiet:
             for note in result.notes:
                 messages.note(note)
-        return emit(result, settings, target)
+        report = evaluate(result, checks, baseline)
+        return emit(result, settings, target, report)
 
 
 def _needs(settings: OutputSettings, target: OutputTarget) -> Needs:
