@@ -60,6 +60,7 @@ _FORMAT_BY_EXTENSION: dict[str, OutputFormat] = {
     ".csv": "csv",
     ".tsv": "tsv",
     ".txt": "table",
+    ".md": "markdown",
 }
 _COMPRESSION_BY_EXTENSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
 # /proc/PID/fd/N (and /proc/PID/task/TID/fd/N) once /dev/fd, /dev/stdout, /proc/self are resolved.
@@ -87,6 +88,8 @@ class OutputSettings:
     no_color_env: bool = False
     # COLUMNS, when set (otherwise a terminal's own width, and 120 in a pipe or a file).
     width: int | None = None
+    # --ci: each measure's bootstrap interval of the mean, by measure key (None: not asked for).
+    intervals: dict[str, tuple[float, float]] | None = None
 
     @property
     def to_stdout(self) -> bool:
@@ -553,6 +556,10 @@ def _write(
         write_jsonl(result, out, ensure_ascii=ascii_only)
     elif fmt in ("csv", "tsv"):
         write_delimited(result, out, "," if fmt == "csv" else "\t", encoding=encoding)
+    elif fmt == "markdown":
+        from xent_cli.reports import markdown
+
+        out.write(markdown(result, report, settings.intervals))
     else:
         color = settings.color if settings.color is not None else is_terminal and not settings.no_color_env
         console = _pipe_console(

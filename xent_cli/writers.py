@@ -41,7 +41,7 @@ from typing import Any, Literal, TextIO
 from xent_cli.errors import OutputError
 from xent_cli.results import Explanation, GateReport, Result
 
-OutputFormat = Literal["auto", "table", "json", "jsonl", "csv", "tsv"]
+OutputFormat = Literal["auto", "table", "json", "jsonl", "csv", "tsv", "markdown"]
 SCHEMA_VERSION = 1
 # Rows formatted at a time: large enough to amortize Python's per-call cost.
 CHUNK_ROWS = 1 << 12

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 DenseKind = Literal["probs", "weights", "logits", "logprobs"]
 KindName = Literal["probs", "weights", "logits", "logprobs", "top-logprobs"]
-FormatName = Literal["auto", "table", "json", "jsonl", "csv", "tsv"]
+FormatName = Literal["auto", "table", "json", "jsonl", "csv", "tsv", "markdown"]
 EngineName = Literal["local", "dask"]
 CorrectionName = Literal["none", "miller-madow"]
 DecimalMark = Literal[".", ","]
@@ -351,7 +351,7 @@ class OutputParams:
             "--format",
             "-f",
             help=f"One of {_choices(FormatName)}. auto: a table on a terminal, TSV in a pipe (or "
-            "by -o's extension).",
+            "by -o's extension). markdown: GitHub-flavoured tables of the summary, gates and baseline.",
             metavar="FORMAT",
             rich_help_panel=OUTPUT,
         ),
@@ -487,6 +487,18 @@ class GateParams:
             "--baseline",
             help="An earlier JSON result of the same command (xent … --json -o FILE) to compare with: "
             "the output shows its value, the change and the relative change.",
+            metavar="FILE",
+            rich_help_panel=GATES,
+            show_default=False,
+        ),
+    ] = None
+
+    junit: Annotated[
+        Path | None,
+        typer.Option(
+            "--junit",
+            help="Also write the gates as JUnit XML to FILE (a testcase per gate, a failure per broken "
+            "one), for CI systems' test reports.",
             metavar="FILE",
             rich_help_panel=GATES,
             show_default=False,

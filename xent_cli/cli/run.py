@@ -87,7 +87,20 @@ def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: Scale
             for note in result.notes:
                 messages.note(note)
         report = evaluate(result, checks, baseline)
-        return emit(result, settings, target, report)
+        status = emit(result, settings, target, report)
+        if gates.junit is None and not environment.github_actions and not environment.step_summary:
+            return status
+        from xent_cli.reports import publish
+
+        return publish(
+            result,
+            report,
+            status,
+            junit=gates.junit,
+            github_actions=environment.github_actions,
+            step_summary=environment.step_summary,
+            intervals=settings.intervals,
+        )
 
 
 def _needs(settings: OutputSettings, target: OutputTarget) -> Needs:
@@ -100,7 +113,7 @@ def _needs(settings: OutputSettings, target: OutputTarget) -> Needs:
     fmt = resolve_format(settings, settings.stdout_is_terminal and target.kind == "stdout", target)
     if fmt == "table":
         return Needs(rows=False, head=max(settings.max_rows, 1), worst=settings.worst, histogram=True)
-    if fmt == "json" and settings.max_rows == 0:
+    if fmt == "markdown" or (fmt == "json" and settings.max_rows == 0):
         return Needs(rows=False, worst=settings.worst)
     return Needs(rows=True, worst=settings.worst)
 
