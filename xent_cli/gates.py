@@ -106,7 +106,7 @@ def _comparison(
     return Comparison(baseline.file, name, value, current, interval[0], interval[1])
 
 
-def failure_line(check: GateCheck, ci_level: float | None = None) -> str:
+def failure_line(check: GateCheck) -> str:
     """What a broken gate says on stderr (after ``xent: gate failed:``), quoting the bound as typed."""
     gate = check.gate
     subject = f"{check.measure} {check.statistic}"
@@ -125,12 +125,11 @@ def failure_line(check: GateCheck, ci_level: float | None = None) -> str:
         more = "more than" if gate.direction == "increase" else "a fall of more than"
         return f"{moved}, {more} {allowed} ({gate.option})"
     low, high = comparison.ci
-    level = f"{ci_level:.0%} " if ci_level is not None else ""
     side = "above" if gate.direction == "increase" else "below"
     edge = check.limit if gate.direction == "increase" else -check.limit
     bound = _number(edge) + (f" ({gate.bound_text})" if gate.relative else "")
     return (
-        f"{moved}; the {level}interval of the change [{_number(low)}, {_number(high)}] lies wholly "
+        f"{moved}; the bootstrap interval of the change [{_number(low)}, {_number(high)}] lies wholly "
         f"{side} {bound} ({gate.option})"
     )
 

@@ -572,10 +572,14 @@ def _write(
             width=settings.width or (None if is_terminal else 120),
         )
         write_table(result, console, settings.max_rows, worst=settings.worst)
+        if result.intervals is not None:
+            from xent_cli.reports import interval_line
+
+            console.print(interval_line(result), markup=False, highlight=False, soft_wrap=True)
         if report.baseline is not None:
             from xent_cli.reports import baseline_line
 
-            console.print(baseline_line(report.baseline), markup=False, highlight=False)
+            console.print(baseline_line(report.baseline), markup=False, highlight=False, soft_wrap=True)
 
 
 def _pipe_console(**options: Any) -> Any:

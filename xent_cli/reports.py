@@ -43,6 +43,21 @@ def baseline_line(comparison: Comparison) -> str:
     return line
 
 
+def interval_line(result: Result) -> str:
+    """One line under a table: each measure's bootstrap interval of the mean, and how it was found."""
+    assert result.intervals is not None and result.bootstrap is not None
+    settings = result.bootstrap
+    parts = [
+        f"{m.label} {_interval(result.intervals[m.key])}"
+        for m in result.measures
+        if m.key in result.intervals
+    ]
+    return (
+        f"{settings['level']:.4g} interval of the mean ({settings['method']} bootstrap, "
+        f"{settings['resamples']} resamples, seed {settings['seed']}): " + "; ".join(parts)
+    )
+
+
 def _signed(text: str) -> str:
     return text if text.startswith("-") or text == "nan" else f"+{text}"
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
+    from xent_cli.core.bootstrap import ResampleSums
     from xent_cli.core.stats import Summary
 
 SUMMARY_KEYS = ("count", "mean", "min", "p50", "p90", "p99", "max", "sum", "inf_count")
@@ -26,6 +27,8 @@ STATISTICS = (
     "count", "mean", "std_error", "min", "p0.1", "p1", "p5", "p10", "p50", "p90", "p95", "p99", "p99.9",
     "max", "sum", "inf_count",
 )  # fmt: skip
+# The ends of a measure's bootstrap interval of the mean (--ci), as gates name them.
+INTERVAL_STATISTICS = ("ci_low", "ci_high")
 # How a measure's per-row values depend on the logarithm base.
 Scaling = Literal["unit", "root", "none"]
 
@@ -304,6 +307,11 @@ class Result:
     remote_rows: Callable[[], Iterator[RowBlock]] | None = field(default=None, repr=False)
     known_worst: list[WorstRow] | None = None
     known_histogram: object | None = None
+    # --ci: every measure's Poisson bootstrap sums (merged over blocks and shards), and the
+    # interval of each measure's mean found from them (by measure key), with how it was found.
+    resample_sums: ResampleSums | None = field(default=None, repr=False)
+    intervals: dict[str, tuple[float, float]] | None = None
+    bootstrap: dict[str, Any] | None = None
     # summarize() of each measure, computed once (gates, JSON and tables all ask).
     _summaries: dict[tuple[str, bool], dict[str, float]] = field(
         default_factory=dict, repr=False, compare=False
@@ -382,6 +390,10 @@ class Result:
             return self.panel[name]
         key, _, stat = name.partition(".")
         stat = stat or "mean"
+        if stat in INTERVAL_STATISTICS:
+            if self.intervals is None or key not in self.intervals:
+                raise KeyError(name)
+            return self.intervals[key][INTERVAL_STATISTICS.index(stat)]
         if stat not in STATISTICS:
             raise KeyError(name)
         summary = self.summary(key, extended=stat not in SUMMARY_KEYS)
@@ -391,7 +403,7 @@ class Result:
 def statistic_names(measure_keys: list[str], extra: tuple[str, ...] = ()) -> list[str]:
     """The statistics a gate may name for a command with these measures."""
     names = list(measure_keys)
-    names += [f"{key}.{stat}" for key in measure_keys for stat in STATISTICS]
+    names += [f"{key}.{stat}" for key in measure_keys for stat in (*STATISTICS, *INTERVAL_STATISTICS)]
     return names + list(extra)
 
 

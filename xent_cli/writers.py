@@ -86,10 +86,18 @@ def is_unicode(encoding: str | None) -> bool:
 
 
 def _summary(result: Result) -> dict[str, Any]:
-    """Every summary statistic, always (for one row, min = max = mean = sum)."""
+    """Every summary statistic, always (for one row, min = max = mean = sum); ``ci`` with --ci."""
+    intervals = result.intervals or {}
+
+    def fields(key: str) -> dict[str, Any]:
+        found: dict[str, Any] = dict(result.summary(key))
+        if key in intervals:
+            found["ci"] = list(intervals[key])
+        return found
+
     if len(result.measures) == 1:
-        return result.summary(result.headline.key)
-    return {m.key: result.summary(m.key) for m in result.measures}
+        return fields(result.headline.key)
+    return {m.key: fields(m.key) for m in result.measures}
 
 
 def _explanation(explanation: Explanation) -> dict[str, Any]:
@@ -106,6 +114,8 @@ def _document(result: Result, report: GateReport | None, rows: object, worst: in
         "sources": result.sources,
     }
     document["summary"] = _summary(result)
+    if result.bootstrap is not None:
+        document["bootstrap"] = result.bootstrap
     if rows is not None:
         document["rows"] = rows
     if worst:

@@ -51,7 +51,7 @@ def test_gate_that_names_no_measure_is_a_usage_error(env: CliEnv) -> None:
     assert result.stderr == (
         "xent: error: --fail-above kld=…: compare has no statistic 'kld' (known: kl, kl_reverse, "
         "cross_entropy, js, tv, hellinger, max_abs_diff, top1_agreement, same_top1, same_top1_std_error, "
-        "MEASURE.{count,mean,std_error,min,p0.1,p1,p5,p10,p50,p90,p95,p99,p99.9,max,sum,inf_count})\n"
+        "MEASURE.{count,mean,std_error,min,p0.1,p1,p5,p10,p50,p90,p95,p99,p99.9,max,sum,inf_count,ci_low,ci_high})\n"
     )
     assert env.run(["kl", "0.5,0.5", "0.9,0.1", "--fail-above", "x=y"]).exit_code == 2
 

@@ -115,6 +115,31 @@ def check_label_smoothing(value: float) -> float:
     return value
 
 
+# xent_cli.core.bootstrap's defaults, repeated here so that --help does not import NumPy.
+DEFAULT_RESAMPLES = 1000
+DEFAULT_SEED = 20261207
+
+
+def check_level(value: float | None) -> float | None:
+    if value is not None and not 0 < value < 1:
+        raise _bad(f"{value}: a confidence level is a number between 0 and 1 (e.g. 0.95)")
+    return value
+
+
+def check_resamples(value: int) -> int:
+    if value < 10:
+        raise _bad(f"{value}: needs at least 10 resamples (1000 is the default)")
+    if value > 1_000_000:
+        raise _bad(f"{value}: at most 1000000 resamples")
+    return value
+
+
+def check_seed(value: int) -> int:
+    if not 0 <= value < 2**64:
+        raise _bad(f"{value}: a seed is a whole number from 0 to 2**64 - 1")
+    return value
+
+
 def _gate_parser(direction: GateDirection) -> Callable[[str | Gate], Gate]:
     def parse(text: str | Gate) -> Gate:
         if isinstance(text, Gate):
@@ -504,6 +529,41 @@ class GateParams:
             show_default=False,
         ),
     ] = None
+
+    ci: Annotated[
+        float | None,
+        typer.Option(
+            "--ci",
+            help="A bootstrap interval at this level (e.g. 0.95) for each measure's mean: percentile "
+            "method, Poisson(1) row weights; JSON summary.ci = [low, high]; gates on NAME.ci_low and "
+            "NAME.ci_high; with --baseline, the paired interval of the change, and --fail-increase / "
+            "--fail-decrease fail only when all of it is past X.",
+            metavar="LEVEL",
+            callback=check_level,
+            rich_help_panel=GATES,
+            show_default=False,
+        ),
+    ] = None
+    bootstrap: Annotated[
+        int,
+        typer.Option(
+            "--bootstrap",
+            help="Resamples for --ci.",
+            metavar="N",
+            callback=check_resamples,
+            rich_help_panel=GATES,
+        ),
+    ] = DEFAULT_RESAMPLES
+    seed: Annotated[
+        int,
+        typer.Option(
+            "--seed",
+            help="Seed of --ci's resampling (fixed by default: the same data give the same interval).",
+            metavar="S",
+            callback=check_seed,
+            rich_help_panel=GATES,
+        ),
+    ] = DEFAULT_SEED
 
     @property
     def gates(self) -> list[Gate]:
