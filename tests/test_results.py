@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from xent_cli.errors import UsageError
+from xent_cli.gates import evaluate as check_gates
 from xent_cli.results import (
     STATISTICS,
     SUMMARY_KEYS,
@@ -23,7 +24,6 @@ from xent_cli.results import (
     Result,
     Unit,
     WorstRow,
-    check_gates,
     statistic_names,
     summarize,
 )

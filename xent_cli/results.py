@@ -619,21 +619,3 @@ class GateReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"held": self.held, "checks": [c.to_dict() for c in self.checks]}
-
-
-def check_gates(result: Result, gates: list[Gate]) -> GateReport:
-    """What was checked and whether it held; a gate naming no statistic is a usage error."""
-    if not gates:
-        return GateReport([])  # nothing to summarize (percentiles would copy every row)
-    checks = []
-    for gate in gates:
-        name = gate.statistic or result.headline.key
-        try:
-            value = result.statistic(name)
-        except KeyError:
-            raise UsageError(
-                f"--fail-{gate.direction} {name}=…: {result.command} has no statistic {name!r}"
-            ) from None
-        measure, _, statistic = name.partition(".")
-        checks.append(GateCheck(gate, measure, statistic or "mean", value))
-    return GateReport(checks)
