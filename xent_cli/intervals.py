@@ -68,7 +68,7 @@ class PairedChange:
         keys = [m.key for m in result.measures]
         found = baseline.rows(measure, keys)
         if found is None:
-            self.notes.append(
+            self._note(
                 f"--baseline {baseline.file} holds no per-row values of {measure} (written with --rows 0?): "
                 "its change is compared without an interval"
             )
@@ -83,12 +83,9 @@ class PairedChange:
         aligned, paired = values, "position"
         if ids is not None and result.ids is not None:
             aligned, paired = _by_id(values, ids, result.ids, baseline.file), "id"
-        elif ids is not None or result.ids is not None:
-            self.notes.append(
-                f"rows of this run and of {baseline.file} paired by position (ids on one side only)"
-            )
-        elif not self.notes:
-            self.notes.append(f"rows of this run and of {baseline.file} paired by position (no ids)")
+        else:
+            why = "ids on one side" if ids is not None or result.ids is not None else "no ids"
+            self._note(f"rows of this run and of {baseline.file} paired by position ({why})")
         sums = result.resample_sums
         assert sums is not None
         base = resample_sums([aligned], 0, self.settings.seed, self.settings.resamples)
@@ -96,6 +93,10 @@ class PairedChange:
         kept = sums.counts > 0
         change = (sums.sums[index, kept] - base.sums[0, kept]) / sums.counts[kept]
         return percentile_interval(change, self.settings.level), paired
+
+    def _note(self, text: str) -> None:
+        if text not in self.notes:  # once, however many gates compare with the baseline
+            self.notes.append(text)
 
 
 def _by_id(values: NDArray[np.float64], ids: list[str], current: list[str], file: str) -> NDArray[np.float64]:

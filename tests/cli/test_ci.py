@@ -111,7 +111,10 @@ def test_noise_passes_and_a_regression_fails(
     assert (
         env.run(["loss", "noisy.csv", "--target", "y.csv", *gate]).exit_code == 1
     )  # a plain threshold fails
-    calm = env.run(["loss", "noisy.csv", "--target", "y.csv", *gate, "--ci", "0.95"])
+    # A second gate against the baseline: still one note about the pairing.
+    calm = env.run(
+        ["loss", "noisy.csv", "--target", "y.csv", *gate, "--ci", "0.95", "--fail-decrease", "accuracy=50%"]
+    )
     assert calm.exit_code == 0, calm.stderr
     assert calm.stderr == "xent: note: rows of this run and of old.json paired by position (no ids)\n"
     regression = env.run(["loss", "worse.csv", "--target", "y.csv", *gate[:-1], "--ci", "0.95", "--json"])
