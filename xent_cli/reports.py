@@ -66,8 +66,8 @@ def _signed(text: str) -> str:
 
 
 def _cell(text: str) -> str:
-    """Text for a GFM table cell: pipes escaped, line breaks as spaces."""
-    return " ".join(text.replace("\\", "\\\\").replace("|", "\\|").splitlines())
+    """Text for a GFM table cell: pipes escaped (inside code spans too, as GFM asks), no line breaks."""
+    return " ".join(text.replace("|", "\\|").splitlines())
 
 
 def _code(text: str) -> str:

@@ -206,3 +206,18 @@ def test_unwritable_junit_file(env: CliEnv, tmp_path: Path) -> None:
         f"xent: gate failed: kl mean {LN_5_3!r} > 0.5 (--fail-above 0.5)\n"
         f"xent: error: --junit {path}: cannot write: No such file or directory\n"
     )
+
+
+def test_markdown_cells_escape_pipes(env: CliEnv, tmp_path: Path) -> None:
+    from xent_cli.reports import _table
+
+    assert _table(["name", "value"], [["a|b", "`x|y`"]], {1}) == [
+        "| name | value |",
+        "|---|---:|",
+        "| a\\|b | `x\\|y` |",
+    ]
+    assert _tables("\n".join(_table(["name"], [["a|b"]], set()))) == [[["name"], ["a\\|b"]]]
+    path = tmp_path / "a|b.csv"
+    path.write_text("a,b\n0.5,0.5\n0.9,0.1\n")
+    text = env.run(["entropy", str(path), "--fail-above", "1", "-f", "markdown"]).stdout
+    assert f"Sources: P `{tmp_path}/a|b.csv`" in text  # outside a table a pipe is text
