@@ -34,7 +34,8 @@ def _poisson_sums(
 ) -> None:  # pragma: no cover - compiled
     """Add rows ``start …`` of ``values`` (measures x rows) to resamples ``4·first_group … 4·last_group − 1``.
 
-    ``table[u]`` is the weight of the 16-bit uniform ``u``. Each resample's sums
+    ``table[u]`` is the weight of the 16-bit uniform ``u``; ``counts`` are float64 (whole
+    numbers, exact below 2**53). Each resample's sums
     are its own: threads given different group ranges never share one.
     """
     gamma = np.uint64(0x9E3779B97F4A7C15)
@@ -59,7 +60,7 @@ def _poisson_sums(
             weights[g * 4 + 2] = table[(z >> np.uint64(32)) & low16]
             weights[g * 4 + 3] = table[z >> np.uint64(48)]
         for b in range(lo, hi):
-            counts[b] += np.int64(weights[b])
+            counts[b] += weights[b]  # float64: exact below 2**53, and the loop vectorizes (int casts do not)
         for m in range(measures):
             x = values[m, r]
             for b in range(lo, hi):

@@ -158,19 +158,22 @@ def _compiled_sums(
     threads = max(1, min(THREADS, _cpus(), groups))
     cuts = [groups * k // threads for k in range(threads + 1)]
 
+    counts = np.zeros(resamples)
+
     def run(k: int) -> None:
         compiled.poisson_sums(
-            values, start, seed, resamples, WEIGHT_TABLE, cuts[k], cuts[k + 1], total.sums, total.counts
+            values, start, seed, resamples, WEIGHT_TABLE, cuts[k], cuts[k + 1], total.sums, counts
         )
 
     if threads == 1:
         run(0)
-        return
-    from concurrent.futures import ThreadPoolExecutor
+    else:
+        from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(threads) as pool:
-        for done in [pool.submit(run, k) for k in range(threads)]:
-            done.result()
+        with ThreadPoolExecutor(threads) as pool:
+            for done in [pool.submit(run, k) for k in range(threads)]:
+                done.result()
+    total.counts += counts.astype(np.int64)
 
 
 def _cpus() -> int:
