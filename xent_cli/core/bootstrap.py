@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from numpy.typing import NDArray
 
@@ -126,19 +126,25 @@ def resample_sums(
     start: int,
     seed: int = DEFAULT_SEED,
     resamples: int = DEFAULT_RESAMPLES,
+    release: Callable[[NDArray[np.float64]], None] | None = None,
 ) -> ResampleSums:
     """The per-resample sums of ``columns`` (one array per measure) for rows numbered from ``start``.
 
     Rows are taken in order and each resample's sum is accumulated row by row,
     so the sums do not depend on how the rows were cut into blocks; runs
-    merge with :meth:`ResampleSums.add`.
+    merge with :meth:`ResampleSums.add`. ``release(part)`` is called on each
+    slice of a column once it is copied (a spilled column gives its pages back).
     """
     compiled = _compiled()
     count = int(columns[0].shape[0]) if columns else 0
     total = ResampleSums.zeros(len(columns), resamples)
     # A slice of rows at a time: memory stays flat however many rows (and spilled columns stay on disk).
     for offset in range(0, count, CHUNK_ROWS):
-        values = np.vstack([np.asarray(c[offset : offset + CHUNK_ROWS], dtype=np.float64) for c in columns])
+        slices = [c[offset : offset + CHUNK_ROWS] for c in columns]
+        values = np.vstack([np.asarray(part, dtype=np.float64) for part in slices])
+        if release is not None:
+            for part in slices:  # e.g. a spilled column's pages, read once, back to the kernel
+                release(part)
         if compiled is not None:
             _compiled_sums(compiled, values, start + offset, seed & _MASK, resamples, total)
             continue

@@ -245,8 +245,9 @@ def _count_bins(partial: Partial, bins: HistogramBins) -> NDArray[np.int64]:
 def _resample(partial: Partial, start: int, resamples: int, seed: int) -> ResampleSums:
     """The Poisson bootstrap sums of a task's measures, its rows numbered from ``start``."""
     from xent_cli.core.bootstrap import resample_sums
+    from xent_cli.pipeline.spill import release
 
-    return resample_sums([m.values for m in partial.measures], start, seed, resamples)
+    return resample_sums([m.values for m in partial.measures], start, seed, resamples, release)
 
 
 def _head(partial: Partial, n: int) -> Partial:
