@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,11 @@ from xent_cli import cli, messages
 from xent_cli.cli import env as cli_env
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+# The suite runs as outside GitHub Actions, also when it runs inside (commands run in subprocesses
+# inherit this): a test that wants the annotations or the job summary sets these itself.
+for _name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY"):
+    os.environ.pop(_name, None)
 
 LN_5_3 = 0.5108256237659905  # ln(5/3) = D(0.5,0.5 ‖ 0.9,0.1), as xent computes it (within 1 ulp)
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from xent_cli.errors import UsageError
+from xent_cli.gates import evaluate as check_gates
 from xent_cli.results import (
     STATISTICS,
     SUMMARY_KEYS,
@@ -23,7 +24,6 @@ from xent_cli.results import (
     Result,
     Unit,
     WorstRow,
-    check_gates,
     statistic_names,
     summarize,
 )
@@ -190,8 +190,9 @@ def test_headline_value_is_the_exact_mean() -> None:
 
 def test_statistic_names() -> None:
     names = statistic_names(["kl", "js"], ("same_top1",))
-    assert len(names) == 2 + 2 * 16 + 1
+    assert len(names) == 2 + 2 * (16 + 2) + 1  # 16 summary statistics and the ends of --ci's interval
     assert names[:4] == ["kl", "js", "kl.count", "kl.mean"]
+    assert "kl.ci_low" in names and "js.ci_high" in names
     assert "kl.p99.9" in names and "js.std_error" in names and "js.inf_count" in names
     assert names[-1] == "same_top1"
     assert "perplexity" not in statistic_names(["log_loss"])
@@ -292,6 +293,7 @@ def test_check_gates_reads_each_named_statistic() -> None:
         "statistic": "max",
         "fail_if": "above",
         "bound": 0.35,
+        "bound_text": "0.35",
         "value": 0.4,
         "held": False,
     }

@@ -40,11 +40,10 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 from xent_cli import messages
 from xent_cli.errors import ExitStatus, OutputError
 from xent_cli.render import write_table
-from xent_cli.results import Gate, GateReport, Result, check_gates
+from xent_cli.results import Gate, GateReport, Result
 from xent_cli.writers import (
     OutputFormat,
     is_unicode,
-    text_number,
     write_delimited,
     write_json,
     write_jsonl,
@@ -61,6 +60,7 @@ _FORMAT_BY_EXTENSION: dict[str, OutputFormat] = {
     ".csv": "csv",
     ".tsv": "tsv",
     ".txt": "table",
+    ".md": "markdown",
 }
 _COMPRESSION_BY_EXTENSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
 # /proc/PID/fd/N (and /proc/PID/task/TID/fd/N) once /dev/fd, /dev/stdout, /proc/self are resolved.
@@ -88,6 +88,8 @@ class OutputSettings:
     no_color_env: bool = False
     # COLUMNS, when set (otherwise a terminal's own width, and 120 in a pipe or a file).
     width: int | None = None
+    # --ci: each measure's bootstrap interval of the mean, by measure key (None: not asked for).
+    intervals: dict[str, tuple[float, float]] | None = None
 
     @property
     def to_stdout(self) -> bool:
@@ -317,22 +319,26 @@ def resolve_format(
     return "table" if stdout_is_terminal else "tsv"
 
 
-def emit(result: Result, settings: OutputSettings, target: Target | None = None) -> ExitStatus:
-    """Write the result, then report broken gates on stderr; return the exit status."""
-    report = check_gates(result, settings.gates)
+def emit(
+    result: Result, settings: OutputSettings, target: Target | None = None, report: GateReport | None = None
+) -> ExitStatus:
+    """Write the result, then report broken gates on stderr; return the exit status.
+
+    ``report`` holds the gates' verdicts (:func:`xent_cli.gates.evaluate`); None: the
+    settings' gates are evaluated here, against no baseline.
+    """
+    from xent_cli.gates import evaluate, failure_line
+
+    if report is None:
+        report = evaluate(result, settings.gates)
     if target is None:
         target = prepare_target(settings)
     if target.kind == "stdout":
         _write_stdout(result, report, settings)
     else:
         _write_target(result, report, settings, target)
-    for check in report.checks:
-        if not check.held:
-            relation = ">" if check.gate.direction == "above" else "<"
-            messages.gate_failed(
-                f"{check.measure} {check.statistic} {text_number(check.value)} {relation} "
-                f"{check.gate.bound:g} ({check.gate.option})"
-            )
+    for check in report.failed:
+        messages.gate_failed(failure_line(check))
     return ExitStatus.OK if report.held else ExitStatus.GATE_FAILED
 
 
@@ -550,6 +556,10 @@ def _write(
         write_jsonl(result, out, ensure_ascii=ascii_only)
     elif fmt in ("csv", "tsv"):
         write_delimited(result, out, "," if fmt == "csv" else "\t", encoding=encoding)
+    elif fmt == "markdown":
+        from xent_cli.reports import markdown
+
+        out.write(markdown(result, report, settings.intervals))
     else:
         color = settings.color if settings.color is not None else is_terminal and not settings.no_color_env
         console = _pipe_console(
@@ -562,6 +572,14 @@ def _write(
             width=settings.width or (None if is_terminal else 120),
         )
         write_table(result, console, settings.max_rows, worst=settings.worst)
+        if result.intervals is not None:
+            from xent_cli.reports import interval_line
+
+            console.print(interval_line(result), markup=False, highlight=False, soft_wrap=True)
+        if report.baseline is not None:
+            from xent_cli.reports import baseline_line
+
+            console.print(baseline_line(report.baseline), markup=False, highlight=False, soft_wrap=True)
 
 
 def _pipe_console(**options: Any) -> Any:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
+    from xent_cli.core.bootstrap import ResampleSums
     from xent_cli.core.stats import Summary
 
 SUMMARY_KEYS = ("count", "mean", "min", "p50", "p90", "p99", "max", "sum", "inf_count")
@@ -26,6 +27,8 @@ STATISTICS = (
     "count", "mean", "std_error", "min", "p0.1", "p1", "p5", "p10", "p50", "p90", "p95", "p99", "p99.9",
     "max", "sum", "inf_count",
 )  # fmt: skip
+# The ends of a measure's bootstrap interval of the mean (--ci), as gates name them.
+INTERVAL_STATISTICS = ("ci_low", "ci_high")
 # How a measure's per-row values depend on the logarithm base.
 Scaling = Literal["unit", "root", "none"]
 
@@ -304,6 +307,11 @@ class Result:
     remote_rows: Callable[[], Iterator[RowBlock]] | None = field(default=None, repr=False)
     known_worst: list[WorstRow] | None = None
     known_histogram: object | None = None
+    # --ci: every measure's Poisson bootstrap sums (merged over blocks and shards), and the
+    # interval of each measure's mean found from them (by measure key), with how it was found.
+    resample_sums: ResampleSums | None = field(default=None, repr=False)
+    intervals: dict[str, tuple[float, float]] | None = None
+    bootstrap: dict[str, Any] | None = None
     # summarize() of each measure, computed once (gates, JSON and tables all ask).
     _summaries: dict[tuple[str, bool], dict[str, float]] = field(
         default_factory=dict, repr=False, compare=False
@@ -382,6 +390,10 @@ class Result:
             return self.panel[name]
         key, _, stat = name.partition(".")
         stat = stat or "mean"
+        if stat in INTERVAL_STATISTICS:
+            if self.intervals is None or key not in self.intervals:
+                raise KeyError(name)
+            return self.intervals[key][INTERVAL_STATISTICS.index(stat)]
         if stat not in STATISTICS:
             raise KeyError(name)
         summary = self.summary(key, extended=stat not in SUMMARY_KEYS)
@@ -391,7 +403,7 @@ class Result:
 def statistic_names(measure_keys: list[str], extra: tuple[str, ...] = ()) -> list[str]:
     """The statistics a gate may name for a command with these measures."""
     names = list(measure_keys)
-    names += [f"{key}.{stat}" for key in measure_keys for stat in STATISTICS]
+    names += [f"{key}.{stat}" for key in measure_keys for stat in (*STATISTICS, *INTERVAL_STATISTICS)]
     return names + list(extra)
 
 
@@ -441,36 +453,62 @@ def summary_fields(
     return summary
 
 
+GateDirection = Literal["above", "below", "increase", "decrease"]
+
+
 @dataclass(frozen=True)
 class Gate:
     """A bound on a named statistic: fail if it is above (or below) ``bound``.
 
-    ``statistic`` None means the command's headline measure's mean.
+    ``statistic`` None means the command's headline measure's mean. ``increase``
+    and ``decrease`` bound the change from a baseline (``--baseline``): by
+    ``bound`` itself, or, ``relative``, by ``bound`` percent of the baseline's
+    value. ``text`` is the bound as the user typed it (``0.3250829``, ``1%``),
+    quoted back in every report so that a failed gate's line reads true.
     """
 
-    direction: Literal["above", "below"]
+    direction: GateDirection
     bound: float
     statistic: str | None = None
+    relative: bool = False
+    text: str = field(default="", compare=False)
 
     @classmethod
-    def parse(cls, direction: Literal["above", "below"], text: str) -> Gate:
-        """``X`` (the headline measure's mean) or ``NAME=X`` (``kl=0.01``, ``kl.p99=0.5``)."""
+    def parse(cls, direction: GateDirection, text: str) -> Gate:
+        """``X`` (the headline measure's mean) or ``NAME=X`` (``kl=0.01``, ``kl.p99=0.5``).
+
+        ``--fail-increase`` and ``--fail-decrease`` also take ``X%`` (of the baseline's value).
+        """
         name, _, number = text.rpartition("=")
+        typed = number.strip()
+        relative = direction in ("increase", "decrease") and typed.endswith("%")
         try:
-            bound = float(number)
+            bound = float(typed[:-1] if relative else typed)
         except ValueError:
             bound = math.nan
-        if math.isnan(bound):
+        if math.isnan(bound) or (direction in ("increase", "decrease") and not bound >= 0):
+            example = "1%" if direction in ("increase", "decrease") else "js=0.001"
             raise UsageError(
                 f"--fail-{direction} {text!r}: expected a number, or NAME=NUMBER",
-                hint="e.g. --fail-above 0.01 or --fail-above js=0.001",
+                hint=f"e.g. --fail-{direction} 0.01 or --fail-{direction} {example}",
             )
-        return cls(direction, bound, name.strip() or None)
+        return cls(direction, bound, name.strip() or None, relative, typed)
+
+    @property
+    def bound_text(self) -> str:
+        """The bound as typed (``%`` included), or, for a gate built in code, its shortest form."""
+        if self.text:
+            return self.text
+        return f"{self.bound:g}%" if self.relative else f"{self.bound:g}"
 
     @property
     def option(self) -> str:
         named = f"{self.statistic}=" if self.statistic else ""
-        return f"--fail-{self.direction} {named}{self.bound:g}"
+        return f"--fail-{self.direction} {named}{self.bound_text}"
+
+    @property
+    def against_baseline(self) -> bool:
+        return self.direction in ("increase", "decrease")
 
     def holds(self, value: float) -> bool:
         if math.isnan(value):
@@ -479,55 +517,105 @@ class Gate:
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """A statistic of this run beside the same statistic of a baseline result (``--baseline``).
+
+    ``ci`` is the bootstrap interval of the change (paired rows, ``--ci``), and
+    ``paired`` how rows were paired for it: ``id`` or ``position``.
+    """
+
+    file: str
+    statistic: str
+    value: float
+    current: float
+    ci: tuple[float, float] | None = None
+    paired: str | None = None
+
+    @property
+    def change(self) -> float:
+        return self.current - self.value
+
+    @property
+    def relative_change(self) -> float:
+        """The change as a fraction of the baseline's value (inf or nan when that is 0)."""
+        change = self.change
+        if self.value == 0:
+            return math.nan if change == 0 or math.isnan(change) else math.copysign(math.inf, change)
+        return change / abs(self.value)
+
+    def to_dict(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "file": self.file,
+            "statistic": self.statistic,
+            "value": self.value,
+            "current": self.current,
+            "change": self.change,
+            "relative_change": self.relative_change,
+        }
+        if self.ci is not None:
+            document["ci"] = list(self.ci)
+            document["paired_by"] = self.paired
+        return document
+
+
+@dataclass(frozen=True)
 class GateCheck:
-    """One gate, the value it saw and whether it held."""
+    """One gate, the value it saw and whether it held.
+
+    For a gate against a baseline, ``value`` is the change from the baseline
+    (with an interval, the end of it nearest to passing), ``limit`` the largest
+    change allowed (the bound, or its percentage of the baseline's value), and
+    ``baseline`` the comparison.
+    """
 
     gate: Gate
     measure: str
     statistic: str
     value: float
+    limit: float | None = None
+    baseline: Comparison | None = None
 
     @property
     def held(self) -> bool:
-        return self.gate.holds(self.value)
+        if not self.gate.against_baseline:
+            return self.gate.holds(self.value)
+        if math.isnan(self.value) or self.limit is None or math.isnan(self.limit):
+            return False
+        return self.value <= self.limit if self.gate.direction == "increase" else self.value >= -self.limit
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        document = {
             "option": self.gate.option,
             "measure": self.measure,
             "statistic": self.statistic,
             "fail_if": self.gate.direction,
             "bound": self.gate.bound,
+            "bound_text": self.gate.bound_text,
             "value": self.value,
             "held": self.held,
         }
+        if self.gate.against_baseline:
+            document["relative"] = self.gate.relative
+            document["limit"] = self.limit
+        if self.baseline is not None:
+            document["baseline"] = self.baseline.to_dict()
+        return document
 
 
 @dataclass(frozen=True)
 class GateReport:
+    """Every gate's verdict, and the headline's comparison with a baseline when one was given."""
+
     checks: list[GateCheck]
+    baseline: Comparison | None = None
 
     @property
     def held(self) -> bool:
         return all(c.held for c in self.checks)
 
+    @property
+    def failed(self) -> list[GateCheck]:
+        return [c for c in self.checks if not c.held]
+
     def to_dict(self) -> dict[str, Any]:
         return {"held": self.held, "checks": [c.to_dict() for c in self.checks]}
-
-
-def check_gates(result: Result, gates: list[Gate]) -> GateReport:
-    """What was checked and whether it held; a gate naming no statistic is a usage error."""
-    if not gates:
-        return GateReport([])  # nothing to summarize (percentiles would copy every row)
-    checks = []
-    for gate in gates:
-        name = gate.statistic or result.headline.key
-        try:
-            value = result.statistic(name)
-        except KeyError:
-            raise UsageError(
-                f"--fail-{gate.direction} {name}=…: {result.command} has no statistic {name!r}"
-            ) from None
-        measure, _, statistic = name.partition(".")
-        checks.append(GateCheck(gate, measure, statistic or "mean", value))
-    return GateReport(checks)

@@ -41,7 +41,7 @@ from typing import Any, Literal, TextIO
 from xent_cli.errors import OutputError
 from xent_cli.results import Explanation, GateReport, Result
 
-OutputFormat = Literal["auto", "table", "json", "jsonl", "csv", "tsv"]
+OutputFormat = Literal["auto", "table", "json", "jsonl", "csv", "tsv", "markdown"]
 SCHEMA_VERSION = 1
 # Rows formatted at a time: large enough to amortize Python's per-call cost.
 CHUNK_ROWS = 1 << 12
@@ -86,10 +86,18 @@ def is_unicode(encoding: str | None) -> bool:
 
 
 def _summary(result: Result) -> dict[str, Any]:
-    """Every summary statistic, always (for one row, min = max = mean = sum)."""
+    """Every summary statistic, always (for one row, min = max = mean = sum); ``ci`` with --ci."""
+    intervals = result.intervals or {}
+
+    def fields(key: str) -> dict[str, Any]:
+        found: dict[str, Any] = dict(result.summary(key))
+        if key in intervals:
+            found["ci"] = list(intervals[key])
+        return found
+
     if len(result.measures) == 1:
-        return result.summary(result.headline.key)
-    return {m.key: result.summary(m.key) for m in result.measures}
+        return fields(result.headline.key)
+    return {m.key: fields(m.key) for m in result.measures}
 
 
 def _explanation(explanation: Explanation) -> dict[str, Any]:
@@ -106,6 +114,8 @@ def _document(result: Result, report: GateReport | None, rows: object, worst: in
         "sources": result.sources,
     }
     document["summary"] = _summary(result)
+    if result.bootstrap is not None:
+        document["bootstrap"] = result.bootstrap
     if rows is not None:
         document["rows"] = rows
     if worst:
@@ -128,6 +138,8 @@ def _document(result: Result, report: GateReport | None, rows: object, worst: in
         document["layout"] = result.layouts
     if report is not None:
         document["gate"] = report.to_dict()
+        if report.baseline is not None:
+            document["baseline"] = report.baseline.to_dict()
     if result.explanation is not None:
         document["explain"] = _explanation(result.explanation)
     return jsonable(document)  # type: ignore[no-any-return]

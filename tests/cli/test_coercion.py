@@ -19,7 +19,10 @@ from xent_cli.cli import coercion
         (["--rows", "1.5"], "--rows '1.5' is not a whole number"),
         (["--rows", "١٢"], "--rows '١٢' is not a whole number"),  # other scripts' digits
         (["--tolerance", "x"], "--tolerance 'x' is not a number"),
-        (["--format", "bad"], "--format 'bad' is not one of 'auto', 'table', 'json', 'jsonl', 'csv', 'tsv'"),
+        (
+            ["--format", "bad"],
+            "--format 'bad' is not one of 'auto', 'table', 'json', 'jsonl', 'csv', 'tsv', 'markdown'",
+        ),
         (
             ["--as", "counts"],
             "--as 'counts' is not one of 'probs', 'weights', 'logits', 'logprobs', 'top-logprobs'",

@@ -7,6 +7,7 @@ Gates on one command's own statistics are with that command (loss accuracy, info
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from tests.conftest import LN_5_3, CliEnv
@@ -50,6 +51,28 @@ def test_gate_that_names_no_measure_is_a_usage_error(env: CliEnv) -> None:
     assert result.stderr == (
         "xent: error: --fail-above kld=…: compare has no statistic 'kld' (known: kl, kl_reverse, "
         "cross_entropy, js, tv, hellinger, max_abs_diff, top1_agreement, same_top1, same_top1_std_error, "
-        "MEASURE.{count,mean,std_error,min,p0.1,p1,p5,p10,p50,p90,p95,p99,p99.9,max,sum,inf_count})\n"
+        "MEASURE.{count,mean,std_error,min,p0.1,p1,p5,p10,p50,p90,p95,p99,p99.9,max,sum,inf_count,ci_low,ci_high})\n"
     )
     assert env.run(["kl", "0.5,0.5", "0.9,0.1", "--fail-above", "x=y"]).exit_code == 2
+
+
+def test_a_failed_gate_quotes_the_bound_as_typed(env: CliEnv) -> None:
+    # H(0.9, 0.1) = 0.3250829733914482 nats: a bound typed to 7 places must come back as typed,
+    # not as 0.325083 (which would make the line read as false).
+    expected = -(0.9 * math.log(0.9) + 0.1 * math.log(0.1))
+    broken = env.run(["entropy", "0.9,0.1", "--fail-above", "0.3250829", "--json"])
+    assert broken.exit_code == 1
+    assert broken.stderr == (
+        f"xent: gate failed: entropy mean {expected!r} > 0.3250829 (--fail-above 0.3250829)\n"
+    )
+    check = json.loads(broken.stdout)["gate"]["checks"][0]
+    assert check["option"] == "--fail-above 0.3250829"
+    assert check["bound_text"] == "0.3250829"
+    assert check["bound"] == 0.3250829
+    assert check["held"] is False
+    typed = env.run(["entropy", "0.9,0.1", "--fail-below", "kl=1E-3".replace("kl", "entropy"), "--value"])
+    assert typed.exit_code == 0
+    below = env.run(["entropy", "0.9,0.1", "--fail-below", "entropy.max=0.33000", "--value"])
+    assert below.stderr == (
+        f"xent: gate failed: entropy max {expected!r} < 0.33000 (--fail-below entropy.max=0.33000)\n"
+    )

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -119,3 +120,46 @@ def test_help_is_the_docstring(env: CliEnv) -> None:
     assert result.exit_code == 0
     assert "KL divergence D(P‖Q)" in result.stdout
     assert "--fail-above" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["entropy", "0.5,0.5"],
+        ["kl", "0.5,0.5", "0.9,0.1"],
+        ["cross-entropy", "0.5,0.5", "0.9,0.1"],
+        ["js", "0.5,0.5", "0.9,0.1"],
+        [
+            "compare",
+            "0.5,0.5",
+            "0.9,0.1",
+            "--measures",
+            "kl,js,js_distance,tv,hellinger,kl_reverse,ce,max_abs,top1",
+        ],
+        [
+            "compare",
+            "examples/lm/reference.npy",
+            "examples/lm/candidate.npy",
+            "--as",
+            "logits",
+            "--target",
+            "examples/lm/tokens.npy",
+        ],
+        ["loss", "examples/model_a.csv", "--target", "examples/labels.csv"],
+        ["info", "examples/forecasts.csv", "--x", "forecast", "--y", "actual"],
+    ],
+)
+def test_help_lists_every_gate_name(env: CliEnv, args: list[str]) -> None:
+    """Every name a command's gates accept (as its error lists them) is in its --help."""
+    root = Path(__file__).resolve().parents[2]
+    args = [str(root / a) if a.startswith("examples/") else a for a in args]
+    error = env.run([*args, "--fail-above", "no_such_name=1"]).stderr
+    known = error.split("(known: ", 1)[1].rsplit(")", 1)[0].split(", ")
+    names = [name for name in known if not name.startswith("MEASURE.")]
+    fields = known[-1].removeprefix("MEASURE.{").removesuffix("})").removesuffix("}").split(",")
+    text = " ".join(_help(env, args[0], 100).split())
+    gates = text.split("Gate names (", 1)[1]
+    for name in names:
+        assert re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", gates), name
+    for field in fields:
+        assert field in gates, field

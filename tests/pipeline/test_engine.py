@@ -146,6 +146,9 @@ def scheduler() -> Iterator[str]:
         ["kl", "{root}/p-*.jsonl", "{root}/q-*.npy"],
         ["compare", "{root}/p-*.csv", "{root}/q-*.csv", "--explain"],
         ["loss", "{root}/p-*.csv", "--target", "label"],
+        # Bootstrap sums from each shard's rows, keyed by their global row numbers: the same interval.
+        ["compare", "{root}/p-*.csv", "{root}/q-*.csv", "--ci", "0.9", "--bootstrap", "200", "--seed", "3"],
+        ["loss", "{root}/p-*.csv", "--target", "label", "--ci", "0.95", "--fail-above", "log_loss.ci_low=9"],
     ],
 )
 def test_dask_equals_local(env: CliEnv, shards: dict[str, object], scheduler: str, args: list[str]) -> None:

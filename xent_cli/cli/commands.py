@@ -35,6 +35,7 @@ from xent_cli.cli.params import (
     XColumn,
     YColumn,
     command_options,
+    gate_names_help,
 )
 from xent_cli.cli.run import execute, resolve_source
 from xent_cli.errors import UsageError
@@ -54,7 +55,9 @@ COMMON = {
 # --- the commands -----------------------------------------------------------------------------------
 
 
-@app.command(cls=XentCommand, short_help="Entropy H(P) of each row, or of labels.")
+@app.command(
+    cls=XentCommand, short_help="Entropy H(P) of each row, or of labels.", epilog=gate_names_help("entropy")
+)
 @command_options(**COMMON, explain=ExplainParams, scale=ScaleParams)
 def entropy(
     source: SourceArg = None,
@@ -244,7 +247,9 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
     command.__name__ = name.replace("-", "_")
     command.__doc__ = PAIR_HELP[name]
     registered = command_options(**groups)(command)
-    app.command(name, cls=XentCommand, short_help=PAIR_SHORT_HELP[name])(registered)
+    app.command(name, cls=XentCommand, short_help=PAIR_SHORT_HELP[name], epilog=gate_names_help(name))(
+        registered
+    )
     if name == "cross-entropy":
         app.command("ce", cls=XentCommand, help="Alias of cross-entropy.", hidden=True)(registered)
 
@@ -253,7 +258,7 @@ for _name in ("kl", "cross-entropy", "js", "compare"):
     _pair_command(_name, smoothing=_name != "js", tokens=_name == "compare")
 
 
-@app.command(cls=XentCommand, short_help="Log loss, perplexity and accuracy.")
+@app.command(cls=XentCommand, short_help="Log loss, perplexity and accuracy.", epilog=gate_names_help("loss"))
 @command_options(**COMMON, scale=ScaleParams)
 def loss(
     pred: PredArg = None,
@@ -303,7 +308,9 @@ def loss(
     return execute(loss_plan(spec, settings), output=output, gates=gates, scale=scale)
 
 
-@app.command(cls=XentCommand, short_help="Mutual information, conditional entropy.")
+@app.command(
+    cls=XentCommand, short_help="Mutual information, conditional entropy.", epilog=gate_names_help("info")
+)
 @command_options(**COMMON)
 def info(
     source: SourceArg = None,

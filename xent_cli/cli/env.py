@@ -38,6 +38,10 @@ class Environment:
     no_color: bool = False
     # A CI system (CI=...): no progress bars, whatever the terminal says.
     ci: bool = False
+    # GITHUB_ACTIONS=true: broken gates are also ::error workflow commands on stderr.
+    github_actions: bool = False
+    # GITHUB_STEP_SUMMARY: the file GitHub renders as the job summary (Markdown is appended).
+    step_summary: str | None = None
     # XENT_DEBUG: show tracebacks instead of one-line errors.
     debug: bool = False
     # XENT_NO_PROGRESS, XENT_PROGRESS_MIN_BYTES.
@@ -61,6 +65,8 @@ class Environment:
             stdout_closed=sys.stdout is None or 1 in process.closed_at_start,
             no_color="NO_COLOR" in environ,
             ci=bool(environ.get("CI")),
+            github_actions=environ.get("GITHUB_ACTIONS") == "true",
+            step_summary=environ.get("GITHUB_STEP_SUMMARY") or None,
             debug=bool(environ.get("XENT_DEBUG")),
             progress_disabled=bool(environ.get("XENT_NO_PROGRESS")),
             progress_min_bytes=min_bytes,

@@ -23,7 +23,7 @@ import typer
 
 from xent_cli.errors import UsageError
 from xent_cli.io.sources import Format as InputFormatName
-from xent_cli.results import Gate, Unit
+from xent_cli.results import Gate, GateDirection, Unit
 
 if TYPE_CHECKING:
     from xent_cli.io.readers import ReadOptions
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 DenseKind = Literal["probs", "weights", "logits", "logprobs"]
 KindName = Literal["probs", "weights", "logits", "logprobs", "top-logprobs"]
-FormatName = Literal["auto", "table", "json", "jsonl", "csv", "tsv"]
+FormatName = Literal["auto", "table", "json", "jsonl", "csv", "tsv", "markdown"]
 EngineName = Literal["local", "dask"]
 CorrectionName = Literal["none", "miller-madow"]
 DecimalMark = Literal[".", ","]
@@ -116,13 +116,43 @@ def check_label_smoothing(value: float) -> float:
     return value
 
 
-def _gate_parser(direction: Literal["above", "below"]) -> Callable[[str | Gate], Gate]:
+# xent_cli.core.bootstrap's defaults, repeated here so that --help does not import NumPy.
+DEFAULT_RESAMPLES = 1000
+DEFAULT_SEED = 20261207
+
+
+def check_level(value: float | None) -> float | None:
+    if value is not None and not 0 < value < 1:
+        raise _bad(f"{value}: a confidence level is a number between 0 and 1 (e.g. 0.95)")
+    return value
+
+
+def check_resamples(value: int) -> int:
+    if value < 10:
+        raise _bad(f"{value}: needs at least 10 resamples (1000 is the default)")
+    if value > 1_000_000:
+        raise _bad(f"{value}: at most 1000000 resamples")
+    return value
+
+
+def check_seed(value: int) -> int:
+    if not 0 <= value < 2**64:
+        raise _bad(f"{value}: a seed is a whole number from 0 to 2**64 - 1")
+    return value
+
+
+def _gate_parser(direction: GateDirection) -> Callable[[str | Gate], Gate]:
     def parse(text: str | Gate) -> Gate:
         if isinstance(text, Gate):
             return text
         try:
             return Gate.parse(direction, text)
         except UsageError as exc:
+            if direction in ("increase", "decrease"):
+                raise _bad(
+                    f"{text!r}: expected a number >= 0 or a percentage, optionally NAME= before it "
+                    "(e.g. 0.01, 1%, log_loss=1%)"
+                ) from exc
             raise _bad(f"{text!r}: expected a number, or NAME=NUMBER (e.g. js=0.001, kl.p99=0.5)") from exc
 
     return parse
@@ -347,7 +377,7 @@ class OutputParams:
             "--format",
             "-f",
             help=f"One of {_choices(FormatName)}. auto: a table on a terminal, TSV in a pipe (or "
-            "by -o's extension).",
+            "by -o's extension). markdown: GitHub-flavoured tables of the summary, gates and baseline.",
             metavar="FORMAT",
             rich_help_panel=OUTPUT,
         ),
@@ -453,9 +483,97 @@ class GateParams:
         ),
     ] = None
 
+    fail_increase: Annotated[
+        list[Gate] | None,
+        typer.Option(
+            "--fail-increase",
+            help="With --baseline: exit 1 if the mean rose by more than X since the baseline, or by "
+            "more than X% of the baseline's value (e.g. 1%, log_loss=0.01); repeatable.",
+            metavar="[NAME=]X[%]",
+            parser=_gate_parser("increase"),
+            rich_help_panel=GATES,
+            show_default=False,
+        ),
+    ] = None
+    fail_decrease: Annotated[
+        list[Gate] | None,
+        typer.Option(
+            "--fail-decrease",
+            help="With --baseline: exit 1 if the mean fell by more than X (or X%) since the baseline "
+            "(e.g. accuracy=0.5%); repeatable.",
+            metavar="[NAME=]X[%]",
+            parser=_gate_parser("decrease"),
+            rich_help_panel=GATES,
+            show_default=False,
+        ),
+    ] = None
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            help="An earlier JSON result of the same command (xent … --json -o FILE) to compare with: "
+            "the output shows its value, the change and the relative change.",
+            metavar="FILE",
+            rich_help_panel=GATES,
+            show_default=False,
+        ),
+    ] = None
+
+    junit: Annotated[
+        Path | None,
+        typer.Option(
+            "--junit",
+            help="Also write the gates as JUnit XML to FILE (a testcase per gate, a failure per broken "
+            "one), for CI systems' test reports.",
+            metavar="FILE",
+            rich_help_panel=GATES,
+            show_default=False,
+        ),
+    ] = None
+
+    ci: Annotated[
+        float | None,
+        typer.Option(
+            "--ci",
+            help="A bootstrap interval at this level (e.g. 0.95) for each measure's mean: percentile "
+            "method, Poisson(1) row weights; JSON summary.ci = [low, high]; gates on NAME.ci_low and "
+            "NAME.ci_high; with --baseline, the paired interval of the change, and --fail-increase / "
+            "--fail-decrease fail only when all of it is past X.",
+            metavar="LEVEL",
+            callback=check_level,
+            rich_help_panel=GATES,
+            show_default=False,
+        ),
+    ] = None
+    bootstrap: Annotated[
+        int,
+        typer.Option(
+            "--bootstrap",
+            help="Resamples for --ci.",
+            metavar="N",
+            callback=check_resamples,
+            rich_help_panel=GATES,
+        ),
+    ] = DEFAULT_RESAMPLES
+    seed: Annotated[
+        int,
+        typer.Option(
+            "--seed",
+            help="Seed of --ci's resampling (fixed by default: the same data give the same interval).",
+            metavar="S",
+            callback=check_seed,
+            rich_help_panel=GATES,
+        ),
+    ] = DEFAULT_SEED
+
     @property
     def gates(self) -> list[Gate]:
-        return [*(self.fail_above or []), *(self.fail_below or [])]
+        return [
+            *(self.fail_above or []),
+            *(self.fail_below or []),
+            *(self.fail_increase or []),
+            *(self.fail_decrease or []),
+        ]
 
 
 @dataclass(frozen=True)
@@ -512,6 +630,42 @@ def parse_measures(text: str | tuple[str, ...] | None) -> tuple[str, ...] | None
     if repeated:
         raise _bad(f"{text!r}: names {', '.join(repeated)} more than once")
     return tuple(keys)
+
+
+# The statistics each command's gates may name, for its --help. The plan's list
+# (xent_cli.pipeline.plan) is the authority; tests/cli/test_help.py checks that they agree.
+GATE_MEASURES: dict[str, tuple[str, ...]] = {
+    "entropy": ("entropy",),
+    "kl": ("kl",),
+    "cross-entropy": ("cross_entropy",),
+    "js": ("js", "js_distance"),
+    "compare": COMPARE_MEASURES,
+    "loss": ("log_loss", "accuracy"),
+    "info": ("mi", "h_x", "h_y", "h_xy", "h_x_given_y", "h_y_given_x", "nmi"),
+}
+GATE_EXTRAS = {
+    "compare": "Also the panel's same_top1 and same_top1_std_error; with --target the measures nll_p, "
+    "nll_q and delta_p, and nll_p_std_error, nll_q_std_error, ppl_p, ppl_p_std_error, ppl_q, "
+    "ppl_q_std_error, ln_ppl_ratio, ln_ppl_ratio_std_error, ppl_ratio, ppl_ratio_std_error, "
+    "logprob_correlation and delta_p.rms.",
+    "loss": "Also perplexity (exp of the log_loss mean in nats).",
+}
+SUMMARY_STATISTICS = (
+    "count, mean, std_error, min, p0.1, p1, p5, p10, p50, p90, p95, p99, p99.9, max, sum, inf_count"
+)
+
+
+def gate_names_help(command: str) -> str:
+    """The paragraph of ``command``'s --help that lists the names its gates take."""
+    measures = GATE_MEASURES[command]
+    first = measures[0]
+    text = (
+        f"Gate names (--fail-above NAME=X, …): a measure, {', '.join(measures)}, for its mean, or "
+        f"MEASURE.STAT with STAT one of {SUMMARY_STATISTICS}; ci_low and ci_high with --ci. "
+        f"E.g. --fail-above {first}.p99=0.5, --fail-increase {first}=1% with --baseline."
+    )
+    extra = GATE_EXTRAS.get(command)
+    return f"{text} {extra}" if extra else text
 
 
 @dataclass(frozen=True)

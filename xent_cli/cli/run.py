@@ -7,6 +7,7 @@ plan's tasks, and emits the merged result where ``-o`` or stdout says.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from xent_cli.cli import env
@@ -30,6 +31,7 @@ def resolve_source(spec: str | None) -> Source:
 def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: ScaleParams | None = None) -> int:
     """Check the gates and the output target, run the plan's tasks, merge, and write the result."""
     from xent_cli import messages, progress
+    from xent_cli.gates import evaluate
     from xent_cli.output import OutputSettings, emit, prepare_target
     from xent_cli.pipeline.engine import Engine
     from xent_cli.pipeline.plan import input_paths
@@ -43,6 +45,35 @@ def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: Scale
                 f"{gate.statistic!r}",
                 hint=f"known: {', '.join(_shown_statistics(plan.statistics))}",
             )
+    baseline = None
+    if gates.baseline is not None:
+        from xent_cli import baseline as baselines
+
+        baseline = baselines.load(gates.baseline, plan.spec.command, plan.spec.unit)
+    for gate in checks:
+        if gate.against_baseline and baseline is None:
+            raise UsageError(
+                f"{gate.option} needs --baseline FILE",
+                hint=f"a JSON result of an earlier run: xent {plan.spec.command} … --json -o FILE",
+            )
+    intervals = None
+    if gates.ci is not None:
+        from xent_cli.intervals import IntervalSettings
+
+        if plan.spec.command == "info":
+            raise UsageError("--ci resamples per-row values; info computes one table", hint="leave out --ci")
+        intervals = IntervalSettings(gates.ci, gates.bootstrap, gates.seed)
+    for gate in checks:
+        if gate.statistic is not None and gate.statistic.endswith((".ci_low", ".ci_high")):
+            if intervals is None:
+                raise UsageError(
+                    f"{gate.option}: needs --ci LEVEL (the bootstrap interval of the mean)",
+                    hint="e.g. --ci 0.95",
+                )
+            if gate.against_baseline:
+                raise UsageError(
+                    f"{gate.option}: compare the mean with the baseline (NAME=X); --ci gives it an interval"
+                )
     paths = input_paths(plan)
     settings = OutputSettings(
         format=output.format_name(),
@@ -70,11 +101,36 @@ def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: Scale
     with engine.session(bar) as session:
         # On Dask, only what the output shows travels to this process: the summaries always,
         # the per-row values only when they are written.
-        result = session.result(plan.tasks, plan.spec, _needs(settings, target))
+        needs = _needs(settings, target)
+        if intervals is not None:
+            needs = replace(needs, resamples=intervals.resamples, seed=intervals.seed)
+        result = session.result(plan.tasks, plan.spec, needs)
+        paired = None
+        if intervals is not None:
+            from xent_cli.intervals import PairedChange, attach
+
+            attach(result, intervals)
+            settings.intervals = result.intervals
+            if baseline is not None:
+                paired = PairedChange(result, baseline, intervals)
+        report = evaluate(result, checks, baseline, paired)
         if not output.quiet:
-            for note in result.notes:
+            for note in [*result.notes, *(paired.notes if paired is not None else [])]:
                 messages.note(note)
-        return emit(result, settings, target)
+        status = emit(result, settings, target, report)
+        if gates.junit is None and not environment.github_actions and not environment.step_summary:
+            return status
+        from xent_cli.reports import publish
+
+        return publish(
+            result,
+            report,
+            status,
+            junit=gates.junit,
+            github_actions=environment.github_actions,
+            step_summary=environment.step_summary,
+            intervals=settings.intervals,
+        )
 
 
 def _needs(settings: OutputSettings, target: OutputTarget) -> Needs:
@@ -87,7 +143,7 @@ def _needs(settings: OutputSettings, target: OutputTarget) -> Needs:
     fmt = resolve_format(settings, settings.stdout_is_terminal and target.kind == "stdout", target)
     if fmt == "table":
         return Needs(rows=False, head=max(settings.max_rows, 1), worst=settings.worst, histogram=True)
-    if fmt == "json" and settings.max_rows == 0:
+    if fmt == "markdown" or (fmt == "json" and settings.max_rows == 0):
         return Needs(rows=False, worst=settings.worst)
     return Needs(rows=True, worst=settings.worst)
 

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
+    from xent_cli.core.bootstrap import ResampleSums
     from xent_cli.core.stats import PercentileRequest, PercentileResponse
     from xent_cli.results import Result, RowBlock
 
@@ -88,6 +89,9 @@ class Needs:
     head: int = 0
     worst: int = 0
     histogram: bool = False
+    # --ci: this many Poisson bootstrap resamples of every measure's mean (0: none), with this seed.
+    resamples: int = 0
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,18 @@ class LocalSession(Session):
             return [task() for task in tasks]
 
     def result(self, tasks: Sequence[Task], spec: ResultSpec, needs: Needs) -> Result:
-        return merge(self.partials(tasks), spec)
+        parts = self.partials(tasks)
+        sums = None
+        if needs.resamples:
+            # Task by task, each from zero, added in task order: as the Dask engine adds its shards'.
+            start = 0
+            for part in parts:
+                found = _resample(part, start, needs.resamples, needs.seed)
+                sums = found if sums is None else sums.add(found)
+                start += part.count
+        result = merge(parts, spec)
+        result.resample_sums = sums
+        return result
 
 
 def local_workers() -> int:
@@ -225,6 +240,14 @@ def _answer(partial: Partial, requests: dict[int, PercentileRequest]) -> dict[in
 
 def _count_bins(partial: Partial, bins: HistogramBins) -> NDArray[np.int64]:
     return count_bins(partial.measures[0].values, bins)
+
+
+def _resample(partial: Partial, start: int, resamples: int, seed: int) -> ResampleSums:
+    """The Poisson bootstrap sums of a task's measures, its rows numbered from ``start``."""
+    from xent_cli.core.bootstrap import resample_sums
+    from xent_cli.pipeline.spill import release
+
+    return resample_sums([m.values for m in partial.measures], start, seed, resamples, release)
 
 
 def _head(partial: Partial, n: int) -> Partial:
@@ -746,9 +769,28 @@ class DaskSession(Session):
             result.known_histogram = self._histogram(futures, digests)
         if needs.head:
             self._fill_head(result, futures, digests, needs.head, numbered, with_ids)
+        if needs.resamples:
+            result.resample_sums = self._resample(futures, digests, needs)
         if needs.rows:
             result.remote_rows = lambda: self._rows(futures, digests, offsets, numbered, with_ids)
         return result
+
+    def _resample(self, futures: list[Any], digests: list[Digest], needs: Needs) -> ResampleSums:
+        """Every shard's bootstrap sums, from its own rows, added in shard order (as the local engine)."""
+        starts = [0]
+        for d in digests[:-1]:
+            starts.append(starts[-1] + d.count)
+        self._applied = list(
+            self.client.map(
+                _resample, futures, starts, pure=False, resamples=needs.resamples, seed=needs.seed
+            )
+        )
+        found: list[ResampleSums] = self.gather(self._applied)
+        self._applied = []
+        total = found[0]
+        for sums in found[1:]:
+            total.add(sums)
+        return total
 
     def _percentiles(self, futures: list[Any], merged: _Merged) -> list[dict[float, float]]:
         """Every measure's summary percentiles, exactly: the workers answer about their own values."""

@@ -1,0 +1,93 @@
+"""The Poisson bootstrap: weights against Poisson(1) and SplitMix64's published outputs, the compiled
+kernel against the NumPy form, sums that do not depend on blocking, and intervals against theory
+and scipy.stats.bootstrap."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from xent_cli.core import bootstrap
+
+
+def test_splitmix64_matches_the_reference_generator() -> None:
+    # Vigna's splitmix64.c: x += 0x9e3779b97f4a7c15, then the mix; seed 0's first outputs.
+    expected = [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F]
+    outputs = bootstrap.splitmix64(0, np.arange(3, dtype=np.uint64))
+    assert [int(v) for v in outputs] == expected
+
+
+def test_weights_are_poisson_one() -> None:
+    weights = bootstrap.poisson_weights(11, 0, 2000, 1000).ravel()
+    observed = np.bincount(weights, minlength=9)
+    pmf = stats.poisson.pmf(np.arange(9), 1)
+    pmf[-1] += stats.poisson.sf(8, 1)
+    # Pool the sparse tail (expected counts above 5 only) for the chi-square test.
+    expected = pmf * weights.size
+    observed_pooled = [*observed[:6], observed[6:].sum()]
+    expected_pooled = [*expected[:6], expected[6:].sum()]
+    assert stats.chisquare(observed_pooled, expected_pooled).pvalue > 1e-3
+    assert weights.mean() == pytest.approx(1, abs=3e-3)
+    assert weights.var() == pytest.approx(1, abs=5e-3)
+
+
+def test_weights_depend_on_the_row_not_the_block() -> None:
+    whole = bootstrap.poisson_weights(3, 100, 50, 37)
+    assert np.array_equal(bootstrap.poisson_weights(3, 120, 10, 37), whole[20:30])
+    assert not np.array_equal(bootstrap.poisson_weights(4, 100, 50, 37), whole)
+
+
+def test_compiled_kernel_equals_the_numpy_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(1)
+    columns = [rng.random(3000), rng.exponential(size=3000)]
+    compiled = bootstrap.resample_sums(columns, 500, seed=9, resamples=101)
+    monkeypatch.setattr(bootstrap, "_compiled", lambda: None)
+    reference = bootstrap.resample_sums(columns, 500, seed=9, resamples=101)
+    assert np.array_equal(compiled.counts, reference.counts)
+    np.testing.assert_allclose(compiled.sums, reference.sums, rtol=1e-12)
+    weights = bootstrap.poisson_weights(9, 500, 3000, 101).astype(float)
+    np.testing.assert_allclose(compiled.sums[1], columns[1] @ weights, rtol=1e-12)
+
+
+def test_sums_do_not_depend_on_chunks_or_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    values = np.random.default_rng(2).random(5000)
+    whole = bootstrap.resample_sums([values], 0, seed=1, resamples=64)
+    monkeypatch.setattr(bootstrap, "CHUNK_ROWS", 333)
+    monkeypatch.setattr(bootstrap, "THREADS", 1)
+    chunked = bootstrap.resample_sums([values], 0, seed=1, resamples=64)
+    assert np.array_equal(whole.sums, chunked.sums)  # bit for bit
+    assert np.array_equal(whole.counts, chunked.counts)
+    # Two runs of rows add up to the whole (to rounding: each run starts from zero).
+    parts = bootstrap.resample_sums([values[:1234]], 0, 1, 64).add(
+        bootstrap.resample_sums([values[1234:]], 1234, 1, 64)
+    )
+    assert np.array_equal(parts.counts, whole.counts)
+    np.testing.assert_allclose(parts.sums, whole.sums, rtol=1e-13)
+
+
+def test_interval_agrees_with_theory_and_scipy() -> None:
+    rng = np.random.default_rng(3)
+    values = rng.normal(2.0, 3.0, 4000)
+    sums = bootstrap.resample_sums([values], 0, seed=5, resamples=2000)
+    low, high = bootstrap.percentile_interval(sums.means(), 0.95)
+    half = 1.959963984540054 * values.std(ddof=1) / math.sqrt(values.size)
+    assert low == pytest.approx(values.mean() - half, abs=0.1 * half)
+    assert high == pytest.approx(values.mean() + half, abs=0.1 * half)
+    scipy_ci = stats.bootstrap((values,), np.mean, n_resamples=2000, method="percentile", random_state=0)
+    assert low == pytest.approx(scipy_ci.confidence_interval.low, abs=0.1 * half)
+    assert high == pytest.approx(scipy_ci.confidence_interval.high, abs=0.1 * half)
+    # By hand: the quantiles of the resample means, linear interpolation.
+    weights = bootstrap.poisson_weights(5, 0, 4000, 2000).astype(float)
+    means = (values @ weights) / weights.sum(axis=0)
+    np.testing.assert_allclose([low, high], np.quantile(means, [0.025, 0.975]), rtol=1e-12)
+
+
+def test_empty_resamples_are_left_out() -> None:
+    sums = bootstrap.resample_sums([np.array([1.5])], 0, seed=0, resamples=500)
+    means = sums.means()
+    assert 0 < means.size < 500  # about e^-1 of one-row resamples are empty
+    assert np.all(means == 1.5)
+    assert bootstrap.percentile_interval(means, 0.9) == (1.5, 1.5)

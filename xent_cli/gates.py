@@ -1,0 +1,154 @@
+"""Gate policy: which bounds a result broke, against fixed numbers or against a baseline.
+
+The execution path evaluates the gates once, after the result is merged, and hands
+the :class:`~xent_cli.results.GateReport` to every writer (JSON, tables, Markdown,
+JUnit, GitHub's annotations and job summary), so that all of them say the same.
+
+* ``--fail-above [NAME=]X`` / ``--fail-below [NAME=]X``: NAME's value is compared with X.
+  ``NAME.ci_low`` and ``NAME.ci_high`` are the ends of NAME's bootstrap interval (``--ci``).
+* ``--fail-increase [NAME=]X`` / ``--fail-decrease [NAME=]X`` with ``--baseline FILE``:
+  the change of NAME from the baseline's value, ``current − baseline``, may not exceed
+  X (or X % of ``|baseline|``) upwards (or downwards). With ``--ci`` and per-row values
+  in the baseline, the change's paired bootstrap interval is compared instead: the gate
+  fails only when the whole interval lies past the limit.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from xent_cli.errors import UsageError
+from xent_cli.results import Comparison, Gate, GateCheck, GateReport, Result
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from xent_cli.baseline import Baseline
+
+# The change of a statistic and its interval, for a gate or the headline (see xent_cli.core.bootstrap).
+PairedInterval = tuple[tuple[float, float], str]
+
+
+def evaluate(
+    result: Result,
+    gates: list[Gate],
+    baseline: Baseline | None = None,
+    paired_interval: Callable[[str], PairedInterval | None] | None = None,
+) -> GateReport:
+    """Every gate's verdict, and the headline's comparison with ``baseline``.
+
+    ``paired_interval(measure)`` gives the bootstrap interval of the change of a
+    measure's mean from the baseline and how rows were paired (None: no interval).
+    """
+    checks = []
+    comparisons: dict[str, Comparison] = {}
+
+    def compare(name: str) -> Comparison:
+        if name not in comparisons:
+            assert baseline is not None
+            comparisons[name] = _comparison(result, name, baseline, paired_interval)
+        return comparisons[name]
+
+    for gate in gates:
+        name = gate.statistic or result.headline.key
+        measure, _, statistic = name.partition(".")
+        statistic = statistic or "mean"
+        if not gate.against_baseline:
+            checks.append(GateCheck(gate, measure, statistic, _statistic(result, gate, name)))
+            continue
+        if baseline is None:
+            raise UsageError(
+                f"--fail-{gate.direction} needs --baseline FILE",
+                hint=f"a JSON result of an earlier run: xent {result.command} … --json -o FILE",
+            )
+        comparison = compare(name)
+        limit = gate.bound * abs(comparison.value) / 100 if gate.relative else gate.bound
+        value = comparison.change
+        if comparison.ci is not None:
+            # The end of the interval nearest to passing: the gate fails only if all of it is past.
+            value = comparison.ci[0] if gate.direction == "increase" else comparison.ci[1]
+        checks.append(GateCheck(gate, measure, statistic, value, limit, comparison))
+    headline = compare(result.headline.key) if baseline is not None else None
+    return GateReport(checks, headline)
+
+
+def _statistic(result: Result, gate: Gate, name: str) -> float:
+    try:
+        return result.statistic(name)
+    except KeyError:
+        raise UsageError(
+            f"--fail-{gate.direction} {name}=…: {result.command} has no statistic {name!r}"
+        ) from None
+
+
+def _comparison(
+    result: Result,
+    name: str,
+    baseline: Baseline,
+    paired_interval: Callable[[str], PairedInterval | None] | None,
+) -> Comparison:
+    keys = [m.key for m in result.measures]
+    try:
+        value = baseline.value(name, keys)
+    except (KeyError, ValueError):
+        raise UsageError(
+            f"--baseline {baseline.file}: has no statistic {name!r}",
+            hint="the baseline must be the JSON result of the same command with the same --measures",
+        ) from None
+    current = result.statistic(name)
+    interval = None
+    measure, _, statistic = name.partition(".")
+    if paired_interval is not None and statistic in ("", "mean") and measure in keys:
+        interval = paired_interval(measure)
+    if interval is None:
+        return Comparison(baseline.file, name, value, current)
+    return Comparison(baseline.file, name, value, current, interval[0], interval[1])
+
+
+def failure_line(check: GateCheck) -> str:
+    """What a broken gate says on stderr (after ``xent: gate failed:``), quoting the bound as typed."""
+    gate = check.gate
+    subject = f"{check.measure} {check.statistic}"
+    if not gate.against_baseline:
+        relation = ">" if gate.direction == "above" else "<"
+        return f"{subject} {_number(check.value)} {relation} {gate.bound_text} ({gate.option})"
+    comparison = check.baseline
+    assert comparison is not None and check.limit is not None
+    verb = "rose" if comparison.change >= 0 else "fell"
+    moved = (
+        f"{subject} {verb} from {_number(comparison.value)} ({comparison.file}) to "
+        f"{_number(comparison.current)} ({_signed(comparison.change)}, {percent(comparison.relative_change)})"
+    )
+    allowed = gate.bound_text if not gate.relative else f"{gate.bound_text} = {_number(check.limit)}"
+    if comparison.ci is None:
+        more = "more than" if gate.direction == "increase" else "a fall of more than"
+        return f"{moved}, {more} {allowed} ({gate.option})"
+    low, high = comparison.ci
+    side = "above" if gate.direction == "increase" else "below"
+    edge = check.limit if gate.direction == "increase" else -check.limit
+    bound = _number(edge) + (f" ({gate.bound_text})" if gate.relative else "")
+    return (
+        f"{moved}; the bootstrap interval of the change [{_number(low)}, {_number(high)}] lies wholly "
+        f"{side} {bound} ({gate.option})"
+    )
+
+
+def percent(fraction: float) -> str:
+    """A relative change as a signed percentage, to 3 significant digits (``+1.23%``)."""
+    if math.isnan(fraction):
+        return "nan%"
+    if math.isinf(fraction):
+        return "+inf%" if fraction > 0 else "-inf%"
+    return f"{fraction * 100:+.3g}%"
+
+
+def _signed(value: float) -> str:
+    text = _number(value)
+    return text if text.startswith("-") or text == "nan" else f"+{text}"
+
+
+def _number(value: float) -> str:
+    from xent_cli.writers import text_number
+
+    return text_number(value)
