@@ -119,3 +119,90 @@ def test_top_logprobs_need_two_sources(env: CliEnv, files: tuple[Path, Path]) ->
     result = env.run(["entropy", str(p), "--as", "top-logprobs"])
     assert result.exit_code == 2
     assert result.stderr.startswith("xent: error: --as top-logprobs compares two sources' top-k lists")
+
+
+# --- API placeholders, read limits and numbers (issue 23) ---------------------------------------
+
+
+def test_openai_placeholders_are_not_in_the_list(env: CliEnv, tmp_path: Path) -> None:
+    """OpenAI writes -9999.0 for a token it has no log-probability for: "not in the list"."""
+    listed_p = [{"a": 0.6, "b": 0.3}, {"x": 0.9, "y": 0.05}]
+    listed_q = [{"a": 0.5, "b": 0.4}, {"x": 0.8, "y": 0.1}]
+
+    def with_placeholder(row: dict[str, float], token: str) -> dict[str, object]:
+        item = _content_item(list(row), list(row.values()))
+        top = item["top_logprobs"]
+        assert isinstance(top, list)
+        top.append({"token": token, "logprob": -9999.0})
+        return item
+
+    p, q = tmp_path / "p.json", tmp_path / "q.jsonl"
+    response = {"choices": [{"logprobs": {"content": [with_placeholder(listed_p[0], "zz"), _content_item(
+        list(listed_p[1]), list(listed_p[1].values()))]}}]}  # fmt: skip
+    p.write_text(json.dumps(response))
+    q.write_text(
+        "".join(json.dumps(with_placeholder(r, t)) + "\n" for r, t in zip(listed_q, "cq", strict=True))
+    )
+    result = env.run(["kl", str(p), str(q), "--as", "top-logprobs", "--json"])
+    assert result.exit_code == 0, result.stderr
+    got = [row["kl"] for row in json.loads(result.stdout)["rows"]]
+    # Taken literally, -9999.0 entered the KL as a log-probability (820 nats, issue 23).
+    expected = [_coarsened_kl(a, b) for a, b in zip(listed_p, listed_q, strict=True)]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert result.stderr.splitlines()[1] == (
+        "xent: note: top_logprobs entries below -1000 left out as not in the list (APIs write such "
+        f"values, OpenAI -9999.0, for a token they do not list): 1 in {p}, 2 in {q}"
+    )
+    assert len(result.stderr.splitlines()) == 2
+    assert env.run(["kl", str(p), str(q), "--as", "top-logprobs", "-q"]).stderr == ""
+
+
+def test_a_position_with_only_placeholders_is_an_error(env: CliEnv, tmp_path: Path) -> None:
+    p, q = tmp_path / "p.jsonl", tmp_path / "q.jsonl"
+    p.write_text('{"a": -9999.0, "b": -1e308}\n')
+    q.write_text('{"a": -0.1}\n')
+    result = env.run(["kl", str(p), str(q), "--as", "top-logprobs"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"xent: error: {p}: row 1 (line 1): every top_logprobs entry is below -1000, an API's placeholder "
+        "for 'not in the list' (this position has no top-k list)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "where"),
+    [
+        ('{"top_logprobs": [{"token": "a", "logprob": -' + "9" * 400 + "}]}", "top_logprobs[1] 'logprob'"),
+        ('{"a": -' + "9" * 400 + "}", "'a'"),
+        ('{"top_logprobs": {"a": -' + "9" * 400 + "}}", "'a'"),  # the legacy completions form
+    ],
+)
+def test_a_number_too_large_for_a_float_is_an_error_naming_it(
+    env: CliEnv, tmp_path: Path, line: str, where: str
+) -> None:
+    """A 400-digit integer overflowed float() into an internal error (issue 23)."""
+    p, q = tmp_path / "p.jsonl", tmp_path / "q.jsonl"
+    p.write_text(line + "\n")
+    q.write_text('{"a": -0.1}\n')
+    result = env.run(["kl", str(p), str(q), "--as", "top-logprobs"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"xent: error: {p}: row 1 (line 1), {where}: -{'9' * 38}… is too large for a float64\n"
+    )
+
+
+def test_the_json_read_limits_hold(env: CliEnv, files: tuple[Path, Path], tmp_path: Path) -> None:
+    p, q = files
+    document = tmp_path / "q.json"
+    document.write_text(q.read_text())
+    result = env.run(["kl", str(p), str(document), "--as", "top-logprobs"], XENT_MAX_DOCUMENT_BYTES="200")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"xent: error: {document}: is larger than 200 bytes, the most one JSON document may hold "
+        "(set XENT_MAX_DOCUMENT_BYTES to raise it, or use JSON Lines (read in blocks))\n",
+    )
+    result = env.run(["kl", str(p), str(q), "--as", "top-logprobs"], XENT_MAX_LINE_BYTES="100")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"xent: error: {p}: line 1 is longer than 100 bytes (set XENT_MAX_LINE_BYTES to read longer lines)\n",
+    )

@@ -617,8 +617,8 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
         targets = None
         if settings.top_logprobs:
             assert q_spec is not None
-            pairs = _topk_pairs(p_spec, q_spec, settings.tolerance)
             notes = [TOPK_NOTE]
+            pairs = _topk_pairs(p_spec, q_spec, settings.tolerance, notes)
             layouts: dict[str, dict[str, object]] = {
                 side: {"format": "top-logprobs", "compared": TOPK_METHOD} for side in ("p", "q")
             }
@@ -692,17 +692,21 @@ TOPK_NOTE = (
 )
 
 
-def _topk_pairs(p_spec: InputSpec, q_spec: InputSpec, tolerance: float) -> Iterator[PairBlock]:
+def _topk_pairs(
+    p_spec: InputSpec, q_spec: InputSpec, tolerance: float, notes: list[str]
+) -> Iterator[PairBlock]:
     """Top-k lists of P and Q, row by row, coarsened to the shared tokens plus one bucket for the rest.
 
     Each block carries the per-row values that only the lists know (top-1
-    agreement of the lists' own first tokens, P's mass outside its list).
+    agreement of the lists' own first tokens, P's mass outside its list). Once the
+    lists are read, ``notes`` gets one note per side whose API placeholders
+    ("not in the list") were left out.
     """
     import numpy as np
 
     from xent_cli.core.distributions import prepare
     from xent_cli.core.lm import coarsened_pair, coarsened_rows
-    from xent_cli.io.toplogprobs import read_top_logprobs
+    from xent_cli.io.toplogprobs import dropped_note, read_top_logprobs
 
     if p_spec.source.is_stdin and q_spec.source.is_stdin:
         raise UsageError("only one source can be stdin ('-')")
@@ -711,6 +715,7 @@ def _topk_pairs(p_spec: InputSpec, q_spec: InputSpec, tolerance: float) -> Itera
         p_blocks = read_top_logprobs(p_spec.source)
         q_blocks = read_top_logprobs(q_spec.source)
         p_rows = q_rows = 0
+        dropped = {p_spec.label: 0, q_spec.label: 0}
         for p_block in p_blocks:
             q_block = next(q_blocks, None)
             if q_block is None or len(q_block) != len(p_block):
@@ -749,12 +754,17 @@ def _topk_pairs(p_spec: InputSpec, q_spec: InputSpec, tolerance: float) -> Itera
             yield PairBlock(*sides, None, known=known)
             p_rows += len(p_block)
             q_rows += len(q_block)
+            dropped[p_spec.label] += p_block.dropped
+            dropped[q_spec.label] += q_block.dropped
         extra = sum(len(b) for b in q_blocks)
         if extra:
             raise InputError(
                 f"{p_spec.label} has {p_rows} token positions but {q_spec.label} has {q_rows + extra}",
                 hint="top-k rows pair by position",
             )
+        note = dropped_note(dropped)
+        if note is not None:
+            notes.append(note)
 
     return pairs()
 
