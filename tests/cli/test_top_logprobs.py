@@ -206,3 +206,23 @@ def test_the_json_read_limits_hold(env: CliEnv, files: tuple[Path, Path], tmp_pa
         2,
         f"xent: error: {p}: line 1 is longer than 100 bytes (set XENT_MAX_LINE_BYTES to read longer lines)\n",
     )
+
+
+@pytest.mark.parametrize("command", [["entropy"], ["kl", "0.5,0.5"], ["loss", "--target", "0"]])
+def test_api_output_read_as_a_table_says_to_use_top_logprobs(
+    env: CliEnv, files: tuple[Path, Path], tmp_path: Path, command: list[str]
+) -> None:
+    """Issue 24: an API response read without --as top-logprobs failed as "a pandas orient"."""
+    p, q = files
+    document = tmp_path / "response.json"
+    document.write_text(q.read_text())
+    for source, said in (
+        (document, f"{document}: is an API response with log-probabilities"),
+        (p, f"{p}: line 1: holds a token position with top_logprobs"),
+    ):
+        args = [command[0], str(source), *command[1:]]
+        result = env.run(args)
+        assert (result.exit_code, result.stdout) == (2, ""), args
+        assert result.stderr == (
+            f"xent: error: {said}, not a table of distributions (read it with --as top-logprobs)\n"
+        )

@@ -113,6 +113,24 @@ def _jsonl_positions(opened: OpenedSource, label: str) -> Iterator[tuple[str, An
             yield f"row {row} (line {line_number})", item
 
 
+def api_shape(value: Any) -> str | None:
+    """What language-model API output ``value`` is, in words, or None when it is none.
+
+    Used by the table readers, so that such a file read without ``--as top-logprobs``
+    says so instead of failing as a table.
+    """
+    if isinstance(value, list) and value:
+        value = value[0]
+    if not isinstance(value, dict):
+        return None
+    choices = value.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict) and "logprobs" in choices[0]:
+        return "an API response with log-probabilities"
+    if "top_logprobs" in value:
+        return "a token position with top_logprobs"
+    return None
+
+
 def _positions(document: Any, label: str, where: str) -> list[Any]:
     """The token positions in one JSON value: itself, an API response's, or a list's items."""
     if isinstance(document, list):
