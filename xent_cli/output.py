@@ -252,7 +252,7 @@ def _compression(given: Path) -> str | None:
                 except ImportError:
                     raise OutputError(
                         f"-o {given}: writing .zst needs the zstandard package",
-                        hint="pip install 'xent[zstd]', or write .gz, .bz2 or .xz",
+                        hint="pip install zstandard, or write .gz, .bz2 or .xz",
                     ) from None
             return kind
     return None

@@ -444,7 +444,7 @@ def _decompressor(kind: str, raw: IO[bytes], label: str) -> IO[bytes]:
         except ImportError:
             raise InputError(
                 f"{label}: is zstd-compressed, which needs the zstandard package",
-                hint="pip install 'xent[zstd]', or decompress it with unzstd first",
+                hint="pip install zstandard, or decompress it with unzstd first",
             ) from None
         stream = zstandard.ZstdDecompressor().stream_reader(raw)
     return _buffered(stream)
