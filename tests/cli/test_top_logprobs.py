@@ -226,3 +226,88 @@ def test_api_output_read_as_a_table_says_to_use_top_logprobs(
         assert result.stderr == (
             f"xent: error: {said}, not a table of distributions (read it with --as top-logprobs)\n"
         )
+
+
+# --- loss of the sampled tokens, and the tokens as row ids (issue 24) ----------------------------
+
+
+def _sampled(row: dict[str, float], token: str) -> dict[str, object]:
+    """An API content item for a position that sampled ``token`` (not necessarily the top one)."""
+    item = _content_item(list(row), list(row.values()))
+    item["token"], item["logprob"] = token, math.log(row[token])
+    return item
+
+
+SAMPLED = ["a", "y", "n"]  # P's rows: the top token, then two that are not the top
+
+
+def test_loss_is_the_nll_and_perplexity_of_the_sampled_tokens(env: CliEnv, tmp_path: Path) -> None:
+    path = tmp_path / "sampled.json"
+    items = [_sampled(row, token) for row, token in zip(ROWS_P, SAMPLED, strict=True)]
+    path.write_text(json.dumps({"choices": [{"logprobs": {"content": items}}]}))
+    result = env.run(["loss", str(path), "--as", "top-logprobs", "--json"])
+    assert (result.exit_code, result.stderr) == (0, ""), result.stderr
+    doc = json.loads(result.stdout)
+    nll = [-math.log(row[token]) for row, token in zip(ROWS_P, SAMPLED, strict=True)]
+    assert [row["log_loss"] for row in doc["rows"]] == pytest.approx(nll, rel=1e-15)
+    assert [row["id"] for row in doc["rows"]] == SAMPLED
+    assert [row["accuracy"] for row in doc["rows"]] == [1.0, 0.0, 0.0]
+    assert doc["loss"]["log_loss"] == pytest.approx(np.mean(nll), rel=1e-15)
+    assert doc["loss"]["perplexity"] == pytest.approx(math.exp(np.mean(nll)), rel=1e-15)
+    assert doc["sources"] == {"pred": str(path), "target": f"{path} (sampled tokens)"}
+    bits = env.run(["loss", str(path), "--as", "top-logprobs", "--bits", "--value"])
+    assert float(bits.stdout) == pytest.approx(np.mean(nll) / math.log(2), rel=1e-15)
+
+
+def test_loss_reads_the_legacy_completions_form(env: CliEnv, tmp_path: Path) -> None:
+    path = tmp_path / "legacy.jsonl"
+    logprobs = {
+        "tokens": SAMPLED,
+        "token_logprobs": [math.log(row[t]) for row, t in zip(ROWS_P, SAMPLED, strict=True)],
+        "top_logprobs": [{t: math.log(p) for t, p in row.items()} for row in ROWS_P],
+    }
+    path.write_text(json.dumps({"choices": [{"logprobs": logprobs}]}) + "\n")
+    result = env.run(["loss", str(path), "--as", "top-logprobs", "--value"])
+    nll = [-math.log(row[token]) for row, token in zip(ROWS_P, SAMPLED, strict=True)]
+    assert result.exit_code == 0, result.stderr
+    assert float(result.stdout) == pytest.approx(np.mean(nll), rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"a": -0.1}', "row 1 (line 1): does not say which token was sampled (loss --as top-logprobs reads "
+         "API items: {token, logprob, top_logprobs})"),
+        ('{"token": "z", "top_logprobs": [{"token": "a", "logprob": -0.1}]}',
+         "row 1 (line 1): the sampled token 'z' has no log-probability (no 'logprob', and it is not in its "
+         "top_logprobs)"),
+        ('{"token": "a", "logprob": 0.5, "top_logprobs": [{"token": "a", "logprob": -0.1}]}',
+         "row 1 (line 1), 'logprob': 0.5 is not a sampled token's log-probability"),
+    ],
+)  # fmt: skip
+def test_loss_of_sampled_tokens_errors(env: CliEnv, tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "p.jsonl"
+    path.write_text(line + "\n")
+    result = env.run(["loss", str(path), "--as", "top-logprobs"])
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"xent: error: {path}: {message}\n")
+
+
+def test_loss_of_sampled_tokens_takes_no_target(env: CliEnv, files: tuple[Path, Path]) -> None:
+    p, _ = files
+    result = env.run(["loss", str(p), "--as", "top-logprobs", "--target", "0", "--label-smoothing", "0.1"])
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "xent: error: loss --as top-logprobs takes each position's sampled token from the source; "
+        "--target, --label-smoothing do not apply\n",
+    )
+
+
+def test_worst_rows_of_top_k_lists_show_the_sampled_tokens(env: CliEnv, tmp_path: Path) -> None:
+    p, q = tmp_path / "p.jsonl", tmp_path / "q.jsonl"
+    p.write_text("".join(json.dumps(_sampled(r, t)) + "\n" for r, t in zip(ROWS_P, SAMPLED, strict=True)))
+    q.write_text("".join(json.dumps({t: math.log(v) for t, v in r.items()}) + "\n" for r in ROWS_Q))
+    doc = json.loads(env.run(["kl", str(p), str(q), "--as", "top-logprobs", "--json", "--worst", "1"]).stdout)
+    assert [row["id"] for row in doc["rows"]] == SAMPLED
+    kl = [_coarsened_kl(a, b) for a, b in zip(ROWS_P, ROWS_Q, strict=True)]
+    worst = int(np.argmax(kl))
+    assert doc["worst"][0]["id"] == SAMPLED[worst]

@@ -49,8 +49,10 @@ class TopLogprobBlock:
     start: int
     tokens: list[list[str]] = field(default_factory=list)
     logprobs: list[list[float]] = field(default_factory=list)
-    # The token the model actually produced at this position, when the line says.
+    # The token the model actually produced at this position, and its log-probability
+    # (the item's own "logprob", or the legacy form's token_logprobs), when the source says.
     actual: list[str | None] = field(default_factory=list)
+    actual_logprob: list[float | None] = field(default_factory=list)
     # Where each row came from: "row 3 (line 3)", for messages.
     places: list[str] = field(default_factory=list)
     # Entries dropped as "not in the list" placeholders (below NOT_LISTED_BELOW).
@@ -88,6 +90,7 @@ def _blocks(opened: OpenedSource, block_rows: int) -> Iterator[TopLogprobBlock]:
             block.tokens.append(tokens)
             block.logprobs.append(logprobs)
             block.actual.append(actual)
+            block.actual_logprob.append(_actual_logprob(item, actual, tokens, logprobs, label, place))
             block.places.append(place)
             block.dropped += dropped
             if len(block) >= block_rows:
@@ -149,6 +152,12 @@ def _positions(document: Any, label: str, where: str) -> list[Any]:
             tokens = logprobs.get("tokens")
             tops = logprobs["top_logprobs"]
             if isinstance(tokens, list) and len(tokens) == len(tops):
+                chosen = logprobs.get("token_logprobs")
+                if isinstance(chosen, list) and len(chosen) == len(tokens):
+                    return [
+                        {"token": t, "logprob": lp, "top_logprobs": top}
+                        for t, lp, top in zip(tokens, chosen, tops, strict=True)
+                    ]
                 return [{"token": t, "top_logprobs": top} for t, top in zip(tokens, tops, strict=True)]
             return list(tops)
         raise InputError(
@@ -190,6 +199,20 @@ def _position(item: Any, label: str, place: str) -> tuple[list[str], list[float]
         raise InputError(f"{where}: is an empty object", hint="expected {token: logprob, …}")
     tokens, logprobs = _flat(item, where)
     return (*_listed(tokens, logprobs, where), None, _unlisted_count(logprobs))
+
+
+def _actual_logprob(
+    item: Any, actual: str | None, tokens: list[str], logprobs: list[float], label: str, place: str
+) -> float | None:
+    """The sampled token's log-probability: the item's own ``logprob``, else its entry in the list."""
+    if actual is None:
+        return None
+    if isinstance(item, dict) and item.get("logprob") is not None:
+        return json_number(item["logprob"], f"{label}: {place}, 'logprob'")
+    for token, logprob in zip(tokens, logprobs, strict=True):
+        if token == actual:
+            return logprob
+    return None
 
 
 def _flat(item: dict[str, Any], where: str) -> tuple[list[str], list[float]]:

@@ -751,7 +751,9 @@ def _topk_pairs(
             values = np.empty((len(p_block), 0))
             start = p_block.start
             sides = Side.of(None, Block(values, start), p), Side.of(None, Block(values, start), q)
-            yield PairBlock(*sides, None, known=known)
+            # The ids are the tokens P's source says were sampled (--worst shows them), when it says.
+            sampled = [t for t in p_block.actual if t is not None]
+            yield PairBlock(*sides, sampled if len(sampled) == len(p_block) else None, known=known)
             p_rows += len(p_block)
             q_rows += len(q_block)
             dropped[p_spec.label] += p_block.dropped
@@ -890,6 +892,8 @@ class LossSettings:
     label_smoothing: float = 0.0
     ignore_label: str | None = None
     join_ids: bool = False
+    # --as top-logprobs: the sampled tokens come from the source itself, no --target.
+    top_logprobs: bool = False
 
 
 class TargetMapper:
@@ -1036,6 +1040,63 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
             "pred": pred_spec.label,
             "target": labels.label if labels else f"{pred_spec.label} column {settings.target!r}",
         },
+    )
+
+
+def topk_loss_task(spec: InputSpec, settings: LossSettings) -> Partial:
+    """``loss --as top-logprobs``: each position's sampled token's NLL, and whether it topped the list.
+
+    The NLL is ``-logprob`` of the token the model produced (the API item's own
+    ``logprob``, or the token's entry in its list); ``accuracy`` is 1 where that token
+    is the list's most probable one. The per-row ids are the sampled tokens.
+    """
+    import numpy as np
+
+    from xent_cli.io.toplogprobs import NOT_LISTED_BELOW, dropped_note, read_top_logprobs
+
+    label = spec.label
+    nll_parts = RowBuffer()
+    correct_parts = RowBuffer()
+    tokens: list[str] = []
+    dropped = 0
+    for block in read_top_logprobs(spec.source):
+        nll = np.empty(len(block))
+        correct = np.empty(len(block))
+        for i in range(len(block)):
+            actual, logprob = block.actual[i], block.actual_logprob[i]
+            where = f"{label}: {block.places[i]}"
+            if actual is None:
+                raise InputError(
+                    f"{where}: does not say which token was sampled",
+                    hint="loss --as top-logprobs reads API items: {token, logprob, top_logprobs}",
+                )
+            if logprob is None:
+                raise InputError(
+                    f"{where}: the sampled token {actual!r} has no log-probability "
+                    "(no 'logprob', and it is not in its top_logprobs)"
+                )
+            if not NOT_LISTED_BELOW <= logprob <= settings.tolerance:  # nan fails too
+                raise InputError(f"{where}, 'logprob': {logprob!r} is not a sampled token's log-probability")
+            nll[i] = -min(logprob, 0.0) + 0.0
+            top = block.tokens[i][int(np.argmax(block.logprobs[i]))]
+            correct[i] = 1.0 if top == actual else 0.0
+            tokens.append(actual)
+        dropped += block.dropped
+        nll_parts.append(nll)
+        correct_parts.append(correct)
+        progress.advance(len(block))
+    note = dropped_note({label: dropped})
+    return Partial(
+        measures=[
+            MeasurePart("log_loss", "NLL", nll_parts.finish(settings.unit.scale)),
+            MeasurePart("accuracy", "correct", correct_parts.finish(), scaling="none"),
+        ],
+        rows_read=len(tokens),
+        ids=tokens,
+        notes=[note] if note is not None else [],
+        layouts={"pred": {"format": "top-logprobs", "target": "the sampled token of each position"}},
+        loss=LossPart(ignored_rows=0, label_smoothing=0.0, binary=False),
+        sources={"pred": label, "target": f"{label} (sampled tokens)"},
     )
 
 
