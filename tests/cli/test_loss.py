@@ -113,7 +113,11 @@ def test_labels_with_ids_must_line_up(env: CliEnv, tmp_path: Path) -> None:
     labels.write_text("id,label\ny,b\nx,a\n")
     misaligned = env.run(["loss", str(pred), "--target", str(labels)])
     assert misaligned.exit_code == 2
-    assert "id 'x', but" in misaligned.stderr and "--id" in misaligned.stderr
+    assert misaligned.stderr == (
+        f"xent: error: {pred}: row 1 (line 2): ids differ from {labels}: {pred} has 'x', 'y', "
+        f"{labels} has 'y', 'x' (the same ids in another order: join them with --id id, "
+        "or pair rows in order with --pair position)\n"
+    )
     joined = env.run(["loss", str(pred), "--target", str(labels), "--id", "id", "--value"])
     assert float(joined.stdout) == pytest.approx((-math.log(0.7) - math.log(0.6)) / 2, rel=1e-15)
 

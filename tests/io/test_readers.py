@@ -19,7 +19,13 @@ def load(path: Path, **options: object) -> tuple[Table, np.ndarray, list[str] | 
     blocks = list(table.blocks())
     values = np.concatenate([b.values for b in blocks])
     ids = None if blocks[0].ids is None else [i for b in blocks for i in (b.ids or [])]
-    lines = None if blocks[0].lines is None else [int(x) for b in blocks for x in b.lines]
+    if blocks[0].lines is not None:
+        lines = [int(x) for b in blocks for x in b.lines]
+    elif table.line_of is not None:  # text read by pandas: lines found on demand, for messages
+        found = [table.line_of(row) for row in range(len(values))]
+        lines = None if None in found else [int(x) for x in found if x is not None]
+    else:
+        lines = None
     return table, values, ids, lines
 
 

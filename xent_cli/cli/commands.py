@@ -22,6 +22,7 @@ from xent_cli.cli.params import (
     NumberParams,
     OutputParams,
     PairKindParams,
+    PairMode,
     PArg,
     PredArg,
     QArg,
@@ -40,6 +41,7 @@ from xent_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from xent_cli.io.table import Role
+    from xent_cli.pipeline.align import InputSpec
 
 COMMON = {
     "inputs": InputParams,
@@ -171,6 +173,15 @@ NO_SMOOTHING = SmoothParams()
 NO_TOKENS = TokenParams()
 
 
+def _tokens_in_file(name: str, p_spec: InputSpec, q_spec: InputSpec | None) -> str | None:
+    """``compare`` of a llama.cpp saved-logits file: its own tokens are the targets."""
+    if name != "compare" or q_spec is None:
+        return None
+    from xent_cli.io.llama import TOKENS, is_llama_logits
+
+    return TOKENS if is_llama_logits(p_spec.source) else None
+
+
 def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) -> None:
     """Register the two-distribution command ``name``: all share their options and their body."""
     groups: dict[str, type] = {
@@ -222,7 +233,8 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
             explain=explain.explain,
             q_kind=_dense(q_kind),
             panel=name == "compare",
-            target=tokens.target,
+            target=tokens.target or _tokens_in_file(name, p_spec, q_spec),
+            pair_position=tokens.pair == "position",
             top_logprobs=top_k,
             measures=compare.keys,
         )
@@ -248,6 +260,7 @@ def loss(
     target: Target = "",
     label_smoothing: LabelSmoothing = 0.0,
     ignore_label: IgnoreLabel = None,
+    pair: PairMode = None,
     *,
     inputs: InputParams,
     numbers: NumberParams,
@@ -279,9 +292,14 @@ def loss(
     from xent_cli.pipeline.tasks import LossSettings
 
     if numbers.kind() == "top-logprobs":
-        return _loss_of_sampled_tokens(
-            pred, target, label_smoothing, ignore_label, inputs, numbers, output, gates, scale
-        )
+        refused = {
+            "--target": bool(target),
+            "--label-smoothing": bool(label_smoothing),
+            "--ignore-label": ignore_label is not None,
+            "--id": inputs.id_column is not None,
+            "--pair": pair is not None,
+        }
+        return _loss_of_sampled_tokens(pred, refused, inputs, numbers, output, gates, scale)
     kind = numbers.dense_kind("loss")
     spec = InputSpec(resolve_source(pred), inputs.read_options(kind=kind, role="predictions"), kind)
     settings = LossSettings(
@@ -291,15 +309,14 @@ def loss(
         label_smoothing=label_smoothing,
         ignore_label=ignore_label,
         join_ids=inputs.id_column is not None,
+        pair_position=pair == "position",
     )
     return execute(loss_plan(spec, settings), output=output, gates=gates, scale=scale)
 
 
 def _loss_of_sampled_tokens(
     pred: str | None,
-    target: str,
-    label_smoothing: float,
-    ignore_label: str | None,
+    refused: dict[str, bool],
     inputs: InputParams,
     numbers: NumberParams,
     output: OutputParams,
@@ -311,16 +328,7 @@ def _loss_of_sampled_tokens(
     from xent_cli.pipeline.plan import loss_plan
     from xent_cli.pipeline.tasks import LossSettings
 
-    given = [
-        name
-        for name, used in (
-            ("--target", bool(target)),
-            ("--label-smoothing", bool(label_smoothing)),
-            ("--ignore-label", ignore_label is not None),
-            ("--id", inputs.id_column is not None),
-        )
-        if used
-    ]
+    given = [name for name, used in refused.items() if used]  # options about labels beside PRED
     if given:
         raise UsageError(
             f"loss --as top-logprobs takes each position's sampled token from the source; "

@@ -35,6 +35,7 @@ FormatName = Literal["auto", "table", "json", "jsonl", "csv", "tsv"]
 EngineName = Literal["local", "dask"]
 CorrectionName = Literal["none", "miller-madow"]
 DecimalMark = Literal[".", ","]
+PairName = Literal["position"]
 
 INPUT = "Input"
 NUMBERS = "What the numbers are"
@@ -549,6 +550,10 @@ class TokenParams:
             show_default=False,
         ),
     ] = None
+    pair: Annotated[
+        PairName | None,
+        typer.Option("--pair", help=PAIR_HELP, metavar="position", show_default=False),
+    ] = None
 
 
 # What Dask accepts as a scheduler address: SCHEME://HOST:PORT (or HOST:PORT, which is tcp).
@@ -755,6 +760,15 @@ LabelSmoothing = Annotated[
         rich_help_panel=NUMBERS,
         callback=check_label_smoothing,
     ),
+]
+# How predictions and labels from two sources pair when both have ids that disagree.
+PAIR_HELP = (
+    "position: pair each row with the label in the same place even when their ids differ "
+    "(e.g. a shuffled pandas index beside 0…n−1); a note says so."
+)
+PairMode = Annotated[
+    PairName | None,
+    typer.Option("--pair", help=PAIR_HELP, metavar="position", show_default=False),
 ]
 IgnoreLabel = Annotated[
     str | None,

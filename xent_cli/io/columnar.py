@@ -53,7 +53,7 @@ def _pyarrow() -> Any:
     return pyarrow
 
 
-def _seekable(opened: OpenedSource) -> Any:
+def seekable(opened: OpenedSource) -> Any:
     """A path or a seekable file holding the whole data (spooled to disk when it is a stream)."""
     if opened.plain and opened.source.path is not None:
         return str(opened.source.path)
@@ -69,17 +69,40 @@ def _seekable(opened: OpenedSource) -> Any:
 
 
 def _kind_of(arrow_type: Any) -> int:
+    """The layout kind of a column, from its values' type: an encoding never decides a role.
+
+    A dictionary-encoded column (pandas ``category``) is what its values are; a list of
+    numbers (variable, large or fixed size) is a LIST; a struct, a map, a union or a list
+    of anything else is NESTED, which can be neither an outcome, an id nor a label.
+    """
     pa = _pyarrow()
     types = pa.types
+    if types.is_dictionary(arrow_type):
+        return _kind_of(arrow_type.value_type)
     if types.is_integer(arrow_type):
         return rule.INT
     if types.is_floating(arrow_type) or types.is_decimal(arrow_type):
         return rule.DEC
     if types.is_null(arrow_type):
         return rule.EMPTY
-    if types.is_dictionary(arrow_type):
-        return _kind_of(arrow_type.value_type) if types.is_integer(arrow_type.value_type) else rule.TEXT
+    if types.is_list(arrow_type) or types.is_large_list(arrow_type) or types.is_fixed_size_list(arrow_type):
+        return rule.LIST if _kind_of(arrow_type.value_type) in (rule.INT, rule.DEC) else rule.NESTED
+    if isinstance(arrow_type, pa.ExtensionType):  # a uuid, a pandas period: what it stores
+        return _kind_of(arrow_type.storage_type)
+    if types.is_nested(arrow_type) or types.is_union(arrow_type):
+        return rule.NESTED
     return rule.TEXT
+
+
+# Rows sampled for the layout of a table with a list column.
+_LIST_SAMPLE_ROWS = 64
+
+
+def _list_lengths(column: Any) -> Any:
+    """Each row's list length (null for a missing list)."""
+    import pyarrow.compute as pc
+
+    return pc.list_value_length(column)
 
 
 def _pandas_index(schema: Any) -> list[str]:
@@ -114,7 +137,7 @@ class _Reader:
             if fmt == "parquet":
                 import pyarrow.parquet as pq
 
-                source = _seekable(opened)
+                source = seekable(opened)
                 self.spool = None if isinstance(source, str) else source
                 # Column chunks are read through small buffers, not pre-buffered whole: a
                 # row group of a million rows would otherwise sit in memory (80 MB for ten
@@ -123,7 +146,7 @@ class _Reader:
                 self.schema = self.parquet.schema_arrow
                 self.kind = "parquet"
             elif opened.head.startswith(b"ARROW1"):
-                source = _seekable(opened)
+                source = seekable(opened)
                 self.spool = None if isinstance(source, str) else source
                 self.ipc_file = pa.ipc.open_file(source)
                 self.schema = self.ipc_file.schema
@@ -162,17 +185,17 @@ class _Reader:
         """The number of rows, where the file's metadata says it."""
         return int(self.parquet.metadata.num_rows) if self.kind == "parquet" else None
 
-    def sample(self) -> Any:
-        """The first rows (up to the layout's sample size) as one record batch, or None."""
+    def sample(self, rows: int = rule.SAMPLE_ROWS) -> Any:
+        """The first rows (up to ``rows``) as one record batch, or None."""
         pa = _pyarrow()
         try:
             if self.kind == "stream":
                 for batch in self.ipc_stream:
                     if batch.num_rows:
                         self._first_stream_batch = batch
-                        return batch.slice(0, rule.SAMPLE_ROWS)
+                        return batch.slice(0, rows)
                 return None
-            for batch in self.batches(None, rule.SAMPLE_ROWS):
+            for batch in self.batches(None, rows):
                 if batch.num_rows:
                     return batch
         except (pa.ArrowException, OSError) as exc:
@@ -196,42 +219,52 @@ def _first_line(exc: Exception) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def read_columnar(opened: OpenedSource, options: ReadOptions) -> Table:
+def _layout_sample(reader: _Reader, opened: OpenedSource) -> rule.Sample:
+    """What the layout rule needs: each sampled cell's kind (from its column's type) and value.
+
+    A list column's value is each row's list length.
+    """
     import numpy as np
 
+    schema = reader.schema
+    raw_names = list(schema.names)
+    # A list column may hold a vocabulary per row: a few rows say all the layout needs.
+    has_lists = any(_kind_of(field.type) == rule.LIST for field in schema)
+    first = reader.sample(_LIST_SAMPLE_ROWS if has_lists else rule.SAMPLE_ROWS)
+    if first is None:
+        raise InputError(f"{opened.label}: has no rows")
+    rows, width = first.num_rows, len(raw_names)
+    kinds = np.zeros((rows, width), dtype=np.int8)
+    values = np.full((rows, width), np.nan)
+    for c, field in enumerate(schema):
+        kind = _kind_of(field.type)
+        column = first.column(c)
+        valid = np.ones(rows, dtype=bool) if column.null_count == 0 else ~np.asarray(column.is_null())
+        kinds[:, c] = np.where(valid, kind, rule.EMPTY)
+        if kind in (rule.INT, rule.DEC):
+            values[:, c] = _floats(column)
+        elif kind == rule.LIST:
+            lengths = _list_lengths(column).fill_null(-1)
+            values[:, c] = np.where(valid, np.asarray(lengths, dtype=np.float64), np.nan)
+    index_names = _pandas_index(schema)
+    return rule.Sample(
+        label=opened.label,
+        format=opened.format,
+        kinds=kinds,
+        values=values,
+        names=[_display_name(n) for n in raw_names],
+        index=tuple(raw_names.index(n) for n in index_names if n in raw_names),
+        complete=False,
+        types=[str(field.type) for field in schema],
+    )
+
+
+def read_columnar(opened: OpenedSource, options: ReadOptions) -> Table:
     label = opened.label
     reader = _Reader(opened)
     try:
-        schema = reader.schema
-        raw_names = list(schema.names)
-        names = [_display_name(n) for n in raw_names]
-        index_names = _pandas_index(schema)
-        first = reader.sample()
-        width = len(raw_names)
-        rows = first.num_rows if first is not None else 0
-        kinds = np.zeros((rows, width), dtype=np.int8)
-        values = np.full((rows, width), np.nan)
-        for c, field in enumerate(schema):
-            kind = _kind_of(field.type)
-            if first is None:
-                continue
-            column = first.column(c)
-            valid = np.ones(rows, dtype=bool) if column.null_count == 0 else ~np.asarray(column.is_null())
-            kinds[:, c] = np.where(valid, kind, rule.EMPTY)
-            if kind in (rule.INT, rule.DEC):
-                values[:, c] = _floats(column)
-        sample = rule.Sample(
-            label=label,
-            format=opened.format,
-            kinds=kinds,
-            values=values,
-            names=names,
-            index=tuple(raw_names.index(n) for n in index_names if n in raw_names),
-            complete=False,
-        )
-        if first is None:
-            raise InputError(f"{label}: has no rows")
-        decided = rule.decide(sample, options)
+        raw_names = list(reader.schema.names)
+        decided = rule.decide(_layout_sample(reader, opened), options)
     except BaseException:
         reader.close()
         raise
@@ -241,7 +274,7 @@ def read_columnar(opened: OpenedSource, options: ReadOptions) -> Table:
     needed = list(dict.fromkeys([*wanted, *(n for n in (id_name, label_name) if n is not None)]))
     # The computation's block size: a batch is a block, never cut and joined (which held
     # two copies of each side's rows, 40 MB of a Parquet KL's peak).
-    batch_rows = options.rows_per_block(len(wanted))
+    batch_rows = options.rows_per_block(decided.n_outcomes)
 
     def blocks() -> Iterator[Block]:
         start = 0
@@ -262,9 +295,9 @@ def read_columnar(opened: OpenedSource, options: ReadOptions) -> Table:
         outcomes=decided.outcome_names,
         id_name=decided.id_name,
         make_blocks=blocks,
-        outcome_positions=[i + 1 for i in decided.outcomes],
+        outcome_positions=None if decided.list_column is not None else [i + 1 for i in decided.outcomes],
         has_labels=decided.label is not None,
-        width=len(decided.outcomes),
+        width=decided.n_outcomes,
         notes=list(decided.notes),
         close=reader.close,
         layout=decided.record(opened.format),
@@ -322,8 +355,13 @@ def _block(
     import numpy as np
 
     pa = _pyarrow()
-    values = np.empty((batch.num_rows, len(wanted)), dtype=np.float64)
-    for position, name in enumerate(wanted):
+    if decided.list_column is not None:
+        values = _list_block(
+            batch.column(batch.schema.get_field_index(wanted[0])), wanted[0], start, label, decided
+        )
+    else:
+        values = np.empty((batch.num_rows, len(wanted)), dtype=np.float64)
+    for position, name in enumerate(wanted if decided.list_column is None else ()):
         column = batch.column(batch.schema.get_field_index(name))
         if column.null_count:
             row = int(np.argmax(np.asarray(column.is_null())))
@@ -360,36 +398,55 @@ def _block(
     return Block(values=values, start=start, ids=ids, labels=labels)
 
 
-def _described(opened: OpenedSource, options: ReadOptions) -> tuple[_Reader, rule.Layout, list[str]]:
+def _list_block(column: Any, name: str, start: int, label: str, decided: rule.Layout) -> NDArray[Any]:
+    """A batch of a list column as a ``(rows, width)`` array; a row of another length is an error.
+
+    float16 and float32 lists stay compact (widened for computing, as a .npy's are).
+    """
     import numpy as np
 
+    pa = _pyarrow()
+    width = decided.n_outcomes
+    rows = len(column)
+    if column.null_count:
+        row = int(np.argmax(np.asarray(column.is_null())))
+        raise InputError(
+            f"{label}: row {start + row + 1}, column {name!r}: the list is missing",
+            hint="fill it in or remove the row",
+        )
+    if pa.types.is_fixed_size_list(column.type):
+        size = column.type.list_size
+        if size != width:  # pragma: no cover - one schema per file
+            raise InputError(f"{label}: column {name!r} holds lists of {size} values, expected {width}")
+    else:
+        lengths = np.asarray(_list_lengths(column))
+        bad = np.flatnonzero(lengths != width)
+        if bad.size:
+            row = int(bad[0])
+            raise InputError(
+                f"{label}: row {start + row + 1}, column {name!r}: the list holds {int(lengths[row])} "
+                f"values, but row 1's holds {width}",
+                hint="every row's list needs one value per outcome",
+            )
+    flat = column.flatten()
+    if pa.types.is_dictionary(flat.type):
+        flat = flat.cast(flat.type.value_type)
+    if flat.null_count:
+        at = int(np.argmax(np.asarray(flat.is_null())))
+        raise InputError(
+            f"{label}: row {start + at // width + 1}, column {name!r}: item {at % width + 1} is missing",
+            hint="fill it in or remove the row",
+        )
+    numbers = _numbers(flat)
+    dtype = numbers.dtype if numbers.dtype.kind == "f" else np.float64
+    return np.array(numbers, dtype=dtype).reshape(rows, width)
+
+
+def _described(opened: OpenedSource, options: ReadOptions) -> tuple[_Reader, rule.Layout, list[str]]:
     reader = _Reader(opened)
     try:
-        schema = reader.schema
-        raw_names = list(schema.names)
-        first = reader.sample()
-        if first is None:
-            raise InputError(f"{opened.label}: has no rows")
-        rows = first.num_rows
-        kinds = np.zeros((rows, len(raw_names)), dtype=np.int8)
-        values = np.full((rows, len(raw_names)), np.nan)
-        for c, field in enumerate(schema):
-            kind = _kind_of(field.type)
-            column = first.column(c)
-            valid = np.ones(rows, dtype=bool) if column.null_count == 0 else ~np.asarray(column.is_null())
-            kinds[:, c] = np.where(valid, kind, rule.EMPTY)
-            if kind in (rule.INT, rule.DEC):
-                values[:, c] = _floats(column)
-        index_names = _pandas_index(schema)
-        sample = rule.Sample(
-            label=opened.label,
-            format=opened.format,
-            kinds=kinds,
-            values=values,
-            names=[_display_name(n) for n in raw_names],
-            index=tuple(raw_names.index(n) for n in index_names if n in raw_names),
-        )
-        return reader, rule.decide(sample, options), raw_names
+        raw_names = list(reader.schema.names)
+        return reader, rule.decide(_layout_sample(reader, opened), options), raw_names
     except BaseException:
         reader.close()
         raise
@@ -413,7 +470,13 @@ def columnar_labels(opened: OpenedSource, options: ReadOptions) -> Any:
                 ids.extend(label_text(v) for v in batch.column(1).to_pylist())
     finally:
         reader.close()
-    return Labels(opened.label, values, ids if decided.id is not None else None, notes=list(decided.notes))
+    return Labels(
+        opened.label,
+        values,
+        ids if decided.id is not None else None,
+        notes=list(decided.notes),
+        layout=decided.record(opened.format),
+    )
 
 
 def columnar_samples(

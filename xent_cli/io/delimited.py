@@ -10,23 +10,19 @@ pool, or, for rows wider than :data:`WIDE_COLUMNS` (vocabularies), by NumPy's
 
 from __future__ import annotations
 
-import contextvars
 import csv
 import io
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from xent_cli.errors import InputError
 from xent_cli.io import layout as rule
 from xent_cli.io.sources import OpenedSource
-from xent_cli.io.table import Block, ReadOptions, Table, derive_per_row, max_line_bytes, short, size_text
+from xent_cli.io.table import Block, ReadOptions, Table, max_line_bytes, short, size_text
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
-
     from numpy.typing import NDArray
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -131,6 +127,9 @@ class _Parsed:
     rows: list[list[str]]
     complete: bool
     lines_before_data: int  # physical lines up to and including ``first``
+    # Lines before ``first`` that the parser is told to skip (comments, blank lines), not
+    # counting the blank prefix dropped from the stream itself.
+    skipped_lines: int
 
 
 def _decoded(opened: OpenedSource, data: bytes, complete: bool) -> str:
@@ -154,12 +153,22 @@ def _split(text: str, delimiter: str) -> list[list[str]]:
 
 
 def _sample(opened: OpenedSource, options: ReadOptions) -> _Parsed:
-    """Enough whole lines from the start to decide the layout (see the module docstring)."""
+    """Enough whole lines from the start to decide the layout (see the module docstring).
+
+    Only the layout is decided from this sample; the rows themselves are parsed by pandas
+    from the start of the data (:func:`frames`), so nothing here can lose or change a row.
+    """
     label = opened.label
     limit = max_line_bytes()
+    prefix_lines = opened.drop_blank_prefix()
     while True:
         head = opened.head
         complete = opened.eof
+        if b"\r" in head:
+            # Line ends as pandas reads them: CRLF, a lone CR and LF each end a line.
+            head = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            if not complete and head.endswith(b"\n") and opened.head.endswith(b"\r"):
+                head = head[:-1]  # its LF may come with the next read
         cut = len(head) if complete else even_quote_cut(head)
         text = _decoded(opened, head[:cut], complete)
         nonblank = sum(1 for line in text.splitlines()[: rule.SAMPLE_ROWS + 50] if line.strip())
@@ -167,12 +176,12 @@ def _sample(opened: OpenedSource, options: ReadOptions) -> _Parsed:
             break
         if len(head) - cut > limit:
             raise InputError(
-                f"{label}: line {text.count(chr(10)) + 1} is longer than {size_text(limit)}",
+                f"{label}: line {prefix_lines + text.count(chr(10)) + 1} is longer than {size_text(limit)}",
                 hint=LONG_LINE_HINT,
             )
-        opened.peek(max(2 * len(head), 1 << 16))
+        opened.peek(max(2 * len(opened.head), 1 << 16))
     lines = text.split("\n")
-    # Leading blank lines, and comment lines (np.savetxt writes its header as "# a,b,c").
+    # Blank lines, and comment lines (np.savetxt writes its header as "# a,b,c").
     skipped = 0
     comment: str | None = None
     while skipped < len(lines):
@@ -199,7 +208,7 @@ def _sample(opened: OpenedSource, options: ReadOptions) -> _Parsed:
         reader = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter)
         records = reader
     first = next(records)
-    lines_before_data = skipped + (reader.line_num if reader is not None else 1)
+    lines_before_data = prefix_lines + skipped + (reader.line_num if reader is not None else 1)
     rows: list[list[str]] = []
     budget = max(2, min(rule.SAMPLE_ROWS, rule.SAMPLE_CELLS // max(1, len(first))))
     for record in records:
@@ -209,7 +218,16 @@ def _sample(opened: OpenedSource, options: ReadOptions) -> _Parsed:
         if len(rows) >= budget:
             complete = False
             break
-    return _Parsed(delimiter, comment_cells, first, skipped + 1, rows, complete, lines_before_data)
+    return _Parsed(
+        delimiter,
+        comment_cells,
+        first,
+        prefix_lines + skipped + 1,
+        rows,
+        complete,
+        lines_before_data,
+        skipped,
+    )
 
 
 @dataclass
@@ -219,7 +237,10 @@ class DelimitedLayout:
     delimiter: str
     layout: rule.Layout
     width: int
-    skip_lines: int
+    # Records before the data that the parser skips: comment and blank lines, and the header.
+    skip_records: int
+    # The file line of the first data row when nothing between the rows is blank or quoted.
+    first_data_line: int
     prepended_id: bool = False
 
     @property
@@ -260,8 +281,12 @@ def describe(opened: OpenedSource, options: ReadOptions) -> tuple[DelimitedLayou
     if prepended and not decided.header:
         # The short first line was data after all: read it as it is.
         width = data_width
-    skip = parsed.lines_before_data if decided.header else parsed.first_line - 1
-    return DelimitedLayout(parsed.delimiter, decided, width, skip, prepended and decided.header), sample
+    skip = parsed.skipped_lines + (1 if decided.header else 0)
+    first_data_line = parsed.lines_before_data + 1 if decided.header else parsed.first_line
+    shape = DelimitedLayout(
+        parsed.delimiter, decided, width, skip, first_data_line, prepended and decided.header
+    )
+    return shape, sample
 
 
 def read_delimited(opened: OpenedSource, options: ReadOptions) -> Table:
@@ -273,6 +298,7 @@ def read_delimited(opened: OpenedSource, options: ReadOptions) -> Table:
         outcomes=decided.outcome_names,
         id_name=decided.id_name,
         make_blocks=lambda: _blocks(opened, options, shape),
+        line_of=lambda row: line_of_row(opened, shape, row),
         outcome_positions=[i + 1 for i in decided.outcomes],
         has_labels=decided.label is not None,
         width=len(decided.outcomes),
@@ -293,7 +319,7 @@ def _expected_rows(opened: OpenedSource) -> int | None:
     return int(size * lines / len(opened.head))
 
 
-# --- blocks -------------------------------------------------------------------------------
+# --- rows -------------------------------------------------------------------------------------------
 
 
 def parser_error(label: str, exc: Exception, line_offset: int = 0) -> InputError:
@@ -327,444 +353,229 @@ def decode_error(label: str, exc: UnicodeDecodeError) -> InputError:
     )
 
 
-def text_blocks(
-    stream: IO[bytes],
-    skip_lines: int,
-    size: int,
-    label: str = "",
-    limit: int | None = None,
+class LineLimitedStream(io.RawIOBase):
+    """A byte stream that refuses a line longer than ``limit`` (``XENT_MAX_LINE_BYTES``).
+
+    A parser holds a whole line (a row) in memory; without a newline in sight (``/dev/zero``,
+    a quoted field that never closes) that would be the whole input.
+    """
+
+    def __init__(self, inner: IO[bytes], limit: int, label: str) -> None:
+        self._inner = inner
+        self._limit = limit
+        self._label = label
+        self._run = 0  # bytes since the last line end
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = self._inner.read(-1 if size is None else size)
+        end = max(data.rfind(b"\n"), data.rfind(b"\r"))
+        self._run = self._run + len(data) if end < 0 else len(data) - end - 1
+        if self._run > self._limit:
+            raise InputError(
+                f"{self._label}: a line is longer than {size_text(self._limit)}", hint=LONG_LINE_HINT
+            )
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._inner.close()
+        super().close()
+
+
+def frames(
+    opened: OpenedSource,
+    shape: DelimitedLayout,
+    options: ReadOptions,
     *,
-    count_lines: bool = True,
-    lines_before: int = 0,
-) -> Iterator[tuple[int, bytes]]:
-    """``(lines skipped before it, bytes)`` for whole lines of ``stream``, about ``size`` bytes at a time.
+    rows: int,
+    text_columns: dict[int, Any],
+) -> Iterator[Any]:
+    """The data rows as pandas frames of at most ``rows`` rows, columns numbered from 0.
 
-    The first ``skip_lines`` lines (a header) are dropped. A block never ends inside a
-    quoted field (the number of quotes before its end is even). Each byte is scanned a
-    bounded number of times, however the quotes fall (one stray quote makes the rest of
-    the file one long line, found in linear time), and a line longer than ``limit``
-    (``XENT_MAX_LINE_BYTES``) is an error rather than a growing buffer. Without
-    ``count_lines`` the lines are not counted (a scan of every byte), and that error's
-    line number counts only the skipped lines. ``lines_before`` lines of the file precede
-    the stream (for that message).
+    pandas' C parser reads the whole stream, so it alone decides where a row starts and
+    ends (quotes, blank lines, CRLF or a lone CR, the byte-order mark): the rows are
+    exactly those ``pandas.read_csv`` reads. ``text_columns`` maps columns to the dtype
+    they are read as (ids and labels as text); the rest are inferred per frame.
     """
-    limit = max_line_bytes() if limit is None else limit
-    rest = b""
-    # Of ``rest``: the bytes already scanned without finding a cut, and the quotes in them.
-    scanned = 0
-    quotes = 0
-    quoted = False
-    skipped = 0
-    lines_done = lines_before
-    while True:
-        data = stream.read(size)
-        if not data:
-            if rest:
-                yield skipped, bytes(rest)
-            return
-        # Bytes, not a bytearray: the common block is copied once. A long line costs at
-        # most limit / size copies of itself.
-        rest = rest + data if rest else data
-        quoted = quoted or b'"' in data
-        cut = _lines_end(rest, scanned, quotes, quoted)
-        if cut == 0:
-            where = f"{label}: line {lines_done + skip_lines + 1}"
-            quotes = _uncut(rest, scanned, quotes, quoted, limit, where)
-            scanned = len(rest)
-            continue
-        block, rest = rest[:cut], rest[cut:]
-        scanned, quotes = 0, 0
-        quoted = b'"' in rest
-        if skip_lines and block:
-            # Whole blocks of skipped lines at once (a fallback may skip most of a file).
-            whole = block.count(b"\n")
-            if whole <= skip_lines and block.endswith(b"\n"):
-                skip_lines -= whole
-                skipped += whole
-                lines_done += whole
-                block = b""
-        while skip_lines and block:
-            newline = block.find(b"\n")
-            block = block[newline + 1 :] if newline >= 0 else b""
-            skip_lines -= 1
-            skipped += 1
-            lines_done += 1
-        if block:
-            if count_lines:
-                lines_done += block.count(b"\n")
-            yield skipped, block
-            skipped = 0
+    import pandas as pd
+
+    label = opened.label
+    stream = LineLimitedStream(opened.raw_stream(), max_line_bytes(), label)
+    sep = r"\s+" if shape.delimiter == WHITESPACE else shape.delimiter
+    try:
+        reader = pd.read_csv(
+            stream,
+            sep=sep,
+            header=None,
+            skiprows=shape.skip_records,
+            dtype=text_columns or None,
+            decimal=options.decimal,
+            encoding="utf-8",
+            engine="c",
+            chunksize=rows,
+        )
+        with reader:
+            yield from reader
+    except pd.errors.EmptyDataError:
+        return
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise parser_error(label, exc, shape.first_data_line - shape.skip_records - 1) from None
+    finally:
+        stream.close()
 
 
-PARSE_AHEAD = 4
+def line_of_row(opened: OpenedSource, shape: DelimitedLayout, row: int) -> int | None:
+    """The file line where data row ``row`` (0-based) starts, for a message; None if unknown.
 
-
-def line_views(
-    stream: IO[bytes], size: int, label: str = "", limit: int | None = None
-) -> Iterator[memoryview]:
-    """Whole lines of ``stream``, about ``size`` bytes at a time, as views of buffers of their own.
-
-    What :func:`text_blocks` yields without skipping or counting lines, with each
-    byte copied once (read straight into a new ``bytes``, never zero-filled first):
-    each view stays valid after the next is read, for a parser on another thread.
-    ``stream`` must be seekable (a regular file): the partial line after a cut is
-    read again with the next block instead of being copied over to it.
+    Found after the fact, on the way to an error, by reading the file again (a regular
+    file, or data small enough to be held whole; only its first few million lines).
     """
-    limit = max_line_bytes() if limit is None else limit
-    position = stream.tell()
-    scanned = 0  # bytes of the block at ``position`` searched without finding a cut
-    quotes = 0  # and the quotes among them
-    want = size
-    while True:
-        data = stream.read(want)
-        # A short read is the end of the file, unless a read was cut short: read on to be sure.
-        while len(data) < want and (more := stream.read(want - len(data))):
-            data += more
-        if not data:
-            return
-        if len(data) < want:  # the end of the file: the last line needs no newline
-            yield memoryview(data)
-            return
-        quoted = data.find(b'"') >= 0
-        cut = _lines_end(data, scanned, quotes, quoted)
-        if cut == 0:
-            quotes = _uncut(data, scanned, quotes, quoted, limit, f"{label}: a line")
-            scanned, want = len(data), 2 * want
-            stream.seek(position)
-            continue
-        position += cut
-        if cut < len(data):
-            stream.seek(position)
-        scanned, quotes, want = 0, 0, size
-        yield memoryview(data)[:cut]
+    path = opened.source.path
+    if opened.plain and path is not None:
+        try:
+            file: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed below
+            file.seek(opened.dropped)
+        except OSError:
+            return None
+    elif opened.eof:  # a pipe or compressed data held whole in the sample
+        file = io.BytesIO(opened.head)
+    else:
+        return None
+    try:
+        with file:
+            text = io.TextIOWrapper(file, encoding="utf-8", errors="replace", newline="")
+            if shape.delimiter == WHITESPACE:
+                records: Iterator[list[str]] = (line.split() for line in text)
+                reader = None
+            else:
+                reader = csv.reader(text, delimiter=shape.delimiter)
+                records = reader
+            skip = shape.skip_records
+            found = -1
+            line = 0  # the physical lines read so far
+            for record in records:
+                start = line + 1
+                line = reader.line_num if reader is not None else line + 1
+                if line > LINE_SEARCH_LIMIT:
+                    return None
+                if skip:
+                    skip -= 1
+                    continue
+                if len(record) <= 1 and not any(cell.strip() for cell in record):
+                    continue  # a blank line, which pandas skips
+                found += 1
+                if found == row:
+                    return shape.first_data_line - shape.skip_records - 1 + start
+    except (OSError, csv.Error):
+        return None
+    return None
+
+
+# Lines read again, at most, to name the line of a bad row.
+LINE_SEARCH_LIMIT = 4_000_000
+# Blocks parsed ahead of the computation, on a thread of their own.
+READ_AHEAD = 2
 
 
 def _blocks(opened: OpenedSource, options: ReadOptions, shape: DelimitedLayout) -> Iterator[Block]:
-    """The rows: by pyarrow where :mod:`xent_cli.io.arrowcsv` vouches for them, else by pandas."""
-    from xent_cli.io import arrowcsv
-
-    offset = arrowcsv.data_offset(opened, shape)
-    if offset is None:
-        yield from _careful_blocks(opened, options, shape, opened.raw_stream(), 0, shape.skip_lines)
-    else:
-        yield from _arrow_blocks(opened, options, shape, offset)
+    """The rows, parsed on a thread of their own a few blocks ahead of the computation."""
+    wide = len(shape.layout.outcomes) > WIDE_COLUMNS and options.decimal == "."
+    rows = _wide_rows(opened, options, shape) if wide else _pandas_rows(opened, options, shape)
+    return read_ahead(rows, READ_AHEAD, f"xent-read {opened.label}")
 
 
-def _arrow_blocks(
-    opened: OpenedSource, options: ReadOptions, shape: DelimitedLayout, offset: int
-) -> Iterator[Block]:
-    """Blocks of lines parsed by pyarrow side by side, in order; the careful path from the first doubt.
-
-    Every block before the first one pyarrow cannot vouch for held one row per line, so
-    that block starts at a known row, line and byte: the careful reader resumes there.
-    """
-    from collections import deque
-
-    import numpy as np
-
-    from xent_cli.io import arrowcsv
-
-    parse = arrowcsv.block_parser(shape, options, derive_per_row.get())
-    # The worker threads see this thread's context (what the task set for its kernels).
-    context = contextvars.copy_context()
-    stream = opened.raw_stream()
-    stream.seek(offset)
-    first_line = shape.skip_lines + 1  # the file line of row 0
-    done = 0  # rows delivered
-    resume = offset  # the byte where the first block not delivered starts
-    handed_over = False
-    pending: deque[Any] = deque()
-    try:
-        with parse_threads(options) as (pool, workers):
-            texts = line_views(stream, _text_block_bytes(opened.head[offset:], shape, options), opened.label)
-
-            def parsed() -> Iterator[tuple[int, Block | None]]:
-                try:
-                    for data in texts:
-                        pending.append((len(data), pool.submit(context.copy().run, parse, data)))
-                        # Blocks queued ahead, four per thread: while a block is computed on
-                        # (or, with two sources in lockstep, the other source's block is
-                        # awaited), the threads keep parsing.
-                        if len(pending) > PARSE_AHEAD * workers:
-                            size, future = pending.popleft()
-                            yield size, future.result()
-                except InputError:  # a line too long: the careful reader says which
-                    yield 0, None
-                while pending:
-                    size, future = pending.popleft()
-                    yield size, future.result()
-
-            for size, block in parsed():
-                if block is None:
-                    _cancel(pending)  # before the careful reader queues its blocks behind them
-                    handed_over = True
-                    break
-                n = len(block)
-                block.start = done
-                block.lines = np.arange(first_line + done, first_line + done + n, dtype=np.int64)
-                done += n
-                resume += size
-                if n:
-                    yield from _split_rows(block, options.block_rows)
-        if handed_over:
-            stream.seek(resume)
-            yield from _careful_blocks(opened, options, shape, stream, done, 0, first_line + done)
-        elif done == 0:
-            raise InputError(f"{opened.label}: has no data rows")
-    finally:
-        _cancel(pending)
-        stream.close()
-
-
-@contextmanager
-def parse_threads(options: ReadOptions) -> Iterator[tuple[Executor, int]]:
-    """The threads to parse blocks on, and how many: ``options.parse_pool`` if shared, else our own."""
-    if options.parse_pool is not None:
-        yield options.parse_pool, options.parse_thread_count
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    pool = ThreadPoolExecutor(options.parse_thread_count)
-    try:
-        yield pool, options.parse_thread_count
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _cancel(pending: Any) -> None:
-    """Drop blocks queued but not started (on a shared pool they would otherwise still be parsed)."""
-    for entry in pending:
-        entry[-1].cancel()
-    pending.clear()
-
-
-def _text_block_bytes(sample: bytes, shape: DelimitedLayout, options: ReadOptions) -> int:
-    """Bytes of text per parsed block: ``options.block_bytes``, or fewer for narrow rows.
-
-    A block of short lines holds many values per byte (``0.1,0.2,0.7`` is 4 bytes a
-    float64 of 8), and blocks are queued ahead on each thread: about one compute
-    block's rows (from the sample's mean line length) is enough.
-    """
-    ceiling = max(1 << 16, options.block_bytes)
-    lines = sample.count(b"\n")
-    if lines < 16:
-        return ceiling
-    per_line = (sample.rfind(b"\n") + 1) / lines
-    wanted = per_line * options.rows_per_block(len(shape.layout.outcomes))
-    return int(min(ceiling, max(1 << 16, wanted)))
-
-
-def _careful_blocks(
-    opened: OpenedSource,
-    options: ReadOptions,
-    shape: DelimitedLayout,
-    stream: IO[bytes],
-    start: int,
-    skip_lines: int,
-    first_line: int = 1,
-) -> Iterator[Block]:
-    """Rows from ``start`` on: pandas' C parser on threads.
-
-    ``stream`` is at file line ``first_line``; its first ``skip_lines`` lines are skipped.
-    """
-    from collections import deque
-
-    label = opened.label
-    decided = shape.layout
-    wide = len(decided.outcomes) > WIDE_COLUMNS and options.decimal == "."
-    parse = _wide_parser(shape, label) if wide else _pandas_parser(shape, options)
-    line = first_line  # the file line of the next block's first line
-    pending: deque[Any] = deque()
-    try:
-        with parse_threads(options) as (pool, workers):
-            texts = text_blocks(
-                stream, skip_lines, max(1 << 16, options.block_bytes), label, lines_before=first_line - 1
-            )
-
-            def results() -> Iterator[tuple[int, Any]]:
-                # Parse ahead on the pool, a bounded number of blocks at a time, in order.
-                for skipped, data in texts:
-                    pending.append((skipped, pool.submit(parse, data)))
-                    if len(pending) > workers:
-                        yield_skipped, future = pending.popleft()
-                        yield yield_skipped, future.result()
-                while pending:
-                    yield_skipped, future = pending.popleft()
-                    yield yield_skipped, future.result()
-
-            for skipped, chunk in results():
-                line += skipped
-                if isinstance(chunk, InputError):
-                    raise _at_line(chunk, line - 1, start)
-                if isinstance(chunk, Exception):
-                    raise parser_error(label, chunk, line - 1)
-                if chunk is None:
-                    continue
-                if wide:
-                    block, n_lines = _wide_block(chunk, shape, label, start, line)
-                else:
-                    block = _chunk_block(chunk, label, shape, start, line)
-                    n_lines = 0 if chunk.empty else len(chunk)  # skip_blank_lines=False: a row per line
-                line += n_lines
-                if block is not None:
-                    start += len(block)
-                    yield from _split_rows(block, options.block_rows)
-        if start == 0:
-            raise InputError(f"{label}: has no data rows")
-    finally:
-        _cancel(pending)
-        stream.close()
-
-
-def _at_line(error: InputError, line_offset: int, start: int) -> InputError:
-    """An error found by a parser thread, positioned by the block it was in."""
-    if not isinstance(error, _Located):
-        return error
-    row, line, rest = error.located
-    where = (
-        f"row {start + row + 1} (line {line_offset + line})"
-        if row is not None
-        else f"line {line_offset + line}"
-    )
-    return InputError(f"{error.label}: {where}{rest}", hint=error.hint)
-
-
-def _pandas_parser(shape: DelimitedLayout, options: ReadOptions) -> Any:
-    import pandas as pd
-
+def _pandas_rows(opened: OpenedSource, options: ReadOptions, shape: DelimitedLayout) -> Iterator[Block]:
     decided = shape.layout
     text_columns = {i: str for i in (decided.id, decided.label) if i is not None}
-    sep = r"\s+" if shape.delimiter == WHITESPACE else shape.delimiter
-
-    def parse(data: bytes) -> Any:
-        """A frame, or the exception to raise when this block's turn comes."""
-        try:
-            return pd.read_csv(
-                io.BytesIO(data),
-                sep=sep,
-                header=None,
-                # No usecols: with it pandas silently drops the extra fields of a
-                # ragged row, and a ragged row must be an error.
-                dtype=text_columns,
-                decimal=options.decimal,
-                encoding="utf-8",  # pandas drops a UTF-8 BOM itself
-                skip_blank_lines=False,
-                engine="c",
-            )
-        except pd.errors.EmptyDataError:
-            return None
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            return exc
-
-    return parse
-
-
-def _split_rows(block: Block, rows: int) -> Iterator[Block]:
-    """A parsed block in pieces of at most ``rows`` rows."""
-    if len(block) <= rows:
+    start = 0
+    for frame in frames(
+        opened, shape, options, rows=options.rows_per_block(len(decided.outcomes)), text_columns=text_columns
+    ):
+        if frame.empty:
+            continue
+        block = _frame_block(frame, opened, shape, start)
+        start += len(block)
         yield block
-        return
-    for lo in range(0, len(block), rows):
-        hi = lo + rows
-        yield Block(
-            values=block.values[lo:hi],
-            start=block.start + lo,
-            ids=None if block.ids is None else block.ids[lo:hi],
-            labels=None if block.labels is None else block.labels[lo:hi],
-            lines=None if block.lines is None else block.lines[lo:hi],
-            derived=None if block.derived is None else block.derived[lo:hi],
-        )
+    if start == 0:
+        raise InputError(f"{opened.label}: has no data rows")
 
 
-def _chunk_block(chunk: Any, label: str, shape: DelimitedLayout, start: int, first_line: int) -> Block | None:
-    """One parsed piece of text as a block of validated numbers (None if it held only blank lines)."""
+def _frame_block(frame: Any, opened: OpenedSource, shape: DelimitedLayout, start: int) -> Block:
+    """One frame of rows as a block of validated numbers."""
     decided = shape.layout
-    if chunk.empty:
-        return None
-    if chunk.shape[1] > shape.width:
-        extra = chunk.iloc[:, shape.width :].notna().any(axis=1).to_numpy()
-        row = int(extra.argmax())
-        fields = int(chunk.iloc[row].notna().sum())
+    label = opened.label
+
+    def where(row: int, column: int | None = None) -> str:
+        text = f"{label}: row {start + row + 1}"
+        line = line_of_row(opened, shape, start + row)
+        if line is not None:
+            text += f" (line {line})"
+        if column is not None:
+            text += f", column {column + 1}"
+            if decided.header and decided.names is not None:
+                text += f" ({decided.names[column]!r})"
+        return text
+
+    if frame.shape[1] != shape.width:
         raise InputError(
-            f"{label}: line {first_line + row}: has {fields} fields, expected {shape.width}",
+            f"{where(0)}: has {frame.shape[1]} fields, expected {shape.width}",
             hint="every row needs the same number of columns",
         )
-    if chunk.shape[1] < shape.width:
-        raise InputError(
-            f"{label}: line {first_line}: has {chunk.shape[1]} fields, expected {shape.width}",
-            hint="every row needs the same number of columns",
-        )
-    values = _fast_values(chunk, decided.outcomes)
+    values = _fast_values(frame, decided.outcomes)
     if values is None:
-        # Something is missing or not a number: blank lines arrive as all-empty
-        # rows and are dropped (their line numbers are kept); anything else is
-        # located and reported.
-        blank = chunk.isna().all(axis=1).to_numpy()
-        if blank.any():
-            chunk = chunk[~blank]
-        if chunk.empty:
-            return None
-        lines = chunk.index.to_numpy() + first_line
-        values = _numeric_values(chunk[decided.outcomes], label, start, lines, decided)
-    else:
-        lines = chunk.index.to_numpy() + first_line
-    ids = chunk[decided.id].fillna("").astype(str).tolist() if decided.id is not None else None
-    labels = chunk[decided.label].fillna("").astype(str).tolist() if decided.label is not None else None
-    return Block(values=values, start=start, ids=ids, labels=labels, lines=lines)
+        values = _numeric_values(frame, decided.outcomes, where)
+    ids = frame[decided.id].fillna("").astype(str).tolist() if decided.id is not None else None
+    labels = frame[decided.label].fillna("").astype(str).tolist() if decided.label is not None else None
+    return Block(values=values, start=start, ids=ids, labels=labels)
 
 
-def _fast_values(chunk: Any, columns: list[int]) -> NDArray[Any] | None:
+def _fast_values(frame: Any, columns: list[int]) -> NDArray[Any] | None:
     """The outcome columns as float64 when every cell is a number (the common case), else None."""
     import numpy as np
 
-    if not all(chunk[c].dtype.kind in "fiu" for c in columns):
+    if not all(frame[c].dtype.kind in "fiu" for c in columns):
         return None
-    frame = chunk if list(chunk.columns) == columns else chunk[columns]
-    values: NDArray[Any] = frame.to_numpy(dtype=np.float64)
+    chosen = frame if list(frame.columns) == columns else frame[columns]
+    values: NDArray[Any] = chosen.to_numpy(dtype=np.float64)
     if np.isnan(values).any():
         return None
     return values
 
 
-def _where(label: str, decided: rule.Layout, column: int) -> str:
-    where = f"{label}: row {{row}} (line {{line}}), column {column + 1}"
-    if decided.header and decided.names is not None:
-        where += f" ({decided.names[column]!r})"
-    return where
-
-
-def _numeric_values(
-    frame: Any,
-    label: str,
-    start: int,
-    lines: NDArray[Any],
-    decided: rule.Layout,
-) -> NDArray[Any]:
+def _numeric_values(frame: Any, columns: list[int], where: Callable[[int, int], str]) -> NDArray[Any]:
     """The outcome columns as a float64 matrix; the first bad cell is an error."""
     import numpy as np
     import pandas as pd
 
-    columns = []
-    for column in frame.columns:
+    arrays = []
+    for column in columns:
         series = frame[column]
-        where = _where(label, decided, column)
+        if series.dtype.kind == "b":  # pandas reads True/False as booleans: text here
+            series = series.astype(object).astype(str)
         if series.dtype.kind not in "fiu":
             numbers = pd.to_numeric(series, errors="coerce")
             bad = (numbers.isna() & series.notna()).to_numpy()
             if bad.any():
                 row = int(np.argmax(bad))
-                raise _not_a_number(where.format(row=start + row + 1, line=lines[row]), str(series.iloc[row]))
+                raise _not_a_number(where(row, column), str(series.iloc[row]))
             series = numbers
         array = series.to_numpy(dtype=np.float64)
         missing = np.isnan(array)
         if missing.any():
             row = int(np.argmax(missing))
             raise InputError(
-                where.format(row=start + row + 1, line=lines[row]) + ": value is missing or NaN",
-                hint="fill it in or remove the row",
+                where(row, column) + ": value is missing or NaN", hint="fill it in or remove the row"
             )
-        columns.append(array)
-    return np.column_stack(columns)
+        arrays.append(array)
+    return np.column_stack(arrays)
 
 
 def _not_a_number(where: str, text: str) -> InputError:
@@ -777,115 +588,186 @@ def _not_a_number(where: str, text: str) -> InputError:
 # --- wide rows ----------------------------------------------------------------------------------
 
 
-class _Located(InputError):
-    """An error found inside a block, positioned relative to it (row, line, rest of the message)."""
+def _wide_rows(opened: OpenedSource, options: ReadOptions, shape: DelimitedLayout) -> Iterator[Block]:
+    """Rows wider than :data:`WIDE_COLUMNS`, parsed by NumPy's ``loadtxt`` a block of lines at a time.
 
-    def __init__(self, label: str, located: tuple[int | None, int, str], hint: str | None = None) -> None:
-        super().__init__(f"{label}: line {located[1]}{located[2]}", hint)
-        self.label = label
-        self.located = located
-
-
-def _wide_parser(shape: DelimitedLayout, label: str) -> Any:
-    """Parse a block of wide rows with NumPy: ``(values, ids, labels, lines)`` or an error."""
+    pandas' cost grows with the columns of each frame; ``loadtxt``'s does not. Lines come
+    from Python's text layer, which ends them where pandas does (LF, CRLF, a lone CR);
+    blank lines are skipped as pandas skips them. A quoted field that spans lines is
+    refused rather than guessed at.
+    """
     import numpy as np
 
     decided = shape.layout
+    label = opened.label
     delimiter = None if shape.delimiter == WHITESPACE else shape.delimiter
+    stream = LineLimitedStream(opened.raw_stream(), max_line_bytes(), label)
+    text = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8", newline=None)
+    rows_per_block = options.rows_per_block(len(decided.outcomes))
+    line_offset = shape.first_data_line - shape.skip_records - 1
+    start = 0
+    physical = 0
+    lines: list[str] = []
+    numbers: list[int] = []
 
-    def cell(line: str, column: int) -> str:
-        if delimiter is not None and '"' not in line[: line.find(delimiter, 0) + 1 or None]:
-            parts = line.split(delimiter, column + 1)
-            if len(parts) > column and '"' not in parts[column]:
-                return parts[column].strip()
-        fields = line.split() if delimiter is None else next(csv.reader([line], delimiter=delimiter))
-        return fields[column].strip() if column < len(fields) else ""
+    def block() -> Block:
+        values = _wide_values(lines, numbers, decided, delimiter, shape.width, label, start)
+        ids = [_cell(line, decided.id, delimiter) for line in lines] if decided.id is not None else None
+        labels = (
+            [_cell(line, decided.label, delimiter) for line in lines] if decided.label is not None else None
+        )
+        return Block(
+            values=values, start=start, ids=ids, labels=labels, lines=np.asarray(numbers, dtype=np.int64)
+        )
 
-    def parse(data: bytes) -> Any:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            return exc
-        physical = text.split("\n")
-        if physical and physical[-1] == "":
-            physical.pop()
-        lines = [i + 1 for i, line in enumerate(physical) if line.strip()]
-        rows = [physical[i - 1] for i in lines]
-        if not rows:
-            return None
-        try:
-            values = np.loadtxt(
-                io.StringIO("\n".join(rows)),
-                delimiter=delimiter,
-                dtype=np.float64,
-                ndmin=2,
-                usecols=decided.outcomes,
-                comments=None,
-                quotechar='"' if delimiter is not None else None,
-            )
-            counts_ok = True
-        except (ValueError, IndexError):
-            values = None
-            counts_ok = False
-        if counts_ok:
-            # loadtxt ignores fields beyond usecols: check every row's width.
-            for row_index, line in enumerate(rows):
-                n = (
-                    len(line.split())
-                    if delimiter is None
-                    else line.count(delimiter) + 1
-                    if '"' not in line
-                    else len(next(csv.reader([line], delimiter=delimiter)))
-                )
-                if n != shape.width:
-                    return _ragged(label, lines[row_index], n, shape.width)
-        if values is None or np.isnan(values).any():
-            return _locate_bad_cell(label, decided, rows, lines, delimiter, shape.width)
-        ids = [cell(line, decided.id) for line in rows] if decided.id is not None else None
-        labels = [cell(line, decided.label) for line in rows] if decided.label is not None else None
-        return values, ids, labels, lines, len(physical)
-
-    return parse
-
-
-def _ragged(label: str, line: int, fields: int, width: int) -> _Located:
-    return _Located(
-        label,
-        (None, line, f": has {fields} fields, expected {width}"),
-        hint="every row needs the same number of columns",
-    )
-
-
-def _locate_bad_cell(
-    label: str, decided: rule.Layout, rows: list[str], lines: list[int], delimiter: str | None, width: int
-) -> _Located:
-    for row_index, line in enumerate(rows):
-        fields = line.split() if delimiter is None else next(csv.reader([line], delimiter=delimiter))
-        if len(fields) != width:
-            return _ragged(label, lines[row_index], len(fields), width)
-        for column in decided.outcomes:
-            text = fields[column]
-            kind = rule.cell_kind(text)
-            if kind in (rule.INT, rule.DEC) and text.strip().lower() not in ("nan", "-nan", "+nan"):
+    try:
+        for line in text:
+            physical += 1
+            if physical <= shape.skip_records or not line.strip():
                 continue
-            name = f" ({decided.names[column]!r})" if decided.header and decided.names is not None else ""
-            rest = f", column {column + 1}{name}: "
-            if kind == rule.TEXT:
-                error = _not_a_number("x", text)
-                rest += error.message.split(": ", 1)[1]
-                hint = error.hint
-            else:
-                rest += "value is missing or NaN"
-                hint = "fill it in or remove the row"
-            return _Located(label, (row_index, lines[row_index], rest), hint=hint)
-    return _Located(label, (None, lines[0], ": cannot parse"))  # pragma: no cover
+            if line.count('"') % 2:
+                raise InputError(
+                    f"{label}: line {line_offset + physical}: a quoted field spans lines in a row of "
+                    f"{shape.width} columns",
+                    hint="rows this wide are read a line at a time: remove the line break from the field",
+                )
+            lines.append(line)
+            numbers.append(line_offset + physical)
+            if len(lines) >= rows_per_block:
+                yield block()
+                start += len(lines)
+                lines, numbers = [], []
+        if lines:
+            yield block()
+            start += len(lines)
+    except UnicodeDecodeError as exc:
+        raise decode_error(label, exc) from None
+    finally:
+        text.close()
+    if start == 0:
+        raise InputError(f"{label}: has no data rows")
 
 
-def _wide_block(
-    parsed: Any, shape: DelimitedLayout, label: str, start: int, first_line: int
-) -> tuple[Block | None, int]:
+def _cell(line: str, column: int, delimiter: str | None) -> str:
+    """The text of one cell of a line (cheaply, when nothing before it is quoted)."""
+    if delimiter is not None and '"' not in line[: line.find(delimiter, 0) + 1 or None]:
+        parts = line.split(delimiter, column + 1)
+        if len(parts) > column and '"' not in parts[column]:
+            return parts[column].strip()
+    fields = line.split() if delimiter is None else next(csv.reader([line], delimiter=delimiter))
+    return fields[column].strip() if column < len(fields) else ""
+
+
+def _fields(line: str, delimiter: str | None) -> list[str]:
+    return line.split() if delimiter is None else next(csv.reader([line], delimiter=delimiter))
+
+
+def _wide_values(
+    lines: list[str],
+    numbers: list[int],
+    decided: rule.Layout,
+    delimiter: str | None,
+    width: int,
+    label: str,
+    start: int,
+) -> NDArray[Any]:
+    """The outcome columns of whole lines as float64; a ragged row or bad cell is an error."""
     import numpy as np
 
-    values, ids, labels, lines, n_lines = parsed
-    line_numbers = np.asarray(lines, dtype=np.int64) + (first_line - 1)
-    return Block(values=values, start=start, ids=ids, labels=labels, lines=line_numbers), n_lines
+    try:
+        values = np.loadtxt(
+            lines,
+            delimiter=delimiter,
+            dtype=np.float64,
+            ndmin=2,
+            usecols=decided.outcomes,
+            comments=None,
+            quotechar='"' if delimiter is not None else None,
+        )
+    except (ValueError, IndexError):
+        values = None
+    clean = values is not None and not np.isnan(values).any()
+    for index, line in enumerate(lines):
+        # loadtxt ignores fields beyond usecols: every row's width is checked here; the
+        # first row with a problem, in file order, is the one reported.
+        if clean and delimiter is not None and '"' not in line:
+            n = line.count(delimiter) + 1
+            fields = None
+        else:
+            fields = _fields(line, delimiter)
+            n = len(fields)
+        if n != width:
+            raise InputError(
+                f"{label}: line {numbers[index]}: has {n} fields, expected {width}",
+                hint="every row needs the same number of columns",
+            )
+        if clean or fields is None:
+            continue
+        for column in decided.outcomes:
+            cell = fields[column]
+            kind = rule.cell_kind(cell)
+            if kind in (rule.INT, rule.DEC) and cell.strip().lower() not in ("nan", "-nan", "+nan"):
+                continue
+            name = f" ({decided.names[column]!r})" if decided.header and decided.names is not None else ""
+            where = f"{label}: row {start + index + 1} (line {numbers[index]}), column {column + 1}{name}"
+            if kind == rule.TEXT:
+                raise _not_a_number(where, cell)
+            raise InputError(where + ": value is missing or NaN", hint="fill it in or remove the row")
+    if clean:
+        assert values is not None
+        return values
+    raise InputError(f"{label}: line {numbers[0]}: cannot parse")  # pragma: no cover
+
+
+# --- reading ahead ------------------------------------------------------------------------------
+
+
+def read_ahead(items: Iterator[Block], depth: int, name: str) -> Iterator[Block]:
+    """``items``, produced on a thread of their own up to ``depth`` ahead of the consumer.
+
+    Parsing (pandas and NumPy release the GIL while they tokenize and convert) then runs
+    beside the computation. An exception in the producer is raised here, in order, after
+    the items before it.
+    """
+    import contextlib
+    import queue
+    import threading
+    import time
+
+    channel: queue.Queue[tuple[bool, Any]] = queue.Queue(depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                channel.put((True, item))
+                if stop.is_set():
+                    return
+            channel.put((True, done))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            channel.put((False, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name=name, daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = channel.get()
+            if not ok:
+                raise item
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        # Make room for a producer waiting to put, and give it a moment to notice the stop; one
+        # still blocked reading a pipe is left behind (a daemon thread ends with the process).
+        deadline = time.monotonic() + 5
+        while thread.is_alive() and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                channel.get_nowait()
+            thread.join(0.02)

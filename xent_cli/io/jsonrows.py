@@ -206,8 +206,15 @@ def label_text(value: Any) -> str:
 
 
 def _kind(value: Any) -> tuple[int, float]:
+    """A cell's layout kind; a list of numbers is a LIST (its value: the length), other lists
+    and objects are NESTED."""
     if isinstance(value, HugeInt):
         return rule.INT, math.inf
+    if isinstance(value, list):
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        return (rule.LIST, float(len(value))) if numbers else (rule.NESTED, math.nan)
+    if isinstance(value, dict):
+        return rule.NESTED, math.nan
     return rule.value_kind(value)
 
 
@@ -305,6 +312,14 @@ def _object_of_objects(document: dict[str, Any], label: str, kind: str) -> Frame
             )
     as_index = Frame([document[k] for k in outer], inner, objects=True, index=outer)
     as_columns = Frame([{o: document[o][i] for o in outer} for i in inner], outer, objects=True, index=inner)
+    # A list column (one list of numbers per row): lists sit under one key of the level
+    # that names the columns, and under every key of the level that names the rows.
+    outer_lists = {o for o in outer if any(isinstance(v, list) for v in document[o].values())}
+    inner_lists = {i for o in outer for i, v in document[o].items() if isinstance(v, list)}
+    if len(outer_lists) == 1 and len(inner_lists) > 1:
+        return as_columns
+    if len(inner_lists) == 1 and len(outer_lists) > 1:
+        return as_index
     if _range_keys(inner) and not _range_keys(outer):
         return as_columns
     if _range_keys(outer) and not _range_keys(inner):
@@ -407,6 +422,9 @@ class RowAssembler:
             self.label_key = (
                 names[decided.label] if self.objects and names is not None else decided.label - offset
             )
+        # A list column: each row's list (of ``list_width`` numbers) is its distribution.
+        self.list_key: Any = self.keys[0] if decided.list_column is not None else None
+        self.list_width = decided.list_width
         self.all_keys = set(names[offset:]) if self.objects and names is not None else None
         self.width = (len(names) - offset) if names is not None else None
         self.rows: list[list[float]] = []
@@ -439,7 +457,10 @@ class RowAssembler:
                     else f"has unexpected {', '.join(map(repr, extra))}"
                 )
                 raise InputError(f"{where}: {detail}", hint="every row needs the same keys")
-            self.rows.append([json_number(item[k], f"{where}, {k!r}") for k in self.keys])
+            if self.list_key is not None:
+                self.rows.append(self._listed(item[self.list_key], where))
+            else:
+                self.rows.append([json_number(item[k], f"{where}, {k!r}") for k in self.keys])
         else:
             if not isinstance(item, list):
                 if isinstance(item, dict):
@@ -454,7 +475,10 @@ class RowAssembler:
                     f"{where}: has {len(item)} values, expected {self.width}",
                     hint="every row needs the same number of outcomes",
                 )
-            self.rows.append([json_number(item[k], f"{where}, column {k + 1}") for k in self.keys])
+            if self.list_key is not None:
+                self.rows.append(self._listed(item[self.list_key], where))
+            else:
+                self.rows.append([json_number(item[k], f"{where}, column {k + 1}") for k in self.keys])
         if self.indexed:
             assert self.index is not None
             self.ids.append(label_text(self.index[number - 1]) if number - 1 < len(self.index) else "")
@@ -466,6 +490,19 @@ class RowAssembler:
             self.lines.append(line)
         self.count += 1
 
+    def _listed(self, value: Any, where: str) -> list[float]:
+        """One row's list of numbers, of the same length as row 1's."""
+        key = self.list_key if isinstance(self.list_key, str) else f"column {self.list_key + 1}"
+        shown = repr(key) if isinstance(self.list_key, str) else key
+        if not isinstance(value, list):
+            raise InputError(f"{where}: {shown} is {clip(json.dumps(value))}, not a list of numbers")
+        if len(value) != self.list_width:
+            raise InputError(
+                f"{where}: {shown} holds {len(value)} values, but row 1's holds {self.list_width}",
+                hint="every row's list needs one value per outcome",
+            )
+        return [json_number(v, f"{where}, {shown} item {i + 1}") for i, v in enumerate(value)]
+
     def __len__(self) -> int:
         return len(self.rows)
 
@@ -474,7 +511,7 @@ class RowAssembler:
         import numpy as np
 
         block = Block(
-            values=np.array(self.rows, dtype=np.float64).reshape(len(self.rows), len(self.keys)),
+            values=np.array(self.rows, dtype=np.float64).reshape(len(self.rows), self.decided.n_outcomes),
             start=start,
             ids=self.ids or None,
             labels=self.labels or None,
@@ -490,9 +527,11 @@ class RowAssembler:
             outcomes=decided.outcome_names,
             id_name=decided.id_name,
             make_blocks=make_blocks,
-            outcome_positions=[i + 1 for i in decided.outcomes] if not self.objects else None,
+            outcome_positions=[i + 1 for i in decided.outcomes]
+            if not self.objects and decided.list_column is None
+            else None,
             has_labels=decided.label is not None,
-            width=len(decided.outcomes),
+            width=decided.n_outcomes,
             notes=notes + decided.notes,
             layout=decided.record(fmt),
             sum_hint=decided.sum_hint,
@@ -542,9 +581,15 @@ def read_jsonl(opened: OpenedSource, options: ReadOptions) -> Table:
 
     source = items()
     head: list[tuple[int, Any]] = []
+    cells = 0
+    complete = True  # the sample holds every row
     for pair in source:
         head.append(pair)
-        if len(head) >= rule.SAMPLE_ROWS:
+        cells += _cells(pair[1])
+        # As many rows as the layout samples, fewer when rows are wide (a vocabulary-long
+        # list per line), but at least two.
+        if len(head) >= rule.SAMPLE_ROWS or (len(head) >= 2 and cells >= rule.SAMPLE_CELLS):
+            complete = False
             break
     if not head:
         opened.stream.close()
@@ -559,8 +604,8 @@ def read_jsonl(opened: OpenedSource, options: ReadOptions) -> Table:
         )
     rows = [item for _, item in head]
     frame = Frame(rows, list(first) if objects else None, objects=objects)
-    complete = len(head) < rule.SAMPLE_ROWS
     decided, names = _layout(frame, label, "jsonl", options, complete)
+    block_rows = options.rows_per_block(decided.n_outcomes)
     assembler = RowAssembler(label, frame, decided, names)
 
     def blocks() -> Iterator[Block]:
@@ -570,7 +615,7 @@ def read_jsonl(opened: OpenedSource, options: ReadOptions) -> Table:
             for line_number, item in [*head, *source]:
                 number += 1
                 assembler.add(item, number, line_number)
-                if len(assembler) >= options.block_rows:
+                if len(assembler) >= block_rows:
                     block = assembler.take_block(start)
                     start += len(block)
                     yield block
@@ -580,6 +625,12 @@ def read_jsonl(opened: OpenedSource, options: ReadOptions) -> Table:
             yield assembler.take_block(start)
 
     return assembler.table(blocks, "jsonl", [])
+
+
+def _cells(item: Any) -> int:
+    """How many values a JSON row holds (a list counts its items)."""
+    values = item.values() if isinstance(item, dict) else item if isinstance(item, list) else [item]
+    return sum(len(v) if isinstance(v, list) else 1 for v in values)
 
 
 def json_items(opened: OpenedSource) -> tuple[list[Any], list[int] | None]:

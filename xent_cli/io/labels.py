@@ -11,14 +11,11 @@ or ``Series.to_json()`` work too.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
-from typing import Any
 
 from xent_cli.errors import InputError, UsageError
 from xent_cli.io import layout as rule
-from xent_cli.io.delimited import WHITESPACE, describe, parser_error
+from xent_cli.io.delimited import WHITESPACE, describe, frames, line_of_row, parser_error
 from xent_cli.io.jsonrows import Frame, frame_of, json_items, label_text, load_json, read_document
 from xent_cli.io.sources import OpenedSource, Source, open_source
 from xent_cli.io.table import Labels, ReadOptions, max_document_bytes, row_where, size_text
@@ -33,7 +30,9 @@ def read_labels(source: Source, options: ReadOptions) -> Labels:
     With ``options.id_column`` (a join by id), ids must be unique.
     """
     if source.inline is not None:
-        return Labels(source.label, [item.strip() for item in source.inline.split(",")])
+        return Labels(
+            source.label, [item.strip() for item in source.inline.split(",")], layout={"format": "inline"}
+        )
     label_options = ReadOptions(
         input_format=options.input_format,
         encoding=options.encoding,
@@ -51,6 +50,13 @@ def read_labels(source: Source, options: ReadOptions) -> Labels:
             from xent_cli.io.npy import npy_values
 
             labels = Labels(source.label, [label_text(v) for v in npy_values(opened).tolist()])
+        elif opened.format in ("npz", "safetensors"):
+            labels = Labels(source.label, _archive_labels(opened), layout={"format": opened.format})
+        elif opened.format == "llama":
+            raise InputError(
+                f"{source.label}: holds distributions (llama.cpp saved logits), not labels",
+                hint="its own tokens are the targets: --target tokens",
+            )
         elif opened.format in ("parquet", "feather"):
             from xent_cli.io.columnar import columnar_labels
 
@@ -62,6 +68,8 @@ def read_labels(source: Source, options: ReadOptions) -> Labels:
     finally:
         opened.close()
     labels.identities = source.identities()
+    if not labels.layout:  # a plain list: no columns to decide
+        labels.layout = {"format": opened.format, "id": None, "labels": None, "index": labels.ids is not None}
     if not labels.values:
         raise InputError(f"{source.label}: holds no labels")
     if options.id_column is not None and labels.ids is not None:
@@ -75,6 +83,18 @@ def read_labels(source: Source, options: ReadOptions) -> Labels:
                 )
             seen[row_id] = index
     return labels
+
+
+def _archive_labels(opened: OpenedSource) -> list[str]:
+    """Every value of one array of a ``.npz`` or ``.safetensors`` file, flattened, as labels."""
+    from xent_cli.io.arrays import read_npz, read_safetensors
+
+    reader = read_npz if opened.format == "npz" else read_safetensors
+    table = reader(opened, ReadOptions())
+    try:
+        return [label_text(v) for block in table.blocks() for v in block.values.ravel().tolist()]
+    finally:
+        table.close()
 
 
 def _read_all(opened: OpenedSource) -> bytes:
@@ -103,47 +123,30 @@ def _delimited_labels(opened: OpenedSource, options: ReadOptions) -> Labels:
     decided = shape.layout
     if decided.label is None:
         raise InputError(f"{label}: has no column of labels")
-    data = _read_all(opened)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        from xent_cli.io.delimited import decode_error
-
-        raise decode_error(label, exc) from None
     values: list[str] = []
     ids: list[str] = []
-    numbers: list[int] = []
-    lines = io.StringIO(text, newline="")
-    skipped = 0
-    while skipped < shape.skip_lines and lines.readline():
-        skipped += 1
-    body = lines.read()
-    width = shape.width
-    if shape.delimiter == WHITESPACE:
-        records: Any = ((n, line.split()) for n, line in enumerate(body.splitlines(), start=skipped + 1))
-    else:
-        reader = csv.reader(io.StringIO(body, newline=""), delimiter=shape.delimiter)
-        records = ((skipped + reader.line_num, cells) for cells in reader)
-    try:
-        for line_number, cells in records:
-            if not cells or not any(c.strip() for c in cells):
-                continue
-            if shape.prepended_id and len(cells) == width - 1:
-                cells = ["", *cells]
-            if len(cells) != width:
-                raise InputError(
-                    f"{label}: line {line_number}: has {len(cells)} fields, expected {width}",
-                    hint="every row needs the same number of columns",
-                )
-            values.append(cells[decided.label].strip())
-            if decided.id is not None:
-                ids.append(cells[decided.id].strip())
-            numbers.append(line_number)
-    except csv.Error as exc:
-        raise parser_error(label, exc) from None
+    text_columns = {i: str for i in (decided.label, decided.id) if i is not None}
+    rows = options.rows_per_block(shape.width)
+    for frame in frames(opened, shape, options, rows=rows, text_columns=text_columns):
+        if frame.shape[1] != shape.width:
+            raise InputError(
+                f"{label}: row {len(values) + 1}: has {frame.shape[1]} fields, expected {shape.width}",
+                hint="every row needs the same number of columns",
+            )
+        values.extend(frame[decided.label].fillna("").str.strip().tolist())
+        if decided.id is not None:
+            ids.extend(frame[decided.id].fillna("").str.strip().tolist())
     if not values:
         raise InputError(f"{label}: has a header but no labels")
-    return Labels(label, values, ids if decided.id is not None else None, numbers, notes=list(decided.notes))
+    return Labels(
+        label,
+        values,
+        ids if decided.id is not None else None,
+        None,
+        notes=list(decided.notes),
+        line_of=lambda row: line_of_row(opened, shape, row),
+        layout=decided.record(opened.format),
+    )
 
 
 def _json_labels(opened: OpenedSource, options: ReadOptions) -> Labels:
@@ -199,7 +202,14 @@ def _json_labels(opened: OpenedSource, options: ReadOptions) -> Labels:
         elif frame.index is not None:
             ids.append(label_text(frame.index[index]))
     has_ids = id_key is not None or frame.index is not None
-    return Labels(label, values, ids if has_ids else None, numbers, notes=list(decided.notes))
+    return Labels(
+        label,
+        values,
+        ids if has_ids else None,
+        numbers,
+        notes=list(decided.notes),
+        layout=decided.record(opened.format),
+    )
 
 
 # --- samples: label columns (for `xent info --x/--y` and `xent entropy --column`) ------------
@@ -248,7 +258,7 @@ def _csv_sample_columns(
     header = None if options.header_choice is False else [h.strip() for h in parsed.first]
     width = len(parsed.first)
     indices = [rule._find(name, header, width, label, flag) for name, flag in zip(names, flags, strict=True)]
-    skip = parsed.lines_before_data if header is not None else parsed.first_line - 1
+    skip = parsed.skipped_lines + (1 if header is not None else 0)
     sep = r"\s+" if parsed.delimiter == WHITESPACE else parsed.delimiter
 
     def blocks() -> Iterator[list[list[str]]]:

@@ -43,6 +43,14 @@ The rule (the README's "Layout: how xent reads a table" says the same for users)
    columns beyond it mean the file holds samples, which is an error naming ``--x``/``--y``.
 6. ``role="labels"``: the label column is the one named like labels, else the last
    column that is not the id.
+7. **Lists and types.** Readers give each cell the kind of its values' type, never of
+   its encoding (a dictionary of floats is DEC). One column of lists of numbers (LIST) is
+   the outcomes, each row's list one distribution (:attr:`Layout.list_column`); beside
+   it the id is found as above, label-named columns (and, for ``xent loss``, text columns)
+   are labels, and the rest is left out with a note. Several list columns need
+   ``--columns``. A NESTED column (struct, map, JSON object, list of text) is never an
+   outcome, an id or a label: without a list column or ``--columns`` it is an error
+   naming it.
 
 Whenever an inference changed what is computed compared with reading every numeric
 column as an outcome, :attr:`Layout.notes` holds one short note about it.
@@ -64,8 +72,11 @@ if TYPE_CHECKING:
 
     from xent_cli.io.table import ReadOptions
 
-# How a cell was written.
-EMPTY, INT, DEC, TEXT = 0, 1, 2, 3
+# How a cell was written. LIST: a list of numbers (a Parquet/Arrow list column, a JSON array
+# in a record), whose value in a sample is its length. NESTED: anything else that is neither a
+# number nor a label (a struct, a map, a list of text, a JSON object): never an outcome, an id
+# or a label.
+EMPTY, INT, DEC, TEXT, LIST, NESTED = 0, 1, 2, 3, 4, 5
 
 # Rows sampled to decide a layout, and the cell budget that limits them for wide rows
 # (at least two data rows are always sampled when the source has them).
@@ -248,6 +259,8 @@ class Sample:
     index: tuple[int, ...] = ()
     complete: bool = False
     decimal: str = "."
+    # Each column's type as the format names it (``struct<a: int64>``), for messages.
+    types: list[str] | None = None
 
     @property
     def width(self) -> int:
@@ -275,6 +288,15 @@ class Layout:
     sum_hint: str | None = None
     header_source: str = "none"
     binary: bool = False
+    # The outcomes are one column of lists (``outcomes == [list_column]``), each row's list
+    # a distribution of ``list_width`` values.
+    list_column: int | None = None
+    list_width: int | None = None
+
+    @property
+    def n_outcomes(self) -> int:
+        """Values per row: the list's length for a list column, else the outcome columns."""
+        return self.list_width if self.list_width is not None else len(self.outcomes)
 
     def name(self, column: int) -> str:
         if self.names is not None and self.names[column] != "":
@@ -283,6 +305,8 @@ class Layout:
 
     @property
     def outcome_names(self) -> list[str] | None:
+        if self.list_column is not None:
+            return None  # a list's values have no names
         return [self.names[i] for i in self.outcomes] if self.names is not None else None
 
     @property
@@ -292,14 +316,17 @@ class Layout:
     def record(self, fmt: str) -> dict[str, Any]:
         """The JSON-ready summary of the decision, for ``sources`` in the JSON output."""
         header: Any = self.header if self.header_source != "comment" else "comment"
-        return {
+        record: dict[str, Any] = {
             "format": fmt,
             "header": header,
             "id": None if self.id is None else self.name(self.id),
-            "outcomes": self.outcome_names if self.names is not None else len(self.outcomes),
+            "outcomes": self.outcome_names if self.outcome_names is not None else self.n_outcomes,
             "labels": [self.name(i) for i in self.labels],
             "ignored": [self.name(i) for i in self.ignored],
         }
+        if self.list_column is not None:
+            record["list"] = self.name(self.list_column)
+        return record
 
 
 def _quoted(names: Sequence[str]) -> str:
@@ -323,6 +350,8 @@ class _Columns:
         n_int = np.count_nonzero(kinds == INT, axis=0)
         n_dec = np.count_nonzero(kinds == DEC, axis=0)
         n_text = np.count_nonzero(kinds == TEXT, axis=0)
+        n_list = np.count_nonzero(kinds == LIST, axis=0)
+        n_nested = np.count_nonzero(kinds == NESTED, axis=0)
         numbers = n_int + n_dec
         numeric = (numbers > 0) & (numbers >= n_text)
         self.n_rows = int(kinds.shape[0])
@@ -330,7 +359,10 @@ class _Columns:
         self._textual: list[bool] = (n_text > numbers).tolist()
         self._integer: list[bool] = (numeric & (n_dec == 0)).tolist()
         self._decimal: list[bool] = (numeric & (n_dec > 0)).tolist()
-        self._empty: list[bool] = ((numbers + n_text) == 0).tolist()
+        self._empty: list[bool] = ((numbers + n_text + n_list + n_nested) == 0).tolist()
+        # Lists of numbers in most rows (a stray null or scalar is reported by the reader).
+        self._listed: list[bool] = ((n_list > 0) & (n_list >= numbers + n_text + n_nested)).tolist()
+        self._nested: list[bool] = ((n_nested > 0) & ~np.asarray(self._listed)).tolist()
 
     @classmethod
     def of(cls, kinds: NDArray[Any]) -> _Columns:
@@ -350,6 +382,12 @@ class _Columns:
 
     def empty(self, c: int) -> bool:
         return self._empty[c]
+
+    def listed(self, c: int) -> bool:
+        return self._listed[c]
+
+    def nested(self, c: int) -> bool:
+        return self._nested[c]
 
 
 def _integers(cells: Sequence[str]) -> list[int] | None:
@@ -577,11 +615,60 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
     taken = {i for i in (label_col,) if i is not None}
     if chosen is not None:
         taken.update(chosen)
+    # Lists of numbers and nested values are never the id (nor, here, labels).
+    listed = [c for c in range(width) if columns.listed(c)]
+    nested = [c for c in range(width) if columns.nested(c)]
+    taken.update(listed)
+    taken.update(nested)
+    if id_col is not None:
+        taken.add(id_col)
+
+    def kind_of_column(c: int) -> str:
+        what = sample.types[c] if sample.types is not None and c < len(sample.types) else None
+        return f"{what} values" if what else "nested values (objects, lists of text)"
+
+    listed_chosen = [c for c in chosen or () if c in set(listed)]
+    if listed and role not in ("labels", "samples") and (chosen is None or listed_chosen):
+        if role == "joint":
+            raise InputError(
+                f"{label}: column {name(listed[0])!r} holds lists, so this is not a joint table",
+                hint="a joint table has one numeric column per outcome",
+            )
+        if chosen is not None and len(chosen) > 1:
+            raise UsageError(
+                f"--columns: {name(listed_chosen[0])!r} is a list column, which holds every outcome",
+                hint=f"give it alone: --columns {name(listed_chosen[0])}",
+            )
+        if chosen is None and len(listed) > 1:
+            raise InputError(
+                f"{label}: has {len(listed)} list columns ({_quoted([name(c) for c in listed])}); "
+                "any of them could be the outcomes",
+                hint=f"choose one: --columns {name(listed[0])}",
+            )
+        return _list_layout(
+            sample,
+            names,
+            columns,
+            values,
+            cells,
+            (listed_chosen or listed)[0],
+            id_col,
+            label_col,
+            role,
+            notes,
+            explicit=chosen is not None,
+        )
+    if nested and chosen is None and role not in ("labels", "samples"):
+        c = nested[0]
+        raise InputError(
+            f"{label}: column {name(c)!r} holds {kind_of_column(c)}, neither numbers nor labels",
+            hint="choose the outcome columns with --columns",
+        )
 
     # 2. the id.
     if id_col is None and width > 1:
         id_col, id_note = _infer_id(sample, names, columns, values, cells, taken, role, label)
-    if id_note and role != "labels":
+    if id_note:
         notes.append(id_note)
 
     reserved_cols = {i for i in (id_col, label_col) if i is not None}
@@ -595,14 +682,17 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
     if chosen is not None:
         outcomes = list(chosen)
         for c in free:
-            if is_label_name(names[c] if names else None) or (role == "predictions" and columns.textual(c)):
+            if c in taken and c != label_col:  # a list or nested column beside chosen outcomes
+                ignored.append(c)
+            elif is_label_name(names[c] if names else None) or (role == "predictions" and columns.textual(c)):
                 labels.append(c)
             else:
                 ignored.append(c)
     else:
         numeric = [c for c in free if columns.numeric(c)]
         empty = [c for c in free if columns.empty(c)]
-        text = [c for c in free if not columns.numeric(c) and not columns.empty(c)]
+        text = [c for c in free if not columns.numeric(c) and not columns.empty(c) and c not in taken]
+        ignored.extend(c for c in free if c in taken)  # lists and nested values, left out
         decimals = [c for c in numeric if columns.decimal(c)]
         strong = [c for c in numeric if columns.integer(c) and is_label_name(names[c] if names else None)]
         strong_set = set(strong)
@@ -616,7 +706,8 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
         if role == "labels":
             outcomes = []
             if label_col is None:
-                candidates = [c for c in free if is_label_name(names[c] if names else None)] or free
+                usable = [c for c in free if c not in taken]
+                candidates = [c for c in usable if is_label_name(names[c] if names else None)] or usable
                 if candidates:
                     label_col = (
                         candidates[0]
@@ -624,6 +715,9 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
                         else candidates[-1]
                     )
                     labels = [label_col]
+                    if (len(usable) > 1 or id_col is not None) and not is_label_name(name(label_col)):
+                        # Which column holds the labels was inferred: say so, as for predictions.
+                        notes.append(f"{label}: labels taken from column {name(label_col)!r}")
             ignored = [c for c in free if c != label_col]
         else:
             if kind == "probs" and (strong or weak):
@@ -701,20 +795,23 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
                     suspects[0], name, outcomes, role, index_like=_index_like(values[:, suspects[0]])
                 )
         if not outcomes and role not in ("labels", "samples"):
+            # Only delimited text has a delimiter and a decimal separator to get wrong.
             raise InputError(
                 f"{label}: has no numeric columns",
-                hint="check --delimiter, or --decimal , for decimal commas",
+                hint="check --delimiter, or --decimal , for decimal commas"
+                if sample.format in ("csv", "tsv")
+                else "a table needs columns of numbers, or one column of lists of numbers",
             )
         if label_notes:
-            listed = _quoted([name(c) for c in label_notes])
+            quoted = _quoted([name(c) for c in label_notes])
             if role == "predictions":
                 notes.append(
-                    f"{label}: {_plural(len(label_notes), 'column', 'columns')} {listed} "
+                    f"{label}: {_plural(len(label_notes), 'column', 'columns')} {quoted} "
                     f"{_plural(len(label_notes), 'holds', 'hold')} labels (--target candidates), not outcomes"
                 )
             else:
                 notes.append(
-                    f"{label}: {_plural(len(label_notes), 'column', 'columns')} {listed} "
+                    f"{label}: {_plural(len(label_notes), 'column', 'columns')} {quoted} "
                     f"{_plural(len(label_notes), 'holds', 'hold')} labels, not outcomes: left out "
                     "(--columns to choose the outcomes)"
                 )
@@ -740,6 +837,77 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
         notes=notes,
         sum_hint=sum_hint,
         header_source=header_source,
+    )
+
+
+def _list_layout(
+    sample: Sample,
+    names: list[str] | None,
+    columns: _Columns,
+    values: NDArray[Any],
+    cells: Sequence[Sequence[str]] | None,
+    outcome: int,
+    id_col: int | None,
+    label_col: int | None,
+    role: str,
+    notes: list[str],
+    *,
+    explicit: bool,
+) -> Layout:
+    """One column of lists of numbers is the outcomes: each row's list is its distribution.
+
+    Beside it, the id is found as for any table; label-named columns (and, for
+    ``xent loss``, text columns) hold labels; every other column (weights, scores,
+    nested values) is left out, with a note when it holds numbers.
+    """
+    import numpy as np
+
+    label = sample.label
+    width = values.shape[1]
+
+    def name(c: int) -> str:
+        return names[c] if names is not None and names[c] != "" else f"column {c + 1}"
+
+    taken = {outcome} | {c for c in range(width) if columns.listed(c) or columns.nested(c)}
+    if label_col is not None:
+        taken.add(label_col)
+    if id_col is None:
+        id_col, id_note = _infer_id(sample, names, columns, values, cells, taken, role, label)
+        if id_note:
+            notes.append(id_note)
+    labels = [label_col] if label_col is not None else []
+    ignored: list[int] = []
+    for c in range(width):
+        if c in (outcome, id_col, label_col):
+            continue
+        labelish = is_label_name(names[c] if names else None) and (columns.integer(c) or columns.textual(c))
+        if labelish or (role == "predictions" and columns.textual(c)):
+            labels.append(c)
+        else:
+            ignored.append(c)
+    left_out = [c for c in ignored if not columns.textual(c) and not columns.empty(c)]
+    if left_out and not explicit:
+        notes.append(
+            f"{label}: the outcomes are the lists in column {name(outcome)!r}; "
+            f"{_plural(len(left_out), 'column', 'columns')} {_quoted([name(c) for c in left_out])} left out "
+            "(--columns to choose)"
+        )
+    lengths = values[:, outcome]
+    known = lengths[np.isfinite(lengths)]
+    list_width = int(known[0]) if known.size else 0
+    return Layout(
+        header=names is not None,
+        names=names,
+        width=width,
+        id=id_col,
+        outcomes=[outcome],
+        labels=labels,
+        label=label_col,
+        ignored=ignored,
+        notes=notes,
+        header_source="names" if names is not None else "none",
+        list_column=outcome,
+        list_width=list_width,
     )
 
 

@@ -10,7 +10,7 @@ truncated file ends with one clear error.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -66,11 +66,38 @@ def read_header(opened: OpenedSource) -> NpyHeader:
 
 
 def read_npy(opened: OpenedSource, options: ReadOptions) -> Table:
+    header = read_header(opened)
+    return array_table(
+        opened,
+        options,
+        dtype=header.dtype,
+        shape=header.shape,
+        offset=header.offset,
+        fortran=header.fortran_order,
+        layout={"format": "npy"},
+    )
+
+
+def array_table(
+    opened: OpenedSource,
+    options: ReadOptions,
+    *,
+    dtype: Any,
+    shape: tuple[int, ...],
+    offset: int,
+    layout: dict[str, Any],
+    fortran: bool = False,
+    convert: Callable[[Any], Any] | None = None,
+) -> Table:
+    """A table of an array stored raw at ``offset`` bytes into ``opened`` (.npy, .npz, safetensors).
+
+    1-D is one distribution (for ``xent loss``, a column of P(y=1)); 2-D or more is rows of
+    the last axis. Rows are read a block at a time; ``convert`` turns a block of the stored
+    type into numbers (bfloat16).
+    """
     import numpy as np
 
     label = opened.label
-    header = read_header(opened)
-    dtype, shape = header.dtype, header.shape
     if dtype.hasobject or dtype.names is not None or dtype.kind not in "fiu":
         raise InputError(f"{label}: holds {dtype} values, not numbers")
     if len(shape) == 0 or shape[-1] == 0:
@@ -91,8 +118,10 @@ def read_npy(opened: OpenedSource, options: ReadOptions) -> Table:
         raise InputError(f"{label}: holds no rows")
     step = options.rows_per_block(width)  # the computation's block: never cut and joined again
     row_bytes = width * dtype.itemsize
-    if header.fortran_order and len(shape) > 1:
-        values = _whole_fortran(opened, header, rows, width)
+    if fortran and len(shape) > 1:
+        values = _whole_fortran(opened, dtype, shape, offset, rows, width)
+        if convert is not None:  # pragma: no cover - no Fortran order outside .npy
+            values = convert(values)
 
         def blocks() -> Iterator[Block]:
             for start in range(0, rows, step):
@@ -103,7 +132,7 @@ def read_npy(opened: OpenedSource, options: ReadOptions) -> Table:
         def blocks() -> Iterator[Block]:
             stream = opened.raw_stream()
             try:
-                _skip(stream, header.offset, label)
+                _skip(stream, offset, label)
                 for start in range(0, rows, step):
                     count = min(step, rows - start)
                     # float16/float32 stay compact until a block is widened for computing.
@@ -111,9 +140,10 @@ def read_npy(opened: OpenedSource, options: ReadOptions) -> Table:
                     got = _read_into(stream, memoryview(values).cast("B"))  # type: ignore[arg-type]
                     if got < count * row_bytes:
                         raise InputError(
-                            f"{label}: ends early, at row {start + got // row_bytes + 1} of {rows}"
+                            f"{label}: ends early, at row {start + got // row_bytes + 1} of {rows}",
+                            hint="the file may be truncated",
                         )
-                    yield Block(values=values, start=start)
+                    yield Block(values=values if convert is None else convert(values), start=start)
             finally:
                 stream.close()
 
@@ -126,7 +156,7 @@ def read_npy(opened: OpenedSource, options: ReadOptions) -> Table:
         notes=notes,
         expected_rows=rows,
         layout={
-            "format": "npy",
+            **layout,
             "header": False,
             "id": None,
             "outcomes": width,
@@ -138,11 +168,16 @@ def read_npy(opened: OpenedSource, options: ReadOptions) -> Table:
 
 
 def _skip(stream: IO[bytes], size: int, label: str) -> None:
+    """Move to byte ``size``: a seek, or reading (a megabyte at a time) what a stream cannot skip."""
     if stream.seekable():
         stream.seek(size)
         return
-    if len(read_up_to(stream, size)) < size:  # pragma: no cover - the header was read already
-        raise InputError(f"{label}: ends inside its header")
+    left = size
+    while left > 0:
+        chunk = stream.read(min(left, 1 << 20))
+        if not chunk:
+            raise InputError(f"{label}: ends early, before its data", hint="the file may be truncated")
+        left -= len(chunk)
 
 
 def _read_into(stream: IO[bytes], buffer: memoryview) -> int:
@@ -163,11 +198,11 @@ def _read_into(stream: IO[bytes], buffer: memoryview) -> int:
     return done
 
 
-def _data_bytes(opened: OpenedSource, header: NpyHeader, size: int) -> bytes:
-    """The first ``size`` data bytes after the header; an error if the file ends before."""
+def _data_bytes(opened: OpenedSource, offset: int, size: int) -> bytes:
+    """The first ``size`` data bytes from ``offset``; an error if the file ends before."""
     stream = opened.raw_stream()
     try:
-        _skip(stream, header.offset, opened.label)
+        _skip(stream, offset, opened.label)
         data = read_up_to(stream, size)
     finally:
         stream.close()
@@ -176,12 +211,14 @@ def _data_bytes(opened: OpenedSource, header: NpyHeader, size: int) -> bytes:
     return data
 
 
-def _whole_fortran(opened: OpenedSource, header: NpyHeader, rows: int, width: int) -> Any:
+def _whole_fortran(
+    opened: OpenedSource, dtype: Any, shape: tuple[int, ...], offset: int, rows: int, width: int
+) -> Any:
     """A Fortran-ordered array, which cannot be cut into rows without reading it all."""
     import numpy as np
 
     label = opened.label
-    size = rows * width * header.dtype.itemsize
+    size = rows * width * dtype.itemsize
     limit = max_document_bytes()
     if size > limit:
         raise InputError(
@@ -189,8 +226,8 @@ def _whole_fortran(opened: OpenedSource, header: NpyHeader, rows: int, width: in
             hint="save it C-ordered (np.ascontiguousarray) to have it read in blocks, "
             "or set XENT_MAX_DOCUMENT_BYTES",
         )
-    data = _data_bytes(opened, header, size)
-    array = np.frombuffer(data, dtype=header.dtype).reshape(header.shape, order="F")
+    data = _data_bytes(opened, offset, size)
+    array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F")
     return np.ascontiguousarray(array).reshape(rows, width)
 
 
@@ -212,6 +249,6 @@ def npy_values(opened: OpenedSource) -> Any:
             f"{label}: holds {size} bytes of labels, more than {size_text(limit)}",
             hint="set XENT_MAX_DOCUMENT_BYTES to raise the limit",
         )
-    data = _data_bytes(opened, header, size)
+    data = _data_bytes(opened, header.offset, size)
     array = np.frombuffer(data, dtype=header.dtype)
     return array.reshape(header.shape, order="F" if header.fortran_order else "C").reshape(-1)

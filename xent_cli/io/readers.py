@@ -17,7 +17,7 @@ from collections.abc import Callable
 from xent_cli.errors import InputError, UsageError
 from xent_cli.io.delimited import sniff_delimiter
 from xent_cli.io.labels import LABEL_NAMES, read_labels, read_sample_columns
-from xent_cli.io.sources import OpenedSource, Source, open_source
+from xent_cli.io.sources import ARCHIVE_FORMATS, OpenedSource, Source, open_source
 from xent_cli.io.table import DEFAULT_BLOCK_ROWS, Block, Labels, ReadOptions, Table
 
 __all__ = [
@@ -51,6 +51,18 @@ def _reader(fmt: str) -> Callable[[OpenedSource, ReadOptions], Table]:
         from xent_cli.io.npy import read_npy
 
         return read_npy
+    if fmt == "npz":
+        from xent_cli.io.arrays import read_npz
+
+        return read_npz
+    if fmt == "safetensors":
+        from xent_cli.io.arrays import read_safetensors
+
+        return read_safetensors
+    if fmt == "llama":
+        from xent_cli.io.llama import read_llama
+
+        return read_llama
     from xent_cli.io.columnar import read_columnar
 
     return read_columnar
@@ -67,6 +79,11 @@ def read(source: Source, options: ReadOptions) -> Table:
         )
     opened = open_source(source, options.input_format, options.encoding)  # type: ignore[arg-type]
     try:
+        if source.member is not None and opened.format not in ARCHIVE_FORMATS:
+            raise UsageError(
+                f"{source.label}: only .npz and .safetensors files hold named arrays",
+                hint="give the file's path alone",
+            )
         table = _reader(opened.format)(opened, options)
     except BaseException:
         opened.close()

@@ -16,8 +16,10 @@ from typing import IO, Any, Literal, cast
 
 from xent_cli.errors import InputError, OpenError, UsageError, XentError
 
-Format = Literal["csv", "tsv", "json", "jsonl", "npy", "parquet", "feather"]
-BINARY_FORMATS = ("npy", "parquet", "feather")
+Format = Literal["csv", "tsv", "json", "jsonl", "npy", "npz", "safetensors", "llama", "parquet", "feather"]
+BINARY_FORMATS = ("npy", "npz", "safetensors", "llama", "parquet", "feather")
+# Formats that hold several named arrays, one of which ``FILE:NAME`` picks.
+ARCHIVE_FORMATS = ("npz", "safetensors")
 
 _EXTENSIONS: dict[str, Format] = {
     ".csv": "csv",
@@ -28,6 +30,9 @@ _EXTENSIONS: dict[str, Format] = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".npy": "npy",
+    ".npz": "npz",
+    ".safetensors": "safetensors",
+    ".kld": "llama",
     ".parquet": "parquet",
     ".pq": "parquet",
     ".feather": "feather",
@@ -43,6 +48,10 @@ _MAGIC = (
     (b"\x28\xb5\x2f\xfd", "zstd"),
 )
 _NPY_MAGIC = b"\x93NUMPY"
+# np.savez writes a zip archive; its first local file header starts with this.
+_ZIP_MAGIC = b"PK\x03\x04"
+# llama-perplexity --kl-divergence-base writes this first.
+LLAMA_MAGIC = b"_logits_"
 _PARQUET_MAGIC = b"PAR1"
 _ARROW_FILE_MAGIC = b"ARROW1"
 # An Arrow IPC stream starts with a message: the continuation marker, then its length.
@@ -69,6 +78,8 @@ class Source:
     # Local files are Paths; fsspec URLs (s3://…, file://…) are strings.
     shards: tuple[Path | str, ...] | None = None
     url: str | None = None
+    # The array of an archive that ``FILE.npz:NAME`` or ``FILE.safetensors:NAME`` names.
+    member: str | None = None
 
     @property
     def is_stdin(self) -> bool:
@@ -94,7 +105,7 @@ class Source:
         shards = None
         if self.shards is not None:
             shards = tuple(s.absolute() if isinstance(s, Path) else s for s in self.shards)
-        return Source(self.label, path, self.inline, shards, self.url)
+        return Source(self.label, path, self.inline, shards, self.url, self.member)
 
     @property
     def local_paths(self) -> list[Path]:
@@ -268,6 +279,9 @@ def resolve(spec: str | None, *, stdin_is_terminal: bool) -> Source:
     kind = path_kind(spec)
     if kind in ("file", "other"):
         return Source(label=spec, path=Path(spec))
+    member = archive_member(spec)
+    if member is not None:
+        return member
     if _INLINE_JSON.match(spec):  # before globs: [ ... ] is not a pattern here
         return Source(label=spec, inline=spec)
     sharded = _shards(spec)
@@ -279,6 +293,16 @@ def resolve(spec: str | None, *, stdin_is_terminal: bool) -> Source:
         f"{_clip_label(spec)}: no such file",
         hint="an inline distribution is written like 0.25,0.75 or cat=0.25,dog=0.75",
     )
+
+
+def archive_member(spec: str) -> Source | None:
+    """``FILE.npz:NAME`` or ``FILE.safetensors:NAME``: one array of an archive that exists."""
+    path, colon, name = spec.rpartition(":")
+    if not colon or not path or not name or path_kind(path) not in ("file", "other"):
+        return None
+    if format_from_name(path)[0] not in ARCHIVE_FORMATS:
+        return None
+    return Source(label=spec, path=Path(path), member=name)
 
 
 def _clip_label(spec: str, limit: int = 60) -> str:
@@ -474,6 +498,8 @@ class OpenedSource:
         self._rest = rest
         self._file = file
         self._stream: IO[bytes] | None = None
+        # Bytes dropped from the start by :meth:`drop_blank_prefix` (a plain file is read from there).
+        self._dropped = 0
         self.identity: tuple[int, int] | None = None
         if file is not None:
             try:
@@ -500,6 +526,39 @@ class OpenedSource:
             self.head += more
         return self.head
 
+    def drop_blank_prefix(self) -> int:
+        """Drop a UTF-8 byte-order mark and the blank lines after it; the number of lines dropped.
+
+        Text parsers skip both (pandas does), so nothing read changes; dropping them as they
+        arrive keeps a prefix of millions of blank lines from growing ``head``.
+        """
+        if self._stream is not None:
+            raise RuntimeError("drop_blank_prefix after the stream was taken")
+        lines = 0
+        if self.peek(3).startswith(b"\xef\xbb\xbf"):
+            self._drop(3)
+        while True:
+            head = self.head
+            blank = len(head) - len(head.lstrip(b"\r\n"))
+            if blank and blank == len(head) and head.endswith(b"\r") and not self.eof:
+                blank -= 1  # a CR whose LF may come with the next read: one line end, not two
+            if blank:
+                lines += head.count(b"\n", 0, blank) + head.count(b"\r", 0, blank)
+                lines -= head.count(b"\r\n", 0, blank)
+                self._drop(blank)
+            if self.head.lstrip(b"\r\n") or self.eof:
+                return lines
+            self.peek(len(self.head) + (1 << 20))
+
+    @property
+    def dropped(self) -> int:
+        """Bytes dropped from the start by :meth:`drop_blank_prefix`."""
+        return self._dropped
+
+    def _drop(self, size: int) -> None:
+        self.head = self.head[size:]
+        self._dropped += size
+
     @property
     def stream(self) -> IO[bytes]:
         """Every byte from the start: the head read so far, then the rest."""
@@ -517,10 +576,11 @@ class OpenedSource:
             return None
 
     def raw_stream(self) -> IO[bytes]:
-        """The data from the start: the regular file itself, rewound, when plain; else :attr:`stream`."""
+        """The data from the start (after any dropped prefix): the regular file itself, repositioned,
+        when plain; else :attr:`stream`."""
         if self.plain and self._file is not None and self._stream is None:
             try:
-                self._file.seek(0)
+                self._file.seek(self._dropped)
             except OSError as exc:
                 raise InputError(f"{self.label}: cannot read: {exc.strerror or exc}") from None
             self._stream = self._file
@@ -633,6 +693,12 @@ def binary_format(head: bytes) -> Format | None:
     """The binary format whose magic bytes start ``head``, if any."""
     if head.startswith(_NPY_MAGIC):
         return "npy"
+    if head.startswith(_ZIP_MAGIC):
+        return "npz"
+    if head.startswith(LLAMA_MAGIC):
+        return "llama"
+    if _looks_like_safetensors(head):
+        return "safetensors"
     if head.startswith(_PARQUET_MAGIC):
         return "parquet"
     if head.startswith(_ARROW_FILE_MAGIC) or head.startswith(_ARROW_STREAM_MAGIC):
@@ -640,10 +706,19 @@ def binary_format(head: bytes) -> Format | None:
     return None
 
 
+def _looks_like_safetensors(head: bytes) -> bool:
+    """A safetensors file: a little-endian 64-bit header size, then a JSON object's ``{"``."""
+    if len(head) < 10:
+        return False
+    size = int.from_bytes(head[:8], "little")
+    return 2 <= size <= (100 << 20) and head[8:10] in (b'{"', b"{}", b"{ ")
+
+
 def sniff_format(head: bytes) -> Format:
     """Guess the format of unnamed data from its first bytes.
 
-    Magic bytes (``.npy``, Parquet ``PAR1``, Arrow ``ARROW1`` or an IPC stream's
+    Magic bytes (``.npy``, a zip archive for ``.npz``, llama.cpp's ``_logits_``, a
+    safetensors header, Parquet ``PAR1``, Arrow ``ARROW1`` or an IPC stream's
     continuation marker), then ``[`` or ``{`` (JSON, or JSON Lines when the first line
     is a complete value and more lines follow), else delimited text.
     """

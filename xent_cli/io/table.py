@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
-
     from numpy.typing import NDArray
 
 DEFAULT_BLOCK_ROWS = 65_536
@@ -54,29 +51,6 @@ class ReadOptions:
     # Rows per block for computing, at least (wide rows: a block of a few rows costs more in
     # per-block overhead than it saves in cache).
     min_block_rows: int = 1
-    # Text is cut into blocks of about this many bytes, each parsed by pandas'
-    # C parser on a small thread pool (the tokenizer releases the GIL), in order.
-    block_bytes: int = 2 << 20
-    # Threads parsing text blocks ahead of the computation.
-    parse_workers: int = 2
-    # Threads shared by sources read side by side (``parse_workers`` of them), so that
-    # neither source's threads idle while the other's fall behind; None: a pool per source.
-    # Made and shut down by whoever reads the sources together; never pickled.
-    parse_pool: Executor | None = field(default=None, compare=False, repr=False)
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["parse_pool"] = None
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
-            object.__setattr__(self, name, value)
-
-    @property
-    def parse_thread_count(self) -> int:
-        """Threads to parse on: ``parse_workers``, at least one, at most one a core."""
-        return max(1, min(self.parse_workers, os.cpu_count() or 1))
 
     def rows_per_block(self, n_outcomes: int | None) -> int:
         """Rows per block for computing on rows of ``n_outcomes`` values.
@@ -96,14 +70,6 @@ class ReadOptions:
         return False if self.no_header else None
 
 
-# A function from a block's values to per-row values (or None), which a reader that parses
-# on worker threads applies there, while the block is in that core's cache (the CSV fast
-# path does; other readers leave ``Block.derived`` None and the task computes as usual).
-derive_per_row: ContextVar[Callable[[NDArray[Any]], NDArray[Any] | None] | None] = ContextVar(
-    "xent_derive_per_row", default=None
-)
-
-
 @dataclass
 class Block:
     """Consecutive rows of a table.
@@ -118,9 +84,6 @@ class Block:
     labels: list[str] | None = None
     # A list, or an integer array for large text files.
     lines: Any = None
-    # Per-row values computed from ``values`` by the reader's worker thread, when the task
-    # asked for them (see ``derive_per_row``) and the reader could; None otherwise.
-    derived: NDArray[Any] | None = None
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
@@ -156,6 +119,9 @@ class Table:
     # How many rows the source holds: exact for binary formats, estimated from the file
     # size for text (None: unknown). Only for choosing how to compute, never for results.
     expected_rows: int | None = None
+    # The file line of a 0-based row, found on demand for a message (None: unknown), for
+    # readers that do not track lines as they read.
+    line_of: Callable[[int], int | None] | None = None
 
     def blocks(self) -> Iterator[Block]:
         return self.make_blocks()
@@ -173,11 +139,16 @@ class Table:
                 text += f": row {column + 1}"
                 if len(self.outcome_lines):
                     text += f" (line {self.outcome_lines[column]})"
+                elif self.line_of is not None and (line := self.line_of(column)) is not None:
+                    text += f" (line {line})"
             return text
         if row is not None:
             text += f": row {block.start + row + 1}"
-            if block.lines is not None:
-                text += f" (line {block.lines[row]})"
+            line = block.lines[row] if block.lines is not None else None
+            if line is None and self.line_of is not None:
+                line = self.line_of(block.start + row)
+            if line is not None:
+                text += f" (line {line})"
         if column is not None:
             position = self.outcome_positions[column] if self.outcome_positions else column + 1
             text += (", " if row is not None else ": ") + f"column {position}"
@@ -197,8 +168,16 @@ class Labels:
     notes: list[str] = field(default_factory=list)
     # (st_dev, st_ino) of every file the labels were read from.
     identities: list[tuple[int, int]] = field(default_factory=list)
+    # What the layout rule decided (format, id, labels column), JSON-ready, as for a Table.
+    layout: dict[str, Any] = field(default_factory=dict)
+
+    # The file line of a 0-based row, found on demand (see ``Table.line_of``).
+    line_of: Callable[[int], int | None] | None = None
 
     def where(self, index: int) -> str:
+        if self.lines is None and self.line_of is not None:
+            line = self.line_of(index)
+            return row_where(self.label, index, None) + ("" if line is None else f" (line {line})")
         return row_where(self.label, index, self.lines)
 
 

@@ -12,12 +12,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from xent_cli.errors import DistributionError, InputError, UsageError
-from xent_cli.io.readers import Block, ReadOptions, Table, read
+from xent_cli.io.readers import Block, Labels, ReadOptions, Table, read
 from xent_cli.io.sources import Source
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
-
     from xent_cli.core.distributions import Distributions, Kind
 
 
@@ -114,14 +112,12 @@ def _concat(blocks: list[Block], start: int) -> Block:
 
     if len(blocks) == 1:
         return replace(blocks[0], start=start)
-    derived = [b.derived for b in blocks]
     return Block(
         values=np.concatenate([b.values for b in blocks]),
         start=start,
         ids=joined(blocks, "ids"),
         labels=joined(blocks, "labels"),
         lines=joined(blocks, "lines"),
-        derived=None if any(d is None for d in derived) else np.concatenate(derived),  # type: ignore[arg-type]
     )
 
 
@@ -135,7 +131,6 @@ def _slice(block: Block, lo: int, hi: int) -> Block:
         ids=cut(block.ids),
         labels=cut(block.labels),
         lines=cut(block.lines),
-        derived=None if block.derived is None else block.derived[lo:hi],
     )
 
 
@@ -195,6 +190,7 @@ def column_layout(table: Table) -> Table:
         id_name=None,
         make_blocks=lambda: iter([row]),
         outcome_lines=lines,
+        line_of=table.line_of,
         notes=table.notes,
         layout=table.layout,
         sum_hint=table.sum_hint,
@@ -247,6 +243,11 @@ def _names(names: list[str], limit: int = 5) -> str:
 
 def _check_width(p: Table, p_block: Block, q: Table, q_block: Block) -> None:
     kp, kq = p_block.values.shape[1], q_block.values.shape[1]
+    if kp != kq and "llama" in (p.layout.get("format"), q.layout.get("format")):
+        raise InputError(
+            f"{p.label} has a vocabulary of {kp} but {q.label} has {kq}",
+            hint="both must come from models with the same tokenizer",
+        )
     if kp != kq:
         raise InputError(
             f"{p.label} has {kp} outcomes but {q.label} has {kq}",
@@ -325,11 +326,6 @@ def paired_blocks(
     """Open both sources and yield their rows aligned, validated, block by block."""
     if p_spec.source.is_stdin and q_spec.source.is_stdin:
         raise UsageError("only one source can be stdin ('-')")
-    # Two sources share the cores: one pool of parsing threads for both, so that while one
-    # source's blocks are slower to parse, its threads are not idle waiting on the other's.
-    pool = shared_parse_pool(p_spec.options, closer)
-    p_spec = replace(p_spec, options=replace(p_spec.options, parse_pool=pool))
-    q_spec = replace(q_spec, options=replace(q_spec.options, parse_pool=pool))
     p_table = distribution_table(p_spec, closer)
     q_table = distribution_table(q_spec, closer)
     order = outcome_order(p_table, q_table)
@@ -337,15 +333,6 @@ def paired_blocks(
     if join_ids:
         return p_table, q_table, _joined(p_table, q_table, p_spec, q_spec, order, tolerance, size)
     return p_table, q_table, _lockstep(p_table, q_table, p_spec, q_spec, order, tolerance, size)
-
-
-def shared_parse_pool(options: ReadOptions, closer: ExitStack) -> Executor:
-    """Threads for readers reading side by side; shut down (queued blocks dropped) when ``closer`` closes."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    pool = ThreadPoolExecutor(options.parse_thread_count, thread_name_prefix="xent-parse")
-    closer.callback(pool.shutdown, wait=True, cancel_futures=True)
-    return pool
 
 
 def _reordered(block: Block, order: list[int] | None) -> Any:
@@ -388,6 +375,7 @@ def _lockstep(
         return
     p_rows = q_rows = 0
     q_iter = iter(q_stream)
+    same_text = _same_text_check(p_table, q_table)
     for p_block in p_stream:
         q_next = next(q_iter, None)
         p_rows += len(p_block)
@@ -397,10 +385,29 @@ def _lockstep(
         q_rows += len(q_block)
         if len(q_block) != len(p_block):
             raise _row_count_error(p_table, p_rows + _count(p_stream.rest), q_table, q_rows + _count(q_iter))
+        if same_text:
+            _check_same_tokens(p_table, p_block, q_table, q_block)
         yield PairBlock(p_side(p_block), q_side(q_block), p_block.ids or q_block.ids)
     extra = _count(q_iter)
     if extra:
         raise _row_count_error(p_table, p_rows, q_table, q_rows + extra)
+
+
+def _same_text_check(p: Table, q: Table) -> bool:
+    """Two llama.cpp logits files: their scored positions must be of one text."""
+    return p.layout.get("format") == "llama" and q.layout.get("format") == "llama"
+
+
+def _check_same_tokens(p: Table, p_block: Block, q: Table, q_block: Block) -> None:
+    if p_block.labels == q_block.labels:
+        return
+    assert p_block.labels is not None and q_block.labels is not None
+    row = next(i for i, (a, b) in enumerate(zip(p_block.labels, q_block.labels, strict=True)) if a != b)
+    raise InputError(
+        f"{p.where(p_block, row)}: token {p_block.labels[row]}, but {q.label} has token "
+        f"{q_block.labels[row]} there: the two files were not saved from the same text",
+        hint="run llama-perplexity on the same file with the same --ctx-size for both",
+    )
 
 
 def _count(blocks: Iterator[Block]) -> int:
@@ -471,6 +478,46 @@ def _joined(
             f"{q_table.label}: {len(unmatched)} id(s) are not in {p_table.label}: {_names(unmatched)}",
             hint="with --id every row needs a partner with the same id",
         )
+
+
+def check_same_ids(table: Table, block: Block, labels: Labels, seen: int, *, pair_position: bool) -> None:
+    """Predictions and labels paired by position: their ids, where both have them, must agree.
+
+    The first disagreement is an error showing a few ids of each side (so that a shuffled
+    pandas index beside ``0…n−1`` is plain to see) and naming ``--pair position``, or,
+    with ``pair_position``, a note (once).
+    """
+    assert block.ids is not None and labels.ids is not None
+    theirs = labels.ids[seen : seen + len(block)]
+    row = next((i for i, (a, b) in enumerate(zip(block.ids, theirs, strict=False)) if a != b), None)
+    if row is None:
+        return
+    mine_shown = _names(block.ids[row : row + 3], 3) + (", …" if len(block.ids) > row + 3 else "")
+    theirs_shown = _names(theirs[row : row + 3], 3) + (", …" if len(theirs) > row + 3 else "")
+    where = table.where(block, row)
+    if pair_position:
+        note = (
+            f"{table.label} and {labels.label}: ids differ from row {block.start + row + 1} "
+            f"({mine_shown} beside {theirs_shown}); rows paired in order (--pair position)"
+        )
+        if note not in labels.notes and not any("(--pair position)" in n for n in labels.notes):
+            labels.notes.append(note)
+        return
+    shared = set(labels.ids).issuperset(block.ids)
+    option = "--id COL"
+    if table.id_name is not None and table.id_name == labels.layout.get("id"):
+        option = f"--id {table.id_name.removeprefix('column ')}"
+    hint = (
+        f"the same ids in another order: join them with {option}, or pair rows in order with --pair position"
+        if shared
+        else "if they are the same rows in the same order (a shuffled index beside 0…n−1), "
+        "pair them in order with --pair position"
+    )
+    raise InputError(
+        f"{where}: ids differ from {labels.label}: {table.label} has {mine_shown}, "
+        f"{labels.label} has {theirs_shown}",
+        hint=hint,
+    )
 
 
 def two_columns(

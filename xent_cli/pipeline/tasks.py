@@ -11,15 +11,14 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from xent_cli import progress
 from xent_cli.errors import DistributionError, InputError, UsageError
 from xent_cli.io.readers import Block, Labels, Table
 from xent_cli.io.sources import Source
-from xent_cli.io.table import derive_per_row
 from xent_cli.pipeline.align import (
     InputSpec,
     PairBlock,
@@ -72,15 +71,11 @@ def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float, explain: bool
         if explainer is None and _big(spec):
             kernels.warm_up("entropy", table.n_outcomes or 0, spec.kind, n_elements=expected)
         closer.enter_context(kernels.expected_input(expected))
-        if explainer is None:
-            closer.enter_context(_derived_by_the_reader(_entropy_kernel(spec.kind, tolerance)))
         for block in Stream.open(table, size):
             fast = None
-            if explainer is None and block.derived is None:
+            if explainer is None:
                 fast = kernels.entropy_rows_fast(block.values, kind=spec.kind, tolerance=tolerance)
-            if block.derived is not None:
-                nats = block.derived
-            elif fast is not None:
+            if fast is not None:
                 nats = fast.values
             else:  # per-outcome terms, or an invalid block: the careful path names the row and column
                 dist = to_distributions(table, block, spec.kind, tolerance)
@@ -111,31 +106,6 @@ def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float, explain: bool
 # Inputs from this size on (bytes of one file) start loading the compiled kernels while
 # they are opened and read: a block that big will use them (see kernels.warm_up).
 WARM_UP_BYTES = 16 << 20
-
-
-def _entropy_kernel(kind: Kind, tolerance: float) -> Callable[[NDArray[Any]], NDArray[Any] | None]:
-    def entropies(values: NDArray[Any]) -> NDArray[Any] | None:
-        from xent_cli.core import kernels
-
-        found = kernels.entropy_rows_fast(values, kind=kind, tolerance=tolerance)
-        return None if found is None else found.values
-
-    return entropies
-
-
-@contextmanager
-def _derived_by_the_reader(derive: Callable[[NDArray[Any]], NDArray[Any] | None]) -> Iterator[None]:
-    """Readers that parse on worker threads compute ``derive`` there (see ``table.derive_per_row``).
-
-    The values are then computed on both cores while the block is in that core's cache,
-    instead of after the fact on this thread: a block the kernel rejects comes back with
-    ``derived`` None, and the careful path on this thread names its error.
-    """
-    token = derive_per_row.set(derive)
-    try:
-        yield
-    finally:
-        derive_per_row.reset(token)
 
 
 def _big(*specs: InputSpec | None) -> bool:
@@ -496,6 +466,8 @@ class PairSettings:
     # (a column of P, a labels file or an inline list).
     panel: bool = False
     target: str | None = None
+    # Targets from a labels source pair with P's rows in order even when their ids differ.
+    pair_position: bool = False
     # Both sources are top-k lists of log-probabilities (an LLM API's), compared coarsened.
     top_logprobs: bool = False
 
@@ -648,7 +620,7 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
                     kernels.warm_up(settings.command, width, p_spec.kind, q_spec.kind, n_elements=expected)
                 closer.enter_context(kernels.expected_input(expected))
             if settings.target is not None:
-                targets = TargetReader(p_table, settings.target, p_spec)
+                targets = TargetReader(p_table, settings.target, p_spec, settings.pair_position)
         for pair in pairs:
             block_targets = None if targets is None else targets.block(pair.p_block, pair.n_rows)
             context = PairContext(pair, smoothing=settings.smoothing, targets=block_targets)
@@ -673,6 +645,7 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
         explain.formulas = headline.formulas
     if targets is not None:
         targets.finish(count)
+        notes = notes + targets.notes
     return Partial(
         measures=measures,
         rows_read=count,
@@ -833,7 +806,7 @@ def _lm_rows(c: PairContext) -> LMRows:
 class TargetReader:
     """Each row's actual next token (``compare --target``): a column of P, or a labels source by position."""
 
-    def __init__(self, table: Table, target: str, spec: InputSpec) -> None:
+    def __init__(self, table: Table, target: str, spec: InputSpec, pair_position: bool = False) -> None:
         from xent_cli.io.readers import read_labels
 
         self.table = table
@@ -843,6 +816,11 @@ class TargetReader:
             self.labels = read_labels(source, replace(spec.options, label_column=None))
         self.mapper: TargetMapper | None = None
         self.seen = 0
+        self.pair_position = pair_position
+
+    @property
+    def notes(self) -> list[str]:
+        return list(self.labels.notes) if self.labels is not None else []
 
     def block(self, block: Block, rows: int) -> NDArray[np.intp]:
         import numpy as np
@@ -851,7 +829,9 @@ class TargetReader:
             raise UsageError("--target needs one row of P per row: P cannot be a single row here")
         if self.mapper is None:
             self.mapper = TargetMapper(self.table.outcomes, block.values.shape[1], binary=False)
-        texts, wheres = _block_targets(self.table, block, self.labels, self.seen, None, set())
+        texts, wheres = _block_targets(
+            self.table, block, self.labels, self.seen, None, set(), pair_position=self.pair_position
+        )
         self.seen += len(block)
         return np.array([self.mapper(t, wheres(i)) for i, t in enumerate(texts)], dtype=np.intp)
 
@@ -892,6 +872,8 @@ class LossSettings:
     label_smoothing: float = 0.0
     ignore_label: str | None = None
     join_ids: bool = False
+    # Labels pair with the predictions in order even when their ids differ (``--pair position``).
+    pair_position: bool = False
     # --as top-logprobs: the sampled tokens come from the source itself, no --target.
     top_logprobs: bool = False
 
@@ -939,9 +921,9 @@ def _same_label(text: str, ignore: str) -> bool:
 
 def target_source(target: str, pred: Source) -> Source | None:
     """The labels source ``--target`` names, or None when it must be a column of PRED."""
-    from xent_cli.io.sources import path_kind, resolve
+    from xent_cli.io.sources import archive_member, path_kind, resolve
 
-    if target == "-" or path_kind(target) is not None:
+    if target == "-" or path_kind(target) is not None or archive_member(target) is not None:
         return resolve(target, stdin_is_terminal=False)
     if "," in target or pred.inline is not None:
         return Source(label=f"--target {target}", inline=target)
@@ -993,7 +975,9 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
             n = len(block)
             if mapper is None:
                 mapper = TargetMapper(table.outcomes, block.values.shape[1], binary)
-            texts, wheres = _block_targets(table, block, labels, seen, label_by_id, joined_ids)
+            texts, wheres = _block_targets(
+                table, block, labels, seen, label_by_id, joined_ids, pair_position=settings.pair_position
+            )
             keep = np.ones(n, dtype=bool)
             if settings.ignore_label is not None:
                 keep = np.array([not _same_label(t, settings.ignore_label) for t in texts], dtype=bool)
@@ -1025,6 +1009,8 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
         raise InputError(f"{pred_spec.label}: has no rows")
     count = len(nll_parts)
     layouts = {"pred": _layout_of(table)}
+    if labels is not None:
+        layouts["target"] = dict(labels.layout)
     return Partial(
         measures=[
             MeasurePart("log_loss", "NLL", nll_parts.finish(settings.unit.scale)),
@@ -1107,8 +1093,15 @@ def _block_targets(
     seen: int,
     label_by_id: dict[str, str] | None,
     joined_ids: set[str],
+    *,
+    pair_position: bool = False,
 ) -> tuple[list[str], Callable[[int], str]]:
-    """The target text of each row of a block, and how to name a row in a message."""
+    """The target text of each row of a block, and how to name a row in a message.
+
+    Labels from a source of their own pair by position; when both sides have ids, they
+    must agree, unless ``pair_position`` (``--pair position``), which notes the first
+    disagreement instead.
+    """
     if labels is None:
         assert block.labels is not None
         return block.labels, lambda i: table.where(block, i)
@@ -1134,12 +1127,9 @@ def _block_targets(
             hint="labels pair with predictions by position (or by --id)",
         )
     if labels.ids is not None and block.ids is not None:
-        for i, (a, b) in enumerate(zip(block.ids, labels.ids[seen : seen + len(block)], strict=True)):
-            if a != b:
-                raise InputError(
-                    f"{table.where(block, i)}: id {a!r}, but {labels.where(seen + i)} has id {b!r}",
-                    hint="rows pair by position; use --id ID to join them by id",
-                )
+        from xent_cli.pipeline.align import check_same_ids
+
+        check_same_ids(table, block, labels, seen, pair_position=pair_position)
     return texts, lambda i: labels.where(seen + i)
 
 

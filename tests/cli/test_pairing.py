@@ -1,0 +1,95 @@
+"""Predictions and labels whose ids disagree: the error shows both, --pair position pairs in order.
+
+The case of issue 24: ``train_test_split`` keeps the original index, so ``y_test.to_csv()``
+writes shuffled ids while ``pd.DataFrame(proba).to_csv()`` writes 0…n−1.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import log_loss
+from sklearn.model_selection import train_test_split
+
+from tests.conftest import CliEnv
+
+
+@pytest.fixture
+def split(tmp_path: Path) -> tuple[Path, Path, float]:
+    rng = np.random.default_rng(5)
+    y = pd.Series(rng.integers(0, 3, size=200), name="target")
+    proba_all = rng.dirichlet(np.ones(3), size=200)
+    _, proba, _, y_test = train_test_split(proba_all, y, random_state=0)
+    pred, labels = tmp_path / "pred.csv", tmp_path / "y.csv"
+    pd.DataFrame(proba).to_csv(pred)
+    y_test.to_csv(labels)
+    return pred, labels, float(log_loss(y_test, proba))
+
+
+def test_shuffled_ids_are_an_error_naming_pair_position(env: CliEnv, split: tuple[Path, Path, float]) -> None:
+    pred, labels, _ = split
+    ids = pd.read_csv(labels, index_col=0).index[:3].tolist()
+    result = env.run(["loss", str(pred), "--target", str(labels)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.endswith(
+        f"xent: error: {pred}: row 1 (line 2): ids differ from {labels}: {pred} has '0', '1', '2', …, "
+        f"{labels} has {', '.join(repr(str(i)) for i in ids)}, … (if they are the same rows in the same "
+        "order (a shuffled index beside 0…n−1), pair them in order with --pair position)\n"
+    )
+
+
+def test_pair_position_pairs_in_order_with_a_note(env: CliEnv, split: tuple[Path, Path, float]) -> None:
+    pred, labels, expected = split
+    result = env.run(["loss", str(pred), "--target", str(labels), "--pair", "position", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["summary"]["log_loss"]["mean"] == pytest.approx(expected, rel=1e-12)
+    ids = pd.read_csv(labels, index_col=0).index[:3].tolist()
+    assert (
+        f"xent: note: {pred} and {labels}: ids differ from row 1 ('0', '1', '2', … beside "
+        f"{', '.join(repr(str(i)) for i in ids)}, …); rows paired in order (--pair position)\n"
+    ) in result.stderr
+    # the labels file gets the inference notes the predictions get, and JSON layout describes both
+    assert (
+        f"xent: note: {labels}: first column (no header name) taken as the row id (pandas index); "
+        "--id to choose another\n"
+    ) in result.stderr
+    assert doc["layout"]["target"]["labels"] == ["target"]
+    assert doc["layout"]["target"]["id"] == "column 1"
+    assert doc["layout"]["pred"]["outcomes"] == ["0", "1", "2"]
+
+
+def test_same_ids_in_another_order_suggest_the_id_join(env: CliEnv, tmp_path: Path) -> None:
+    pred, labels = tmp_path / "p.csv", tmp_path / "l.csv"
+    pred.write_text("id,a,b\nx,0.7,0.3\ny,0.4,0.6\n")
+    labels.write_text("id,label\ny,b\nx,a\n")
+    result = env.run(["loss", str(pred), "--target", str(labels)])
+    assert result.stderr.endswith(
+        "(the same ids in another order: join them with --id id, or pair rows in order with --pair position)\n"
+    )
+    joined = env.run(["loss", str(pred), "--target", str(labels), "--id", "id", "--value"])
+    assert float(joined.stdout) == pytest.approx(-(np.log(0.7) + np.log(0.6)) / 2, rel=1e-15)
+
+
+def test_compare_targets_pair_position(env: CliEnv, tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    p, q = rng.dirichlet(np.ones(4), size=6), rng.dirichlet(np.ones(4), size=6)
+    tokens = pd.Series(rng.integers(0, 4, size=6), index=[50, 7, 31, 2, 11, 9], name="token")
+    p_path, q_path, t_path = tmp_path / "p.csv", tmp_path / "q.csv", tmp_path / "t.csv"
+    pd.DataFrame(p).to_csv(p_path)
+    pd.DataFrame(q).to_csv(q_path)
+    tokens.to_csv(t_path)
+    refused = env.run(["compare", str(p_path), str(q_path), "--target", str(t_path)])
+    assert refused.exit_code == 2 and "--pair position" in refused.stderr
+    result = env.run(
+        ["compare", str(p_path), str(q_path), "--target", str(t_path), "--pair", "position", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = np.arange(6)
+    expected = -np.log(p[rows, tokens.to_numpy()]).mean()
+    assert json.loads(result.stdout)["panel"]["nll_p"] == pytest.approx(expected, rel=1e-12)
+    assert "rows paired in order (--pair position)" in result.stderr
