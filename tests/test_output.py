@@ -378,6 +378,94 @@ def test_failed_run_leaves_no_output_file(env: CliEnv, tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("mode", [0o444, 0o555, 0o400])
+def test_o_never_replaces_a_file_no_one_may_write(env: CliEnv, tmp_path: Path, mode: int) -> None:
+    """Issue 23: as the shell's > refuses a read-only file, so does -o (by its bits, even as root)."""
+    out = tmp_path / "ro.tsv"
+    out.write_text("old\n")
+    out.chmod(mode)
+    result = env.run(["entropy", "0.5,0.5", "-o", str(out)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"xent: error: -o {out}: is read-only (mode {mode:04o}); xent does not replace it "
+        "(make it writable (chmod u+w) or write the result to another file)\n"
+    )
+    assert out.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["ro.tsv"]
+
+
+def test_o_never_replaces_a_file_the_user_cannot_write(
+    env: CliEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user other than root: what os.access says for the effective ids (faked: tests run as root)."""
+    out = tmp_path / "theirs.tsv"
+    out.write_text("old\n")
+    out.chmod(0o644)
+    real_access = os.access
+    asked: list[dict[str, object]] = []
+
+    def access(path: object, mode: int, **kwargs: object) -> bool:
+        if Path(str(path)) == out and mode & os.W_OK:
+            asked.append(kwargs)
+            return False  # as for a user who is not the owner of a 0644 file
+        return real_access(path, mode, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "access", access)
+    result = env.run(["entropy", "0.5,0.5", "-o", str(out)])
+    assert result.exit_code == 2 and "is read-only (mode 0644)" in result.stderr
+    assert out.read_text() == "old\n"
+    assert asked and asked[0].get("effective_ids") == (os.access in os.supports_effective_ids)
+
+
+def test_a_folder_renamed_during_the_write_keeps_no_temporary_file(
+    env: CliEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 23: the output folder renamed mid-run left a .tmp file behind (697 MB in the report)."""
+    folder, moved = tmp_path / "results", tmp_path / "moved"
+    folder.mkdir()
+    (folder / "out.tsv").write_text("old\n")
+    real_write = output._write
+
+    def write_then_move(*args: object, **kwargs: object) -> None:
+        real_write(*args, **kwargs)  # type: ignore[arg-type]
+        assert any(p.name.endswith(".tmp") for p in folder.iterdir())  # written, not yet renamed
+        folder.rename(moved)
+
+    monkeypatch.setattr(output, "_write", write_then_move)
+    result = env.run(["entropy", "0.5,0.5", "-o", str(folder / "out.tsv")])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"xent: error: -o {folder / 'out.tsv'}: the folder {str(folder)!r} was moved or removed "
+        "during the run (nothing was written)\n"
+    )
+    assert [p.name for p in moved.iterdir()] == ["out.tsv"]  # the old file, and no .tmp
+    assert (moved / "out.tsv").read_text() == "old\n"
+    assert not folder.exists()
+
+
+def test_a_folder_removed_during_the_write_is_an_error(
+    env: CliEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    folder = tmp_path / "results"
+    folder.mkdir()
+    real_write = output._write
+
+    def write_then_remove(*args: object, **kwargs: object) -> None:
+        real_write(*args, **kwargs)  # type: ignore[arg-type]
+        shutil.rmtree(folder)
+
+    monkeypatch.setattr(output, "_write", write_then_remove)
+    result = env.run(["entropy", "0.5,0.5", "-o", str(folder / "new.tsv")])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"xent: error: -o {folder / 'new.tsv'}: the folder {str(folder)!r} was moved or removed "
+        "during the run (nothing was written)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- stdout that is not UTF-8 (the faked stream's encoding is ASCII) ------------------------------
 
 

@@ -34,6 +34,9 @@ __all__ = [
 
 from xent_cli.errors import DistributionError, XentError
 
+# The distribution's name on the package index (pip install xent-cli): "xent" is another project's.
+DISTRIBUTION = "xent-cli"
+
 if TYPE_CHECKING:
     from xent_cli.core.distributions import prepare
     from xent_cli.core.information import conditional_entropy, joint_entropy, mutual_information

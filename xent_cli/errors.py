@@ -17,6 +17,9 @@ class ExitStatus(IntEnum):
     OK = 0
     GATE_FAILED = 1
     ERROR = 2
+    # A bug in xent or a broken install (a dependency that fails to import): never 0 or 1,
+    # which a CI script reads as a verdict on its data.
+    INTERNAL = 3
     HANGUP = 129
     INTERRUPTED = 130
     TERMINATED = 143

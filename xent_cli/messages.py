@@ -43,6 +43,20 @@ def error(text: str) -> None:
     write(f"{PROG}: error: {' '.join(text.splitlines())}")
 
 
+def internal_error(exc: BaseException, *, started: bool = True) -> None:
+    """``xent: internal error: …``: a bug in xent or a broken install, on one line.
+
+    ``started``: False when the failure came while the command line itself was being
+    imported, where the likely cause is the install, not the input.
+    """
+    if not started or isinstance(exc, ImportError):
+        hint = "a broken install? reinstall xent and its dependencies"
+    else:
+        hint = "please report it"
+    text = f"{type(exc).__name__}: {exc} ({hint}; XENT_DEBUG=1 shows a traceback)"
+    write(f"{PROG}: internal error: {' '.join(text.splitlines())}")
+
+
 def signal_line(text: str) -> None:
     """``xent: interrupted`` (or ``terminated``, ``hangup``)."""
     write(f"{PROG}: {text}")

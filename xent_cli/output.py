@@ -4,10 +4,12 @@
 
 * ``-o -`` is stdout.
 * A regular file, or a new path, is written atomically: to a temporary file
-  ``.NAME.XXXXXX.tmp`` beside it, renamed over it once complete. A new file
+  ``.NAME.XXXXXXXX.tmp`` beside it, renamed over it once complete. A new file
   gets mode ``0666 & ~umask``; a replaced one keeps its mode. Whatever stops
-  the run (an error, Ctrl-C, SIGTERM, SIGHUP) removes the temporary file and
-  leaves the old file as it was.
+  the run (an error, Ctrl-C, SIGTERM, SIGHUP, the folder renamed or removed)
+  removes the temporary file and leaves the old file as it was.
+* A file ``> FILE`` could not write (``os.access``), or one that grants write
+  permission to no one (mode 0444, also when run by root), is never replaced.
 * A symbolic link is followed: the file it points to is replaced (or created),
   the link stays.
 * ``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N`` and ``/proc/self/fd/N`` are
@@ -31,7 +33,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,6 +213,7 @@ def resolve_target(given: Path, inputs: frozenset[Identity] = frozenset()) -> Ta
     if stat.S_ISREG(status.st_mode) and owner is None:
         final = Path(os.path.realpath(text))
         _check_directory(given, final.parent)
+        _check_writable(given, final, status.st_mode)
         return Target(
             "file", given, final, compression=compression, mode=status.st_mode & 0o777,
             replaces=True, owner=(status.st_uid, status.st_gid), inputs=inputs,
@@ -252,7 +254,7 @@ def _compression(given: Path) -> str | None:
                 except ImportError:
                     raise OutputError(
                         f"-o {given}: writing .zst needs the zstandard package",
-                        hint="pip install 'xent[zstd]', or write .gz, .bz2 or .xz",
+                        hint="pip install zstandard, or write .gz, .bz2 or .xz",
                     ) from None
             return kind
     return None
@@ -266,6 +268,25 @@ def _check_directory(given: Path, directory: Path) -> None:
             f"-o {given}: cannot write in {str(directory)!r}: permission denied",
             hint="xent writes a temporary file beside the result and renames it into place",
         )
+
+
+def _check_writable(given: Path, path: Path, mode: int) -> None:
+    """Refuse to replace a file that ``> FILE`` could not write, or that no one may write.
+
+    xent replaces a file by renaming a new one over it, which needs only the folder's
+    permission: without this check it would replace files the user cannot write. So a
+    file the user may not open for writing (``os.access`` with the effective ids: the
+    shell's ``>`` would fail) is refused. For root, ``os.access`` always says yes, so the
+    mode bits decide too: a file that grants write permission to no one (``chmod a-w``)
+    is kept, as ``rm`` and ``mv`` ask before replacing one even when run by root.
+    """
+    effective = os.access in os.supports_effective_ids
+    if os.access(path, os.W_OK, effective_ids=effective) and mode & 0o222:
+        return
+    raise OutputError(
+        f"-o {given}: is read-only (mode {stat.S_IMODE(mode):04o}); xent does not replace it",
+        hint="make it writable (chmod u+w) or write the result to another file",
+    )
 
 
 def _refuse_inputs(target: Target) -> None:
@@ -496,36 +517,75 @@ def _compressor(kind: str) -> Any:
 
 @contextlib.contextmanager
 def _atomic_file(target: Target) -> Iterator[int]:
-    """A temporary file beside the target, renamed over it on success and removed otherwise."""
+    """A temporary file beside the target, renamed over it on success and removed otherwise.
+
+    The folder is held open (a descriptor) for the whole write, and the temporary file is
+    made, renamed and removed through it: a folder that is renamed or removed meanwhile
+    still loses the temporary file, and the result is not renamed into a folder that no
+    longer is the one ``-o`` named.
+    """
     assert target.path is not None
     path = target.path
     try:
-        fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
         raise OutputError(f"{target.name}: cannot write: {exc.strerror or exc}") from None
     try:
+        fd, temp_name = _temporary_file(folder, path.name, target.name)
         try:
-            os.fchmod(fd, target.mode)
-            if target.owner is not None and os.geteuid() == 0:
-                with contextlib.suppress(OSError):
-                    os.fchown(fd, *target.owner)
-            yield fd
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        # The target may have changed during the run: check again just before replacing it.
-        with contextlib.suppress(FileNotFoundError):
-            identity = _identity(os.stat(path))
-            if identity is not None and identity in target.inputs:
+            try:
+                os.fchmod(fd, target.mode)
+                if target.owner is not None and os.geteuid() == 0:
+                    with contextlib.suppress(OSError):
+                        os.fchown(fd, *target.owner)
+                yield fd
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            # The target may have changed during the run: check again just before replacing it.
+            with contextlib.suppress(FileNotFoundError):
+                identity = _identity(os.stat(path))
+                if identity is not None and identity in target.inputs:
+                    raise OutputError(
+                        f"{target.name} is one of the inputs; xent never overwrites an input",
+                        hint="write the result to another file",
+                    )
+            if not _same_folder(path.parent, folder):
                 raise OutputError(
-                    f"{target.name} is one of the inputs; xent never overwrites an input",
-                    hint="write the result to another file",
+                    f"{target.name}: the folder {str(path.parent)!r} was moved or removed during the run",
+                    hint="nothing was written",
                 )
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        raise
+            os.replace(temp_name, path.name, src_dir_fd=folder, dst_dir_fd=folder)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp_name, dir_fd=folder)
+            raise
+    finally:
+        os.close(folder)
+
+
+def _temporary_file(folder: int, name: str, shown: str) -> tuple[int, str]:
+    """``.NAME.XXXXXXXX.tmp`` made new (mode 0600) in the open ``folder``: its descriptor and name."""
+    import secrets
+
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(100):
+        temp_name = f".{name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(temp_name, flags, 0o600, dir_fd=folder), temp_name
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise OutputError(f"{shown}: cannot write: {exc.strerror or exc}") from None
+    raise OutputError(f"{shown}: cannot write: no free temporary name beside it")
+
+
+def _same_folder(path: Path, folder: int) -> bool:
+    try:
+        now, held = os.stat(path), os.fstat(folder)
+    except OSError:
+        return False
+    return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
 
 
 def _write(

@@ -568,9 +568,11 @@ def write_panel(panel: dict[str, float], unit: str, console: Console) -> None:
     add("RMS Δp", "delta_p.rms")
     add("mass outside top-k", "p_outside_topk.mean")
     console.print(estimates)
+    prefixes = [prefix for prefix in ("kl", "delta_p") if f"{prefix}.p50" in panel]
+    if not prefixes:  # compare --measures without kl: no per-row column to take percentiles of
+        return
     spread = RichTable(box=box.SIMPLE_HEAD, title="Percentiles over rows", title_justify="left")
     spread.add_column("")
-    prefixes = [prefix for prefix in ("kl", "delta_p") if f"{prefix}.p50" in panel]
     for prefix in prefixes:
         spread.add_column("D(P‖Q)" if prefix == "kl" else "Δp = q(y) − p(y)", justify="right")
     for stat in _PANEL_ORDER:

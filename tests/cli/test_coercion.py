@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CliEnv
-from xent_cli.cli import coercion
 
 
 @pytest.mark.parametrize(
@@ -79,7 +78,6 @@ def test_an_output_path_is_checked_by_typer_without_pydantic(env: CliEnv, tmp_pa
     assert target.read_text().startswith("{")
 
 
-@pytest.mark.skipif(coercion._RuntimeParam is None, reason="this Typer converts values without pydantic")
 def test_a_run_imports_no_pydantic() -> None:
     code = (
         "import sys; from xent_cli.cli import app; from typer.testing import CliRunner; "

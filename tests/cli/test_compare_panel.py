@@ -183,3 +183,27 @@ def test_target_errors_are_one_line(env: CliEnv, models: dict[str, object], tmp_
     )
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "399" in result.stderr
+
+
+@pytest.mark.parametrize("measures", ["js", "tv", "hellinger,js", "top1"])
+def test_measures_without_kl_leave_the_kl_fields_out(
+    env: CliEnv, models: dict[str, object], measures: str
+) -> None:
+    """Issue 23: any --measures list without kl was "internal error: KeyError: 'kl'"."""
+    root = models["root"]
+    assert isinstance(root, Path)
+    args = ["compare", str(root / "p.npy"), str(root / "q.npy"), "--as", "logits", "--measures", measures]
+    result = env.run([*args, "--target", str(root / "tokens.npy"), "--json"])
+    assert result.exit_code == 0, result.stderr
+    panel = json.loads(result.stdout)["panel"]
+    reference = _reference(models)
+    # kl.* are the kl column's statistics: with no kl column there are none, the rest is unchanged.
+    assert not any(name.startswith("kl.") for name in panel)
+    for name in ("same_top1", "ppl_ratio", "logprob_correlation", "delta_p.mean", "delta_p.p99"):
+        assert panel[name] == pytest.approx(reference[name], rel=1e-9, abs=1e-15), name
+    table = env.run([*args, "-f", "table"])
+    assert table.exit_code == 0, table.stderr
+    assert "same top-1 share" in table.stdout and "mean D(P‖Q)" not in table.stdout
+    assert "Percentiles over rows" not in table.stdout
+    gate = env.run([*args, "--fail-above", "kl.p99=1"])
+    assert gate.exit_code == 2 and "compare has no statistic 'kl.p99'" in gate.stderr

@@ -78,3 +78,46 @@ def test_top1() -> None:
 def test_bad_targets(target: list[int], message: str) -> None:
     with pytest.raises(DistributionError, match=message):
         log_loss([[0.5, 0.5], [0.5, 0.5]], target)
+
+
+# --- pandas objects pair by index (issue 23) -----------------------------------------------------
+
+
+@pytest.fixture
+def shuffled() -> tuple[object, object, float]:
+    """Predictions indexed by sample id, and the labels in another order (as train_test_split leaves them)."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(23)
+    ids = rng.permutation(np.arange(1000, 1300))[:120]
+    probs = rng.dirichlet(np.ones(4), size=120)
+    labels = np.array([rng.choice(4, p=row) for row in probs])
+    pred = pd.DataFrame(probs, index=ids)
+    order = rng.permutation(120)
+    target = pd.Series(labels[order], index=ids[order])
+    # The reference pairs by hand, row by row by id: sklearn's log loss of the aligned arrays.
+    reference = sklearn_log_loss(labels, probs, labels=range(4))
+    return pred, target, reference
+
+
+def test_a_series_of_labels_pairs_with_the_frame_by_index(shuffled: tuple[object, object, float]) -> None:
+    pred, target, reference = shuffled
+    assert log_loss(pred, target) == pytest.approx(reference, rel=1e-13)  # type: ignore[arg-type]
+    # By position the same objects give another number: what was returned before (issue 23).
+    positional = sklearn_log_loss(target.to_numpy(), pred.to_numpy(), labels=range(4))  # type: ignore[attr-defined]
+    assert abs(positional - reference) > 0.1
+
+
+def test_labels_whose_index_differs_as_a_set_are_an_error(shuffled: tuple[object, object, float]) -> None:
+    pred, target, _ = shuffled
+    renumbered = pred.reset_index(drop=True)  # type: ignore[attr-defined]
+    with pytest.raises(DistributionError, match=r"target: pred and target have different row labels"):
+        log_loss(renumbered, target)
+    with pytest.raises(DistributionError, match="different row labels"):
+        log_loss(pred, target.iloc[:-1])  # type: ignore[attr-defined]
+
+
+def test_arrays_on_either_side_pair_by_position(shuffled: tuple[object, object, float]) -> None:
+    pred, target, _ = shuffled
+    by_position = sklearn_log_loss(target.to_numpy(), pred.to_numpy(), labels=range(4))  # type: ignore[attr-defined]
+    assert log_loss(pred.to_numpy(), target) == pytest.approx(by_position, rel=1e-13)  # type: ignore[attr-defined]
+    assert log_loss(pred, target.to_numpy()) == pytest.approx(by_position, rel=1e-13)  # type: ignore[attr-defined]

@@ -362,13 +362,13 @@ def test_worker_versions_are_checked() -> None:
         def run(self, *args: object, **kwargs: object) -> dict[str, object]:
             return self.found
 
-    here = metadata.version("xent")
+    here = metadata.version("xent-cli")
     check_versions(Stub({"tcp://a:1": here}))
     with pytest.raises(UsageError) as older:
         check_versions(Stub({"tcp://a:1": here, "tcp://b:2": "0.0.1"}))
     assert older.value.message == f"Dask worker tcp://b:2 runs xent 0.0.1, this is xent {here}"
     with pytest.raises(UsageError) as none:
-        check_versions(Stub({"tcp://c:3": metadata.PackageNotFoundError("xent")}))
+        check_versions(Stub({"tcp://c:3": metadata.PackageNotFoundError("xent-cli")}))
     assert none.value.message == "Dask worker tcp://c:3 has no xent installed"
 
 

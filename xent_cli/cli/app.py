@@ -11,14 +11,10 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
-from typer._click._compat import term_len
-from typer._click.core import Context
-from typer._click.formatting import HelpFormatter, iter_rows, measure_table
 from typer.core import TyperCommand, TyperGroup
 
 from xent_cli import messages
@@ -38,100 +34,27 @@ def error_line(message: str) -> None:
     messages.error(message)
 
 
-# --- help text: wrapped between words, never inside one ---------------------------------------
+def _click_exception_class(name: str) -> type[Exception]:
+    """Click's exception class ``name`` (``UsageError``, ``ClickException``), found through
+    Typer's public ``BadParameter``, which derives from both: Typer bundles its own click
+    and exports only that one of its exceptions."""
+    for cls in typer.BadParameter.__mro__:
+        if cls.__name__ == name and issubclass(cls, Exception):
+            return cls
+    return typer.BadParameter  # a Typer whose BadParameter has other bases: at least that one
 
 
-def wrap_text(
-    text: str, width: int, initial_indent: str = "", subsequent_indent: str = "", paragraphs: bool = True
-) -> str:
-    """Click's ``wrap_text``, except that words (``--fail-below``, ``a|b|c``) are never split.
-
-    A paragraph that starts with a ``\\b`` line is kept as written (examples).
-    """
-    from typer._click._textwrap import TextWrapper
-
-    wrapper = TextWrapper(
-        width,
-        initial_indent=initial_indent,
-        subsequent_indent=subsequent_indent,
-        replace_whitespace=False,
-        break_long_words=False,
-        break_on_hyphens=False,
-    )
-    text = text.expandtabs()
-    if not paragraphs:
-        return wrapper.fill(text)
-    blocks: list[tuple[int, bool, str]] = []
-    lines: list[str] = []
-    indent: int | None = None
-
-    def flush() -> None:
-        if lines:
-            if lines[0].strip() == "\b":
-                blocks.append((indent or 0, True, "\n".join(lines[1:])))
-            else:
-                blocks.append((indent or 0, False, " ".join(lines)))
-            lines.clear()
-
-    for line in text.splitlines():
-        if not line:
-            flush()
-            indent = None
-            continue
-        if indent is None:
-            stripped = line.lstrip()
-            indent = term_len(line) - term_len(stripped)
-            line = stripped
-        lines.append(line)
-    flush()
-    out = []
-    for extra, raw, block in blocks:
-        with wrapper.extra_indent(" " * extra):
-            out.append(wrapper.indent_only(block) if raw else wrapper.fill(block))
-    return "\n\n".join(out)
+_CLICK_USAGE_ERROR = _click_exception_class("UsageError")
+_CLICK_EXCEPTION = _click_exception_class("ClickException")
 
 
-class XentHelpFormatter(HelpFormatter):
-    """Click's help formatter with :func:`wrap_text`: no word is ever cut at the margin."""
+class XentContext(typer.Context):
+    """A context whose help is laid out by :class:`~xent_cli.cli.helptext.HelpFormatter`."""
 
-    def write_text(self, text: str) -> None:
-        indent = " " * self.current_indent
-        self.write(wrap_text(text, self.width, initial_indent=indent, subsequent_indent=indent))
-        self.write("\n")
+    def make_formatter(self) -> Any:
+        from xent_cli.cli.helptext import HelpFormatter
 
-    def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
-        rows = list(rows)
-        widths = measure_table(rows)
-        first_col = min(widths[0], col_max) + col_spacing
-        for first, second in iter_rows(rows, len(widths)):
-            self.write(f"{'':>{self.current_indent}}{first}")
-            if not second:
-                self.write("\n")
-                continue
-            if term_len(first) <= first_col - col_spacing:
-                self.write(" " * (first_col - term_len(first)))
-            else:
-                self.write("\n")
-                self.write(" " * (first_col + self.current_indent))
-            text_width = max(self.width - first_col - self.current_indent, 10)
-            lines = wrap_text(second, text_width).splitlines() or [""]
-            self.write(f"{lines[0]}\n")
-            for line in lines[1:]:
-                self.write(f"{'':>{first_col + self.current_indent}}{line}\n" if line else "\n")
-
-    @contextmanager
-    def section(self, name: str) -> Iterator[None]:
-        self.write_paragraph()
-        self.write_heading(name)
-        self.indent()
-        try:
-            yield
-        finally:
-            self.dedent()
-
-
-class XentContext(Context):
-    formatter_class = XentHelpFormatter
+        return HelpFormatter(width=self.terminal_width, max_width=self.max_content_width)
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -237,6 +160,9 @@ class XentGroup(TyperGroup):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         from xent_cli.cli import coercion
 
+        if not args and not ctx.resilient_parsing:  # ``xent`` alone: the help, as a usage error
+            messages.write(ctx.get_help())
+            raise typer.Exit(ExitStatus.ERROR)
         coercion.install(self.get_params(ctx))
         return super().parse_args(ctx, args)
 
@@ -248,9 +174,6 @@ class XentGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        from typer import exceptions as typer_exceptions
-        from typer._click import exceptions as click_exceptions
-
         try:
             status = super().main(
                 args=args,
@@ -259,19 +182,17 @@ class XentGroup(TyperGroup):
                 standalone_mode=False,
                 **extra,
             )
-        except click_exceptions.NoArgsIsHelpError:
-            status = ExitStatus.ERROR  # the help is already printed
-        except click_exceptions.BadParameter as exc:
+        except typer.BadParameter as exc:
             error_line(_bad_parameter(exc))
             status = ExitStatus.ERROR
-        except click_exceptions.UsageError as exc:
-            command = exc.ctx.command_path if exc.ctx else PROG
-            error_line(f"{exc.format_message()} (see '{command} --help')")
+        except _CLICK_USAGE_ERROR as exc:
+            command = exc.ctx.command_path if exc.ctx else PROG  # type: ignore[attr-defined]
+            error_line(f"{exc.format_message()} (see '{command} --help')")  # type: ignore[attr-defined]
             status = ExitStatus.ERROR
-        except click_exceptions.ClickException as exc:
-            error_line(exc.format_message())
+        except _CLICK_EXCEPTION as exc:
+            error_line(exc.format_message())  # type: ignore[attr-defined]
             status = ExitStatus.ERROR
-        except typer_exceptions.Abort:
+        except typer.Abort:
             messages.signal_line("interrupted")
             status = ExitStatus.INTERRUPTED
         except Terminated as exc:  # before a command started
@@ -284,13 +205,10 @@ class XentGroup(TyperGroup):
         return int(status)
 
     def invoke(self, ctx: Any) -> Any:
-        from typer import exceptions as typer_exceptions
-        from typer._click import exceptions as click_exceptions
-
         debug = env.current().debug
         try:
             return super().invoke(ctx)
-        except (click_exceptions.ClickException, typer_exceptions.Exit, typer_exceptions.Abort):
+        except (_CLICK_EXCEPTION, typer.Exit, typer.Abort):
             raise  # usage errors and exits are handled in main()
         except XentError as exc:
             if debug:
@@ -313,12 +231,9 @@ class XentGroup(TyperGroup):
             return ExitStatus.ERROR
         except Exception as exc:  # a bug: still one line, with a way to see more
             if debug:
-                raise
-            error_line(
-                f"internal error: {type(exc).__name__}: {exc} "
-                "(please report it; XENT_DEBUG=1 shows a traceback)"
-            )
-            return ExitStatus.ERROR
+                raise  # the entry point (xent_cli.__main__) prints the traceback and exits 3
+            messages.internal_error(exc)
+            return ExitStatus.INTERNAL
 
 
 def _bad_parameter(exc: Any) -> str:
@@ -347,7 +262,6 @@ app = typer.Typer(
     "Inputs stream in blocks. Per-row results past a million rows go to a temporary file "
     "(8 bytes per row per measure, in TMPDIR). Held in memory: row ids, Q for --id joins, a "
     "separate --target labels file, joint tables, and .json documents (use .jsonl for big inputs).",
-    no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,

@@ -3,40 +3,96 @@
 Typer 0.29 converts every parameter of the command being run through a pydantic
 ``TypeAdapter`` built at parse time, the ones left at their defaults included: about a
 quarter of a second of xent's start-up, most of it importing pydantic. xent's parameters are
-strings, whole numbers, numbers, flags, ``Literal`` choices and values with their own
-``parser=``; :func:`install` gives each of those a converter that does what Typer's adapter
-does, with the same messages for choices and parsers and a plain one for a bad number.
-Anything else (paths, say) keeps Typer's own conversion. With a Typer that converts values
-another way (0.28 and older), :func:`install` changes nothing.
+strings, whole numbers, numbers, flags, ``Literal`` choices, paths with no checks and values
+with their own ``parser=``; :func:`install` makes each of those a :class:`PlainOption` or
+:class:`PlainArgument`, whose ``process_value`` (click's public hook for turning a parsed
+string into a value) does what Typer's adapter does, with the same messages for choices and
+parsers and a plain one for a bad number. Anything else keeps Typer's own conversion, as does
+every parameter of a Typer that does not describe its parameters' types (``type_descriptor``).
+Only public names of Typer are used: ``typer.core``'s parameter classes and
+``typer.BadParameter``.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-try:  # Typer >= 0.29
-    from typer._coercion import RuntimeParam as _RuntimeParam
-except ImportError:  # pragma: no cover - older Typer converts without pydantic
-    _RuntimeParam = None  # type: ignore[assignment,misc]
+import typer
+from typer.core import TyperArgument, TyperOption
 
 Convert = Callable[[Any], Any]
 
 
 def install(params: Iterable[Any]) -> None:
-    """Give each parameter that Typer would convert through pydantic a plain converter."""
-    if _RuntimeParam is None:
-        return
+    """Make each parameter whose type xent converts a :class:`PlainOption` or :class:`PlainArgument`."""
     for param in params:
+        plain = _PLAIN.get(type(param))
+        if plain is None or param.required:
+            continue  # not Typer's (--help), already plain, or required: Typer's own checks
         descriptor = getattr(param, "type_descriptor", None)
-        if descriptor is None or getattr(param, "_runtime_param", "absent") is not None:
-            continue  # not a Typer 0.29 parameter, or already converted once
-        convert = _converter(descriptor.annotation, descriptor.parameter_info)
+        info = getattr(descriptor, "parameter_info", None)
+        if info is None:
+            continue
+        convert = _converter(descriptor.annotation, info)  # type: ignore[union-attr]
         if convert is not None:
-            param._runtime_param = _PlainRuntimeParam(
-                parameter_info=descriptor.parameter_info, annotation=descriptor.annotation, convert=convert
-            )
+            param.__class__ = plain
+            param.xent_convert = convert
+
+
+def _process_value(param: Any, ctx: Any, value: Any) -> Any:
+    """Click's ``process_value``: the parsed value converted, then the parameter's callback.
+
+    What Typer does first, too: a missing value is None (an empty tuple for a list), and a
+    list option given one string is an error.
+    """
+    many = param.multiple or param.nargs == -1
+    if value is None:
+        value = () if many else None
+    elif many and isinstance(value, str):
+        raise typer.BadParameter("Value must be an iterable.", ctx=ctx, param=param)
+    else:
+        try:
+            value = param.xent_convert(value)
+        except typer.BadParameter as exc:  # a parser's own message; name the parameter
+            exc.ctx = exc.ctx or ctx
+            exc.param = exc.param or param
+            raise
+        except ValueError as exc:  # Typer shows these as "Value error, …"
+            raise typer.BadParameter(_escape_control_characters(str(exc)), ctx=ctx, param=param) from exc
+    if param.callback is not None:
+        value = param.callback(ctx, param, value)
+    return value
+
+
+class PlainOption(TyperOption):
+    """A Typer option converted by xent's :data:`xent_convert` function."""
+
+    xent_convert: Convert
+
+    def process_value(self, ctx: Any, value: Any) -> Any:
+        return _process_value(self, ctx, value)
+
+
+class PlainArgument(TyperArgument):
+    """A Typer argument converted by xent's :data:`xent_convert` function."""
+
+    xent_convert: Convert
+
+    def process_value(self, ctx: Any, value: Any) -> Any:
+        return _process_value(self, ctx, value)
+
+
+_PLAIN: dict[type, type] = {TyperOption: PlainOption, TyperArgument: PlainArgument}
+
+
+def _escape_control_characters(text: str) -> str:
+    """What Typer does to every message it shows: terminal control characters escaped."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda match: f"\\x{ord(match[0]):02x}", text)
 
 
 def _converter(annotation: Any, info: Any) -> Convert | None:
@@ -69,14 +125,37 @@ def _converter(annotation: Any, info: Any) -> Convert | None:
 
 
 def _path(annotation: type[Path], info: Any) -> Convert:
-    from typer._param_types import coerce_cli_path
+    """Typer's path checks (exists, file_okay, dir_okay, readable, writable), with its messages."""
+    wanted = getattr(info, "path_type", None) or annotation
+    kind = "file" if info.file_okay and not info.dir_okay else "dir" if not info.file_okay else "path"
+
+    def as_wanted(value: Any) -> Any:
+        if wanted in (str, bytes) or isinstance(value, wanted):
+            return value
+        return wanted(value)
 
     def convert(value: Any) -> Any:
-        # Typer's own checks (existence, readability, ...), given a Path so that it needs no pydantic.
-        path_type = info.path_type or annotation
-        if isinstance(path_type, type) and issubclass(path_type, Path) and not isinstance(value, path_type):
-            value = path_type(value)
-        return coerce_cli_path(value, info, path_type=path_type)
+        path = as_wanted(value)
+        if info.file_okay and info.allow_dash and os.fspath(path) in ("-", b"-"):
+            return path
+        if info.resolve_path:
+            path = as_wanted(os.path.realpath(path))
+        shown = repr(os.fsdecode(value))
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            if info.exists:
+                raise typer.BadParameter(f"{kind} {shown} does not exist.") from None
+            return path
+        if not info.file_okay and stat.S_ISREG(mode):
+            raise typer.BadParameter(f"{kind} {shown} is a file.")
+        if not info.dir_okay and stat.S_ISDIR(mode):
+            raise typer.BadParameter(f"{kind} {shown} is a directory.")
+        if info.readable and not os.access(path, os.R_OK):
+            raise typer.BadParameter(f"{kind} {shown} is not readable.")
+        if info.writable and not os.access(path, os.W_OK):
+            raise typer.BadParameter(f"{kind} {shown} is not writable.")
+        return path
 
     return convert
 
@@ -134,29 +213,3 @@ def _choice(choices: tuple[Any, ...], *, case_sensitive: bool) -> Convert:
         raise ValueError(f"{value!r} is not one of {', '.join(map(repr, choices))}.")
 
     return convert
-
-
-if _RuntimeParam is not None:
-    from dataclasses import dataclass
-
-    from typer import _display
-    from typer._click.exceptions import BadParameter
-
-    # What Typer does to every message it shows: terminal control characters escaped.
-    _escape_control_characters: Callable[[str], str] = _display._escape_control_characters  # type: ignore[attr-defined]
-
-    @dataclass(frozen=True)
-    class _PlainRuntimeParam(_RuntimeParam):
-        """Typer's runtime conversion contract, fulfilled by a plain function."""
-
-        convert: Convert
-
-        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
-            try:
-                return self.convert(value)
-            except ValueError as exc:  # what pydantic turns into "Value error, …"
-                raise BadParameter(_escape_control_characters(str(exc)), ctx=ctx, param=param) from exc
-            except BadParameter as exc:  # Typer's path checks name no parameter
-                exc.ctx = exc.ctx or ctx
-                exc.param = exc.param or param
-                raise

@@ -280,7 +280,9 @@ def loss(
     matching PRED's outcome names, or 0-based class indices. One probability
     column with 0/1 targets is binary log loss. Per-row values are the NLL;
     the headline (--value) is their mean; gate accuracy with
-    --fail-below accuracy=0.9.
+    --fail-below accuracy=0.9. With --as top-logprobs (an LLM API's
+    log-probabilities), no --target: each position's sampled token is the
+    target, and accuracy is the share that topped their list.
 
     Examples:
 
@@ -294,6 +296,15 @@ def loss(
     from xent_cli.pipeline.plan import loss_plan
     from xent_cli.pipeline.tasks import LossSettings
 
+    if numbers.kind() == "top-logprobs":
+        refused = {
+            "--target": bool(target),
+            "--label-smoothing": bool(label_smoothing),
+            "--ignore-label": ignore_label is not None,
+            "--id": inputs.id_column is not None,
+            "--pair": pair is not None,
+        }
+        return _loss_of_sampled_tokens(pred, refused, inputs, numbers, output, gates, scale)
     kind = numbers.dense_kind("loss")
     spec = InputSpec(resolve_source(pred), inputs.read_options(kind=kind, role="predictions"), kind)
     settings = LossSettings(
@@ -305,6 +316,31 @@ def loss(
         join_ids=inputs.id_column is not None,
         pair_position=pair == "position",
     )
+    return execute(loss_plan(spec, settings), output=output, gates=gates, scale=scale)
+
+
+def _loss_of_sampled_tokens(
+    pred: str | None,
+    refused: dict[str, bool],
+    inputs: InputParams,
+    numbers: NumberParams,
+    output: OutputParams,
+    gates: GateParams,
+    scale: ScaleParams,
+) -> int:
+    """``loss --as top-logprobs``: the NLL and perplexity of the tokens each position sampled."""
+    from xent_cli.pipeline.align import InputSpec
+    from xent_cli.pipeline.plan import loss_plan
+    from xent_cli.pipeline.tasks import LossSettings
+
+    given = [name for name, used in refused.items() if used]  # options about labels beside PRED
+    if given:
+        raise UsageError(
+            f"loss --as top-logprobs takes each position's sampled token from the source; "
+            f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply"
+        )
+    spec = InputSpec(resolve_source(pred), inputs.read_options(kind="logprobs"), "logprobs")
+    settings = LossSettings(target="", unit=numbers.unit, tolerance=numbers.tolerance, top_logprobs=True)
     return execute(loss_plan(spec, settings), output=output, gates=gates, scale=scale)
 
 

@@ -309,7 +309,11 @@ def backend(n_elements: int | None = None, measure: str = "kl", log: bool = Fals
         return requested
     if requested == "numba":
         if _compiled() is None:
-            raise UsageError("XENT_KERNELS=numba but numba cannot be imported (pip install 'xent[fast]')")
+            raise UsageError(
+                "XENT_KERNELS=numba but numba cannot be used here",
+                hint="pip install numba; it needs a writable folder to cache its kernels in: "
+                "NUMBA_CACHE_DIR, or a private one under TMPDIR",
+            )
         return "numba"
     if n_elements is not None and n_elements < MIN_FAST_ELEMENTS:
         return "careful"

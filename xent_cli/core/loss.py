@@ -9,7 +9,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from xent_cli.core.distributions import DEFAULT_TOLERANCE, Distributions, FloatArray, Kind, prepare
+from xent_cli.core.distributions import (
+    DEFAULT_TOLERANCE,
+    Distributions,
+    FloatArray,
+    Kind,
+    align_rows,
+    prepare,
+)
 from xent_cli.errors import DistributionError
 
 IntArray = NDArray[np.intp]
@@ -67,7 +74,8 @@ def log_loss(
     pred : array_like, shape (n, K)
         Predicted distributions (or logits, with ``kind='logits'``).
     target : array_like of int, shape (n,)
-        0-based class indices.
+        0-based class indices. A pandas Series beside a DataFrame ``pred`` pairs by
+        index (their indexes must hold the same labels), never by position.
     label_smoothing : float
         ``eps`` in [0, 1): the target is ``(1 - eps) * onehot + eps / K``.
 
@@ -82,6 +90,7 @@ def log_loss(
         raise DistributionError(
             "label_smoothing must be in [0, 1)", reason="smoothing", name="label_smoothing"
         )
+    pred, target = align_rows(pred, target, ("pred", "target"))  # pandas objects pair by index
     dist = prepare(pred, kind, tolerance=tolerance, name="pred")
     labels = np.asarray(target)
     if labels.ndim == 0:

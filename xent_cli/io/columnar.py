@@ -156,6 +156,7 @@ class _Reader:
                 self.schema = self.ipc_stream.schema
                 self.kind = "stream"
         except (pa.ArrowException, OSError, ValueError) as exc:
+            self.close()  # the spooled copy of a stream: no table will close it
             what = "Parquet" if fmt == "parquet" else "Arrow IPC (Feather)"
             raise InputError(f"{self.label}: is not a valid {what} file: {_first_line(exc)}") from None
 

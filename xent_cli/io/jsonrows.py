@@ -238,6 +238,18 @@ def _range_keys(keys: list[str]) -> bool:
     return keys == [str(i) for i in range(len(keys))]
 
 
+def _refuse_top_logprobs(value: Any, label: str, where: str = "") -> None:
+    """A language-model API's log-probabilities are read by --as top-logprobs, not as a table."""
+    from xent_cli.io.toplogprobs import api_shape
+
+    shape = api_shape(value)
+    if shape is not None:
+        raise InputError(
+            f"{label}: {where}{'holds' if where else 'is'} {shape}, not a table of distributions",
+            hint="read it with --as top-logprobs",
+        )
+
+
 def frame_of(document: Any, label: str, kind: str) -> Frame:
     """The rows of any supported JSON shape (see the module docstring)."""
     if document == [] or document == {}:
@@ -546,6 +558,7 @@ def read_json(opened: OpenedSource, options: ReadOptions) -> Table:
     if not text.strip():
         raise InputError(f"{label}: is empty", hint="expected a JSON list or object of numbers")
     document = load_json(text, label)
+    _refuse_top_logprobs(document, label)
     frame = frame_of(document, label, options.kind)
     decided, names = _layout(frame, label, "json", options, complete=True)
     assembler = RowAssembler(label, frame, decided, names)
@@ -582,6 +595,7 @@ def read_jsonl(opened: OpenedSource, options: ReadOptions) -> Table:
         opened.stream.close()
         raise InputError(f"{label}: is empty", hint="expected one JSON list or object per line")
     first = head[0][1]
+    _refuse_top_logprobs(first, label, f"line {head[0][0]}: ")
     objects = isinstance(first, dict)
     if not isinstance(first, (dict, list)):
         raise InputError(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
-from xent_cli.errors import InputError, OpenError, UsageError
+from xent_cli.errors import InputError, OpenError, UsageError, XentError
 
 Format = Literal["csv", "tsv", "json", "jsonl", "npy", "npz", "safetensors", "llama", "parquet", "feather"]
 BINARY_FORMATS = ("npy", "npz", "safetensors", "llama", "parquet", "feather")
@@ -207,6 +207,19 @@ def _filesystem(spec: str) -> tuple[Any, str]:
         return found
     except (ImportError, ValueError) as exc:
         raise UsageError(f"{spec}: cannot read this kind of URL: {exc}", hint=FSSPEC_HINT) from None
+    except Exception as exc:
+        # Some filesystems connect as they are made (ftp://, sftp://): a server that refuses,
+        # a name that does not resolve, a login the server rejects (ftplib.error_perm is no
+        # OSError) are all about the URL the user gave, not a bug in xent.
+        raise InputError(
+            f"{spec}: cannot connect: {_reason(exc)}", hint="check the host, port and login in the URL"
+        ) from None
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, in one phrase: the system's words for an OSError, else the exception's."""
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text if isinstance(exc, OSError) or not text else f"{type(exc).__name__}: {text}"
 
 
 def _url_source(spec: str) -> Source:
@@ -241,6 +254,10 @@ def _url_source(spec: str) -> Source:
             raise InputError(f"{spec}: no such file")
     except OSError as exc:
         raise InputError(f"{spec}: cannot list: {exc}") from None
+    except XentError:
+        raise
+    except Exception as exc:  # a remote filesystem's own error (ftplib.error_perm, a client's)
+        raise InputError(f"{spec}: cannot list: {_reason(exc)}") from None
     return Source(label=spec, url=spec)
 
 
@@ -451,7 +468,7 @@ def _decompressor(kind: str, raw: IO[bytes], label: str) -> IO[bytes]:
         except ImportError:
             raise InputError(
                 f"{label}: is zstd-compressed, which needs the zstandard package",
-                hint="pip install 'xent[zstd]', or decompress it with unzstd first",
+                hint="pip install zstandard, or decompress it with unzstd first",
             ) from None
         stream = zstandard.ZstdDecompressor().stream_reader(raw)
     return _buffered(stream)
@@ -668,6 +685,8 @@ def _open_url(url: str, label: str) -> IO[bytes]:
         raise OpenError(label, "No such file or directory") from None
     except (OSError, ValueError) as exc:
         raise OpenError(label, str(getattr(exc, "strerror", None) or exc)) from None
+    except Exception as exc:  # a remote filesystem's own error (ftplib.error_perm, a client's)
+        raise OpenError(label, _reason(exc)) from None
 
 
 def binary_format(head: bytes) -> Format | None:

@@ -13,21 +13,33 @@ Accepted shapes (``--as top-logprobs``):
 
 Rows pair by position. Each row is the tokens and their natural-log
 probabilities, as given; validation of the values (log-probabilities <= 0, a
-top-k mass of at most 1) is the core's job.
+top-k mass of at most 1) is the core's job. One exception: a log-probability
+below :data:`NOT_LISTED_BELOW` (-1000) is an API's placeholder for "not in the
+list" (OpenAI writes -9999.0 where it has no value), and the entry is dropped,
+with a note. No real entry is lost: the smallest probability a float64 holds is
+about e^-745, so anything below e^-1000 is zero however it is computed.
+
+Read as the other JSON readers read (:mod:`xent_cli.io.jsonrows`): a document at
+most ``XENT_MAX_DOCUMENT_BYTES``, each line at most ``XENT_MAX_LINE_BYTES``, and
+the same number parser (a 400-digit value is an error naming it, not an overflow).
 """
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from xent_cli.errors import InputError
+from xent_cli.io.jsonrows import bounded_lines, json_number, load_json, read_document
 from xent_cli.io.sources import OpenedSource, Source, open_source
+from xent_cli.io.table import clip
 
 DEFAULT_BLOCK_ROWS = 4096
+
+# Log-probabilities below this mean "not in the list" (OpenAI's -9999.0 placeholder, -inf).
+NOT_LISTED_BELOW = -1000.0
 
 
 @dataclass
@@ -37,10 +49,14 @@ class TopLogprobBlock:
     start: int
     tokens: list[list[str]] = field(default_factory=list)
     logprobs: list[list[float]] = field(default_factory=list)
-    # The token the model actually produced at this position, when the line says.
+    # The token the model actually produced at this position, and its log-probability
+    # (the item's own "logprob", or the legacy form's token_logprobs), when the source says.
     actual: list[str | None] = field(default_factory=list)
+    actual_logprob: list[float | None] = field(default_factory=list)
     # Where each row came from: "row 3 (line 3)", for messages.
     places: list[str] = field(default_factory=list)
+    # Entries dropped as "not in the list" placeholders (below NOT_LISTED_BELOW).
+    dropped: int = 0
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -58,66 +74,64 @@ def read_top_logprobs(source: Source, *, block_rows: int = DEFAULT_BLOCK_ROWS) -
 
 def _blocks(opened: OpenedSource, block_rows: int) -> Iterator[TopLogprobBlock]:
     label = opened.label
-    text = io.TextIOWrapper(opened.stream, encoding="utf-8-sig", newline=None)
     block = TopLogprobBlock(start=0)
     row = 0
+    numbered: Iterator[tuple[str, Any]]
+    if opened.format == "json":
+        document = load_json(read_document(opened), label)
+        items = _positions(document, label, "document")
+        numbered = ((f"row {i + 1}", item) for i, item in enumerate(items))
+    else:
+        numbered = _jsonl_positions(opened, label)
     try:
-        if opened.format == "json":
-            items = _positions(_load(text.read(), label, None), label, "document")
-            numbered: Iterator[tuple[str, Any]] = ((f"row {i + 1}", item) for i, item in enumerate(items))
-        else:
-            numbered = _jsonl_positions(text, label)
         for place, item in numbered:
             row += 1
-            tokens, logprobs, actual = _position(item, label, place)
+            tokens, logprobs, actual, dropped = _position(item, label, place)
             block.tokens.append(tokens)
             block.logprobs.append(logprobs)
             block.actual.append(actual)
+            block.actual_logprob.append(_actual_logprob(item, actual, tokens, logprobs, label, place))
             block.places.append(place)
+            block.dropped += dropped
             if len(block) >= block_rows:
                 yield block
                 block = TopLogprobBlock(start=row)
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{label}: is not UTF-8 text ({exc.reason})") from None
     finally:
-        text.close()
+        opened.stream.close()
     if row == 0:
         raise InputError(f"{label}: holds no token positions", hint="expected top_logprobs per line")
     if len(block):
         yield block
 
 
-def _jsonl_positions(text: io.TextIOWrapper, label: str) -> Iterator[tuple[str, Any]]:
+def _jsonl_positions(opened: OpenedSource, label: str) -> Iterator[tuple[str, Any]]:
     row = 0
-    for line_number, line in enumerate(text, start=1):
+    for line_number, line in bounded_lines(opened.stream, label):
         if not line.strip():
             continue
-        document = _load(line, label, line_number)
+        document = load_json(line, label, line_number)
         positions = _positions(document, label, f"line {line_number}")
         for item in positions:
             row += 1
             yield f"row {row} (line {line_number})", item
 
 
-def _load(text: str, label: str, line: int | None) -> Any:
-    where = f"line {line}" if line is not None else "document"
+def api_shape(value: Any) -> str | None:
+    """What language-model API output ``value`` is, in words, or None when it is none.
 
-    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in result:
-                raise InputError(
-                    f"{label}: {where}: key {key!r} appears twice", hint="JSON keys must be unique"
-                )
-            result[key] = value
-        return result
-
-    try:
-        return json.loads(text, object_pairs_hook=unique)
-    except RecursionError:
-        raise InputError(f"{label}: {where}: JSON nested too deeply") from None
-    except ValueError as exc:
-        raise InputError(f"{label}: {where}: invalid JSON: {exc}") from None
+    Used by the table readers, so that such a file read without ``--as top-logprobs``
+    says so instead of failing as a table.
+    """
+    if isinstance(value, list) and value:
+        value = value[0]
+    if not isinstance(value, dict):
+        return None
+    choices = value.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict) and "logprobs" in choices[0]:
+        return "an API response with log-probabilities"
+    if "top_logprobs" in value:
+        return "a token position with top_logprobs"
+    return None
 
 
 def _positions(document: Any, label: str, where: str) -> list[Any]:
@@ -138,6 +152,12 @@ def _positions(document: Any, label: str, where: str) -> list[Any]:
             tokens = logprobs.get("tokens")
             tops = logprobs["top_logprobs"]
             if isinstance(tokens, list) and len(tokens) == len(tops):
+                chosen = logprobs.get("token_logprobs")
+                if isinstance(chosen, list) and len(chosen) == len(tokens):
+                    return [
+                        {"token": t, "logprob": lp, "top_logprobs": top}
+                        for t, lp, top in zip(tokens, chosen, tops, strict=True)
+                    ]
                 return [{"token": t, "top_logprobs": top} for t, top in zip(tokens, tops, strict=True)]
             return list(tops)
         raise InputError(
@@ -147,16 +167,18 @@ def _positions(document: Any, label: str, where: str) -> list[Any]:
     return [document]
 
 
-def _position(item: Any, label: str, place: str) -> tuple[list[str], list[float], str | None]:
+def _position(item: Any, label: str, place: str) -> tuple[list[str], list[float], str | None, int]:
+    """One position's tokens, log-probabilities, actual token, and how many placeholders were dropped."""
     where = f"{label}: {place}"
     if not isinstance(item, dict):
-        raise InputError(f"{where}: expected an object with top_logprobs, got {json.dumps(item)[:40]}")
+        raise InputError(f"{where}: expected an object with top_logprobs, got {clip(json.dumps(item))}")
     if "top_logprobs" in item:
         top = item["top_logprobs"]
         actual = item.get("token")
         actual_text = actual if isinstance(actual, str) else None
         if isinstance(top, dict):  # the legacy completions form: {token: logprob}
-            return _flat(top, where), [float(v) for v in top.values()], actual_text
+            tokens, logprobs = _flat(top, where)
+            return (*_listed(tokens, logprobs, where), actual_text, _unlisted_count(logprobs))
         if not isinstance(top, list):
             raise InputError(f"{where}: 'top_logprobs' must be a list of {{token, logprob}} objects")
         tokens, logprobs = [], []
@@ -164,10 +186,10 @@ def _position(item: Any, label: str, place: str) -> tuple[list[str], list[float]
             if not isinstance(entry, dict) or "token" not in entry or "logprob" not in entry:
                 raise InputError(f"{where}, top_logprobs[{i}]: expected an object with 'token' and 'logprob'")
             tokens.append(str(entry["token"]))
-            logprobs.append(_number(entry["logprob"], f"{where}, top_logprobs[{i}] 'logprob'"))
+            logprobs.append(json_number(entry["logprob"], f"{where}, top_logprobs[{i}] 'logprob'"))
         if not tokens:
             raise InputError(f"{where}: 'top_logprobs' is empty", hint="request top_logprobs=K with K >= 1")
-        return tokens, logprobs, actual_text
+        return (*_listed(tokens, logprobs, where), actual_text, _unlisted_count(logprobs))
     if "token" in item or "logprob" in item or "choices" in item:
         raise InputError(
             f"{where}: has no 'top_logprobs'",
@@ -175,17 +197,55 @@ def _position(item: Any, label: str, place: str) -> tuple[list[str], list[float]
         )
     if not item:
         raise InputError(f"{where}: is an empty object", hint="expected {token: logprob, …}")
-    tokens = _flat(item, where)
-    return tokens, [_number(v, f"{where}, {k!r}") for k, v in item.items()], None
+    tokens, logprobs = _flat(item, where)
+    return (*_listed(tokens, logprobs, where), None, _unlisted_count(logprobs))
 
 
-def _flat(item: dict[str, Any], where: str) -> list[str]:
-    for key, value in item.items():
-        _number(value, f"{where}, {key!r}")
-    return [str(k) for k in item]
+def _actual_logprob(
+    item: Any, actual: str | None, tokens: list[str], logprobs: list[float], label: str, place: str
+) -> float | None:
+    """The sampled token's log-probability: the item's own ``logprob``, else its entry in the list."""
+    if actual is None:
+        return None
+    if isinstance(item, dict) and item.get("logprob") is not None:
+        return json_number(item["logprob"], f"{label}: {place}, 'logprob'")
+    for token, logprob in zip(tokens, logprobs, strict=True):
+        if token == actual:
+            return logprob
+    return None
 
 
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"{where}: {json.dumps(value)[:40]} is not a number")
-    return float(value)
+def _flat(item: dict[str, Any], where: str) -> tuple[list[str], list[float]]:
+    """``{token: logprob, …}``: the tokens and their log-probabilities."""
+    return [str(k) for k in item], [json_number(v, f"{where}, {clip(str(k))!r}") for k, v in item.items()]
+
+
+def _not_listed(logprob: float) -> bool:
+    return logprob < NOT_LISTED_BELOW  # nan compares False: left for the core to reject
+
+
+def _unlisted_count(logprobs: list[float]) -> int:
+    return sum(1 for lp in logprobs if _not_listed(lp))
+
+
+def _listed(tokens: list[str], logprobs: list[float], where: str) -> tuple[list[str], list[float]]:
+    """The entries that are in the list: placeholders below NOT_LISTED_BELOW left out."""
+    kept = [(t, lp) for t, lp in zip(tokens, logprobs, strict=True) if not _not_listed(lp)]
+    if not kept:
+        raise InputError(
+            f"{where}: every top_logprobs entry is below {NOT_LISTED_BELOW:g}, an API's placeholder "
+            "for 'not in the list'",
+            hint="this position has no top-k list",
+        )
+    return [t for t, _ in kept], [lp for _, lp in kept]
+
+
+def dropped_note(counts: dict[str, int]) -> str | None:
+    """One note for the placeholder entries left out of each source (None: none were)."""
+    found = [f"{count} in {label}" for label, count in counts.items() if count]
+    if not found:
+        return None
+    return (
+        f"top_logprobs entries below {NOT_LISTED_BELOW:g} left out as not in the list "
+        f"(APIs write such values, OpenAI -9999.0, for a token they do not list): {', '.join(found)}"
+    )

@@ -557,18 +557,18 @@ def check_versions(client: Any) -> None:
     """Refuse, in one line, workers that run another xent (or none)."""
     from importlib import metadata
 
-    from xent_cli import __version__
+    from xent_cli import DISTRIBUTION, __version__
 
     try:
-        here = metadata.version("xent")
+        here = metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:
         here = __version__
-    found = client.run(metadata.version, "xent", on_error="return")
+    found = client.run(metadata.version, DISTRIBUTION, on_error="return")
     for worker, version in sorted(found.items()):
         if isinstance(version, BaseException):
             raise UsageError(
                 f"Dask worker {worker} has no xent installed",
-                hint=f"install xent {here} on every worker (pip install 'xent[dask]=={here}')",
+                hint=f"install xent {here} on every worker (pip install '{DISTRIBUTION}[dask]=={here}')",
             )
         if version != here:
             raise UsageError(

@@ -182,13 +182,22 @@ def _panel(parts: list[LMPanel], result: Result) -> dict[str, float]:
     from xent_cli.core.lm import PANEL_PERCENTILES
 
     panel = reduce(lambda a, b: a + b, parts)
-    measured = {"kl": "kl"} if not panel.targets else {"kl": "kl", "delta_p": "delta_p"}
+    per_row = {"kl": "kl"} if not panel.targets else {"kl": "kl", "delta_p": "delta_p"}
+    # Only the measures that were computed (compare --measures js has no kl column): the
+    # panel's kl.* and delta_p.* fields are those columns' statistics, so without the column
+    # they are left out, not invented.
+    computed = {m.key for m in result.measures}
+    measured = {prefix: key for prefix, key in per_row.items() if key in computed}
     scale = {"kl": result.unit.scale, "delta_p": 1.0}
-    wanted = {}
+    wanted = {prefix: dict.fromkeys(PANEL_PERCENTILES, math.nan) for prefix in per_row}
     for prefix, key in measured.items():
         summary = result.summary(key, extended=True)
         wanted[prefix] = {q: summary[_percentile_name(q)] * scale[prefix] for q in PANEL_PERCENTILES}
-    fields: dict[str, float] = dict(panel.to_dict(percentile_values=wanted, log_base=result.unit.base))
+    fields: dict[str, float] = {
+        name: value
+        for name, value in panel.to_dict(percentile_values=wanted, log_base=result.unit.base).items()
+        if name.split(".", 1)[0] not in per_row or name.split(".", 1)[0] in measured
+    }
     for prefix, key in measured.items():
         summary = result.summary(key, extended=True)
         for stat in ("mean", "std_error", "min", *(_percentile_name(q) for q in PANEL_PERCENTILES), "max"):

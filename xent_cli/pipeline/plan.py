@@ -26,6 +26,7 @@ from xent_cli.pipeline.tasks import (
     loss_task,
     pair_task,
     target_source,
+    topk_loss_task,
 )
 from xent_cli.results import Result, Smoothing, Unit, statistic_names
 
@@ -152,6 +153,12 @@ PANEL_TARGET_STATISTICS = (
 
 
 def loss_plan(spec: InputSpec, settings: LossSettings) -> Plan:
+    if settings.top_logprobs:
+        # Each position says which token was sampled: the source is its own target.
+        sources = {"pred": spec.label, "target": f"{spec.label} (sampled tokens)"}
+        result = ResultSpec("loss", "Log loss of the sampled tokens", settings.unit, sources)
+        tasks = [Task(topk_loss_task, (part, settings)) for part in split(spec)]
+        return Plan(result, tasks, statistic_names(["log_loss", "accuracy"], ("perplexity",)), [spec.source])
     if not settings.target:
         raise UsageError("--target is required: a column of PRED, a labels file, or a list like 0,2,1")
     labels = target_source(settings.target, spec.source)

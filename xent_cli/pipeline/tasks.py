@@ -589,8 +589,8 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
         targets = None
         if settings.top_logprobs:
             assert q_spec is not None
-            pairs = _topk_pairs(p_spec, q_spec, settings.tolerance)
             notes = [TOPK_NOTE]
+            pairs = _topk_pairs(p_spec, q_spec, settings.tolerance, notes)
             layouts: dict[str, dict[str, object]] = {
                 side: {"format": "top-logprobs", "compared": TOPK_METHOD} for side in ("p", "q")
             }
@@ -665,17 +665,21 @@ TOPK_NOTE = (
 )
 
 
-def _topk_pairs(p_spec: InputSpec, q_spec: InputSpec, tolerance: float) -> Iterator[PairBlock]:
+def _topk_pairs(
+    p_spec: InputSpec, q_spec: InputSpec, tolerance: float, notes: list[str]
+) -> Iterator[PairBlock]:
     """Top-k lists of P and Q, row by row, coarsened to the shared tokens plus one bucket for the rest.
 
     Each block carries the per-row values that only the lists know (top-1
-    agreement of the lists' own first tokens, P's mass outside its list).
+    agreement of the lists' own first tokens, P's mass outside its list). Once the
+    lists are read, ``notes`` gets one note per side whose API placeholders
+    ("not in the list") were left out.
     """
     import numpy as np
 
     from xent_cli.core.distributions import prepare
     from xent_cli.core.lm import coarsened_pair, coarsened_rows
-    from xent_cli.io.toplogprobs import read_top_logprobs
+    from xent_cli.io.toplogprobs import dropped_note, read_top_logprobs
 
     if p_spec.source.is_stdin and q_spec.source.is_stdin:
         raise UsageError("only one source can be stdin ('-')")
@@ -684,6 +688,7 @@ def _topk_pairs(p_spec: InputSpec, q_spec: InputSpec, tolerance: float) -> Itera
         p_blocks = read_top_logprobs(p_spec.source)
         q_blocks = read_top_logprobs(q_spec.source)
         p_rows = q_rows = 0
+        dropped = {p_spec.label: 0, q_spec.label: 0}
         for p_block in p_blocks:
             q_block = next(q_blocks, None)
             if q_block is None or len(q_block) != len(p_block):
@@ -719,15 +724,22 @@ def _topk_pairs(p_spec: InputSpec, q_spec: InputSpec, tolerance: float) -> Itera
             values = np.empty((len(p_block), 0))
             start = p_block.start
             sides = Side.of(None, Block(values, start), p), Side.of(None, Block(values, start), q)
-            yield PairBlock(*sides, None, known=known)
+            # The ids are the tokens P's source says were sampled (--worst shows them), when it says.
+            sampled = [t for t in p_block.actual if t is not None]
+            yield PairBlock(*sides, sampled if len(sampled) == len(p_block) else None, known=known)
             p_rows += len(p_block)
             q_rows += len(q_block)
+            dropped[p_spec.label] += p_block.dropped
+            dropped[q_spec.label] += q_block.dropped
         extra = sum(len(b) for b in q_blocks)
         if extra:
             raise InputError(
                 f"{p_spec.label} has {p_rows} token positions but {q_spec.label} has {q_rows + extra}",
                 hint="top-k rows pair by position",
             )
+        note = dropped_note(dropped)
+        if note is not None:
+            notes.append(note)
 
     return pairs()
 
@@ -862,6 +874,8 @@ class LossSettings:
     join_ids: bool = False
     # Labels pair with the predictions in order even when their ids differ (``--pair position``).
     pair_position: bool = False
+    # --as top-logprobs: the sampled tokens come from the source itself, no --target.
+    top_logprobs: bool = False
 
 
 class TargetMapper:
@@ -1012,6 +1026,63 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
             "pred": pred_spec.label,
             "target": labels.label if labels else f"{pred_spec.label} column {settings.target!r}",
         },
+    )
+
+
+def topk_loss_task(spec: InputSpec, settings: LossSettings) -> Partial:
+    """``loss --as top-logprobs``: each position's sampled token's NLL, and whether it topped the list.
+
+    The NLL is ``-logprob`` of the token the model produced (the API item's own
+    ``logprob``, or the token's entry in its list); ``accuracy`` is 1 where that token
+    is the list's most probable one. The per-row ids are the sampled tokens.
+    """
+    import numpy as np
+
+    from xent_cli.io.toplogprobs import NOT_LISTED_BELOW, dropped_note, read_top_logprobs
+
+    label = spec.label
+    nll_parts = RowBuffer()
+    correct_parts = RowBuffer()
+    tokens: list[str] = []
+    dropped = 0
+    for block in read_top_logprobs(spec.source):
+        nll = np.empty(len(block))
+        correct = np.empty(len(block))
+        for i in range(len(block)):
+            actual, logprob = block.actual[i], block.actual_logprob[i]
+            where = f"{label}: {block.places[i]}"
+            if actual is None:
+                raise InputError(
+                    f"{where}: does not say which token was sampled",
+                    hint="loss --as top-logprobs reads API items: {token, logprob, top_logprobs}",
+                )
+            if logprob is None:
+                raise InputError(
+                    f"{where}: the sampled token {actual!r} has no log-probability "
+                    "(no 'logprob', and it is not in its top_logprobs)"
+                )
+            if not NOT_LISTED_BELOW <= logprob <= settings.tolerance:  # nan fails too
+                raise InputError(f"{where}, 'logprob': {logprob!r} is not a sampled token's log-probability")
+            nll[i] = -min(logprob, 0.0) + 0.0
+            top = block.tokens[i][int(np.argmax(block.logprobs[i]))]
+            correct[i] = 1.0 if top == actual else 0.0
+            tokens.append(actual)
+        dropped += block.dropped
+        nll_parts.append(nll)
+        correct_parts.append(correct)
+        progress.advance(len(block))
+    note = dropped_note({label: dropped})
+    return Partial(
+        measures=[
+            MeasurePart("log_loss", "NLL", nll_parts.finish(settings.unit.scale)),
+            MeasurePart("accuracy", "correct", correct_parts.finish(), scaling="none"),
+        ],
+        rows_read=len(tokens),
+        ids=tokens,
+        notes=[note] if note is not None else [],
+        layouts={"pred": {"format": "top-logprobs", "target": "the sampled token of each position"}},
+        loss=LossPart(ignored_rows=0, label_smoothing=0.0, binary=False),
+        sources={"pred": label, "target": f"{label} (sampled tokens)"},
     )
 
 
