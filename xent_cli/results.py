@@ -208,6 +208,39 @@ class LossSummary:
 
 
 @dataclass(frozen=True)
+class CalibrationSummary:
+    """What ``xent calibration`` reports: its statistics and the reliability diagram's bins.
+
+    ``bins`` are dicts ``{lower, upper, count, weight, confidence, accuracy}``
+    (confidence and accuracy None for an empty bin); ``classwise`` maps each
+    class to its one-vs-rest ECE (``--classwise``).
+    """
+
+    ece: float
+    mce: float
+    rmsce: float
+    brier: float
+    accuracy: float
+    confidence: float
+    count: int
+    n_bins: int
+    strategy: str
+    bins: list[dict[str, Any]]
+    binary: bool = False
+    classwise: dict[str, float] | None = None
+    classwise_ece: float | None = None
+    weighted: bool = False
+
+    def statistic(self, name: str) -> float | None:
+        """A statistic by its name (``ece``, ``brier``, ``classwise_ece``, …), or None."""
+        if name in ("ece", "mce", "rmsce", "brier", "accuracy", "confidence"):
+            return float(getattr(self, name))
+        if name == "classwise_ece" and self.classwise_ece is not None:
+            return self.classwise_ece
+        return None
+
+
+@dataclass(frozen=True)
 class JointTable:
     """A joint distribution small enough to show, with its marginals."""
 
@@ -294,6 +327,7 @@ class Result:
     loss: LossSummary | None = None
     info: InfoSummary | None = None
     samples: SampleSummary | None = None
+    calibration: CalibrationSummary | None = None
     # compare: the language-model panel (kl.*, same_top1, ppl_ratio, delta_p.*, …), in the unit.
     panel: dict[str, float] | None = None
     # When the per-row values stay where they were computed (the Dask engine): how many rows
@@ -334,7 +368,14 @@ class Result:
                 return m
         raise KeyError(key)
 
+    @property
+    def headline_key(self) -> str:
+        """The statistic a bare gate and ``--value`` report: the headline measure's mean, or ECE."""
+        return "ece" if self.calibration is not None else self.headline.key
+
     def headline_value(self) -> float:
+        if self.calibration is not None:
+            return self.calibration.ece
         for extended in (False, True):
             if (self.headline.key, extended) in self._summaries:
                 return self._summaries[(self.headline.key, extended)]["mean"]
@@ -378,6 +419,10 @@ class Result:
         """
         if self.loss is not None and name == "perplexity":
             return self.loss.perplexity
+        if self.calibration is not None:
+            found = self.calibration.statistic(name)
+            if found is not None:
+                return found
         if self.panel is not None and name in self.panel:
             return self.panel[name]
         key, _, stat = name.partition(".")
@@ -521,7 +566,7 @@ def check_gates(result: Result, gates: list[Gate]) -> GateReport:
         return GateReport([])  # nothing to summarize (percentiles would copy every row)
     checks = []
     for gate in gates:
-        name = gate.statistic or result.headline.key
+        name = gate.statistic or result.headline_key
         try:
             value = result.statistic(name)
         except KeyError:

@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING
 
 from xent_cli.cli.app import XentCommand, app
 from xent_cli.cli.params import (
+    Bins,
+    BinStrategy,
+    Classwise,
     CompareParams,
     Correction,
     DenseKind,
@@ -287,6 +290,60 @@ def loss(
         join_ids=inputs.id_column is not None,
     )
     return execute(loss_plan(spec, settings), output=output, gates=gates, scale=scale)
+
+
+@app.command(cls=XentCommand, short_help="Calibration: ECE, Brier score, reliability diagram.")
+@command_options(**COMMON, scale=ScaleParams)
+def calibration(
+    pred: PredArg = None,
+    target: Target = "",
+    bins: Bins = 15,
+    strategy: BinStrategy = "uniform",
+    classwise: Classwise = False,
+    *,
+    inputs: InputParams,
+    numbers: NumberParams,
+    output: OutputParams,
+    gates: GateParams,
+    scale: ScaleParams,
+) -> int:
+    """Expected calibration error (ECE), MCE, RMSCE, Brier score and the reliability diagram.
+
+    Top-label: a row's confidence is max p, and it is correct when argmax p is
+    the --target class (labels as for xent loss). Rows go in --bins bins
+    (lo, hi] by confidence; ECE = Σ (n_b/n)·|accuracy_b − confidence_b|,
+    MCE its largest bin gap, RMSCE the root mean square gap. The Brier score
+    is scikit-learn's brier_score_loss (one column of P(y=1): mean (p − y)²).
+    The headline (--value, a bare --fail-above) is ECE; gate any statistic:
+    --fail-above brier=0.1.
+
+    Examples:
+
+    \b
+      xent calibration examples/model_a.csv \\
+          --target examples/labels.csv
+      xent calibration preds.parquet --target label \\
+          --bins 10 --fail-above ece=0.05
+    """
+    from xent_cli.pipeline.align import InputSpec
+    from xent_cli.pipeline.calibration import CalibrationSettings, calibration_plan
+
+    if strategy == "quantile" and scale.uses_dask:
+        raise UsageError(
+            "--strategy quantile needs every confidence in one process",
+            hint="use --strategy uniform on Dask, or the local engine",
+        )
+    kind = numbers.dense_kind("calibration")
+    spec = InputSpec(resolve_source(pred), inputs.read_options(kind=kind, role="predictions"), kind)
+    settings = CalibrationSettings(
+        target=target,
+        tolerance=numbers.tolerance,
+        bins=bins,
+        strategy=strategy,
+        classwise=classwise,
+        join_ids=inputs.id_column is not None,
+    )
+    return execute(calibration_plan(spec, settings), output=output, gates=gates, scale=scale)
 
 
 @app.command(cls=XentCommand, short_help="Mutual information, conditional entropy.")

@@ -797,3 +797,37 @@ YColumn = Annotated[
         "--y", help="Column of Y labels (samples mode; needs --x).", metavar="COL", show_default=False
     ),
 ]
+
+# --- calibration ---------------------------------------------------------------------------------
+
+CALIBRATION = "Calibration"
+StrategyName = Literal["uniform", "quantile"]
+Bins = Annotated[
+    int,
+    typer.Option(
+        "--bins",
+        help="Number of confidence bins of the reliability diagram.",
+        metavar="N",
+        rich_help_panel=CALIBRATION,
+        callback=check_positive,
+    ),
+]
+BinStrategy = Annotated[
+    StrategyName,
+    typer.Option(
+        "--strategy",
+        help="uniform: equal-width bins (lo, hi] over (0, 1]; quantile: bins of equal row counts "
+        "(edges at the confidences' quantiles, as scikit-learn's calibration_curve).",
+        metavar="NAME",
+        rich_help_panel=CALIBRATION,
+    ),
+]
+Classwise = Annotated[
+    bool,
+    typer.Option(
+        "--classwise",
+        help="Also the one-vs-rest ECE of each class (its p_k against y = k), and their mean, classwise_ece.",
+        metavar="",
+        rich_help_panel=CALIBRATION,
+    ),
+]

@@ -103,6 +103,8 @@ class Partial:
     samples: SampleSummary | None = None
     # compare: the language-model panel's mergeable sums (its percentiles come from the measures).
     panel: LMPanel | None = None
+    # calibration: exact per-bin sums (xent_cli.pipeline.calibration.CalibrationPart).
+    calibration: Any = None
 
     @property
     def count(self) -> int:
@@ -146,6 +148,10 @@ def merge(parts: list[Partial], spec: ResultSpec) -> Result:
         result.loss = _loss(parts, mean(measures[0].values), mean(measures[1].values), spec.unit)
     if first.panel is not None:
         result.panel = _panel([p.panel for p in parts if p.panel is not None], result)
+    if first.calibration is not None:
+        from xent_cli.pipeline.calibration import summarize as calibration_summary
+
+        result.calibration = calibration_summary([p.calibration for p in parts], measures)
     return result
 
 
@@ -620,6 +626,7 @@ def digest(partial: Partial, worst: int = 0) -> Digest:
         info=partial.info,
         samples=partial.samples,
         panel=partial.panel,
+        calibration=partial.calibration,
     )
     return Digest(
         meta,
@@ -689,4 +696,8 @@ def merge_digests(
         result.loss = _loss(metas, merged[0].moments.mean(), merged[1].moments.mean(), spec.unit)
     if first.panel is not None:
         result.panel = _panel([m.panel for m in metas if m.panel is not None], result)
+    if first.calibration is not None:
+        from xent_cli.pipeline.calibration import summarize as calibration_summary
+
+        result.calibration = calibration_summary([m.calibration for m in metas], None)
     return result

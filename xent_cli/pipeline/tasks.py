@@ -934,32 +934,42 @@ def target_source(target: str, pred: Source) -> Source | None:
     return None
 
 
-def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
-    """Log loss, perplexity and top-1 accuracy of predictions against true labels.
+class LabelledReader:
+    """Blocks of predictions with each row's class index: what ``loss`` and ``calibration`` read.
 
-    ``settings.target`` is a column of the predictions when one has that name,
-    else a labels source (a file, or an inline list like ``cat,dog,cat``), which
-    is held in memory.
+    ``target`` is a column of the predictions when one has that name, else a
+    labels source (a file, or an inline list like ``cat,dog,cat``), which is
+    held in memory and paired by position (or by id with ``join_ids``). Rows
+    whose label is ``ignore_label`` are marked as not kept.
     """
-    import numpy as np
 
-    from xent_cli.io.readers import ReadOptions, read_labels
+    def __init__(
+        self, pred_spec: InputSpec, target: str, *, join_ids: bool = False, ignore_label: str | None = None
+    ) -> None:
+        self.pred_spec = pred_spec
+        self.target = target
+        self.join_ids = join_ids
+        self.ignore_label = ignore_label
+        self.spec = replace(pred_spec, options=replace(pred_spec.options, label_column=target))
+        self.labels: Labels | None = None
+        self.seen = 0
+        self.ignored = 0
+        self.binary = False
 
-    options: ReadOptions = replace(pred_spec.options, label_column=settings.target)
-    spec = replace(pred_spec, options=options)
-    nll_parts = RowBuffer()
-    correct_parts = RowBuffer()
-    ids: list[str] = []
-    kept_rows: list[NDArray[np.int64]] = []
-    ignored = 0
-    with ExitStack() as closer:
-        table = open_table(spec, closer)
-        labels: Labels | None = None
+    def blocks(self, closer: ExitStack) -> Iterator[tuple[Table, Block, NDArray[np.intp], NDArray[np.bool_]]]:
+        """Each block with its rows' class indices (0 where not kept) and which rows are kept."""
+        import numpy as np
+
+        from xent_cli.io.readers import read_labels
+
+        table = open_table(self.spec, closer)
+        self.table = table
         label_by_id: dict[str, str] | None = None
         if not table.has_labels:
-            source = _labels_source(table, settings.target, pred_spec)
-            labels = read_labels(source, replace(pred_spec.options, label_column=None))
-            if settings.join_ids:
+            source = _labels_source(table, self.target, self.pred_spec)
+            labels = read_labels(source, replace(self.pred_spec.options, label_column=None))
+            self.labels = labels
+            if self.join_ids:
                 if labels.ids is None:
                     raise UsageError(f"--id: {labels.label} has no id column to join on")
                 label_by_id = {}
@@ -970,24 +980,64 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
                             hint="ids must be unique to join on",
                         )
                     label_by_id[row_id] = value
-        binary = table.n_outcomes == 1
-        size = options.rows_per_block(table.n_outcomes)
+        self.binary = table.n_outcomes == 1
+        size = self.spec.options.rows_per_block(table.n_outcomes)
         mapper: TargetMapper | None = None
-        seen = 0
         joined_ids: set[str] = set()
         for block in Stream.open(table, size):
             n = len(block)
             if mapper is None:
-                mapper = TargetMapper(table.outcomes, block.values.shape[1], binary)
-            texts, wheres = _block_targets(table, block, labels, seen, label_by_id, joined_ids)
+                mapper = TargetMapper(table.outcomes, block.values.shape[1], self.binary)
+            texts, wheres = _block_targets(table, block, self.labels, self.seen, label_by_id, joined_ids)
             keep = np.ones(n, dtype=bool)
-            if settings.ignore_label is not None:
-                keep = np.array([not _same_label(t, settings.ignore_label) for t in texts], dtype=bool)
-                ignored += int(n - keep.sum())
+            if self.ignore_label is not None:
+                ignore = self.ignore_label
+                keep = np.array([not _same_label(t, ignore) for t in texts], dtype=bool)
+                self.ignored += int(n - keep.sum())
             targets = np.array(
                 [mapper(t, wheres(i)) if keep[i] else 0 for i, t in enumerate(texts)], dtype=np.intp
             )
-            if binary:
+            yield table, block, targets, keep
+            self.seen += n
+            progress.advance(n)
+        if self.labels is not None and self.seen != len(self.labels.values) and not self.join_ids:
+            raise InputError(
+                f"{self.pred_spec.label} has {self.seen} rows but {self.labels.label} has "
+                f"{len(self.labels.values)} labels",
+                hint="labels pair with predictions by position (or by --id)",
+            )
+
+    @property
+    def notes(self) -> list[str]:
+        return list(self.table.notes) + (self.labels.notes if self.labels is not None else [])
+
+    @property
+    def target_label(self) -> str:
+        if self.labels is not None:
+            return self.labels.label
+        return f"{self.pred_spec.label} column {self.target!r}"
+
+
+def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
+    """Log loss, perplexity and top-1 accuracy of predictions against true labels.
+
+    ``settings.target`` is a column of the predictions when one has that name,
+    else a labels source (a file, or an inline list like ``cat,dog,cat``), which
+    is held in memory.
+    """
+    import numpy as np
+
+    reader = LabelledReader(
+        pred_spec, settings.target, join_ids=settings.join_ids, ignore_label=settings.ignore_label
+    )
+    spec = reader.spec
+    nll_parts = RowBuffer()
+    correct_parts = RowBuffer()
+    ids: list[str] = []
+    kept_rows: list[NDArray[np.int64]] = []
+    with ExitStack() as closer:
+        for table, block, targets, keep in reader.blocks(closer):
+            if reader.binary:
                 nll, correct = _binary_block(table, block, targets, spec.kind)
             else:
                 nll, correct = _multiclass_block(
@@ -997,35 +1047,25 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
             correct_parts.append(correct[keep])
             if block.ids is not None:
                 ids.extend(i for i, k in zip(block.ids, keep, strict=True) if k)
-            kept_rows.append(np.flatnonzero(keep).astype(np.int64) + seen)
-            seen += n
-            progress.advance(n)
-        if labels is not None and seen != len(labels.values) and not settings.join_ids:
-            raise InputError(
-                f"{pred_spec.label} has {seen} rows but {labels.label} has {len(labels.values)} labels",
-                hint="labels pair with predictions by position (or by --id)",
-            )
+            kept_rows.append(np.flatnonzero(keep).astype(np.int64) + reader.seen)
+    ignored = reader.ignored
     if len(nll_parts) == 0:
         if ignored:
             raise InputError(f"every row's target is the ignored label {settings.ignore_label!r}")
         raise InputError(f"{pred_spec.label}: has no rows")
     count = len(nll_parts)
-    layouts = {"pred": _layout_of(table)}
     return Partial(
         measures=[
             MeasurePart("log_loss", "NLL", nll_parts.finish(settings.unit.scale)),
             MeasurePart("accuracy", "correct", correct_parts.finish(), scaling="none"),
         ],
-        rows_read=seen,
+        rows_read=reader.seen,
         ids=ids if len(ids) == count else None,
         kept=np.concatenate(kept_rows) if ignored else None,
-        notes=list(table.notes) + (labels.notes if labels is not None else []),
-        layouts=layouts,
-        loss=LossPart(ignored_rows=ignored, label_smoothing=settings.label_smoothing, binary=binary),
-        sources={
-            "pred": pred_spec.label,
-            "target": labels.label if labels else f"{pred_spec.label} column {settings.target!r}",
-        },
+        notes=reader.notes,
+        layouts={"pred": _layout_of(reader.table)},
+        loss=LossPart(ignored_rows=ignored, label_smoothing=settings.label_smoothing, binary=reader.binary),
+        sources={"pred": pred_spec.label, "target": reader.target_label},
     )
 
 
@@ -1081,6 +1121,23 @@ def _multiclass_block(
     return nll_rows(dist, targets, smoothing), top1_correct_rows(dist, targets)
 
 
+def binary_scores(table: Table, block: Block, kind: Kind) -> NDArray[np.float64]:
+    """One column of P(y = 1) (``--as probs``) or of its logit (``--as logits``), checked."""
+    import numpy as np
+
+    scores = np.asarray(block.values[:, 0], dtype=np.float64)
+    if kind not in ("probs", "logits"):
+        raise UsageError("binary predictions are one column read as --as probs (P(y=1)) or --as logits")
+    bad = ~np.isfinite(scores) | ((scores < 0) | (scores > 1) if kind == "probs" else False)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise InputError(
+            f"{table.where(block, row)}: {scores[row]:.6g} is not a probability",
+            hint="binary predictions are P(y=1) in [0, 1]; for raw scores use --as logits",
+        )
+    return scores
+
+
 def _binary_block(
     table: Table, block: Block, targets: NDArray[np.intp], kind: Kind
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -1089,16 +1146,7 @@ def _binary_block(
 
     from xent_cli.core.loss import binary_nll_rows
 
-    scores = np.asarray(block.values[:, 0], dtype=np.float64)
-    if kind not in ("probs", "logits"):
-        raise UsageError("binary log loss reads one column as --as probs (P(y=1)) or --as logits")
-    bad = ~np.isfinite(scores) | ((scores < 0) | (scores > 1) if kind == "probs" else False)
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise InputError(
-            f"{table.where(block, row)}: {scores[row]:.6g} is not a probability",
-            hint="binary predictions are P(y=1) in [0, 1]; for raw scores use --as logits",
-        )
+    scores = binary_scores(table, block, kind)
     nll = binary_nll_rows(scores, targets, kind)
     predicted = scores >= (0.0 if kind == "logits" else 0.5)
     return nll, (predicted == (targets == 1)).astype(np.float64)
