@@ -222,6 +222,10 @@ def write_table(result: Result, console: Console, max_rows: int, *, worst: int =
         ]
         if loss.ignored_rows:
             lines.append(("ignored", f"{loss.ignored_rows} rows"))
+        if loss.smooth:
+            lines.append(("smoothed", f"p' = (p + {loss.smooth:g}) / (1 + K*{loss.smooth:g})"))
+        if loss.clip is not None:
+            lines.append(("clipped", f"p to [{loss.clip:.6g}, 1 - {loss.clip:.6g}] (as sklearn's log_loss)"))
         for label, value in lines:
             _print_lines(console, f"{label:<10}  {value}")
     if worst and result.count > 1:

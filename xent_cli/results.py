@@ -205,6 +205,9 @@ class LossSummary:
     ignored_rows: int
     label_smoothing: float
     binary: bool
+    # --clip EPS: probabilities clipped to [EPS, 1 - EPS] (scikit-learn's log_loss); --smooth ALPHA.
+    clip: float | None = None
+    smooth: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from xent_cli.cli.params import (
     Bins,
     BinStrategy,
     Classwise,
+    Clip,
     CompareParams,
     Correction,
     DenseKind,
@@ -27,6 +28,7 @@ from xent_cli.cli.params import (
     PairKindParams,
     PArg,
     PredArg,
+    PredictionSmoothing,
     QArg,
     SampleColumn,
     ScaleParams,
@@ -251,6 +253,8 @@ def loss(
     target: Target = "",
     label_smoothing: LabelSmoothing = 0.0,
     ignore_label: IgnoreLabel = None,
+    clip: Clip = None,
+    smooth: PredictionSmoothing = None,
     *,
     inputs: InputParams,
     numbers: NumberParams,
@@ -265,7 +269,9 @@ def loss(
     matching PRED's outcome names, or 0-based class indices. One probability
     column with 0/1 targets is binary log loss. Per-row values are the NLL;
     the headline (--value) is their mean; gate accuracy with
-    --fail-below accuracy=0.9.
+    --fail-below accuracy=0.9. A probability of 0 on the true class gives
+    inf; --clip auto clips to [eps, 1 - eps] as scikit-learn's log_loss
+    does, --smooth ALPHA smooths the predictions.
 
     Examples:
 
@@ -288,6 +294,8 @@ def loss(
         label_smoothing=label_smoothing,
         ignore_label=ignore_label,
         join_ids=inputs.id_column is not None,
+        clip=clip,
+        smooth=smooth or 0.0,
     )
     return execute(loss_plan(spec, settings), output=output, gates=gates, scale=scale)
 

@@ -831,3 +831,47 @@ Classwise = Annotated[
         rich_help_panel=CALIBRATION,
     ),
 ]
+
+# --- loss: clipping and smoothing of the predictions -------------------------------------------
+
+
+def parse_clip(text: str | float | None) -> float | None:
+    """``auto`` (float64's eps, as scikit-learn's log_loss) or a number in (0, 0.5)."""
+    if text is None or isinstance(text, float):
+        return text
+    if text.strip().lower() == "auto":
+        import sys
+
+        return sys.float_info.epsilon
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 0.5:
+        raise _bad(f"{text}: expected auto or a number in (0, 0.5)")
+    return value
+
+
+Clip = Annotated[
+    float | None,
+    typer.Option(
+        "--clip",
+        help="Clip probabilities to [EPS, 1 - EPS] before the log, as scikit-learn's log_loss does; "
+        "auto: EPS = 2.22e-16, float64's machine epsilon (sklearn's value).",
+        metavar="auto|EPS",
+        parser=parse_clip,
+        rich_help_panel=NUMBERS,
+        show_default=False,
+    ),
+]
+PredictionSmoothing = Annotated[
+    float | None,
+    typer.Option(
+        "--smooth",
+        help="Additive smoothing of the predictions: p' = (p + ALPHA) / (1 + K*ALPHA).",
+        metavar="ALPHA",
+        rich_help_panel=NUMBERS,
+        show_default=False,
+        callback=check_smoothing,
+    ),
+]

@@ -14,15 +14,30 @@ from xent_cli.errors import DistributionError
 
 IntArray = NDArray[np.intp]
 
+# scikit-learn's log_loss clips probabilities to [eps, 1 - eps] with eps that of float64.
+AUTO_CLIP = float(np.finfo(np.float64).eps)
 
-def nll_rows(pred: Distributions, targets: IntArray, label_smoothing: float = 0.0) -> FloatArray:
+
+def clipped_log(log_probs: FloatArray, clip: float | None) -> FloatArray:
+    """``log(clip(p, eps, 1 - eps))`` from ``log p``: the logarithm is monotone, so clip in log space."""
+    if clip is None:
+        return log_probs
+    result: FloatArray = np.clip(log_probs, np.log(clip), np.log(1.0 - clip))
+    return result
+
+
+def nll_rows(
+    pred: Distributions, targets: IntArray, label_smoothing: float = 0.0, clip: float | None = None
+) -> FloatArray:
     """``-log p[target]`` per row; with smoothing ``eps``, ``H((1-eps) onehot + eps/K, p)``.
 
     From logits the log-probabilities come from a stable log-softmax, so a
     confident correct prediction gives a tiny loss, not 0 or a rounding error.
-    A probability of 0 on the target gives ``inf``.
+    A probability of 0 on the target gives ``inf``, unless ``clip`` (``eps``)
+    clips every probability to ``[eps, 1 - eps]`` first, as
+    ``sklearn.metrics.log_loss`` does (with ``eps`` = :data:`AUTO_CLIP`).
     """
-    log_probs = pred.log_probs
+    log_probs = clipped_log(pred.log_probs, clip)
     rows = np.arange(log_probs.shape[0])
     nll = -log_probs[rows, targets]
     if label_smoothing:
@@ -33,15 +48,33 @@ def nll_rows(pred: Distributions, targets: IntArray, label_smoothing: float = 0.
     return result
 
 
-def binary_nll_rows(scores: FloatArray, targets: IntArray, kind: Kind) -> FloatArray:
+def binary_nll_rows(
+    scores: FloatArray, targets: IntArray, kind: Kind, clip: float | None = None, smooth: float = 0.0
+) -> FloatArray:
     """Binary log loss from one column: P(y = 1) (``probs``) or its logit (``logits``).
 
     ``-[y log p + (1 - y) log(1 - p)]``, with ``log(1 - p)`` as ``log1p(-p)`` and,
-    from logits, ``log sigmoid(z) = -softplus(-z)``.
+    from logits, ``log sigmoid(z) = -softplus(-z)``. ``smooth`` (α) makes each
+    of ``p`` and ``1 - p`` into ``(· + α) / (1 + 2α)``; ``clip`` clips them to
+    ``[eps, 1 - eps]`` as ``sklearn.metrics.log_loss`` does (it forms ``1 - p``,
+    then clips).
     """
     column = scores[:, 0] if scores.ndim == 2 else scores
+    if kind == "logits" and not smooth:
+        nll = np.where(targets == 1, np.logaddexp(0.0, -column), np.logaddexp(0.0, column))
+        return nll if clip is None else -clipped_log(-nll, clip)
     if kind == "logits":
-        return np.where(targets == 1, np.logaddexp(0.0, -column), np.logaddexp(0.0, column))
+        column = np.exp(-np.logaddexp(0.0, -column))
+    if smooth or clip is not None:
+        chosen = np.where(targets == 1, column, 1.0 - column)
+        if smooth:
+            chosen = (
+                (chosen + smooth) / (1.0 + 2.0 * smooth)
+                if smooth <= 1
+                else (chosen / smooth + 1.0) / (1.0 / smooth + 2.0)
+            )
+        with np.errstate(divide="ignore"):
+            return -clipped_log(np.log(chosen), clip)
     with np.errstate(divide="ignore"):
         return np.where(targets == 1, -np.log(column), -np.log1p(-column))
 

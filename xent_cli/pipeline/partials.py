@@ -80,6 +80,8 @@ class LossPart:
     ignored_rows: int
     label_smoothing: float
     binary: bool
+    clip: float | None = None
+    smooth: float = 0.0
 
 
 @dataclass
@@ -447,6 +449,8 @@ def _loss(parts: list[Partial], mean_nll: float, accuracy: float, unit: Unit) ->
         ignored_rows=sum(p.loss.ignored_rows for p in parts if p.loss),
         label_smoothing=first.label_smoothing,
         binary=first.binary,
+        clip=first.clip,
+        smooth=first.smooth,
     )
 
 

@@ -880,6 +880,9 @@ class LossSettings:
     label_smoothing: float = 0.0
     ignore_label: str | None = None
     join_ids: bool = False
+    # --clip: probabilities clipped to [clip, 1 - clip] (sklearn's log_loss); --smooth ALPHA.
+    clip: float | None = None
+    smooth: float = 0.0
 
 
 class TargetMapper:
@@ -1038,11 +1041,9 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
     with ExitStack() as closer:
         for table, block, targets, keep in reader.blocks(closer):
             if reader.binary:
-                nll, correct = _binary_block(table, block, targets, spec.kind)
+                nll, correct = _binary_block(table, block, targets, spec.kind, settings.clip, settings.smooth)
             else:
-                nll, correct = _multiclass_block(
-                    table, block, targets, spec.kind, settings.tolerance, settings.label_smoothing
-                )
+                nll, correct = _multiclass_block(table, block, targets, spec.kind, settings)
             nll_parts.append(nll[keep])
             correct_parts.append(correct[keep])
             if block.ids is not None:
@@ -1054,17 +1055,30 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
             raise InputError(f"every row's target is the ignored label {settings.ignore_label!r}")
         raise InputError(f"{pred_spec.label}: has no rows")
     count = len(nll_parts)
+    nll_values = nll_parts.finish(settings.unit.scale)
+    notes = reader.notes
+    if settings.clip is None and not settings.smooth and _any_inf(nll_values):
+        notes.append(
+            "some rows put probability 0 on the true class (NLL inf): --clip auto clips probabilities "
+            "to [eps, 1 - eps] as scikit-learn's log_loss does; --smooth ALPHA smooths them"
+        )
     return Partial(
         measures=[
-            MeasurePart("log_loss", "NLL", nll_parts.finish(settings.unit.scale)),
+            MeasurePart("log_loss", "NLL", nll_values),
             MeasurePart("accuracy", "correct", correct_parts.finish(), scaling="none"),
         ],
         rows_read=reader.seen,
         ids=ids if len(ids) == count else None,
         kept=np.concatenate(kept_rows) if ignored else None,
-        notes=reader.notes,
+        notes=notes,
         layouts={"pred": _layout_of(reader.table)},
-        loss=LossPart(ignored_rows=ignored, label_smoothing=settings.label_smoothing, binary=reader.binary),
+        loss=LossPart(
+            ignored_rows=ignored,
+            label_smoothing=settings.label_smoothing,
+            binary=reader.binary,
+            clip=settings.clip,
+            smooth=settings.smooth,
+        ),
         sources={"pred": pred_spec.label, "target": reader.target_label},
     )
 
@@ -1112,13 +1126,26 @@ def _block_targets(
     return texts, lambda i: labels.where(seen + i)
 
 
+def _any_inf(values: NDArray[np.float64]) -> bool:
+    """Whether some value is infinite (a spilled column is read a chunk of pages at a time)."""
+    import numpy as np
+
+    from xent_cli.pipeline.spill import in_chunks
+
+    return any(bool(np.isinf(chunk).any()) for chunk in in_chunks(values))
+
+
 def _multiclass_block(
-    table: Table, block: Block, targets: NDArray[np.intp], kind: Kind, tolerance: float, smoothing: float
+    table: Table, block: Block, targets: NDArray[np.intp], kind: Kind, settings: LossSettings
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    from xent_cli.core.distributions import smooth
     from xent_cli.core.loss import nll_rows, top1_correct_rows
 
-    dist = to_distributions(table, block, kind, tolerance)
-    return nll_rows(dist, targets, smoothing), top1_correct_rows(dist, targets)
+    dist = to_distributions(table, block, kind, settings.tolerance)
+    if settings.smooth:
+        dist = smooth(dist, settings.smooth)
+    nll = nll_rows(dist, targets, settings.label_smoothing, settings.clip)
+    return nll, top1_correct_rows(dist, targets)
 
 
 def binary_scores(table: Table, block: Block, kind: Kind) -> NDArray[np.float64]:
@@ -1139,7 +1166,12 @@ def binary_scores(table: Table, block: Block, kind: Kind) -> NDArray[np.float64]
 
 
 def _binary_block(
-    table: Table, block: Block, targets: NDArray[np.intp], kind: Kind
+    table: Table,
+    block: Block,
+    targets: NDArray[np.intp],
+    kind: Kind,
+    clip: float | None = None,
+    smooth: float = 0.0,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """One column: P(y = 1), or its logit with ``--as logits``."""
     import numpy as np
@@ -1147,7 +1179,7 @@ def _binary_block(
     from xent_cli.core.loss import binary_nll_rows
 
     scores = binary_scores(table, block, kind)
-    nll = binary_nll_rows(scores, targets, kind)
+    nll = binary_nll_rows(scores, targets, kind, clip, smooth)
     predicted = scores >= (0.0 if kind == "logits" else 0.5)
     return nll, (predicted == (targets == 1)).astype(np.float64)
 
