@@ -265,6 +265,8 @@ class InfoSummary:
     h_x_given_y: float
     h_y_given_x: float
     nmi: float
+    ami: float
+    vi: float
     samples: int | None
     x_values: int
     y_values: int

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from xent_cli.cli.app import XentCommand, app
 from xent_cli.cli.params import (
+    Average,
     Bins,
     BinStrategy,
     Classwise,
@@ -361,22 +362,26 @@ def info(
     x: XColumn = None,
     y: YColumn = None,
     correction: Correction = "none",
+    average: Average = "arithmetic",
     *,
     inputs: InputParams,
     numbers: NumberParams,
     output: OutputParams,
     gates: GateParams,
 ) -> int:
-    """H(X), H(Y), H(X,Y), H(X|Y), H(Y|X), I(X;Y) and normalized MI.
+    """H(X), H(Y), H(X,Y), H(X|Y), H(Y|X), I(X;Y), NMI, AMI and VI.
 
     From a joint table: X values are the row ids, Y values the column names;
     cells are probabilities (summing to 1 over the table) or counts with
     --as weights. From samples: --x COL --y COL name two label columns and the
     plug-in estimate comes from their contingency table (--correction
-    miller-madow corrects its bias). NMI = I / ((H(X) + H(Y)) / 2), and 1
-    when X and Y are both constant (0/0; scikit-learn's convention). The
-    headline (--value, a bare --fail-above) is I(X;Y). Holds the whole table
-    in memory.
+    miller-madow corrects its bias). NMI = I / ((H(X) + H(Y)) / 2) (--average
+    geometric|min|max for another mean), and 1 when X and Y are both
+    constant (0/0; scikit-learn's convention). AMI is adjusted for chance, as
+    adjusted_mutual_info_score; it needs counts (samples, or whole numbers
+    with --as weights) and is nan for a table of probabilities. VI = H(X) +
+    H(Y) − 2I, the variation of information. The headline (--value, a bare
+    --fail-above) is I(X;Y). Holds the whole table in memory.
 
     Examples:
 
@@ -391,5 +396,7 @@ def info(
     kind = numbers.dense_kind("info")
     role: Role = "samples" if x is not None else "joint"
     spec = InputSpec(resolve_source(source), inputs.read_options(kind=kind, role=role), kind)
-    plan = info_plan(spec, unit=numbers.unit, tolerance=numbers.tolerance, x=x, y=y, correction=correction)
+    plan = info_plan(
+        spec, unit=numbers.unit, tolerance=numbers.tolerance, x=x, y=y, correction=correction, average=average
+    )
     return execute(plan, output=output, gates=gates)

@@ -875,3 +875,16 @@ PredictionSmoothing = Annotated[
         callback=check_smoothing,
     ),
 ]
+
+# --- info: how NMI and AMI are normalized -------------------------------------------------------
+
+AverageName = Literal["arithmetic", "geometric", "min", "max"]
+Average = Annotated[
+    AverageName,
+    typer.Option(
+        "--average",
+        help="The mean of H(X) and H(Y) that normalizes NMI and AMI (scikit-learn's average_method).",
+        metavar="NAME",
+        rich_help_panel=NUMBERS,
+    ),
+]

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from xent_cli.core.distributions import Distributions, Kind
-    from xent_cli.core.information import Information
+    from xent_cli.core.information import Average, Information
     from xent_cli.core.kernels import KernelResult
     from xent_cli.core.lm import LMPanel, LMRows
     from xent_cli.core.measures import PairTerms
@@ -1194,6 +1194,8 @@ INFO_MEASURES: tuple[tuple[str, str, Scaling], ...] = (
     ("h_x_given_y", "H(X|Y)", "unit"),
     ("h_y_given_x", "H(Y|X)", "unit"),
     ("nmi", "NMI", "none"),
+    ("ami", "AMI", "none"),
+    ("vi", "VI", "unit"),
 )
 # Joint tables up to this many cells are echoed in the output.
 _JOINT_ECHO_CELLS = 10_000
@@ -1210,9 +1212,22 @@ def _information_partial(
     notes: list[str],
     echo: JointTable | None,
     layouts: dict[str, dict[str, object]] | None = None,
+    average: Average = "arithmetic",
+    sizes: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
+    plug_in: Information | None = None,
 ) -> Partial:
+    """``sizes``: the class sizes of X and Y when the table holds counts (else AMI is nan);
+    ``plug_in``: the uncorrected measures AMI is made from (default ``info``)."""
+    import dataclasses
+    import math
+
     import numpy as np
 
+    from xent_cli.core.information import AVERAGE_FORMULAS, adjusted_mi, normalized_mi
+
+    base = plug_in or info
+    ami = math.nan if sizes is None else adjusted_mi(base.mi, base.h_x, base.h_y, *sizes, average)
+    info = dataclasses.replace(info, nmi=normalized_mi(info.mi, info.h_x, info.h_y, average), ami=ami)
     scaled = info.scaled(unit.scale)
     summary = InfoSummary(
         **{key: getattr(scaled, key) for key, _, _ in INFO_MEASURES},
@@ -1221,6 +1236,7 @@ def _information_partial(
         y_values=len(y_names),
         correction=correction,
         joint=echo,
+        nmi_normalization=f"{average}: I / {AVERAGE_FORMULAS[average]}",
     )
     return Partial(
         measures=[
@@ -1249,7 +1265,9 @@ def _joint_echo(joint: NDArray[np.float64], x_names: list[str], y_names: list[st
     )
 
 
-def info_table_task(spec: InputSpec, *, unit: Unit, tolerance: float) -> Partial:
+def info_table_task(
+    spec: InputSpec, *, unit: Unit, tolerance: float, average: Average = "arithmetic"
+) -> Partial:
     """Information measures of a joint table: X values are row ids, Y values the column names."""
     import numpy as np
 
@@ -1282,10 +1300,13 @@ def info_table_task(spec: InputSpec, *, unit: Unit, tolerance: float) -> Partial
     x_names = ids if ids is not None else [str(i) for i in range(values.shape[0])]
     y_names = table.outcomes or [str(i) for i in range(values.shape[1])]
     joint = joint_distribution(values, "weights")
+    sizes = None
+    if spec.kind == "weights" and np.all(values == np.round(values)):  # counts: AMI is defined
+        sizes = (values.sum(axis=1), values.sum(axis=0))
     return _information_partial(
         information(joint), x_names, y_names, unit=unit, samples=None, correction="none",
         notes=list(table.notes), echo=_joint_echo(joint, x_names, y_names),
-        layouts={"joint": _layout_of(table)},
+        layouts={"joint": _layout_of(table)}, average=average, sizes=sizes,
     )  # fmt: skip
 
 
@@ -1309,7 +1330,9 @@ def count_samples(
     return dict(counts), total
 
 
-def info_samples_task(spec: InputSpec, x: str, y: str, *, unit: Unit, correction: str) -> Partial:
+def info_samples_task(
+    spec: InputSpec, x: str, y: str, *, unit: Unit, correction: str, average: Average = "arithmetic"
+) -> Partial:
     """Plug-in information estimates from two label columns of samples.
 
     The contingency table is sparse: the counts of the pairs observed, so its
@@ -1333,14 +1356,20 @@ def info_samples_task(spec: InputSpec, x: str, y: str, *, unit: Unit, correction
         cell_counts,
         correction="miller-madow" if correction == "miller-madow" else "none",
     )
+    plug_in = info if correction == "none" else information_from_counts(x_codes, y_codes, cell_counts)
+    sizes = (
+        np.bincount(x_codes, weights=cell_counts, minlength=len(x_names)).astype(np.float64),
+        np.bincount(y_codes, weights=cell_counts, minlength=len(y_names)).astype(np.float64),
+    )
     echo = None
     if len(x_names) * len(y_names) <= _JOINT_ECHO_CELLS:
         joint = np.zeros((len(x_names), len(y_names)))
         joint[x_codes, y_codes] = cell_counts / total
         echo = _joint_echo(joint, x_names, y_names)
     return _information_partial(
-        info, x_names, y_names, unit=unit, samples=total, correction=correction, notes=[], echo=echo
-    )
+        info, x_names, y_names, unit=unit, samples=total, correction=correction, notes=[], echo=echo,
+        average=average, sizes=sizes, plug_in=plug_in,
+    )  # fmt: skip
 
 
 def entropy_column_task(
