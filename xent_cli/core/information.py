@@ -190,12 +190,39 @@ def normalized_mi(mi: float, h_x: float, h_y: float, average: Average = "arithme
     return min(1.0, mi / mean_h) if mean_h > 0 else 1.0
 
 
-def _log_factorials(n: int) -> FloatArray:
-    """``log k!`` for k = 0 … n, each from ``lgamma`` (a running sum of logs would drift)."""
-    table: FloatArray = np.fromiter(
-        (math.lgamma(k + 1.0) for k in range(n + 1)), dtype=np.float64, count=n + 1
-    )
-    return table
+# Below this, log k! comes from math.lgamma; from it on, from Stirling's series (truncation < 1e-17).
+_STIRLING_FROM = 100
+_SMALL_LOG_FACTORIALS = np.array([math.lgamma(k + 1.0) for k in range(_STIRLING_FROM)])
+# The expected MI sums this many terms at most (AMI is nan beyond: see :func:`ami_cost`).
+AMI_MAX_TERMS = 50_000_000
+AMI_MAX_PAIRS = 250_000
+
+
+def _log_factorial(k: NDArray[Any]) -> FloatArray:
+    """``log k!`` of whole numbers ``k >= 0``, vectorized: as ``lgamma(k + 1)``."""
+    k = np.asarray(k, dtype=np.int64)
+    result = np.empty(k.shape)
+    small = k < _STIRLING_FROM
+    result[small] = _SMALL_LOG_FACTORIALS[k[small]]
+    x = k[~small].astype(np.float64)
+    inverse = 1.0 / x
+    series = inverse * (1 / 12 - inverse * inverse * (1 / 360 - inverse * inverse / 1260))
+    result[~small] = x * np.log(x) - x + 0.5 * np.log(2 * math.pi * x) + series
+    return result
+
+
+def ami_cost(a: ArrayLike, b: ArrayLike) -> tuple[int, int]:
+    """How many (class, class) pairs and terms the expected MI of these class sizes sums."""
+    rows = np.asarray(a, dtype=np.int64)
+    columns = np.sort(np.asarray(b, dtype=np.int64))
+    rows, columns = rows[rows > 0], columns[columns > 0]
+    if rows.size == 0 or columns.size == 0:
+        return 0, 0
+    # sum over i of sum over j of min(a_i, b_j), from the sorted column sizes
+    prefix = np.concatenate([[0], np.cumsum(columns)])
+    below = np.searchsorted(columns, rows, side="right")
+    terms = prefix[below] + rows * (columns.size - below)
+    return int(rows.size * columns.size), int(terms.sum())
 
 
 def expected_mutual_info(a: ArrayLike, b: ArrayLike) -> float:
@@ -227,21 +254,26 @@ def expected_mutual_info(a: ArrayLike, b: ArrayLike) -> float:
     n = int(rows.sum())
     if rows.size <= 1 or columns.size <= 1:
         return 0.0
-    log_fact = _log_factorials(n)
     total = 0.0
     log_n = math.log(n)
-    for a_i in rows.tolist():
-        for b_j in columns.tolist():
+    log_fact_n = float(_log_factorial(np.array([n]))[0])
+    table = _log_factorial(np.arange(n + 1)) if n <= 20_000_000 else None
+    log_factorial = (lambda k: table[k]) if table is not None else _log_factorial
+    fact_rows, fact_rest_rows = _log_factorial(rows), _log_factorial(n - rows)
+    fact_columns, fact_rest_columns = _log_factorial(columns), _log_factorial(n - columns)
+    for i, a_i in enumerate(rows.tolist()):
+        for j, b_j in enumerate(columns.tolist()):
             start, stop = max(1, a_i + b_j - n), min(a_i, b_j)
             if start > stop:
                 continue
             nij = np.arange(start, stop + 1)
             log_p = (
-                log_fact[a_i] + log_fact[b_j] + log_fact[n - a_i] + log_fact[n - b_j] - log_fact[n]
-                - log_fact[nij] - log_fact[a_i - nij] - log_fact[b_j - nij] - log_fact[n - a_i - b_j + nij]
+                fact_rows[i] + fact_columns[j] + fact_rest_rows[i] + fact_rest_columns[j] - log_fact_n
+                - log_factorial(nij) - log_factorial(a_i - nij) - log_factorial(b_j - nij)
+                - log_factorial(n - a_i - b_j + nij)
             )  # fmt: skip
             terms = nij / n * (log_n + np.log(nij) - math.log(a_i) - math.log(b_j)) * np.exp(log_p)
-            total += math.fsum(terms.tolist())
+            total += float(np.sum(terms))
     return total
 
 

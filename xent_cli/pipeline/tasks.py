@@ -1223,10 +1223,23 @@ def _information_partial(
 
     import numpy as np
 
-    from xent_cli.core.information import AVERAGE_FORMULAS, adjusted_mi, normalized_mi
+    from xent_cli.core.information import (
+        AMI_MAX_PAIRS,
+        AMI_MAX_TERMS,
+        AVERAGE_FORMULAS,
+        adjusted_mi,
+        ami_cost,
+        normalized_mi,
+    )
 
     base = plug_in or info
-    ami = math.nan if sizes is None else adjusted_mi(base.mi, base.h_x, base.h_y, *sizes, average)
+    ami = math.nan
+    if sizes is not None:
+        pairs, terms = ami_cost(*sizes)
+        if pairs <= AMI_MAX_PAIRS and terms <= AMI_MAX_TERMS:
+            ami = adjusted_mi(base.mi, base.h_x, base.h_y, *sizes, average)
+        else:
+            notes = [*notes, f"ami is nan: its expected mutual information would sum {terms:,} terms"]
     info = dataclasses.replace(info, nmi=normalized_mi(info.mi, info.h_x, info.h_y, average), ami=ami)
     scaled = info.scaled(unit.scale)
     summary = InfoSummary(
@@ -1301,7 +1314,10 @@ def info_table_task(
     y_names = table.outcomes or [str(i) for i in range(values.shape[1])]
     joint = joint_distribution(values, "weights")
     sizes = None
-    if spec.kind == "weights" and np.all(values == np.round(values)):  # counts: AMI is defined
+    # Counts (whole numbers, exactly summed in float64): AMI is defined.
+    with np.errstate(over="ignore"):
+        total = float(values.sum())
+    if spec.kind == "weights" and np.all(values == np.round(values)) and total < 2.0**53:
         sizes = (values.sum(axis=1), values.sum(axis=0))
     return _information_partial(
         information(joint), x_names, y_names, unit=unit, samples=None, correction="none",
