@@ -430,12 +430,21 @@ class Result:
                 return found
         if self.panel is not None and name in self.panel:
             return self.panel[name]
-        key, _, stat = name.partition(".")
-        stat = stat or "mean"
+        key, stat = self.split_statistic(name)
         if stat not in STATISTICS:
             raise KeyError(name)
         summary = self.summary(key, extended=stat not in SUMMARY_KEYS)
         return float(summary[stat])
+
+    def split_statistic(self, name: str) -> tuple[str, str]:
+        """``kl.p99`` as ``("kl", "p99")``, ``kl`` as ``("kl", "mean")``; keys may hold dots (renyi:0.5)."""
+        for m in sorted(self.measures, key=lambda m: -len(m.key)):
+            if name == m.key:
+                return m.key, "mean"
+            if name.startswith(m.key + "."):
+                return m.key, name[len(m.key) + 1 :]
+        key, _, stat = name.partition(".")
+        return key, stat or "mean"
 
 
 def statistic_names(measure_keys: list[str], extra: tuple[str, ...] = ()) -> list[str]:
@@ -578,6 +587,6 @@ def check_gates(result: Result, gates: list[Gate]) -> GateReport:
             raise UsageError(
                 f"--fail-{gate.direction} {name}=…: {result.command} has no statistic {name!r}"
             ) from None
-        measure, _, statistic = name.partition(".")
-        checks.append(GateCheck(gate, measure, statistic or "mean", value))
+        measure, statistic = result.split_statistic(name)
+        checks.append(GateCheck(gate, measure, statistic, value))
     return GateReport(checks)

@@ -227,7 +227,8 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
             join_ids=inputs.id_column is not None and q_spec is not None,
             explain=explain.explain,
             q_kind=_dense(q_kind),
-            panel=name == "compare",
+            # The language-model panel is built on the KL rows: without kl there is none.
+            panel=name == "compare" and (compare.keys is None or "kl" in compare.keys),
             target=tokens.target,
             top_logprobs=top_k,
             measures=compare.keys,

@@ -493,6 +493,9 @@ COMPARE_MEASURES = (
     "hellinger",
     "max_abs_diff",
     "top1_agreement",
+    "chi2",
+    "bhattacharyya",
+    "jeffreys",
 )
 MEASURE_ALIASES = {"ce": "cross_entropy", "top1": "top1_agreement", "max_abs": "max_abs_diff"}
 
@@ -503,10 +506,17 @@ def parse_measures(text: str | tuple[str, ...] | None) -> tuple[str, ...] | None
         return text
     names = [name.strip().lower() for name in text.split(",") if name.strip()]
     keys = [MEASURE_ALIASES.get(name, name) for name in names]
-    unknown = [name for name, key in zip(names, keys, strict=True) if key not in COMPARE_MEASURES]
+    unknown = [
+        name
+        for name, key in zip(names, keys, strict=True)
+        if key not in COMPARE_MEASURES and not _family_measure(key)
+    ]
     if unknown or not keys:
         what = f"{', '.join(map(repr, unknown))} is not a measure" if unknown else "names no measure"
-        raise _bad(f"{text!r}: {what} (known: {', '.join(COMPARE_MEASURES)}; top1 and ce for short)")
+        raise _bad(
+            f"{text!r}: {what} (known: {', '.join(COMPARE_MEASURES)}, renyi:ALPHA, tsallis:Q; "
+            "top1 and ce for short)"
+        )
     repeated = sorted({key for key in keys if keys.count(key) > 1})
     if repeated:
         raise _bad(f"{text!r}: names {', '.join(repeated)} more than once")
@@ -520,7 +530,8 @@ class CompareParams:
         typer.Option(
             "--measures",
             help="Compute only these measures, comma-separated, the first being the headline: "
-            f"{', '.join(COMPARE_MEASURES)} (top1 and ce for short). Default: all but js_distance.",
+            f"{', '.join(COMPARE_MEASURES)}, renyi:ALPHA, tsallis:Q (top1 and ce for short). "
+            "Default: kl to top1_agreement, but js_distance.",
             metavar="A,B,…",
             callback=parse_measures,
             rich_help_panel=NUMBERS,
@@ -888,3 +899,20 @@ Average = Annotated[
         rich_help_panel=NUMBERS,
     ),
 ]
+
+
+def _family_measure(key: str) -> bool:
+    """Whether ``key`` is ``renyi:ALPHA`` or ``tsallis:Q`` with a valid order (else a one-line error)."""
+    family, colon, order_text = key.partition(":")
+    if not colon or family not in ("renyi", "tsallis"):
+        return False
+    try:
+        order = float(order_text)
+    except ValueError:
+        raise _bad(f"{key}: the order after ':' must be a number, e.g. {family}:0.5") from None
+    if order == 1:
+        same = "the KL divergence: use kl" if family == "renyi" else "the KL divergence in nats: use kl"
+        raise _bad(f"{key}: order 1 is {same}")
+    if not (0 < order < math.inf):
+        raise _bad(f"{key}: the order must be a finite number > 0")
+    return True

@@ -426,6 +426,57 @@ PAIR_MEASURES = {
     m.key: m
     for m in (KL, KL_REVERSE, CROSS_ENTROPY, JS, JS_DISTANCE, TOTAL_VARIATION, HELLINGER, MAX_ABS_DIFF, TOP1)
 }
+
+
+def _chi2(c: PairContext) -> NDArray[np.float64]:
+    from xent_cli.core.measures import chi2_rows
+
+    return chi2_rows(c.terms)
+
+
+def _bhattacharyya(c: PairContext) -> NDArray[np.float64]:
+    from xent_cli.core.measures import bhattacharyya_rows
+
+    return bhattacharyya_rows(c.terms)
+
+
+def _jeffreys(c: PairContext) -> NDArray[np.float64]:
+    from xent_cli.core.measures import row_sum
+
+    return c.rows(KL) + row_sum(_reverse_kl_terms(c))
+
+
+CHI2 = PairMeasure("chi2", "χ²(P‖Q)", _chi2, scaling="none")
+BHATTACHARYYA = PairMeasure("bhattacharyya", "Bhattacharyya", _bhattacharyya)
+JEFFREYS = PairMeasure("jeffreys", "Jeffreys", _jeffreys)
+PAIR_MEASURES.update({m.key: m for m in (CHI2, BHATTACHARYYA, JEFFREYS)})
+
+
+def pair_measure(key: str) -> PairMeasure:
+    """The measure ``compare --measures`` names ``key``: a fixed one, or ``renyi:α`` / ``tsallis:q``."""
+    if key in PAIR_MEASURES:
+        return PAIR_MEASURES[key]
+    family, _, order_text = key.partition(":")
+    order = float(order_text)
+    if family == "renyi":
+
+        def renyi(c: PairContext) -> NDArray[np.float64]:
+            from xent_cli.core.measures import renyi_rows
+
+            return renyi_rows(c.terms, order)
+
+        return PairMeasure(key, f"D_{order_text}(P‖Q)", renyi)
+    if family == "tsallis":
+
+        def tsallis(c: PairContext) -> NDArray[np.float64]:
+            from xent_cli.core.measures import tsallis_rows
+
+            return tsallis_rows(c.terms, order)
+
+        return PairMeasure(key, f"Tsallis_{order_text}", tsallis, scaling="none")
+    raise KeyError(key)
+
+
 # With the actual next tokens (compare --target): per-row quantities of the language-model panel.
 NLL_P = PairMeasure("nll_p", "NLL(P)", _nll_p)
 NLL_Q = PairMeasure("nll_q", "NLL(Q)", _nll_q)
@@ -465,7 +516,7 @@ class PairCommand:
         """The command computing only ``keys`` (in that order; the first is the headline)."""
         if keys is None:
             return self
-        return replace(self, measures=tuple(PAIR_MEASURES[key] for key in keys))
+        return replace(self, measures=tuple(pair_measure(key) for key in keys))
 
 
 PAIR_COMMANDS = {
