@@ -208,6 +208,8 @@ class LossSummary:
     # --clip EPS: probabilities clipped to [EPS, 1 - EPS] (scikit-learn's log_loss); --smooth ALPHA.
     clip: float | None = None
     smooth: float = 0.0
+    # --weights: log_loss and accuracy are weighted means (the per-row summaries are not).
+    weighted: bool = False
 
 
 @dataclass(frozen=True)
@@ -381,6 +383,8 @@ class Result:
     def headline_value(self) -> float:
         if self.calibration is not None:
             return self.calibration.ece
+        if self.loss is not None and self.loss.weighted:
+            return self.loss.log_loss
         for extended in (False, True):
             if (self.headline.key, extended) in self._summaries:
                 return self._summaries[(self.headline.key, extended)]["mean"]
@@ -424,6 +428,8 @@ class Result:
         """
         if self.loss is not None and name == "perplexity":
             return self.loss.perplexity
+        if self.loss is not None and self.loss.weighted and name in ("log_loss", "accuracy"):
+            return float(getattr(self.loss, name))
         if self.calibration is not None:
             found = self.calibration.statistic(name)
             if found is not None:

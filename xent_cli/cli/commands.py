@@ -32,6 +32,7 @@ from xent_cli.cli.params import (
     PredictionSmoothing,
     QArg,
     SampleColumn,
+    SampleWeights,
     ScaleParams,
     SmoothParams,
     SourceArg,
@@ -257,6 +258,7 @@ def loss(
     ignore_label: IgnoreLabel = None,
     clip: Clip = None,
     smooth: PredictionSmoothing = None,
+    weights: SampleWeights = None,
     *,
     inputs: InputParams,
     numbers: NumberParams,
@@ -273,7 +275,9 @@ def loss(
     the headline (--value) is their mean; gate accuracy with
     --fail-below accuracy=0.9. A probability of 0 on the true class gives
     inf; --clip auto clips to [eps, 1 - eps] as scikit-learn's log_loss
-    does, --smooth ALPHA smooths the predictions.
+    does, --smooth ALPHA smooths the predictions. --weights W gives
+    sklearn's log_loss with sample_weight=W: the log loss and accuracy (loss.*,
+    the headline and their gates) are weighted means; the per-row summary is not.
 
     Examples:
 
@@ -298,6 +302,7 @@ def loss(
         join_ids=inputs.id_column is not None,
         clip=clip,
         smooth=smooth or 0.0,
+        weights=weights,
     )
     return execute(loss_plan(spec, settings), output=output, gates=gates, scale=scale)
 
@@ -310,6 +315,7 @@ def calibration(
     bins: Bins = 15,
     strategy: BinStrategy = "uniform",
     classwise: Classwise = False,
+    weights: SampleWeights = None,
     *,
     inputs: InputParams,
     numbers: NumberParams,
@@ -325,7 +331,8 @@ def calibration(
     MCE its largest bin gap, RMSCE the root mean square gap. The Brier score
     is scikit-learn's brier_score_loss (one column of P(y=1): mean (p − y)²).
     The headline (--value, a bare --fail-above) is ECE; gate any statistic:
-    --fail-above brier=0.1.
+    --fail-above brier=0.1. --weights W weights the rows (bins sum weights;
+    brier_score_loss's sample_weight).
 
     Examples:
 
@@ -352,6 +359,7 @@ def calibration(
         strategy=strategy,
         classwise=classwise,
         join_ids=inputs.id_column is not None,
+        weights=weights,
     )
     return execute(calibration_plan(spec, settings), output=output, gates=gates, scale=scale)
 

@@ -916,3 +916,17 @@ def _family_measure(key: str) -> bool:
     if not (0 < order < math.inf):
         raise _bad(f"{key}: the order must be a finite number > 0")
     return True
+
+
+# --- sample weights --------------------------------------------------------------------------------
+
+SampleWeights = Annotated[
+    str | None,
+    typer.Option(
+        "--weights",
+        help="A weight per row (scikit-learn's sample_weight): a column of PRED, a file (its last "
+        "column, or one named label/target/y), or an inline list like 1,2,0.5. Finite, >= 0, not all 0.",
+        metavar="W",
+        show_default=False,
+    ),
+]

@@ -46,6 +46,7 @@ class CalibrationSettings:
     strategy: str = "uniform"
     classwise: bool = False
     join_ids: bool = False
+    weights: str | None = None
 
 
 @dataclass
@@ -60,6 +61,7 @@ class CalibrationPart:
     classwise: ClasswiseBins | None
     classes: list[str]
     binary: bool
+    weighted: bool = False
 
     def merge(self, other: CalibrationPart) -> CalibrationPart:
         return CalibrationPart(
@@ -73,6 +75,7 @@ class CalibrationPart:
             else self.classwise.merge(other.classwise),
             self.classes,
             self.binary,
+            self.weighted,
         )
 
 
@@ -84,7 +87,8 @@ def calibration_task(pred_spec: InputSpec, settings: CalibrationSettings) -> Par
     from xent_cli.core.stats import ExactSum
     from xent_cli.pipeline.tasks import LabelledReader, _layout_of
 
-    reader = LabelledReader(pred_spec, settings.target, join_ids=settings.join_ids)
+    reader = LabelledReader(pred_spec, settings.target, join_ids=settings.join_ids, weights=settings.weights)
+    weight_parts = RowBuffer() if settings.weights is not None else None
     edges = uniform_edges(settings.bins)
     bins = ReliabilityBins(edges) if settings.strategy == "uniform" else None
     classwise: ClasswiseBins | None = None
@@ -97,14 +101,17 @@ def calibration_task(pred_spec: InputSpec, settings: CalibrationSettings) -> Par
             probs = _block_probs(table, block, pred_spec.kind, settings.tolerance, reader.binary)
             brier, confidence, correct = _block_rows(probs, targets)
             n_classes = probs.shape[1]
+            weights = reader.block_weights(len(block))
             if settings.classwise:
                 if classwise is None:
                     classwise = ClasswiseBins(edges, n_classes)
-                classwise.add(probs, targets)
+                classwise.add(probs, targets, weights)
             if bins is not None:
-                bins.add(confidence, correct)
-            weight.add(np.ones(len(block)))
-            brier_sum.add(brier)
+                bins.add(confidence, correct, weights)
+            weight.add(np.ones(len(block)) if weights is None else weights)
+            brier_sum.add(brier if weights is None else brier * weights)
+            if weight_parts is not None and weights is not None:
+                weight_parts.append(weights)
             brier_parts.append(brier)
             confidence_parts.append(confidence)
             correct_parts.append(correct)
@@ -119,6 +126,11 @@ def calibration_task(pred_spec: InputSpec, settings: CalibrationSettings) -> Par
             MeasurePart("brier", "Brier", brier_parts.finish(), scaling="none"),
             MeasurePart("confidence", "confidence", confidence_parts.finish(), scaling="none"),
             MeasurePart("correct", "correct", correct_parts.finish(), scaling="none"),
+            *(
+                [MeasurePart("weight", "weight", weight_parts.finish(), scaling="none")]
+                if weight_parts
+                else []
+            ),
         ],
         rows_read=reader.seen,
         ids=ids if len(ids) == reader.seen else None,
@@ -126,7 +138,15 @@ def calibration_task(pred_spec: InputSpec, settings: CalibrationSettings) -> Par
         layouts={"pred": _layout_of(table)},
         sources={"pred": pred_spec.label, "target": reader.target_label},
         calibration=CalibrationPart(
-            settings.bins, settings.strategy, weight, brier_sum, bins, classwise, classes, reader.binary
+            settings.bins,
+            settings.strategy,
+            weight,
+            brier_sum,
+            bins,
+            classwise,
+            classes,
+            reader.binary,
+            settings.weights is not None,
         ),
     )
 
@@ -179,8 +199,9 @@ def summarize(parts: list[CalibrationPart], measures: list[Measure] | None) -> C
         if measures is None:
             raise UsageError("--strategy quantile needs every row in one process: use the local engine")
         confidence, correct = measures[1].values, measures[2].values
+        weights = np.asarray(measures[3].values) if len(measures) > 3 else None
         bins = ReliabilityBins(quantile_edges(np.asarray(confidence), part.n_bins))
-        bins.add(np.asarray(confidence), np.asarray(correct))
+        bins.add(np.asarray(confidence), np.asarray(correct), weights)
     stats = bins.statistics()
     total = part.weight.exact()
     classwise: dict[str, float] | None = None
@@ -203,6 +224,7 @@ def summarize(parts: list[CalibrationPart], measures: list[Measure] | None) -> C
         binary=part.binary,
         classwise=classwise,
         classwise_ece=classwise_ece,
+        weighted=part.weighted,
     )
 
 

@@ -82,6 +82,8 @@ class LossPart:
     binary: bool
     clip: float | None = None
     smooth: float = 0.0
+    # --weights: exact sums of the weights, of weight x NLL (in nats) and of weight x correct.
+    weights: tuple[Any, Any, Any] | None = None
 
 
 @dataclass
@@ -441,6 +443,14 @@ def _total(values: NDArray[np.float64]) -> float:
 def _loss(parts: list[Partial], mean_nll: float, accuracy: float, unit: Unit) -> LossSummary:
     first = parts[0].loss
     assert first is not None
+    if first.weights is not None:  # sklearn's log_loss(..., sample_weight=): weighted means
+        from functools import reduce
+
+        sums = [p.loss.weights for p in parts if p.loss is not None and p.loss.weights is not None]
+        total, nll, correct = (reduce(lambda a, b: a + b, column) for column in zip(*sums, strict=True))
+        weight = total.exact()
+        mean_nll = nll.special() or float(nll.exact() / weight) / unit.scale
+        accuracy = float(correct.exact() / weight)
     nll_nats = mean_nll * unit.scale
     return LossSummary(
         log_loss=nll_nats / unit.scale,
@@ -451,6 +461,7 @@ def _loss(parts: list[Partial], mean_nll: float, accuracy: float, unit: Unit) ->
         binary=first.binary,
         clip=first.clip,
         smooth=first.smooth,
+        weighted=first.weights is not None,
     )
 
 

@@ -934,6 +934,8 @@ class LossSettings:
     # --clip: probabilities clipped to [clip, 1 - clip] (sklearn's log_loss); --smooth ALPHA.
     clip: float | None = None
     smooth: float = 0.0
+    # --weights: a column of PRED, a file or an inline list (one weight per row).
+    weights: str | None = None
 
 
 class TargetMapper:
@@ -998,8 +1000,16 @@ class LabelledReader:
     """
 
     def __init__(
-        self, pred_spec: InputSpec, target: str, *, join_ids: bool = False, ignore_label: str | None = None
+        self,
+        pred_spec: InputSpec,
+        target: str,
+        *,
+        join_ids: bool = False,
+        ignore_label: str | None = None,
+        weights: str | None = None,
     ) -> None:
+        from xent_cli.pipeline.weights import Weights, read_weights
+
         self.pred_spec = pred_spec
         self.target = target
         self.join_ids = join_ids
@@ -1009,6 +1019,19 @@ class LabelledReader:
         self.seen = 0
         self.ignored = 0
         self.binary = False
+        self.weights: Weights | None = None
+        if weights is not None:
+            if join_ids:
+                raise UsageError(
+                    "--weights pairs with the predictions by position; it cannot be used with --id"
+                )
+            self.weights = read_weights(weights, pred_spec)
+
+    def block_weights(self, rows: int) -> NDArray[np.float64] | None:
+        """The weights of the block being read (None: unweighted)."""
+        if self.weights is None:
+            return None
+        return self.weights.block(self.seen, rows, self.pred_spec.label)
 
     def blocks(self, closer: ExitStack) -> Iterator[tuple[Table, Block, NDArray[np.intp], NDArray[np.bool_]]]:
         """Each block with its rows' class indices (0 where not kept) and which rows are kept."""
@@ -1017,6 +1040,13 @@ class LabelledReader:
         from xent_cli.io.readers import read_labels
 
         table = open_table(self.spec, closer)
+        if self.weights is not None and self.weights.column is not None:
+            from xent_cli.pipeline.weights import without_column
+
+            narrower = without_column(self.spec, table.outcomes, self.weights.column)
+            if narrower is not None:  # the weights column is not an outcome: read the others
+                self.spec = narrower
+                table = open_table(self.spec, closer)
         self.table = table
         label_by_id: dict[str, str] | None = None
         if not table.has_labels:
@@ -1060,6 +1090,8 @@ class LabelledReader:
                 f"{len(self.labels.values)} labels",
                 hint="labels pair with predictions by position (or by --id)",
             )
+        if self.weights is not None:
+            self.weights.finish(self.seen, self.pred_spec.label)
 
     @property
     def notes(self) -> list[str]:
@@ -1081,9 +1113,17 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
     """
     import numpy as np
 
+    from xent_cli.core.stats import ExactSum
+
     reader = LabelledReader(
-        pred_spec, settings.target, join_ids=settings.join_ids, ignore_label=settings.ignore_label
+        pred_spec,
+        settings.target,
+        join_ids=settings.join_ids,
+        ignore_label=settings.ignore_label,
+        weights=settings.weights,
     )
+    weighted = settings.weights is not None
+    weight_sum, weighted_nll, weighted_correct = ExactSum(), ExactSum(), ExactSum()
     spec = reader.spec
     nll_parts = RowBuffer()
     correct_parts = RowBuffer()
@@ -1095,6 +1135,13 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
                 nll, correct = _binary_block(table, block, targets, spec.kind, settings.clip, settings.smooth)
             else:
                 nll, correct = _multiclass_block(table, block, targets, spec.kind, settings)
+            weights = reader.block_weights(len(block))
+            if weights is not None:
+                kept_weights = weights[keep]
+                weight_sum.add(kept_weights)
+                with np.errstate(invalid="ignore"):
+                    weighted_nll.add(np.where(kept_weights > 0, kept_weights * nll[keep], 0.0))
+                weighted_correct.add(kept_weights * correct[keep])
             nll_parts.append(nll[keep])
             correct_parts.append(correct[keep])
             if block.ids is not None:
@@ -1129,6 +1176,7 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
             binary=reader.binary,
             clip=settings.clip,
             smooth=settings.smooth,
+            weights=(weight_sum, weighted_nll, weighted_correct) if weighted else None,
         ),
         sources={"pred": pred_spec.label, "target": reader.target_label},
     )
