@@ -248,7 +248,7 @@ class ClasswiseBins:
 
 
 def _as_probs(y_prob: ArrayLike, kind: Kind, tolerance: float) -> FloatArray:
-    array = np.asarray(y_prob, dtype=np.float64)
+    array = np.asarray(y_prob.to_numpy() if hasattr(y_prob, "to_numpy") else y_prob, dtype=np.float64)
     if array.ndim == 1 or (array.ndim == 2 and array.shape[1] == 1):
         column = array.reshape(-1)
         if kind == "probs" and (np.any(~np.isfinite(column)) or np.any((column < 0) | (column > 1))):
@@ -258,7 +258,12 @@ def _as_probs(y_prob: ArrayLike, kind: Kind, tolerance: float) -> FloatArray:
 
 
 def _as_targets(y_true: ArrayLike, n_rows: int, n_classes: int) -> IntArray:
-    labels = np.asarray(y_true)
+    from xent_cli.core.loss import class_indices
+
+    if np.asarray(y_true).dtype.kind not in "iufb":  # labels: sorted, they name the columns
+        labels = class_indices(y_true, n_classes)
+    else:
+        labels = np.asarray(y_true)
     if labels.ndim != 1 or labels.shape[0] != n_rows:
         raise DistributionError(
             f"y_prob has {n_rows} rows but y_true has {labels.size} labels", reason="shape", name="y_true"
@@ -325,6 +330,9 @@ def brier(
     >>> round(brier([0, 2], [[0.8, 0.1, 0.1], [0.3, 0.6, 0.1]]), 12)
     0.66
     """
+    from xent_cli.core.loss import paired_rows
+
+    y_true, y_prob = paired_rows(y_true, y_prob, "y_prob")
     probs = _as_probs(y_prob, kind, tolerance)
     targets = _as_targets(y_true, probs.shape[0], probs.shape[1])
     weights = _as_weights(sample_weight, probs.shape[0])
@@ -381,6 +389,9 @@ def calibration(
         raise DistributionError(
             "strategy must be 'uniform' or 'quantile'", reason="strategy", name="strategy"
         )
+    from xent_cli.core.loss import paired_rows
+
+    y_true, y_prob = paired_rows(y_true, y_prob, "y_prob")
     probs = _as_probs(y_prob, kind, tolerance)
     targets = _as_targets(y_true, probs.shape[0], probs.shape[1])
     weights = _as_weights(sample_weight, probs.shape[0])
