@@ -168,3 +168,16 @@ def test_reliability_diagram_fits_every_width(digits: dict[str, object]) -> None
         assert all(len(line) <= columns for line in lines), screen
         assert f"  ECE         {ece:.6g}" in lines
         assert any("█" in line for line in lines)
+
+
+def test_quantile_bins_need_the_local_engine(env: CliEnv, tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("a,b\n0.9,0.1\n0.3,0.7\n")
+    result = env.run(
+        ["calibration", str(path), "--target", "0,1", "--strategy", "quantile", "--engine", "dask"]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "xent: error: --strategy quantile needs every confidence in one process "
+        "(use --strategy uniform on Dask, or the local engine)\n"
+    )
