@@ -19,6 +19,9 @@ __version__ = "0.1.0"
 __all__ = [
     "DistributionError",
     "XentError",
+    "ami",
+    "brier",
+    "calibration",
     "conditional_entropy",
     "cross_entropy",
     "entropy",
@@ -27,7 +30,9 @@ __all__ = [
     "js_divergence",
     "kl_divergence",
     "log_loss",
+    "mutual_info",
     "mutual_information",
+    "nmi",
     "prepare",
     "total_variation",
 ]
@@ -38,8 +43,16 @@ from xent_cli.errors import DistributionError, XentError
 DISTRIBUTION = "xent-cli"
 
 if TYPE_CHECKING:
+    from xent_cli.core.calibration import brier, calibration
     from xent_cli.core.distributions import prepare
-    from xent_cli.core.information import conditional_entropy, joint_entropy, mutual_information
+    from xent_cli.core.information import (
+        ami,
+        conditional_entropy,
+        joint_entropy,
+        mutual_info,
+        mutual_information,
+        nmi,
+    )
     from xent_cli.core.loss import log_loss
     from xent_cli.core.measures import (
         cross_entropy,
@@ -62,7 +75,16 @@ _LAZY = {
     "conditional_entropy": "xent_cli.core.information",
     "joint_entropy": "xent_cli.core.information",
     "prepare": "xent_cli.core.distributions",
+    "brier": "xent_cli.core.calibration",
+    "calibration": "xent_cli.core.calibration",
+    "mutual_info": "xent_cli.core.information",
+    "nmi": "xent_cli.core.information",
+    "ami": "xent_cli.core.information",
 }
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
 
 
 def __getattr__(name: str) -> Any:

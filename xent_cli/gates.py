@@ -52,8 +52,7 @@ def evaluate(
 
     for gate in gates:
         name = gate.statistic or result.headline.key
-        measure, _, statistic = name.partition(".")
-        statistic = statistic or "mean"
+        measure, statistic = result.split_statistic(name)
         if not gate.against_baseline:
             checks.append(GateCheck(gate, measure, statistic, _statistic(result, gate, name)))
             continue
@@ -98,8 +97,8 @@ def _comparison(
         ) from None
     current = result.statistic(name)
     interval = None
-    measure, _, statistic = name.partition(".")
-    if paired_interval is not None and statistic in ("", "mean") and measure in keys:
+    measure, statistic = result.split_statistic(name)
+    if paired_interval is not None and statistic == "mean" and measure in keys:
         interval = paired_interval(measure)
     if interval is None:
         return Comparison(baseline.file, name, value, current)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from xent_cli.results import SUMMARY_KEYS, Explanation, JointTable, Result
+from xent_cli.results import SUMMARY_KEYS, CalibrationSummary, Explanation, JointTable, Result
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -190,6 +190,9 @@ def write_table(result: Result, console: Console, max_rows: int, *, worst: int =
     sources = "  ".join(f"{k.upper()}: {v}" for k, v in result.sources.items())
     _print_lines(console, f"{result.title} · {result.unit.name}", "bold")
     _print_lines(console, sources, "dim")
+    if result.calibration is not None:
+        write_calibration(result.calibration, console)
+        return
     if result.count == 1:
         _write_single(result, console)
     else:
@@ -219,6 +222,10 @@ def write_table(result: Result, console: Console, max_rows: int, *, worst: int =
         ]
         if loss.ignored_rows:
             lines.append(("ignored", f"{loss.ignored_rows} rows"))
+        if loss.smooth:
+            lines.append(("smoothed", f"p' = (p + {loss.smooth:g}) / (1 + K*{loss.smooth:g})"))
+        if loss.clip is not None:
+            lines.append(("clipped", f"p to [{loss.clip:.6g}, 1 - {loss.clip:.6g}] (as sklearn's log_loss)"))
         for label, value in lines:
             _print_lines(console, f"{label:<10}  {value}")
     if worst and result.count > 1:
@@ -596,3 +603,82 @@ def write_worst(result: Result, n: int, console: Console) -> None:
         cells = [str(row.row), *([row.id or ""] if result.ids else []), table_number(row.value)]
         table.add_row(*cells)
     console.print(table)
+
+
+# --- calibration ---------------------------------------------------------------------------------
+
+
+def _edge(value: float) -> str:
+    """A bin edge for people, to 3 significant digits (JSON keeps every digit)."""
+    return f"{value:.3g}"
+
+
+def reliability_lines(summary: CalibrationSummary, width: int) -> list[str]:
+    """The reliability diagram as text lines of at most ``width`` characters (bars shrink, numbers never).
+
+    One line per non-empty bin: its range, row count, mean confidence and
+    accuracy, then a bar as long as the accuracy with ``│`` where the
+    confidence is; a calibrated bin's bar ends at its ``│``.
+    """
+    filled = [b for b in summary.bins if b["count"]]
+    ranges = [f"({_edge(b['lower'])}, {_edge(b['upper'])}]" for b in filled]
+    counts = [str(b["count"]) for b in filled]
+    conf = [f"{b['confidence']:.3f}" for b in filled]
+    acc = [f"{b['accuracy']:.3f}" for b in filled]
+    headers = ("confidence bin", "rows", "conf", "acc")
+    widths = [
+        max(len(h), *(len(c) for c in col))
+        for h, col in zip(headers, (ranges, counts, conf, acc), strict=True)
+    ]
+    lead = 2 + widths[0] + 2 + widths[1] + 2 + widths[2] + 2 + widths[3]
+    bar = min(HISTOGRAM_BAR, width - lead - 3)
+
+    def line(cells: Sequence[str], diagram: str) -> str:
+        first = f"  {cells[0]:<{widths[0]}}"
+        text = first + "".join(f"  {cell:>{w}}" for cell, w in zip(cells[1:], widths[1:], strict=True))
+        return f"{text}  {diagram}" if bar >= 8 else text
+
+    lines = [line(headers, "accuracy █, confidence │" if bar >= 24 else "acc █ conf │")]
+    for i, b in enumerate(filled):
+        cells = [" "] * bar if bar >= 8 else []
+        if cells:
+            for j in range(min(bar, round(b["accuracy"] * bar))):
+                cells[j] = "█"
+            mark = min(bar - 1, max(0, round(b["confidence"] * bar) - 1))
+            cells[mark] = "│" if cells[mark] == " " else "┃"
+        lines.append(line((ranges[i], counts[i], conf[i], acc[i]), "".join(cells).rstrip()))
+    return lines
+
+
+def write_calibration(summary: CalibrationSummary, console: Console) -> None:
+    """The reliability diagram, then every statistic (``--classwise``: each class's ECE)."""
+    from rich.text import Text
+
+    bins = f"{summary.n_bins} {summary.strategy} bins" + (", weighted" if summary.weighted else "")
+    console.print(Text(f"Reliability diagram ({bins})", style="bold"))
+    for text in reliability_lines(summary, console.width):
+        console.print(Text(text), no_wrap=True, overflow="ignore")
+    brier = "Brier" + (" (binary)" if summary.binary else "")
+    fields = [
+        ("ECE", table_number(summary.ece)),
+        ("MCE", table_number(summary.mce)),
+        ("RMSCE", table_number(summary.rmsce)),
+        (brier, table_number(summary.brier)),
+        ("accuracy", table_number(summary.accuracy)),
+        ("confidence", table_number(summary.confidence)),
+        ("rows", str(summary.count)),
+    ]
+    if summary.classwise_ece is not None:
+        fields.append(("classwise ECE", table_number(summary.classwise_ece)))
+    print_records(console, [("Summary", fields)])
+    if summary.classwise is not None:
+        shown = list(summary.classwise.items())[:CLASSWISE_SHOWN]
+        print_records(console, [("One-vs-rest ECE per class", [(k, table_number(v)) for k, v in shown])])
+        if len(summary.classwise) > CLASSWISE_SHOWN:
+            _print_lines(
+                console, f"  {len(summary.classwise) - CLASSWISE_SHOWN} more classes in --json", "dim"
+            )
+
+
+# Classes listed in the table (every class is in the JSON).
+CLASSWISE_SHOWN = 20

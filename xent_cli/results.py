@@ -208,6 +208,44 @@ class LossSummary:
     ignored_rows: int
     label_smoothing: float
     binary: bool
+    # --clip EPS: probabilities clipped to [EPS, 1 - EPS] (scikit-learn's log_loss); --smooth ALPHA.
+    clip: float | None = None
+    smooth: float = 0.0
+    # --weights: log_loss and accuracy are weighted means (the per-row summaries are not).
+    weighted: bool = False
+
+
+@dataclass(frozen=True)
+class CalibrationSummary:
+    """What ``xent calibration`` reports: its statistics and the reliability diagram's bins.
+
+    ``bins`` are dicts ``{lower, upper, count, weight, confidence, accuracy}``
+    (confidence and accuracy None for an empty bin); ``classwise`` maps each
+    class to its one-vs-rest ECE (``--classwise``).
+    """
+
+    ece: float
+    mce: float
+    rmsce: float
+    brier: float
+    accuracy: float
+    confidence: float
+    count: int
+    n_bins: int
+    strategy: str
+    bins: list[dict[str, Any]]
+    binary: bool = False
+    classwise: dict[str, float] | None = None
+    classwise_ece: float | None = None
+    weighted: bool = False
+
+    def statistic(self, name: str) -> float | None:
+        """A statistic by its name (``ece``, ``brier``, ``classwise_ece``, …), or None."""
+        if name in ("ece", "mce", "rmsce", "brier", "accuracy", "confidence"):
+            return float(getattr(self, name))
+        if name == "classwise_ece" and self.classwise_ece is not None:
+            return self.classwise_ece
+        return None
 
 
 @dataclass(frozen=True)
@@ -232,6 +270,8 @@ class InfoSummary:
     h_x_given_y: float
     h_y_given_x: float
     nmi: float
+    ami: float
+    vi: float
     samples: int | None
     x_values: int
     y_values: int
@@ -297,6 +337,7 @@ class Result:
     loss: LossSummary | None = None
     info: InfoSummary | None = None
     samples: SampleSummary | None = None
+    calibration: CalibrationSummary | None = None
     # compare: the language-model panel (kl.*, same_top1, ppl_ratio, delta_p.*, …), in the unit.
     panel: dict[str, float] | None = None
     # When the per-row values stay where they were computed (the Dask engine): how many rows
@@ -342,7 +383,16 @@ class Result:
                 return m
         raise KeyError(key)
 
+    @property
+    def headline_key(self) -> str:
+        """The statistic a bare gate and ``--value`` report: the headline measure's mean, or ECE."""
+        return "ece" if self.calibration is not None else self.headline.key
+
     def headline_value(self) -> float:
+        if self.calibration is not None:
+            return self.calibration.ece
+        if self.loss is not None and self.loss.weighted:
+            return self.loss.log_loss
         for extended in (False, True):
             if (self.headline.key, extended) in self._summaries:
                 return self._summaries[(self.headline.key, extended)]["mean"]
@@ -386,10 +436,15 @@ class Result:
         """
         if self.loss is not None and name == "perplexity":
             return self.loss.perplexity
+        if self.loss is not None and self.loss.weighted and name in ("log_loss", "accuracy"):
+            return float(getattr(self.loss, name))
+        if self.calibration is not None:
+            found = self.calibration.statistic(name)
+            if found is not None:
+                return found
         if self.panel is not None and name in self.panel:
             return self.panel[name]
-        key, _, stat = name.partition(".")
-        stat = stat or "mean"
+        key, stat = self.split_statistic(name)
         if stat in INTERVAL_STATISTICS:
             if self.intervals is None or key not in self.intervals:
                 raise KeyError(name)
@@ -398,6 +453,16 @@ class Result:
             raise KeyError(name)
         summary = self.summary(key, extended=stat not in SUMMARY_KEYS)
         return float(summary[stat])
+
+    def split_statistic(self, name: str) -> tuple[str, str]:
+        """``kl.p99`` as ``("kl", "p99")``, ``kl`` as ``("kl", "mean")``; keys may hold dots (renyi:0.5)."""
+        for m in sorted(self.measures, key=lambda m: -len(m.key)):
+            if name == m.key:
+                return m.key, "mean"
+            if name.startswith(m.key + "."):
+                return m.key, name[len(m.key) + 1 :]
+        key, _, stat = name.partition(".")
+        return key, stat or "mean"
 
 
 def statistic_names(measure_keys: list[str], extra: tuple[str, ...] = ()) -> list[str]:

@@ -87,6 +87,10 @@ def is_unicode(encoding: str | None) -> bool:
 
 def _summary(result: Result) -> dict[str, Any]:
     """Every summary statistic, always (for one row, min = max = mean = sum); ``ci`` with --ci."""
+    if result.calibration is not None:  # calibration's statistics are of the whole input
+        from xent_cli.pipeline.calibration import summary_document
+
+        return summary_document(result.calibration)
     intervals = result.intervals or {}
 
     def fields(key: str) -> dict[str, Any]:
@@ -134,6 +138,16 @@ def _document(result: Result, report: GateReport | None, rows: object, worst: in
             document["joint"] = joint
     if result.samples is not None:
         document["samples"] = asdict(result.samples)
+    if result.calibration is not None:
+        calibration = result.calibration
+        document["bins"] = calibration.bins
+        document["calibration"] = {
+            "top_label": "confidence = max p; correct = (argmax p = y)",
+            "n_bins": calibration.n_bins,
+            "strategy": calibration.strategy,
+            "brier": "as sklearn.metrics.brier_score_loss (two classes: (p1 - y)^2)",
+            **({"classwise": calibration.classwise} if calibration.classwise is not None else {}),
+        }
     if result.layouts:
         document["layout"] = result.layouts
     if report is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from scipy.spatial.distance import jensenshannon
 
@@ -105,3 +106,59 @@ def test_explain_needs_a_measure_with_terms_first(env: CliEnv) -> None:
     result = env.run(["compare", "0.5,0.5", "0.9,0.1", "--measures", "hellinger,kl", "--explain"])
     assert result.exit_code == 2
     assert "--explain: hellinger has no per-outcome contributions" in result.stderr
+
+
+# --- the divergence family -----------------------------------------------------------------------
+
+
+def test_divergence_family_through_the_cli(env: CliEnv, tmp_path: Path) -> None:
+    import mpmath
+
+    from tests import reference
+
+    rng = np.random.default_rng(4)
+    p = rng.dirichlet(np.ones(6), size=3)
+    q = p * (1 + 1e-9 * rng.standard_normal(p.shape))
+    q /= q.sum(axis=1, keepdims=True)
+    np.savetxt(tmp_path / "p.csv", p, delimiter=",", fmt="%.17g")
+    np.savetxt(tmp_path / "q.csv", q, delimiter=",", fmt="%.17g")
+    measures = "renyi:0.5,tsallis:2,chi2,bhattacharyya,jeffreys"
+    doc = env.json(["compare", str(tmp_path / "p.csv"), str(tmp_path / "q.csv"), "--measures", measures])
+    assert list(doc["summary"]) == measures.split(",")
+    for row, p_row, q_row in zip(doc["rows"], p, q, strict=True):
+        exact_p, exact_q = reference.distribution(p_row, "probs"), reference.distribution(q_row, "probs")
+        s = mpmath.fsum(mpmath.sqrt(a * b) for a, b in zip(exact_p, exact_q, strict=True))
+        assert reference.relative_error(row["renyi:0.5"], -2 * mpmath.log(s)) < 1e-12
+        assert reference.relative_error(row["bhattacharyya"], -mpmath.log(s)) < 1e-12
+        chi2 = mpmath.fsum((a - b) ** 2 / b for a, b in zip(exact_p, exact_q, strict=True))
+        assert reference.relative_error(row["chi2"], chi2) < 1e-12
+        assert reference.relative_error(row["tsallis:2"], chi2) < 1e-12  # Tsallis q = 2 is χ²
+        jeffreys = reference.kl(exact_p, exact_q) + reference.kl(exact_q, exact_p)
+        assert reference.relative_error(row["jeffreys"], jeffreys) < 1e-12
+
+
+def test_divergence_family_gates_and_bits(env: CliEnv) -> None:
+    base = ["compare", "0.5,0.3,0.2", "0.4,0.4,0.2", "--measures", "renyi:2,chi2"]
+    assert env.run([*base, "--fail-above", "renyi:2=1"]).exit_code == 0
+    failed = env.run([*base, "--fail-above", "renyi:2.p99=0.001"])
+    assert failed.exit_code == 1
+    assert "(--fail-above renyi:2.p99=0.001)" in failed.stderr
+    nats = float(env.run([*base, "--value"]).stdout)
+    bits = float(env.run([*base, "--value", "--bits"]).stdout)
+    assert bits == pytest.approx(nats / math.log(2), rel=1e-15)
+    assert nats == pytest.approx(math.log(0.5**2 / 0.4 + 0.3**2 / 0.4 + 0.2), rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("measures", "message"),
+    [
+        ("renyi:1", "--measures renyi:1: order 1 is the KL divergence: use kl"),
+        ("renyi:0", "--measures renyi:0: the order must be a finite number > 0"),
+        ("tsallis:-2", "--measures tsallis:-2: the order must be a finite number > 0"),
+        ("renyi:two", "--measures renyi:two: the order after ':' must be a number, e.g. renyi:0.5"),
+    ],
+)
+def test_bad_orders_are_one_line(env: CliEnv, measures: str, message: str) -> None:
+    result = env.run(["compare", "0.5,0.5", "0.9,0.1", "--measures", measures])
+    assert result.exit_code == 2
+    assert result.stderr == f"xent: error: {message}\n"

@@ -137,3 +137,45 @@ def test_gate_on_nmi(env: CliEnv, examples: Path) -> None:
     args = ["info", str(examples / "forecasts.csv"), "--x", "forecast", "--y", "actual", "--value"]
     assert env.run([*args, "--fail-below", "nmi=0.1"]).exit_code == 0
     assert env.run([*args, "--fail-below", "nmi=0.5"]).exit_code == 1
+
+
+@pytest.mark.parametrize("average", ["arithmetic", "geometric", "min", "max"])
+def test_ami_nmi_vi_from_real_labels_match_sklearn(env: CliEnv, tmp_path: Path, average: str) -> None:
+    import pandas as pd
+    from sklearn.datasets import load_digits
+    from sklearn.metrics import adjusted_mutual_info_score, normalized_mutual_info_score
+    from sklearn.naive_bayes import GaussianNB
+
+    x, y = load_digits(return_X_y=True)
+    predicted = GaussianNB().fit(x[:900], y[:900]).predict(x[900:])
+    path = tmp_path / "labels.csv"
+    pd.DataFrame({"truth": y[900:], "predicted": predicted}).to_csv(path)
+    doc = env.json(
+        ["info", str(path), "--x", "truth", "--y", "predicted", "--average", average, "--rows", "0"]
+    )
+    info = doc["info"]
+    assert info["nmi"] == pytest.approx(
+        normalized_mutual_info_score(y[900:], predicted, average_method=average), rel=1e-12
+    )
+    assert info["ami"] == pytest.approx(
+        adjusted_mutual_info_score(y[900:], predicted, average_method=average), rel=1e-10
+    )
+    assert info["vi"] == pytest.approx(info["h_x"] + info["h_y"] - 2 * info["mi"], rel=1e-13)
+    assert info["nmi_normalization"].startswith(f"{average}: I / ")
+    assert doc["summary"]["ami"]["mean"] == info["ami"]
+    gate = env.run(["info", str(path), "--x", "truth", "--y", "predicted", "--fail-below", "ami=0.99"])
+    assert gate.exit_code == 1
+
+
+def test_ami_of_a_count_table_and_of_probabilities(env: CliEnv, tmp_path: Path) -> None:
+    from sklearn.metrics import adjusted_mutual_info_score
+
+    counts = tmp_path / "counts.csv"
+    counts.write_text("x,a,b\nu,3,1\nv,0,4\n")
+    doc = env.json(["info", str(counts), "--as", "weights", "--rows", "0"])
+    labels_x = [0] * 4 + [1] * 4
+    labels_y = [0, 0, 0, 1, 1, 1, 1, 1]
+    assert doc["info"]["ami"] == pytest.approx(adjusted_mutual_info_score(labels_x, labels_y), rel=1e-12)
+    probs = tmp_path / "probs.csv"
+    probs.write_text("x,a,b\nu,0.375,0.125\nv,0,0.5\n")
+    assert env.json(["info", str(probs), "--rows", "0"])["info"]["ami"] == "nan"

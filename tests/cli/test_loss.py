@@ -144,3 +144,81 @@ def test_loss_id_join_refuses_duplicate_ids(env: CliEnv, tmp_path: Path) -> None
     )
     kl = env.run(["kl", str(pred), str(pred), "--id", "id"])
     assert "id 'r1' appears more than once (ids must be unique to join on)" in kl.stderr
+
+
+# --- --clip and --smooth ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def naive_bayes_digits(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray, np.ndarray]:
+    """GaussianNB on digits: probabilities of exactly 0 on some true classes, as real models give."""
+    import pandas as pd
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    from sklearn.naive_bayes import GaussianNB
+
+    x, y = load_digits(return_X_y=True)
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.4, random_state=0)
+    probs = GaussianNB().fit(x_train, y_train).predict_proba(x_test)
+    assert (probs[np.arange(len(y_test)), y_test] == 0).any()
+    path = tmp_path_factory.mktemp("nb") / "pred.csv"
+    frame = pd.DataFrame(probs, columns=[f"c{k}" for k in range(10)])
+    frame["label"] = y_test
+    frame.to_csv(path)
+    return path, probs, y_test
+
+
+def test_zero_probability_gives_inf_and_one_note(
+    env: CliEnv, naive_bayes_digits: tuple[Path, np.ndarray, np.ndarray]
+) -> None:
+    path = naive_bayes_digits[0]
+    result = env.run(["loss", str(path), "--target", "label", "--value"])
+    assert result.stdout == "inf\n"
+    notes = [line for line in result.stderr.splitlines() if "--clip" in line]
+    assert notes == [
+        "xent: note: some rows put probability 0 on the true class (NLL inf): --clip auto clips "
+        "probabilities to [eps, 1 - eps] as scikit-learn's log_loss does; --smooth ALPHA smooths them"
+    ]
+
+
+def test_clip_auto_equals_sklearn_log_loss(
+    env: CliEnv, naive_bayes_digits: tuple[Path, np.ndarray, np.ndarray]
+) -> None:
+    path, probs, y = naive_bayes_digits
+    doc = env.json(["loss", str(path), "--target", "label", "--clip", "auto", "--rows", "0"])
+    assert doc["loss"]["clip"] == np.finfo(np.float64).eps
+    assert doc["loss"]["log_loss"] == pytest.approx(sklearn_log_loss(y, probs), rel=1e-12)
+    custom = env.json(["loss", str(path), "--target", "label", "--clip", "1e-15", "--rows", "0"])
+    expected = np.mean(-np.log(np.clip(probs, 1e-15, 1 - 1e-15)[np.arange(len(y)), y]))
+    assert custom["loss"]["log_loss"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_clip_binary_and_logits(env: CliEnv, tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("p\n1.0\n0.0\n0.6\n")
+    doc = env.json(["loss", str(path), "--target", "0,1,1", "--clip", "auto"])
+    assert doc["loss"]["log_loss"] == pytest.approx(sklearn_log_loss([0, 1, 1], [1.0, 0.0, 0.6]), rel=1e-13)
+    logits = env.run(["loss", "40,0,0", "--target", "1", "--as", "logits", "--clip", "auto", "--value"])
+    expected = sklearn_log_loss([1], [np.exp([40, 0, 0]) / np.exp([40, 0, 0]).sum()], labels=[0, 1, 2])
+    assert float(logits.stdout) == pytest.approx(expected, rel=1e-12)
+
+
+def test_smooth_predictions(env: CliEnv, tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("a,b,c\n1,0,0\n0.2,0.5,0.3\n")
+    doc = env.json(["loss", str(path), "--target", "1,2", "--smooth", "0.1"])
+    smoothed = (np.array([[1, 0, 0], [0.2, 0.5, 0.3]]) + 0.1) / 1.3
+    assert doc["loss"]["smooth"] == 0.1
+    assert doc["loss"]["log_loss"] == pytest.approx(
+        sklearn_log_loss([1, 2], smoothed, labels=[0, 1, 2]), rel=1e-14
+    )
+    binary = tmp_path / "b.csv"
+    binary.write_text("p\n1.0\n0.25\n")
+    value = float(env.run(["loss", str(binary), "--target", "0,1", "--smooth", "0.5", "--value"]).stdout)
+    assert value == pytest.approx(-(np.log(0.25) + np.log(0.75 / 2)) / 2, rel=1e-14)
+
+
+def test_bad_clip_is_one_line(env: CliEnv) -> None:
+    result = env.run(["loss", "0.5,0.5", "--target", "1", "--clip", "0.7"])
+    assert result.exit_code == 2
+    assert result.stderr == "xent: error: --clip 0.7: expected auto or a number in (0, 0.5)\n"

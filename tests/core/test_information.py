@@ -246,3 +246,83 @@ def test_joint_tables_of_huge_weights_do_not_overflow() -> None:
         joint_distribution(table, "probs")
     corrected = miller_madow(table)
     assert corrected.h_x == info.h_x  # N = inf: no bias left to correct
+
+
+# --- NMI averages, AMI and VI against scikit-learn on real labelings -----------------------------
+
+
+def _real_labelings() -> list[tuple[np.ndarray, np.ndarray]]:
+    from sklearn.cluster import KMeans
+    from sklearn.datasets import load_digits, load_iris
+    from sklearn.naive_bayes import GaussianNB
+
+    x, y = load_digits(return_X_y=True)
+    predicted = GaussianNB().fit(x[:900], y[:900]).predict(x[900:])
+    iris_x, iris_y = load_iris(return_X_y=True)
+    clusters = KMeans(n_clusters=4, n_init=1, random_state=0).fit_predict(iris_x)
+    rng = np.random.default_rng(3)
+    return [
+        (y[900:], predicted),
+        (iris_y, clusters),
+        (rng.integers(0, 5, 300), rng.integers(0, 7, 300)),  # independent: AMI near 0, may be < 0
+        (np.array(["a"] * 5 + ["b"] * 5), np.array([0] * 10)),  # one constant labeling
+    ]
+
+
+@pytest.mark.parametrize("average", ["arithmetic", "geometric", "min", "max"])
+def test_nmi_ami_and_mi_match_sklearn(average: str) -> None:
+    from sklearn.metrics import adjusted_mutual_info_score, mutual_info_score, normalized_mutual_info_score
+
+    from xent_cli.core.information import ami, mutual_info, nmi
+
+    for labels_true, labels_pred in _real_labelings():
+        assert mutual_info(labels_true, labels_pred) == pytest.approx(
+            mutual_info_score(labels_true, labels_pred), rel=1e-12, abs=1e-15
+        )
+        assert nmi(labels_true, labels_pred, average=average) == pytest.approx(  # type: ignore[arg-type]
+            normalized_mutual_info_score(labels_true, labels_pred, average_method=average),
+            rel=1e-12,
+            abs=1e-15,
+        )
+        assert ami(labels_true, labels_pred, average=average) == pytest.approx(  # type: ignore[arg-type]
+            adjusted_mutual_info_score(labels_true, labels_pred, average_method=average), rel=1e-10, abs=1e-13
+        )
+
+
+def test_expected_mutual_info_matches_sklearn() -> None:
+    from sklearn.metrics.cluster import contingency_matrix
+    from sklearn.metrics.cluster._expected_mutual_info_fast import expected_mutual_information
+
+    from xent_cli.core.information import expected_mutual_info
+
+    for labels_true, labels_pred in _real_labelings()[:3]:
+        table = contingency_matrix(labels_true, labels_pred)
+        expected = expected_mutual_information(table, len(labels_true))
+        assert expected_mutual_info(table.sum(axis=1), table.sum(axis=0)) == pytest.approx(
+            expected, rel=1e-12
+        )
+
+
+def test_vi_is_the_two_conditional_entropies() -> None:
+    from xent_cli.core.information import information_from_counts
+
+    info = information_from_counts([0, 0, 1], [0, 1, 1], [3, 1, 4])
+    assert info.vi == pytest.approx(info.h_x + info.h_y - 2 * info.mi, rel=1e-14)
+    assert info.vi == info.h_x_given_y + info.h_y_given_x
+
+
+def test_labels_pair_by_pandas_index_or_raise() -> None:
+    import pandas as pd
+    from sklearn.metrics import adjusted_mutual_info_score
+
+    from xent_cli.core.information import ami
+
+    true = pd.Series([0, 0, 1, 1, 2, 2], index=list("abcdef"))
+    pred = pd.Series([0, 0, 1, 2, 2, 2], index=list("abcdef"))
+    shuffled = pred.iloc[::-1]
+    assert ami(true, shuffled) == ami(true, pred)
+    assert ami(true, pred) == pytest.approx(adjusted_mutual_info_score(true, pred), rel=1e-12)
+    with pytest.raises(DistributionError, match="different row labels"):
+        ami(true, pd.Series([0, 0, 1, 2, 2, 2], index=list("abcdeg")))
+    with pytest.raises(DistributionError, match="6 labels but labels_pred has 5"):
+        ami([0, 0, 1, 1, 2, 2], [0, 1, 2, 3, 4])

@@ -121,7 +121,7 @@ def test_joint_tables_and_losses_take_frames() -> None:
     joint = pd.DataFrame([[0.5, 0.0], [0.0, 0.5]], index=["x0", "x1"], columns=["y0", "y1"])
     assert mutual_information(joint, base=2) == pytest.approx(1.0, rel=1e-15)
     pred = pd.DataFrame({"a": [0.9, 0.2], "b": [0.1, 0.8]})
-    assert log_loss(pred, pd.Series([0, 1])) == log_loss([[0.9, 0.1], [0.2, 0.8]], [0, 1])
+    assert log_loss(pd.Series([0, 1]), pred) == log_loss([0, 1], [[0.9, 0.1], [0.2, 0.8]])
 
 
 # --- complex numbers are refused ---------------------------------------------------------------

@@ -95,6 +95,14 @@ def test_sharded_loss_needs_a_column(env: CliEnv, shards: dict[str, object]) -> 
     assert "must name a column" in result.stderr
 
 
+def test_sharded_calibration_equals_one_file(env: CliEnv, shards: dict[str, object]) -> None:
+    root = shards["root"]
+    sharded = _doc(env, ["calibration", f"{root}/p-*.csv", "--target", "label"])
+    whole = _doc(env, ["calibration", f"{root}/p-all.txt", "--input-format", "csv", "--target", "label"])
+    assert sharded["summary"] == whole["summary"]
+    assert sharded["bins"] == whole["bins"]
+
+
 def test_commands_that_read_one_file_say_so(env: CliEnv, shards: dict[str, object]) -> None:
     result = env.run(["info", f"{shards['root']}/p-*.csv"])
     assert result.exit_code == 2
@@ -149,6 +157,7 @@ def scheduler() -> Iterator[str]:
         # Bootstrap sums from each shard's rows, keyed by their global row numbers: the same interval.
         ["compare", "{root}/p-*.csv", "{root}/q-*.csv", "--ci", "0.9", "--bootstrap", "200", "--seed", "3"],
         ["loss", "{root}/p-*.csv", "--target", "label", "--ci", "0.95", "--fail-above", "log_loss.ci_low=9"],
+        ["calibration", "{root}/p-*.csv", "--target", "label", "--classwise"],
     ],
 )
 def test_dask_equals_local(env: CliEnv, shards: dict[str, object], scheduler: str, args: list[str]) -> None:

@@ -10,6 +10,11 @@ from typing import TYPE_CHECKING
 
 from xent_cli.cli.app import XentCommand, app
 from xent_cli.cli.params import (
+    Average,
+    Bins,
+    BinStrategy,
+    Classwise,
+    Clip,
     CompareParams,
     Correction,
     DenseKind,
@@ -25,8 +30,10 @@ from xent_cli.cli.params import (
     PairMode,
     PArg,
     PredArg,
+    PredictionSmoothing,
     QArg,
     SampleColumn,
+    SampleWeights,
     ScaleParams,
     SmoothParams,
     SourceArg,
@@ -235,7 +242,8 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
             join_ids=inputs.id_column is not None and q_spec is not None,
             explain=explain.explain,
             q_kind=_dense(q_kind),
-            panel=name == "compare",
+            # The language-model panel is built on the KL rows: without kl there is none.
+            panel=name == "compare" and (compare.keys is None or "kl" in compare.keys),
             target=tokens.target or _tokens_in_file(name, p_spec, q_spec),
             pair_position=tokens.pair == "position",
             top_logprobs=top_k,
@@ -266,6 +274,9 @@ def loss(
     label_smoothing: LabelSmoothing = 0.0,
     ignore_label: IgnoreLabel = None,
     pair: PairMode = None,
+    clip: Clip = None,
+    smooth: PredictionSmoothing = None,
+    weights: SampleWeights = None,
     *,
     inputs: InputParams,
     numbers: NumberParams,
@@ -280,9 +291,14 @@ def loss(
     matching PRED's outcome names, or 0-based class indices. One probability
     column with 0/1 targets is binary log loss. Per-row values are the NLL;
     the headline (--value) is their mean; gate accuracy with
-    --fail-below accuracy=0.9. With --as top-logprobs (an LLM API's
-    log-probabilities), no --target: each position's sampled token is the
-    target, and accuracy is the share that topped their list.
+    --fail-below accuracy=0.9. A probability of 0 on the true class gives
+    inf; --clip auto clips to [eps, 1 - eps] as scikit-learn's log_loss
+    does, --smooth ALPHA smooths the predictions. --weights W gives
+    sklearn's log_loss with sample_weight=W: the log loss and accuracy (loss.*,
+    the headline and their gates) are weighted means; the per-row summary is
+    not. With --as top-logprobs (an LLM API's log-probabilities), no --target:
+    each position's sampled token is the target, and accuracy is the share
+    that topped their list.
 
     Examples:
 
@@ -303,6 +319,9 @@ def loss(
             "--ignore-label": ignore_label is not None,
             "--id": inputs.id_column is not None,
             "--pair": pair is not None,
+            "--clip": clip is not None,
+            "--smooth": smooth is not None,
+            "--weights": weights is not None,
         }
         return _loss_of_sampled_tokens(pred, refused, inputs, numbers, output, gates, scale)
     kind = numbers.dense_kind("loss")
@@ -315,6 +334,9 @@ def loss(
         ignore_label=ignore_label,
         join_ids=inputs.id_column is not None,
         pair_position=pair == "position",
+        clip=clip,
+        smooth=smooth or 0.0,
+        weights=weights,
     )
     return execute(loss_plan(spec, settings), output=output, gates=gates, scale=scale)
 
@@ -344,6 +366,63 @@ def _loss_of_sampled_tokens(
     return execute(loss_plan(spec, settings), output=output, gates=gates, scale=scale)
 
 
+@app.command(cls=XentCommand, short_help="Calibration: ECE, Brier score, reliability diagram.")
+@command_options(**COMMON, scale=ScaleParams)
+def calibration(
+    pred: PredArg = None,
+    target: Target = "",
+    bins: Bins = 15,
+    strategy: BinStrategy = "uniform",
+    classwise: Classwise = False,
+    weights: SampleWeights = None,
+    *,
+    inputs: InputParams,
+    numbers: NumberParams,
+    output: OutputParams,
+    gates: GateParams,
+    scale: ScaleParams,
+) -> int:
+    """Expected calibration error (ECE), MCE, RMSCE, Brier score and the reliability diagram.
+
+    Top-label: a row's confidence is max p, and it is correct when argmax p is
+    the --target class (labels as for xent loss). Rows go in --bins bins
+    (lo, hi] by confidence; ECE = Σ (n_b/n)·|accuracy_b − confidence_b|,
+    MCE its largest bin gap, RMSCE the root mean square gap. The Brier score
+    is scikit-learn's brier_score_loss (one column of P(y=1): mean (p − y)²).
+    The headline (--value, a bare --fail-above) is ECE; gate any statistic:
+    --fail-above brier=0.1. --weights W weights the rows (bins sum weights;
+    brier_score_loss's sample_weight).
+
+    Examples:
+
+    \b
+      xent calibration examples/model_a.csv \\
+          --target examples/labels.csv
+      xent calibration preds.parquet --target label \\
+          --bins 10 --fail-above ece=0.05
+    """
+    from xent_cli.pipeline.align import InputSpec
+    from xent_cli.pipeline.calibration import CalibrationSettings, calibration_plan
+
+    if strategy == "quantile" and scale.uses_dask:
+        raise UsageError(
+            "--strategy quantile needs every confidence in one process",
+            hint="use --strategy uniform on Dask, or the local engine",
+        )
+    kind = numbers.dense_kind("calibration")
+    spec = InputSpec(resolve_source(pred), inputs.read_options(kind=kind, role="predictions"), kind)
+    settings = CalibrationSettings(
+        target=target,
+        tolerance=numbers.tolerance,
+        bins=bins,
+        strategy=strategy,
+        classwise=classwise,
+        join_ids=inputs.id_column is not None,
+        weights=weights,
+    )
+    return execute(calibration_plan(spec, settings), output=output, gates=gates, scale=scale)
+
+
 @app.command(
     cls=XentCommand, short_help="Mutual information, conditional entropy.", epilog=gate_names_help("info")
 )
@@ -353,22 +432,26 @@ def info(
     x: XColumn = None,
     y: YColumn = None,
     correction: Correction = "none",
+    average: Average = "arithmetic",
     *,
     inputs: InputParams,
     numbers: NumberParams,
     output: OutputParams,
     gates: GateParams,
 ) -> int:
-    """H(X), H(Y), H(X,Y), H(X|Y), H(Y|X), I(X;Y) and normalized MI.
+    """H(X), H(Y), H(X,Y), H(X|Y), H(Y|X), I(X;Y), NMI, AMI and VI.
 
     From a joint table: X values are the row ids, Y values the column names;
     cells are probabilities (summing to 1 over the table) or counts with
     --as weights. From samples: --x COL --y COL name two label columns and the
     plug-in estimate comes from their contingency table (--correction
-    miller-madow corrects its bias). NMI = I / ((H(X) + H(Y)) / 2), and 1
-    when X and Y are both constant (0/0; scikit-learn's convention). The
-    headline (--value, a bare --fail-above) is I(X;Y). Holds the whole table
-    in memory.
+    miller-madow corrects its bias). NMI = I / ((H(X) + H(Y)) / 2) (--average
+    geometric|min|max for another mean), and 1 when X and Y are both
+    constant (0/0; scikit-learn's convention). AMI is adjusted for chance, as
+    adjusted_mutual_info_score; it needs counts (samples, or whole numbers
+    with --as weights) and is nan for a table of probabilities. VI = H(X) +
+    H(Y) − 2I, the variation of information. The headline (--value, a bare
+    --fail-above) is I(X;Y). Holds the whole table in memory.
 
     Examples:
 
@@ -383,5 +466,7 @@ def info(
     kind = numbers.dense_kind("info")
     role: Role = "samples" if x is not None else "joint"
     spec = InputSpec(resolve_source(source), inputs.read_options(kind=kind, role=role), kind)
-    plan = info_plan(spec, unit=numbers.unit, tolerance=numbers.tolerance, x=x, y=y, correction=correction)
+    plan = info_plan(
+        spec, unit=numbers.unit, tolerance=numbers.tolerance, x=x, y=y, correction=correction, average=average
+    )
     return execute(plan, output=output, gates=gates)

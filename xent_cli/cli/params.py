@@ -612,6 +612,9 @@ COMPARE_MEASURES = (
     "hellinger",
     "max_abs_diff",
     "top1_agreement",
+    "chi2",
+    "bhattacharyya",
+    "jeffreys",
 )
 MEASURE_ALIASES = {"ce": "cross_entropy", "top1": "top1_agreement", "max_abs": "max_abs_diff"}
 
@@ -622,10 +625,17 @@ def parse_measures(text: str | tuple[str, ...] | None) -> tuple[str, ...] | None
         return text
     names = [name.strip().lower() for name in text.split(",") if name.strip()]
     keys = [MEASURE_ALIASES.get(name, name) for name in names]
-    unknown = [name for name, key in zip(names, keys, strict=True) if key not in COMPARE_MEASURES]
+    unknown = [
+        name
+        for name, key in zip(names, keys, strict=True)
+        if key not in COMPARE_MEASURES and not _family_measure(key)
+    ]
     if unknown or not keys:
         what = f"{', '.join(map(repr, unknown))} is not a measure" if unknown else "names no measure"
-        raise _bad(f"{text!r}: {what} (known: {', '.join(COMPARE_MEASURES)}; top1 and ce for short)")
+        raise _bad(
+            f"{text!r}: {what} (known: {', '.join(COMPARE_MEASURES)}, renyi:ALPHA, tsallis:Q; "
+            "top1 and ce for short)"
+        )
     repeated = sorted({key for key in keys if keys.count(key) > 1})
     if repeated:
         raise _bad(f"{text!r}: names {', '.join(repeated)} more than once")
@@ -675,7 +685,8 @@ class CompareParams:
         typer.Option(
             "--measures",
             help="Compute only these measures, comma-separated, the first being the headline: "
-            f"{', '.join(COMPARE_MEASURES)} (top1 and ce for short). Default: all but js_distance.",
+            f"{', '.join(COMPARE_MEASURES)}, renyi:ALPHA, tsallis:Q (top1 and ce for short). "
+            "Default: kl to top1_agreement, but js_distance.",
             metavar="A,B,…",
             callback=parse_measures,
             rich_help_panel=NUMBERS,
@@ -963,5 +974,127 @@ YColumn = Annotated[
     str | None,
     typer.Option(
         "--y", help="Column of Y labels (samples mode; needs --x).", metavar="COL", show_default=False
+    ),
+]
+
+# --- calibration ---------------------------------------------------------------------------------
+
+CALIBRATION = "Calibration"
+StrategyName = Literal["uniform", "quantile"]
+Bins = Annotated[
+    int,
+    typer.Option(
+        "--bins",
+        help="Number of confidence bins of the reliability diagram.",
+        metavar="N",
+        rich_help_panel=CALIBRATION,
+        callback=check_positive,
+    ),
+]
+BinStrategy = Annotated[
+    StrategyName,
+    typer.Option(
+        "--strategy",
+        help="uniform: equal-width bins (lo, hi] over (0, 1]; quantile: bins of equal row counts "
+        "(edges at the confidences' quantiles, as scikit-learn's calibration_curve).",
+        metavar="NAME",
+        rich_help_panel=CALIBRATION,
+    ),
+]
+Classwise = Annotated[
+    bool,
+    typer.Option(
+        "--classwise",
+        help="Also the one-vs-rest ECE of each class (its p_k against y = k), and their mean, classwise_ece.",
+        metavar="",
+        rich_help_panel=CALIBRATION,
+    ),
+]
+
+# --- loss: clipping and smoothing of the predictions -------------------------------------------
+
+
+def parse_clip(text: str | float | None) -> float | None:
+    """``auto`` (float64's eps, as scikit-learn's log_loss) or a number in (0, 0.5)."""
+    if text is None or isinstance(text, float):
+        return text
+    if text.strip().lower() == "auto":
+        import sys
+
+        return sys.float_info.epsilon
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 0.5:
+        raise _bad(f"{text}: expected auto or a number in (0, 0.5)")
+    return value
+
+
+Clip = Annotated[
+    float | None,
+    typer.Option(
+        "--clip",
+        help="Clip probabilities to [EPS, 1 - EPS] before the log, as scikit-learn's log_loss does; "
+        "auto: EPS = 2.22e-16, float64's machine epsilon (sklearn's value).",
+        metavar="auto|EPS",
+        parser=parse_clip,
+        rich_help_panel=NUMBERS,
+        show_default=False,
+    ),
+]
+PredictionSmoothing = Annotated[
+    float | None,
+    typer.Option(
+        "--smooth",
+        help="Additive smoothing of the predictions: p' = (p + ALPHA) / (1 + K*ALPHA).",
+        metavar="ALPHA",
+        rich_help_panel=NUMBERS,
+        show_default=False,
+        callback=check_smoothing,
+    ),
+]
+
+# --- info: how NMI and AMI are normalized -------------------------------------------------------
+
+AverageName = Literal["arithmetic", "geometric", "min", "max"]
+Average = Annotated[
+    AverageName,
+    typer.Option(
+        "--average",
+        help="The mean of H(X) and H(Y) that normalizes NMI and AMI (scikit-learn's average_method).",
+        metavar="NAME",
+        rich_help_panel=NUMBERS,
+    ),
+]
+
+
+def _family_measure(key: str) -> bool:
+    """Whether ``key`` is ``renyi:ALPHA`` or ``tsallis:Q`` with a valid order (else a one-line error)."""
+    family, colon, order_text = key.partition(":")
+    if not colon or family not in ("renyi", "tsallis"):
+        return False
+    try:
+        order = float(order_text)
+    except ValueError:
+        raise _bad(f"{key}: the order after ':' must be a number, e.g. {family}:0.5") from None
+    if order == 1:
+        same = "the KL divergence: use kl" if family == "renyi" else "the KL divergence in nats: use kl"
+        raise _bad(f"{key}: order 1 is {same}")
+    if not (0 < order < math.inf):
+        raise _bad(f"{key}: the order must be a finite number > 0")
+    return True
+
+
+# --- sample weights --------------------------------------------------------------------------------
+
+SampleWeights = Annotated[
+    str | None,
+    typer.Option(
+        "--weights",
+        help="A weight per row (scikit-learn's sample_weight): a column of PRED, a file (its last "
+        "column, or one named label/target/y), or an inline list like 1,2,0.5. Finite, >= 0, not all 0.",
+        metavar="W",
+        show_default=False,
     ),
 ]

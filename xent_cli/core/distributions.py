@@ -235,42 +235,6 @@ def align_labelled(p: ArrayLike, q: ArrayLike) -> tuple[ArrayLike, ArrayLike]:
     return p_values, q_values
 
 
-def align_rows(table: ArrayLike, per_row: ArrayLike, names: tuple[str, str]) -> tuple[ArrayLike, ArrayLike]:
-    """Pair per-row values (class labels) with a table's rows by index, when both are pandas objects.
-
-    ``table`` a DataFrame and ``per_row`` a Series (or DataFrame) whose index holds the
-    same labels in another order: ``per_row``'s values are put in ``table``'s row order,
-    as pandas would align them. Indexes that differ as sets (or in length, or that repeat
-    a label) are an error: pairing them by position would silently pair the wrong rows,
-    as with ``y_test`` from ``train_test_split`` (shuffled ids) beside predictions
-    indexed 0..n-1. Anything else (an array on either side) pairs by position.
-    ``names`` name the two arguments in messages.
-    """
-    table_index = row_labels(table)
-    other_index = list(getattr(per_row, "index", ())) if is_labelled(per_row) else None
-    if table_index is None or other_index is None or table_index == other_index:
-        return table, per_row
-    same = (
-        len(table_index) == len(other_index)
-        and len(set(other_index)) == len(other_index)
-        and set(table_index) == set(other_index)
-    )
-    if not same:
-        only_table = [label for label in table_index if label not in set(other_index)]
-        only_other = [label for label in other_index if label not in set(table_index)]
-        raise DistributionError(
-            f"{names[0]} and {names[1]} have different row labels (their index; only in {names[0]}: "
-            f"{_listed(only_table)}; only in {names[1]}: {_listed(only_other)})",
-            reason="rows",
-            name=names[1],
-            hint=f"align them first ({names[1]}.reindex({names[0]}.index)), "
-            "or pair rows by position with .to_numpy()",
-        )
-    position = {label: i for i, label in enumerate(other_index)}
-    values = np.asarray(per_row.to_numpy())  # type: ignore[union-attr]
-    return table, values[[position[label] for label in table_index]]
-
-
 def _listed(names: list[Any]) -> str:
     shown = ", ".join(repr(n) for n in names[:5])
     return (shown + ", …") if len(names) > 5 else (shown or "none")

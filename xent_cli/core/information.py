@@ -52,6 +52,13 @@ class Information:
     h_y_given_x: float
     mi: float
     nmi: float
+    # Adjusted for chance (needs counts: nan for a table of probabilities).
+    ami: float = math.nan
+
+    @property
+    def vi(self) -> float:
+        """Variation of information ``H(X) + H(Y) − 2I = H(X|Y) + H(Y|X)``, summed from the latter."""
+        return self.h_x_given_y + self.h_y_given_x
 
     def scaled(self, scale: float) -> Information:
         """The same measures in another unit (divide by ``log(base)``); nmi is unitless."""
@@ -63,6 +70,7 @@ class Information:
             self.h_y_given_x / scale,
             self.mi / scale,
             self.nmi,
+            self.ami,
         )
 
 
@@ -131,8 +139,39 @@ def information(joint: FloatArray) -> Information:
     return Information(h_x, h_y, h_xy, h_x_given_y, h_y_given_x, mi, normalized_mi(mi, h_x, h_y))
 
 
-def normalized_mi(mi: float, h_x: float, h_y: float) -> float:
-    """``I / ((H(X) + H(Y)) / 2)``, clipped to 1 against rounding; 1 for two constants (0/0).
+Average = Literal["arithmetic", "geometric", "min", "max"]
+AVERAGES: tuple[Average, ...] = ("arithmetic", "geometric", "min", "max")
+# How NMI and AMI are normalized, written for people.
+AVERAGE_FORMULAS = {
+    "arithmetic": "((H(X) + H(Y)) / 2)",
+    "geometric": "sqrt(H(X) H(Y))",
+    "min": "min(H(X), H(Y))",
+    "max": "max(H(X), H(Y))",
+}
+
+
+def generalized_mean(h_x: float, h_y: float, average: Average = "arithmetic") -> float:
+    """The mean of two entropies that normalizes NMI and AMI (scikit-learn's ``average_method``)."""
+    if average == "arithmetic":
+        return (h_x + h_y) / 2
+    if average == "geometric":
+        return math.sqrt(h_x * h_y)
+    if average == "min":
+        return min(h_x, h_y)
+    if average == "max":
+        return max(h_x, h_y)
+    raise DistributionError(
+        f"unknown average {average!r}; expected arithmetic, geometric, min or max",
+        reason="average",
+        name="average",
+    )
+
+
+def normalized_mi(mi: float, h_x: float, h_y: float, average: Average = "arithmetic") -> float:
+    """``I / mean(H(X), H(Y))``, clipped to 1 against rounding; 1 for two constants (0/0).
+
+    ``average`` is the mean (arithmetic by default, as scikit-learn's
+    ``normalized_mutual_info_score``); ``I = 0`` gives 0 whatever the mean.
 
     Examples
     --------
@@ -140,9 +179,135 @@ def normalized_mi(mi: float, h_x: float, h_y: float) -> float:
     1.0
     >>> normalized_mi(0.0, 0.0, 0.6931471805599453)  # one constant: independent
     0.0
+    >>> normalized_mi(0.5, 1.0, 0.5, "geometric")
+    0.7071067811865475
     """
-    mean_h = (h_x + h_y) / 2
+    mean_h = generalized_mean(h_x, h_y, average)
+    if h_x == 0 and h_y == 0:
+        return 1.0
+    if mi == 0:
+        return 0.0
     return min(1.0, mi / mean_h) if mean_h > 0 else 1.0
+
+
+# Below this, log k! comes from math.lgamma; from it on, from Stirling's series (truncation < 1e-17).
+_STIRLING_FROM = 100
+_SMALL_LOG_FACTORIALS = np.array([math.lgamma(k + 1.0) for k in range(_STIRLING_FROM)])
+# The expected MI sums this many terms at most (AMI is nan beyond: see :func:`ami_cost`).
+AMI_MAX_TERMS = 50_000_000
+AMI_MAX_PAIRS = 250_000
+
+
+def _log_factorial(k: NDArray[Any]) -> FloatArray:
+    """``log k!`` of whole numbers ``k >= 0``, vectorized: as ``lgamma(k + 1)``."""
+    k = np.asarray(k, dtype=np.int64)
+    result = np.empty(k.shape)
+    small = k < _STIRLING_FROM
+    result[small] = _SMALL_LOG_FACTORIALS[k[small]]
+    x = k[~small].astype(np.float64)
+    inverse = 1.0 / x
+    series = inverse * (1 / 12 - inverse * inverse * (1 / 360 - inverse * inverse / 1260))
+    result[~small] = x * np.log(x) - x + 0.5 * np.log(2 * math.pi * x) + series
+    return result
+
+
+def ami_cost(a: ArrayLike, b: ArrayLike) -> tuple[int, int]:
+    """How many (class, class) pairs and terms the expected MI of these class sizes sums."""
+    rows = np.asarray(a, dtype=np.int64)
+    columns = np.sort(np.asarray(b, dtype=np.int64))
+    rows, columns = rows[rows > 0], columns[columns > 0]
+    if rows.size == 0 or columns.size == 0:
+        return 0, 0
+    # sum over i of sum over j of min(a_i, b_j), from the sorted column sizes
+    prefix = np.concatenate([[0], np.cumsum(columns)])
+    below = np.searchsorted(columns, rows, side="right")
+    terms = prefix[below] + rows * (columns.size - below)
+    return int(rows.size * columns.size), int(terms.sum())
+
+
+def expected_mutual_info(a: ArrayLike, b: ArrayLike) -> float:
+    r"""The expected mutual information (nats) of two labelings with these class sizes, under chance.
+
+    With row sums :math:`a_i`, column sums :math:`b_j` and :math:`N` samples,
+    under the hypergeometric model of random labelings with those sizes
+    (Vinh, Epps and Bailey, 2010):
+
+    .. math::
+
+        E[I] = \sum_{i,j} \sum_{n=\max(1, a_i+b_j-N)}^{\min(a_i, b_j)} rac{n}{N}
+        \lograc{N n}{a_i b_j}
+        rac{a_i!\, b_j!\, (N-a_i)!\, (N-b_j)!}{N!\, n!\, (a_i-n)!\, (b_j-n)!\, (N-a_i-b_j+n)!}
+
+    the probability from log-factorials (``lgamma``), as scikit-learn's
+    ``expected_mutual_information``. Empty classes are left out.
+
+    Examples
+    --------
+    >>> expected_mutual_info([5], [2, 3])  # one class: nothing to expect
+    0.0
+    >>> round(expected_mutual_info([2, 2], [2, 2]), 12)
+    0.231049060187
+    """
+    rows = np.asarray(a, dtype=np.int64)
+    columns = np.asarray(b, dtype=np.int64)
+    rows, columns = rows[rows > 0], columns[columns > 0]
+    n = int(rows.sum())
+    if rows.size <= 1 or columns.size <= 1:
+        return 0.0
+    total = 0.0
+    log_n = math.log(n)
+    log_fact_n = float(_log_factorial(np.array([n]))[0])
+    table = _log_factorial(np.arange(n + 1)) if n <= 20_000_000 else None
+    log_factorial = (lambda k: table[k]) if table is not None else _log_factorial
+    fact_rows, fact_rest_rows = _log_factorial(rows), _log_factorial(n - rows)
+    fact_columns, fact_rest_columns = _log_factorial(columns), _log_factorial(n - columns)
+    for i, a_i in enumerate(rows.tolist()):
+        for j, b_j in enumerate(columns.tolist()):
+            start, stop = max(1, a_i + b_j - n), min(a_i, b_j)
+            if start > stop:
+                continue
+            nij = np.arange(start, stop + 1)
+            log_p = (
+                fact_rows[i] + fact_columns[j] + fact_rest_rows[i] + fact_rest_columns[j] - log_fact_n
+                - log_factorial(nij) - log_factorial(a_i - nij) - log_factorial(b_j - nij)
+                - log_factorial(n - a_i - b_j + nij)
+            )  # fmt: skip
+            terms = nij / n * (log_n + np.log(nij) - math.log(a_i) - math.log(b_j)) * np.exp(log_p)
+            total += float(np.sum(terms))
+    return total
+
+
+def adjusted_mi(
+    mi: float, h_x: float, h_y: float, a: ArrayLike, b: ArrayLike, average: Average = "arithmetic"
+) -> float:
+    r"""Mutual information adjusted for chance, as scikit-learn's ``adjusted_mutual_info_score``.
+
+    .. math:: \mathrm{AMI} = rac{I - E[I]}{\mathrm{mean}(H(X), H(Y)) - E[I]}
+
+    ``mi``, ``h_x``, ``h_y`` in nats; ``a``, ``b`` the class sizes of X and Y
+    (counts). 1 when both labelings are constant, 0 when one is; numerator and
+    denominator are kept at least float64's eps away from 0, with their sign,
+    as scikit-learn does.
+
+    Examples
+    --------
+    >>> round(adjusted_mi(math.log(2), math.log(2), math.log(2), [2, 2], [2, 2]), 12)
+    1.0
+    """
+    sizes_x = np.asarray(a)
+    sizes_y = np.asarray(b)
+    k_x, k_y = int(np.count_nonzero(sizes_x)), int(np.count_nonzero(sizes_y))
+    if k_x == k_y == 1 or k_x == k_y == 0:
+        return 1.0
+    if k_x == 1 or k_y == 1:
+        return 0.0
+    emi = expected_mutual_info(sizes_x, sizes_y)
+    eps = float(np.finfo(np.float64).eps)
+    denominator = generalized_mean(h_x, h_y, average) - emi
+    denominator = min(denominator, -eps) if denominator < 0 else max(denominator, eps)
+    numerator = mi - emi
+    numerator = min(numerator, -eps) if numerator < 0 else max(numerator, eps)
+    return numerator / denominator
 
 
 def _conditional(joint: FloatArray, given: FloatArray) -> float:
@@ -418,3 +583,106 @@ def joint_entropy(
     2.0
     """
     return _measure("h_xy", joint, base, kind, tolerance)
+
+
+# --- from two label arrays (scikit-learn's clustering metrics) ---------------------------------
+
+
+def _paired_labels(labels_true: ArrayLike, labels_pred: ArrayLike) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Two 1-D label arrays of one length; two pandas Series pair by their index (or raise)."""
+    from xent_cli.core.distributions import is_labelled
+
+    true_values, pred_values = np.asarray(labels_true), np.asarray(labels_pred)
+    if is_labelled(labels_true) and is_labelled(labels_pred):
+        true_series: Any = labels_true
+        pred_series: Any = labels_pred
+        true_index, pred_index = list(true_series.index), list(pred_series.index)
+        if true_index != pred_index:
+            if len(set(pred_index)) != len(pred_index) or set(true_index) != set(pred_index):
+                raise DistributionError(
+                    "labels_true and labels_pred have different row labels (their index)",
+                    reason="rows",
+                    name="labels_pred",
+                    hint="align them first (labels_pred.reindex(labels_true.index)), or pair by position "
+                    "with .to_numpy()",
+                )
+            position = {label: i for i, label in enumerate(pred_index)}
+            pred_values = pred_values[[position[label] for label in true_index]]
+    if true_values.ndim != 1 or pred_values.ndim != 1:
+        raise DistributionError("labels must be 1-D arrays", reason="shape", name="labels_true")
+    if true_values.shape[0] != pred_values.shape[0]:
+        raise DistributionError(
+            f"labels_true has {true_values.shape[0]} labels but labels_pred has {pred_values.shape[0]}",
+            reason="shape",
+            name="labels_pred",
+        )
+    if true_values.shape[0] == 0:
+        raise DistributionError("no labels", reason="shape", name="labels_true")
+    return true_values, pred_values
+
+
+def _label_counts(
+    labels_true: ArrayLike, labels_pred: ArrayLike
+) -> tuple[Information, FloatArray, FloatArray]:
+    """The plug-in information of two labelings, and their class sizes."""
+    true_values, pred_values = _paired_labels(labels_true, labels_pred)
+    _, x = np.unique(true_values, return_inverse=True)
+    _, y = np.unique(pred_values, return_inverse=True)
+    n_y = int(y.max()) + 1
+    cells, counts = np.unique(x.astype(np.int64) * n_y + y, return_counts=True)
+    info = information_from_counts(cells // n_y, cells % n_y, counts)
+    sizes_x = np.bincount(x).astype(np.float64)
+    sizes_y = np.bincount(y).astype(np.float64)
+    return info, sizes_x, sizes_y
+
+
+def mutual_info(labels_true: ArrayLike, labels_pred: ArrayLike, *, base: float | None = None) -> float:
+    r"""Mutual information :math:`I(X;Y)` of two labelings of the same samples (plug-in).
+
+    As ``sklearn.metrics.mutual_info_score(labels_true, labels_pred)`` (nats by
+    default; ``base`` another unit). Two pandas Series pair by their index.
+
+    Examples
+    --------
+    >>> round(mutual_info([0, 0, 1, 1], ["a", "a", "b", "b"], base=2), 12)
+    1.0
+    >>> mutual_info([0, 1, 0, 1], [0, 0, 1, 1])
+    0.0
+    """
+    info, _, _ = _label_counts(labels_true, labels_pred)
+    return info.mi / (1.0 if base is None else math.log(base))
+
+
+def nmi(labels_true: ArrayLike, labels_pred: ArrayLike, *, average: Average = "arithmetic") -> float:
+    r"""Normalized mutual information :math:`I / \mathrm{mean}(H(X), H(Y))`.
+
+    As ``sklearn.metrics.normalized_mutual_info_score`` with
+    ``average_method=average`` (arithmetic, geometric, min or max).
+
+    Examples
+    --------
+    >>> round(nmi([0, 0, 1, 1], [1, 1, 0, 0]), 12)
+    1.0
+    >>> round(nmi([0, 0, 1, 1], [0, 0, 0, 1], average="max"), 12)
+    0.311278124459
+    """
+    info, _, _ = _label_counts(labels_true, labels_pred)
+    return normalized_mi(info.mi, info.h_x, info.h_y, average)
+
+
+def ami(labels_true: ArrayLike, labels_pred: ArrayLike, *, average: Average = "arithmetic") -> float:
+    r"""Adjusted mutual information :math:`(I - E[I]) / (\mathrm{mean}(H(X), H(Y)) - E[I])`.
+
+    As ``sklearn.metrics.adjusted_mutual_info_score`` with
+    ``average_method=average``: 0 for labelings as alike as chance makes them,
+    1 for identical ones (see :func:`expected_mutual_info`, :func:`adjusted_mi`).
+
+    Examples
+    --------
+    >>> round(ami([0, 0, 1, 1], [1, 1, 0, 0]), 12)
+    1.0
+    >>> round(ami([0, 0, 1, 1, 2, 2], [0, 0, 1, 2, 2, 2]), 12)
+    0.50236070272
+    """
+    info, sizes_x, sizes_y = _label_counts(labels_true, labels_pred)
+    return adjusted_mi(info.mi, info.h_x, info.h_y, sizes_x, sizes_y, average)

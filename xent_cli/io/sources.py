@@ -540,8 +540,10 @@ class OpenedSource:
         while True:
             head = self.head
             blank = len(head) - len(head.lstrip(b"\r\n"))
-            if blank and blank == len(head) and head.endswith(b"\r") and not self.eof:
-                blank -= 1  # a CR whose LF may come with the next read: one line end, not two
+            if blank and head[blank - 1 : blank] == b"\r":
+                # A last CR stays: its LF may come with the next read, and pandas reads a CR
+                # before a delimiter its own way (",x" after it is one field, not two).
+                blank -= 1
             if blank:
                 lines += head.count(b"\n", 0, blank) + head.count(b"\r", 0, blank)
                 lines -= head.count(b"\r\n", 0, blank)

@@ -80,6 +80,10 @@ class LossPart:
     ignored_rows: int
     label_smoothing: float
     binary: bool
+    clip: float | None = None
+    smooth: float = 0.0
+    # --weights: exact sums of the weights, of weight x NLL (in nats) and of weight x correct.
+    weights: tuple[Any, Any, Any] | None = None
 
 
 @dataclass
@@ -103,6 +107,8 @@ class Partial:
     samples: SampleSummary | None = None
     # compare: the language-model panel's mergeable sums (its percentiles come from the measures).
     panel: LMPanel | None = None
+    # calibration: exact per-bin sums (xent_cli.pipeline.calibration.CalibrationPart).
+    calibration: Any = None
 
     @property
     def count(self) -> int:
@@ -146,6 +152,10 @@ def merge(parts: list[Partial], spec: ResultSpec) -> Result:
         result.loss = _loss(parts, mean(measures[0].values), mean(measures[1].values), spec.unit)
     if first.panel is not None:
         result.panel = _panel([p.panel for p in parts if p.panel is not None], result)
+    if first.calibration is not None:
+        from xent_cli.pipeline.calibration import summarize as calibration_summary
+
+        result.calibration = calibration_summary([p.calibration for p in parts], measures)
     return result
 
 
@@ -442,6 +452,14 @@ def _total(values: NDArray[np.float64]) -> float:
 def _loss(parts: list[Partial], mean_nll: float, accuracy: float, unit: Unit) -> LossSummary:
     first = parts[0].loss
     assert first is not None
+    if first.weights is not None:  # sklearn's log_loss(..., sample_weight=): weighted means
+        from functools import reduce
+
+        sums = [p.loss.weights for p in parts if p.loss is not None and p.loss.weights is not None]
+        total, nll, correct = (reduce(lambda a, b: a + b, column) for column in zip(*sums, strict=True))
+        weight = total.exact()
+        mean_nll = nll.special() or float(nll.exact() / weight) / unit.scale
+        accuracy = float(correct.exact() / weight)
     nll_nats = mean_nll * unit.scale
     return LossSummary(
         log_loss=nll_nats / unit.scale,
@@ -450,6 +468,9 @@ def _loss(parts: list[Partial], mean_nll: float, accuracy: float, unit: Unit) ->
         ignored_rows=sum(p.loss.ignored_rows for p in parts if p.loss),
         label_smoothing=first.label_smoothing,
         binary=first.binary,
+        clip=first.clip,
+        smooth=first.smooth,
+        weighted=first.weights is not None,
     )
 
 
@@ -629,6 +650,7 @@ def digest(partial: Partial, worst: int = 0) -> Digest:
         info=partial.info,
         samples=partial.samples,
         panel=partial.panel,
+        calibration=partial.calibration,
     )
     return Digest(
         meta,
@@ -698,4 +720,8 @@ def merge_digests(
         result.loss = _loss(metas, merged[0].moments.mean(), merged[1].moments.mean(), spec.unit)
     if first.panel is not None:
         result.panel = _panel([m.panel for m in metas if m.panel is not None], result)
+    if first.calibration is not None:
+        from xent_cli.pipeline.calibration import summarize as calibration_summary
+
+        result.calibration = calibration_summary([m.calibration for m in metas], None)
     return result

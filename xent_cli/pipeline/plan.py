@@ -177,7 +177,14 @@ def loss_plan(spec: InputSpec, settings: LossSettings) -> Plan:
 
 
 def info_plan(
-    spec: InputSpec, *, unit: Unit, tolerance: float, x: str | None, y: str | None, correction: str
+    spec: InputSpec,
+    *,
+    unit: Unit,
+    tolerance: float,
+    x: str | None,
+    y: str | None,
+    correction: str,
+    average: str = "arithmetic",
 ) -> Plan:
     if (x is None) != (y is None):
         given, missing = ("--x", "--y") if x is not None else ("--y", "--x")
@@ -186,10 +193,11 @@ def info_plan(
         raise UsageError("--correction applies to estimates from samples (--x COL --y COL)")
     _one_file(spec, "xent info")
     if x is not None and y is not None:
-        task = Task(info_samples_task, (spec, x, y), {"unit": unit, "correction": correction})
+        options = {"unit": unit, "correction": correction, "average": average}
+        task = Task(info_samples_task, (spec, x, y), options)
         sources = {"samples": spec.label, "x": x, "y": y}
     else:
-        task = Task(info_table_task, (spec,), {"unit": unit, "tolerance": tolerance})
+        task = Task(info_table_task, (spec,), {"unit": unit, "tolerance": tolerance, "average": average})
         sources = {"joint": spec.label}
     keys = [key for key, _, _ in INFO_MEASURES]
     return Plan(

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from xent_cli.core.distributions import Distributions, Kind
-    from xent_cli.core.information import Information
+    from xent_cli.core.information import Average, Information
     from xent_cli.core.kernels import KernelResult
     from xent_cli.core.lm import LMPanel, LMRows
     from xent_cli.core.measures import PairTerms
@@ -396,6 +396,57 @@ PAIR_MEASURES = {
     m.key: m
     for m in (KL, KL_REVERSE, CROSS_ENTROPY, JS, JS_DISTANCE, TOTAL_VARIATION, HELLINGER, MAX_ABS_DIFF, TOP1)
 }
+
+
+def _chi2(c: PairContext) -> NDArray[np.float64]:
+    from xent_cli.core.measures import chi2_rows
+
+    return chi2_rows(c.terms)
+
+
+def _bhattacharyya(c: PairContext) -> NDArray[np.float64]:
+    from xent_cli.core.measures import bhattacharyya_rows
+
+    return bhattacharyya_rows(c.terms)
+
+
+def _jeffreys(c: PairContext) -> NDArray[np.float64]:
+    from xent_cli.core.measures import row_sum
+
+    return c.rows(KL) + row_sum(_reverse_kl_terms(c))
+
+
+CHI2 = PairMeasure("chi2", "χ²(P‖Q)", _chi2, scaling="none")
+BHATTACHARYYA = PairMeasure("bhattacharyya", "Bhattacharyya", _bhattacharyya)
+JEFFREYS = PairMeasure("jeffreys", "Jeffreys", _jeffreys)
+PAIR_MEASURES.update({m.key: m for m in (CHI2, BHATTACHARYYA, JEFFREYS)})
+
+
+def pair_measure(key: str) -> PairMeasure:
+    """The measure ``compare --measures`` names ``key``: a fixed one, or ``renyi:α`` / ``tsallis:q``."""
+    if key in PAIR_MEASURES:
+        return PAIR_MEASURES[key]
+    family, _, order_text = key.partition(":")
+    order = float(order_text)
+    if family == "renyi":
+
+        def renyi(c: PairContext) -> NDArray[np.float64]:
+            from xent_cli.core.measures import renyi_rows
+
+            return renyi_rows(c.terms, order)
+
+        return PairMeasure(key, f"D_{order_text}(P‖Q)", renyi)
+    if family == "tsallis":
+
+        def tsallis(c: PairContext) -> NDArray[np.float64]:
+            from xent_cli.core.measures import tsallis_rows
+
+            return tsallis_rows(c.terms, order)
+
+        return PairMeasure(key, f"Tsallis_{order_text}", tsallis, scaling="none")
+    raise KeyError(key)
+
+
 # With the actual next tokens (compare --target): per-row quantities of the language-model panel.
 NLL_P = PairMeasure("nll_p", "NLL(P)", _nll_p)
 NLL_Q = PairMeasure("nll_q", "NLL(Q)", _nll_q)
@@ -435,7 +486,7 @@ class PairCommand:
         """The command computing only ``keys`` (in that order; the first is the headline)."""
         if keys is None:
             return self
-        return replace(self, measures=tuple(PAIR_MEASURES[key] for key in keys))
+        return replace(self, measures=tuple(pair_measure(key) for key in keys))
 
 
 PAIR_COMMANDS = {
@@ -876,6 +927,11 @@ class LossSettings:
     pair_position: bool = False
     # --as top-logprobs: the sampled tokens come from the source itself, no --target.
     top_logprobs: bool = False
+    # --clip: probabilities clipped to [clip, 1 - clip] (sklearn's log_loss); --smooth ALPHA.
+    clip: float | None = None
+    smooth: float = 0.0
+    # --weights: a column of PRED, a file or an inline list (one weight per row).
+    weights: str | None = None
 
 
 class TargetMapper:
@@ -930,32 +986,72 @@ def target_source(target: str, pred: Source) -> Source | None:
     return None
 
 
-def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
-    """Log loss, perplexity and top-1 accuracy of predictions against true labels.
+class LabelledReader:
+    """Blocks of predictions with each row's class index: what ``loss`` and ``calibration`` read.
 
-    ``settings.target`` is a column of the predictions when one has that name,
-    else a labels source (a file, or an inline list like ``cat,dog,cat``), which
-    is held in memory.
+    ``target`` is a column of the predictions when one has that name, else a
+    labels source (a file, or an inline list like ``cat,dog,cat``), which is
+    held in memory and paired by position (or by id with ``join_ids``). Rows
+    whose label is ``ignore_label`` are marked as not kept.
     """
-    import numpy as np
 
-    from xent_cli.io.readers import ReadOptions, read_labels
+    def __init__(
+        self,
+        pred_spec: InputSpec,
+        target: str,
+        *,
+        join_ids: bool = False,
+        ignore_label: str | None = None,
+        weights: str | None = None,
+        pair_position: bool = False,
+    ) -> None:
+        from xent_cli.pipeline.weights import Weights, read_weights
 
-    options: ReadOptions = replace(pred_spec.options, label_column=settings.target)
-    spec = replace(pred_spec, options=options)
-    nll_parts = RowBuffer()
-    correct_parts = RowBuffer()
-    ids: list[str] = []
-    kept_rows: list[NDArray[np.int64]] = []
-    ignored = 0
-    with ExitStack() as closer:
-        table = open_table(spec, closer)
-        labels: Labels | None = None
+        self.pred_spec = pred_spec
+        self.target = target
+        self.join_ids = join_ids
+        self.ignore_label = ignore_label
+        self.pair_position = pair_position
+        self.spec = replace(pred_spec, options=replace(pred_spec.options, label_column=target))
+        self.labels: Labels | None = None
+        self.seen = 0
+        self.ignored = 0
+        self.binary = False
+        self.weights: Weights | None = None
+        if weights is not None:
+            if join_ids:
+                raise UsageError(
+                    "--weights pairs with the predictions by position; it cannot be used with --id"
+                )
+            self.weights = read_weights(weights, pred_spec)
+
+    def block_weights(self, rows: int) -> NDArray[np.float64] | None:
+        """The weights of the block being read (None: unweighted)."""
+        if self.weights is None:
+            return None
+        return self.weights.block(self.seen, rows, self.pred_spec.label)
+
+    def blocks(self, closer: ExitStack) -> Iterator[tuple[Table, Block, NDArray[np.intp], NDArray[np.bool_]]]:
+        """Each block with its rows' class indices (0 where not kept) and which rows are kept."""
+        import numpy as np
+
+        from xent_cli.io.readers import read_labels
+
+        table = open_table(self.spec, closer)
+        if self.weights is not None and self.weights.column is not None:
+            from xent_cli.pipeline.weights import without_column
+
+            narrower = without_column(self.spec, table.outcomes, self.weights.column)
+            if narrower is not None:  # the weights column is not an outcome: read the others
+                self.spec = narrower
+                table = open_table(self.spec, closer)
+        self.table = table
         label_by_id: dict[str, str] | None = None
         if not table.has_labels:
-            source = _labels_source(table, settings.target, pred_spec)
-            labels = read_labels(source, replace(pred_spec.options, label_column=None))
-            if settings.join_ids:
+            source = _labels_source(table, self.target, self.pred_spec)
+            labels = read_labels(source, replace(self.pred_spec.options, label_column=None))
+            self.labels = labels
+            if self.join_ids:
                 if labels.ids is None:
                     raise UsageError(f"--id: {labels.label} has no id column to join on")
                 label_by_id = {}
@@ -966,66 +1062,133 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
                             hint="ids must be unique to join on",
                         )
                     label_by_id[row_id] = value
-        binary = table.n_outcomes == 1
-        size = options.rows_per_block(table.n_outcomes)
+        self.binary = table.n_outcomes == 1
+        size = self.spec.options.rows_per_block(table.n_outcomes)
         mapper: TargetMapper | None = None
-        seen = 0
         joined_ids: set[str] = set()
         for block in Stream.open(table, size):
             n = len(block)
             if mapper is None:
-                mapper = TargetMapper(table.outcomes, block.values.shape[1], binary)
+                mapper = TargetMapper(table.outcomes, block.values.shape[1], self.binary)
             texts, wheres = _block_targets(
-                table, block, labels, seen, label_by_id, joined_ids, pair_position=settings.pair_position
+                table,
+                block,
+                self.labels,
+                self.seen,
+                label_by_id,
+                joined_ids,
+                pair_position=self.pair_position,
             )
             keep = np.ones(n, dtype=bool)
-            if settings.ignore_label is not None:
-                keep = np.array([not _same_label(t, settings.ignore_label) for t in texts], dtype=bool)
-                ignored += int(n - keep.sum())
+            if self.ignore_label is not None:
+                ignore = self.ignore_label
+                keep = np.array([not _same_label(t, ignore) for t in texts], dtype=bool)
+                self.ignored += int(n - keep.sum())
             targets = np.array(
                 [mapper(t, wheres(i)) if keep[i] else 0 for i, t in enumerate(texts)], dtype=np.intp
             )
-            if binary:
-                nll, correct = _binary_block(table, block, targets, spec.kind)
+            yield table, block, targets, keep
+            self.seen += n
+            progress.advance(n)
+        if self.labels is not None and self.seen != len(self.labels.values) and not self.join_ids:
+            raise InputError(
+                f"{self.pred_spec.label} has {self.seen} rows but {self.labels.label} has "
+                f"{len(self.labels.values)} labels",
+                hint="labels pair with predictions by position (or by --id)",
+            )
+        if self.weights is not None:
+            self.weights.finish(self.seen, self.pred_spec.label)
+
+    @property
+    def notes(self) -> list[str]:
+        return list(self.table.notes) + (self.labels.notes if self.labels is not None else [])
+
+    @property
+    def target_label(self) -> str:
+        if self.labels is not None:
+            return self.labels.label
+        return f"{self.pred_spec.label} column {self.target!r}"
+
+
+def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
+    """Log loss, perplexity and top-1 accuracy of predictions against true labels.
+
+    ``settings.target`` is a column of the predictions when one has that name,
+    else a labels source (a file, or an inline list like ``cat,dog,cat``), which
+    is held in memory.
+    """
+    import numpy as np
+
+    from xent_cli.core.stats import ExactSum
+
+    reader = LabelledReader(
+        pred_spec,
+        settings.target,
+        join_ids=settings.join_ids,
+        ignore_label=settings.ignore_label,
+        weights=settings.weights,
+        pair_position=settings.pair_position,
+    )
+    weighted = settings.weights is not None
+    weight_sum, weighted_nll, weighted_correct = ExactSum(), ExactSum(), ExactSum()
+    spec = reader.spec
+    nll_parts = RowBuffer()
+    correct_parts = RowBuffer()
+    ids: list[str] = []
+    kept_rows: list[NDArray[np.int64]] = []
+    with ExitStack() as closer:
+        for table, block, targets, keep in reader.blocks(closer):
+            if reader.binary:
+                nll, correct = _binary_block(table, block, targets, spec.kind, settings.clip, settings.smooth)
             else:
-                nll, correct = _multiclass_block(
-                    table, block, targets, spec.kind, settings.tolerance, settings.label_smoothing
-                )
+                nll, correct = _multiclass_block(table, block, targets, spec.kind, settings)
+            weights = reader.block_weights(len(block))
+            if weights is not None:
+                kept_weights = weights[keep]
+                weight_sum.add(kept_weights)
+                with np.errstate(invalid="ignore"):
+                    weighted_nll.add(np.where(kept_weights > 0, kept_weights * nll[keep], 0.0))
+                weighted_correct.add(kept_weights * correct[keep])
             nll_parts.append(nll[keep])
             correct_parts.append(correct[keep])
             if block.ids is not None:
                 ids.extend(i for i, k in zip(block.ids, keep, strict=True) if k)
-            kept_rows.append(np.flatnonzero(keep).astype(np.int64) + seen)
-            seen += n
-            progress.advance(n)
-        if labels is not None and seen != len(labels.values) and not settings.join_ids:
-            raise InputError(
-                f"{pred_spec.label} has {seen} rows but {labels.label} has {len(labels.values)} labels",
-                hint="labels pair with predictions by position (or by --id)",
-            )
+            kept_rows.append(np.flatnonzero(keep).astype(np.int64) + reader.seen)
+    ignored = reader.ignored
     if len(nll_parts) == 0:
         if ignored:
             raise InputError(f"every row's target is the ignored label {settings.ignore_label!r}")
         raise InputError(f"{pred_spec.label}: has no rows")
     count = len(nll_parts)
-    layouts = {"pred": _layout_of(table)}
-    if labels is not None:
-        layouts["target"] = dict(labels.layout)
+    nll_values = nll_parts.finish(settings.unit.scale)
+    notes = reader.notes
+    if settings.clip is None and not settings.smooth and _any_inf(nll_values):
+        notes.append(
+            "some rows put probability 0 on the true class (NLL inf): --clip auto clips probabilities "
+            "to [eps, 1 - eps] as scikit-learn's log_loss does; --smooth ALPHA smooths them"
+        )
+    layouts = {"pred": _layout_of(reader.table)}
+    if reader.labels is not None:
+        layouts["target"] = dict(reader.labels.layout)
     return Partial(
         measures=[
-            MeasurePart("log_loss", "NLL", nll_parts.finish(settings.unit.scale)),
+            MeasurePart("log_loss", "NLL", nll_values),
             MeasurePart("accuracy", "correct", correct_parts.finish(), scaling="none"),
         ],
-        rows_read=seen,
+        rows_read=reader.seen,
         ids=ids if len(ids) == count else None,
         kept=np.concatenate(kept_rows) if ignored else None,
-        notes=list(table.notes) + (labels.notes if labels is not None else []),
+        notes=notes,
         layouts=layouts,
-        loss=LossPart(ignored_rows=ignored, label_smoothing=settings.label_smoothing, binary=binary),
-        sources={
-            "pred": pred_spec.label,
-            "target": labels.label if labels else f"{pred_spec.label} column {settings.target!r}",
-        },
+        loss=LossPart(
+            ignored_rows=ignored,
+            label_smoothing=settings.label_smoothing,
+            binary=reader.binary,
+            clip=settings.clip,
+            smooth=settings.smooth,
+            weights=(weight_sum, weighted_nll, weighted_correct) if weighted else None,
+        ),
+        sources={"pred": pred_spec.label, "target": reader.target_label},
     )
 
 
@@ -1133,26 +1296,35 @@ def _block_targets(
     return texts, lambda i: labels.where(seen + i)
 
 
-def _multiclass_block(
-    table: Table, block: Block, targets: NDArray[np.intp], kind: Kind, tolerance: float, smoothing: float
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    from xent_cli.core.loss import nll_rows, top1_correct_rows
-
-    dist = to_distributions(table, block, kind, tolerance)
-    return nll_rows(dist, targets, smoothing), top1_correct_rows(dist, targets)
-
-
-def _binary_block(
-    table: Table, block: Block, targets: NDArray[np.intp], kind: Kind
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """One column: P(y = 1), or its logit with ``--as logits``."""
+def _any_inf(values: NDArray[np.float64]) -> bool:
+    """Whether some value is infinite (a spilled column is read a chunk of pages at a time)."""
     import numpy as np
 
-    from xent_cli.core.loss import binary_nll_rows
+    from xent_cli.pipeline.spill import in_chunks
+
+    return any(bool(np.isinf(chunk).any()) for chunk in in_chunks(values))
+
+
+def _multiclass_block(
+    table: Table, block: Block, targets: NDArray[np.intp], kind: Kind, settings: LossSettings
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    from xent_cli.core.distributions import smooth
+    from xent_cli.core.loss import nll_rows, top1_correct_rows
+
+    dist = to_distributions(table, block, kind, settings.tolerance)
+    if settings.smooth:
+        dist = smooth(dist, settings.smooth)
+    nll = nll_rows(dist, targets, settings.label_smoothing, settings.clip)
+    return nll, top1_correct_rows(dist, targets)
+
+
+def binary_scores(table: Table, block: Block, kind: Kind) -> NDArray[np.float64]:
+    """One column of P(y = 1) (``--as probs``) or of its logit (``--as logits``), checked."""
+    import numpy as np
 
     scores = np.asarray(block.values[:, 0], dtype=np.float64)
     if kind not in ("probs", "logits"):
-        raise UsageError("binary log loss reads one column as --as probs (P(y=1)) or --as logits")
+        raise UsageError("binary predictions are one column read as --as probs (P(y=1)) or --as logits")
     bad = ~np.isfinite(scores) | ((scores < 0) | (scores > 1) if kind == "probs" else False)
     if bad.any():
         row = int(np.argmax(bad))
@@ -1160,7 +1332,24 @@ def _binary_block(
             f"{table.where(block, row)}: {scores[row]:.6g} is not a probability",
             hint="binary predictions are P(y=1) in [0, 1]; for raw scores use --as logits",
         )
-    nll = binary_nll_rows(scores, targets, kind)
+    return scores
+
+
+def _binary_block(
+    table: Table,
+    block: Block,
+    targets: NDArray[np.intp],
+    kind: Kind,
+    clip: float | None = None,
+    smooth: float = 0.0,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """One column: P(y = 1), or its logit with ``--as logits``."""
+    import numpy as np
+
+    from xent_cli.core.loss import binary_nll_rows
+
+    scores = binary_scores(table, block, kind)
+    nll = binary_nll_rows(scores, targets, kind, clip, smooth)
     predicted = scores >= (0.0 if kind == "logits" else 0.5)
     return nll, (predicted == (targets == 1)).astype(np.float64)
 
@@ -1175,6 +1364,8 @@ INFO_MEASURES: tuple[tuple[str, str, Scaling], ...] = (
     ("h_x_given_y", "H(X|Y)", "unit"),
     ("h_y_given_x", "H(Y|X)", "unit"),
     ("nmi", "NMI", "none"),
+    ("ami", "AMI", "none"),
+    ("vi", "VI", "unit"),
 )
 # Joint tables up to this many cells are echoed in the output.
 _JOINT_ECHO_CELLS = 10_000
@@ -1191,9 +1382,35 @@ def _information_partial(
     notes: list[str],
     echo: JointTable | None,
     layouts: dict[str, dict[str, object]] | None = None,
+    average: Average = "arithmetic",
+    sizes: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
+    plug_in: Information | None = None,
 ) -> Partial:
+    """``sizes``: the class sizes of X and Y when the table holds counts (else AMI is nan);
+    ``plug_in``: the uncorrected measures AMI is made from (default ``info``)."""
+    import dataclasses
+    import math
+
     import numpy as np
 
+    from xent_cli.core.information import (
+        AMI_MAX_PAIRS,
+        AMI_MAX_TERMS,
+        AVERAGE_FORMULAS,
+        adjusted_mi,
+        ami_cost,
+        normalized_mi,
+    )
+
+    base = plug_in or info
+    ami = math.nan
+    if sizes is not None:
+        pairs, terms = ami_cost(*sizes)
+        if pairs <= AMI_MAX_PAIRS and terms <= AMI_MAX_TERMS:
+            ami = adjusted_mi(base.mi, base.h_x, base.h_y, *sizes, average)
+        else:
+            notes = [*notes, f"ami is nan: its expected mutual information would sum {terms:,} terms"]
+    info = dataclasses.replace(info, nmi=normalized_mi(info.mi, info.h_x, info.h_y, average), ami=ami)
     scaled = info.scaled(unit.scale)
     summary = InfoSummary(
         **{key: getattr(scaled, key) for key, _, _ in INFO_MEASURES},
@@ -1202,6 +1419,7 @@ def _information_partial(
         y_values=len(y_names),
         correction=correction,
         joint=echo,
+        nmi_normalization=f"{average}: I / {AVERAGE_FORMULAS[average]}",
     )
     return Partial(
         measures=[
@@ -1230,7 +1448,9 @@ def _joint_echo(joint: NDArray[np.float64], x_names: list[str], y_names: list[st
     )
 
 
-def info_table_task(spec: InputSpec, *, unit: Unit, tolerance: float) -> Partial:
+def info_table_task(
+    spec: InputSpec, *, unit: Unit, tolerance: float, average: Average = "arithmetic"
+) -> Partial:
     """Information measures of a joint table: X values are row ids, Y values the column names."""
     import numpy as np
 
@@ -1263,10 +1483,16 @@ def info_table_task(spec: InputSpec, *, unit: Unit, tolerance: float) -> Partial
     x_names = ids if ids is not None else [str(i) for i in range(values.shape[0])]
     y_names = table.outcomes or [str(i) for i in range(values.shape[1])]
     joint = joint_distribution(values, "weights")
+    sizes = None
+    # Counts (whole numbers, exactly summed in float64): AMI is defined.
+    with np.errstate(over="ignore"):
+        total = float(values.sum())
+    if spec.kind == "weights" and np.all(values == np.round(values)) and total < 2.0**53:
+        sizes = (values.sum(axis=1), values.sum(axis=0))
     return _information_partial(
         information(joint), x_names, y_names, unit=unit, samples=None, correction="none",
         notes=list(table.notes), echo=_joint_echo(joint, x_names, y_names),
-        layouts={"joint": _layout_of(table)},
+        layouts={"joint": _layout_of(table)}, average=average, sizes=sizes,
     )  # fmt: skip
 
 
@@ -1290,7 +1516,9 @@ def count_samples(
     return dict(counts), total
 
 
-def info_samples_task(spec: InputSpec, x: str, y: str, *, unit: Unit, correction: str) -> Partial:
+def info_samples_task(
+    spec: InputSpec, x: str, y: str, *, unit: Unit, correction: str, average: Average = "arithmetic"
+) -> Partial:
     """Plug-in information estimates from two label columns of samples.
 
     The contingency table is sparse: the counts of the pairs observed, so its
@@ -1314,14 +1542,20 @@ def info_samples_task(spec: InputSpec, x: str, y: str, *, unit: Unit, correction
         cell_counts,
         correction="miller-madow" if correction == "miller-madow" else "none",
     )
+    plug_in = info if correction == "none" else information_from_counts(x_codes, y_codes, cell_counts)
+    sizes = (
+        np.bincount(x_codes, weights=cell_counts, minlength=len(x_names)).astype(np.float64),
+        np.bincount(y_codes, weights=cell_counts, minlength=len(y_names)).astype(np.float64),
+    )
     echo = None
     if len(x_names) * len(y_names) <= _JOINT_ECHO_CELLS:
         joint = np.zeros((len(x_names), len(y_names)))
         joint[x_codes, y_codes] = cell_counts / total
         echo = _joint_echo(joint, x_names, y_names)
     return _information_partial(
-        info, x_names, y_names, unit=unit, samples=total, correction=correction, notes=[], echo=echo
-    )
+        info, x_names, y_names, unit=unit, samples=total, correction=correction, notes=[], echo=echo,
+        average=average, sizes=sizes, plug_in=plug_in,
+    )  # fmt: skip
 
 
 def entropy_column_task(

@@ -1,0 +1,183 @@
+"""xent calibration through the CLI: scikit-learn models' predictions written by pandas, every
+statistic against scikit-learn, bins, classwise ECE, gates, the diagram at 60/80/120 columns, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.calibration import calibration_curve
+from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.metrics import brier_score_loss
+from sklearn.model_selection import train_test_split
+from sklearn.naive_bayes import GaussianNB
+
+from tests.conftest import CliEnv
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    x, y = load_digits(return_X_y=True)
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.4, random_state=0)
+    probs = GaussianNB().fit(x_train, y_train).predict_proba(x_test)
+    root = tmp_path_factory.mktemp("digits")
+    frame = pd.DataFrame(probs, columns=[f"c{k}" for k in range(10)])
+    frame["label"] = y_test
+    frame.to_csv(root / "pred.csv")  # pandas defaults: the index as an unnamed first column
+    frame.to_parquet(root / "pred.parquet")
+    pd.DataFrame({"label": y_test}).to_csv(root / "labels.csv")
+    return {"root": root, "probs": probs, "y": y_test}
+
+
+def _reference(probs: np.ndarray, y: np.ndarray, n_bins: int = 15) -> dict[str, float]:
+    confidence = probs.max(axis=1)
+    correct = (probs.argmax(axis=1) == y).astype(int)
+    prob_true, prob_pred = calibration_curve(correct, confidence, n_bins=n_bins, pos_label=1)
+    counts = np.bincount(np.searchsorted(np.linspace(0, 1, n_bins + 1)[1:-1], confidence), minlength=n_bins)
+    counts = counts[counts > 0]
+    gaps = np.abs(prob_true - prob_pred)
+    return {
+        "ece": float(np.sum(counts / counts.sum() * gaps)),
+        "mce": float(gaps.max()),
+        "rmsce": float(np.sqrt(np.sum(counts / counts.sum() * gaps**2))),
+        "accuracy": float(correct.mean()),
+        "confidence": float(confidence.mean()),
+    }
+
+
+def test_every_statistic_matches_sklearn(env: CliEnv, digits: dict[str, object]) -> None:
+    root, probs, y = digits["root"], digits["probs"], digits["y"]
+    expected = _reference(probs, y)  # type: ignore[arg-type]
+    expected["brier"] = brier_score_loss(y, probs)  # type: ignore[arg-type]
+    for args in (
+        [f"{root}/pred.csv", "--target", "label"],
+        [f"{root}/pred.parquet", "--target", "label"],
+        [
+            f"{root}/pred.csv",
+            "--target",
+            f"{root}/labels.csv",
+            "--columns",
+            ",".join(f"c{k}" for k in range(10)),
+        ],
+    ):
+        doc = env.json(["calibration", *args])
+        summary = doc["summary"]
+        assert summary["count"] == len(y)  # type: ignore[arg-type]
+        for key, value in expected.items():
+            assert summary[key] == pytest.approx(value, rel=1e-12, abs=1e-15), key
+        assert len(doc["bins"]) == 15
+        assert set(doc["bins"][0]) == {
+            "lower",
+            "upper",
+            "count",
+            "weight",
+            "confidence",
+            "accuracy",
+        }
+
+
+def test_binary_one_column_as_sklearn(env: CliEnv, tmp_path: Path) -> None:
+    x, y = load_breast_cancer(return_X_y=True)
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.4, random_state=0)
+    p1 = GaussianNB().fit(x_train, y_train).predict_proba(x_test)[:, 1]
+    pd.DataFrame({"p": p1, "y": y_test}).to_csv(tmp_path / "p.csv", index=False)
+    doc = env.json(["calibration", str(tmp_path / "p.csv"), "--target", "y", "--bins", "10"])
+    assert doc["summary"]["brier"] == pytest.approx(brier_score_loss(y_test, p1), rel=1e-12)
+    two = np.stack([1 - p1, p1], axis=1)
+    expected = _reference(two, y_test, 10)
+    for key, value in expected.items():
+        assert doc["summary"][key] == pytest.approx(value, rel=1e-12, abs=1e-15), key
+
+
+def test_quantile_bins_and_classwise(env: CliEnv, digits: dict[str, object]) -> None:
+    root, probs, y = digits["root"], digits["probs"], digits["y"]
+    doc = env.json(
+        ["calibration", f"{root}/pred.csv", "--target", "label", "--strategy", "quantile", "--bins", "5"]
+    )
+    confidence = probs.max(axis=1)  # type: ignore[union-attr]
+    edges = np.percentile(confidence, [0, 20, 40, 60, 80, 100])
+    # xent renormalizes each row exactly, so the confidences may differ from the file's in the last bit
+    assert [b["lower"] for b in doc["bins"]] + [doc["bins"][-1]["upper"]] == pytest.approx(edges, rel=1e-14)
+    shown = np.array([row["confidence"] for row in doc["rows"]])
+    np.testing.assert_allclose(shown, confidence, rtol=1e-13)
+    exact_edges = np.percentile(shown, [0, 20, 40, 60, 80, 100])
+    assert [b["lower"] for b in doc["bins"]] == exact_edges[:-1].tolist()
+    counts = np.bincount(np.searchsorted(exact_edges[1:-1], shown), minlength=5)
+    assert [b["count"] for b in doc["bins"]] == counts.tolist()
+    doc = env.json(["calibration", f"{root}/pred.csv", "--target", "label", "--classwise", "--bins", "10"])
+    classwise = doc["calibration"]["classwise"]
+    assert list(classwise) == [f"c{k}" for k in range(10)]
+    for k in range(10):
+        positive = (y == k).astype(int)  # type: ignore[operator]
+        prob_true, prob_pred = calibration_curve(positive, probs[:, k], n_bins=10, pos_label=1)  # type: ignore[index]
+        counts = np.bincount(np.searchsorted(np.linspace(0, 1, 11)[1:-1], probs[:, k]), minlength=10)  # type: ignore[index]
+        counts = counts[counts > 0]
+        assert classwise[f"c{k}"] == pytest.approx(
+            np.sum(counts / counts.sum() * np.abs(prob_true - prob_pred)), rel=1e-12
+        )
+    assert doc["summary"]["classwise_ece"] == pytest.approx(np.mean(list(classwise.values())), rel=1e-15)
+
+
+def test_gates_on_every_statistic(env: CliEnv, digits: dict[str, object]) -> None:
+    base = ["calibration", f"{digits['root']}/pred.csv", "--target", "label"]
+    value = float(env.run([*base, "--value"]).stdout)
+    assert value == pytest.approx(_reference(digits["probs"], digits["y"])["ece"], rel=1e-12)  # type: ignore[arg-type]
+    assert env.run([*base, "--fail-above", str(value * 1.01)]).exit_code == 0
+    failed = env.run([*base, "--fail-above", "ece=0.01"])
+    assert failed.exit_code == 1
+    assert "ece" in failed.stderr
+    for name in ("mce", "rmsce", "brier", "accuracy", "confidence", "brier.p99"):
+        assert env.run([*base, "--fail-above", f"{name}=100"]).exit_code == 0, name
+    assert env.run([*base, "--fail-below", "accuracy=0.99"]).exit_code == 1
+    unknown = env.run([*base, "--fail-above", "classwise_ece=1"])
+    assert unknown.exit_code == 2
+    assert env.run([*base, "--classwise", "--fail-above", "classwise_ece=1"]).exit_code == 0
+
+
+def test_errors_are_one_line(env: CliEnv, tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("a,b\n0.2,0.8\n0.6,0.4\n")
+    bins = env.run(["calibration", str(path), "--target", "1,0", "--bins", "0"])
+    assert bins.exit_code == 2
+    assert "--bins" in bins.stderr and bins.stderr.count("\n") == 1
+    label = env.run(["calibration", str(path), "--target", "1,2"])
+    assert label.exit_code == 2
+    assert label.stderr == (
+        "xent: error: --target 1,2: row 2: target 2 is out of range (class indices run from 0 to 1)\n"
+    )
+    missing = env.run(["calibration", str(path)])
+    assert missing.exit_code == 2
+    assert missing.stderr.startswith("xent: error: --target is required")
+    count = env.run(["calibration", str(path), "--target", "1,0,1"])
+    assert count.exit_code == 2 and count.stderr.count("\n") == 1
+
+
+def test_reliability_diagram_fits_every_width(digits: dict[str, object]) -> None:
+    from tests.terminal import XENT, run_in_terminal
+
+    ece = _reference(digits["probs"], digits["y"])["ece"]  # type: ignore[arg-type]
+    for columns in (60, 80, 120):
+        status, screen = run_in_terminal(
+            [str(XENT), "calibration", f"{digits['root']}/pred.csv", "--target", "label"], columns
+        )
+        assert status == 0
+        lines = [line for line in screen.splitlines() if not line.startswith("xent: note:")]
+        assert "Reliability diagram (15 uniform bins)" in screen
+        assert all(len(line) <= columns for line in lines), screen
+        assert f"  ECE         {ece:.6g}" in lines
+        assert any("█" in line for line in lines)
+
+
+def test_quantile_bins_need_the_local_engine(env: CliEnv, tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("a,b\n0.9,0.1\n0.3,0.7\n")
+    result = env.run(
+        ["calibration", str(path), "--target", "0,1", "--strategy", "quantile", "--engine", "dask"]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "xent: error: --strategy quantile needs every confidence in one process "
+        "(use --strategy uniform on Dask, or the local engine)\n"
+    )

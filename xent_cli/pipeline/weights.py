@@ -1,0 +1,107 @@
+"""``--weights W``: one weight per row of the predictions, from a column of them, a file or a list.
+
+The weights are held in memory (8 bytes a row), as labels from a file of their own are.
+A column of the predictions is read in a second pass over the file (it must be a file, not
+stdin) and is left out of the outcomes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from xent_cli.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from xent_cli.pipeline.align import InputSpec
+
+HINT = "--weights: finite numbers >= 0, not all 0, one per row of the predictions"
+
+
+@dataclass
+class Weights:
+    """Every row's weight, where they came from, and whether they are a column of the predictions."""
+
+    values: NDArray[np.float64]
+    label: str
+    column: str | None
+
+    def block(self, start: int, rows: int, pred_label: str) -> NDArray[np.float64]:
+        """The weights of rows ``start`` to ``start + rows``; too few is an error."""
+        if start + rows > self.values.shape[0]:
+            raise InputError(
+                f"{self.label} has {self.values.shape[0]} weights but {pred_label} has more rows",
+                hint=HINT,
+            )
+        return self.values[start : start + rows]
+
+    def finish(self, rows: int, pred_label: str) -> None:
+        if self.values.shape[0] != rows:
+            raise InputError(
+                f"{self.label} has {self.values.shape[0]} weights but {pred_label} has {rows} rows",
+                hint=HINT,
+            )
+
+
+def read_weights(text: str, pred_spec: InputSpec) -> Weights:
+    """The weights ``--weights`` names: a labels-like source (file or inline list), else a column of PRED."""
+    import numpy as np
+
+    from xent_cli.io.readers import read_labels
+    from xent_cli.io.sources import Source
+    from xent_cli.pipeline.tasks import target_source
+
+    source = target_source(text, pred_spec.source)
+    if source is not None and source.inline is not None:
+        source = Source(label="--weights", inline=source.inline)
+    texts: list[str]
+    if source is not None:
+        if source.is_stdin and pred_spec.source.is_stdin:
+            raise UsageError("only one source can be stdin ('-')")
+        labels = read_labels(source, replace(pred_spec.options, label_column=None))
+        texts, label = labels.values, labels.label
+        where: Callable[[int], str] = labels.where
+        column = None
+    else:
+        from xent_cli.io.labels import read_sample_columns
+
+        if pred_spec.source.is_stdin:
+            raise UsageError(
+                f"--weights {text}: a column of the predictions is read in a second pass, so PRED must be a "
+                "file, not stdin",
+                hint="save the predictions to a file, or give the weights as a file of their own",
+            )
+        blocks = read_sample_columns(pred_spec.source, pred_spec.options, [text], ["--weights"])
+        texts = [value for block in blocks for value in block[0]]
+        label = f"{pred_spec.label} column {text!r}"
+        column = text
+
+        def where(index: int) -> str:
+            return f"{label}: row {index + 1}"
+
+    values = np.empty(len(texts))
+    for i, item in enumerate(texts):
+        try:
+            number = float(item)
+        except ValueError:
+            number = math.nan
+        if not (math.isfinite(number) and number >= 0):
+            raise InputError(f"{where(i)}: weight {item!r} is not a finite number >= 0", hint=HINT)
+        values[i] = number
+    if not np.any(values > 0):
+        raise InputError(f"{label}: every weight is 0", hint=HINT)
+    return Weights(values, label, column)
+
+
+def without_column(spec: InputSpec, outcomes: list[str] | None, column: str) -> InputSpec | None:
+    """``spec`` reading every outcome but the weights column, or None when it is not an outcome."""
+    if not outcomes or column not in outcomes:
+        return None
+    kept = tuple(name for name in outcomes if name != column)
+    return replace(spec, options=replace(spec.options, columns=kept))
