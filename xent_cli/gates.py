@@ -51,7 +51,7 @@ def evaluate(
         return comparisons[name]
 
     for gate in gates:
-        name = gate.statistic or result.headline.key
+        name = gate.statistic or result.headline_key
         measure, statistic = result.split_statistic(name)
         if not gate.against_baseline:
             checks.append(GateCheck(gate, measure, statistic, _statistic(result, gate, name)))
@@ -68,7 +68,7 @@ def evaluate(
             # The end of the interval nearest to passing: the gate fails only if all of it is past.
             value = comparison.ci[0] if gate.direction == "increase" else comparison.ci[1]
         checks.append(GateCheck(gate, measure, statistic, value, limit, comparison))
-    headline = compare(result.headline.key) if baseline is not None else None
+    headline = compare(result.headline_key) if baseline is not None else None
     return GateReport(checks, headline)
 
 

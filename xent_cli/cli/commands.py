@@ -242,8 +242,7 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
             join_ids=inputs.id_column is not None and q_spec is not None,
             explain=explain.explain,
             q_kind=_dense(q_kind),
-            # The language-model panel is built on the KL rows: without kl there is none.
-            panel=name == "compare" and (compare.keys is None or "kl" in compare.keys),
+            panel=name == "compare",
             target=tokens.target or _tokens_in_file(name, p_spec, q_spec),
             pair_position=tokens.pair == "position",
             top_logprobs=top_k,

@@ -651,7 +651,7 @@ GATE_MEASURES: dict[str, tuple[str, ...]] = {
     "js": ("js", "js_distance"),
     "compare": COMPARE_MEASURES,
     "loss": ("log_loss", "accuracy"),
-    "info": ("mi", "h_x", "h_y", "h_xy", "h_x_given_y", "h_y_given_x", "nmi"),
+    "info": ("mi", "h_x", "h_y", "h_xy", "h_x_given_y", "h_y_given_x", "nmi", "ami", "vi"),
 }
 GATE_EXTRAS = {
     "compare": "Also the panel's same_top1 and same_top1_std_error; with --target the measures nll_p, "

@@ -161,6 +161,13 @@ def _sample(opened: OpenedSource, options: ReadOptions) -> _Parsed:
     label = opened.label
     limit = max_line_bytes()
     prefix_lines = opened.drop_blank_prefix()
+    if opened.lone_cr_before_data and opened.head[:1] in (b",", b";", b"\t", b"|"):
+        # pandas reads a lone CR before a delimiter its own way (the empty field after it
+        # vanishes): refused rather than read differently.
+        raise InputError(
+            f"{label}: line {prefix_lines + 1} starts with a delimiter right after a lone carriage return",
+            hint="convert the line ends first, e.g. tr '\\r' '\\n'",
+        )
     while True:
         head = opened.head
         complete = opened.eof

@@ -498,8 +498,10 @@ class OpenedSource:
         self._rest = rest
         self._file = file
         self._stream: IO[bytes] | None = None
-        # Bytes dropped from the start by :meth:`drop_blank_prefix` (a plain file is read from there).
+        # Bytes dropped from the start by :meth:`drop_blank_prefix` (a plain file is read from there),
+        # and whether the last of them was a CR without an LF.
         self._dropped = 0
+        self.lone_cr_before_data = False
         self.identity: tuple[int, int] | None = None
         if file is not None:
             try:
@@ -540,11 +542,10 @@ class OpenedSource:
         while True:
             head = self.head
             blank = len(head) - len(head.lstrip(b"\r\n"))
-            if blank and head[blank - 1 : blank] == b"\r":
-                # A last CR stays: its LF may come with the next read, and pandas reads a CR
-                # before a delimiter its own way (",x" after it is one field, not two).
-                blank -= 1
+            if blank and blank == len(head) and head.endswith(b"\r") and not self.eof:
+                blank -= 1  # a CR whose LF may come with the next read: one line end, not two
             if blank:
+                self.lone_cr_before_data = head[blank - 1 : blank] == b"\r"
                 lines += head.count(b"\n", 0, blank) + head.count(b"\r", 0, blank)
                 lines -= head.count(b"\r\n", 0, blank)
                 self._drop(blank)
