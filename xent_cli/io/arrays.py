@@ -24,7 +24,7 @@ from typing import IO, Any, cast
 
 from xent_cli.errors import InputError
 from xent_cli.io.npy import array_table, read_header
-from xent_cli.io.sources import OpenedSource, Source
+from xent_cli.io.sources import OpenedSource, Source, WrappedStream
 from xent_cli.io.table import ReadOptions, Table, clip
 
 # safetensors dtypes xent reads: the NumPy type of their little-endian bytes (BF16 widened below).
@@ -75,15 +75,8 @@ def _path_spec(opened: OpenedSource) -> str:
 # --- .npz ---------------------------------------------------------------------------------------
 
 
-class _GuardedMember(io.RawIOBase):
+class _GuardedMember(WrappedStream):
     """A zip member's stream whose failures (bad CRC, corrupt deflate data) are one InputError."""
-
-    def __init__(self, inner: IO[bytes], label: str) -> None:
-        self._inner = inner
-        self._label = label
-
-    def readable(self) -> bool:
-        return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         try:
@@ -94,11 +87,6 @@ class _GuardedMember(io.RawIOBase):
             ) from None
         buffer[: len(data)] = data
         return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._inner.close()
-        super().close()
 
 
 def read_npz(opened: OpenedSource, options: ReadOptions) -> Table:

@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from xent_cli.errors import InputError
 from xent_cli.io import layout as rule
-from xent_cli.io.sources import OpenedSource
+from xent_cli.io.sources import OpenedSource, WrappedStream
 from xent_cli.io.table import Block, ReadOptions, Table, max_line_bytes, short, size_text
 
 if TYPE_CHECKING:
@@ -360,7 +360,7 @@ def decode_error(label: str, exc: UnicodeDecodeError) -> InputError:
     )
 
 
-class LineLimitedStream(io.RawIOBase):
+class LineLimitedStream(WrappedStream):
     """A byte stream that refuses a line longer than ``limit`` (``XENT_MAX_LINE_BYTES``).
 
     A parser holds a whole line (a row) in memory; without a newline in sight (``/dev/zero``,
@@ -368,13 +368,9 @@ class LineLimitedStream(io.RawIOBase):
     """
 
     def __init__(self, inner: IO[bytes], limit: int, label: str) -> None:
-        self._inner = inner
+        super().__init__(inner, label)
         self._limit = limit
-        self._label = label
         self._run = 0  # bytes since the last line end
-
-    def readable(self) -> bool:
-        return True
 
     def read(self, size: int | None = -1) -> bytes:
         data = self._inner.read(-1 if size is None else size)
@@ -390,11 +386,6 @@ class LineLimitedStream(io.RawIOBase):
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._inner.close()
-        super().close()
 
 
 def frames(

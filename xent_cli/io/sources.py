@@ -350,11 +350,10 @@ class PrefixedStream(io.RawIOBase):
         return _read_into(self._rest, buffer)
 
 
-class GuardedStream(io.RawIOBase):
-    """Turns a failure to read or decompress, wherever it happens, into one clear InputError.
+class WrappedStream(io.RawIOBase):
+    """A read-only stream over another one, named ``label`` for messages; closing it closes ``inner``.
 
-    Parsers read through this, so a gzip file truncated a megabyte in is
-    reported as such rather than as a parser's internal exception.
+    Subclasses say what reading through them adds (``readinto``).
     """
 
     def __init__(self, inner: IO[bytes], label: str) -> None:
@@ -363,6 +362,19 @@ class GuardedStream(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def close(self) -> None:
+        if not self.closed:
+            self._inner.close()
+        super().close()
+
+
+class GuardedStream(WrappedStream):
+    """Turns a failure to read or decompress, wherever it happens, into one clear InputError.
+
+    Parsers read through this, so a gzip file truncated a megabyte in is
+    reported as such rather than as a parser's internal exception.
+    """
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         import lzma
@@ -379,11 +391,6 @@ class GuardedStream(io.RawIOBase):
                 str(exc) if "compress" in str(exc).lower() or "gzip" in str(exc).lower() else exc.strerror
             )
             raise InputError(f"{self._label}: cannot read: {message or exc}") from None
-
-    def close(self) -> None:
-        if not self.closed:
-            self._inner.close()
-        super().close()
 
 
 class TranscodedStream(io.RawIOBase):
