@@ -279,21 +279,16 @@ def _as_targets(y_true: ArrayLike, n_rows: int, n_classes: int) -> IntArray:
     return labels.astype(np.intp)
 
 
-def _as_weights(sample_weight: ArrayLike | None, n_rows: int) -> FloatArray | None:
-    if sample_weight is None:
-        return None
-    weights = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
-    if weights.shape[0] != n_rows:
-        raise DistributionError(
-            f"sample_weight has {weights.shape[0]} values for {n_rows} rows",
-            reason="shape",
-            name="sample_weight",
-        )
-    if np.any(~np.isfinite(weights)) or np.any(weights < 0) or not np.any(weights > 0):
-        raise DistributionError(
-            "sample_weight must be finite, >= 0 and not all 0", reason="value", name="sample_weight"
-        )
-    return weights
+def _prepared(
+    y_true: ArrayLike, y_prob: ArrayLike, sample_weight: ArrayLike | None, kind: Kind, tolerance: float
+) -> tuple[FloatArray, IntArray, FloatArray | None]:
+    """Probabilities, class indices and weights, paired (pandas objects by index) and validated."""
+    from xent_cli.core.loss import paired_rows, sample_weights
+
+    y_true, y_prob = paired_rows(y_true, y_prob, "y_prob")
+    probs = _as_probs(y_prob, kind, tolerance)
+    targets = _as_targets(y_true, probs.shape[0], probs.shape[1])
+    return probs, targets, sample_weights(sample_weight, probs.shape[0])
 
 
 def brier(
@@ -330,12 +325,7 @@ def brier(
     >>> round(brier([0, 2], [[0.8, 0.1, 0.1], [0.3, 0.6, 0.1]]), 12)
     0.66
     """
-    from xent_cli.core.loss import paired_rows
-
-    y_true, y_prob = paired_rows(y_true, y_prob, "y_prob")
-    probs = _as_probs(y_prob, kind, tolerance)
-    targets = _as_targets(y_true, probs.shape[0], probs.shape[1])
-    weights = _as_weights(sample_weight, probs.shape[0])
+    probs, targets, weights = _prepared(y_true, y_prob, sample_weight, kind, tolerance)
     rows = brier_rows(probs, targets) * brier_scale(probs.shape[1])
     if weights is None:
         return ExactSum().add(rows).mean()
@@ -389,12 +379,7 @@ def calibration(
         raise DistributionError(
             "strategy must be 'uniform' or 'quantile'", reason="strategy", name="strategy"
         )
-    from xent_cli.core.loss import paired_rows
-
-    y_true, y_prob = paired_rows(y_true, y_prob, "y_prob")
-    probs = _as_probs(y_prob, kind, tolerance)
-    targets = _as_targets(y_true, probs.shape[0], probs.shape[1])
-    weights = _as_weights(sample_weight, probs.shape[0])
+    probs, targets, weights = _prepared(y_true, y_prob, sample_weight, kind, tolerance)
     confidence, predicted = top_label(probs)
     edges = uniform_edges(n_bins) if strategy == "uniform" else quantile_edges(confidence, n_bins)
     bins = ReliabilityBins(edges).add(confidence, (predicted == targets).astype(np.float64), weights)

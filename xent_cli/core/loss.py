@@ -94,6 +94,24 @@ def top1_correct_rows(pred: Distributions, targets: IntArray) -> FloatArray:
     return correct
 
 
+def sample_weights(sample_weight: ArrayLike | None, n_rows: int) -> NDArray[np.float64] | None:
+    """``sample_weight`` as a float64 vector of ``n_rows`` finite weights ``>= 0``, not all 0 (None: none)."""
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+    if weights.shape[0] != n_rows:
+        raise DistributionError(
+            f"sample_weight has {weights.shape[0]} values for {n_rows} rows",
+            reason="shape",
+            name="sample_weight",
+        )
+    if np.any(~np.isfinite(weights)) or np.any(weights < 0) or not np.any(weights > 0):
+        raise DistributionError(
+            "sample_weight must be finite, >= 0 and not all 0", reason="value", name="sample_weight"
+        )
+    return weights
+
+
 def paired_rows(y_true: ArrayLike, y_pred: ArrayLike, pred_name: str = "y_pred") -> tuple[Any, Any]:
     """``y_true`` and ``y_pred`` with their rows paired: by index when both are pandas objects.
 
@@ -243,19 +261,9 @@ def log_loss(
                 name="y_true",
             )
         nll = nll_rows(dist, targets, label_smoothing, eps)
-    if sample_weight is None:
+    weights = sample_weights(sample_weight, nll.shape[0])
+    if weights is None:
         return float(np.mean(nll))
-    weights = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
-    if weights.shape[0] != nll.shape[0]:
-        raise DistributionError(
-            f"sample_weight has {weights.shape[0]} values for {nll.shape[0]} rows",
-            reason="shape",
-            name="sample_weight",
-        )
-    if np.any(~np.isfinite(weights)) or np.any(weights < 0) or not np.any(weights > 0):
-        raise DistributionError(
-            "sample_weight must be finite, >= 0 and not all 0", reason="value", name="sample_weight"
-        )
     with np.errstate(invalid="ignore"):
         weighted = np.where(weights > 0, weights * nll, 0.0)
     return float(np.sum(weighted) / np.sum(weights))

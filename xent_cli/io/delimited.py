@@ -254,6 +254,11 @@ class DelimitedLayout:
     def header(self) -> list[str] | None:
         return self.layout.names if self.layout.header else None
 
+    @property
+    def lines_before_stream(self) -> int:
+        """File lines before the text the parser reads (the blank prefix dropped from it)."""
+        return self.first_data_line - self.skip_records - 1
+
 
 def describe(opened: OpenedSource, options: ReadOptions) -> tuple[DelimitedLayout, rule.Sample]:
     """Sample the text and decide its layout."""
@@ -425,7 +430,7 @@ def frames(
     except pd.errors.EmptyDataError:
         return
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise parser_error(label, exc, shape.first_data_line - shape.skip_records - 1) from None
+        raise parser_error(label, exc, shape.lines_before_stream) from None
     finally:
         stream.close()
 
@@ -471,7 +476,7 @@ def line_of_row(opened: OpenedSource, shape: DelimitedLayout, row: int) -> int |
                     continue  # a blank line, which pandas skips
                 found += 1
                 if found == row:
-                    return shape.first_data_line - shape.skip_records - 1 + start
+                    return shape.lines_before_stream + start
     except (OSError, csv.Error):
         return None
     return None
@@ -602,7 +607,7 @@ def _wide_rows(opened: OpenedSource, options: ReadOptions, shape: DelimitedLayou
     stream = LineLimitedStream(opened.raw_stream(), max_line_bytes(), label)
     text = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8", newline=None)
     rows_per_block = options.rows_per_block(len(decided.outcomes))
-    line_offset = shape.first_data_line - shape.skip_records - 1
+    line_offset = shape.lines_before_stream
     start = 0
     physical = 0
     lines: list[str] = []
