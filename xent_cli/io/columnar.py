@@ -25,7 +25,7 @@ from xent_cli.errors import InputError
 from xent_cli.io import layout as rule
 from xent_cli.io.jsonrows import label_text
 from xent_cli.io.sources import OpenedSource
-from xent_cli.io.table import Block, ReadOptions, Table
+from xent_cli.io.table import READ_AHEAD, Block, ReadOptions, Table, read_ahead
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -164,7 +164,8 @@ class _Reader:
         pa = _pyarrow()
         try:
             if self.kind == "parquet":
-                yield from self.parquet.iter_batches(batch_size=size, columns=columns, use_threads=False)
+                # pyarrow decodes the columns of a batch on its threads.
+                yield from self.parquet.iter_batches(batch_size=size, columns=columns, use_threads=True)
             elif self.kind == "file":
                 for i in range(self.ipc_file.num_record_batches):
                     batch = self.ipc_file.get_batch(i)
@@ -277,6 +278,10 @@ def read_columnar(opened: OpenedSource, options: ReadOptions) -> Table:
     batch_rows = options.rows_per_block(decided.n_outcomes)
 
     def blocks() -> Iterator[Block]:
+        # Decoded on a thread of their own, beside the computation.
+        return read_ahead(decoded(), READ_AHEAD, f"xent-read {label}")
+
+    def decoded() -> Iterator[Block]:
         start = 0
         try:
             for batch in reader.batches(needed, batch_rows):
