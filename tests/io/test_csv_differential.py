@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -237,7 +238,7 @@ def test_a_byte_order_mark_at_the_start_of_a_piece_is_data_as_in_pandas(tmp_path
     assert pd.read_csv(path)["a"].dtype.kind not in "fiu"
     for block_rows in (1, 2, 7, 50):
         with pytest.raises(
-            InputError, match=r"row 51 \(line 52\), column 1 \('a'\): '\ufeff0.5' is not a number"
+        with pytest.raises(InputError, match=re.escape("row 51 (line 52), column 1 ('a'): '\\ufeff0.5' is not")):
         ):
             _read_all(path, block_rows)
 
