@@ -310,3 +310,52 @@ def test_a_weighted_mean_gets_no_interval(env: CliEnv, examples: Path) -> None:
         "xent: error: --fail-above perplexity.ci_low=3: --ci gives no interval of the weighted perplexity "
         "(the bootstrap resamples unweighted rows) (gate on the value itself, or leave out --weights)\n"
     )
+
+
+def test_a_baseline_without_rows_is_compared_without_an_interval(
+    env: CliEnv, batch: tuple[Path, np.ndarray], tmp_path: Path
+) -> None:
+    path, _ = batch
+    baseline = tmp_path / "old.json"
+    assert env.run(["entropy", str(path), "--json", "--rows", "0", "-o", str(baseline)]).exit_code == 0
+    assert "rows" not in json.loads(baseline.read_text())
+    run = env.run(
+        ["entropy", str(path), "--baseline", str(baseline), "--ci", "0.9", "--fail-increase", "1%", "--json"]
+    )
+    assert run.exit_code == 0, run.stderr
+    assert run.stderr == (
+        f"xent: note: --baseline {baseline} holds no per-row values of entropy (written with --rows 0?): "
+        "its change is compared without an interval\n"
+    )
+    comparison = json.loads(run.stdout)["baseline"]
+    assert "ci" not in comparison
+    assert comparison["change"] == 0
+
+
+@pytest.mark.parametrize(
+    ("ids", "message"),
+    [
+        (
+            [f"r{i}" for i in range(299)] + ["r0"],
+            "ids repeat, so rows cannot be paired by id (give every row a distinct id)",
+        ),
+        (
+            [f"s{i}" for i in range(300)],
+            "has no row with id 's0' (300 ids of this run lack one) (--ci pairs the rows of both results by id)",
+        ),
+    ],
+)
+def test_rows_that_cannot_pair_by_id(
+    env: CliEnv, batch: tuple[Path, np.ndarray], tmp_path: Path, ids: list[str], message: str
+) -> None:
+    path, p = batch
+    baseline = tmp_path / "old.json"
+    assert env.run(["entropy", str(path), "--json", "-o", str(baseline)]).exit_code == 0
+    frame = pd.DataFrame(p, columns=list("abcde"))
+    frame.insert(0, "id", ids)
+    new = tmp_path / "new.csv"
+    frame.to_csv(new, index=False)
+    run = env.run(["entropy", str(new), "--baseline", str(baseline), "--ci", "0.9", "--fail-increase", "1%"])
+    assert run.exit_code == 2
+    assert run.stdout == ""
+    assert run.stderr == f"xent: error: --baseline {baseline}: {message}\n"
