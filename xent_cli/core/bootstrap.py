@@ -70,8 +70,8 @@ def _thresholds() -> NDArray[np.int64]:
 
 
 THRESHOLDS = _thresholds()
-# The compiled kernel compares each uniform with them (in vector code, as int32).
-THRESHOLDS_INT32 = THRESHOLDS.astype(np.int32)
+# The compiled kernel compares each 16-bit uniform with them (in vector code).
+THRESHOLDS_UINT16 = THRESHOLDS.astype(np.uint16)
 # Threads per call of the compiled kernel (over resamples: a resample's sums never depend on them).
 THREADS = 2
 
@@ -169,7 +169,7 @@ def _compiled_sums(
 
     def run(k: int) -> None:
         compiled.poisson_sums(
-            values, start, seed, resamples, THRESHOLDS_INT32, cuts[k], cuts[k + 1], total.sums, counts
+            values, start, seed, resamples, THRESHOLDS_UINT16, cuts[k], cuts[k + 1], total.sums, counts
         )
 
     if threads == 1:
