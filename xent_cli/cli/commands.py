@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from xent_cli.cli.app import XentCommand, app
 from xent_cli.cli.params import (
+    CALIBRATION_GATE_NAMES,
     Average,
     Bins,
     BinStrategy,
@@ -365,7 +366,11 @@ def _loss_of_sampled_tokens(
     return execute(loss_plan(spec, settings), output=output, gates=gates, scale=scale)
 
 
-@app.command(cls=XentCommand, short_help="Calibration: ECE, Brier score, reliability diagram.")
+@app.command(
+    cls=XentCommand,
+    short_help="Calibration: ECE, Brier score, reliability diagram.",
+    epilog=CALIBRATION_GATE_NAMES,
+)
 @command_options(**COMMON, scale=ScaleParams)
 def calibration(
     pred: PredArg = None,
