@@ -278,6 +278,8 @@ class InfoSummary:
     correction: str
     joint: JointTable | None = None
     nmi_normalization: str = "arithmetic: I / ((H(X) + H(Y)) / 2)"
+    # The mean of H(X) and H(Y) that normalizes NMI and AMI (scikit-learn's average_method).
+    average_method: str = "arithmetic"
 
 
 @dataclass(frozen=True)

@@ -365,7 +365,11 @@ def _loss_of_sampled_tokens(
     return execute(loss_plan(spec, settings), output=output, gates=gates, scale=scale)
 
 
-@app.command(cls=XentCommand, short_help="Calibration: ECE, Brier score, reliability diagram.")
+@app.command(
+    cls=XentCommand,
+    short_help="Calibration: ECE, Brier score, reliability diagram.",
+    epilog=gate_names_help("calibration"),
+)
 @command_options(**COMMON, scale=ScaleParams)
 def calibration(
     pred: PredArg = None,

@@ -665,8 +665,23 @@ SUMMARY_STATISTICS = (
 )
 
 
+# calibration's statistics are not the means of its per-row measures (ECE is made from bins):
+# its names are listed apart. xent_cli.pipeline.calibration.calibration_plan is the authority.
+CALIBRATION_GATE_STATISTICS = ("ece", "mce", "rmsce", "brier", "accuracy", "confidence")
+CALIBRATION_ROW_MEASURES = ("brier", "confidence", "correct")
+
+
 def gate_names_help(command: str) -> str:
     """The paragraph of ``command``'s --help that lists the names its gates take."""
+    if command == "calibration":
+        return (
+            f"Gate names (--fail-above NAME=X, …): {', '.join(CALIBRATION_GATE_STATISTICS)} (ECE is the "
+            "headline), and classwise_ece with --classwise; or MEASURE.STAT for a per-row measure, "
+            f"{', '.join(CALIBRATION_ROW_MEASURES)} (1 when the top class is the target), with STAT one "
+            f"of {SUMMARY_STATISTICS}; ci_low and ci_high with --ci. E.g. --fail-above ece=0.05, "
+            "--fail-below accuracy=0.9, "
+            "--fail-above brier.p99=0.8."
+        )
     measures = GATE_MEASURES[command]
     first = measures[0]
     text = (

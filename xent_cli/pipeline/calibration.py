@@ -267,5 +267,6 @@ def calibration_plan(spec: InputSpec, settings: CalibrationSettings) -> Plan:
     tasks = [Task(calibration_task, (part, settings)) for part in split(spec)]
     statistics = [*calibration_statistics(settings.classwise), *statistic_names(["confidence", "correct"])]
     statistics += [name for name in statistic_names(["brier"]) if "." in name]
+    statistics = list(dict.fromkeys(statistics))  # confidence is both a statistic and a measure
     inputs = [spec.source, *([labels] if labels is not None else [])]
     return Plan(result, tasks, statistics, inputs)

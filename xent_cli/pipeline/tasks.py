@@ -1420,10 +1420,19 @@ def _information_partial(
         correction=correction,
         joint=echo,
         nmi_normalization=f"{average}: I / {AVERAGE_FORMULAS[average]}",
+        average_method=average,
     )
+    # NMI and AMI depend on the mean of H(X) and H(Y) that normalizes them: the label names it,
+    # as scikit-learn's average_method does.
+    averaged = {"nmi", "ami"}
     return Partial(
         measures=[
-            MeasurePart(key, label, np.array([getattr(scaled, key)]), scaling)
+            MeasurePart(
+                key,
+                f"{label} ({average})" if key in averaged else label,
+                np.array([getattr(scaled, key)]),
+                scaling,
+            )
             for key, label, scaling in INFO_MEASURES
         ],
         rows_read=1,
