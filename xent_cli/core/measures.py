@@ -318,6 +318,15 @@ def power_sum_minus_one(t: PairTerms, alpha: float) -> FloatArray:
         psi = _g(beta * l_finite) - beta * _g(l_finite)
         psi = np.where(finite, psi, (beta - 1.0) if beta > 0 else math.inf)  # q = 0 < p
         terms = np.where(positive, t.p * psi, -beta * t.q)
+        # Far apart (|L| > 30: q/p beyond e^30 or below e^-30), g(L) overflows for a tiny p
+        # (p = 1e-315 beside q = 1e-6: e^L = 1e309) though p·ψ is small: there it is
+        # p^α q^β − p − β(q − p) = e^(log p + βL) − p − β(q − p), whose terms are dominated by
+        # one side and do not cancel.
+        far = finite & (np.abs(l_finite) > 30.0)
+        if far.any():
+            log_p = np.log(np.where(far, t.p, 1.0))
+            direct = np.exp(log_p + beta * l_finite) - t.p - beta * (t.q - t.p)
+            terms = np.where(far, direct, terms)
     return row_sum_signed(terms)
 
 
