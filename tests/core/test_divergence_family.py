@@ -117,6 +117,6 @@ def test_a_subnormal_p_beside_a_small_q_stays_finite_and_exact() -> None:
                 assert reference.relative_error(got, exact[f"renyi:{alpha}"]) < 2e-11, alpha
                 assert (
                     reference.relative_error(float(tsallis_rows(t, alpha)[0]), exact[f"tsallis:{alpha}"])
-                    < 5e-12
+                    < 2e-11
                 )
             assert math.isfinite(got) or alpha > 1, (forward, alpha)
