@@ -1185,10 +1185,6 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
     count = len(nll_parts)
     nll_values = nll_parts.finish(settings.unit.scale)
     notes = reader.notes
-    if reader.weights is not None:
-        from xent_cli.pipeline.weights import weighted_note
-
-        notes.append(weighted_note(reader.weights))
     if settings.clip is None and not settings.smooth and _any_inf(nll_values):
         notes.append(
             "some rows put probability 0 on the true class (NLL inf): --clip auto clips probabilities "
@@ -1450,9 +1446,9 @@ def _information_partial(
         nmi_normalization=f"{average}: I / {AVERAGE_FORMULAS[average]}",
         average_method=average,
     )
-    # NMI and AMI depend on the mean of H(X) and H(Y) that normalizes them: the label names it,
-    # as scikit-learn's average_method does.
-    averaged = {"nmi", "ami"}
+    # NMI and AMI depend on the mean of H(X) and H(Y) that normalizes them: the label names it
+    # when it is not scikit-learn's default (arithmetic); the JSON's info.average_method always does.
+    averaged = {"nmi", "ami"} if average != "arithmetic" else set()
     return Partial(
         measures=[
             MeasurePart(
