@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from xent_cli.cli.app import XentCommand, app
 from xent_cli.cli.params import (
-    CALIBRATION_GATE_NAMES,
     Average,
     Bins,
     BinStrategy,
@@ -71,6 +70,7 @@ def entropy(
     source: SourceArg = None,
     column: SampleColumn = None,
     correction: Correction = "none",
+    weights: SampleWeights = None,
     *,
     inputs: InputParams,
     numbers: NumberParams,
@@ -84,7 +84,9 @@ def entropy(
     A one-column table is one distribution; otherwise each row is one.
     With --column COL, each row is a sample and the entropy is that of the
     column's empirical distribution (plug-in; --correction miller-madow).
-    --explain lists each outcome's p, -log p and -p log p.
+    --explain lists each outcome's p, -log p and -p log p. --weights W
+    weights the rows: the summary's mean, std_error and percentiles are
+    weighted (percentiles by the inverted weighted CDF).
 
     Examples:
 
@@ -108,6 +110,7 @@ def entropy(
         correction=correction,
         explain=explain.explain,
         explain_top=explain.top,
+        weights=weights,
     )
     return execute(plan, output=output, gates=gates, scale=scale)
 
@@ -211,6 +214,7 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
     def command(
         p: PArg = None,
         q: QArg = None,
+        weights: SampleWeights = None,
         *,
         inputs: InputParams,
         numbers: NumberParams,
@@ -248,6 +252,7 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
             pair_position=tokens.pair == "position",
             top_logprobs=top_k,
             measures=compare.keys,
+            weights=weights,
         )
         plan = pair_plan(p_spec, q_spec, settings, explain_top=explain.top)
         return execute(plan, output=output, gates=gates, scale=scale)
@@ -369,7 +374,7 @@ def _loss_of_sampled_tokens(
 @app.command(
     cls=XentCommand,
     short_help="Calibration: ECE, Brier score, reliability diagram.",
-    epilog=CALIBRATION_GATE_NAMES,
+    epilog=gate_names_help("calibration"),
 )
 @command_options(**COMMON, scale=ScaleParams)
 def calibration(

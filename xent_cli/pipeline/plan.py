@@ -72,9 +72,13 @@ def entropy_plan(
     correction: str = "none",
     explain: bool = False,
     explain_top: int | None = None,
+    weights: str | None = None,
 ) -> Plan:
     if column is None and correction != "none":
         raise UsageError("--correction applies to entropies estimated from samples (--column COL)")
+    if column is not None and weights is not None:
+        raise UsageError("--weights weights rows of distributions; with --column each row is one sample")
+    weight_inputs = _weights_source(weights, spec)
     if column is not None:
         _one_file(spec, "--column")
         options = {"unit": unit, "correction": correction, "explain": explain}
@@ -82,15 +86,17 @@ def entropy_plan(
         title = f"Entropy of column {column!r}"
         sources = {"p": spec.label, "column": column}
     else:
-        options = {"unit": unit, "tolerance": tolerance, "explain": explain}
+        options = {"unit": unit, "tolerance": tolerance, "explain": explain, "weights": weights}
         tasks = [Task(entropy_task, (part,), options) for part in split(spec)]
         title = "Entropy H(P)"
         sources = {"p": spec.label}
     return Plan(
-        ResultSpec("entropy", title, unit, sources, explain_top if explain else None),
+        ResultSpec(
+            "entropy", title, unit, sources, explain_top if explain else None, weighted=weights is not None
+        ),
         tasks,
         statistic_names(["entropy"]),
-        [spec.source],
+        [spec.source, *weight_inputs],
     )
 
 
@@ -116,6 +122,9 @@ def pair_plan(
         )
     if settings.target is not None and q_spec is None:
         raise UsageError("--target needs two sources: P (the reference) and Q (the candidate)")
+    if settings.weights is not None and settings.join_ids:
+        raise UsageError("--weights pairs with P's rows by position; it cannot be used with --id")
+    weight_inputs = _weights_source(settings.weights, p_spec)
     if q_spec is None:
         _one_file(p_spec, "one source read as P and Q")
         tasks = [Task(pair_task, (p_spec, None, settings))]
@@ -132,7 +141,16 @@ def pair_plan(
         if settings.top_logprobs
         else command.title
     )
-    spec = ResultSpec(command.command, title, settings.unit, sources, explain_top, smoothing)
+    spec = ResultSpec(
+        command.command,
+        title,
+        settings.unit,
+        sources,
+        explain_top,
+        smoothing,
+        weighted=settings.weights is not None,
+    )
+    inputs += weight_inputs
     extra = PANEL_STATISTICS + (PANEL_TARGET_STATISTICS if settings.target else ()) if settings.panel else ()
     if settings.target is not None:
         labels = target_source(settings.target, p_spec.source)
@@ -164,6 +182,7 @@ def loss_plan(spec: InputSpec, settings: LossSettings) -> Plan:
     labels = target_source(settings.target, spec.source)
     if spec.source.shards is not None and labels is not None:
         raise UsageError("with sharded predictions, --target must name a column of the shards")
+    weight_inputs = _weights_source(settings.weights, spec)
     tasks = [Task(loss_task, (part, settings)) for part in split(spec)]
     target_label = labels.label if labels is not None else f"{spec.label} column {settings.target!r}"
     result = ResultSpec(
@@ -171,8 +190,9 @@ def loss_plan(spec: InputSpec, settings: LossSettings) -> Plan:
         "Log loss (mean negative log-likelihood)",
         settings.unit,
         {"pred": spec.label, "target": target_label},
+        weighted=settings.weights is not None,
     )
-    inputs = [spec.source, *([labels] if labels is not None else [])]
+    inputs = [spec.source, *([labels] if labels is not None else []), *weight_inputs]
     return Plan(result, tasks, statistic_names(["log_loss", "accuracy"], ("perplexity",)), inputs)
 
 
@@ -206,6 +226,21 @@ def info_plan(
         statistic_names(keys),
         [spec.source],
     )
+
+
+def _weights_source(weights: str | None, spec: InputSpec) -> list[Source]:
+    """The source ``--weights`` names beside ``spec`` (none for a column of it), checked against shards."""
+    if weights is None:
+        return []
+    source = target_source(weights, spec.source)
+    if source is None:
+        return []
+    if spec.source.shards is not None:
+        raise UsageError(
+            "with sharded predictions, --weights must name a column of the shards",
+            hint="each shard's rows are weighted by a column of its own",
+        )
+    return [] if source.inline is not None else [source]
 
 
 def _one_file(spec: InputSpec, what: str) -> None:

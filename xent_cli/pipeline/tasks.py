@@ -53,11 +53,17 @@ def _layout_of(table: Table) -> dict[str, object]:
 ENTROPY_FORMULAS = ExplainFormulas("−p·log p", "−p·log p", information="−log p")
 
 
-def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float, explain: bool = False) -> Partial:
-    """Entropy of every row of one source (and, with ``explain``, each outcome's part of it)."""
+def entropy_task(
+    spec: InputSpec, *, unit: Unit, tolerance: float, explain: bool = False, weights: str | None = None
+) -> Partial:
+    """Entropy of every row of one source (and, with ``explain``, each outcome's part of it).
+
+    ``weights``: ``--weights``, each row's sample weight (the summaries are weighted).
+    """
 
     from xent_cli.core import kernels
     from xent_cli.core.measures import entropy_terms, row_sum
+    from xent_cli.pipeline.weights import task_weights, weighted_note
 
     if not explain:
         spec = _for_kernels(spec)
@@ -65,6 +71,7 @@ def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float, explain: bool
     ids: list[str] = []
     explainer = OutcomeSums() if explain else None
     with ExitStack() as closer:
+        sample_weights, spec = task_weights(weights, spec, closer)
         table = distribution_table(spec, closer)
         size = spec.options.rows_per_block(table.n_outcomes)
         expected = _expected_elements(table)
@@ -93,13 +100,18 @@ def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float, explain: bool
     if explainer is not None:
         explained = explainer.part("entropy", "H(P)", table.outcomes, unit, lambda u: u.scale)
         explained.formulas = ENTROPY_FORMULAS
+    notes = list(table.notes)
+    if sample_weights is not None:
+        sample_weights.finish(int(per_row.shape[0]), spec.label)
+        notes.append(weighted_note(sample_weights))
     return Partial(
         measures=[MeasurePart("entropy", "H(P)", per_row)],
         rows_read=int(per_row.shape[0]),
         ids=ids if len(ids) == per_row.shape[0] else None,
-        notes=list(table.notes),
+        notes=notes,
         layouts={"p": _layout_of(table)},
         explain=explained,
+        weights=None if sample_weights is None else sample_weights.values,
     )
 
 
@@ -524,6 +536,8 @@ class PairSettings:
 
     # compare --measures: compute only these (keys of PAIR_MEASURES).
     measures: tuple[str, ...] | None = None
+    # --weights: each row's sample weight, a column of P or a source of its own.
+    weights: str | None = None
 
     @property
     def pair_command(self) -> PairCommand:
@@ -635,7 +649,10 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
         q_spec = None if q_spec is None else _for_kernels(q_spec)
     if settings.target is not None:
         p_spec = replace(p_spec, options=replace(p_spec.options, label_column=settings.target))
+    from xent_cli.pipeline.weights import task_weights, weighted_note
+
     with ExitStack() as closer:
+        sample_weights, p_spec = task_weights(settings.weights, p_spec, closer)
         pairs: Iterator[PairBlock]
         targets = None
         if settings.top_logprobs:
@@ -697,6 +714,9 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
     if targets is not None:
         targets.finish(count)
         notes = notes + targets.notes
+    if sample_weights is not None:
+        sample_weights.finish(count, p_spec.label)
+        notes = [*notes, weighted_note(sample_weights)]
     return Partial(
         measures=measures,
         rows_read=count,
@@ -706,6 +726,7 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
         explain=explain,
         sources=sources,
         panel=panel,
+        weights=None if sample_weights is None else sample_weights.values,
     )
 
 
@@ -1131,6 +1152,7 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
     )
     weighted = settings.weights is not None
     weight_sum, weighted_nll, weighted_correct = ExactSum(), ExactSum(), ExactSum()
+    kept_weight_parts = RowBuffer()
     spec = reader.spec
     nll_parts = RowBuffer()
     correct_parts = RowBuffer()
@@ -1149,6 +1171,7 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
                 with np.errstate(invalid="ignore"):
                     weighted_nll.add(np.where(kept_weights > 0, kept_weights * nll[keep], 0.0))
                 weighted_correct.add(kept_weights * correct[keep])
+                kept_weight_parts.append(kept_weights)
             nll_parts.append(nll[keep])
             correct_parts.append(correct[keep])
             if block.ids is not None:
@@ -1189,6 +1212,7 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
             weights=(weight_sum, weighted_nll, weighted_correct) if weighted else None,
         ),
         sources={"pred": pred_spec.label, "target": reader.target_label},
+        weights=kept_weight_parts.finish() if weighted else None,
     )
 
 
@@ -1420,10 +1444,19 @@ def _information_partial(
         correction=correction,
         joint=echo,
         nmi_normalization=f"{average}: I / {AVERAGE_FORMULAS[average]}",
+        average_method=average,
     )
+    # NMI and AMI depend on the mean of H(X) and H(Y) that normalizes them: the label names it
+    # when it is not scikit-learn's default (arithmetic); the JSON's info.average_method always does.
+    averaged = {"nmi", "ami"} if average != "arithmetic" else set()
     return Partial(
         measures=[
-            MeasurePart(key, label, np.array([getattr(scaled, key)]), scaling)
+            MeasurePart(
+                key,
+                f"{label} ({average})" if key in averaged else label,
+                np.array([getattr(scaled, key)]),
+                scaling,
+            )
             for key, label, scaling in INFO_MEASURES
         ],
         rows_read=1,
