@@ -529,9 +529,9 @@ def parallel_frames(
     stream = LineLimitedStream(opened.raw_stream(), max_line_bytes(), label)
     cutter = _LinePieces(stream, _piece_bytes(opened, rows), first_lines=shape.skip_lines)
     pool = _parse_pool(workers)
-    # Pieces handed out and not yet taken: (text, its number, line ends before it, its frame).
-    pending: collections.deque[tuple[bytes, int, int, Future[Any]]] = collections.deque()
-    lines_before = 0
+    # Pieces handed out and not yet taken: (text, its number, its frame and line ends).
+    pending: collections.deque[tuple[bytes, int, Future[tuple[Any, int]]]] = collections.deque()
+    lines_before = 0  # line ends in the pieces taken
     serial = False
     try:
         while True:
@@ -541,21 +541,21 @@ def parallel_frames(
                     break
                 number = cutter.pieces - 1
                 future = pool.submit(_parse_piece, piece, number, shape, options, text_columns)
-                pending.append((piece, number, lines_before, future))
-                lines_before += _line_ends(piece)
+                pending.append((piece, number, future))
             if not pending:
                 return
-            frame = pending[0][3].result()
+            frame, lines = pending[0][2].result()
             if frame is None:
                 break
             pending.popleft()
+            lines_before += lines
             for start in range(0, len(frame), rows):
                 yield frame if len(frame) <= rows else frame.iloc[start : start + rows]
         # Serial from the first piece that did not parse cleanly on its own.
         serial = True
-        _, number, before, _ = pending[0]
+        number = pending[0][1]
         lead = [_lead_row(shape)] if number else []
-        tail = _ChainedStream([*lead, *(p for p, _, _, _ in pending)], cutter.rest, stream, label)
+        tail = _ChainedStream([*lead, *(p for p, _, _ in pending)], cutter.rest, stream, label)
         for *_, future in pending:
             future.cancel()
         pending.clear()
@@ -567,7 +567,7 @@ def parallel_frames(
             rows=rows,
             text_columns=text_columns,
             skip=0 if number else shape.skip_records,
-            line_offset=shape.lines_before_stream + before - len(lead),
+            line_offset=shape.lines_before_stream + lines_before - len(lead),
             lead_row=bool(lead),
         )
     finally:
@@ -594,8 +594,16 @@ def _parse_pool(workers: int) -> Any:
 
 def _parse_piece(
     piece: bytes, number: int, shape: DelimitedLayout, options: ReadOptions, text_columns: dict[int, Any]
+) -> tuple[Any, int]:
+    """Piece ``number``'s rows as a frame (empty when it holds none; None when it must be read
+    serially), and its line ends (counted here, off the thread that hands out the pieces)."""
+    frame = _piece_frame(piece, number, shape, options, text_columns)
+    return frame, (_line_ends(piece) if frame is not None else 0)
+
+
+def _piece_frame(
+    piece: bytes, number: int, shape: DelimitedLayout, options: ReadOptions, text_columns: dict[int, Any]
 ) -> Any:
-    """Piece ``number``'s rows as a frame (empty when it holds none); None when it must be read serially."""
     import pandas as pd
 
     skip = 0 if number else shape.skip_records
@@ -626,10 +634,14 @@ def _piece_bytes(opened: OpenedSource, rows: int) -> int:
 
 def _line_ends(text: bytes) -> int:
     """Line ends as pandas counts them: LF, CRLF and a lone CR, one each."""
-    newlines = text.count(b"\n")
+    import numpy as np
+
+    # NumPy counts without holding the GIL (bytes.count holds it, a byte at a time).
+    view = np.frombuffer(text, dtype=np.uint8)
+    newlines = int(np.count_nonzero(view == ord("\n")))
     if b"\r" not in text:
         return newlines
-    return newlines + text.count(b"\r") - text.count(b"\r\n")
+    return newlines + int(np.count_nonzero(view == ord("\r"))) - text.count(b"\r\n")
 
 
 class _LinePieces:
