@@ -56,7 +56,7 @@ ENTROPY_FORMULAS = ExplainFormulas("−p·log p", "−p·log p", information="�
 def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float, explain: bool = False) -> Partial:
     """Entropy of every row of one source (and, with ``explain``, each outcome's part of it)."""
 
-    from xent_cli.core import kernels
+    from xent_cli.core import kernel_backend, kernels
     from xent_cli.core.measures import entropy_terms, row_sum
 
     if not explain:
@@ -70,7 +70,7 @@ def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float, explain: bool
         expected = _expected_elements(table)
         if explainer is None and _big(spec):
             kernels.warm_up("entropy", table.n_outcomes or 0, spec.kind, n_elements=expected)
-        closer.enter_context(kernels.expected_input(expected))
+        closer.enter_context(kernel_backend.expected_input(expected))
         for block in Stream.open(table, size):
             fast = None
             if explainer is None:
@@ -662,14 +662,14 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
             layouts = {"p": _layout_of(p_table), "q": _layout_of(q_table)}
             outcomes = p_table.outcomes or q_table.outcomes
             if kernel is not None:
-                from xent_cli.core import kernels
+                from xent_cli.core import kernel_backend, kernels
 
                 sizes = [_expected_elements(p_table), _expected_elements(q_table)]
                 expected = None if None in sizes else max(n for n in sizes if n is not None)
                 if _big(p_spec, q_spec):
                     width = p_table.n_outcomes or q_table.n_outcomes or 0
                     kernels.warm_up(settings.command, width, p_spec.kind, q_spec.kind, n_elements=expected)
-                closer.enter_context(kernels.expected_input(expected))
+                closer.enter_context(kernel_backend.expected_input(expected))
             if settings.target is not None:
                 targets = TargetReader(p_table, settings.target, p_spec, settings.pair_position)
         for pair in pairs:
