@@ -62,7 +62,7 @@ def test_consolidate_empties_the_list() -> None:
 def _protocol_result(parts: list, spec: object, worst: int) -> object:  # type: ignore[type-arg]
     """What the Dask engine computes from ``parts``, with the workers' side run in this process."""
     from xent_cli.core.stats import PercentilePlan, answer
-    from xent_cli.pipeline.engine import DaskSession, _Merged
+    from xent_cli.pipeline.dask_engine import DaskSession, _Merged
     from xent_cli.pipeline.partials import SUMMARY_PERCENTILES, digest, merge_digests
 
     merged = _Merged()
