@@ -35,7 +35,6 @@ from xent_cli.pipeline.engine import (
     Task,
     local_workers,
     resample_partial,
-    tune_allocator,
 )
 from xent_cli.pipeline.partials import (
     SUMMARY_PERCENTILES,
@@ -50,6 +49,7 @@ from xent_cli.pipeline.partials import (
     merge_digests,
     row_offsets,
 )
+from xent_cli.tuning import tune_allocator
 
 if TYPE_CHECKING:
     import numpy as np

@@ -112,7 +112,6 @@ class LocalSession(Session):
         self.progress_bar = progress_bar
 
     def partials(self, tasks: Sequence[Task]) -> list[Partial]:
-        tune_allocator()  # before the first block's temporaries
         with progress.reporting(self.progress_bar):
             return [task() for task in tasks]
 
@@ -136,44 +135,6 @@ def local_workers() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
-
-
-# --- in the process that computes: this one, or a Dask worker -------------------------------------
-
-_TUNED = False
-
-
-def tune_allocator() -> None:
-    """Let glibc reuse the memory of big NumPy temporaries instead of mapping them afresh.
-
-    Called by the local engine before its tasks and by every Dask task.
-    glibc maps each allocation above its mmap threshold (128 KiB at first) on
-    its own and unmaps it when freed, so a block's temporaries are faulted in
-    again for every block; on a VM a page fault is dear (the plain entropy of
-    a block took 10 ns a value instead of 4). Its dynamic threshold adapts
-    only partly, and not at all under Dask's nanny, which starts workers with
-    ``MALLOC_TRIM_THRESHOLD_=65536`` (setting any threshold turns the dynamic
-    one off; xent's per-shard cost rose 2-4x). Raising the mmap threshold to
-    its maximum (32 MiB) and the trim threshold above it makes freed blocks
-    reused; the memory stays with the process (for Dask: unmanaged memory),
-    bounded by the largest set of temporaries alive at once. Linux with glibc
-    only; elsewhere, or with ``XENT_MALLOC_TUNING=0``, nothing is done.
-    """
-    global _TUNED
-    if _TUNED:
-        return
-    _TUNED = True
-    if os.environ.get("XENT_MALLOC_TUNING", "1") == "0":
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        m_trim_threshold, m_mmap_threshold = -1, -3
-        libc.mallopt(m_mmap_threshold, 32 << 20)
-        libc.mallopt(m_trim_threshold, 256 << 20)
-    except (OSError, AttributeError):
-        pass
 
 
 def resample_partial(partial: Partial, start: int, resamples: int, seed: int) -> ResampleSums:
