@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from xent_cli.errors import UsageError
+from xent_cli.errors import UsageError, option
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -57,7 +57,7 @@ class Unit:
             base = math.nan
         if not (math.isfinite(base) and base > 0 and base != 1):
             raise UsageError(
-                f"--base {text!r} is not a valid base",
+                f"{option('base')} {text!r} is not a valid base",
                 hint="use e, 2, 10 or a positive number other than 1",
             )
         for value, name in named.values():
@@ -554,8 +554,8 @@ class Gate:
         if math.isnan(bound) or (direction in ("increase", "decrease") and not bound >= 0):
             example = "1%" if direction in ("increase", "decrease") else "js=0.001"
             raise UsageError(
-                f"--fail-{direction} {text!r}: expected a number, or NAME=NUMBER",
-                hint=f"e.g. --fail-{direction} 0.01 or --fail-{direction} {example}",
+                f"{option(f'fail_{direction}')} {text!r}: expected a number, or NAME=NUMBER",
+                hint=f"e.g. {option(f'fail_{direction}')} 0.01 or {option(f'fail_{direction}')} {example}",
             )
         return cls(direction, bound, name.strip() or None, relative, typed)
 

@@ -27,7 +27,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from xent_cli.errors import InputError, OpenError, UsageError
+from xent_cli.errors import InputError, OpenError, UsageError, option
 from xent_cli.pipeline.engine import (
     Engine,
     Needs,
@@ -130,7 +130,8 @@ def anchored(task: Task) -> Task:
         if isinstance(value, InputSpec):
             if value.source.is_stdin:
                 raise UsageError(
-                    "--engine dask: Dask workers cannot read this process's stdin", hint="give a file"
+                    f"{option('engine')} dask: Dask workers cannot read this process's stdin",
+                    hint="give a file",
                 )
             return replace(value, source=value.source.anchored())
         if isinstance(value, Source):
@@ -168,7 +169,9 @@ def _quiet_dask(debug: bool) -> Iterator[None]:
 
 
 def _described(address: str | None, scheduler_file: str | None) -> str:
-    return f"--scheduler-file {scheduler_file}" if scheduler_file else f"--scheduler {address}"
+    if scheduler_file:
+        return f"{option('scheduler_file')} {scheduler_file}"
+    return f"{option('scheduler')} {address}"
 
 
 def _connect(address: str | None, scheduler_file: str | None) -> Any:
@@ -230,12 +233,12 @@ def _check_scheduler_file(path: str) -> str:
         with open(path, encoding="utf-8") as file:
             info = json.load(file)
     except OSError as exc:
-        raise UsageError(f"--scheduler-file {path}: cannot read: {exc.strerror or exc}") from None
+        raise UsageError(f"{option('scheduler_file')} {path}: cannot read: {exc.strerror or exc}") from None
     except ValueError:
         info = None
     if not isinstance(info, dict) or not isinstance(info.get("address"), str):
         raise UsageError(
-            f'--scheduler-file {path}: not a Dask scheduler file (JSON with an "address")',
+            f'{option("scheduler_file")} {path}: not a Dask scheduler file (JSON with an "address")',
             hint="dask scheduler --scheduler-file PATH writes one",
         )
     return str(info["address"])
@@ -433,7 +436,8 @@ def _wait_for_workers(client: Any, timeout: float, where: str) -> None:
     except TimeoutError:
         raise UsageError(
             f"no Dask worker joined {where} within {timeout:g} s",
-            hint="start workers with: dask worker ADDRESS, or wait longer with --worker-timeout SECONDS",
+            hint="start workers with: dask worker ADDRESS, or wait longer with "
+            f"{option('worker_timeout')} SECONDS",
         ) from None
 
 
@@ -446,7 +450,7 @@ def dask_session(engine: Engine) -> Iterator[DaskSession]:
             import distributed
         except ImportError:
             raise UsageError(
-                "--engine dask needs Dask's distributed scheduler",
+                f"{option('engine')} dask needs Dask's distributed scheduler",
                 hint="pip install 'dask[distributed]', or pip install '.[dask]' from a checkout of xent",
             ) from None
         address = engine.scheduler
@@ -580,7 +584,8 @@ class DaskSession(Session):
                     raise InputError(
                         f"every Dask worker left {self.where}, and none joined within "
                         f"{self.engine.worker_timeout:g} s; no result was computed",
-                        hint="check the workers' memory and logs; --worker-timeout SECONDS waits longer",
+                        hint="check the workers' memory and logs; "
+                        f"{option('worker_timeout')} SECONDS waits longer",
                     )
         except KilledWorker as exc:
             raise InputError(
