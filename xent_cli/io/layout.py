@@ -534,13 +534,106 @@ def _sums_to_one(
     return None
 
 
+@dataclass
+class _Frame:
+    """The sampled table as the steps of the rule see it, once rule 1 decided the header."""
+
+    sample: Sample
+    names: list[str] | None
+    header: bool
+    header_source: str
+    kinds: NDArray[Any]
+    values: NDArray[Any]
+    cells: Sequence[Sequence[str]] | None
+    notes: list[str]
+
+    @property
+    def label(self) -> str:
+        return self.sample.label
+
+    @property
+    def width(self) -> int:
+        return len(self.names) if self.names is not None else int(self.kinds.shape[1])
+
+    def name(self, c: int) -> str:
+        if self.names is not None and self.names[c] != "":
+            return self.names[c]
+        return f"column {c + 1}"
+
+    def named_like_labels(self, c: int) -> bool:
+        return is_label_name(self.names[c] if self.names else None)
+
+
+@dataclass
+class _Choice:
+    """What the options chose: the ``--target`` column, ``--id``, ``--columns``."""
+
+    label_col: int | None
+    id_col: int | None
+    chosen: list[int] | None
+
+
+@dataclass
+class _Split:
+    """Which columns are outcomes, labels and ignored (the id and label column as settled)."""
+
+    outcomes: list[int]
+    labels: list[int]
+    ignored: list[int]
+    label_col: int | None
+    id_col: int | None
+    sum_hint: str | None = None
+    # Columns left out as labels by inference (each gets a note).
+    label_notes: list[int] = field(default_factory=list)
+
+
 def decide(sample: Sample, options: ReadOptions) -> Layout:
-    """Apply the layout rule to what a reader saw (see the module docstring)."""
+    """Apply the layout rule to what a reader saw (see the module docstring), one step per rule."""
+    role = options.role
+    frame = _frame(sample, options)  # 1. the header
+    columns = _Columns.of(frame.kinds)
+    choice = _explicit_choice(frame, options)  # what --target, --id and --columns name
+    taken = _taken(frame, columns, choice)
+    listed = _list_outcomes(frame, columns, choice, role)  # 7. lists and nested values
+    if listed is not None:
+        return listed
+    id_col = choice.id_col
+    if id_col is None and frame.width > 1:  # 2. the id
+        id_col, id_note = _infer_id(
+            sample, frame.names, columns, frame.values, frame.cells, taken, role, frame.label
+        )
+        if id_note:
+            frame.notes.append(id_note)
+    if choice.chosen is not None:
+        split = _beside_chosen(frame, columns, choice, taken, id_col, role)
+    elif role == "labels":
+        split = _label_column(frame, choice, taken, id_col)  # 6. the label column
+    else:
+        split = _infer_outcomes(frame, columns, choice, taken, id_col, options.kind, role)  # 3.-5.
+    if choice.chosen is None:
+        _require_outcomes(frame, split, role)
+        _note_left_out(frame, columns, split, role)
+    return Layout(
+        header=frame.header,
+        names=frame.names,
+        width=frame.width,
+        id=split.id_col,
+        outcomes=split.outcomes,
+        labels=split.labels,
+        label=split.label_col,
+        ignored=split.ignored,
+        notes=frame.notes,
+        sum_hint=split.sum_hint,
+        header_source=frame.header_source,
+    )
+
+
+def _frame(sample: Sample, options: ReadOptions) -> _Frame:
+    """Rule 1: the header and the names; the first line joins the data when it is no header."""
     import numpy as np
 
-    label = sample.label
     role = options.role
-    kind = options.kind
+    label = sample.label
     names: list[str] | None
     header = False
     header_source = "none"
@@ -580,23 +673,20 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
         _check_unique([n for n in (names or []) if n], label)
     if header and kinds.shape[0] == 0 and sample.complete and role not in ("labels", "samples"):
         raise InputError(f"{label}: has a header but no data rows")
-    columns = _Columns.of(kinds)
+    return _Frame(sample, names, header, header_source, kinds, values, cells, notes)
 
-    def name(c: int) -> str:
-        if names is not None and names[c] != "":
-            return names[c]
-        return f"column {c + 1}"
 
-    # Explicit choices.
+def _explicit_choice(frame: _Frame, options: ReadOptions) -> _Choice:
+    """The columns the options name: ``--target`` (a label column), ``--id``, ``--columns``."""
+    names, width, label = frame.names, frame.width, frame.label
     label_col: int | None = None
     if options.label_column is not None:
         target = options.label_column
         if names is not None and target in names:
             label_col = names.index(target)
-        elif role == "labels" and target.isdigit() and 1 <= int(target) <= width:
+        elif options.role == "labels" and target.isdigit() and 1 <= int(target) <= width:
             label_col = int(target) - 1
     id_col: int | None = None
-    id_note: str | None = None
     if options.id_column is not None:
         id_col = _find(options.id_column, names, width, label, "--id")
     chosen: list[int] | None = None
@@ -611,17 +701,29 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
         clash = reserved.intersection(chosen)
         if clash:
             raise UsageError(f"{label}: column {min(clash) + 1} is both an outcome and the id or target")
+    return _Choice(label_col, id_col, chosen)
 
-    taken = {i for i in (label_col,) if i is not None}
-    if chosen is not None:
-        taken.update(chosen)
-    # Lists of numbers and nested values are never the id (nor, here, labels).
-    listed = [c for c in range(width) if columns.listed(c)]
-    nested = [c for c in range(width) if columns.nested(c)]
-    taken.update(listed)
-    taken.update(nested)
-    if id_col is not None:
-        taken.add(id_col)
+
+def _taken(frame: _Frame, columns: _Columns, choice: _Choice) -> set[int]:
+    """Columns that cannot be the inferred id: chosen ones, and lists and nested values (rule 7)."""
+    taken = {i for i in (choice.label_col,) if i is not None}
+    if choice.chosen is not None:
+        taken.update(choice.chosen)
+    taken.update(c for c in range(frame.width) if columns.listed(c))
+    taken.update(c for c in range(frame.width) if columns.nested(c))
+    if choice.id_col is not None:
+        taken.add(choice.id_col)
+    return taken
+
+
+def _list_outcomes(frame: _Frame, columns: _Columns, choice: _Choice, role: str) -> Layout | None:
+    """Rule 7: the layout of a table whose outcomes are one list column; None for other tables.
+
+    A nested column without a list column or ``--columns`` is an error naming it.
+    """
+    sample, label, name, chosen = frame.sample, frame.label, frame.name, choice.chosen
+    listed = [c for c in range(frame.width) if columns.listed(c)]
+    nested = [c for c in range(frame.width) if columns.nested(c)]
 
     def kind_of_column(c: int) -> str:
         what = sample.types[c] if sample.types is not None and c < len(sample.types) else None
@@ -647,15 +749,15 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
             )
         return _list_layout(
             sample,
-            names,
+            frame.names,
             columns,
-            values,
-            cells,
+            frame.values,
+            frame.cells,
             (listed_chosen or listed)[0],
-            id_col,
-            label_col,
+            choice.id_col,
+            choice.label_col,
             role,
-            notes,
+            frame.notes,
             explicit=chosen is not None,
         )
     if nested and chosen is None and role not in ("labels", "samples"):
@@ -664,180 +766,226 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
             f"{label}: column {name(c)!r} holds {kind_of_column(c)}, neither numbers nor labels",
             hint="choose the outcome columns with --columns",
         )
+    return None
 
-    # 2. the id.
-    if id_col is None and width > 1:
-        id_col, id_note = _infer_id(sample, names, columns, values, cells, taken, role, label)
-    if id_note:
-        notes.append(id_note)
 
-    reserved_cols = {i for i in (id_col, label_col) if i is not None}
-    chosen_set = set(chosen or ())
-    free = [c for c in range(width) if c not in reserved_cols and c not in chosen_set]
+def _free(frame: _Frame, choice: _Choice, id_col: int | None) -> list[int]:
+    """The columns that are neither the id, the label column nor a chosen outcome."""
+    reserved_cols = {i for i in (id_col, choice.label_col) if i is not None}
+    chosen_set = set(choice.chosen or ())
+    return [c for c in range(frame.width) if c not in reserved_cols and c not in chosen_set]
+
+
+def _beside_chosen(
+    frame: _Frame, columns: _Columns, choice: _Choice, taken: set[int], id_col: int | None, role: str
+) -> _Split:
+    """``--columns`` chose the outcomes: the others are labels (by name, or text for loss) or ignored."""
+    label_col = choice.label_col
     labels: list[int] = [label_col] if label_col is not None else []
     ignored: list[int] = []
-    sum_hint: str | None = None
-    label_notes: list[int] = []
-
-    if chosen is not None:
-        outcomes = list(chosen)
-        for c in free:
-            if c in taken and c != label_col:  # a list or nested column beside chosen outcomes
-                ignored.append(c)
-            elif is_label_name(names[c] if names else None) or (role == "predictions" and columns.textual(c)):
-                labels.append(c)
-            else:
-                ignored.append(c)
-    else:
-        numeric = [c for c in free if columns.numeric(c)]
-        empty = [c for c in free if columns.empty(c)]
-        text = [c for c in free if not columns.numeric(c) and not columns.empty(c) and c not in taken]
-        ignored.extend(c for c in free if c in taken)  # lists and nested values, left out
-        decimals = [c for c in numeric if columns.decimal(c)]
-        strong = [c for c in numeric if columns.integer(c) and is_label_name(names[c] if names else None)]
-        strong_set = set(strong)
-        weak = [
-            c
-            for c in numeric
-            if columns.integer(c) and c not in strong_set and decimals and bool(np.nanmin(values[:, c]) >= 0)
-        ]
-        weak_set = set(weak)
-        outcomes = list(numeric)
-        if role == "labels":
-            outcomes = []
-            if label_col is None:
-                usable = [c for c in free if c not in taken]
-                candidates = [c for c in usable if is_label_name(names[c] if names else None)] or usable
-                if candidates:
-                    label_col = (
-                        candidates[0]
-                        if is_label_name(names[candidates[0]] if names else None)
-                        else candidates[-1]
-                    )
-                    labels = [label_col]
-                    if (len(usable) > 1 or id_col is not None) and not is_label_name(name(label_col)):
-                        # Which column holds the labels was inferred: say so, as for predictions.
-                        notes.append(f"{label}: labels taken from column {name(label_col)!r}")
-            ignored = [c for c in free if c != label_col]
+    for c in _free(frame, choice, id_col):
+        if c in taken and c != label_col:  # a list or nested column beside chosen outcomes
+            ignored.append(c)
+        elif frame.named_like_labels(c) or (role == "predictions" and columns.textual(c)):
+            labels.append(c)
         else:
-            if kind == "probs" and (strong or weak):
-                order = [
-                    numeric,
-                    [c for c in numeric if c not in strong_set],
-                    [c for c in numeric if c not in strong_set and c not in weak_set],
-                ]
-                verdicts = [_sums_to_one(values, cols, kind, role, sample.complete) for cols in order]
-                if verdicts[0]:
-                    pass
-                elif verdicts[1] and strong:
-                    outcomes = order[1]
-                elif verdicts[2]:
-                    outcomes = order[2]
-                elif decimals:
-                    outcomes = order[1]  # label-named integers beside decimals are labels regardless
-            elif strong or weak:
-                bound = len(decimals)
-                weak_labels = {
-                    c
-                    for c in weak
-                    if bool(np.nanmax(values[:, c]) < bound) and kind in ("weights", "logits", "logprobs")
-                }
-                outcomes = [c for c in numeric if not ((decimals and c in strong_set) or c in weak_labels)]
-            kept = set(outcomes)
-            removed = [c for c in numeric if c not in kept]
-            if role == "joint" and removed and id_col is None and removed[0] == 0:
-                # The first column of a joint table, left out as labels: the row labels.
-                id_col = 0
-                removed = removed[1:]
-                notes.append(
-                    f"{label}: column {name(0)!r} taken as the row labels (X values); --id to choose another"
-                )
-            labels.extend(removed)
-            label_notes = list(removed)
-            if role == "joint":
-                extra = [c for c in text if c != id_col]
-                if extra:
-                    if id_col is not None and columns.textual(id_col):
-                        extra = sorted([id_col, *extra])
-                    raise InputError(
-                        f"{label}: {_plural(len(extra), 'column', 'columns')} "
-                        f"{_quoted([name(c) for c in extra])} "
-                        f"{_plural(len(extra), 'holds', 'hold')} text, "
-                        "so this is not a joint table of numbers",
-                        hint=f"for samples, name two label columns: --x {name(extra[0])} --y "
-                        f"{name(extra[1] if len(extra) > 1 else extra[0])}",
-                    )
-            for c in text:
-                if is_label_name(names[c] if names else None) or role == "predictions":
-                    labels.append(c)
-                    if label_col != c:
-                        label_notes.append(c)
-                else:
-                    ignored.append(c)
-            # An empty column with no name (a trailing delimiter on every line) is ignored;
-            # any other empty column is an outcome, whose first missing value is reported.
-            text_format = sample.first_line is not None
-            blank = [c for c in empty if text_format and (names is None or names[c] in UNNAMED)]
-            ignored.extend(blank)
-            blank_set = set(blank)
-            outcomes.extend(c for c in empty if c not in blank_set)
-            outcomes.sort()
-            suspects = [c for c in outcomes if c in strong_set or c in weak_set]
-            if (
-                id_col is None
-                and outcomes
-                and _index_like(values[:, outcomes[0]])
-                and columns.integer(outcomes[0])
-            ):
-                suspects.insert(0, outcomes[0])
-            if suspects:
-                sum_hint = _suspect_hint(
-                    suspects[0], name, outcomes, role, index_like=_index_like(values[:, suspects[0]])
-                )
-        if not outcomes and role not in ("labels", "samples"):
-            # Only delimited text has a delimiter and a decimal separator to get wrong.
-            raise InputError(
-                f"{label}: has no numeric columns",
-                hint="check --delimiter, or --decimal , for decimal commas"
-                if sample.format in ("csv", "tsv")
-                else "a table needs columns of numbers, or one column of lists of numbers",
-            )
-        if label_notes:
-            quoted = _quoted([name(c) for c in label_notes])
-            if role == "predictions":
-                notes.append(
-                    f"{label}: {_plural(len(label_notes), 'column', 'columns')} {quoted} "
-                    f"{_plural(len(label_notes), 'holds', 'hold')} labels (--target candidates), not outcomes"
-                )
-            else:
-                notes.append(
-                    f"{label}: {_plural(len(label_notes), 'column', 'columns')} {quoted} "
-                    f"{_plural(len(label_notes), 'holds', 'hold')} labels, not outcomes: left out "
-                    "(--columns to choose the outcomes)"
-                )
-        text_ignored = [c for c in ignored if not columns.empty(c)]
-        if text_ignored:
-            notes.append(
-                f"{label}: ignoring non-numeric column(s) {', '.join(name(c) for c in text_ignored)}"
-            )
-        empty_ignored = [c for c in ignored if columns.empty(c)]
-        if empty_ignored and role not in ("labels",):
-            notes.append(
-                f"{label}: ignoring empty, unnamed column(s) {', '.join(str(c + 1) for c in empty_ignored)}"
-            )
-    return Layout(
-        header=header,
-        names=names,
-        width=width,
-        id=id_col,
-        outcomes=outcomes,
-        labels=labels,
-        label=label_col,
-        ignored=ignored,
-        notes=notes,
-        sum_hint=sum_hint,
-        header_source=header_source,
+            ignored.append(c)
+    return _Split(list(choice.chosen or ()), labels, ignored, label_col, id_col)
+
+
+def _label_column(frame: _Frame, choice: _Choice, taken: set[int], id_col: int | None) -> _Split:
+    """Rule 6 (``role="labels"``): the column named like labels, else the last that is not the id."""
+    label_col = choice.label_col
+    labels: list[int] = [label_col] if label_col is not None else []
+    free = _free(frame, choice, id_col)
+    if label_col is None:
+        usable = [c for c in free if c not in taken]
+        candidates = [c for c in usable if frame.named_like_labels(c)] or usable
+        if candidates:
+            label_col = candidates[0] if frame.named_like_labels(candidates[0]) else candidates[-1]
+            labels = [label_col]
+            if (len(usable) > 1 or id_col is not None) and not is_label_name(frame.name(label_col)):
+                # Which column holds the labels was inferred: say so, as for predictions.
+                frame.notes.append(f"{frame.label}: labels taken from column {frame.name(label_col)!r}")
+    ignored = [c for c in free if c != label_col]
+    return _Split([], labels, ignored, label_col, id_col)
+
+
+def _infer_outcomes(
+    frame: _Frame,
+    columns: _Columns,
+    choice: _Choice,
+    taken: set[int],
+    id_col: int | None,
+    kind: str,
+    role: str,
+) -> _Split:
+    """Rules 3-5: numeric columns are outcomes, but for labels among them; text is labels or ignored."""
+    import numpy as np
+
+    values, name, label, label_col = frame.values, frame.name, frame.label, choice.label_col
+    free = _free(frame, choice, id_col)
+    labels: list[int] = [label_col] if label_col is not None else []
+    ignored: list[int] = []
+    numeric = [c for c in free if columns.numeric(c)]
+    empty = [c for c in free if columns.empty(c)]
+    text = [c for c in free if not columns.numeric(c) and not columns.empty(c) and c not in taken]
+    ignored.extend(c for c in free if c in taken)  # lists and nested values, left out
+    decimals = [c for c in numeric if columns.decimal(c)]
+    strong = [c for c in numeric if columns.integer(c) and frame.named_like_labels(c)]
+    strong_set = set(strong)
+    weak = [
+        c
+        for c in numeric
+        if columns.integer(c) and c not in strong_set and decimals and bool(np.nanmin(values[:, c]) >= 0)
+    ]
+    weak_set = set(weak)
+    outcomes = _without_label_columns(frame, numeric, strong, weak, decimals, kind, role)
+    kept = set(outcomes)
+    removed = [c for c in numeric if c not in kept]
+    if role == "joint" and removed and id_col is None and removed[0] == 0:
+        # The first column of a joint table, left out as labels: the row labels.
+        id_col = 0
+        removed = removed[1:]
+        frame.notes.append(
+            f"{label}: column {name(0)!r} taken as the row labels (X values); --id to choose another"
+        )
+    labels.extend(removed)
+    label_notes = list(removed)
+    if role == "joint":
+        _refuse_samples_as_joint(frame, columns, text, id_col)
+    for c in text:
+        if frame.named_like_labels(c) or role == "predictions":
+            labels.append(c)
+            if label_col != c:
+                label_notes.append(c)
+        else:
+            ignored.append(c)
+    # An empty column with no name (a trailing delimiter on every line) is ignored;
+    # any other empty column is an outcome, whose first missing value is reported.
+    text_format = frame.sample.first_line is not None
+    blank = [c for c in empty if text_format and (frame.names is None or frame.names[c] in UNNAMED)]
+    ignored.extend(blank)
+    blank_set = set(blank)
+    outcomes.extend(c for c in empty if c not in blank_set)
+    outcomes.sort()
+    sum_hint = _sum_hint(frame, columns, outcomes, strong_set | weak_set, id_col, role)
+    return _Split(outcomes, labels, ignored, label_col, id_col, sum_hint, label_notes)
+
+
+def _without_label_columns(
+    frame: _Frame,
+    numeric: list[int],
+    strong: list[int],
+    weak: list[int],
+    decimals: list[int],
+    kind: str,
+    role: str,
+) -> list[int]:
+    """Rule 3: the numeric columns that are outcomes, the label-like integer columns decided.
+
+    For ``probs`` the row-sum test on the sample decides; for other kinds a weak
+    candidate is a label only when its values are class indices.
+    """
+    import numpy as np
+
+    values = frame.values
+    strong_set, weak_set = set(strong), set(weak)
+    outcomes = list(numeric)
+    if kind == "probs" and (strong or weak):
+        order = [
+            numeric,
+            [c for c in numeric if c not in strong_set],
+            [c for c in numeric if c not in strong_set and c not in weak_set],
+        ]
+        verdicts = [_sums_to_one(values, cols, kind, role, frame.sample.complete) for cols in order]
+        if verdicts[0]:
+            pass
+        elif verdicts[1] and strong:
+            outcomes = order[1]
+        elif verdicts[2]:
+            outcomes = order[2]
+        elif decimals:
+            outcomes = order[1]  # label-named integers beside decimals are labels regardless
+    elif strong or weak:
+        bound = len(decimals)
+        weak_labels = {
+            c
+            for c in weak
+            if bool(np.nanmax(values[:, c]) < bound) and kind in ("weights", "logits", "logprobs")
+        }
+        outcomes = [c for c in numeric if not ((decimals and c in strong_set) or c in weak_labels)]
+    return outcomes
+
+
+def _refuse_samples_as_joint(frame: _Frame, columns: _Columns, text: list[int], id_col: int | None) -> None:
+    """Rule 5: text columns beyond the row labels mean a table of samples, not a joint table."""
+    name = frame.name
+    extra = [c for c in text if c != id_col]
+    if extra:
+        if id_col is not None and columns.textual(id_col):
+            extra = sorted([id_col, *extra])
+        raise InputError(
+            f"{frame.label}: {_plural(len(extra), 'column', 'columns')} "
+            f"{_quoted([name(c) for c in extra])} "
+            f"{_plural(len(extra), 'holds', 'hold')} text, "
+            "so this is not a joint table of numbers",
+            hint=f"for samples, name two label columns: --x {name(extra[0])} --y "
+            f"{name(extra[1] if len(extra) > 1 else extra[0])}",
+        )
+
+
+def _sum_hint(
+    frame: _Frame, columns: _Columns, outcomes: list[int], suspected: set[int], id_col: int | None, role: str
+) -> str | None:
+    """The hint for a bad row sum when an outcome looks like labels or a row index (rule 3)."""
+    values = frame.values
+    suspects = [c for c in outcomes if c in suspected]
+    if id_col is None and outcomes and _index_like(values[:, outcomes[0]]) and columns.integer(outcomes[0]):
+        suspects.insert(0, outcomes[0])
+    if not suspects:
+        return None
+    return _suspect_hint(
+        suspects[0], frame.name, outcomes, role, index_like=_index_like(values[:, suspects[0]])
     )
+
+
+def _require_outcomes(frame: _Frame, split: _Split, role: str) -> None:
+    if not split.outcomes and role not in ("labels", "samples"):
+        # Only delimited text has a delimiter and a decimal separator to get wrong.
+        raise InputError(
+            f"{frame.label}: has no numeric columns",
+            hint="check --delimiter, or --decimal , for decimal commas"
+            if frame.sample.format in ("csv", "tsv")
+            else "a table needs columns of numbers, or one column of lists of numbers",
+        )
+
+
+def _note_left_out(frame: _Frame, columns: _Columns, split: _Split, role: str) -> None:
+    """One note for each kind of column an inference left out of the outcomes."""
+    label, name, notes = frame.label, frame.name, frame.notes
+    if split.label_notes:
+        count = len(split.label_notes)
+        quoted = _quoted([name(c) for c in split.label_notes])
+        if role == "predictions":
+            notes.append(
+                f"{label}: {_plural(count, 'column', 'columns')} {quoted} "
+                f"{_plural(count, 'holds', 'hold')} labels (--target candidates), not outcomes"
+            )
+        else:
+            notes.append(
+                f"{label}: {_plural(count, 'column', 'columns')} {quoted} "
+                f"{_plural(count, 'holds', 'hold')} labels, not outcomes: left out "
+                "(--columns to choose the outcomes)"
+            )
+    text_ignored = [c for c in split.ignored if not columns.empty(c)]
+    if text_ignored:
+        notes.append(f"{label}: ignoring non-numeric column(s) {', '.join(name(c) for c in text_ignored)}")
+    empty_ignored = [c for c in split.ignored if columns.empty(c)]
+    if empty_ignored and role not in ("labels",):
+        notes.append(
+            f"{label}: ignoring empty, unnamed column(s) {', '.join(str(c + 1) for c in empty_ignored)}"
+        )
 
 
 def _list_layout(
