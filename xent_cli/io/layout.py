@@ -59,182 +59,53 @@ column as an outcome, :attr:`Layout.notes` holds one short note about it.
 from __future__ import annotations
 
 import itertools
-import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from xent_cli.errors import InputError, UsageError
+from xent_cli.io.cells import (
+    DEC,
+    EMPTY,
+    INT,
+    LABEL_NAMES,
+    LIST,
+    NESTED,
+    SAMPLE_CELLS,
+    SAMPLE_ROWS,
+    TEXT,
+    UNNAMED,
+    cell_kind,
+    classify,
+    integers_of,
+    is_id_name,
+    is_label_name,
+    value_kind,
+)
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from xent_cli.io.table import ReadOptions
 
-# How a cell was written. LIST: a list of numbers (a Parquet/Arrow list column, a JSON array
-# in a record), whose value in a sample is its length. NESTED: anything else that is neither a
-# number nor a label (a struct, a map, a list of text, a JSON object): never an outcome, an id
-# or a label.
-EMPTY, INT, DEC, TEXT, LIST, NESTED = 0, 1, 2, 3, 4, 5
-
-# Rows sampled to decide a layout, and the cell budget that limits them for wide rows
-# (at least two data rows are always sampled when the source has them).
-SAMPLE_ROWS = 2000
-SAMPLE_CELLS = 1 << 18
-
-_INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
-_DECIMAL = re.compile(
-    r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|inf|infinity|nan)", re.ASCII | re.IGNORECASE
-)
-_NUMBER_CHARS = frozenset("0123456789.eE+-")
-# What pandas reads as missing (its default na_values): empty for the layout.
-MISSING_TEXTS = frozenset(
-    [
-        "#N/A",
-        "#N/A N/A",
-        "#NA",
-        "-1.#IND",
-        "-1.#QNAN",
-        "-NaN",
-        "-nan",
-        "1.#IND",
-        "1.#QNAN",
-        "<NA>",
-        "N/A",
-        "NA",
-        "NULL",
-        "None",
-        "n/a",
-        "null",
-    ]
-)
-
-ID_NAMES = frozenset(
-    ["id", "ids", "index", "idx", "key", "row", "rowid", "row_id", "rownames", "row_names", "uid", "uuid"]
-)
-LABEL_NAMES = frozenset(
-    [
-        "label",
-        "labels",
-        "target",
-        "targets",
-        "y",
-        "y_true",
-        "ytrue",
-        "y_test",
-        "true",
-        "truth",
-        "ground_truth",
-        "groundtruth",
-        "gt",
-        "actual",
-        "gold",
-        "class",
-        "true_class",
-        "target_class",
-        "answer",
-    ]
-)
-UNNAMED = frozenset(["", "Unnamed: 0"])
-
-
-def is_id_name(name: str | None) -> bool:
-    if name is None:
-        return False
-    lower = name.strip().lower()
-    return lower in ID_NAMES or lower.endswith(("_id", " id"))
-
-
-def is_label_name(name: str | None) -> bool:
-    if name is None:
-        return False
-    lower = name.strip().lower()
-    return (
-        lower in LABEL_NAMES or lower.endswith(("_label", "_labels", "_target")) or lower.startswith("true_")
-    )
-
-
-def cell_kind(text: str, decimal: str = ".") -> int:
-    """How a text cell was written: EMPTY (or a missing-value marker), INT, DEC or TEXT."""
-    cell = text.strip()
-    if not cell or cell in MISSING_TEXTS:
-        return EMPTY
-    if _INTEGER.fullmatch(cell):
-        return INT
-    if decimal != ".":
-        if "." in cell:
-            return TEXT
-        cell = cell.replace(decimal, ".")
-    return DEC if _DECIMAL.fullmatch(cell) else TEXT
-
-
-def classify(
-    rows: Sequence[Sequence[str]], width: int, decimal: str = "."
-) -> tuple[NDArray[Any], NDArray[Any]]:
-    """Kinds and values of text cells: two ``(rows, width)`` arrays (values NaN where not a number).
-
-    Rows shorter than ``width`` are padded with EMPTY; longer ones are cut.
-    """
-    import numpy as np
-
-    kinds = np.zeros((len(rows), width), dtype=np.int8)
-    values = np.full((len(rows), width), np.nan)
-    plain: list[int] = []
-    if decimal == ".":
-        # Fast path for rows of plain numbers (most rows of most files), converted together.
-        plain = [
-            r for r, row in enumerate(rows) if len(row) == width and _NUMBER_CHARS.issuperset("".join(row))
-        ]
-        try:
-            numbers = np.array([rows[r] for r in plain], dtype=np.float64).reshape(len(plain), width)
-        except ValueError:  # a cell such as "1-2" or "e": row by row, below
-            plain = []
-        else:
-            values[plain] = numbers
-            kinds[plain] = DEC
-            # Whole numbers may be written as integers ("3") or as decimals ("3.0").
-            for i, c in zip(*np.nonzero(numbers == np.floor(numbers)), strict=True):
-                kinds[plain[i], c] = cell_kind(rows[plain[i]][c])
-    done = set(plain)
-    for r, row in enumerate(rows):
-        if r in done:
-            continue
-        kind_row = kinds[r]
-        value_row = values[r]
-        for c, cell in enumerate(row[:width]):
-            kind = cell_kind(cell, decimal)
-            kind_row[c] = kind
-            if kind in (INT, DEC):
-                value_row[c] = float(cell.strip().replace(decimal, ".") if decimal != "." else cell)
-    return kinds, values
-
-
-def value_kind(value: Any) -> tuple[int, float]:
-    """Kind and value of a parsed JSON value: ints are INT, floats DEC, strings TEXT, None EMPTY."""
-    if value is None:
-        return EMPTY, math.nan
-    if isinstance(value, bool):
-        # Not a number, but where numbers are: the column stays an outcome column and
-        # the reader reports the value.
-        return DEC, math.nan
-    if isinstance(value, int):
-        try:
-            return INT, float(value)
-        except OverflowError:
-            return DEC, math.inf
-    if isinstance(value, float):
-        return DEC, value
-    if isinstance(value, str):
-        # A number written as a string is a number for the layout (the reader then
-        # says it is quoted); "inf" and "nan" are how JSON writers spell those.
-        kind = cell_kind(value)
-        if kind in (INT, DEC):
-            return DEC, float(value.strip())
-        return (EMPTY if kind == EMPTY else TEXT), math.nan
-    if isinstance(value, (int, float)):  # pragma: no cover - other numeric types
-        return DEC, float(value)
-    return TEXT, math.nan
+# The cell names are re-exported: readers use them through this module.
+__all__ = [
+    "DEC",
+    "EMPTY",
+    "INT",
+    "LABEL_NAMES",
+    "LIST",
+    "NESTED",
+    "SAMPLE_CELLS",
+    "SAMPLE_ROWS",
+    "TEXT",
+    "Layout",
+    "Sample",
+    "cell_kind",
+    "classify",
+    "decide",
+    "value_kind",
+]
 
 
 @dataclass
@@ -390,17 +261,6 @@ class _Columns:
         return self._nested[c]
 
 
-def _integers(cells: Sequence[str]) -> list[int] | None:
-    """The cells as integers, when every one is written as an integer."""
-    values = []
-    for cell in cells:
-        text = cell.strip()
-        if not _INTEGER.fullmatch(text):
-            return None
-        values.append(int(text))
-    return values
-
-
 def _header(sample: Sample, options: ReadOptions) -> tuple[bool, str | None]:
     """Whether the first line is a header, and the note when integers were taken as names."""
     first = sample.first_line
@@ -425,7 +285,7 @@ def _header(sample: Sample, options: ReadOptions) -> tuple[bool, str | None]:
             if any(len(row) > c and row[c] == name for row in sample.cells):
                 return False, None
         return True, None
-    integers = _integers([first[c] for c in numeric])
+    integers = integers_of([first[c] for c in numeric])
     if integers is None or any(b <= a for a, b in itertools.pairwise(integers)):
         return False, None
     if any(columns.decimal(c) for c in numeric):
@@ -1097,10 +957,10 @@ def _infer_id(
     if names is not None and 0 not in taken:
         if names[0].strip() in UNNAMED:
             return 0, note(0, "first column (no header name) taken as the row id (pandas index)")
-        others = _integers(names[1:]) if width > 1 else None
+        others = integers_of(names[1:]) if width > 1 else None
         if (
             others is not None
-            and _integers(names[:1]) is None
+            and integers_of(names[:1]) is None
             and not columns.decimal(0)
             and _distinct(sample, values, 0, cells)
             and not (role == "predictions" and is_label_name(names[0]))
