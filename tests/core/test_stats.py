@@ -32,7 +32,6 @@ from xent_cli.core.stats import (
     WorstRows,
     answer,
     exact_percentiles,
-    histogram,
     key_histogram,
     order_keys,
     percentiles,
@@ -625,32 +624,6 @@ def test_worst_rows_checks_ids() -> None:
     with pytest.raises(ValueError, match="ids"):
         WorstRows(2).add([1.0, 2.0], start_row=0, ids=["a"])
     assert WorstRows(0).add([1.0], start_row=0).rows() == []
-
-
-# --- histograms ---------------------------------------------------------------------------------
-
-
-def test_linear_histogram_is_numpys() -> None:
-    x = np.random.default_rng(3).normal(size=1000)
-    h = histogram(np.concatenate([x, [math.nan, math.inf]]), bins=8)
-    counts, edges = np.histogram(x, bins=8)
-    assert not h.log_scale and h.counts.tolist() == counts.tolist() and np.array_equal(h.edges, edges)
-    assert (h.nan_count, h.posinf_count, h.neginf_count) == (1, 1, 0)
-
-
-def test_log_histogram_for_values_spanning_decades() -> None:
-    x = np.concatenate([10.0 ** np.arange(-8, 1), [0.0, 0.0]])
-    h = histogram(x, bins=4)
-    assert h.log_scale and h.zero_count == 2
-    assert h.edges[0] == 1e-8 and h.edges[-1] == 1.0 and int(h.counts.sum()) == 9
-    assert not histogram([-1.0, 1e-8, 1.0]).log_scale  # negative values: linear
-    assert not histogram([1.0, 999.0]).log_scale  # under three decades
-
-
-def test_every_non_empty_bin_gets_a_bar() -> None:
-    h = histogram(np.concatenate([np.zeros(100_000), [1.0]]), bins=4)
-    assert h.bar_lengths(30) == [30, 0, 0, 1]
-    assert histogram([]).counts.shape == (0,)
 
 
 # --- Summary ------------------------------------------------------------------------------------

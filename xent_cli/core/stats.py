@@ -27,8 +27,6 @@ Contents
     bounded by the number of percentiles, not the number of rows).
 :class:`WorstRows`
     The N largest values with their row numbers and ids.
-:func:`histogram`
-    Counts and edges for a terminal histogram (linear or log scale).
 :class:`Summary`
     The bundle for one per-row measure, with ``to_dict`` giving the summary
     fields ``count, mean, min, p50, p90, p99, max, sum`` (and more on request).
@@ -76,7 +74,6 @@ __all__ = [
     "EXTRA_PERCENTILES",
     "Comoments",
     "ExactSum",
-    "Histogram",
     "KeyHistogram",
     "Moments",
     "PercentilePlan",
@@ -87,7 +84,6 @@ __all__ = [
     "answer",
     "bucket_range",
     "exact_percentiles",
-    "histogram",
     "key_histogram",
     "order_keys",
     "percentile_name",
@@ -1441,89 +1437,6 @@ class WorstRows:
 
     def __setstate__(self, state: tuple[int, IntArray, FloatArray, list[Any]]) -> None:
         self.n, self._rows, self._values, self._ids = state
-
-
-# --- terminal histograms -----------------------------------------------------------------
-
-LOG_SCALE_SPAN = 1e3
-
-
-@dataclass(frozen=True)
-class Histogram:
-    """Counts of the finite values in bins, for a few lines of text bars.
-
-    Attributes
-    ----------
-    edges : ndarray, shape (bins + 1,)
-        Ascending bin edges; each bin is ``[edges[i], edges[i+1])``, the last
-        one closed. Empty when there are no finite values.
-    counts : ndarray of int64, shape (bins,)
-    log_scale : bool
-        True when the edges are spaced geometrically (see :func:`histogram`).
-    zero_count : int
-        On a log scale, the values exactly 0: in no bin, shown on a line of
-        their own before the first bin. Always 0 on a linear scale.
-    posinf_count, neginf_count, nan_count : int
-        Values in no bin at all.
-    """
-
-    edges: FloatArray
-    counts: IntArray
-    log_scale: bool
-    zero_count: int = 0
-    posinf_count: int = 0
-    neginf_count: int = 0
-    nan_count: int = 0
-
-    def bar_lengths(self, width: int) -> list[int]:
-        """Bar lengths for ``counts`` scaled to ``width`` characters at the peak.
-
-        Every non-empty bin gets at least one character, so a bin holding one
-        row among millions is still seen (an empty bin gets none).
-        """
-        peak = max(int(self.counts.max()) if self.counts.shape[0] else 0, self.zero_count)
-        if peak == 0:
-            return [0] * int(self.counts.shape[0])
-        return [max(1, round(width * c / peak)) if c else 0 for c in self.counts.tolist()]
-
-
-def histogram(values: ArrayLike, bins: int = 8, *, log_span: float = LOG_SCALE_SPAN) -> Histogram:
-    """Bin the finite values: linearly, or geometrically when they span many orders of magnitude.
-
-    A log scale is used when no finite value is negative and the positive
-    values span more than ``log_span`` (the largest over the smallest, default
-    1e3): divergences and losses often do, and linear bins would then put
-    every row but the worst into the first bin. Zeros are counted apart
-    (``zero_count``) on a log scale.
-
-    Examples
-    --------
-    >>> h = histogram([0.0, 1e-6, 1e-3, 1.0], bins=3)
-    >>> h.log_scale, h.counts.tolist(), h.zero_count
-    (True, [1, 1, 1], 1)
-    >>> histogram([1.0, 2.0, 2.0, 3.0], bins=2).counts.tolist()
-    [1, 3]
-    """
-    if bins < 1:
-        raise ValueError("bins must be >= 1")
-    x = _as_float_vector(values)
-    finite_mask = np.isfinite(x)
-    finite = x[finite_mask]
-    nan_count = int(np.count_nonzero(np.isnan(x)))
-    posinf = int(np.count_nonzero(x == math.inf))
-    neginf = int(x.shape[0] - finite.shape[0] - nan_count - posinf)
-    if finite.shape[0] == 0:
-        return Histogram(np.empty(0), np.empty(0, dtype=np.int64), False, 0, posinf, neginf, nan_count)
-    positive = finite[finite > 0]
-    if finite.min() >= 0 and positive.shape[0] and positive.max() > log_span * positive.min():
-        low, high = float(positive.min()), float(positive.max())
-        edges = np.geomspace(low, high, bins + 1)
-        edges[0], edges[-1] = low, high
-        counts, _ = np.histogram(positive, bins=edges)
-        zeros = int(finite.shape[0] - positive.shape[0])
-        return Histogram(edges, counts.astype(np.int64), True, zeros, posinf, neginf, nan_count)
-    counts, edges = np.histogram(finite, bins=bins)
-    return Histogram(edges, counts.astype(np.int64), False, 0, posinf, neginf, nan_count)
 
 
 # --- the summary of one per-row measure ----------------------------------------------------

@@ -13,11 +13,12 @@ from __future__ import annotations
 import math
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from xent_cli.columns.buffer import RowBuffer
 from xent_cli.errors import InputError, UsageError
-from xent_cli.pipeline.partials import MeasurePart, Partial, RowBuffer
-from xent_cli.results import CalibrationSummary
+from xent_cli.pipeline.partials import MeasurePart, Partial
+from xent_cli.results import CALIBRATION_STATISTICS, CalibrationSummary
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
 
 # The statistics of a calibration result (gates name them; JSON ``summary`` holds them).
-CALIBRATION_STATISTICS = ("ece", "mce", "rmsce", "brier", "accuracy", "confidence")
 
 
 @dataclass(frozen=True)
@@ -231,15 +231,6 @@ def summarize(parts: list[CalibrationPart], measures: list[Measure] | None) -> C
 def calibration_statistics(classwise: bool) -> tuple[str, ...]:
     """The names a gate may use: every statistic, and ``classwise_ece`` with ``--classwise``."""
     return CALIBRATION_STATISTICS + (("classwise_ece",) if classwise else ())
-
-
-def summary_document(summary: CalibrationSummary) -> dict[str, Any]:
-    """The JSON ``summary`` of a calibration result: every statistic as a number."""
-    document: dict[str, Any] = {"count": summary.count}
-    document.update({key: getattr(summary, key) for key in CALIBRATION_STATISTICS})
-    if summary.classwise_ece is not None:
-        document["classwise_ece"] = summary.classwise_ece
-    return document
 
 
 def calibration_plan(spec: InputSpec, settings: CalibrationSettings) -> Plan:

@@ -27,6 +27,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from xent_cli.columns.histogram import Histogram, HistogramBins, count_bins, histogram_bins, histogram_of
 from xent_cli.errors import InputError, OpenError, UsageError, option
 from xent_cli.pipeline.engine import (
     Engine,
@@ -39,13 +40,9 @@ from xent_cli.pipeline.engine import (
 from xent_cli.pipeline.partials import (
     SUMMARY_PERCENTILES,
     Digest,
-    HistogramBins,
     Partial,
     ResultSpec,
-    count_bins,
     digest,
-    histogram_bins,
-    histogram_of,
     merge_digests,
     row_offsets,
 )
@@ -669,7 +666,7 @@ class DaskSession(Session):
                 plans[i].advance()
         return [dict(zip(SUMMARY_PERCENTILES, plan.result().tolist(), strict=True)) for plan in plans]
 
-    def _histogram(self, futures: list[Any], digests: list[Digest]) -> object | None:
+    def _histogram(self, futures: list[Any], digests: list[Digest]) -> Histogram | None:
         import numpy as np
 
         spread = digests[0].spread
@@ -679,8 +676,7 @@ class DaskSession(Session):
         if bins is None:
             return None
         counts = np.sum(self._apply(_count_bins, futures, bins=bins), axis=0)
-        found: object = histogram_of(spread, bins, counts.astype(np.int64))
-        return found
+        return histogram_of(spread, bins, counts.astype(np.int64))
 
     def _fill_head(
         self,
@@ -694,7 +690,7 @@ class DaskSession(Session):
         """The first ``n`` rows into the result's measures (a table shows them)."""
         import numpy as np
 
-        from xent_cli.pipeline.partials import consolidate
+        from xent_cli.columns.buffer import consolidate
 
         values: list[list[NDArray[np.float64]]] = [[] for _ in result.measures]
         ids: list[str] = []

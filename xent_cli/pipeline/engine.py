@@ -139,7 +139,7 @@ def local_workers() -> int:
 
 def resample_partial(partial: Partial, start: int, resamples: int, seed: int) -> ResampleSums:
     """The Poisson bootstrap sums of a task's measures, its rows numbered from ``start``."""
+    from xent_cli.columns.spill import release
     from xent_cli.core.bootstrap import resample_sums
-    from xent_cli.pipeline.spill import release
 
     return resample_sums([m.values for m in partial.measures], start, seed, resamples, release)

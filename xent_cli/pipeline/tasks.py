@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from xent_cli import progress
+from xent_cli.columns.buffer import RowBuffer
 from xent_cli.errors import DistributionError, InputError, UsageError
 from xent_cli.io.readers import Block, Labels, Table
 from xent_cli.io.sources import Source
@@ -31,7 +32,7 @@ from xent_cli.pipeline.align import (
     to_distributions,
     two_columns,
 )
-from xent_cli.pipeline.partials import ExplainPart, LossPart, MeasurePart, Partial, RowBuffer
+from xent_cli.pipeline.partials import ExplainPart, LossPart, MeasurePart, Partial
 from xent_cli.results import ExplainFormulas, InfoSummary, JointTable, SampleSummary, Scaling, Unit
 
 if TYPE_CHECKING:
@@ -1300,7 +1301,7 @@ def _any_inf(values: NDArray[np.float64]) -> bool:
     """Whether some value is infinite (a spilled column is read a chunk of pages at a time)."""
     import numpy as np
 
-    from xent_cli.pipeline.spill import in_chunks
+    from xent_cli.columns.spill import in_chunks
 
     return any(bool(np.isinf(chunk).any()) for chunk in in_chunks(values))
 
