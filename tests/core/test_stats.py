@@ -35,6 +35,8 @@ from xent_cli.core.stats import (
     key_histogram,
     order_keys,
     percentiles,
+    quantiles,
+    sums,
     values_in,
 )
 
@@ -179,8 +181,8 @@ def test_exact_sum_of_huge_and_tiny_values(values: list[float]) -> None:
 
 def test_exact_sum_over_many_epochs_and_carries(monkeypatch: pytest.MonkeyPatch) -> None:
     # Small blocks and epochs exercise every flush and the carry normalization.
-    monkeypatch.setattr(stats, "_BLOCK", 16)
-    monkeypatch.setattr(stats, "_EPOCH", 40)
+    monkeypatch.setattr(sums, "_BLOCK", 16)
+    monkeypatch.setattr(sums, "_EPOCH", 40)
     rng = np.random.default_rng(7)
     values = np.concatenate(
         [
@@ -476,7 +478,7 @@ def test_order_keys_sort_like_the_values() -> None:
     assert np.all(keys[1:] >= keys[:-1]) and keys[4] == keys[5]
     assert sum(int(k != j) for k, j in zip(keys[1:], keys[:-1], strict=True)) == len(x) - 2
     for value, key in zip(x.tolist(), keys.tolist(), strict=True):
-        assert same(stats._key_value(key), value + 0.0)
+        assert same(quantiles._key_value(key), value + 0.0)
 
 
 ELEMENT = st.one_of(
@@ -714,7 +716,7 @@ def test_a_summary_of_many_values_leaves_them_in_place_with_the_same_percentiles
     blocks: list[list[float]], qs: list[float]
 ) -> None:
     """Above COPY_PERCENTILES_BELOW held values the percentiles come from slices, not a copy: same bits."""
-    import xent_cli.core.stats as stats_module
+    from xent_cli.core.stats import summaries as stats_module
 
     copied, in_place = Summary(hold_values=True), Summary(hold_values=True)
     for block in blocks:
