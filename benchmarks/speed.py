@@ -13,7 +13,7 @@ its baseline alternates from round to round, so that a change in the machine's l
 both alike. The tables give medians over the rounds of the wall time and of the CPU time
 (user + system, less disturbed by other jobs on a shared machine), the largest peak
 resident memory of the child (``ru_maxrss`` from ``os.wait4``), and the ratio of xent's
-median time to the baseline's (below 1: xent is faster), with the goal of issue 13.
+median time to the baseline's (below 1: xent is faster), with each workload's goal.
 
 Baselines (``benchmarks/baselines/``): pandas + NumPy whole-file scripts for CSV and
 Parquet; for logits, the block-wise NumPy + ``scipy.special.log_softmax`` script (256 rows

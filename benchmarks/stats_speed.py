@@ -33,7 +33,7 @@ from xent_cli.core.stats import (
     exact_percentiles,
     percentiles,
 )
-from xent_cli.results import exact_sum as fsum_in_slices  # what results.py does today
+from xent_cli.results import exact_sum as fsum_in_slices  # what results.py does
 
 PANEL_QS = [0, 0.1, 1, 5, 10, 50, 90, 95, 99, 99.9, 100]
 

@@ -127,7 +127,7 @@ def test_xent_alone_prints_the_help_on_stderr_and_exits_2(tmp_path: Path) -> Non
 
 
 def test_no_private_module_of_typer_or_click_is_imported() -> None:
-    """Issue 25: a Typer release may rename its private modules; xent uses public names only."""
+    """A Typer release may rename its private modules; xent uses public names only."""
     package = Path(__file__).resolve().parent.parent / "xent_cli"
     private = re.compile(r"(typer|click)\._")
     found = [

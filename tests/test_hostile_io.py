@@ -1,6 +1,6 @@
 """Hostile output and process conditions, in real processes: devices, descriptors, pipes, signals.
 
-Each case of issue #12's output, process and core items, kept as a test. Device
+Each output, process and core condition a CI job can meet, kept as a test. Device
 nodes are made with ``mknod`` in a temporary folder (as root). The literal
 ``/dev/stdout``, ``/dev/null``, ``/dev/full`` run in a private mount namespace
 with a scratch ``/dev`` (``unshare -m``), so that a regression could never

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from tests.test_readme import XENT_DIR, _examples_in, assert_same_output
+from tests.test_readme import XENT_DIR, _examples_in, _require_xent, assert_same_output
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "input-shapes.md"
 
 
-@pytest.mark.skipif(shutil.which("xent", path=str(XENT_DIR)) is None, reason="xent is not installed")
 def test_every_example_of_the_page(tmp_path: Path) -> None:
-    pytest.importorskip("safetensors")
+    _require_xent()  # and the page's Python needs safetensors, a test extra
     text = DOC.read_text()
     (setup,) = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     subprocess.run([sys.executable, "-c", setup], cwd=tmp_path, check=True)

@@ -380,7 +380,7 @@ def test_failed_run_leaves_no_output_file(env: CliEnv, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("mode", [0o444, 0o555, 0o400])
 def test_o_never_replaces_a_file_no_one_may_write(env: CliEnv, tmp_path: Path, mode: int) -> None:
-    """Issue 23: as the shell's > refuses a read-only file, so does -o (by its bits, even as root)."""
+    """As the shell's > refuses a read-only file, so does -o (by its bits, even as root)."""
     out = tmp_path / "ro.tsv"
     out.write_text("old\n")
     out.chmod(mode)
@@ -420,7 +420,7 @@ def test_o_never_replaces_a_file_the_user_cannot_write(
 def test_a_folder_renamed_during_the_write_keeps_no_temporary_file(
     env: CliEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 23: the output folder renamed mid-run left a .tmp file behind (697 MB in the report)."""
+    """An output folder renamed mid-run must not keep the temporary file (it can be as big as the result)."""
     folder, moved = tmp_path / "results", tmp_path / "moved"
     folder.mkdir()
     (folder / "out.tsv").write_text("old\n")
@@ -511,7 +511,7 @@ def test_o_is_utf8_whatever_stdout_is(env: CliEnv, tmp_path: Path, named_csv: Pa
     assert out.read_text(encoding="utf-8").splitlines()[1] == "1,café,0.6931471805599453"
 
 
-# --- numbers that used to warn (warnings are errors here, and no guard is installed) ----------------
+# --- numbers at the edge of float64, where NumPy would warn (warnings are errors here) ---------------
 
 
 @pytest.mark.parametrize(

@@ -1,19 +1,23 @@
-"""Every ``$ xent …`` example in README.md runs and prints exactly what the README shows.
+"""Every example in README.md and docs/*.md runs and prints exactly what the page shows.
 
-Commands run in a pipe, with stderr and stdout in one stream, so lines come in the
-order a shell shows them. A block marked ``<!-- terminal: N columns -->`` runs in
-a real pseudo-terminal N columns wide instead, and shows what a person sees there.
-``python -m tests.test_readme`` rewrites the README's outputs after a deliberate change.
+Each ``$ …`` line of a ``console`` block is run from the repository's root in a pipe, with
+stderr and stdout in one stream, so lines come in the order a shell shows them. A block
+marked ``<!-- terminal: N columns -->`` runs in a real pseudo-terminal N columns wide
+instead, and shows what a person sees there. A command shown on several pages with the
+same output runs once. Python examples (``>>>`` lines) run as doctests.
+``python -m tests.test_readme`` rewrites the pages' outputs after a deliberate change.
 """
 
 from __future__ import annotations
 
+import doctest
 import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -22,16 +26,39 @@ from tests.terminal import run_in_terminal
 ROOT = Path(__file__).resolve().parent.parent
 XENT_DIR = Path(sys.executable).parent
 
+# Pages whose commands need files that their own test writes first, in a folder of its own.
+PAGES_WITH_OWN_TEST = {"docs/input-shapes.md": "tests/test_input_shapes_doc.py"}
 
 _BLOCK = re.compile(r"(?:<!-- terminal: (\d+) columns -->\n)?```console\n(.*?)```", flags=re.S)
 
 
-def examples() -> list[tuple[str, str, int | None]]:
-    """(command, expected output, terminal columns or None) for each ``$ `` line of the console blocks."""
-    return _examples_in((ROOT / "README.md").read_text())
+class Example(NamedTuple):
+    page: str
+    command: str
+    expected: str
+    columns: int | None
+
+
+def pages() -> list[str]:
+    """README.md and every page in docs/, as paths relative to the repository's root."""
+    return ["README.md", *sorted(f"docs/{path.name}" for path in (ROOT / "docs").glob("*.md"))]
+
+
+def examples() -> list[Example]:
+    """The console examples of every page run from the root, each distinct one once."""
+    found: dict[tuple[str, str, int | None], Example] = {}
+    for page in pages():
+        if page in PAGES_WITH_OWN_TEST:
+            continue
+        for command, expected, columns in _examples_in((ROOT / page).read_text()):
+            found.setdefault(
+                (command, expected.rstrip("\n"), columns), Example(page, command, expected, columns)
+            )
+    return list(found.values())
 
 
 def _examples_in(text: str) -> list[tuple[str, str, int | None]]:
+    """(command, expected output, terminal columns or None) for each ``$ `` line of the console blocks."""
     found = []
     for columns, block in _BLOCK.findall(text):
         width = int(columns) if columns else None
@@ -48,12 +75,57 @@ def _examples_in(text: str) -> list[tuple[str, str, int | None]]:
     return found
 
 
-@pytest.mark.skipif(shutil.which("xent", path=str(XENT_DIR)) is None, reason="xent is not installed")
-@pytest.mark.parametrize(("command", "expected", "columns"), examples(), ids=[c for c, _, _ in examples()])
-def test_readme_example(command: str, expected: str, columns: int | None) -> None:
-    if "| jq" in command and shutil.which("jq") is None:
+def _require_xent() -> None:
+    # Fail, never skip: a documentation test that skips itself checks nothing and looks green.
+    assert shutil.which("xent", path=str(XENT_DIR)) is not None, (
+        f"the xent command is not installed beside {sys.executable} (pip install -e .)"
+    )
+
+
+@pytest.mark.parametrize("example", examples(), ids=[f"{e.page}: {e.command}" for e in examples()])
+def test_example(example: Example) -> None:
+    _require_xent()
+    if "| jq" in example.command and shutil.which("jq") is None:
         pytest.skip("jq is not installed")
-    assert_same_output(_run(command, columns), expected.rstrip("\n"))
+    assert_same_output(_run(example.command, example.columns), example.expected.rstrip("\n"))
+
+
+@pytest.mark.parametrize("page", [p for p in pages() if ">>> " in (ROOT / p).read_text()])
+def test_python_examples(page: str) -> None:
+    parser, runner = doctest.DocTestParser(), doctest.DocTestRunner()
+    test = parser.get_doctest((ROOT / page).read_text(), {}, page, str(ROOT / page), 0)
+    report: list[str] = []
+    runner.run(test, out=report.append)
+    assert test.examples
+    assert runner.failures == 0, "".join(report)
+
+
+def test_every_page_is_linked_from_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert [p for p in pages()[1:] if f"]({p})" not in readme] == []
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize("page", pages())
+def test_links_of_the_page_lead_somewhere(page: str) -> None:
+    text = re.sub(r"```.*?```", "", (ROOT / page).read_text(), flags=re.S)
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if target.startswith(("http://", "https://")):
+            continue
+        file, _, anchor = target.partition("#")
+        path = (ROOT / page).parent / file if file else ROOT / page
+        if not path.exists():
+            broken.append(target)
+        elif anchor:
+            headings = re.findall(r"^#+ (.*)$", re.sub(r"```.*?```", "", path.read_text(), flags=re.S), re.M)
+            if anchor not in {_anchor(h) for h in headings}:
+                broken.append(target)
+    assert broken == []
 
 
 _NUMBER = re.compile(r"-?\d+\.\d+(?:e[-+]?\d+)?")
@@ -97,25 +169,28 @@ def _run(command: str, columns: int | None = None) -> str:
 
 
 def update() -> None:
-    """Rewrite the README's console blocks with what the commands print now."""
-    path = ROOT / "README.md"
+    """Rewrite the pages' console blocks with what the commands print now."""
+    for page in pages():
+        if page in PAGES_WITH_OWN_TEST:
+            continue
+        path = ROOT / page
 
-    def fill(match: re.Match[str]) -> str:
-        columns = int(match.group(1)) if match.group(1) else None
-        marker = f"<!-- terminal: {columns} columns -->\n" if columns else ""
-        old = dict((c, e) for c, e, _ in _examples_in(match.group(0)))
-        body = ""
-        for command in old:
-            output = _run(command, columns)
-            try:  # keep what the README shows when it differs only in the last digits (CPU ulps)
-                assert_same_output(output, old[command].rstrip("\n"))
-                output = old[command].rstrip("\n")
-            except AssertionError:
-                pass
-            body += f"$ {command}\n{output}\n"
-        return f"{marker}```console\n{body}```"
+        def fill(match: re.Match[str]) -> str:
+            columns = int(match.group(1)) if match.group(1) else None
+            marker = f"<!-- terminal: {columns} columns -->\n" if columns else ""
+            old = dict((c, e) for c, e, _ in _examples_in(match.group(0)))
+            body = ""
+            for command in old:
+                output = _run(command, columns)
+                try:  # keep what the page shows when it differs only in the last digits (CPU ulps)
+                    assert_same_output(output, old[command].rstrip("\n"))
+                    output = old[command].rstrip("\n")
+                except AssertionError:
+                    pass
+                body += f"$ {command}\n{output}\n"
+            return f"{marker}```console\n{body}```"
 
-    path.write_text(_BLOCK.sub(fill, path.read_text()))
+        path.write_text(_BLOCK.sub(fill, path.read_text()))
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ def _spelled(value: float) -> Any:
 
 
 def _expected_rows(result: Result) -> list[dict[str, Any]]:
-    """The rows as the writers documented them before they streamed: one dict per row."""
+    """The rows as the writers document them, one dict per row, built apart from the writers."""
     rows = []
     for i in range(result.count):
         row: dict[str, Any] = {"row": result.row_number(i), "id": result.ids[i] if result.ids else None}

@@ -1,6 +1,6 @@
 """Predictions and labels whose ids disagree: the error shows both, --pair position pairs in order.
 
-The case of issue 24: ``train_test_split`` keeps the original index, so ``y_test.to_csv()``
+The common case: ``train_test_split`` keeps the original index, so ``y_test.to_csv()``
 writes shuffled ids while ``pd.DataFrame(proba).to_csv()`` writes 0…n−1.
 """
 

@@ -178,7 +178,7 @@ def test_compare_names_every_measure_and_statistic(width: int) -> None:
 
 @pytest.mark.skipif(not XENT.exists(), reason="xent is not installed")
 def test_a_cut_number_would_be_caught() -> None:
-    """The check above fails on what the old tables printed at 80 columns."""
+    """The check above fails on a table that cuts a number at 80 columns."""
     shown, _ = _allowed(_json(["kl", "examples/model_a.csv", "examples/model_b.csv"]))
     assert "0.00241021" in shown
     assert "0.0024" not in shown  # two digits of a number shown with six elsewhere

@@ -121,7 +121,7 @@ def test_top_logprobs_need_two_sources(env: CliEnv, files: tuple[Path, Path]) ->
     assert result.stderr.startswith("xent: error: --as top-logprobs compares two sources' top-k lists")
 
 
-# --- API placeholders, read limits and numbers (issue 23) ---------------------------------------
+# --- API placeholders, read limits and numbers --------------------------------------------------
 
 
 def test_openai_placeholders_are_not_in_the_list(env: CliEnv, tmp_path: Path) -> None:
@@ -146,7 +146,7 @@ def test_openai_placeholders_are_not_in_the_list(env: CliEnv, tmp_path: Path) ->
     result = env.run(["kl", str(p), str(q), "--as", "top-logprobs", "--json"])
     assert result.exit_code == 0, result.stderr
     got = [row["kl"] for row in json.loads(result.stdout)["rows"]]
-    # Taken literally, -9999.0 entered the KL as a log-probability (820 nats, issue 23).
+    # Taken literally, -9999.0 would enter the KL as a log-probability (820 nats here).
     expected = [_coarsened_kl(a, b) for a, b in zip(listed_p, listed_q, strict=True)]
     np.testing.assert_allclose(got, expected, rtol=1e-12)
     assert result.stderr.splitlines()[1] == (
@@ -180,7 +180,7 @@ def test_a_position_with_only_placeholders_is_an_error(env: CliEnv, tmp_path: Pa
 def test_a_number_too_large_for_a_float_is_an_error_naming_it(
     env: CliEnv, tmp_path: Path, line: str, where: str
 ) -> None:
-    """A 400-digit integer overflowed float() into an internal error (issue 23)."""
+    """A 400-digit integer overflows float(): it must be an input error, not an internal one."""
     p, q = tmp_path / "p.jsonl", tmp_path / "q.jsonl"
     p.write_text(line + "\n")
     q.write_text('{"a": -0.1}\n')
@@ -212,7 +212,7 @@ def test_the_json_read_limits_hold(env: CliEnv, files: tuple[Path, Path], tmp_pa
 def test_api_output_read_as_a_table_says_to_use_top_logprobs(
     env: CliEnv, files: tuple[Path, Path], tmp_path: Path, command: list[str]
 ) -> None:
-    """Issue 24: an API response read without --as top-logprobs failed as "a pandas orient"."""
+    """An API response read without --as top-logprobs says to add it, not that it is "a pandas orient"."""
     p, q = files
     document = tmp_path / "response.json"
     document.write_text(q.read_text())
@@ -228,7 +228,7 @@ def test_api_output_read_as_a_table_says_to_use_top_logprobs(
         )
 
 
-# --- loss of the sampled tokens, and the tokens as row ids (issue 24) ----------------------------
+# --- loss of the sampled tokens, and the tokens as row ids ---------------------------------------
 
 
 def _sampled(row: dict[str, float], token: str) -> dict[str, object]:

@@ -60,21 +60,27 @@ def _number(draw: st.DrawFn) -> str:
 @st.composite
 def csv_files(draw: st.DrawFn) -> tuple[bytes, int]:
     """A CSV file as bytes, and the rows per block to read it with."""
+    return draw(delimited_files(",")), draw(st.integers(1, 5))
+
+
+@st.composite
+def delimited_files(draw: st.DrawFn, delimiter: str) -> bytes:
+    """A file of rows separated by ``delimiter``, with CSV's hazards anywhere in it."""
     columns = draw(st.integers(1, 3))
     with_id = draw(st.booleans())
     header_cells = (["id"] if with_id else []) + [f"c{i}" for i in range(columns)]
     lines: list[str] = []
     header = draw(st.booleans())
     if header:
-        lines.append(",".join(header_cells))
+        lines.append(delimiter.join(header_cells))
     for _ in range(draw(st.integers(1, 14))):
         cells = [_number(draw) for _ in range(columns)]
         if with_id:
             cells.insert(0, draw(st.sampled_from(IDS)))
-        lines.append(",".join(cells))
+        lines.append(delimiter.join(cells))
         if draw(st.integers(0, 3)) == 0:
             insert = draw(st.sampled_from(INSERTS))
-            lines.append(",".join(header_cells) if insert == "HEADER" else insert)
+            lines.append(delimiter.join(header_cells) if insert == "HEADER" else insert)
     text = "".join(line + draw(st.sampled_from(LINE_ENDS)) for line in lines)
     if draw(st.booleans()):
         text = text.rstrip("\r\n")  # no line end after the last row
@@ -83,7 +89,7 @@ def csv_files(draw: st.DrawFn) -> tuple[bytes, int]:
     data = text.encode()
     if draw(st.booleans()):
         data = b"\xef\xbb\xbf" + data
-    return data, draw(st.integers(1, 5))
+    return data
 
 
 def xent_rows(
@@ -124,6 +130,24 @@ def test_xent_reads_the_rows_pandas_reads_or_errors(case: tuple[bytes, int], tmp
     expected = frame.iloc[:, outcomes].to_numpy(dtype=np.float64)
     np.testing.assert_array_equal(values, expected, strict=True)
     assert values.tobytes() == expected.tobytes()  # bit for bit (-0.0 included)
+    if id_column is not None:
+        assert ids == frame.iloc[:, id_column].fillna("").astype(str).tolist()
+
+
+@settings(FUZZ, max_examples=max(1, EXAMPLES // 2))
+@given(data=delimited_files("\t"), block_rows=st.integers(1, 5))
+def test_xent_reads_the_tsv_rows_pandas_reads_or_errors(data: bytes, block_rows: int, tmp_path: Path) -> None:
+    path = tmp_path / "f.tsv"
+    path.write_bytes(data)
+    try:
+        values, ids, header, outcomes, id_column = xent_rows(path, block_rows)
+    except (InputError, UsageError):
+        return
+    text = {id_column: str} if id_column is not None else None
+    frame = pd.read_csv(io.BytesIO(data), sep="\t", header=0 if header else None, dtype=text)
+    assert len(values) == len(frame), "xent read a different number of rows than pandas, without an error"
+    expected = frame.iloc[:, outcomes].to_numpy(dtype=np.float64)
+    assert values.tobytes() == expected.tobytes()
     if id_column is not None:
         assert ids == frame.iloc[:, id_column].fillna("").astype(str).tolist()
 

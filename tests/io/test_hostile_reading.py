@@ -1,4 +1,4 @@
-"""Reading under stress (issue #12): pipes given as paths, stray quotes, wide rows, unbounded inputs,
+"""Reading under stress: pipes given as paths, stray quotes, wide rows, unbounded inputs,
 names too long for the system, huge JSON integers, duplicates, and layouts decided from many rows."""
 
 from __future__ import annotations

@@ -248,7 +248,7 @@ def test_messages_for_binary_and_json_never_suggest_delimiter(env: CliEnv, tmp_p
     )
 
 
-# --- issue 23, item 3: the values' type decides, never the encoding ----------------------------
+# --- the values' type decides, never the encoding ---------------------------------------------
 
 
 def test_dictionary_encoded_floats_are_outcomes_not_the_id(env: CliEnv, tmp_path: Path) -> None:

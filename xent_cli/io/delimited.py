@@ -15,12 +15,13 @@ import io
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from xent_cli.errors import InputError
 from xent_cli.io import layout as rule
 from xent_cli.io.sources import OpenedSource, WrappedStream
 from xent_cli.io.table import Block, ReadOptions, Table, max_line_bytes, short, size_text
+from xent_cli.system import usable_cpus
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -249,6 +250,8 @@ class DelimitedLayout:
     # The file line of the first data row when nothing between the rows is blank or quoted.
     first_data_line: int
     prepended_id: bool = False
+    # Physical lines the skipped records span (a quoted header cell may hold a line break).
+    skip_lines: int = 0
 
     @property
     def header(self) -> list[str] | None:
@@ -295,8 +298,10 @@ def describe(opened: OpenedSource, options: ReadOptions) -> tuple[DelimitedLayou
         width = data_width
     skip = parsed.skipped_lines + (1 if decided.header else 0)
     first_data_line = parsed.lines_before_data + 1 if decided.header else parsed.first_line
+    prefix_lines = parsed.first_line - 1 - parsed.skipped_lines
+    skip_lines = parsed.lines_before_data - prefix_lines if decided.header else parsed.skipped_lines
     shape = DelimitedLayout(
-        parsed.delimiter, decided, width, skip, first_data_line, prepended and decided.header
+        parsed.delimiter, decided, width, skip, first_data_line, prepended and decided.header, skip_lines
     )
     return shape, sample
 
@@ -408,31 +413,260 @@ def frames(
     exactly those ``pandas.read_csv`` reads. ``text_columns`` maps columns to the dtype
     they are read as (ids and labels as text); the rest are inferred per frame.
     """
+    stream = LineLimitedStream(opened.raw_stream(), max_line_bytes(), opened.label)
+    return _stream_frames(
+        stream,
+        opened.label,
+        shape,
+        options,
+        rows=rows,
+        text_columns=text_columns,
+        skip=shape.skip_records,
+        line_offset=shape.lines_before_stream,
+    )
+
+
+def _stream_frames(
+    stream: io.RawIOBase,
+    label: str,
+    shape: DelimitedLayout,
+    options: ReadOptions,
+    *,
+    rows: int,
+    text_columns: dict[int, Any],
+    skip: int,
+    line_offset: int,
+    lead_row: bool = False,
+) -> Iterator[Any]:
+    """:func:`frames` of ``stream``, which starts ``line_offset`` lines into the file (closed at the end).
+
+    With ``lead_row``, the stream's first row is :func:`_lead_row`'s, and is dropped.
+    """
     import pandas as pd
 
-    label = opened.label
-    stream = LineLimitedStream(opened.raw_stream(), max_line_bytes(), label)
-    sep = r"\s+" if shape.delimiter == WHITESPACE else shape.delimiter
     try:
-        reader = pd.read_csv(
-            stream,
-            sep=sep,
-            header=None,
-            skiprows=shape.skip_records,
-            dtype=text_columns or None,
-            decimal=options.decimal,
-            encoding="utf-8",
-            engine="c",
-            chunksize=rows,
-        )
+        reader = pd.read_csv(stream, chunksize=rows, **_read_csv_options(shape, options, text_columns, skip))
         with reader:
-            yield from reader
+            for frame in reader:
+                if lead_row:
+                    frame, lead_row = frame.iloc[1:], False
+                yield frame
     except pd.errors.EmptyDataError:
         return
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise parser_error(label, exc, shape.lines_before_stream) from None
+        raise parser_error(label, exc, line_offset) from None
     finally:
         stream.close()
+
+
+def _read_csv_options(
+    shape: DelimitedLayout, options: ReadOptions, text_columns: dict[int, Any], skip: int
+) -> dict[str, Any]:
+    """``pandas.read_csv``'s arguments for the data rows: one spelling for every way xent calls it."""
+    return {
+        "sep": r"\s+" if shape.delimiter == WHITESPACE else shape.delimiter,
+        "header": None,
+        "skiprows": skip,
+        "dtype": text_columns or None,
+        "decimal": options.decimal,
+        "encoding": "utf-8",
+        "engine": "c",
+    }
+
+
+# --- rows parsed in pieces, side by side ------------------------------------------------------------
+#
+# pandas parses one stream on one thread. To use more, the text is handed to pandas in
+# pieces that end at a line end, parsed side by side, and taken in order. A piece's end
+# is a row's end only when no quoted field spans it; pandas' tokenizer says so itself:
+# a piece that ends inside a quoted field fails ("EOF inside string"). Every piece
+# starts where the one before ended cleanly, the first where the data starts, so by
+# induction the rows of clean pieces are exactly the rows of one stream. The first piece
+# that fails for any reason (a quoted line break at its end, a ragged row, bad UTF-8),
+# or whose width is not the layout's, is read again together with everything after it
+# as one stream (:func:`_stream_frames`): the rows, and any error with its line, are
+# then those of the serial read.
+#
+# What pandas does at the start of a stream differs from the middle of one: a byte-order
+# mark there is dropped, and the first row sets the number of fields (a shorter row
+# after it is padded, a longer one refused). So every piece after the first, and a
+# serial read that starts in the middle, is parsed behind a made-up first row of the
+# layout's width (:func:`_lead_row`), which is dropped again.
+# Bytes of text per piece, at most (pandas holds several times a piece while it parses one).
+PIECE_BYTES = 2 << 20
+# Threads parsing pieces, at most (beside the thread that computes).
+PARSE_THREADS = 2
+# Pieces parsed or waiting beyond one per thread.
+PIECES_AHEAD = 2
+
+
+def parallel_frames(
+    opened: OpenedSource,
+    shape: DelimitedLayout,
+    options: ReadOptions,
+    *,
+    rows: int,
+    text_columns: dict[int, Any],
+    workers: int,
+) -> Iterator[Any]:
+    """:func:`frames`, parsed by ``workers`` threads a piece each (see the comment above)."""
+    import collections
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    label = opened.label
+    stream = LineLimitedStream(opened.raw_stream(), max_line_bytes(), label)
+    cutter = _LinePieces(stream, _piece_bytes(opened, rows), first_lines=shape.skip_lines)
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="xent-parse")
+    # Pieces handed out and not yet taken: (text, its number, line ends before it, its frame).
+    pending: collections.deque[tuple[bytes, int, int, Future[Any]]] = collections.deque()
+    lines_before = 0
+    serial = False
+    try:
+        while True:
+            while len(pending) < workers + PIECES_AHEAD:
+                piece = cutter.next_piece()
+                if piece is None:
+                    break
+                number = cutter.pieces - 1
+                future = pool.submit(_parse_piece, piece, number, shape, options, text_columns)
+                pending.append((piece, number, lines_before, future))
+                lines_before += _line_ends(piece)
+            if not pending:
+                return
+            frame = pending[0][3].result()
+            if frame is None:
+                break
+            pending.popleft()
+            for start in range(0, len(frame), rows):
+                yield frame if len(frame) <= rows else frame.iloc[start : start + rows]
+        # Serial from the first piece that did not parse cleanly on its own.
+        serial = True
+        _, number, before, _ = pending[0]
+        lead = [_lead_row(shape)] if number else []
+        tail = _ChainedStream([*lead, *(p for p, _, _, _ in pending)], cutter.rest, stream, label)
+        for *_, future in pending:
+            future.cancel()
+        pending.clear()
+        yield from _stream_frames(
+            tail,
+            label,
+            shape,
+            options,
+            rows=rows,
+            text_columns=text_columns,
+            skip=0 if number else shape.skip_records,
+            line_offset=shape.lines_before_stream + before - len(lead),
+            lead_row=bool(lead),
+        )
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        if not serial:
+            stream.close()
+
+
+def _parse_piece(
+    piece: bytes, number: int, shape: DelimitedLayout, options: ReadOptions, text_columns: dict[int, Any]
+) -> Any:
+    """Piece ``number``'s rows as a frame (empty when it holds none); None when it must be read serially."""
+    import pandas as pd
+
+    skip = 0 if number else shape.skip_records
+    text = io.BytesIO(b"".join((_lead_row(shape), piece)) if number else piece)
+    try:
+        frame = pd.read_csv(text, **_read_csv_options(shape, options, text_columns, skip))
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (pd.errors.ParserError, UnicodeDecodeError):
+        return None
+    if len(frame) and frame.shape[1] != shape.width:
+        return None
+    return frame.iloc[1:] if number else frame
+
+
+def _lead_row(shape: DelimitedLayout) -> bytes:
+    """A made-up first row of the layout's width, of zeros (they keep an integer column integer)."""
+    separator = " " if shape.delimiter == WHITESPACE else shape.delimiter
+    return (separator.join(["0"] * shape.width) + "\n").encode()
+
+
+def _piece_bytes(opened: OpenedSource, rows: int) -> int:
+    """Bytes of text for about ``rows`` rows, judged from the sampled head."""
+    head = opened.head
+    per_row = len(head) / max(1, head.count(b"\n"))
+    return int(min(PIECE_BYTES, max(1.0, rows * per_row)))
+
+
+def _line_ends(text: bytes) -> int:
+    """Line ends as pandas counts them: LF, CRLF and a lone CR, one each."""
+    newlines = text.count(b"\n")
+    if b"\r" not in text:
+        return newlines
+    return newlines + text.count(b"\r") - text.count(b"\r\n")
+
+
+class _LinePieces:
+    """A byte stream in pieces of about ``size`` bytes, each ending at a line end.
+
+    The first piece holds more than ``first_lines`` line ends (the records the parser
+    skips before the data are in it). The bytes after the last piece's end wait in
+    :attr:`rest`.
+    """
+
+    def __init__(self, stream: io.RawIOBase, size: int, *, first_lines: int) -> None:
+        self._stream = stream
+        self._size = size
+        self._first_lines = first_lines
+        self.rest = b""
+        self.pieces = 0
+
+    def next_piece(self) -> bytes | None:
+        chunks = [self.rest] if self.rest else []
+        self.rest = b""
+        while True:
+            data = self._stream.read(self._size)
+            if not data:
+                if not chunks:
+                    return None
+                self.pieces += 1
+                return b"".join(chunks)
+            cut = _last_line_end(data)
+            if cut and (self.pieces or _line_ends(b"".join([*chunks, data[:cut]])) > self._first_lines):
+                self.rest = data[cut:]
+                self.pieces += 1
+                return b"".join([*chunks, memoryview(data)[:cut]])
+            chunks.append(data)
+
+
+def _last_line_end(data: bytes, stop: int | None = None) -> int:
+    """Where the last whole line of ``data[:stop]`` ends (0: none); a CR at its end may be half a CRLF."""
+    stop = len(data) if stop is None else stop
+    end = data.rfind(b"\n", 0, stop) + 1
+    cr = data.rfind(b"\r", end, stop)
+    if 0 <= cr < stop - 1:
+        return cr + 1  # a lone CR: the byte after it is not LF
+    return end
+
+
+class _ChainedStream(WrappedStream):
+    """``pieces``, then ``rest``, then what is left of ``inner``: one stream again."""
+
+    def __init__(self, pieces: list[bytes], rest: bytes, inner: io.RawIOBase, label: str) -> None:
+        super().__init__(cast("IO[bytes]", inner), label)
+        self._held = [memoryview(p) for p in [*pieces, rest] if p]
+
+    def readinto(self, buffer: Any) -> int:
+        if self._held:
+            head = self._held[0]
+            n = min(len(buffer), len(head))
+            buffer[:n] = head[:n]
+            if n == len(head):
+                self._held.pop(0)
+            else:
+                self._held[0] = head[n:]
+            return n
+        data = self._inner.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def line_of_row(opened: OpenedSource, shape: DelimitedLayout, row: int) -> int | None:
@@ -498,9 +732,11 @@ def _blocks(opened: OpenedSource, options: ReadOptions, shape: DelimitedLayout) 
 def _pandas_rows(opened: OpenedSource, options: ReadOptions, shape: DelimitedLayout) -> Iterator[Block]:
     decided = shape.layout
     text_columns = {i: str for i in (decided.id, decided.label) if i is not None}
+    rows = options.rows_per_block(len(decided.outcomes))
+    workers = min(PARSE_THREADS, usable_cpus())
     start = 0
-    for frame in frames(
-        opened, shape, options, rows=options.rows_per_block(len(decided.outcomes)), text_columns=text_columns
+    for frame in parallel_frames(
+        opened, shape, options, rows=rows, text_columns=text_columns, workers=workers
     ):
         if frame.empty:
             continue

@@ -552,9 +552,9 @@ class DaskSession(Session):
 
         position = {future.key: i for i, future in enumerate(futures)}
         results: list[Any] = [None] * len(futures)
-        # One watcher for all the futures, set up once. (distributed.wait(pending, FIRST_COMPLETED)
-        # in a loop made a waiting asyncio task per pending future on every call and left them
-        # waiting: at 10,000 shards the client's peak memory was 1.2 GB, not 0.2.)
+        # One watcher for all the futures, set up once: distributed.wait(pending, FIRST_COMPLETED)
+        # in a loop makes a waiting asyncio task per pending future on every call and leaves them
+        # waiting (at 10,000 shards, 1.2 GB of client memory instead of 0.2).
         completed = as_completed(futures, loop=self.client.loop)
         idle_since = time.monotonic()
         alone_since: float | None = None

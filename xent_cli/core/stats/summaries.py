@@ -28,7 +28,7 @@ from xent_cli.core.stats.sums import FloatArray, IntArray, _as_float_vector, _fl
 # Held values from which Summary.percentiles leaves them in place (see there).
 COPY_PERCENTILES_BELOW = 1 << 20
 
-# The summary's percentiles, and the ones added on request (issue 14's panel).
+# The summary's percentiles, and the ones the compare panel adds on request.
 DEFAULT_PERCENTILES: tuple[float, ...] = (50.0, 90.0, 99.0)
 EXTRA_PERCENTILES: tuple[float, ...] = (0.1, 1.0, 5.0, 10.0, 95.0, 99.9)
 
