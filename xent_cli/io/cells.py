@@ -189,3 +189,52 @@ def integers_of(cells: Sequence[str]) -> list[int] | None:
             return None
         values.append(int(text))
     return values
+
+
+class ColumnKinds:
+    """Per-column statistics of the data rows, computed once (as Python lists, for speed)."""
+
+    def __init__(self, kinds: NDArray[Any]) -> None:
+        import numpy as np
+
+        n_int = np.count_nonzero(kinds == INT, axis=0)
+        n_dec = np.count_nonzero(kinds == DEC, axis=0)
+        n_text = np.count_nonzero(kinds == TEXT, axis=0)
+        n_list = np.count_nonzero(kinds == LIST, axis=0)
+        n_nested = np.count_nonzero(kinds == NESTED, axis=0)
+        numbers = n_int + n_dec
+        numeric = (numbers > 0) & (numbers >= n_text)
+        self.n_rows = int(kinds.shape[0])
+        self._numeric: list[bool] = numeric.tolist()
+        self._textual: list[bool] = (n_text > numbers).tolist()
+        self._integer: list[bool] = (numeric & (n_dec == 0)).tolist()
+        self._decimal: list[bool] = (numeric & (n_dec > 0)).tolist()
+        self._empty: list[bool] = ((numbers + n_text + n_list + n_nested) == 0).tolist()
+        # Lists of numbers in most rows (a stray null or scalar is reported by the reader).
+        self._listed: list[bool] = ((n_list > 0) & (n_list >= numbers + n_text + n_nested)).tolist()
+        self._nested: list[bool] = ((n_nested > 0) & ~np.asarray(self._listed)).tolist()
+
+    @classmethod
+    def of(cls, kinds: NDArray[Any]) -> ColumnKinds:
+        return cls(kinds)
+
+    def numeric(self, c: int) -> bool:
+        return self._numeric[c]
+
+    def textual(self, c: int) -> bool:
+        return self._textual[c]
+
+    def integer(self, c: int) -> bool:
+        return self._integer[c]
+
+    def decimal(self, c: int) -> bool:
+        return self._decimal[c]
+
+    def empty(self, c: int) -> bool:
+        return self._empty[c]
+
+    def listed(self, c: int) -> bool:
+        return self._listed[c]
+
+    def nested(self, c: int) -> bool:
+        return self._nested[c]

@@ -75,6 +75,7 @@ from xent_cli.io.cells import (
     SAMPLE_ROWS,
     TEXT,
     UNNAMED,
+    ColumnKinds,
     cell_kind,
     classify,
     integers_of,
@@ -82,6 +83,7 @@ from xent_cli.io.cells import (
     is_label_name,
     value_kind,
 )
+from xent_cli.io.layout_types import Layout, Sample
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -108,98 +110,6 @@ __all__ = [
 ]
 
 
-@dataclass
-class Sample:
-    """What a reader saw of a table, for :func:`decide`.
-
-    ``kinds`` and ``values`` are ``(rows, columns)`` arrays of the sampled data rows;
-    for text formats they start *after* ``first_line``, the header candidate, whose
-    cells are given as text. ``names`` are column names the format itself knows (JSON
-    keys, Arrow schema); ``index`` the columns its metadata names as the index.
-    ``cells`` are the sampled rows' raw text (text formats), ``lines`` their lines.
-    """
-
-    label: str
-    format: str
-    kinds: NDArray[Any]
-    values: NDArray[Any]
-    names: list[str] | None = None
-    first_line: list[str] | None = None
-    cells: Sequence[Sequence[str]] | None = None
-    comment: list[str] | None = None
-    index: tuple[int, ...] = ()
-    complete: bool = False
-    decimal: str = "."
-    # Each column's type as the format names it (``struct<a: int64>``), for messages.
-    types: list[str] | None = None
-
-    @property
-    def width(self) -> int:
-        return int(self.kinds.shape[1])
-
-
-@dataclass
-class Layout:
-    """What each column of a table is.
-
-    Column numbers are 0-based positions in the file (or in ``names``). ``label`` is
-    the column ``--target`` named (``ReadOptions.label_column``); ``labels`` lists every
-    column that holds labels (``label`` among them).
-    """
-
-    header: bool
-    names: list[str] | None
-    width: int
-    id: int | None
-    outcomes: list[int]
-    labels: list[int] = field(default_factory=list)
-    label: int | None = None
-    ignored: list[int] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    sum_hint: str | None = None
-    header_source: str = "none"
-    binary: bool = False
-    # The outcomes are one column of lists (``outcomes == [list_column]``), each row's list
-    # a distribution of ``list_width`` values.
-    list_column: int | None = None
-    list_width: int | None = None
-
-    @property
-    def n_outcomes(self) -> int:
-        """Values per row: the list's length for a list column, else the outcome columns."""
-        return self.list_width if self.list_width is not None else len(self.outcomes)
-
-    def name(self, column: int) -> str:
-        if self.names is not None and self.names[column] != "":
-            return self.names[column]
-        return f"column {column + 1}"
-
-    @property
-    def outcome_names(self) -> list[str] | None:
-        if self.list_column is not None:
-            return None  # a list's values have no names
-        return [self.names[i] for i in self.outcomes] if self.names is not None else None
-
-    @property
-    def id_name(self) -> str | None:
-        return None if self.id is None else self.name(self.id)
-
-    def record(self, fmt: str) -> dict[str, Any]:
-        """The JSON-ready summary of the decision, for ``sources`` in the JSON output."""
-        header: Any = self.header if self.header_source != "comment" else "comment"
-        record: dict[str, Any] = {
-            "format": fmt,
-            "header": header,
-            "id": None if self.id is None else self.name(self.id),
-            "outcomes": self.outcome_names if self.outcome_names is not None else self.n_outcomes,
-            "labels": [self.name(i) for i in self.labels],
-            "ignored": [self.name(i) for i in self.ignored],
-        }
-        if self.list_column is not None:
-            record["list"] = self.name(self.list_column)
-        return record
-
-
 def _quoted(names: Sequence[str]) -> str:
     shown = ", ".join(repr(n) for n in names[:5])
     return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
@@ -210,55 +120,6 @@ def _plural(count: int, one: str, many: str) -> str:
 
 
 # --- 1. header ----------------------------------------------------------------------------
-
-
-class _Columns:
-    """Per-column statistics of the data rows, computed once (as Python lists, for speed)."""
-
-    def __init__(self, kinds: NDArray[Any]) -> None:
-        import numpy as np
-
-        n_int = np.count_nonzero(kinds == INT, axis=0)
-        n_dec = np.count_nonzero(kinds == DEC, axis=0)
-        n_text = np.count_nonzero(kinds == TEXT, axis=0)
-        n_list = np.count_nonzero(kinds == LIST, axis=0)
-        n_nested = np.count_nonzero(kinds == NESTED, axis=0)
-        numbers = n_int + n_dec
-        numeric = (numbers > 0) & (numbers >= n_text)
-        self.n_rows = int(kinds.shape[0])
-        self._numeric: list[bool] = numeric.tolist()
-        self._textual: list[bool] = (n_text > numbers).tolist()
-        self._integer: list[bool] = (numeric & (n_dec == 0)).tolist()
-        self._decimal: list[bool] = (numeric & (n_dec > 0)).tolist()
-        self._empty: list[bool] = ((numbers + n_text + n_list + n_nested) == 0).tolist()
-        # Lists of numbers in most rows (a stray null or scalar is reported by the reader).
-        self._listed: list[bool] = ((n_list > 0) & (n_list >= numbers + n_text + n_nested)).tolist()
-        self._nested: list[bool] = ((n_nested > 0) & ~np.asarray(self._listed)).tolist()
-
-    @classmethod
-    def of(cls, kinds: NDArray[Any]) -> _Columns:
-        return cls(kinds)
-
-    def numeric(self, c: int) -> bool:
-        return self._numeric[c]
-
-    def textual(self, c: int) -> bool:
-        return self._textual[c]
-
-    def integer(self, c: int) -> bool:
-        return self._integer[c]
-
-    def decimal(self, c: int) -> bool:
-        return self._decimal[c]
-
-    def empty(self, c: int) -> bool:
-        return self._empty[c]
-
-    def listed(self, c: int) -> bool:
-        return self._listed[c]
-
-    def nested(self, c: int) -> bool:
-        return self._nested[c]
 
 
 def _header(sample: Sample, options: ReadOptions) -> tuple[bool, str | None]:
@@ -272,7 +133,7 @@ def _header(sample: Sample, options: ReadOptions) -> tuple[bool, str | None]:
     if sample.kinds.shape[0] == 0:
         # A single line: a header only if nothing in it is a number.
         return not any(cell_kind(c, sample.decimal) in (INT, DEC) for c in first), None
-    columns = _Columns.of(sample.kinds)
+    columns = ColumnKinds.of(sample.kinds)
     numeric = [c for c in range(width) if c < sample.width and columns.numeric(c)]
     first_kinds = [cell_kind(c, sample.decimal) for c in first]
     if any(first_kinds[c] in (TEXT, EMPTY) for c in numeric):
@@ -451,7 +312,7 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
     """Apply the layout rule to what a reader saw (see the module docstring), one step per rule."""
     role = options.role
     frame = _frame(sample, options)  # 1. the header
-    columns = _Columns.of(frame.kinds)
+    columns = ColumnKinds.of(frame.kinds)
     choice = _explicit_choice(frame, options)  # what --target, --id and --columns name
     taken = _taken(frame, columns, choice)
     listed = _list_outcomes(frame, columns, choice, role)  # 7. lists and nested values
@@ -564,7 +425,7 @@ def _explicit_choice(frame: _Frame, options: ReadOptions) -> _Choice:
     return _Choice(label_col, id_col, chosen)
 
 
-def _taken(frame: _Frame, columns: _Columns, choice: _Choice) -> set[int]:
+def _taken(frame: _Frame, columns: ColumnKinds, choice: _Choice) -> set[int]:
     """Columns that cannot be the inferred id: chosen ones, and lists and nested values (rule 7)."""
     taken = {i for i in (choice.label_col,) if i is not None}
     if choice.chosen is not None:
@@ -576,7 +437,7 @@ def _taken(frame: _Frame, columns: _Columns, choice: _Choice) -> set[int]:
     return taken
 
 
-def _list_outcomes(frame: _Frame, columns: _Columns, choice: _Choice, role: str) -> Layout | None:
+def _list_outcomes(frame: _Frame, columns: ColumnKinds, choice: _Choice, role: str) -> Layout | None:
     """Rule 7: the layout of a table whose outcomes are one list column; None for other tables.
 
     A nested column without a list column or ``--columns`` is an error naming it.
@@ -637,7 +498,7 @@ def _free(frame: _Frame, choice: _Choice, id_col: int | None) -> list[int]:
 
 
 def _beside_chosen(
-    frame: _Frame, columns: _Columns, choice: _Choice, taken: set[int], id_col: int | None, role: str
+    frame: _Frame, columns: ColumnKinds, choice: _Choice, taken: set[int], id_col: int | None, role: str
 ) -> _Split:
     """``--columns`` chose the outcomes: the others are labels (by name, or text for loss) or ignored."""
     label_col = choice.label_col
@@ -673,7 +534,7 @@ def _label_column(frame: _Frame, choice: _Choice, taken: set[int], id_col: int |
 
 def _infer_outcomes(
     frame: _Frame,
-    columns: _Columns,
+    columns: ColumnKinds,
     choice: _Choice,
     taken: set[int],
     id_col: int | None,
@@ -778,7 +639,9 @@ def _without_label_columns(
     return outcomes
 
 
-def _refuse_samples_as_joint(frame: _Frame, columns: _Columns, text: list[int], id_col: int | None) -> None:
+def _refuse_samples_as_joint(
+    frame: _Frame, columns: ColumnKinds, text: list[int], id_col: int | None
+) -> None:
     """Rule 5: text columns beyond the row labels mean a table of samples, not a joint table."""
     name = frame.name
     extra = [c for c in text if c != id_col]
@@ -796,7 +659,12 @@ def _refuse_samples_as_joint(frame: _Frame, columns: _Columns, text: list[int], 
 
 
 def _sum_hint(
-    frame: _Frame, columns: _Columns, outcomes: list[int], suspected: set[int], id_col: int | None, role: str
+    frame: _Frame,
+    columns: ColumnKinds,
+    outcomes: list[int],
+    suspected: set[int],
+    id_col: int | None,
+    role: str,
 ) -> str | None:
     """The hint for a bad row sum when an outcome looks like labels or a row index (rule 3)."""
     values = frame.values
@@ -821,7 +689,7 @@ def _require_outcomes(frame: _Frame, split: _Split, role: str) -> None:
         )
 
 
-def _note_left_out(frame: _Frame, columns: _Columns, split: _Split, role: str) -> None:
+def _note_left_out(frame: _Frame, columns: ColumnKinds, split: _Split, role: str) -> None:
     """One note for each kind of column an inference left out of the outcomes."""
     label, name, notes = frame.label, frame.name, frame.notes
     if split.label_notes:
@@ -851,7 +719,7 @@ def _note_left_out(frame: _Frame, columns: _Columns, split: _Split, role: str) -
 def _list_layout(
     sample: Sample,
     names: list[str] | None,
-    columns: _Columns,
+    columns: ColumnKinds,
     values: NDArray[Any],
     cells: Sequence[Sequence[str]] | None,
     outcome: int,
@@ -934,7 +802,7 @@ def _suspect_hint(c: int, name: Any, outcomes: list[int], role: str, *, index_li
 def _infer_id(
     sample: Sample,
     names: list[str] | None,
-    columns: _Columns,
+    columns: ColumnKinds,
     values: NDArray[Any],
     cells: Sequence[Sequence[str]] | None,
     taken: set[int],
