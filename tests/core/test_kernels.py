@@ -662,21 +662,21 @@ def test_auto_uses_the_numpy_backend_where_numba_would_not_pay(monkeypatch: pyte
     kernel_backend.set_backend(None)
     rng = np.random.default_rng(11)
     p, q = rng.dirichlet(np.ones(10), size=7000), rng.dirichlet(np.ones(10), size=7000)
-    with kernel_backend.expected_input(10_000_000):  # 1M rows x 10: below the pay-off for KL and entropy
-        assert kernel_backend.backend(p.size, "kl") == "numpy"
-        assert kernel_backend.backend(p.size, "entropy") == "numpy"
-        assert kernel_backend.backend(p.size, "kl", log=True) == ("numba" if NUMBA else "numpy")
-        result = kernels.kl_rows_fast(p, q)
-        entropy = kernels.entropy_rows_fast(p)
+    csv = 10_000_000  # 1M rows x 10: below the pay-off for KL and entropy
+    assert kernel_backend.backend(p.size, "kl", expected=csv) == "numpy"
+    assert kernel_backend.backend(p.size, "entropy", expected=csv) == "numpy"
+    assert kernel_backend.backend(p.size, "kl", log=True, expected=csv) == ("numba" if NUMBA else "numpy")
+    result = kernels.kl_rows_fast(p, q, expected=csv)
+    entropy = kernels.entropy_rows_fast(p, expected=csv)
     assert result is not None and result.backend == "numpy"
     assert entropy is not None and entropy.backend == "numpy"
     assert_close(result.values, kl_rows(prepare(p, "probs"), prepare(q, "probs")))
     assert_close(entropy.values, entropy_rows(prepare(p, "probs")))
-    with kernel_backend.expected_input(1 << 30):
-        assert kernel_backend.backend(p.size, "cross_entropy") == ("numba" if NUMBA else "numpy")
-        assert kernel_backend.backend(p.size, "kl") == "numpy"  # the plain formula, at any size
-    with kernel_backend.expected_input(None):  # unknown: by block size alone
-        assert kernel_backend.backend(p.size, "cross_entropy") == ("numba" if NUMBA else "numpy")
+    huge = 1 << 30
+    assert kernel_backend.backend(p.size, "cross_entropy", expected=huge) == ("numba" if NUMBA else "numpy")
+    assert kernel_backend.backend(p.size, "kl", expected=huge) == "numpy"  # the plain formula, at any size
+    # unknown: by block size alone
+    assert kernel_backend.backend(p.size, "cross_entropy", expected=None) == ("numba" if NUMBA else "numpy")
     assert kernel_backend.backend(p.size, "js") == ("numba" if NUMBA else "numpy")
     assert kernel_backend.backend(p.size, "entropy") == "numpy"
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -102,22 +100,6 @@ NUMBA_PAYS_FROM: dict[tuple[str, bool], int] = {
     ("compare", False): 1 << 22,
 }
 NUMBA_PAYS_FROM_LOG = 1 << 20
-_expected: ContextVar[int | None] = ContextVar("xent_expected_elements", default=None)
-
-
-@contextmanager
-def expected_input(n_elements: int | None) -> Iterator[None]:
-    """Tell ``auto`` how many values the whole input holds (rows x outcomes of one side), if known.
-
-    Inside the block, a measure whose input is smaller than its ``NUMBA_PAYS_FROM``
-    uses the numpy backend (the careful method, threaded) even on big blocks: numba would
-    cost more to start than it saves. ``None`` (unknown) decides by block size alone.
-    """
-    token = _expected.set(n_elements)
-    try:
-        yield
-    finally:
-        _expected.reset(token)
 
 
 def numba_pays(measure: str, log: bool, n_elements: int | None) -> bool:
@@ -128,11 +110,16 @@ def numba_pays(measure: str, log: bool, n_elements: int | None) -> bool:
     return n_elements >= threshold
 
 
-def backend(n_elements: int | None = None, measure: str = "kl", log: bool = False) -> str:
+def backend(
+    n_elements: int | None = None, measure: str = "kl", log: bool = False, *, expected: int | None = None
+) -> str:
     """The backend a block of ``n_elements`` values would use (``None``: a big block).
 
-    ``measure`` and ``log`` (log-space kinds) matter only under ``auto`` inside
-    :func:`expected_input`.
+    ``expected``: how many values the whole input holds (rows x outcomes of one side),
+    when known. Under ``auto``, a ``measure`` (``log``: of log-space kinds) whose input
+    is smaller than its ``NUMBA_PAYS_FROM`` uses the numpy backend (the careful method,
+    threaded) even on big blocks: numba would cost more to start than it saves.
+    ``None`` (unknown) decides by block size alone.
     """
     requested = requested_backend()
     if requested == "careful" or requested == "numpy":
@@ -147,7 +134,7 @@ def backend(n_elements: int | None = None, measure: str = "kl", log: bool = Fals
         return "numba"
     if n_elements is not None and n_elements < MIN_FAST_ELEMENTS:
         return "careful"
-    if not numba_pays(measure, log, _expected.get()):
+    if not numba_pays(measure, log, expected):
         return "numpy"
     return "numba" if compiled_module() is not None else "numpy"
 

@@ -458,6 +458,7 @@ def _pair_fast(
     kind_q: Kind | None,
     tolerance: float,
     targets: ArrayLike | None = None,
+    expected: int | None = None,
 ) -> KernelResult | None:
     kind_q = kind_q or kind_p
     _check_kinds(kind_p, kind_q)
@@ -470,7 +471,7 @@ def _pair_fast(
         if target_rows.shape[0] != n or np.any(target_rows < 0) or np.any(target_rows >= k):
             raise ValueError(f"targets must be {n} class indices in [0, {k})")
     log = kind_p in LOG_KINDS and kind_q in LOG_KINDS
-    chosen = backend(None if pair is None else pair[0].size + pair[1].size, which, log)
+    chosen = backend(None if pair is None else pair[0].size + pair[1].size, which, log, expected=expected)
     if pair is None or chosen == "careful":
         careful = _careful_pair_block(compute, p, q, kind_p, kind_q, tolerance, target_rows)
         return None if careful is None else KernelResult(careful, headline, "careful")
@@ -694,7 +695,11 @@ def _rows_over_half(probs: FloatArray, k: int) -> NDArray[np.bool_]:
 
 
 def entropy_rows_fast(
-    raw: ArrayLike, *, kind: Kind = "probs", tolerance: float = DEFAULT_TOLERANCE
+    raw: ArrayLike,
+    *,
+    kind: Kind = "probs",
+    tolerance: float = DEFAULT_TOLERANCE,
+    expected: int | None = None,
 ) -> KernelResult | None:
     """Entropy ``H(p) = -sum p log p`` of every row of a raw block, in nats.
 
@@ -705,6 +710,9 @@ def entropy_rows_fast(
     kind : {'probs', 'weights', 'logits', 'logprobs'}
     tolerance : float
         As for ``prepare()``.
+    expected : int, optional
+        The values of the whole input, when known: it chooses the backend under
+        ``auto`` (see :func:`xent_cli.core.kernel_backend.backend`).
 
     Returns
     -------
@@ -722,7 +730,8 @@ def entropy_rows_fast(
     _check_kinds(kind)
     _check_tolerance(tolerance)
     maybe_block = _as_block(raw)
-    chosen = backend(None if maybe_block is None else maybe_block.size, "entropy", kind in LOG_KINDS)
+    size = None if maybe_block is None else maybe_block.size
+    chosen = backend(size, "entropy", kind in LOG_KINDS, expected=expected)
     if maybe_block is None or chosen == "careful":
         try:
             values = entropy_rows(prepare(raw, kind, tolerance=tolerance))
@@ -783,6 +792,7 @@ def kl_rows_fast(
     kind_p: Kind = "probs",
     kind_q: Kind | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
+    expected: int | None = None,
 ) -> KernelResult | None:
     """``KL(P‖Q)`` per row of two raw blocks, in nats; ``kind_q`` defaults to ``kind_p``.
 
@@ -798,7 +808,7 @@ def kl_rows_fast(
     >>> kl_rows_fast([[0.0, 2.0]], [[0.0, 2.0]], kind_p="logits").values
     array([0.])
     """
-    return _pair_fast("kl", p_raw, q_raw, kind_p, kind_q, tolerance)
+    return _pair_fast("kl", p_raw, q_raw, kind_p, kind_q, tolerance, expected=expected)
 
 
 def cross_entropy_rows_fast(
@@ -808,6 +818,7 @@ def cross_entropy_rows_fast(
     kind_p: Kind = "probs",
     kind_q: Kind | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
+    expected: int | None = None,
 ) -> KernelResult | None:
     """``H(P, Q) = H(P) + KL(P‖Q)`` per row, in nats (see ``kl_rows_fast``).
 
@@ -816,7 +827,7 @@ def cross_entropy_rows_fast(
     >>> cross_entropy_rows_fast([[1.0, 0.0]], [[0.25, 0.75]]).values
     array([1.38629436])
     """
-    return _pair_fast("cross_entropy", p_raw, q_raw, kind_p, kind_q, tolerance)
+    return _pair_fast("cross_entropy", p_raw, q_raw, kind_p, kind_q, tolerance, expected=expected)
 
 
 def js_rows_fast(
@@ -826,6 +837,7 @@ def js_rows_fast(
     kind_p: Kind = "probs",
     kind_q: Kind | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
+    expected: int | None = None,
 ) -> KernelResult | None:
     """Jensen–Shannon divergence per row, in nats; ``measures`` also has ``js_distance``.
 
@@ -834,7 +846,7 @@ def js_rows_fast(
     >>> js_rows_fast([[1.0, 0.0]], [[0.0, 1.0]]).values  # log 2
     array([0.69314718])
     """
-    return _pair_fast("js", p_raw, q_raw, kind_p, kind_q, tolerance)
+    return _pair_fast("js", p_raw, q_raw, kind_p, kind_q, tolerance, expected=expected)
 
 
 def compare_rows_fast(
@@ -845,6 +857,7 @@ def compare_rows_fast(
     kind_q: Kind | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     targets: ArrayLike | None = None,
+    expected: int | None = None,
 ) -> KernelResult | None:
     """The ``compare`` panel per row, in one pass over the pair.
 
@@ -863,4 +876,4 @@ def compare_rows_fast(
     >>> round(float(panel["log_q_target"][0]), 12)
     -0.105360515658
     """
-    return _pair_fast("compare", p_raw, q_raw, kind_p, kind_q, tolerance, targets)
+    return _pair_fast("compare", p_raw, q_raw, kind_p, kind_q, tolerance, targets, expected)

@@ -57,7 +57,7 @@ ENTROPY_FORMULAS = ExplainFormulas("−p·log p", "−p·log p", information="�
 def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float, explain: bool = False) -> Partial:
     """Entropy of every row of one source (and, with ``explain``, each outcome's part of it)."""
 
-    from xent_cli.core import kernel_backend, kernels
+    from xent_cli.core import kernels
     from xent_cli.core.measures import entropy_terms, row_sum
 
     if not explain:
@@ -71,11 +71,12 @@ def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float, explain: bool
         expected = _expected_elements(table)
         if explainer is None and _big(spec):
             kernels.warm_up("entropy", table.n_outcomes or 0, spec.kind, n_elements=expected)
-        closer.enter_context(kernel_backend.expected_input(expected))
         for block in Stream.open(table, size):
             fast = None
             if explainer is None:
-                fast = kernels.entropy_rows_fast(block.values, kind=spec.kind, tolerance=tolerance)
+                fast = kernels.entropy_rows_fast(
+                    block.values, kind=spec.kind, tolerance=tolerance, expected=expected
+                )
             if fast is not None:
                 nats = fast.values
             else:  # per-outcome terms, or an invalid block: the careful path names the row and column
@@ -636,6 +637,8 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
         q_spec = None if q_spec is None else _for_kernels(q_spec)
     if settings.target is not None:
         p_spec = replace(p_spec, options=replace(p_spec.options, label_column=settings.target))
+    # Values of the whole input, when known: it chooses the kernels' backend.
+    expected: int | None = None
     with ExitStack() as closer:
         pairs: Iterator[PairBlock]
         targets = None
@@ -663,21 +666,20 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
             layouts = {"p": _layout_of(p_table), "q": _layout_of(q_table)}
             outcomes = p_table.outcomes or q_table.outcomes
             if kernel is not None:
-                from xent_cli.core import kernel_backend, kernels
+                from xent_cli.core import kernels
 
                 sizes = [_expected_elements(p_table), _expected_elements(q_table)]
                 expected = None if None in sizes else max(n for n in sizes if n is not None)
                 if _big(p_spec, q_spec):
                     width = p_table.n_outcomes or q_table.n_outcomes or 0
                     kernels.warm_up(settings.command, width, p_spec.kind, q_spec.kind, n_elements=expected)
-                closer.enter_context(kernel_backend.expected_input(expected))
             if settings.target is not None:
                 targets = TargetReader(p_table, settings.target, p_spec, settings.pair_position)
         for pair in pairs:
             block_targets = None if targets is None else targets.block(pair.p_block, pair.n_rows)
             context = PairContext(pair, smoothing=settings.smoothing, targets=block_targets)
             if kernel is not None:
-                context._cache.update(_fast_rows(kernel, pair, block_targets, settings.tolerance))
+                context._cache.update(_fast_rows(kernel, pair, block_targets, settings.tolerance, expected))
             for m in command.measures:
                 columns[m.key].append(context.rows(m))
             if panel is not None:
@@ -815,13 +817,16 @@ def _fast_rows(
     pair: PairBlock,
     targets: NDArray[np.intp] | None,
     tolerance: float,
+    expected: int | None,
 ) -> dict[str, NDArray[np.float64]]:
     """Every measure's rows from one kernel pass, as ``rows:<key>``; nothing when the block is invalid."""
     from xent_cli.core.lm import delta_p_rows
 
     p, q = pair.p_side, pair.q_side
     extra = {"targets": targets} if targets is not None else {}
-    result = kernel(p.values, q.values, kind_p=p.kind, kind_q=q.kind, tolerance=tolerance, **extra)
+    result = kernel(
+        p.values, q.values, kind_p=p.kind, kind_q=q.kind, tolerance=tolerance, expected=expected, **extra
+    )
     if result is None:
         return {}  # the careful path validates, and names the bad row and column
     rows = {f"rows:{key}": values for key, values in result.measures.items()}
