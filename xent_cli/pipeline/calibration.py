@@ -85,7 +85,8 @@ def calibration_task(pred_spec: InputSpec, settings: CalibrationSettings) -> Par
 
     from xent_cli.core.calibration import ClasswiseBins, ReliabilityBins, uniform_edges
     from xent_cli.core.stats import ExactSum
-    from xent_cli.pipeline.tasks import LabelledReader, _layout_of
+    from xent_cli.pipeline.tasks import LabelledReader
+    from xent_cli.pipeline.tasks.common import _layout_of
 
     reader = LabelledReader(pred_spec, settings.target, join_ids=settings.join_ids, weights=settings.weights)
     weight_parts = RowBuffer() if settings.weights is not None else None
