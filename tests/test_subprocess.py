@@ -123,14 +123,15 @@ def test_broken_pipe_keeps_a_failed_gate_status() -> None:
     assert result.returncode == 1
 
 
-def test_help_imports_neither_numpy_nor_pandas() -> None:
+@pytest.mark.parametrize("args", [["kl", "--help"], ["--help-scale"]])
+def test_help_imports_neither_numpy_nor_pandas(args: list[str]) -> None:
     code = (
         "import sys; from xent_cli.cli import app; from typer.testing import CliRunner; "
-        "CliRunner().invoke(app, ['kl', '--help']); "
-        "print('numpy' in sys.modules, 'pandas' in sys.modules)"
+        f"r = CliRunner().invoke(app, {args!r}); "
+        "print(r.exit_code, 'numpy' in sys.modules, 'pandas' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, timeout=60)
-    assert result.stdout.split() == [b"False", b"False"]
+    assert result.stdout.split() == [b"0", b"False", b"False"]
 
 
 def test_inline_and_json_inputs_do_not_import_pandas(tmp_path: Path) -> None:

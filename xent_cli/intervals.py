@@ -1,8 +1,13 @@
-"""``--ci``: bootstrap intervals of each measure's mean, and of its change from a baseline.
+"""``--ci``: bootstrap intervals of each measure's mean, of every gated statistic, and of a change.
 
 The resampling itself (Poisson weights per row, sums merged over blocks and
 shards) is :mod:`xent_cli.core.bootstrap`; the engines hand the merged sums over
-in ``Result.resample_sums``. Here they become intervals, and, with a baseline
+in ``Result.resample_sums``. Here they become intervals: of each measure's
+mean, and of every gated statistic that is a function of means or sums, from
+the same resamples (``perplexity`` = exp(mean log loss in nats), calibration's
+``brier``, ``accuracy`` and ``confidence``, ``NAME.sum``). Percentiles, extremes
+and binned statistics (ECE) would need every row in every resample: they get
+no interval, and a gate on their ``ci_low``/``ci_high`` is refused. With a baseline
 that holds per-row values, the paired interval of the change: the baseline's
 rows get the weights of the rows they pair with (by id when both results have
 ids, else by position), so each resample's change is
@@ -20,6 +25,8 @@ from typing import TYPE_CHECKING
 from xent_cli.errors import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import numpy as np
     from numpy.typing import NDArray
 
@@ -34,15 +41,47 @@ class IntervalSettings:
     seed: int
 
 
-def attach(result: Result, settings: IntervalSettings) -> None:
-    """Each measure's percentile interval of the mean, into ``result.intervals``."""
+# Statistics that are a measure's mean under another name (with a transform, see _resampled).
+_MEAN_ALIASES: dict[str, dict[str, str]] = {
+    "loss": {"perplexity": "log_loss"},
+    "calibration": {"brier": "brier", "accuracy": "correct", "confidence": "confidence"},
+}
+_ENDS = ("ci_low", "ci_high")
+
+
+def interval_base(name: str) -> str | None:
+    """``kl.p99`` for ``kl.p99.ci_low``; None for a name without an interval end."""
+    base, _, end = name.rpartition(".")
+    return base if base and end in _ENDS else None
+
+
+def interval_statistics(command: str, statistics: Sequence[str]) -> list[str]:
+    """The statistics (of a plan's ``statistics``) that ``--ci`` gives an interval: means, sums, aliases."""
+    ends = [interval_base(name) for name in statistics]
+    measures = list(dict.fromkeys(base for base in ends if base is not None and "." not in base))
+    names = [*measures, *(f"{key}.{stat}" for key in measures for stat in ("mean", "sum"))]
+    names += [alias for alias in _MEAN_ALIASES.get(command, {}) if alias in statistics]
+    return [name for name in dict.fromkeys(names) if name in statistics]
+
+
+def attach(result: Result, settings: IntervalSettings, gated: Sequence[str] = ()) -> None:
+    """Each measure's percentile interval of the mean, and of each ``gated`` statistic it can serve.
+
+    Intervals are in ``result.intervals``: by measure key for the means, by name for the others.
+    """
     from xent_cli.core.bootstrap import METHOD, percentile_interval
 
     sums = result.resample_sums
     assert sums is not None
-    result.intervals = {
-        m.key: percentile_interval(sums.means(i), settings.level) for i, m in enumerate(result.measures)
-    }
+    keys = [m.key for m in result.measures]
+    result.intervals = {key: percentile_interval(sums.means(i), settings.level) for i, key in enumerate(keys)}
+    for name in gated:
+        key, stat = result.split_statistic(name)
+        if stat == "mean" and key in result.intervals:
+            continue
+        resampled = _resampled(result, name)
+        if resampled is not None:
+            result.intervals[name] = percentile_interval(resampled, settings.level)
     result.bootstrap = {
         "level": settings.level,
         "resamples": settings.resamples,
@@ -50,6 +89,38 @@ def attach(result: Result, settings: IntervalSettings) -> None:
         "method": METHOD,
         "weights": "Poisson(1) per row",
     }
+    # The means' intervals are in summary[…].ci, but calibration's summary is of the whole input.
+    in_summary = keys if result.calibration is None else []
+    others = {name: list(bounds) for name, bounds in result.intervals.items() if name not in in_summary}
+    if others:
+        result.bootstrap["intervals"] = others
+
+
+def _resampled(result: Result, name: str) -> NDArray[np.float64] | None:
+    """Each resample's value of statistic ``name``, or None when the resample sums cannot give it."""
+    import numpy as np
+
+    sums = result.resample_sums
+    assert sums is not None
+    keys = [m.key for m in result.measures]
+    alias = _MEAN_ALIASES.get(result.command, {}).get(name)
+    if alias is not None and alias in keys:
+        if (result.loss is not None and result.loss.weighted) or (
+            result.calibration is not None and result.calibration.weighted
+        ):
+            return None  # a weighted mean: the sums are of the unweighted rows
+        means = sums.means(keys.index(alias))
+        if name == "perplexity":  # exp of the mean log loss in nats, as LossSummary
+            with np.errstate(over="ignore"):
+                found: NDArray[np.float64] = np.exp(means * result.unit.scale)
+            return found
+        return means
+    key, stat = result.split_statistic(name)
+    if key in keys and stat == "sum":
+        # A resample with no rows sums to 0: kept, as Σ w·x is.
+        total: NDArray[np.float64] = sums.sums[keys.index(key)].copy()
+        return total
+    return None
 
 
 @dataclass

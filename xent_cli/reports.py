@@ -52,10 +52,19 @@ def interval_line(result: Result) -> str:
         for m in result.measures
         if m.key in result.intervals
     ]
+    others = _other_intervals(result, result.intervals)
+    parts += [f"{name} {_interval(bounds)}" for name, bounds in others]
+    what = "intervals of the means and gated statistics" if others else "interval of the mean"
     return (
-        f"{settings['level']:.4g} interval of the mean ({settings['method']} bootstrap, "
+        f"{settings['level']:.4g} {what} ({settings['method']} bootstrap, "
         f"{settings['resamples']} resamples, seed {settings['seed']}): " + "; ".join(parts)
     )
+
+
+def _other_intervals(result: Result, intervals: Intervals | None) -> list[tuple[str, tuple[float, float]]]:
+    """The intervals of gated statistics other than the measures' means, by name."""
+    keys = {m.key for m in result.measures}
+    return [(name, bounds) for name, bounds in (intervals or {}).items() if name not in keys]
 
 
 def _signed(text: str) -> str:
@@ -95,13 +104,18 @@ Intervals = Mapping[str, tuple[float, float]]
 def markdown(result: Result, report: GateReport, intervals: Intervals | None = None) -> str:
     """The result as GitHub-flavoured Markdown: title, statistics, gates and baseline.
 
-    ``intervals`` are bootstrap intervals of measures' means (``--ci``), by measure key.
+    ``intervals`` are bootstrap intervals (``--ci``): of measures' means by measure key, of
+    other gated statistics by name.
     """
     lines = [f"### xent {result.command}: {result.title} · {result.unit.name}", ""]
     sources = ", ".join(f"{name.upper()} {_code(path)}" for name, path in result.sources.items())
     if sources:
         lines += [f"Sources: {sources}", ""]
     lines += _statistics(result, intervals)
+    others = _other_intervals(result, intervals)
+    if others:
+        rows = [[name, table_number(result.statistic(name)), _interval(bounds)] for name, bounds in others]
+        lines += ["", *_table(["statistic", "value", "interval"], rows, {1, 2})]
     if result.loss is not None:
         loss = result.loss
         lines += ["", f"Perplexity {table_number(loss.perplexity)}, accuracy {table_number(loss.accuracy)}."]

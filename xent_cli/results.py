@@ -438,8 +438,16 @@ class Result:
     def statistic(self, name: str) -> float:
         """A named statistic: ``kl`` (its mean), ``kl.p99``, ``kl.std_error``, ``perplexity``, …
 
-        Raises KeyError for a name this result does not have.
+        Raises KeyError for a name this result does not have. ``NAME.ci_low`` and
+        ``NAME.ci_high`` are the ends of NAME's bootstrap interval (``--ci``).
         """
+        base, _, end = name.rpartition(".")
+        if base and end in INTERVAL_STATISTICS:
+            key, stat = self.split_statistic(base)
+            interval_key = key if stat == "mean" and any(m.key == key for m in self.measures) else base
+            if self.intervals is None or interval_key not in self.intervals:
+                raise KeyError(name)
+            return self.intervals[interval_key][INTERVAL_STATISTICS.index(end)]
         if self.loss is not None and name == "perplexity":
             return self.loss.perplexity
         if self.loss is not None and self.loss.weighted and name in ("log_loss", "accuracy"):
@@ -451,10 +459,6 @@ class Result:
         if self.panel is not None and name in self.panel:
             return self.panel[name]
         key, stat = self.split_statistic(name)
-        if stat in INTERVAL_STATISTICS:
-            if self.intervals is None or key not in self.intervals:
-                raise KeyError(name)
-            return self.intervals[key][INTERVAL_STATISTICS.index(stat)]
         if stat not in STATISTICS:
             raise KeyError(name)
         summary = self.summary(key, extended=stat not in SUMMARY_KEYS)

@@ -199,3 +199,163 @@ def test_a_paired_baseline_needs_the_same_rows(
     )
     # Without --ci the means alone are compared.
     assert env.run(["entropy", str(path), "--baseline", str(baseline), "--value"]).exit_code == 0
+
+
+def _resample_means(values: np.ndarray, seed: int, resamples: int) -> np.ndarray:
+    """Each resample's mean by hand, from the explicit weight matrix (empty resamples left out)."""
+    weights = poisson_weights(seed, 0, values.size, resamples).astype(float)
+    counts = weights.sum(axis=0)
+    return (values @ weights)[counts > 0] / counts[counts > 0]
+
+
+def test_intervals_of_gated_statistics_that_are_functions_of_means(env: CliEnv, tmp_path: Path) -> None:
+    rng = np.random.default_rng(8)
+    p = rng.dirichlet(np.ones(3), size=400)
+    labels = rng.integers(0, 3, size=400)
+    pred, target = tmp_path / "pred.csv", tmp_path / "labels.csv"
+    pd.DataFrame(p, columns=["a", "b", "c"]).to_csv(pred, index=False)
+    pd.DataFrame({"label": np.array(["a", "b", "c"])[labels]}).to_csv(target, index=False)
+    args = ["loss", str(pred), "--target", str(target), "--ci", "0.9", "--bootstrap", "500", "--seed", "3"]
+    doc = env.json([*args, "--fail-above", "perplexity.ci_high=100", "--fail-above", "log_loss.sum=1e9"])
+    nll = -np.log(p[np.arange(400), labels])
+    # perplexity = exp(mean NLL): its interval from the same resamples' means.
+    expected = np.quantile(np.exp(_resample_means(nll, 3, 500)), [0.05, 0.95])
+    np.testing.assert_allclose(doc["bootstrap"]["intervals"]["perplexity"], expected, rtol=1e-12)
+    # A sum's interval: Σ w·x over every resample (an empty one sums to 0).
+    weights = poisson_weights(3, 0, 400, 500).astype(float)
+    np.testing.assert_allclose(
+        doc["bootstrap"]["intervals"]["log_loss.sum"], np.quantile(nll @ weights, [0.05, 0.95]), rtol=1e-12
+    )
+    # In bits, perplexity is still exp of the mean in nats.
+    bits = env.json([*args, "--base", "2", "--fail-above", "perplexity.ci_low=100"])
+    np.testing.assert_allclose(bits["bootstrap"]["intervals"]["perplexity"], expected, rtol=1e-12)
+    # The gate compares the interval's end, and its line names it.
+    run = env.run([*args, "--fail-above", f"perplexity.ci_low={expected[0] * 0.99}"])
+    assert run.exit_code == 1
+    assert "xent: gate failed: perplexity ci_low " in run.stderr
+    assert env.run([*args, "--fail-above", f"perplexity.ci_low={expected[0] * 1.01}"]).exit_code == 0
+
+
+def test_calibration_intervals_of_brier_and_accuracy(env: CliEnv, tmp_path: Path) -> None:
+    rng = np.random.default_rng(9)
+    p = rng.dirichlet(np.ones(3) * 2, size=300)
+    labels = rng.integers(0, 3, size=300)
+    pred, target = tmp_path / "pred.csv", tmp_path / "labels.csv"
+    pd.DataFrame(p, columns=["a", "b", "c"]).to_csv(pred, index=False)
+    pd.DataFrame({"label": np.array(["a", "b", "c"])[labels]}).to_csv(target, index=False)
+    gates = ["--fail-above", "brier.ci_high=2", "--fail-below", "accuracy.ci_low=0"]
+    doc = env.json(["calibration", str(pred), "--target", str(target), "--ci", "0.95", *gates])
+    onehot = np.eye(3)[labels]
+    brier = ((p - onehot) ** 2).sum(axis=1)  # scikit-learn's multiclass Brier, per row
+    correct = (p.argmax(axis=1) == labels).astype(float)
+    intervals = doc["bootstrap"]["intervals"]
+    tails = [0.025, 0.975]
+    np.testing.assert_allclose(
+        intervals["brier"], np.quantile(_resample_means(brier, DEFAULT_SEED, 1000), tails), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        intervals["accuracy"], np.quantile(_resample_means(correct, DEFAULT_SEED, 1000), tails), rtol=1e-12
+    )
+    assert intervals["brier"][0] < doc["summary"]["brier"] < intervals["brier"][1]
+
+
+@pytest.mark.parametrize(
+    ("command", "gate", "message"),
+    [
+        (
+            ["kl", "0.5,0.5", "0.9,0.1"],
+            "kl.p99.ci_low=0.1",
+            "xent: error: --fail-above kl.p99.ci_low=0.1: --ci gives no interval of kl.p99 (the bootstrap "
+            "keeps one sum per resample, not the rows a percentile, extreme or binned statistic needs) "
+            "(intervals: kl, MEASURE.{mean,sum})\n",
+        ),
+        (
+            ["kl", "0.5,0.5", "0.9,0.1"],
+            "kl.max.ci_high=0.1",
+            "xent: error: --fail-above kl.max.ci_high=0.1: --ci gives no interval of kl.max (the bootstrap "
+            "keeps one sum per resample, not the rows a percentile, extreme or binned statistic needs) "
+            "(intervals: kl, MEASURE.{mean,sum})\n",
+        ),
+        (
+            ["kl", "0.5,0.5", "0.9,0.1"],
+            "nope.ci_high=0.1",
+            "xent: error: --fail-above nope.ci_high=…: kl has no statistic 'nope.ci_high' (known: kl, "
+            "MEASURE.{count,mean,std_error,min,p0.1,p1,p5,p10,p50,p90,p95,p99,p99.9,max,sum,inf_count,"
+            "ci_low,ci_high})\n",
+        ),
+    ],
+)
+def test_statistics_without_an_interval(env: CliEnv, command: list[str], gate: str, message: str) -> None:
+    run = env.run([*command, "--ci", "0.9", "--fail-above", gate])
+    assert run.exit_code == 2
+    assert run.stdout == ""
+    assert run.stderr == message
+
+
+def test_calibration_names_its_intervals_and_refuses_ece(env: CliEnv, examples: Path) -> None:
+    pred, target = examples / "model_a.csv", examples / "labels.csv"
+    run = env.run(
+        ["calibration", str(pred), "--target", str(target), "--ci", "0.9", "--fail-above", "ece.ci_low=0.1"]
+    )
+    assert run.exit_code == 2
+    assert run.stderr.endswith("(intervals: confidence, correct, brier, accuracy, MEASURE.{mean,sum})\n")
+
+
+def test_a_weighted_mean_gets_no_interval(env: CliEnv, examples: Path) -> None:
+    args = ["loss", str(examples / "model_a.csv"), "--target", str(examples / "labels.csv")]
+    weights = ",".join(["1"] * 11 + ["3"])
+    run = env.run([*args, "--weights", weights, "--ci", "0.9", "--fail-above", "perplexity.ci_low=3"])
+    assert run.exit_code == 2
+    assert run.stderr == (
+        "xent: error: --fail-above perplexity.ci_low=3: --ci gives no interval of the weighted perplexity "
+        "(the bootstrap resamples unweighted rows) (gate on the value itself, or leave out --weights)\n"
+    )
+
+
+def test_a_baseline_without_rows_is_compared_without_an_interval(
+    env: CliEnv, batch: tuple[Path, np.ndarray], tmp_path: Path
+) -> None:
+    path, _ = batch
+    baseline = tmp_path / "old.json"
+    assert env.run(["entropy", str(path), "--json", "--rows", "0", "-o", str(baseline)]).exit_code == 0
+    assert "rows" not in json.loads(baseline.read_text())
+    run = env.run(
+        ["entropy", str(path), "--baseline", str(baseline), "--ci", "0.9", "--fail-increase", "1%", "--json"]
+    )
+    assert run.exit_code == 0, run.stderr
+    assert run.stderr == (
+        f"xent: note: --baseline {baseline} holds no per-row values of entropy (written with --rows 0?): "
+        "its change is compared without an interval\n"
+    )
+    comparison = json.loads(run.stdout)["baseline"]
+    assert "ci" not in comparison
+    assert comparison["change"] == 0
+
+
+@pytest.mark.parametrize(
+    ("ids", "message"),
+    [
+        (
+            [f"r{i}" for i in range(299)] + ["r0"],
+            "ids repeat, so rows cannot be paired by id (give every row a distinct id)",
+        ),
+        (
+            [f"s{i}" for i in range(300)],
+            "has no row with id 's0' (300 ids of this run lack one) (--ci pairs the rows of both results by id)",
+        ),
+    ],
+)
+def test_rows_that_cannot_pair_by_id(
+    env: CliEnv, batch: tuple[Path, np.ndarray], tmp_path: Path, ids: list[str], message: str
+) -> None:
+    path, p = batch
+    baseline = tmp_path / "old.json"
+    assert env.run(["entropy", str(path), "--json", "-o", str(baseline)]).exit_code == 0
+    frame = pd.DataFrame(p, columns=list("abcde"))
+    frame.insert(0, "id", ids)
+    new = tmp_path / "new.csv"
+    frame.to_csv(new, index=False)
+    run = env.run(["entropy", str(new), "--baseline", str(baseline), "--ci", "0.9", "--fail-increase", "1%"])
+    assert run.exit_code == 2
+    assert run.stdout == ""
+    assert run.stderr == f"xent: error: --baseline {baseline}: {message}\n"

@@ -38,7 +38,26 @@ def _texts(command: str) -> list[str]:
     group = typer.main.get_command(cli.app)
     if not command:
         return [c.short_help or "" for c in group.commands.values() if not c.hidden]  # type: ignore[attr-defined]
-    return [p.help or "" for p in group.commands[command].params if getattr(p, "help", None)]  # type: ignore[attr-defined]
+    params = group.commands[command].params  # type: ignore[attr-defined]
+    return [p.help or "" for p in params if getattr(p, "help", None) and not _scale(p)]
+
+
+def _scale(param: object) -> bool:
+    """A Scale option: one line in each command's help, in full in ``xent --help-scale``."""
+    return getattr(param, "rich_help_panel", None) == "Scale"
+
+
+def _scale_page(width: int) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "xent_cli", "--help-scale"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "COLUMNS": str(width)},
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    return done.stdout
 
 
 @pytest.mark.parametrize("width", [60, 80])
@@ -78,8 +97,40 @@ def test_choices_are_listed_between_spaces(env: CliEnv) -> None:
     assert "auto, table, json, jsonl, csv, tsv" in " ".join(text.split())
 
 
+@pytest.mark.parametrize("width", [60, 80])
+def test_scale_options_are_one_line_in_each_command_and_whole_in_help_scale(env: CliEnv, width: int) -> None:
+    import typer.main
+
+    group = typer.main.get_command(cli.app)
+    page = _scale_page(width)
+    assert not [line for line in page.splitlines() if len(line) > width]
+    page_words = set(page.split())
+    scale_options = ["--engine", "--scheduler", "--scheduler-file", "--worker-timeout"]
+    pointer = (
+        "Scale: --engine, --scheduler, --scheduler-file, --worker-timeout: run the work shard by shard "
+        "on a Dask cluster; see 'xent --help-scale'."
+    )
+    for command in ["entropy", "kl", "cross-entropy", "js", "compare", "loss", "calibration"]:
+        params = [p for p in group.commands[command].params if _scale(p)]  # type: ignore[attr-defined]
+        assert [max(p.opts, key=len) for p in params] == scale_options
+        for param in params:  # every word of every Scale option's help is on the page, uncut
+            for word in (param.help or "").split():
+                assert word in page_words, word
+        text = _help(env, command, width)
+        assert pointer in " ".join(text.split())
+        assert "Dask's scheduler-address setting" not in " ".join(text.split())
+    assert "Scale" not in _help(env, "info", width)
+    for option in scale_options:
+        assert re.search(rf"^  {option} [A-Z]+ ", page, flags=re.M), page
+
+
+def test_every_command_still_takes_the_scale_options(env: CliEnv) -> None:
+    run = env.run(["kl", "0.5,0.5", "0.9,0.1", "--engine", "local", "--worker-timeout", "5", "--value"])
+    assert (run.exit_code, run.stdout) == (0, "0.5108256237659905\n")
+
+
 def test_dask_install_hint_is_literal_and_real(env: CliEnv) -> None:
-    text = " ".join(_help(env, "compare", 80).split())
+    text = " ".join(_scale_page(80).split())
     assert "pip install '.[dask]' from a checkout of xent" in text
     assert "pip install 'dask[distributed]'" in text
     assert "xent[dask]" not in text

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -204,3 +205,54 @@ def test_a_million_blank_lines_before_the_header_keep_memory_bounded(tmp_path: P
         opened.close()
     values, *_ = xent_rows(path, 4)
     assert len(values) == 10
+
+
+def _read_all(path: Path, block_rows: int) -> tuple[np.ndarray, list[str] | None]:
+    values, ids, *_ = xent_rows(path, block_rows)
+    return values, ids
+
+
+@pytest.mark.parametrize("block_rows", [1, 3, 64, 4096])
+def test_a_quoted_line_break_in_a_later_piece_reads_as_pandas_reads_it(
+    tmp_path: Path, block_rows: int
+) -> None:
+    # Pieces end at line ends; the one whose end falls inside the quoted field is read again,
+    # with everything after it, as one stream.
+    rows = [f"r{i},{i % 7 / 10!r},{1 - i % 7 / 10!r}" for i in range(3000)]
+    rows[1700] = '"two\nlines",0.5,0.5'
+    rows[2500] = '"a ""quoted"" id",0.25,0.75'
+    path = tmp_path / "f.csv"
+    path.write_text("id,a,b\n" + "\n".join(rows) + "\n")
+    values, ids = _read_all(path, block_rows)
+    frame = pd.read_csv(path, dtype={"id": str})
+    assert values.tobytes() == frame[["a", "b"]].to_numpy(dtype=np.float64).tobytes()
+    assert ids == frame["id"].tolist()
+
+
+def test_a_byte_order_mark_at_the_start_of_a_piece_is_data_as_in_pandas(tmp_path: Path) -> None:
+    # pandas drops a byte-order mark only at the start of the file; a piece that starts with one
+    # is parsed behind a made-up first row so that pandas sees it where it is.
+    # pandas reads the cell as text ("\ufeff0.5"), so xent must refuse it, not read 0.5.
+    path = tmp_path / "f.csv"
+    path.write_bytes(("a,b\n" + _lines(50) + "\ufeff0.5,0.5\n" + _lines(50)).encode())
+    assert pd.read_csv(path)["a"].dtype.kind not in "fiu"
+    for block_rows in (1, 2, 7, 50):
+        message = "row 51 (line 52), column 1 ('a'): '\\ufeff0.5' is not a number"
+        with pytest.raises(InputError, match=re.escape(message)):
+            _read_all(path, block_rows)
+
+
+def test_a_ragged_row_in_a_later_piece_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "f.csv"
+    path.write_text("a,b\n" + _lines(500) + "0.5,0.25,0.25\n" + _lines(10))
+    with pytest.raises(InputError, match=r": line 502: has 3 fields, expected 2"):
+        _read_all(path, 7)
+
+
+def test_integer_columns_keep_their_exact_values_in_every_piece(tmp_path: Path) -> None:
+    # The made-up first row is of zeros, so an integer column stays an integer column.
+    big = [str(2**62 + 2 * i + 1) for i in range(200)]
+    path = tmp_path / "f.csv"
+    path.write_text("a,b\n" + "".join(f"{v},1\n" for v in big))
+    values, _ = _read_all(path, 3)
+    assert values[:, 0].tolist() == pd.read_csv(path)["a"].to_numpy(dtype=np.float64).tolist()

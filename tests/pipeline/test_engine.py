@@ -157,7 +157,30 @@ def scheduler() -> Iterator[str]:
         # Bootstrap sums from each shard's rows, keyed by their global row numbers: the same interval.
         ["compare", "{root}/p-*.csv", "{root}/q-*.csv", "--ci", "0.9", "--bootstrap", "200", "--seed", "3"],
         ["loss", "{root}/p-*.csv", "--target", "label", "--ci", "0.95", "--fail-above", "log_loss.ci_low=9"],
+        # Intervals of gated statistics other than the means: from the same merged sums.
+        [
+            "loss",
+            "{root}/p-*.csv",
+            "--target",
+            "label",
+            "--ci",
+            "0.9",
+            "--fail-above",
+            "perplexity.ci_high=1e9",
+            "--fail-below",
+            "log_loss.sum.ci_low=0",
+        ],
         ["calibration", "{root}/p-*.csv", "--target", "label", "--classwise"],
+        [
+            "calibration",
+            "{root}/p-*.csv",
+            "--target",
+            "label",
+            "--ci",
+            "0.9",
+            "--fail-above",
+            "brier.ci_high=2",
+        ],
     ],
 )
 def test_dask_equals_local(env: CliEnv, shards: dict[str, object], scheduler: str, args: list[str]) -> None:

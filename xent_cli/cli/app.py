@@ -70,8 +70,11 @@ class XentCommand(TyperCommand):
     context_class = XentContext
 
     def format_options(self, ctx: Any, formatter: Any) -> None:
+        from xent_cli.cli.params import SCALE
+
         sections: dict[str, list[tuple[str, str]]] = {}
         arguments: list[tuple[str, str]] = []
+        scale: list[str] = []
         for param in self.get_params(ctx):
             record = param.get_help_record(ctx)
             if record is None:
@@ -80,6 +83,9 @@ class XentCommand(TyperCommand):
                 # The name alone: no <str> after it.
                 name = param.metavar or param.human_readable_name  # type: ignore[attr-defined]
                 arguments.append((name, getattr(param, "help", None) or ""))
+            elif getattr(param, "rich_help_panel", None) == SCALE:
+                # The same on every command: one line here, the options in full in xent --help-scale.
+                scale.append(max(param.opts, key=len))
             else:
                 panel = getattr(param, "rich_help_panel", None) or "Options"
                 sections.setdefault(panel, []).append(record)
@@ -89,6 +95,12 @@ class XentCommand(TyperCommand):
         for title, records in sections.items():
             with formatter.section(title):
                 formatter.write_dl(records)
+        if scale:
+            with formatter.section(SCALE):
+                formatter.write_text(
+                    f"{', '.join(scale)}: run the work shard by shard on a Dask cluster; "
+                    f"see '{PROG} --help-scale'."
+                )
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         from xent_cli.cli import coercion
@@ -285,8 +297,25 @@ app = typer.Typer(
 )
 
 
+def _show_scale_help(value: bool) -> None:
+    if value:
+        from xent_cli.cli.helptext import scale_page
+
+        print(scale_page(), end="")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
+    help_scale: Annotated[
+        bool,
+        typer.Option(
+            "--help-scale",
+            help="Show the options that run a command on a Dask cluster (--engine, --scheduler, …) and exit.",
+            callback=_show_scale_help,
+            is_eager=True,
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option(

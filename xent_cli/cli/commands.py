@@ -30,7 +30,7 @@ from xent_cli.cli.arguments import (
     XColumn,
     YColumn,
 )
-from xent_cli.cli.measure_names import gate_names_help
+from xent_cli.cli.measure_names import CALIBRATION_GATE_NAMES, gate_names_help
 from xent_cli.cli.params import (
     CompareParams,
     DenseKind,
@@ -367,7 +367,11 @@ def _loss_of_sampled_tokens(
     return execute(loss_plan(spec, settings), output=output, gates=gates, scale=scale)
 
 
-@app.command(cls=XentCommand, short_help="Calibration: ECE, Brier score, reliability diagram.")
+@app.command(
+    cls=XentCommand,
+    short_help="Calibration: ECE, Brier score, reliability diagram.",
+    epilog=CALIBRATION_GATE_NAMES,
+)
 @command_options(**COMMON, scale=ScaleParams)
 def calibration(
     pred: PredArg = None,

@@ -184,3 +184,51 @@ class HelpFormatter:
 
     def getvalue(self) -> str:
         return "".join(self.buffer)
+
+
+# What xent --help-scale says before the options, and the examples after them.
+_SCALE_INTRO = (
+    "Run a command's work shard by shard on a Dask cluster. entropy, cross-entropy, kl, js, compare, "
+    "loss and calibration take these options; their --help lists them in one line. A glob or a folder "
+    "of shards is read shard by shard; the result, its intervals (--ci) and its gates are the same as "
+    "with --engine local. Workers must see the input files at the same paths."
+)
+_SCALE_EXAMPLES = """\b
+xent kl 'p/*.parquet' 'q/*.parquet' --engine dask
+xent compare p/ q/ --scheduler tcp://10.0.0.5:8786 --json
+xent loss preds/ --target label \\
+    --scheduler-file sched.json"""
+
+
+def scale_page(width: int | None = None) -> str:
+    """``xent --help-scale``: the Scale options of every command, in full, with examples."""
+    import dataclasses
+    from typing import get_args
+
+    import typer
+
+    from xent_cli.cli.params import ScaleParams, group_hints
+
+    formatter = HelpFormatter(width=width)
+    formatter.write_usage("xent", "COMMAND [ARGS]... [--engine dask | --scheduler ADDRESS] [OPTIONS]")
+    formatter.write_paragraph()
+    with formatter.indentation():
+        formatter.write_text(_SCALE_INTRO)
+    records = []
+    hints = group_hints(ScaleParams)
+    for field in dataclasses.fields(ScaleParams):
+        info = next(m for m in get_args(hints[field.name]) if isinstance(m, typer.models.OptionInfo))
+        text = info.help or ""
+        if info.envvar:
+            text += f"  [env var: {info.envvar}]"
+        if field.default is not None:
+            text += f"  [default: {field.default}]"
+        # In Annotated[..., typer.Option("--engine")], Typer keeps the first name as ``default``.
+        declared = (info.default, *(info.param_decls or ()))
+        names = [d for d in declared if isinstance(d, str) and d.startswith("-")]
+        records.append((f"{', '.join(names)} {info.metavar}", text))
+    with formatter.section("Scale"):
+        formatter.write_dl(records)
+    with formatter.section("Examples"):
+        formatter.write_text(_SCALE_EXAMPLES)
+    return formatter.getvalue()

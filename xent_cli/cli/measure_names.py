@@ -41,8 +41,15 @@ GATE_EXTRAS = {
     "nll_q and delta_p, and nll_p_std_error, nll_q_std_error, ppl_p, ppl_p_std_error, ppl_q, "
     "ppl_q_std_error, ln_ppl_ratio, ln_ppl_ratio_std_error, ppl_ratio, ppl_ratio_std_error, "
     "logprob_correlation and delta_p.rms.",
-    "loss": "Also perplexity (exp of the log_loss mean in nats).",
+    "loss": "Also perplexity (exp of the log_loss mean in nats; perplexity.ci_low/ci_high with --ci).",
 }
+# calibration's statistics are of the whole input, beside its per-row measures.
+CALIBRATION_GATE_NAMES = (
+    "Gate names (--fail-above NAME=X, …): ece (the headline), mce, rmsce, brier, accuracy, confidence, "
+    "classwise_ece with --classwise; the per-row measures confidence, correct and brier as MEASURE.STAT "
+    "(e.g. confidence.p10). With --ci, brier, accuracy, confidence and MEASURE.sum take .ci_low and "
+    ".ci_high (ECE, MCE and RMSCE, binned, have no interval)."
+)
 SUMMARY_STATISTICS = (
     "count, mean, std_error, min, p0.1, p1, p5, p10, p50, p90, p95, p99, p99.9, max, sum, inf_count"
 )
@@ -54,7 +61,8 @@ def gate_names_help(command: str) -> str:
     first = measures[0]
     text = (
         f"Gate names (--fail-above NAME=X, …): a measure, {', '.join(measures)}, for its mean, or "
-        f"MEASURE.STAT with STAT one of {SUMMARY_STATISTICS}; ci_low and ci_high with --ci. "
+        f"MEASURE.STAT with STAT one of {SUMMARY_STATISTICS}; with --ci, NAME.ci_low and NAME.ci_high "
+        "for a mean or a sum (MEASURE, MEASURE.sum). "
         f"E.g. --fail-above {first}.p99=0.5, --fail-increase {first}=1% with --baseline."
     )
     extra = GATE_EXTRAS.get(command)

@@ -455,9 +455,10 @@ class GateParams:
         float | None,
         typer.Option(
             "--ci",
-            help="A bootstrap interval at this level (e.g. 0.95) for each measure's mean: percentile "
-            "method, Poisson(1) row weights; JSON summary.ci = [low, high]; gates on NAME.ci_low and "
-            "NAME.ci_high; with --baseline, the paired interval of the change, and --fail-increase / "
+            help="A bootstrap interval at this level (e.g. 0.95) for each measure's mean and each gated "
+            "mean, sum or perplexity: percentile method, Poisson(1) row weights; JSON summary.ci = "
+            "[low, high] (others: bootstrap.intervals); gates on NAME.ci_low and NAME.ci_high; "
+            "with --baseline, the paired interval of the change, and --fail-increase / "
             "--fail-decrease fail only when all of it is past X.",
             metavar="LEVEL",
             callback=check_level,
@@ -625,7 +626,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 @functools.cache
-def _group_hints(group: type) -> dict[str, Any]:
+def group_hints(group: type) -> dict[str, Any]:
     # Each group serves several commands: its hints are evaluated once (a few ms of start-up each).
     return get_type_hints(group, include_extras=True)
 
@@ -650,13 +651,13 @@ def command_options(**groups: type) -> Callable[[F], F]:
         added: list[inspect.Parameter] = []
         members: dict[str, list[str]] = {}
         for name, group in groups.items():
-            group_hints = _group_hints(group)
+            hints_of_group = group_hints(group)
             members[name] = []
             for item in dataclasses.fields(group):
                 added.append(
                     inspect.Parameter(
                         item.name, inspect.Parameter.KEYWORD_ONLY, default=item.default,
-                        annotation=group_hints[item.name],
+                        annotation=hints_of_group[item.name],
                     )
                 )  # fmt: skip
                 members[name].append(item.name)

@@ -37,13 +37,25 @@ def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: Scale
     from xent_cli.pipeline.plan import input_paths
 
     environment = env.current()
+    from xent_cli.intervals import interval_base, interval_statistics
+
     checks = gates.gates
     for gate in checks:
-        if gate.statistic is not None and gate.statistic not in plan.statistics:
+        if gate.statistic is None:
+            continue
+        base = interval_base(gate.statistic)
+        if gate.statistic not in plan.statistics and (base is None or base not in plan.statistics):
             raise UsageError(
                 f"--fail-{gate.direction} {gate.statistic}=…: {plan.spec.command} has no statistic "
                 f"{gate.statistic!r}",
                 hint=f"known: {', '.join(_shown_statistics(plan.statistics))}",
+            )
+        served = interval_statistics(plan.spec.command, plan.statistics)
+        if base is not None and base not in served:
+            raise UsageError(
+                f"{gate.option}: --ci gives no interval of {base} (the bootstrap keeps one sum per "
+                "resample, not the rows a percentile, extreme or binned statistic needs)",
+                hint=f"intervals: {', '.join(_shown_statistics(served))}",
             )
     baseline = None
     if gates.baseline is not None:
@@ -109,7 +121,8 @@ def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: Scale
         if intervals is not None:
             from xent_cli.intervals import PairedChange, attach
 
-            attach(result, intervals)
+            gated = [gate.statistic or result.headline_key for gate in checks]
+            attach(result, intervals, [interval_base(name) or name for name in gated])
             settings.intervals = result.intervals
             if baseline is not None:
                 paired = PairedChange(result, baseline, intervals)

@@ -26,7 +26,7 @@ def _poisson_sums(
     start: int,
     seed: int,
     resamples: int,
-    table: Any,
+    thresholds: Any,
     first_group: int,
     last_group: int,
     sums: Any,
@@ -34,37 +34,55 @@ def _poisson_sums(
 ) -> None:  # pragma: no cover - compiled
     """Add rows ``start …`` of ``values`` (measures x rows) to resamples ``4·first_group … 4·last_group − 1``.
 
-    ``table[u]`` is the weight of the 16-bit uniform ``u``; ``counts`` are float64 (whole
-    numbers, exact below 2**53). Each resample's sums
-    are its own: threads given different group ranges never share one.
+    ``thresholds`` (uint16) are :data:`xent_cli.core.bootstrap.THRESHOLDS`: a 16-bit
+    uniform's weight is how many of them it reaches. ``counts`` are float64 (whole
+    numbers, exact below 2**53). Each resample's sums are its own: threads given
+    different group ranges never share one.
+
+    Each row goes through three loops over its resamples that the compiler turns
+    into vector code: the SplitMix64 words (four 16-bit uniforms each, read as
+    uint16 lowest bits first: a little-endian view), the weights by comparison
+    with the thresholds in 16-bit lanes (a table lookup per weight does not
+    vectorize, and cost three times as much), and the sums. About 0.9 ns of CPU
+    per row and resample.
     """
     gamma = np.uint64(0x9E3779B97F4A7C15)
     mix1 = np.uint64(0xBF58476D1CE4E5B9)
     mix2 = np.uint64(0x94D049BB133111EB)
-    low16 = np.uint64(0xFFFF)
     groups = (resamples + 3) // 4
     measures, rows = values.shape
-    base = np.uint64(seed)
     lo = first_group * 4
     hi = min(last_group * 4, resamples)
-    weights = np.zeros(groups * 4, dtype=np.float64)
+    width = hi - lo
+    words = np.zeros(last_group - first_group, dtype=np.uint64)
+    uniforms = words.view(np.uint16)
+    levels = np.zeros(width, dtype=np.uint16)
+    weights = np.zeros(width, dtype=np.float64)
+    totals = counts[lo:hi]
     for r in range(rows):
-        first = np.uint64(start + r) * np.uint64(groups)
-        for g in range(first_group, last_group):
-            z = base + (first + np.uint64(g + 1)) * gamma
+        # Counter k = row·groups + g: z = seed + (k + 1)·gamma (mod 2**64), one gamma per group on.
+        counter = np.uint64(start + r) * np.uint64(groups) + np.uint64(first_group + 1)
+        first = np.uint64(seed) + counter * gamma
+        for g in range(words.shape[0]):
+            z = first + np.uint64(g) * gamma
             z = (z ^ (z >> np.uint64(30))) * mix1
             z = (z ^ (z >> np.uint64(27))) * mix2
-            z = z ^ (z >> np.uint64(31))
-            weights[g * 4] = table[z & low16]
-            weights[g * 4 + 1] = table[(z >> np.uint64(16)) & low16]
-            weights[g * 4 + 2] = table[(z >> np.uint64(32)) & low16]
-            weights[g * 4 + 3] = table[z >> np.uint64(48)]
-        for b in range(lo, hi):
-            counts[b] += weights[b]  # float64: exact below 2**53, and the loop vectorizes (int casts do not)
+            words[g] = z ^ (z >> np.uint64(31))
+        for b in range(width):
+            u = uniforms[b]
+            w = np.uint16(0)
+            for k in range(8):
+                w += np.uint16(u >= thresholds[k])
+            levels[b] = w
+        for b in range(width):
+            weights[b] = levels[b]
+        for b in range(width):
+            totals[b] += weights[b]
         for m in range(measures):
             x = values[m, r]
-            for b in range(lo, hi):
-                sums[m, b] += weights[b] * x
+            row_sums = sums[m, lo:hi]
+            for b in range(width):
+                row_sums[b] += weights[b] * x
 
 
 poisson_sums = (

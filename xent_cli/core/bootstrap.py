@@ -37,6 +37,7 @@ are left out.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -69,8 +70,8 @@ def _thresholds() -> NDArray[np.int64]:
 
 
 THRESHOLDS = _thresholds()
-# The weight of each 16-bit uniform (64 KiB: stays in cache while the kernel looks weights up).
-WEIGHT_TABLE = np.searchsorted(THRESHOLDS, np.arange(1 << 16), side="right").astype(np.uint8)
+# The compiled kernel compares each 16-bit uniform with them (in vector code).
+THRESHOLDS_UINT16 = THRESHOLDS.astype(np.uint16)
 # Threads per call of the compiled kernel (over resamples: a resample's sums never depend on them).
 THREADS = 2
 
@@ -168,7 +169,7 @@ def _compiled_sums(
 
     def run(k: int) -> None:
         compiled.poisson_sums(
-            values, start, seed, resamples, WEIGHT_TABLE, cuts[k], cuts[k + 1], total.sums, counts
+            values, start, seed, resamples, THRESHOLDS_UINT16, cuts[k], cuts[k + 1], total.sums, counts
         )
 
     if threads == 1:
@@ -203,4 +204,6 @@ def _compiled() -> object | None:
         from xent_cli.core import _bootstrap_numba
     except ImportError:  # pragma: no cover - numba is a dependency; this is for broken installs
         return None
-    return _bootstrap_numba if _bootstrap_numba.AVAILABLE else None
+    # The kernel reads each 64-bit word's uniforms through a uint16 view: lowest bits first on
+    # little-endian machines only (elsewhere the NumPy form gives the same weights).
+    return _bootstrap_numba if _bootstrap_numba.AVAILABLE and sys.byteorder == "little" else None

@@ -23,7 +23,7 @@ from xent_cli.errors import InputError
 from xent_cli.io import layout as rule
 from xent_cli.io.jsonrows import label_text
 from xent_cli.io.sources import OpenedSource
-from xent_cli.io.table import Block, ReadOptions, Table
+from xent_cli.io.table import READ_AHEAD, Block, ReadOptions, Table, read_ahead
 from xent_cli.tuning import prefer_parquet_allocator
 
 if TYPE_CHECKING:
@@ -153,7 +153,8 @@ class _Reader:
         pa = _pyarrow()
         try:
             if self.kind == "parquet":
-                yield from self.parquet.iter_batches(batch_size=size, columns=columns, use_threads=False)
+                # pyarrow decodes the columns of a batch on its threads.
+                yield from self.parquet.iter_batches(batch_size=size, columns=columns, use_threads=True)
             elif self.kind == "file":
                 for i in range(self.ipc_file.num_record_batches):
                     batch = self.ipc_file.get_batch(i)
@@ -266,6 +267,10 @@ def read_columnar(opened: OpenedSource, options: ReadOptions) -> Table:
     batch_rows = options.rows_per_block(decided.n_outcomes)
 
     def blocks() -> Iterator[Block]:
+        # Decoded on a thread of their own, beside the computation.
+        return read_ahead(decoded(), READ_AHEAD, f"xent-read {label}")
+
+    def decoded() -> Iterator[Block]:
         start = 0
         try:
             for batch in reader.batches(needed, batch_rows):

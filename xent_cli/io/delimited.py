@@ -1,10 +1,10 @@
-"""CSV / TSV (and whitespace-separated text, as ``np.savetxt`` writes it): sample, layout, blocks.
+"""CSV / TSV (and whitespace-separated text, as ``np.savetxt`` writes it): sample, layout, rows.
 
 The first lines (up to a few thousand, and always at least two data rows, however wide)
 are sampled and described to :func:`xent_cli.io.layout.decide`, which says what each
-column is. Then the text is cut into line-aligned blocks of about
-``ReadOptions.block_bytes`` and parsed in order: by pandas' C parser on a small thread
-pool, or, for rows wider than :data:`WIDE_COLUMNS` (vocabularies), by NumPy's
+column is. The rows are parsed by pandas' C parser, in pieces on two threads
+(:func:`parallel_frames`, which falls back to one stream where a piece cannot stand on
+its own), or, for rows wider than :data:`WIDE_COLUMNS` (vocabularies), by NumPy's
 ``loadtxt``, whose cost does not grow with the number of columns per row.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, cast
@@ -20,7 +21,16 @@ from typing import IO, TYPE_CHECKING, Any, cast
 from xent_cli.errors import InputError
 from xent_cli.io import layout as rule
 from xent_cli.io.sources import OpenedSource, WrappedStream
-from xent_cli.io.table import Block, ReadOptions, Table, max_line_bytes, short, size_text
+from xent_cli.io.table import (
+    READ_AHEAD,
+    Block,
+    ReadOptions,
+    Table,
+    max_line_bytes,
+    read_ahead,
+    short,
+    size_text,
+)
 from xent_cli.system import usable_cpus
 
 if TYPE_CHECKING:
@@ -511,12 +521,12 @@ def parallel_frames(
 ) -> Iterator[Any]:
     """:func:`frames`, parsed by ``workers`` threads a piece each (see the comment above)."""
     import collections
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import Future
 
     label = opened.label
     stream = LineLimitedStream(opened.raw_stream(), max_line_bytes(), label)
     cutter = _LinePieces(stream, _piece_bytes(opened, rows), first_lines=shape.skip_lines)
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="xent-parse")
+    pool = _parse_pool(workers)
     # Pieces handed out and not yet taken: (text, its number, line ends before it, its frame).
     pending: collections.deque[tuple[bytes, int, int, Future[Any]]] = collections.deque()
     lines_before = 0
@@ -559,9 +569,25 @@ def parallel_frames(
             lead_row=bool(lead),
         )
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        for *_, future in pending:
+            future.cancel()
         if not serial:
             stream.close()
+
+
+_POOL: list[Any] = []  # the one parse pool, made on first use
+_POOL_LOCK = threading.Lock()
+
+
+def _parse_pool(workers: int) -> Any:
+    """The threads that parse pieces, one set for the process: two files read side by side
+    (``xent kl p.csv q.csv``) share them rather than each bringing its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _POOL_LOCK:
+        if not _POOL:
+            _POOL.append(ThreadPoolExecutor(workers, thread_name_prefix="xent-parse"))
+        return _POOL[0]
 
 
 def _parse_piece(
@@ -718,8 +744,6 @@ def line_of_row(opened: OpenedSource, shape: DelimitedLayout, row: int) -> int |
 
 # Lines read again, at most, to name the line of a bad row.
 LINE_SEARCH_LIMIT = 4_000_000
-# Blocks parsed ahead of the computation, on a thread of their own.
-READ_AHEAD = 2
 
 
 def _blocks(opened: OpenedSource, options: ReadOptions, shape: DelimitedLayout) -> Iterator[Block]:
@@ -956,57 +980,3 @@ def _wide_values(
         assert values is not None
         return values
     raise InputError(f"{label}: line {numbers[0]}: cannot parse")  # pragma: no cover
-
-
-# --- reading ahead ------------------------------------------------------------------------------
-
-
-def read_ahead(items: Iterator[Block], depth: int, name: str) -> Iterator[Block]:
-    """``items``, produced on a thread of their own up to ``depth`` ahead of the consumer.
-
-    Parsing (pandas and NumPy release the GIL while they tokenize and convert) then runs
-    beside the computation. An exception in the producer is raised here, in order, after
-    the items before it.
-    """
-    import contextlib
-    import queue
-    import threading
-    import time
-
-    channel: queue.Queue[tuple[bool, Any]] = queue.Queue(depth)
-    stop = threading.Event()
-    done = object()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                channel.put((True, item))
-                if stop.is_set():
-                    return
-            channel.put((True, done))
-        except BaseException as exc:  # handed to the consumer, which raises it
-            channel.put((False, exc))
-        finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
-
-    thread = threading.Thread(target=produce, name=name, daemon=True)
-    thread.start()
-    try:
-        while True:
-            ok, item = channel.get()
-            if not ok:
-                raise item
-            if item is done:
-                return
-            yield item
-    finally:
-        stop.set()
-        # Make room for a producer waiting to put, and give it a moment to notice the stop; one
-        # still blocked reading a pipe is left behind (a daemon thread ends with the process).
-        deadline = time.monotonic() + 5
-        while thread.is_alive() and time.monotonic() < deadline:
-            with contextlib.suppress(queue.Empty):
-                channel.get_nowait()
-            thread.join(0.02)

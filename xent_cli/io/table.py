@@ -238,3 +238,58 @@ def size_text(size: int) -> str:
         if size >= scale and size % scale == 0:
             return f"{size // scale} {unit}"
     return f"{size} bytes"
+
+
+# Blocks read ahead of the computation, on a thread of their own.
+READ_AHEAD = 2
+
+
+def read_ahead(items: Iterator[Block], depth: int, name: str) -> Iterator[Block]:
+    """``items``, produced on a thread of their own up to ``depth`` ahead of the consumer.
+
+    Parsing (pandas and NumPy release the GIL while they tokenize and convert) then runs
+    beside the computation. An exception in the producer is raised here, in order, after
+    the items before it.
+    """
+    import contextlib
+    import queue
+    import threading
+    import time
+
+    channel: queue.Queue[tuple[bool, Any]] = queue.Queue(depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                channel.put((True, item))
+                if stop.is_set():
+                    return
+            channel.put((True, done))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            channel.put((False, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name=name, daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = channel.get()
+            if not ok:
+                raise item
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        # Make room for a producer waiting to put, and give it a moment to notice the stop; one
+        # still blocked reading a pipe is left behind (a daemon thread ends with the process).
+        deadline = time.monotonic() + 5
+        while thread.is_alive() and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                channel.get_nowait()
+            thread.join(0.02)
