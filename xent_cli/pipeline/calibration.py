@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from xent_cli.columns.buffer import RowBuffer
 from xent_cli.errors import InputError, UsageError
 from xent_cli.pipeline.partials import MeasurePart, Partial
+from xent_cli.progress import RowCounter
 from xent_cli.results import CALIBRATION_STATISTICS, CalibrationSummary
 
 if TYPE_CHECKING:
@@ -79,7 +80,9 @@ class CalibrationPart:
         )
 
 
-def calibration_task(pred_spec: InputSpec, settings: CalibrationSettings) -> Partial:
+def calibration_task(
+    pred_spec: InputSpec, settings: CalibrationSettings, *, on_rows: RowCounter | None = None
+) -> Partial:
     """Top-label reliability bins, Brier terms and accuracy of predictions against true labels."""
     import numpy as np
 
@@ -88,7 +91,9 @@ def calibration_task(pred_spec: InputSpec, settings: CalibrationSettings) -> Par
     from xent_cli.pipeline.tasks import LabelledReader
     from xent_cli.pipeline.tasks.common import _layout_of
 
-    reader = LabelledReader(pred_spec, settings.target, join_ids=settings.join_ids, weights=settings.weights)
+    reader = LabelledReader(
+        pred_spec, settings.target, join_ids=settings.join_ids, weights=settings.weights, on_rows=on_rows
+    )
     weight_parts = RowBuffer() if settings.weights is not None else None
     edges = uniform_edges(settings.bins)
     bins = ReliabilityBins(edges) if settings.strategy == "uniform" else None

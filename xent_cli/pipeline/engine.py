@@ -37,8 +37,9 @@ class Task:
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
 
-    def __call__(self) -> Partial:
-        return self.function(*self.args, **self.kwargs)
+    def __call__(self, **extra: Any) -> Partial:
+        """Run the task; ``extra`` keywords are added by the engine (``on_rows``, a progress counter)."""
+        return self.function(*self.args, **self.kwargs, **extra)
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,11 @@ class LocalSession(Session):
         self.progress_bar = progress_bar
 
     def partials(self, tasks: Sequence[Task]) -> list[Partial]:
-        with progress.reporting(self.progress_bar):
+        bar = self.progress_bar
+        if bar is None:
             return [task() for task in tasks]
+        with bar:
+            return [task(on_rows=bar.advance) for task in tasks]
 
     def result(self, tasks: Sequence[Task], spec: ResultSpec, needs: Needs) -> Result:
         parts = self.partials(tasks)

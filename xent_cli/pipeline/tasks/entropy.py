@@ -5,7 +5,6 @@ from __future__ import annotations
 from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
-from xent_cli import progress
 from xent_cli.columns.buffer import RowBuffer
 from xent_cli.errors import InputError
 from xent_cli.pipeline.align import (
@@ -24,6 +23,7 @@ from xent_cli.pipeline.tasks.common import (
 from xent_cli.pipeline.tasks.pair_measures import (
     OutcomeSums,
 )
+from xent_cli.progress import RowCounter
 from xent_cli.results import ExplainFormulas, Unit
 
 if TYPE_CHECKING:
@@ -33,8 +33,18 @@ if TYPE_CHECKING:
 ENTROPY_FORMULAS = ExplainFormulas("−p·log p", "−p·log p", information="−log p")
 
 
-def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float, explain: bool = False) -> Partial:
-    """Entropy of every row of one source (and, with ``explain``, each outcome's part of it)."""
+def entropy_task(
+    spec: InputSpec,
+    *,
+    unit: Unit,
+    tolerance: float,
+    explain: bool = False,
+    on_rows: RowCounter | None = None,
+) -> Partial:
+    """Entropy of every row of one source (and, with ``explain``, each outcome's part of it).
+
+    ``on_rows`` is called with the rows of each block as they are computed (a progress bar).
+    """
 
     from xent_cli.core import kernels
     from xent_cli.core.measures import entropy_terms, row_sum
@@ -66,7 +76,8 @@ def entropy_task(spec: InputSpec, *, unit: Unit, tolerance: float, explain: bool
                     explainer.add_terms(terms, terms.shape, p=dist.probs, information=-dist.log_probs)
             values.append(nats)
             ids.extend(block.ids or [])
-            progress.advance(len(block))
+            if on_rows is not None:
+                on_rows(len(block))
     if not len(values):
         raise InputError(f"{spec.label}: has no rows")
     per_row = values.finish(unit.scale)

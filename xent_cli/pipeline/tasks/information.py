@@ -24,6 +24,7 @@ from xent_cli.pipeline.tasks.entropy import (
 from xent_cli.pipeline.tasks.pair_measures import (
     OutcomeSums,
 )
+from xent_cli.progress import RowCounter
 from xent_cli.results import InfoSummary, JointTable, SampleSummary, Scaling, Unit
 
 if TYPE_CHECKING:
@@ -127,9 +128,17 @@ def _joint_echo(joint: NDArray[np.float64], x_names: list[str], y_names: list[st
 
 
 def info_table_task(
-    spec: InputSpec, *, unit: Unit, tolerance: float, average: Average = "arithmetic"
+    spec: InputSpec,
+    *,
+    unit: Unit,
+    tolerance: float,
+    average: Average = "arithmetic",
+    on_rows: RowCounter | None = None,
 ) -> Partial:
-    """Information measures of a joint table: X values are row ids, Y values the column names."""
+    """Information measures of a joint table: X values are row ids, Y values the column names.
+
+    ``on_rows`` is accepted as by every task; a joint table is read whole, with nothing to count.
+    """
     import numpy as np
 
     from xent_cli.core.information import information, joint_distribution
@@ -175,9 +184,12 @@ def info_table_task(
 
 
 def count_samples(
-    spec: InputSpec, columns: list[str], flags: list[str]
+    spec: InputSpec, columns: list[str], flags: list[str], on_rows: RowCounter | None = None
 ) -> tuple[dict[tuple[str, ...], int], int]:
-    """How often each combination of the columns' values occurs, and the number of samples."""
+    """How often each combination of the columns' values occurs, and the number of samples.
+
+    ``on_rows`` is called with the samples of each block as they are counted.
+    """
     from collections import Counter
 
     from xent_cli.io.readers import read_sample_columns
@@ -189,13 +201,22 @@ def count_samples(
     for block in read_sample_columns(spec.source, spec.options, columns, flags):
         counts.update(zip(*block, strict=True))
         total += len(block[0])
+        if on_rows is not None:
+            on_rows(len(block[0]))
     if total == 0:
         raise InputError(f"{spec.label}: has no samples")
     return dict(counts), total
 
 
 def info_samples_task(
-    spec: InputSpec, x: str, y: str, *, unit: Unit, correction: str, average: Average = "arithmetic"
+    spec: InputSpec,
+    x: str,
+    y: str,
+    *,
+    unit: Unit,
+    correction: str,
+    average: Average = "arithmetic",
+    on_rows: RowCounter | None = None,
 ) -> Partial:
     """Plug-in information estimates from two label columns of samples.
 
@@ -206,7 +227,7 @@ def info_samples_task(
 
     from xent_cli.core.information import information_from_counts
 
-    counts, total = count_samples(spec, [x, y], ["--x", "--y"])
+    counts, total = count_samples(spec, [x, y], ["--x", "--y"], on_rows)
     x_names = sorted({key[0] for key in counts}, key=_natural)
     y_names = sorted({key[1] for key in counts}, key=_natural)
     x_index = {name: i for i, name in enumerate(x_names)}
@@ -237,7 +258,13 @@ def info_samples_task(
 
 
 def entropy_column_task(
-    spec: InputSpec, column: str, *, unit: Unit, correction: str, explain: bool = False
+    spec: InputSpec,
+    column: str,
+    *,
+    unit: Unit,
+    correction: str,
+    explain: bool = False,
+    on_rows: RowCounter | None = None,
 ) -> Partial:
     """Entropy of the empirical distribution of one label column (plug-in, or Miller–Madow)."""
     import numpy as np
@@ -245,7 +272,7 @@ def entropy_column_task(
     from xent_cli.core.distributions import prepare
     from xent_cli.core.measures import entropy_terms, row_sum
 
-    counts, total = count_samples(spec, [column], ["--column"])
+    counts, total = count_samples(spec, [column], ["--column"], on_rows)
     names = sorted((key[0] for key in counts), key=_natural)
     weights = np.array([[counts[(name,)] for name in names]], dtype=np.float64)
     dist = prepare(weights, "weights")

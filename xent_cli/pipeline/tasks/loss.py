@@ -7,7 +7,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from xent_cli import progress
 from xent_cli.columns.buffer import RowBuffer
 from xent_cli.errors import InputError, UsageError
 from xent_cli.io.readers import Block, Labels, Table
@@ -29,6 +28,7 @@ from xent_cli.pipeline.tasks.targets import (
     _block_targets,
     _same_label,
 )
+from xent_cli.progress import RowCounter
 from xent_cli.results import Unit
 
 if TYPE_CHECKING:
@@ -77,8 +77,11 @@ class LabelledReader:
         ignore_label: str | None = None,
         weights: str | None = None,
         pair_position: bool = False,
+        on_rows: RowCounter | None = None,
     ) -> None:
         from xent_cli.pipeline.weights import Weights, read_weights
+
+        self.on_rows = on_rows
 
         self.pred_spec = pred_spec
         self.target = target
@@ -162,7 +165,8 @@ class LabelledReader:
             )
             yield table, block, targets, keep
             self.seen += n
-            progress.advance(n)
+            if self.on_rows is not None:
+                self.on_rows(n)
         if self.labels is not None and self.seen != len(self.labels.values) and not self.join_ids:
             raise InputError(
                 f"{self.pred_spec.label} has {self.seen} rows but {self.labels.label} has "
@@ -183,7 +187,7 @@ class LabelledReader:
         return f"{self.pred_spec.label} column {self.target!r}"
 
 
-def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
+def loss_task(pred_spec: InputSpec, settings: LossSettings, *, on_rows: RowCounter | None = None) -> Partial:
     """Log loss, perplexity and top-1 accuracy of predictions against true labels.
 
     ``settings.target`` is a column of the predictions when one has that name,
@@ -201,6 +205,7 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
         ignore_label=settings.ignore_label,
         weights=settings.weights,
         pair_position=settings.pair_position,
+        on_rows=on_rows,
     )
     weighted = settings.weights is not None
     weight_sum, weighted_nll, weighted_correct = ExactSum(), ExactSum(), ExactSum()
@@ -265,7 +270,7 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings) -> Partial:
     )
 
 
-def topk_loss_task(spec: InputSpec, settings: LossSettings) -> Partial:
+def topk_loss_task(spec: InputSpec, settings: LossSettings, *, on_rows: RowCounter | None = None) -> Partial:
     """``loss --as top-logprobs``: each position's sampled token's NLL, and whether it topped the list.
 
     The NLL is ``-logprob`` of the token the model produced (the API item's own
@@ -306,7 +311,8 @@ def topk_loss_task(spec: InputSpec, settings: LossSettings) -> Partial:
         dropped += block.dropped
         nll_parts.append(nll)
         correct_parts.append(correct)
-        progress.advance(len(block))
+        if on_rows is not None:
+            on_rows(len(block))
     note = dropped_note({label: dropped})
     return Partial(
         measures=[

@@ -7,7 +7,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from xent_cli import progress
 from xent_cli.columns.buffer import RowBuffer
 from xent_cli.errors import DistributionError, InputError, UsageError
 from xent_cli.io.readers import Block, Labels, Table
@@ -44,6 +43,7 @@ from xent_cli.pipeline.tasks.targets import (
     _block_targets,
     target_source,
 )
+from xent_cli.progress import RowCounter
 from xent_cli.results import Unit
 
 if TYPE_CHECKING:
@@ -87,7 +87,13 @@ class PairSettings:
         return command.with_targets() if self.target else command
 
 
-def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSettings) -> Partial:
+def pair_task(
+    p_spec: InputSpec,
+    q_spec: InputSpec | None,
+    settings: PairSettings,
+    *,
+    on_rows: RowCounter | None = None,
+) -> Partial:
     """Every measure of the command over every aligned pair of rows.
 
     Without ``q_spec``, P's source must be one table with two numeric columns.
@@ -158,7 +164,8 @@ def pair_task(p_spec: InputSpec, q_spec: InputSpec | None, settings: PairSetting
             if explainer is not None:
                 explainer.add_pair(headline, context)
             ids.extend(pair.ids or [])
-            progress.advance(context.n_rows)
+            if on_rows is not None:
+                on_rows(context.n_rows)
     measures = [
         MeasurePart(m.key, m.label, columns[m.key].finish(m.divisor(settings.unit)), m.scaling)
         for m in command.measures
