@@ -280,7 +280,8 @@ def write_summary(result: Result, console: Console) -> None:
     from rich.text import Text
 
     stats = [result.summary(m.key) for m in result.measures]
-    console.print(Text(f"Summary over {result.count} rows", style="bold"))
+    weighted = "Weighted summary" if result.weights is not None else "Summary"
+    console.print(Text(f"{weighted} over {result.count} rows", style="bold"))
     measures = Column("measure", lambda d: [m.label for m in result.measures], justify="left")
     wide = [
         Column(key, lambda d, key=key: [table_number(s[key], d) for s in stats])  # type: ignore[misc]

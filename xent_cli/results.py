@@ -292,6 +292,8 @@ class InfoSummary:
     correction: str
     joint: JointTable | None = None
     nmi_normalization: str = "arithmetic: I / ((H(X) + H(Y)) / 2)"
+    # The mean of H(X) and H(Y) that normalizes NMI and AMI (scikit-learn's average_method).
+    average_method: str = "arithmetic"
 
 
 @dataclass(frozen=True)
@@ -367,6 +369,9 @@ class Result:
     resample_sums: ResampleSums | None = field(default=None, repr=False)
     intervals: dict[str, tuple[float, float]] | None = None
     bootstrap: dict[str, Any] | None = None
+    # --weights: each row's sample weight; every summary (mean, std_error, percentiles) is then
+    # weighted (xent_cli.core.weighted defines them).
+    weights: NDArray[np.float64] | None = field(default=None, repr=False)
     # summarize() of each measure, computed once (gates, JSON and tables all ask).
     _summaries: dict[tuple[str, bool], dict[str, float]] = field(
         default_factory=dict, repr=False, compare=False
@@ -407,6 +412,8 @@ class Result:
             return self.calibration.ece
         if self.loss is not None and self.loss.weighted:
             return self.loss.log_loss
+        if self.weights is not None:
+            return self.summary(self.headline.key)["mean"]
         for extended in (False, True):
             if (self.headline.key, extended) in self._summaries:
                 return self._summaries[(self.headline.key, extended)]["mean"]
@@ -421,7 +428,13 @@ class Result:
         if cache_key not in self._summaries:
             if self.row_count is not None:
                 raise RuntimeError(f"the summary of {key} was not computed with the result")
-            self._summaries[cache_key] = summarize(self.measure(key).values, extended=extended)
+            values = self.measure(key).values
+            if self.weights is not None:
+                from xent_cli.core.weighted import weighted_summary
+
+                self._summaries[cache_key] = weighted_summary(values, self.weights, extended=extended)
+            else:
+                self._summaries[cache_key] = summarize(values, extended=extended)
         return self._summaries[cache_key]
 
     def worst_rows(self, n: int) -> list[WorstRow]:

@@ -104,6 +104,15 @@ def _summary(result: Result) -> dict[str, Any]:
     return {m.key: fields(m.key) for m in result.measures}
 
 
+def _weights(weights: Any) -> dict[str, Any]:
+    """What the JSON says of ``--weights``: their total, the rows they leave out, the percentile method."""
+    return {
+        "total": math.fsum(weights.tolist()),
+        "zero_rows": int((weights == 0).sum()),
+        "percentiles": "inverted_cdf",
+    }
+
+
 def _explanation(explanation: Explanation) -> dict[str, Any]:
     return explanation.to_dict()
 
@@ -118,6 +127,8 @@ def _document(result: Result, report: GateReport | None, rows: object, worst: in
         "sources": result.sources,
     }
     document["summary"] = _summary(result)
+    if result.weights is not None:
+        document["weights"] = _weights(result.weights)
     if result.bootstrap is not None:
         document["bootstrap"] = result.bootstrap
     if rows is not None:

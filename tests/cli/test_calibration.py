@@ -181,3 +181,44 @@ def test_quantile_bins_need_the_local_engine(env: CliEnv, tmp_path: Path) -> Non
         "xent: error: --strategy quantile needs every confidence in one process "
         "(use --strategy uniform on Dask, or the local engine)\n"
     )
+
+
+def test_every_gate_name_the_help_lists_works(env: CliEnv, digits: dict[str, object]) -> None:
+    """Each name in `xent calibration --help`'s gate paragraph gates, with the value the JSON reports."""
+    import json
+    import re
+
+    from xent_cli.cli.params import SUMMARY_STATISTICS
+
+    text = " ".join(env.run(["calibration", "--help"], COLUMNS="100").stdout.split())
+    paragraph = text.split("Gate names (", 1)[1]
+    bare = re.findall(
+        r"\b(ece|mce|rmsce|brier|accuracy|confidence|classwise_ece)\b", paragraph.split("MEASURE.STAT")[0]
+    )
+    assert set(bare) == {"ece", "mce", "rmsce", "brier", "accuracy", "confidence", "classwise_ece"}
+    stats = SUMMARY_STATISTICS.split(", ")
+    names = [*dict.fromkeys(bare)] + [f"{m}.{s}" for m in ("brier", "confidence", "correct") for s in stats]
+    for name in names:
+        assert re.search(rf"(?<![\w.]){re.escape(name.split('.')[0])}(?![\w])", paragraph), name
+    base = ["calibration", f"{digits['root']}/pred.csv", "--target", "label", "--classwise"]
+    probs, y = np.asarray(digits["probs"]), np.asarray(digits["y"])
+    confidence = probs.max(axis=1)
+    correct = (probs.argmax(axis=1) == y).astype(float)
+    per_row = {"confidence": confidence, "correct": correct}
+    gates = [arg for name in names for arg in ("--fail-above", f"{name}=1e300")]
+    result = env.run([*base, *gates, "--json"])
+    assert result.exit_code == 0, result.stderr
+    checks = {
+        check["option"].split()[1].split("=")[0]: check["value"]
+        for check in json.loads(result.stdout)["gate"]["checks"]
+    }
+    assert set(checks) == set(names)
+    summary = json.loads(result.stdout)["summary"]
+    for name in ("ece", "mce", "rmsce", "brier", "accuracy", "confidence", "classwise_ece"):
+        assert checks[name] == summary[name], name
+    for measure, values in per_row.items():  # independent: NumPy on the model's own probabilities
+        assert checks[f"{measure}.mean"] == pytest.approx(values.mean(), rel=1e-14)
+        assert checks[f"{measure}.max"] == values.max()
+        assert checks[f"{measure}.p50"] == pytest.approx(np.percentile(values, 50), rel=1e-14)
+    assert checks["brier.mean"] == pytest.approx(brier_score_loss(y, probs), rel=1e-12)
+    assert env.run([*base, "--fail-below", "ece=1e300"]).exit_code == 1

@@ -198,6 +198,7 @@ def test_help_is_the_docstring(env: CliEnv) -> None:
         ],
         ["loss", "examples/model_a.csv", "--target", "examples/labels.csv"],
         ["info", "examples/forecasts.csv", "--x", "forecast", "--y", "actual"],
+        ["calibration", "examples/model_a.csv", "--target", "examples/labels.csv", "--classwise"],
     ],
 )
 def test_help_lists_every_gate_name(env: CliEnv, args: list[str]) -> None:

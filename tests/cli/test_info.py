@@ -162,6 +162,13 @@ def test_ami_nmi_vi_from_real_labels_match_sklearn(env: CliEnv, tmp_path: Path, 
     )
     assert info["vi"] == pytest.approx(info["h_x"] + info["h_y"] - 2 * info["mi"], rel=1e-13)
     assert info["nmi_normalization"].startswith(f"{average}: I / ")
+    assert info["average_method"] == average  # scikit-learn's parameter name
+    table = env.run(
+        ["info", str(path), "--x", "truth", "--y", "predicted", "--average", average, "-f", "table"]
+    )
+    named = "" if average == "arithmetic" else f" ({average})"  # scikit-learn's default is not named
+    assert f" NMI{named} " in table.stdout
+    assert f" AMI{named} " in table.stdout
     assert doc["summary"]["ami"]["mean"] == info["ami"]
     gate = env.run(["info", str(path), "--x", "truth", "--y", "predicted", "--fail-below", "ami=0.99"])
     assert gate.exit_code == 1

@@ -3,6 +3,8 @@ nearly equal rows, where the textbook formulas cancel."""
 
 from __future__ import annotations
 
+import math
+
 import mpmath
 import numpy as np
 import pytest
@@ -94,3 +96,27 @@ def test_disjoint_supports() -> None:
     assert chi2_rows(t)[0] == np.inf
     assert bhattacharyya_rows(t)[0] == np.inf
     assert tsallis_rows(t, 0.5)[0] == pytest.approx(2.0)  # (0 - 1) / (0.5 - 1)
+
+
+def test_a_subnormal_p_beside_a_small_q_stays_finite_and_exact() -> None:
+    """A GaussianNB row (digits) with p = 1.5e-315 where logistic regression has q = 7.7e-7: log(q/p)
+    is 700, e^L overflows, yet p·ψ is tiny; this row once gave renyi:0.5 = inf."""
+    p = [1.22570275e-164, 1.39843979e-072, 1.20602122e-023, 2.52288117e-026, 5.79738293e-055,
+         3.00583220e-018, 1.49442631e-315, 2.17469172e-013, 1.0, 5.61968661e-048]  # fmt: skip
+    q = [1.55803282e-05, 1.37108582e-06, 3.93902974e-06, 2.05908679e-09, 4.77452888e-07,
+         9.20301716e-09, 7.68081515e-07, 1.29259183e-06, 9.99902271e-01, 7.42896261e-05]  # fmt: skip
+    pd, qd = prepare(np.array(p) / math.fsum(p)), prepare(np.array(q) / math.fsum(q))
+    exact = _references([Mpf(x) for x in pd.probs[0]], [Mpf(x) for x in qd.probs[0]])
+    for forward in (True, False):
+        t = pair_terms(pd, qd) if forward else pair_terms(qd, pd)
+        for alpha in ORDERS:
+            got = float(renyi_rows(t, alpha)[0])
+            if forward:
+                # The row's floats sum to 1 + 9e-17, not 1; the method takes Σp = Σq = 1 (the linear
+                # terms it drops), the reference does not: 9e-17 beside S − 1 = −1e-5 is 1e-11.
+                assert reference.relative_error(got, exact[f"renyi:{alpha}"]) < 2e-11, alpha
+                assert (
+                    reference.relative_error(float(tsallis_rows(t, alpha)[0]), exact[f"tsallis:{alpha}"])
+                    < 2e-11
+                )
+            assert math.isfinite(got) or alpha > 1, (forward, alpha)

@@ -45,6 +45,10 @@ def test_masks_on_both_sides_of_a_pair() -> None:
 
 def test_a_fully_masked_row_is_an_error() -> None:
     with pytest.raises(DistributionError, match="values sum to 0, not 1"):
+        entropy(np.ma.array([0.5, 0.5], mask=[True, True]), kind="probs")
+    with pytest.raises(
+        DistributionError, match="all values are 0"
+    ):  # normalised as SciPy: nothing to normalise
         entropy(np.ma.array([0.5, 0.5], mask=[True, True]))
 
 

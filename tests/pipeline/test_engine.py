@@ -190,6 +190,44 @@ def test_dask_equals_local(env: CliEnv, shards: dict[str, object], scheduler: st
     assert on_dask == local
 
 
+@pytest.fixture(scope="module")
+def weighted_shards(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Shards written by pandas (defaults: the index as a first column) with a label and a weight column."""
+    import pandas as pd
+
+    root = tmp_path_factory.mktemp("weighted")
+    rng = np.random.default_rng(11)
+    for i, n in enumerate([300, 1, 700, 250]):
+        frame = pd.DataFrame(rng.dirichlet(np.ones(K), size=n), columns=[f"c{k}" for k in range(K)])
+        frame["label"] = [f"c{k}" for k in rng.integers(0, K, n)]
+        frame["w"] = rng.integers(0, 4, n) * rng.random(n)  # zeros among them
+        frame.to_csv(root / f"pw-{i}.csv")
+        frame.drop(columns="label").to_csv(root / f"ew-{i}.csv")
+        q = pd.DataFrame(rng.dirichlet(np.ones(K), size=n), columns=[f"c{k}" for k in range(K)])
+        q.to_csv(root / f"qw-{i}.csv")
+    return root
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["loss", "{root}/pw-*.csv", "--target", "label", "--weights", "w", "--worst", "3"],
+        ["entropy", "{root}/ew-*.csv", "--weights", "w", "--fail-above", "entropy.p90=9"],
+        ["compare", "{root}/ew-*.csv", "{root}/qw-*.csv", "--weights", "w", "--measures", "kl,js"],
+        ["calibration", "{root}/pw-*.csv", "--target", "label", "--weights", "w", "--classwise"],
+    ],
+)
+def test_weighted_results_on_dask_equal_local(
+    env: CliEnv, weighted_shards: Path, scheduler: str, args: list[str]
+) -> None:
+    """Weighted summaries (mean, std_error, percentiles), weighted loss and calibration: the same digits."""
+    args = [a.format(root=weighted_shards) for a in args]
+    local = _doc(env, args)
+    assert "weights" in local or local["command"] == "calibration"
+    on_dask = _doc(env, [*args, "--engine", "dask", "--scheduler", scheduler])
+    assert on_dask == local
+
+
 def test_dask_errors_are_one_line(env: CliEnv, shards: dict[str, object], scheduler: str) -> None:
     root = shards["root"]
     result = env.run(

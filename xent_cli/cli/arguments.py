@@ -198,7 +198,7 @@ SampleWeights = Annotated[
     str | None,
     typer.Option(
         "--weights",
-        help="A weight per row (scikit-learn's sample_weight): a column of PRED, a file (its last "
+        help="A weight per row (scikit-learn's sample_weight): a column of PRED (or P), a file (its last "
         "column, or one named label/target/y), or an inline list like 1,2,0.5. Finite, >= 0, not all 0.",
         metavar="W",
         show_default=False,

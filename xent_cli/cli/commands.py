@@ -30,7 +30,7 @@ from xent_cli.cli.arguments import (
     XColumn,
     YColumn,
 )
-from xent_cli.cli.measure_names import CALIBRATION_GATE_NAMES, gate_names_help
+from xent_cli.cli.measure_names import gate_names_help
 from xent_cli.cli.params import (
     CompareParams,
     DenseKind,
@@ -72,6 +72,7 @@ def entropy(
     source: SourceArg = None,
     column: SampleColumn = None,
     correction: Correction = "none",
+    weights: SampleWeights = None,
     *,
     inputs: InputParams,
     numbers: NumberParams,
@@ -85,7 +86,9 @@ def entropy(
     A one-column table is one distribution; otherwise each row is one.
     With --column COL, each row is a sample and the entropy is that of the
     column's empirical distribution (plug-in; --correction miller-madow).
-    --explain lists each outcome's p, -log p and -p log p.
+    --explain lists each outcome's p, -log p and -p log p. --weights W
+    weights the rows: the summary's mean, std_error and percentiles are
+    weighted (percentiles by the inverted weighted CDF).
 
     Examples:
 
@@ -109,6 +112,7 @@ def entropy(
         correction=correction,
         explain=explain.explain,
         explain_top=explain.top,
+        weights=weights,
     )
     return execute(plan, output=output, gates=gates, scale=scale)
 
@@ -212,6 +216,7 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
     def command(
         p: PArg = None,
         q: QArg = None,
+        weights: SampleWeights = None,
         *,
         inputs: InputParams,
         numbers: NumberParams,
@@ -249,6 +254,7 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
             pair_position=tokens.pair == "position",
             top_logprobs=top_k,
             measures=compare.keys,
+            weights=weights,
         )
         plan = pair_plan(p_spec, q_spec, settings, explain_top=explain.top)
         return execute(plan, output=output, gates=gates, scale=scale)
@@ -370,7 +376,7 @@ def _loss_of_sampled_tokens(
 @app.command(
     cls=XentCommand,
     short_help="Calibration: ECE, Brier score, reliability diagram.",
-    epilog=CALIBRATION_GATE_NAMES,
+    epilog=gate_names_help("calibration"),
 )
 @command_options(**COMMON, scale=ScaleParams)
 def calibration(

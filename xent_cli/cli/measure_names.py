@@ -43,20 +43,28 @@ GATE_EXTRAS = {
     "logprob_correlation and delta_p.rms.",
     "loss": "Also perplexity (exp of the log_loss mean in nats; perplexity.ci_low/ci_high with --ci).",
 }
-# calibration's statistics are of the whole input, beside its per-row measures.
-CALIBRATION_GATE_NAMES = (
-    "Gate names (--fail-above NAME=X, …): ece (the headline), mce, rmsce, brier, accuracy, confidence, "
-    "classwise_ece with --classwise; the per-row measures confidence, correct and brier as MEASURE.STAT "
-    "(e.g. confidence.p10). With --ci, brier, accuracy, confidence and MEASURE.sum take .ci_low and "
-    ".ci_high (ECE, MCE and RMSCE, binned, have no interval)."
-)
 SUMMARY_STATISTICS = (
     "count, mean, std_error, min, p0.1, p1, p5, p10, p50, p90, p95, p99, p99.9, max, sum, inf_count"
 )
 
 
+# calibration's statistics are not the means of its per-row measures (ECE is made from bins):
+# its names are listed apart. xent_cli.pipeline.calibration.calibration_plan is the authority.
+CALIBRATION_GATE_STATISTICS = ("ece", "mce", "rmsce", "brier", "accuracy", "confidence")
+CALIBRATION_ROW_MEASURES = ("brier", "confidence", "correct")
+
+
 def gate_names_help(command: str) -> str:
     """The paragraph of ``command``'s --help that lists the names its gates take."""
+    if command == "calibration":
+        return (
+            f"Gate names (--fail-above NAME=X, …): {', '.join(CALIBRATION_GATE_STATISTICS)} (ECE is the "
+            "headline), and classwise_ece with --classwise; or MEASURE.STAT for a per-row measure, "
+            f"{', '.join(CALIBRATION_ROW_MEASURES)} (1 when the top class is the target), with STAT one "
+            f"of {SUMMARY_STATISTICS}. With --ci, brier, accuracy, confidence and MEASURE.sum take "
+            ".ci_low and .ci_high (ECE, MCE and RMSCE, binned, have no interval). "
+            "E.g. --fail-above ece=0.05, --fail-below accuracy=0.9, --fail-above brier.p99=0.8."
+        )
     measures = GATE_MEASURES[command]
     first = measures[0]
     text = (

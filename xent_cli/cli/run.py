@@ -74,6 +74,11 @@ def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: Scale
 
         if plan.spec.command == "info":
             raise UsageError("--ci resamples per-row values; info computes one table", hint="leave out --ci")
+        if plan.spec.weighted:
+            raise UsageError(
+                "--ci resamples the rows unweighted; it cannot be combined with --weights",
+                hint="leave out --ci, or --weights",
+            )
         intervals = IntervalSettings(gates.ci, gates.bootstrap, gates.seed)
     for gate in checks:
         if gate.statistic is not None and gate.statistic.endswith((".ci_low", ".ci_high")):

@@ -318,6 +318,15 @@ def power_sum_minus_one(t: PairTerms, alpha: float) -> FloatArray:
         psi = _g(beta * l_finite) - beta * _g(l_finite)
         psi = np.where(finite, psi, (beta - 1.0) if beta > 0 else math.inf)  # q = 0 < p
         terms = np.where(positive, t.p * psi, -beta * t.q)
+        # Far apart (|L| > 30: q/p beyond e^30 or below e^-30), g(L) overflows for a tiny p
+        # (p = 1e-315 beside q = 1e-6: e^L = 1e309) though p·ψ is small: there it is
+        # p^α q^β − p − β(q − p) = e^(log p + βL) − p − β(q − p), whose terms are dominated by
+        # one side and do not cancel.
+        far = finite & (np.abs(l_finite) > 30.0)
+        if far.any():
+            log_p = np.log(np.where(far, t.p, 1.0))
+            direct = np.exp(log_p + beta * l_finite) - t.p - beta * (t.q - t.p)
+            terms = np.where(far, direct, terms)
     return row_sum_signed(terms)
 
 
@@ -441,33 +450,52 @@ def _prepare_pair(
 
 
 def entropy(
-    p: ArrayLike,
-    *,
+    pk: ArrayLike,
+    qk: ArrayLike | None = None,
     base: float | None = None,
-    kind: Kind = "probs",
+    axis: int | None = -1,
+    *,
+    kind: Kind | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> FloatArray | float:
-    r"""Shannon entropy :math:`H(p) = -\sum_i p_i \log p_i` along the last axis.
+    r"""Shannon entropy :math:`H(p) = -\sum_i p_i \log p_i`, or with ``qk`` the KL divergence, as SciPy.
+
+    The arguments are those of ``scipy.stats.entropy(pk, qk=None, base=None, axis=0)``:
+    ``pk`` (and ``qk``) are normalised to sum to 1 along ``axis``, and with ``qk``
+    the result is :math:`D(p\|q) = \sum_i p_i \log(p_i / q_i)`
+    (:func:`kl_divergence`, computed without cancellation).
 
     Parameters
     ----------
-    p : array_like
-        One distribution, or one per row (the last axis holds the outcomes).
+    pk : array_like
+        One distribution, or many (along ``axis``): weights ``>= 0``, normalised
+        as SciPy does, unless ``kind`` says how else to read them.
+    qk : array_like, optional
+        A second distribution (broadcasts against ``pk``, as in SciPy).
     base : float, optional
         Logarithm base; natural log (nats) by default, 2 gives bits.
-    kind : {'probs', 'weights', 'logits', 'logprobs'}
-        How the numbers are to be read (see ``xent_cli.core.distributions``).
+    axis : int or None
+        The axis holding the outcomes. **The default is the last axis** (-1), as
+        for every xent measure (one distribution per row); SciPy's default is 0,
+        so pass ``axis=0`` for SciPy's result on a 2-D array. None: the whole
+        array, flattened.
+    kind : {'probs', 'weights', 'logits', 'logprobs'}, optional
+        How the numbers are to be read (see ``xent_cli.core.distributions``); None
+        (the default) is ``'weights'``: normalised, as SciPy. ``'probs'`` instead
+        checks that each distribution sums to 1 within ``tolerance``.
     tolerance : float
         Absolute tolerance on each row's sum for ``probs`` and ``logprobs``.
 
     Returns
     -------
     float or ndarray
-        A float for one distribution, else an array of the leading shape.
+        A float for one distribution, else an array of the other axes' shape.
 
     Notes
     -----
-    ``0 * log 0 = 0``, so ``0 <= H(p) <= log K``.
+    ``0 * log 0 = 0``, so ``0 <= H(p) <= log K``; ``p > 0`` where ``q = 0`` gives
+    ``inf``. Unlike SciPy, a distribution whose weights are all 0 is an error
+    (:class:`~xent_cli.errors.DistributionError`), not ``nan``.
 
     Examples
     --------
@@ -475,12 +503,42 @@ def entropy(
     1.0
     >>> entropy([[1, 0], [0.5, 0.5]])
     array([0.        , 0.69314718])
+    >>> round(entropy([1, 1, 2]), 12)  # normalised, as scipy.stats.entropy
+    1.03972077084
+    >>> round(entropy([0.5, 0.5], [0.9, 0.1]), 12)  # with qk: the KL divergence
+    0.510825623766
+    >>> entropy([[1, 0], [1, 1]], axis=0)  # SciPy's axis
+    array([0.69314718, 0.        ])
     >>> round(entropy([0.0, 0.0], kind="logits"), 12)  # uniform over 2
     0.69314718056
     """
+    read: Kind = "weights" if kind is None else kind
+    pk, qk = _outcomes_last(pk, qk, axis)
+    if qk is not None:
+        return kl_divergence(pk, qk, base=base, kind=read, q_kind=read, tolerance=tolerance)
     scale = _log_base(base)
-    dist = prepare(p, kind, tolerance=tolerance, name="p")
-    return _shape_out(entropy_rows(dist) / scale, p)
+    dist = prepare(pk, read, tolerance=tolerance, name="p")
+    return _shape_out(entropy_rows(dist) / scale, pk)
+
+
+def _outcomes_last(
+    pk: ArrayLike, qk: ArrayLike | None, axis: int | None
+) -> tuple[ArrayLike, ArrayLike | None]:
+    """``pk`` and ``qk`` with the outcomes on the last axis (``axis`` None: flattened), as SciPy reads."""
+    if axis == -1 and (qk is None or np.ndim(qk) == np.ndim(pk)):
+        return pk, qk  # pandas objects and masked arrays pass as they are
+    arrays = [np.asarray(pk)] if qk is None else list(np.broadcast_arrays(np.asarray(pk), np.asarray(qk)))
+    if axis is None:
+        arrays = [a.reshape(-1) for a in arrays]
+    else:
+        if not -arrays[0].ndim <= axis < max(arrays[0].ndim, 1):
+            raise DistributionError(
+                f"axis {axis} is out of bounds for an array of {arrays[0].ndim} dimensions",
+                reason="shape",
+                name="axis",
+            )
+        arrays = [np.moveaxis(a, axis, -1) if a.ndim else a for a in arrays]
+    return arrays[0], None if qk is None else arrays[1]
 
 
 def kl_divergence(

@@ -504,6 +504,8 @@ def _read_csv_options(
 # layout's width (:func:`_lead_row`), which is dropped again.
 # Bytes of text per piece, at most (pandas holds several times a piece while it parses one).
 PIECE_BYTES = 2 << 20
+# Bytes of text per piece, at least (a call to pandas costs about a millisecond; tests set 1).
+MIN_PIECE_BYTES = 1 << 16
 # Threads parsing pieces, at most (beside the thread that computes).
 PARSE_THREADS = 2
 # Pieces parsed or waiting beyond one per thread.
@@ -619,7 +621,7 @@ def _piece_bytes(opened: OpenedSource, rows: int) -> int:
     """Bytes of text for about ``rows`` rows, judged from the sampled head."""
     head = opened.head
     per_row = len(head) / max(1, head.count(b"\n"))
-    return int(min(PIECE_BYTES, max(1.0, rows * per_row)))
+    return int(min(PIECE_BYTES, max(MIN_PIECE_BYTES, rows * per_row)))
 
 
 def _line_ends(text: bytes) -> int:

@@ -208,8 +208,12 @@ def summarize(parts: list[CalibrationPart], measures: list[Measure] | None) -> C
         weights = np.asarray(measures[3].values) if len(measures) > 3 else None
         bins = ReliabilityBins(quantile_edges(np.asarray(confidence), part.n_bins))
         bins.add(np.asarray(confidence), np.asarray(correct), weights)
-    stats = bins.statistics()
     total = part.weight.exact()
+    if total == 0:
+        from xent_cli.pipeline.weights import ALL_ZERO, HINT
+
+        raise InputError(ALL_ZERO, hint=HINT)
+    stats = bins.statistics()
     classwise: dict[str, float] | None = None
     classwise_ece = None
     if part.classwise is not None:
@@ -264,5 +268,6 @@ def calibration_plan(spec: InputSpec, settings: CalibrationSettings) -> Plan:
     tasks = [Task(calibration_task, (part, settings)) for part in split(spec)]
     statistics = [*calibration_statistics(settings.classwise), *statistic_names(["confidence", "correct"])]
     statistics += [name for name in statistic_names(["brier"]) if "." in name]
+    statistics = list(dict.fromkeys(statistics))  # confidence is both a statistic and a measure
     inputs = [spec.source, *([labels] if labels is not None else [])]
     return Plan(result, tasks, statistics, inputs)

@@ -120,18 +120,22 @@ class LocalSession(Session):
             return [task(on_rows=bar.advance) for task in tasks]
 
     def result(self, tasks: Sequence[Task], spec: ResultSpec, needs: Needs) -> Result:
-        parts = self.partials(tasks)
-        sums = None
-        if needs.resamples:
-            # Task by task, each from zero, added in task order: as the Dask engine adds its shards'.
-            start = 0
-            for part in parts:
-                found = resample_partial(part, start, needs.resamples, needs.seed)
-                sums = found if sums is None else sums.add(found)
-                start += part.count
-        result = merge(parts, spec)
-        result.resample_sums = sums
-        return result
+        return merged_result(self.partials(tasks), spec, needs)
+
+
+def merged_result(parts: list[Partial], spec: ResultSpec, needs: Needs) -> Result:
+    """The result of partials held here (every per-row value), with the resamples ``needs`` asks."""
+    sums = None
+    if needs.resamples:
+        # Task by task, each from zero, added in task order: as the Dask engine adds its shards'.
+        start = 0
+        for part in parts:
+            found = resample_partial(part, start, needs.resamples, needs.seed)
+            sums = found if sums is None else sums.add(found)
+            start += part.count
+    result = merge(parts, spec)
+    result.resample_sums = sums
+    return result
 
 
 def local_workers() -> int:

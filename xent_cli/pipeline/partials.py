@@ -108,6 +108,8 @@ class Partial:
     panel: LMPanel | None = None
     # calibration: exact per-bin sums (xent_cli.pipeline.calibration.CalibrationPart).
     calibration: Any = None
+    # --weights: each kept row's sample weight (the summaries are weighted; xent_cli.core.weighted).
+    weights: NDArray[np.float64] | None = None
 
     @property
     def count(self) -> int:
@@ -124,6 +126,8 @@ class ResultSpec:
     sources: dict[str, str]
     explain_top: int | None = None
     smoothing: Smoothing | None = None
+    # --weights: the partials carry per-row weights and every summary is weighted.
+    weighted: bool = False
 
 
 def merge(parts: list[Partial], spec: ResultSpec) -> Result:
@@ -147,6 +151,11 @@ def merge(parts: list[Partial], spec: ResultSpec) -> Result:
     result = _assemble(parts, spec, measures)
     result.ids = ids
     result.row_numbers = row_numbers
+    if first.weights is not None:
+        from xent_cli.pipeline.weights import check_not_all_zero
+
+        result.weights = consolidate([p.weights for p in parts if p.weights is not None])
+        check_not_all_zero(result.weights)
     if first.loss is not None:
         result.loss = _loss(parts, mean(measures[0].values), mean(measures[1].values), spec.unit)
     if first.panel is not None:
@@ -300,6 +309,11 @@ def _loss(parts: list[Partial], mean_nll: float, accuracy: float, unit: Unit) ->
         sums = [p.loss.weights for p in parts if p.loss is not None and p.loss.weights is not None]
         total, nll, correct = (reduce(lambda a, b: a + b, column) for column in zip(*sums, strict=True))
         weight = total.exact()
+        if weight == 0:
+            from xent_cli.errors import InputError
+            from xent_cli.pipeline.weights import ALL_ZERO, HINT
+
+            raise InputError(ALL_ZERO, hint=HINT)
         mean_nll = nll.special() or float(nll.exact() / weight) / unit.scale
         accuracy = float(correct.exact() / weight)
     nll_nats = mean_nll * unit.scale

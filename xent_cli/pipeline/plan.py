@@ -72,11 +72,18 @@ def entropy_plan(
     correction: str = "none",
     explain: bool = False,
     explain_top: int | None = None,
+    weights: str | None = None,
 ) -> Plan:
     if column is None and correction != "none":
         raise UsageError(
             f"{option('correction')} applies to entropies estimated from samples ({option('column')} COL)"
         )
+    if column is not None and weights is not None:
+        raise UsageError(
+            f"{option('weights')} weights rows of distributions; "
+            f"with {option('column')} each row is one sample"
+        )
+    weight_inputs = _weights_source(weights, spec)
     if column is not None:
         _one_file(spec, option("column"))
         options = {"unit": unit, "correction": correction, "explain": explain}
@@ -84,15 +91,17 @@ def entropy_plan(
         title = f"Entropy of column {column!r}"
         sources = {"p": spec.label, "column": column}
     else:
-        options = {"unit": unit, "tolerance": tolerance, "explain": explain}
+        options = {"unit": unit, "tolerance": tolerance, "explain": explain, "weights": weights}
         tasks = [Task(entropy_task, (part,), options) for part in split(spec)]
         title = "Entropy H(P)"
         sources = {"p": spec.label}
     return Plan(
-        ResultSpec("entropy", title, unit, sources, explain_top if explain else None),
+        ResultSpec(
+            "entropy", title, unit, sources, explain_top if explain else None, weighted=weights is not None
+        ),
         tasks,
         statistic_names(["entropy"]),
-        [spec.source],
+        [spec.source, *weight_inputs],
     )
 
 
@@ -120,6 +129,12 @@ def pair_plan(
         )
     if settings.target is not None and q_spec is None:
         raise UsageError(f"{option('target')} needs two sources: P (the reference) and Q (the candidate)")
+    if settings.weights is not None and settings.join_ids:
+        raise UsageError(
+            f"{option('weights')} pairs with P's rows by position; "
+            f"it cannot be used with {option('id_column')}"
+        )
+    weight_inputs = _weights_source(settings.weights, p_spec)
     if q_spec is None:
         _one_file(p_spec, "one source read as P and Q")
         tasks = [Task(pair_task, (p_spec, None, settings))]
@@ -136,7 +151,16 @@ def pair_plan(
         if settings.top_logprobs
         else command.title
     )
-    spec = ResultSpec(command.command, title, settings.unit, sources, explain_top, smoothing)
+    spec = ResultSpec(
+        command.command,
+        title,
+        settings.unit,
+        sources,
+        explain_top,
+        smoothing,
+        weighted=settings.weights is not None,
+    )
+    inputs += weight_inputs
     extra = PANEL_STATISTICS + (PANEL_TARGET_STATISTICS if settings.target else ()) if settings.panel else ()
     if settings.target is not None:
         labels = target_source(settings.target, p_spec.source)
@@ -170,6 +194,7 @@ def loss_plan(spec: InputSpec, settings: LossSettings) -> Plan:
     labels = target_source(settings.target, spec.source)
     if spec.source.shards is not None and labels is not None:
         raise UsageError(f"with sharded predictions, {option('target')} must name a column of the shards")
+    weight_inputs = _weights_source(settings.weights, spec)
     tasks = [Task(loss_task, (part, settings)) for part in split(spec)]
     target_label = labels.label if labels is not None else f"{spec.label} column {settings.target!r}"
     result = ResultSpec(
@@ -177,8 +202,9 @@ def loss_plan(spec: InputSpec, settings: LossSettings) -> Plan:
         "Log loss (mean negative log-likelihood)",
         settings.unit,
         {"pred": spec.label, "target": target_label},
+        weighted=settings.weights is not None,
     )
-    inputs = [spec.source, *([labels] if labels is not None else [])]
+    inputs = [spec.source, *([labels] if labels is not None else []), *weight_inputs]
     return Plan(result, tasks, statistic_names(["log_loss", "accuracy"], ("perplexity",)), inputs)
 
 
@@ -214,6 +240,21 @@ def info_plan(
         statistic_names(keys),
         [spec.source],
     )
+
+
+def _weights_source(weights: str | None, spec: InputSpec) -> list[Source]:
+    """The source ``--weights`` names beside ``spec`` (none for a column of it), checked against shards."""
+    if weights is None:
+        return []
+    source = target_source(weights, spec.source)
+    if source is None:
+        return []
+    if spec.source.shards is not None:
+        raise UsageError(
+            f"with sharded predictions, {option('weights')} must name a column of the shards",
+            hint="each shard's rows are weighted by a column of its own",
+        )
+    return [] if source.inline is not None else [source]
 
 
 def _one_file(spec: InputSpec, what: str) -> None:

@@ -15,6 +15,7 @@ from xent_cli.errors import InputError, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from contextlib import ExitStack
 
     import numpy as np
     from numpy.typing import NDArray
@@ -49,8 +50,20 @@ class Weights:
             )
 
 
+ALL_ZERO = "--weights: every weight is 0"
+
+
+def check_not_all_zero(weights: NDArray[np.float64]) -> None:
+    """Some weight must be positive: checked over every row at the merge (one shard may be all 0)."""
+    if not (weights > 0).any():
+        raise InputError(ALL_ZERO, hint=HINT)
+
+
 def read_weights(text: str, pred_spec: InputSpec) -> Weights:
-    """The weights ``--weights`` names: a labels-like source (file or inline list), else a column of PRED."""
+    """The weights ``--weights`` names: a labels-like source (file or inline list), else a column of PRED.
+
+    That they are not all 0 is checked over every shard's rows, when the partials merge.
+    """
     import numpy as np
 
     from xent_cli.io.readers import read_labels
@@ -85,18 +98,22 @@ def read_weights(text: str, pred_spec: InputSpec) -> Weights:
         def where(index: int) -> str:
             return f"{label}: row {index + 1}"
 
-    values = np.empty(len(texts))
-    for i, item in enumerate(texts):
-        try:
-            number = float(item)
-        except ValueError:
-            number = math.nan
-        if not (math.isfinite(number) and number >= 0):
-            raise InputError(f"{where(i)}: weight {item!r} is not a finite number >= 0", hint=HINT)
-        values[i] = number
-    if not np.any(values > 0):
-        raise InputError(f"{label}: every weight is 0", hint=HINT)
+    try:  # NumPy parses the texts in C; a text that is no number is found below, by its row
+        values = np.asarray(texts, dtype=np.float64)
+    except ValueError:
+        values = np.array([_number(item) for item in texts], dtype=np.float64)
+    bad = ~(np.isfinite(values) & (values >= 0))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(f"{where(i)}: weight {texts[i]!r} is not a finite number >= 0", hint=HINT)
     return Weights(values, label, column)
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
 
 
 def without_column(spec: InputSpec, outcomes: list[str] | None, column: str) -> InputSpec | None:
@@ -105,3 +122,29 @@ def without_column(spec: InputSpec, outcomes: list[str] | None, column: str) -> 
         return None
     kept = tuple(name for name in outcomes if name != column)
     return replace(spec, options=replace(spec.options, columns=kept))
+
+
+def weighted_note(weights: Weights) -> str:
+    """The note a weighted result carries: what the weights are and what they change."""
+    return (
+        f"weighted by {weights.label}: the summary's mean, std_error and percentiles are weighted "
+        "(percentiles by the inverted weighted CDF), sum is Σ w·x"
+    )
+
+
+def task_weights(text: str | None, spec: InputSpec, closer: ExitStack) -> tuple[Weights | None, InputSpec]:
+    """The weights ``--weights`` names for one task's source, and the spec that reads its outcomes.
+
+    A weights column of the source is left out of its outcomes (the source is opened once
+    to see them).
+    """
+    if text is None:
+        return None, spec
+    from xent_cli.pipeline.align import open_table
+
+    weights = read_weights(text, spec)
+    if weights.column is not None:
+        narrower = without_column(spec, open_table(spec, closer).outcomes, weights.column)
+        if narrower is not None:
+            spec = narrower
+    return weights, spec

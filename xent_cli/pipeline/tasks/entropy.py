@@ -39,15 +39,18 @@ def entropy_task(
     unit: Unit,
     tolerance: float,
     explain: bool = False,
+    weights: str | None = None,
     on_rows: RowCounter | None = None,
 ) -> Partial:
     """Entropy of every row of one source (and, with ``explain``, each outcome's part of it).
 
+    ``weights``: ``--weights``, each row's sample weight (the summaries are weighted).
     ``on_rows`` is called with the rows of each block as they are computed (a progress bar).
     """
 
     from xent_cli.core import kernels
     from xent_cli.core.measures import entropy_terms, row_sum
+    from xent_cli.pipeline.weights import task_weights, weighted_note
 
     if not explain:
         spec = _for_kernels(spec)
@@ -55,6 +58,7 @@ def entropy_task(
     ids: list[str] = []
     explainer = OutcomeSums() if explain else None
     with ExitStack() as closer:
+        sample_weights, spec = task_weights(weights, spec, closer)
         table = distribution_table(spec, closer)
         size = spec.options.rows_per_block(table.n_outcomes)
         expected = _expected_elements(table)
@@ -85,11 +89,16 @@ def entropy_task(
     if explainer is not None:
         explained = explainer.part("entropy", "H(P)", table.outcomes, unit, lambda u: u.scale)
         explained.formulas = ENTROPY_FORMULAS
+    notes = list(table.notes)
+    if sample_weights is not None:
+        sample_weights.finish(int(per_row.shape[0]), spec.label)
+        notes.append(weighted_note(sample_weights))
     return Partial(
         measures=[MeasurePart("entropy", "H(P)", per_row)],
         rows_read=int(per_row.shape[0]),
         ids=ids if len(ids) == per_row.shape[0] else None,
-        notes=list(table.notes),
+        notes=notes,
         layouts={"p": _layout_of(table)},
         explain=explained,
+        weights=None if sample_weights is None else sample_weights.values,
     )

@@ -99,10 +99,19 @@ def _information_partial(
         correction=correction,
         joint=echo,
         nmi_normalization=f"{average}: I / {AVERAGE_FORMULAS[average]}",
+        average_method=average,
     )
+    # NMI and AMI depend on the mean of H(X) and H(Y) that normalizes them: the label names it
+    # when it is not scikit-learn's default (arithmetic); the JSON's info.average_method always does.
+    averaged = {"nmi", "ami"} if average != "arithmetic" else set()
     return Partial(
         measures=[
-            MeasurePart(key, label, np.array([getattr(scaled, key)]), scaling)
+            MeasurePart(
+                key,
+                f"{label} ({average})" if key in averaged else label,
+                np.array([getattr(scaled, key)]),
+                scaling,
+            )
             for key, label, scaling in INFO_MEASURES
         ],
         rows_read=1,

@@ -209,6 +209,7 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings, *, on_rows: RowCount
     )
     weighted = settings.weights is not None
     weight_sum, weighted_nll, weighted_correct = ExactSum(), ExactSum(), ExactSum()
+    kept_weight_parts = RowBuffer()
     spec = reader.spec
     nll_parts = RowBuffer()
     correct_parts = RowBuffer()
@@ -227,6 +228,7 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings, *, on_rows: RowCount
                 with np.errstate(invalid="ignore"):
                     weighted_nll.add(np.where(kept_weights > 0, kept_weights * nll[keep], 0.0))
                 weighted_correct.add(kept_weights * correct[keep])
+                kept_weight_parts.append(kept_weights)
             nll_parts.append(nll[keep])
             correct_parts.append(correct[keep])
             if block.ids is not None:
@@ -267,6 +269,7 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings, *, on_rows: RowCount
             weights=(weight_sum, weighted_nll, weighted_correct) if weighted else None,
         ),
         sources={"pred": pred_spec.label, "target": reader.target_label},
+        weights=kept_weight_parts.finish() if weighted else None,
     )
 
 

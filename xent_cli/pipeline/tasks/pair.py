@@ -78,6 +78,8 @@ class PairSettings:
 
     # compare --measures: compute only these (keys of PAIR_MEASURES).
     measures: tuple[str, ...] | None = None
+    # --weights: each row's sample weight, a column of P or a source of its own.
+    weights: str | None = None
 
     @property
     def pair_command(self) -> PairCommand:
@@ -114,9 +116,12 @@ def pair_task(
         q_spec = None if q_spec is None else _for_kernels(q_spec)
     if settings.target is not None:
         p_spec = replace(p_spec, options=replace(p_spec.options, label_column=settings.target))
+    from xent_cli.pipeline.weights import task_weights, weighted_note
+
     # Values of the whole input, when known: it chooses the kernels' backend.
     expected: int | None = None
     with ExitStack() as closer:
+        sample_weights, p_spec = task_weights(settings.weights, p_spec, closer)
         pairs: Iterator[PairBlock]
         targets = None
         if settings.top_logprobs:
@@ -178,6 +183,9 @@ def pair_task(
     if targets is not None:
         targets.finish(count)
         notes = notes + targets.notes
+    if sample_weights is not None:
+        sample_weights.finish(count, p_spec.label)
+        notes = [*notes, weighted_note(sample_weights)]
     return Partial(
         measures=measures,
         rows_read=count,
@@ -187,6 +195,7 @@ def pair_task(
         explain=explain,
         sources=sources,
         panel=panel,
+        weights=None if sample_weights is None else sample_weights.values,
     )
 
 
