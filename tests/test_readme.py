@@ -27,7 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 XENT_DIR = Path(sys.executable).parent
 
 # Pages whose commands need files that their own test writes first, in a folder of its own.
-PAGES_WITH_OWN_TEST = {"docs/input-shapes.md": "tests/test_input_shapes_doc.py"}
+PAGES_WITH_OWN_TEST = {
+    "docs/input-shapes.md": "tests/test_input_shapes_doc.py",
+    "docs/evaluation.md": "tests/test_docs_evaluation.py",
+}
 
 _BLOCK = re.compile(r"(?:<!-- terminal: (\d+) columns -->\n)?```console\n(.*?)```", flags=re.S)
 

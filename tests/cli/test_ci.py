@@ -301,14 +301,15 @@ def test_calibration_names_its_intervals_and_refuses_ece(env: CliEnv, examples: 
     assert run.stderr.endswith("(intervals: confidence, correct, brier, accuracy, MEASURE.{mean,sum})\n")
 
 
-def test_a_weighted_mean_gets_no_interval(env: CliEnv, examples: Path) -> None:
+def test_weights_and_an_interval_are_refused_together(env: CliEnv, examples: Path) -> None:
+    # The bootstrap resamples unweighted rows: no weighted statistic gets an interval.
     args = ["loss", str(examples / "model_a.csv"), "--target", str(examples / "labels.csv")]
     weights = ",".join(["1"] * 11 + ["3"])
     run = env.run([*args, "--weights", weights, "--ci", "0.9", "--fail-above", "perplexity.ci_low=3"])
     assert run.exit_code == 2
     assert run.stderr == (
-        "xent: error: --fail-above perplexity.ci_low=3: --ci gives no interval of the weighted perplexity "
-        "(the bootstrap resamples unweighted rows) (gate on the value itself, or leave out --weights)\n"
+        "xent: error: --ci resamples the rows unweighted; it cannot be combined with --weights "
+        "(leave out --ci, or --weights)\n"
     )
 
 
