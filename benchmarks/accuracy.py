@@ -23,7 +23,7 @@ from scipy.stats import entropy as scipy_entropy
 
 from tests import reference
 from xent_cli import cross_entropy, entropy, js_divergence, kl_divergence
-from xent_cli.core import kernels
+from xent_cli.core import kernel_backend, kernels
 
 Method = Callable[[reference.Case], float]
 
@@ -46,7 +46,7 @@ def _naive_probs(row: np.ndarray, kind: str) -> np.ndarray:
 def _kernel(measure: str, case: reference.Case) -> float:
     """What the command line computes for a big block: the numpy backend's kernels (the plain
     formulas with their error bound, for probabilities), on the case's row."""
-    kernels.set_backend("numpy")
+    kernel_backend.set_backend("numpy")
     try:
         p = np.asarray(case.p, dtype=np.float64)[None, :]
         if measure == "entropy":
@@ -54,7 +54,7 @@ def _kernel(measure: str, case: reference.Case) -> float:
         else:
             result = kernels.kl_rows_fast(p, np.asarray(case.q, dtype=np.float64)[None, :], kind_p=case.kind)
     finally:
-        kernels.set_backend(None)
+        kernel_backend.set_backend(None)
     return math.nan if result is None else float(result.values[0])
 
 

@@ -70,7 +70,7 @@ def start_cluster(folder: Path, workers: list[dict[str, str]]) -> tuple[list[sub
 
 def timed_task(task: Any) -> float:
     """Runs on a worker: the seconds one task takes there (its partial is not sent back)."""
-    from xent_cli.pipeline.engine import tune_allocator
+    from xent_cli.tuning import tune_allocator
 
     tune_allocator()
     start = time.perf_counter()

@@ -93,12 +93,12 @@ def main() -> None:
     parser.add_argument("--no-prefetch", action="store_true")
     args = parser.parse_args()
 
-    from xent_cli.core import kernels
+    from xent_cli.core import kernel_backend, kernels
     from xent_cli.core.distributions import prepare
     from xent_cli.core.measures import entropy_rows, kl_rows
 
     if args.careful:
-        kernels.set_backend("careful")
+        kernel_backend.set_backend("careful")
     total = 0.0
     count = 0
     p_blocks = blocks(args.p, args.rows, prefetch=not args.no_prefetch)

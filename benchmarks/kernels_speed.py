@@ -154,7 +154,7 @@ def _best(function: Callable[[], object], repeat: int) -> float:
 
 
 def csv_table(rows: int, repeat: int) -> None:
-    from xent_cli.core import kernels
+    from xent_cli.core import kernel_backend, kernels
     from xent_cli.core.distributions import prepare
     from xent_cli.core.measures import entropy_rows, kl_rows
 
@@ -188,12 +188,12 @@ def csv_table(rows: int, repeat: int) -> None:
     timings: dict[str, float] = {}
     timings["careful: entropy"] = _best(careful_entropy, repeat)
     timings["careful: kl"] = _best(careful_kl, repeat)
-    for backend in (["numba"] if kernels.numba_available() else []) + ["numpy"]:
-        kernels.set_backend(backend)
+    for backend in (["numba"] if kernel_backend.numba_available() else []) + ["numpy"]:
+        kernel_backend.set_backend(backend)
         kernel("kl")()  # compile or load once
         for measure in ("entropy", "kl", "compare"):
             timings[f"kernels ({backend}): {measure}"] = _best(kernel(measure), repeat)
-    kernels.set_backend(None)
+    kernel_backend.set_backend(None)
 
     csv = DATA / ("p-1M.csv" if rows == 1_000_000 else f"p-{rows}.csv")
     write_csv(csv, rows, 10, 1)
@@ -213,8 +213,8 @@ import time
 start = time.perf_counter()
 import numpy as np
 numpy_done = time.perf_counter()
-from xent_cli.core import kernels
-kernels.set_backend("numba")
+from xent_cli.core import kernel_backend, kernels
+kernel_backend.set_backend("numba")
 a = (3 * np.random.default_rng(0).standard_normal((4, 1000))).astype(np.float32)
 kernels_done = time.perf_counter()
 kernels.kl_rows_fast(a, a[::-1].copy(), kind_p="logits")

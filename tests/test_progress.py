@@ -71,3 +71,40 @@ def test_bar_goes_to_a_terminal_stderr_and_never_to_stdout(tmp_path: Path, ci: b
         assert bytes(drawn) == b""
     else:
         assert drawn  # something was drawn on the terminal, and only there
+
+
+class _Counting(progress.RowProgress):
+    """A bar that counts what the tasks report, and whether it was running then."""
+
+    def __init__(self) -> None:
+        super().__init__("test", enabled=False)
+        self.reported: list[int] = []
+        self.running = False
+
+    def __enter__(self) -> progress.RowProgress:
+        self.running = True
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        self.running = False
+
+    def advance(self, rows: int) -> None:
+        assert self.running
+        self.reported.append(rows)
+
+
+def test_the_local_engine_hands_each_task_the_bar_as_a_parameter(tmp_path: Path) -> None:
+    """Every computed row is reported once, through on_rows; without a bar a task gets none."""
+    from tests.plans import NATS, spec
+    from xent_cli.pipeline.engine import Engine
+    from xent_cli.pipeline.plan import entropy_plan
+
+    path = tmp_path / "p.csv"
+    path.write_text("a,b\n" + "0.25,0.75\n" * 1000)
+    plan = entropy_plan(spec(path, block_rows=300), unit=NATS, tolerance=1e-6)
+    bar = _Counting()
+    [part] = Engine().run(plan.tasks, progress_bar=bar)
+    assert sum(bar.reported) == part.count == 1000 and len(bar.reported) > 1
+    assert not bar.running
+    [again] = Engine().run(plan.tasks)
+    assert again.count == 1000

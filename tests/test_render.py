@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from xent_cli.columns.histogram import histogram
 from xent_cli.render import (
     Column,
     fit_tables,
-    histogram,
     histogram_lines,
     natural_width,
     table_number,
@@ -157,20 +157,6 @@ def test_very_narrow_falls_back_to_label_value_lines() -> None:
 
 
 # --- histograms ---------------------------------------------------------------------------------
-
-
-def test_histogram_is_linear_for_a_narrow_range() -> None:
-    spread = histogram(np.linspace(1.0, 2.0, 50))
-    assert spread is not None and not spread.log_scale
-    assert sum(spread.counts) == 50
-
-
-def test_histogram_is_logarithmic_across_decades_and_counts_every_value() -> None:
-    values = np.concatenate([np.geomspace(1e-8, 1e-1, 40), [0.0, 0.0, math.inf]])
-    spread = histogram(values)
-    assert spread is not None and spread.log_scale
-    assert sum(spread.counts) == 40 and spread.zeros == 2 and spread.infinite == 1
-    assert spread.lows[0] == 1e-8 and spread.highs[-1] == 1e-1
 
 
 @pytest.mark.parametrize("width", [40, 60, 80, 120])

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
+from xent_cli.columns.statistics import summarize
 from xent_cli.errors import UsageError
 from xent_cli.gates import evaluate as check_gates
 from xent_cli.results import (
@@ -25,7 +26,6 @@ from xent_cli.results import (
     Unit,
     WorstRow,
     statistic_names,
-    summarize,
 )
 
 

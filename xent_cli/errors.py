@@ -6,6 +6,8 @@ input will be read.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from enum import IntEnum, unique
 from typing import Any
 
@@ -42,23 +44,62 @@ class Terminated(BaseException):
         return 128 + self.signal_number
 
 
+# Marks an option named by its parameter in a message: the layers below the CLI know
+# parameters (``scheduler_file``), the CLI knows how they are spelled (``--scheduler-file``).
+_OPTION_MARK = "\0"
+_OPTION = re.compile("\0([A-Za-z_]+)\0")
+
+
+def option(name: str) -> str:
+    """A reference to the option of parameter ``name``, for a message or hint.
+
+    The CLI writes it as the option is spelled (:meth:`XentError.render`); elsewhere
+    :func:`conventional_spelling` stands in.
+    """
+    return f"{_OPTION_MARK}{name}{_OPTION_MARK}"
+
+
+def conventional_spelling(name: str) -> str:
+    """``--name-with-dashes``: how a parameter is spelled unless its command says otherwise."""
+    return "--" + name.rstrip("_").replace("_", "-")
+
+
+def options_named(text: str) -> list[str]:
+    """The parameters that :func:`option` references in ``text``, in order."""
+    return _OPTION.findall(text)
+
+
+def spelled(text: str, spelling: Callable[[str], str] = conventional_spelling) -> str:
+    """``text`` with every :func:`option` reference written by ``spelling``."""
+    return _OPTION.sub(lambda found: spelling(found.group(1)), text)
+
+
 class XentError(Exception):
     """An error whose message is written for the person running xent.
 
-    The CLI prints ``xent: error: <message>`` on one line and exits 2.
+    The CLI prints ``xent: error: <message>`` on one line and exits 2. Options are
+    named in ``message`` and ``hint`` by :func:`option` (their parameters), and
+    written as the command line spells them by :meth:`render`.
     """
 
     exit_status = ExitStatus.ERROR
 
     def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(spelled(message))
         self.message = message
         self.hint = hint
 
-    def __str__(self) -> str:
+    def render(self, spelling: Callable[[str], str] = conventional_spelling) -> str:
+        """The one-line text, each option written by ``spelling`` (a parameter's name to its option)."""
+        return spelled(self._text(), spelling)
+
+    def _text(self) -> str:
         if self.hint:
             return f"{self.message} ({self.hint})"
         return self.message
+
+    def __str__(self) -> str:
+        return self.render()
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Raised on a Dask worker, re-raised on the client: keep the hint and every attribute.
@@ -117,7 +158,7 @@ class DistributionError(XentError, ValueError):
         self.column = column
         self.name = name
 
-    def __str__(self) -> str:
+    def _text(self) -> str:
         where = self.name
         if self.row is not None:
             where += f": row {self.row}"

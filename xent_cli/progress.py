@@ -1,15 +1,14 @@
 """A progress bar on stderr for long runs: only on a terminal, never in pipes or CI.
 
 Results go to stdout and are never touched; the bar is transient and vanishes
-when the work is done. Tasks report the rows they computed with
-:func:`advance`; the local engine shows them on the bar it was given (on a
-Dask worker there is none, and :func:`advance` does nothing).
+when the work is done. The local engine hands each task the bar's
+:meth:`RowProgress.advance` as its ``on_rows`` parameter (a :data:`RowCounter`), and
+the task calls it with the rows it computed; on a Dask worker a task has none.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -17,7 +16,8 @@ from typing import Any
 # Inputs smaller than this finish too fast for a bar to help.
 LARGE_INPUT_BYTES = 64 << 20
 
-_active: RowProgress | None = None
+# What a task calls with the number of rows it has just computed.
+RowCounter = Callable[[int], None]
 
 
 def large_input(paths: Iterable[Path | None], threshold: int = LARGE_INPUT_BYTES) -> bool:
@@ -29,27 +29,6 @@ def large_input(paths: Iterable[Path | None], threshold: int = LARGE_INPUT_BYTES
         except OSError:
             continue
     return False
-
-
-def advance(rows: int) -> None:
-    """Count ``rows`` more computed rows on the active bar, if any."""
-    if _active is not None:
-        _active.advance(rows)
-
-
-@contextlib.contextmanager
-def reporting(bar: RowProgress | None) -> Iterator[None]:
-    """Make ``bar`` the one :func:`advance` reports to while the block runs."""
-    global _active
-    if bar is None:
-        yield
-        return
-    previous, _active = _active, bar
-    try:
-        with bar:
-            yield
-    finally:
-        _active = previous
 
 
 class RowProgress:

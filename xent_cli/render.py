@@ -16,8 +16,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
+from xent_cli.columns.histogram import Histogram, histogram
 from xent_cli.results import SUMMARY_KEYS, CalibrationSummary, Explanation, JointTable, Result
 
 if TYPE_CHECKING:
@@ -310,43 +311,6 @@ def write_summary(result: Result, console: Console) -> None:
 # --- histograms ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Histogram:
-    """Counts of per-row values in bins (linear, or logarithmic when they span decades)."""
-
-    lows: list[float]
-    highs: list[float]
-    counts: list[int]
-    log_scale: bool
-    # Rows outside the bins: exact zeros (log scale only) and infinities.
-    zeros: int = 0
-    infinite: int = 0
-
-
-# Positive values spanning at least this ratio get logarithmic bins.
-LOG_SCALE_RATIO = 1000.0
-
-
-def histogram(values: Any, bins: int = 8) -> Histogram | None:
-    """How per-row values are spread; None when there is nothing to show (one value)."""
-    import numpy as np
-
-    finite = values[np.isfinite(values)]
-    if finite.size < 2 or np.min(finite) == np.max(finite):
-        return None
-    infinite = int(values.size - finite.size)
-    positive = finite[finite > 0]
-    low = float(np.min(positive)) if positive.size else 0.0
-    if np.min(finite) >= 0 and positive.size >= 2 and float(np.max(positive)) >= LOG_SCALE_RATIO * low:
-        edges = np.geomspace(low, float(np.max(positive)), bins + 1)
-        edges[0], edges[-1] = low, float(np.max(positive))  # the extremes, exactly, so both are counted
-        counts, _ = np.histogram(positive, bins=edges)
-        zeros = int(finite.size - positive.size)
-        return Histogram(edges[:-1].tolist(), edges[1:].tolist(), counts.tolist(), True, zeros, infinite)
-    counts, edges = np.histogram(finite, bins=bins)
-    return Histogram(edges[:-1].tolist(), edges[1:].tolist(), counts.tolist(), False, 0, infinite)
-
-
 def histogram_lines(spread: Histogram, width: int) -> list[str]:
     """Text bars within ``width`` columns; every non-empty bin gets at least one block."""
     lows: list[str] = []
@@ -383,7 +347,7 @@ def write_histogram(values: Any, label: str, console: Console, result: Result | 
 
     # A Dask result counted its histogram on the workers.
     known = result is not None and result.row_count is not None
-    spread = cast("Histogram | None", result.known_histogram) if known and result else histogram(values)
+    spread = result.known_histogram if known and result else histogram(values)
     if spread is None:
         return
     scale = " (log scale)" if spread.log_scale else ""

@@ -10,16 +10,17 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from xent_cli.errors import UsageError
+from xent_cli.columns.histogram import Histogram
+from xent_cli.columns.statistics import mean, summarize, worst_of
+from xent_cli.errors import UsageError, option
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterator
 
     import numpy as np
     from numpy.typing import NDArray
 
     from xent_cli.core.bootstrap import ResampleSums
-    from xent_cli.core.stats import Summary
 
 SUMMARY_KEYS = ("count", "mean", "min", "p50", "p90", "p99", "max", "sum", "inf_count")
 # Every statistic of a per-row measure that a gate may name (``kl.p99.9``, ``kl.std_error``).
@@ -57,7 +58,7 @@ class Unit:
             base = math.nan
         if not (math.isfinite(base) and base > 0 and base != 1):
             raise UsageError(
-                f"--base {text!r} is not a valid base",
+                f"{option('base')} {text!r} is not a valid base",
                 hint="use e, 2, 10 or a positive number other than 1",
             )
         for value, name in named.values():
@@ -215,6 +216,10 @@ class LossSummary:
     weighted: bool = False
 
 
+# The statistics of a calibration result, in the order the JSON summary lists them.
+CALIBRATION_STATISTICS = ("ece", "mce", "rmsce", "brier", "accuracy", "confidence")
+
+
 @dataclass(frozen=True)
 class CalibrationSummary:
     """What ``xent calibration`` reports: its statistics and the reliability diagram's bins.
@@ -257,6 +262,15 @@ class JointTable:
     p: list[list[float]]
     p_x: list[float]
     p_y: list[float]
+
+
+def summary_document(summary: CalibrationSummary) -> dict[str, Any]:
+    """The JSON ``summary`` of a calibration result: every statistic as a number."""
+    document: dict[str, Any] = {"count": summary.count}
+    document.update({key: getattr(summary, key) for key in CALIBRATION_STATISTICS})
+    if summary.classwise_ece is not None:
+        document["classwise_ece"] = summary.classwise_ece
+    return document
 
 
 @dataclass(frozen=True)
@@ -349,7 +363,7 @@ class Result:
     row_count: int | None = None
     remote_rows: Callable[[], Iterator[RowBlock]] | None = field(default=None, repr=False)
     known_worst: list[WorstRow] | None = None
-    known_histogram: object | None = None
+    known_histogram: Histogram | None = None
     # --ci: every measure's Poisson bootstrap sums (merged over blocks and shards), and the
     # interval of each measure's mean found from them (by measure key), with how it was found.
     resample_sums: ResampleSums | None = field(default=None, repr=False)
@@ -425,21 +439,13 @@ class Result:
 
     def worst_rows(self, n: int) -> list[WorstRow]:
         """The ``n`` rows with the largest headline value, largest first (ties: the earlier row)."""
-        from xent_cli.core.stats import WorstRows
-
         if n <= 0:
             return []
         if self.known_worst is not None:
             return self.known_worst[:n]
-        from xent_cli.pipeline.spill import in_chunks
-
-        worst, start = WorstRows(n), 0
-        for chunk in in_chunks(self.headline.values):
-            worst.add(chunk, start)
-            start += int(chunk.shape[0])
         return [
             WorstRow(self.row_number(index), self.ids[index] if self.ids else None, value)
-            for index, value, _ in worst.rows()
+            for index, value in worst_of(self.headline.values, n)
         ]
 
     def statistic(self, name: str) -> float:
@@ -489,52 +495,6 @@ def statistic_names(measure_keys: list[str], extra: tuple[str, ...] = ()) -> lis
     return names + list(extra)
 
 
-def mean(values: NDArray[np.float64]) -> float:
-    """The exact mean, rounded once: independent of how rows were blocked or sharded."""
-    from xent_cli.core.stats import ExactSum
-    from xent_cli.pipeline.spill import in_chunks
-
-    if not values.shape[0]:
-        return math.nan
-    total = ExactSum()
-    for chunk in in_chunks(values):
-        total.add(chunk)
-    return total.mean()
-
-
-def summarize(values: NDArray[np.float64], *, extended: bool = False) -> dict[str, float]:
-    """count, mean, min, percentiles (linear interpolation), max, exact sum and the number of inf rows.
-
-    Sums and means are exact, rounded once, so they do not depend on how rows
-    were split into blocks or shards; percentiles are exact too (those next
-    to an infinite row are that infinity, not nan). ``extended`` adds the
-    standard error of the mean and the percentiles 0.1, 1, 5, 10, 95 and 99.9.
-    """
-    from xent_cli.core.stats import Summary
-    from xent_cli.pipeline.spill import in_chunks, release
-
-    summary = Summary(hold_values=True, std_error=extended, release=release)
-    for chunk in in_chunks(values):  # a spilled column a chunk of pages at a time
-        summary.add(chunk)
-    return summary_fields(summary, extended=extended)
-
-
-def summary_fields(
-    partial: Summary, *, extended: bool = False, percentile_values: Mapping[float, float] | None = None
-) -> dict[str, float]:
-    """What :func:`summarize` reports, from a merged partial (and percentiles found elsewhere)."""
-    fields = partial.to_dict(
-        std_error=extended,
-        extra_percentiles=extended,
-        nonfinite_counts=True,
-        percentile_values=percentile_values,
-    )
-    summary = {key: value for key, value in fields.items() if not key.endswith("inf_count")}
-    summary.pop("nan_count", None)
-    summary["inf_count"] = int(fields["posinf_count"]) + int(fields["neginf_count"])
-    return summary
-
-
 GateDirection = Literal["above", "below", "increase", "decrease"]
 
 
@@ -571,8 +531,8 @@ class Gate:
         if math.isnan(bound) or (direction in ("increase", "decrease") and not bound >= 0):
             example = "1%" if direction in ("increase", "decrease") else "js=0.001"
             raise UsageError(
-                f"--fail-{direction} {text!r}: expected a number, or NAME=NUMBER",
-                hint=f"e.g. --fail-{direction} 0.01 or --fail-{direction} {example}",
+                f"{option(f'fail_{direction}')} {text!r}: expected a number, or NAME=NUMBER",
+                hint=f"e.g. {option(f'fail_{direction}')} 0.01 or {option(f'fail_{direction}')} {example}",
             )
         return cls(direction, bound, name.strip() or None, relative, typed)
 

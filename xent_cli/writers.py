@@ -88,7 +88,7 @@ def is_unicode(encoding: str | None) -> bool:
 def _summary(result: Result) -> dict[str, Any]:
     """Every summary statistic, always (for one row, min = max = mean = sum); ``ci`` with --ci."""
     if result.calibration is not None:  # calibration's statistics are of the whole input
-        from xent_cli.pipeline.calibration import summary_document
+        from xent_cli.results import summary_document
 
         return summary_document(result.calibration)
     intervals = result.intervals or {}
@@ -242,7 +242,7 @@ def _row_chunks(
     """
     import numpy as np
 
-    from xent_cli.pipeline.spill import release
+    from xent_cli.columns.spill import release
 
     # One block for a result held here; shard after shard as they arrive from Dask workers.
     for rows in result.row_blocks():

@@ -188,7 +188,7 @@ def test_every_gate_name_the_help_lists_works(env: CliEnv, digits: dict[str, obj
     import json
     import re
 
-    from xent_cli.cli.params import SUMMARY_STATISTICS
+    from xent_cli.cli.measure_names import SUMMARY_STATISTICS
 
     text = " ".join(env.run(["calibration", "--help"], COLUMNS="100").stdout.split())
     paragraph = text.split("Gate names (", 1)[1]

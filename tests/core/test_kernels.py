@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import reference
-from xent_cli.core import kernels
+from xent_cli.core import kernel_backend, kernels
 from xent_cli.core.distributions import prepare
 from xent_cli.core.measures import cross_entropy_rows, entropy_rows, js_rows, kl_rows
 from xent_cli.errors import DistributionError, UsageError
 
-NUMBA = kernels.numba_available()
+NUMBA = kernel_backend.numba_available()
 BACKENDS = ["numba", "numpy", "careful"] if NUMBA else ["numpy", "careful"]
 FAST_BACKENDS = [b for b in BACKENDS if b != "careful"]
 CLOSE = 1e-12  # fast against careful: both are within ~1e-15 of the truth
@@ -33,11 +33,11 @@ BOUND = 1e-12  # against mpmath, as tests/core/test_accuracy.py
 @pytest.fixture(autouse=True)
 def _reset_backend() -> Iterator[None]:
     yield
-    kernels.set_backend(None)
+    kernel_backend.set_backend(None)
 
 
 def _use(name: str) -> None:
-    kernels.set_backend(name)
+    kernel_backend.set_backend(name)
 
 
 def assert_close(fast: np.ndarray, careful: np.ndarray, rel: float = CLOSE) -> None:
@@ -580,44 +580,44 @@ def test_branch_free_exp_is_within_two_ulp_subnormals_included() -> None:
 
 def test_env_switch_forces_the_careful_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XENT_KERNELS", "careful")
-    kernels.set_backend(None)
+    kernel_backend.set_backend(None)
     big = np.full((64, 2048), 1 / 2048)
     result = kernels.entropy_rows_fast(big)
     assert result is not None and result.backend == "careful"
-    assert kernels.backend() == "careful"
+    assert kernel_backend.backend() == "careful"
     monkeypatch.setenv("XENT_KERNELS", "sideways")
-    kernels.set_backend(None)
+    kernel_backend.set_backend(None)
     with pytest.raises(UsageError, match="XENT_KERNELS"):
-        kernels.backend()
+        kernel_backend.backend()
     with pytest.raises(UsageError):
-        kernels.set_backend("sideways")
+        kernel_backend.set_backend("sideways")
 
 
 def test_auto_keeps_small_blocks_on_the_careful_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XENT_KERNELS", "auto")
-    kernels.set_backend(None)
-    assert kernels.backend(100) == "careful"
+    kernel_backend.set_backend(None)
+    assert kernel_backend.backend(100) == "careful"
     result = kernels.kl_rows_fast([[0.5, 0.5]], [[0.9, 0.1]])
     assert result is not None and result.backend == "careful"
-    assert kernels.backend(10**7, "cross_entropy") == ("numba" if NUMBA else "numpy")
+    assert kernel_backend.backend(10**7, "cross_entropy") == ("numba" if NUMBA else "numpy")
     # The entropy and KL of probabilities have plain NumPy formulas: numba never pays there.
-    assert kernels.backend(10**7) == kernels.backend(10**7, "entropy") == "numpy"
+    assert kernel_backend.backend(10**7) == kernel_backend.backend(10**7, "entropy") == "numpy"
 
 
 def test_without_numba_auto_falls_back_to_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kernels, "_state", kernels._State(numba_missing=True))
+    monkeypatch.setattr(kernel_backend, "_state", kernel_backend._State(numba_missing=True))
     monkeypatch.setenv("XENT_KERNELS", "auto")
-    assert not kernels.numba_available()
-    assert kernels.backend(10**7) == "numpy"
+    assert not kernel_backend.numba_available()
+    assert kernel_backend.backend(10**7) == "numpy"
     rng = np.random.default_rng(8)
     a = rng.standard_normal((64, 2048))
     result = kernels.kl_rows_fast(a, a[::-1].copy(), kind_p="logits")
     assert result is not None and result.backend == "numpy"
     assert_close(result.values, kl_rows(prepare(a, "logits"), prepare(a[::-1], "logits")))
     monkeypatch.setenv("XENT_KERNELS", "numba")
-    kernels._state.requested = None
+    kernel_backend._state.requested = None
     with pytest.raises(UsageError, match="numba"):
-        kernels.backend()
+        kernel_backend.backend()
 
 
 def test_the_compiled_module_imports_without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -659,33 +659,33 @@ def test_a_forked_child_gets_a_pool_of_its_own(backend: str) -> None:
 def test_auto_uses_the_numpy_backend_where_numba_would_not_pay(monkeypatch: pytest.MonkeyPatch) -> None:
     """A CSV-sized input stays on the numpy backend even in big blocks; the plain formulas at any size."""
     monkeypatch.setenv("XENT_KERNELS", "auto")
-    kernels.set_backend(None)
+    kernel_backend.set_backend(None)
     rng = np.random.default_rng(11)
     p, q = rng.dirichlet(np.ones(10), size=7000), rng.dirichlet(np.ones(10), size=7000)
-    with kernels.expected_input(10_000_000):  # 1M rows x 10: below the pay-off for KL and entropy
-        assert kernels.backend(p.size, "kl") == "numpy"
-        assert kernels.backend(p.size, "entropy") == "numpy"
-        assert kernels.backend(p.size, "kl", log=True) == ("numba" if NUMBA else "numpy")
-        result = kernels.kl_rows_fast(p, q)
-        entropy = kernels.entropy_rows_fast(p)
+    csv = 10_000_000  # 1M rows x 10: below the pay-off for KL and entropy
+    assert kernel_backend.backend(p.size, "kl", expected=csv) == "numpy"
+    assert kernel_backend.backend(p.size, "entropy", expected=csv) == "numpy"
+    assert kernel_backend.backend(p.size, "kl", log=True, expected=csv) == ("numba" if NUMBA else "numpy")
+    result = kernels.kl_rows_fast(p, q, expected=csv)
+    entropy = kernels.entropy_rows_fast(p, expected=csv)
     assert result is not None and result.backend == "numpy"
     assert entropy is not None and entropy.backend == "numpy"
     assert_close(result.values, kl_rows(prepare(p, "probs"), prepare(q, "probs")))
     assert_close(entropy.values, entropy_rows(prepare(p, "probs")))
-    with kernels.expected_input(1 << 30):
-        assert kernels.backend(p.size, "cross_entropy") == ("numba" if NUMBA else "numpy")
-        assert kernels.backend(p.size, "kl") == "numpy"  # the plain formula, at any size
-    with kernels.expected_input(None):  # unknown: by block size alone
-        assert kernels.backend(p.size, "cross_entropy") == ("numba" if NUMBA else "numpy")
-    assert kernels.backend(p.size, "js") == ("numba" if NUMBA else "numpy")
-    assert kernels.backend(p.size, "entropy") == "numpy"
+    huge = 1 << 30
+    assert kernel_backend.backend(p.size, "cross_entropy", expected=huge) == ("numba" if NUMBA else "numpy")
+    assert kernel_backend.backend(p.size, "kl", expected=huge) == "numpy"  # the plain formula, at any size
+    # unknown: by block size alone
+    assert kernel_backend.backend(p.size, "cross_entropy", expected=None) == ("numba" if NUMBA else "numpy")
+    assert kernel_backend.backend(p.size, "js") == ("numba" if NUMBA else "numpy")
+    assert kernel_backend.backend(p.size, "entropy") == "numpy"
 
 
 def test_warm_up_starts_only_where_numba_pays(monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
     monkeypatch.setenv("XENT_KERNELS", "auto")
-    kernels.set_backend(None)
+    kernel_backend.set_backend(None)
     before = {t.ident for t in threading.enumerate()}
     kernels.warm_up("kl", 10, "probs", n_elements=10_000_000)
     started = [t for t in threading.enumerate() if t.ident not in before and t.name == "xent-kernel-warm-up"]
@@ -695,7 +695,7 @@ def test_warm_up_starts_only_where_numba_pays(monkeypatch: pytest.MonkeyPatch) -
         if thread.name == "xent-kernel-warm-up":
             thread.join(timeout=120)
     if NUMBA:
-        assert kernels.numba_available()
+        assert kernel_backend.numba_available()
 
 
 @pytest.mark.parametrize("backend", [*FAST_BACKENDS, "careful"])

@@ -32,10 +32,11 @@ from xent_cli.core.stats import (
     WorstRows,
     answer,
     exact_percentiles,
-    histogram,
     key_histogram,
     order_keys,
     percentiles,
+    quantiles,
+    sums,
     values_in,
 )
 
@@ -180,8 +181,8 @@ def test_exact_sum_of_huge_and_tiny_values(values: list[float]) -> None:
 
 def test_exact_sum_over_many_epochs_and_carries(monkeypatch: pytest.MonkeyPatch) -> None:
     # Small blocks and epochs exercise every flush and the carry normalization.
-    monkeypatch.setattr(stats, "_BLOCK", 16)
-    monkeypatch.setattr(stats, "_EPOCH", 40)
+    monkeypatch.setattr(sums, "_BLOCK", 16)
+    monkeypatch.setattr(sums, "_EPOCH", 40)
     rng = np.random.default_rng(7)
     values = np.concatenate(
         [
@@ -477,7 +478,7 @@ def test_order_keys_sort_like_the_values() -> None:
     assert np.all(keys[1:] >= keys[:-1]) and keys[4] == keys[5]
     assert sum(int(k != j) for k, j in zip(keys[1:], keys[:-1], strict=True)) == len(x) - 2
     for value, key in zip(x.tolist(), keys.tolist(), strict=True):
-        assert same(stats._key_value(key), value + 0.0)
+        assert same(quantiles._key_value(key), value + 0.0)
 
 
 ELEMENT = st.one_of(
@@ -627,32 +628,6 @@ def test_worst_rows_checks_ids() -> None:
     assert WorstRows(0).add([1.0], start_row=0).rows() == []
 
 
-# --- histograms ---------------------------------------------------------------------------------
-
-
-def test_linear_histogram_is_numpys() -> None:
-    x = np.random.default_rng(3).normal(size=1000)
-    h = histogram(np.concatenate([x, [math.nan, math.inf]]), bins=8)
-    counts, edges = np.histogram(x, bins=8)
-    assert not h.log_scale and h.counts.tolist() == counts.tolist() and np.array_equal(h.edges, edges)
-    assert (h.nan_count, h.posinf_count, h.neginf_count) == (1, 1, 0)
-
-
-def test_log_histogram_for_values_spanning_decades() -> None:
-    x = np.concatenate([10.0 ** np.arange(-8, 1), [0.0, 0.0]])
-    h = histogram(x, bins=4)
-    assert h.log_scale and h.zero_count == 2
-    assert h.edges[0] == 1e-8 and h.edges[-1] == 1.0 and int(h.counts.sum()) == 9
-    assert not histogram([-1.0, 1e-8, 1.0]).log_scale  # negative values: linear
-    assert not histogram([1.0, 999.0]).log_scale  # under three decades
-
-
-def test_every_non_empty_bin_gets_a_bar() -> None:
-    h = histogram(np.concatenate([np.zeros(100_000), [1.0]]), bins=4)
-    assert h.bar_lengths(30) == [30, 0, 0, 1]
-    assert histogram([]).counts.shape == (0,)
-
-
 # --- Summary ------------------------------------------------------------------------------------
 
 
@@ -741,7 +716,7 @@ def test_a_summary_of_many_values_leaves_them_in_place_with_the_same_percentiles
     blocks: list[list[float]], qs: list[float]
 ) -> None:
     """Above COPY_PERCENTILES_BELOW held values the percentiles come from slices, not a copy: same bits."""
-    import xent_cli.core.stats as stats_module
+    from xent_cli.core.stats import summaries as stats_module
 
     copied, in_place = Summary(hold_values=True), Summary(hold_values=True)
     for block in blocks:

@@ -109,7 +109,8 @@ def test_the_client_receives_no_per_row_values_for_a_summary(cluster: dict[str, 
     from xent_cli.io.readers import ReadOptions
     from xent_cli.io.sources import resolve
     from xent_cli.pipeline.align import InputSpec
-    from xent_cli.pipeline.engine import DaskSession, Engine, Needs
+    from xent_cli.pipeline.dask_engine import DaskSession
+    from xent_cli.pipeline.engine import Engine, Needs
     from xent_cli.pipeline.plan import entropy_plan
     from xent_cli.results import Unit
 
@@ -151,7 +152,7 @@ def test_many_shards_one_batch_one_listing_and_no_work_that_grows_faster(
     import asyncio
     import glob
 
-    from xent_cli.pipeline.engine import DaskSession
+    from xent_cli.pipeline.dask_engine import DaskSession
 
     rng = np.random.default_rng(8)
     for i in range(SHARDS):
@@ -327,7 +328,7 @@ class Peer:
 
 
 def test_a_peer_that_is_not_dask_is_one_line(env: CliEnv) -> None:
-    from xent_cli.pipeline import engine
+    from xent_cli.pipeline import dask_engine
 
     with Peer("chatty") as address:
         started = time.monotonic()
@@ -335,13 +336,13 @@ def test_a_peer_that_is_not_dask_is_one_line(env: CliEnv) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith(f"xent: error: --scheduler {address}: ")
     assert result.stderr.count("\n") == 1
-    assert time.monotonic() - started < engine.CONNECT_SECONDS + 10
+    assert time.monotonic() - started < dask_engine.CONNECT_SECONDS + 10
 
 
 def test_a_silent_peer_is_given_up_on(env: CliEnv, monkeypatch: pytest.MonkeyPatch) -> None:
-    from xent_cli.pipeline import engine
+    from xent_cli.pipeline import dask_engine
 
-    monkeypatch.setattr(engine, "CONNECT_SECONDS", 1.0)
+    monkeypatch.setattr(dask_engine, "CONNECT_SECONDS", 1.0)
     with Peer("silent") as address:
         result = env.run(["entropy", "0.5,0.5", "--scheduler", address])
     assert result.exit_code == 2
@@ -353,7 +354,7 @@ def test_worker_versions_are_checked() -> None:
     from importlib import metadata
 
     from xent_cli.errors import UsageError
-    from xent_cli.pipeline.engine import check_versions
+    from xent_cli.pipeline.dask_engine import check_versions
 
     class Stub:
         def __init__(self, found: dict[str, object]) -> None:
@@ -373,7 +374,7 @@ def test_worker_versions_are_checked() -> None:
 
 
 def test_real_workers_pass_the_version_check(cluster: dict[str, str]) -> None:
-    from xent_cli.pipeline.engine import check_versions
+    from xent_cli.pipeline.dask_engine import check_versions
 
     with distributed.Client(cluster["address"], timeout="30s") as client:
         check_versions(client)

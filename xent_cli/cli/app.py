@@ -11,7 +11,7 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 import typer
@@ -19,7 +19,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from xent_cli import messages
 from xent_cli.cli import env, process
-from xent_cli.errors import ExitStatus, Terminated, UsageError, XentError
+from xent_cli.errors import ExitStatus, Terminated, UsageError, XentError, conventional_spelling
 
 PROG = "xent"
 
@@ -225,7 +225,7 @@ class XentGroup(TyperGroup):
         except XentError as exc:
             if debug:
                 raise
-            error_line(str(exc))
+            error_line(exc.render(_spelling(self, ctx)))
             return exc.exit_status
         except KeyboardInterrupt:
             messages.signal_line("interrupted")
@@ -246,6 +246,22 @@ class XentGroup(TyperGroup):
                 raise  # the entry point (xent_cli.__main__) prints the traceback and exits 3
             messages.internal_error(exc)
             return ExitStatus.INTERNAL
+
+
+def _spelling(group: Any, ctx: Any) -> Callable[[str], str]:
+    """How the running command spells each parameter's option (``as_`` is ``--as``), for messages.
+
+    The layers below name options by their parameters (:func:`xent_cli.errors.option`);
+    one that is not the command's keeps the conventional spelling.
+    """
+    name = ctx.invoked_subcommand
+    command = group.get_command(ctx, name) if name else None
+    spellings: dict[str, str] = {}
+    for param in getattr(command, "params", []):
+        long_names = [opt for opt in getattr(param, "opts", []) if opt.startswith("--")]
+        if param.name and long_names:
+            spellings[param.name] = long_names[0]
+    return lambda name: spellings.get(name) or conventional_spelling(name)
 
 
 def _bad_parameter(exc: Any) -> str:

@@ -9,24 +9,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from xent_cli.cli.app import XentCommand, app
-from xent_cli.cli.params import (
+from xent_cli.cli.arguments import (
     Average,
     Bins,
     BinStrategy,
     Classwise,
     Clip,
-    CompareParams,
     Correction,
-    DenseKind,
-    ExplainParams,
-    GateParams,
     IgnoreLabel,
-    InputParams,
-    KindName,
     LabelSmoothing,
-    NumberParams,
-    OutputParams,
-    PairKindParams,
     PairMode,
     PArg,
     PredArg,
@@ -34,15 +25,26 @@ from xent_cli.cli.params import (
     QArg,
     SampleColumn,
     SampleWeights,
-    ScaleParams,
-    SmoothParams,
     SourceArg,
     Target,
-    TokenParams,
     XColumn,
     YColumn,
+)
+from xent_cli.cli.measure_names import gate_names_help
+from xent_cli.cli.params import (
+    CompareParams,
+    DenseKind,
+    ExplainParams,
+    GateParams,
+    InputParams,
+    KindName,
+    NumberParams,
+    OutputParams,
+    PairKindParams,
+    ScaleParams,
+    SmoothParams,
+    TokenParams,
     command_options,
-    gate_names_help,
 )
 from xent_cli.cli.run import execute, resolve_source
 from xent_cli.errors import UsageError

@@ -3,8 +3,10 @@
 Each group is a frozen dataclass whose fields are ``Annotated`` Typer options;
 :func:`command_options` adds a group's fields to a command's signature and
 hands the command one instance of the group, built by name. Values are
-checked where they are parsed (``parser=``/``callback=``), so the layers
-below never see an option's spelling.
+checked where they are parsed (``parser=``/``callback=``, the functions of
+:mod:`xent_cli.cli.validators`), so the layers below never see an option's
+spelling. The commands' own arguments are in :mod:`xent_cli.cli.arguments`, the
+names of measures and statistics in :mod:`xent_cli.cli.measure_names`.
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +21,26 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, get_args, ge
 
 import typer
 
+from xent_cli.cli.measure_names import COMPARE_MEASURES
+from xent_cli.cli.validators import (
+    check_count,
+    check_level,
+    check_positive,
+    check_resamples,
+    check_scheduler,
+    check_seed,
+    check_smoothing,
+    check_tolerance,
+    check_worker_timeout,
+    gate_parser,
+    parse_columns,
+    parse_delimiter,
+    parse_measures,
+    parse_unit,
+)
 from xent_cli.errors import UsageError
 from xent_cli.io.sources import Format as InputFormatName
-from xent_cli.results import Gate, GateDirection, Unit
+from xent_cli.results import Gate, Unit
 
 if TYPE_CHECKING:
     from xent_cli.io.readers import ReadOptions
@@ -49,113 +66,16 @@ def _choices(kind: Any) -> str:
     return ", ".join(get_args(kind))
 
 
-# --- parsers and callbacks: validation where a value is parsed -----------------------------
-
-
-def _bad(message: str) -> typer.BadParameter:
-    return typer.BadParameter(message)
-
-
-def parse_unit(text: str | Unit) -> Unit:
-    if isinstance(text, Unit):
-        return text
-    try:
-        return Unit.parse(text)
-    except UsageError as exc:
-        raise _bad(f"{text!r} is not a valid base (use e, 2, 10 or a positive number other than 1)") from exc
-
-
-def parse_delimiter(text: str | None) -> str | None:
-    if text is None:
-        return None
-    delimiter = {"tab": "\t", "\\t": "\t"}.get(text.lower(), text)
-    if len(delimiter) != 1:
-        raise _bad(f"{text!r}: give one character, or 'tab'")
-    return delimiter
-
-
-def parse_columns(text: str | tuple[str, ...] | None) -> tuple[str, ...] | None:
-    if text is None or isinstance(text, tuple):
-        return text
-    columns = tuple(c.strip() for c in text.split(",") if c.strip())
-    if not columns:
-        raise _bad(f"{text!r}: needs at least one column name")
-    repeated = sorted({c for c in columns if columns.count(c) > 1})
-    if repeated:
-        raise _bad(f"{text!r}: names {', '.join(map(repr, repeated))} more than once")
-    return columns
-
-
-def check_tolerance(value: float) -> float:
-    if not value >= 0:
-        raise _bad(f"{value}: must be a number >= 0")
-    return value
-
-
-def check_count(value: int) -> int:
-    if value < 0:
-        raise _bad(f"{value}: must be a whole number >= 0")
-    return value
-
-
-def check_positive(value: int) -> int:
-    if value < 1:
-        raise _bad(f"{value}: must be a whole number >= 1")
-    return value
-
-
-def check_smoothing(value: float | None) -> float | None:
-    if value is not None and not (0 <= value < float("inf")):
-        raise _bad(f"{value}: must be a finite number >= 0")
-    return value
-
-
-def check_label_smoothing(value: float) -> float:
-    if not 0 <= value < 1:
-        raise _bad(f"{value}: must be in [0, 1)")
-    return value
-
-
 # xent_cli.core.bootstrap's defaults, repeated here so that --help does not import NumPy.
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 20261207
 
 
-def check_level(value: float | None) -> float | None:
-    if value is not None and not 0 < value < 1:
-        raise _bad(f"{value}: a confidence level is a number between 0 and 1 (e.g. 0.95)")
-    return value
-
-
-def check_resamples(value: int) -> int:
-    if value < 10:
-        raise _bad(f"{value}: needs at least 10 resamples (1000 is the default)")
-    if value > 1_000_000:
-        raise _bad(f"{value}: at most 1000000 resamples")
-    return value
-
-
-def check_seed(value: int) -> int:
-    if not 0 <= value < 2**64:
-        raise _bad(f"{value}: a seed is a whole number from 0 to 2**64 - 1")
-    return value
-
-
-def _gate_parser(direction: GateDirection) -> Callable[[str | Gate], Gate]:
-    def parse(text: str | Gate) -> Gate:
-        if isinstance(text, Gate):
-            return text
-        try:
-            return Gate.parse(direction, text)
-        except UsageError as exc:
-            if direction in ("increase", "decrease"):
-                raise _bad(
-                    f"{text!r}: expected a number >= 0 or a percentage, optionally NAME= before it "
-                    "(e.g. 0.01, 1%, log_loss=1%)"
-                ) from exc
-            raise _bad(f"{text!r}: expected a number, or NAME=NUMBER (e.g. js=0.001, kl.p99=0.5)") from exc
-
-    return parse
+# How predictions and labels from two sources pair when both have ids that disagree.
+PAIR_HELP = (
+    "position: pair each row with the label in the same place even when their ids differ "
+    "(e.g. a shuffled pandas index beside 0…n−1); a note says so."
+)
 
 
 # --- option groups ------------------------------------------------------------------------------
@@ -466,7 +386,7 @@ class GateParams:
             help="Exit 1 if the headline measure's mean is above X; NAME=X checks another "
             "statistic (kl=0.01, kl.p99=0.5); repeatable.",
             metavar="[NAME=]X",
-            parser=_gate_parser("above"),
+            parser=gate_parser("above"),
             rich_help_panel=GATES,
             show_default=False,
         ),
@@ -477,7 +397,7 @@ class GateParams:
             "--fail-below",
             help="Exit 1 if the mean is below X (e.g. accuracy=0.9); repeatable.",
             metavar="[NAME=]X",
-            parser=_gate_parser("below"),
+            parser=gate_parser("below"),
             rich_help_panel=GATES,
             show_default=False,
         ),
@@ -490,7 +410,7 @@ class GateParams:
             help="With --baseline: exit 1 if the mean rose by more than X since the baseline, or by "
             "more than X% of the baseline's value (e.g. 1%, log_loss=0.01); repeatable.",
             metavar="[NAME=]X[%]",
-            parser=_gate_parser("increase"),
+            parser=gate_parser("increase"),
             rich_help_panel=GATES,
             show_default=False,
         ),
@@ -502,7 +422,7 @@ class GateParams:
             help="With --baseline: exit 1 if the mean fell by more than X (or X%) since the baseline "
             "(e.g. accuracy=0.5%); repeatable.",
             metavar="[NAME=]X[%]",
-            parser=_gate_parser("decrease"),
+            parser=gate_parser("decrease"),
             rich_help_panel=GATES,
             show_default=False,
         ),
@@ -601,100 +521,6 @@ class ExplainParams:
     ] = 10
 
 
-# compare --measures: the names it accepts (each a key of xent_cli.pipeline.tasks.PAIR_MEASURES,
-# or an alias), in the panel's order.
-COMPARE_MEASURES = (
-    "kl",
-    "kl_reverse",
-    "cross_entropy",
-    "js",
-    "js_distance",
-    "tv",
-    "hellinger",
-    "max_abs_diff",
-    "top1_agreement",
-    "chi2",
-    "bhattacharyya",
-    "jeffreys",
-)
-MEASURE_ALIASES = {"ce": "cross_entropy", "top1": "top1_agreement", "max_abs": "max_abs_diff"}
-
-
-def parse_measures(text: str | tuple[str, ...] | None) -> tuple[str, ...] | None:
-    """``kl,js,top1`` as measure keys, in the order given; unknown or repeated names are errors."""
-    if text is None or isinstance(text, tuple):
-        return text
-    names = [name.strip().lower() for name in text.split(",") if name.strip()]
-    keys = [MEASURE_ALIASES.get(name, name) for name in names]
-    unknown = [
-        name
-        for name, key in zip(names, keys, strict=True)
-        if key not in COMPARE_MEASURES and not _family_measure(key)
-    ]
-    if unknown or not keys:
-        what = f"{', '.join(map(repr, unknown))} is not a measure" if unknown else "names no measure"
-        raise _bad(
-            f"{text!r}: {what} (known: {', '.join(COMPARE_MEASURES)}, renyi:ALPHA, tsallis:Q; "
-            "top1 and ce for short)"
-        )
-    repeated = sorted({key for key in keys if keys.count(key) > 1})
-    if repeated:
-        raise _bad(f"{text!r}: names {', '.join(repeated)} more than once")
-    return tuple(keys)
-
-
-# The statistics each command's gates may name, for its --help. The plan's list
-# (xent_cli.pipeline.plan) is the authority; tests/cli/test_help.py checks that they agree.
-GATE_MEASURES: dict[str, tuple[str, ...]] = {
-    "entropy": ("entropy",),
-    "kl": ("kl",),
-    "cross-entropy": ("cross_entropy",),
-    "js": ("js", "js_distance"),
-    "compare": COMPARE_MEASURES,
-    "loss": ("log_loss", "accuracy"),
-    "info": ("mi", "h_x", "h_y", "h_xy", "h_x_given_y", "h_y_given_x", "nmi", "ami", "vi"),
-}
-GATE_EXTRAS = {
-    "compare": "Also the panel's same_top1 and same_top1_std_error; with --target the measures nll_p, "
-    "nll_q and delta_p, and nll_p_std_error, nll_q_std_error, ppl_p, ppl_p_std_error, ppl_q, "
-    "ppl_q_std_error, ln_ppl_ratio, ln_ppl_ratio_std_error, ppl_ratio, ppl_ratio_std_error, "
-    "logprob_correlation and delta_p.rms.",
-    "loss": "Also perplexity (exp of the log_loss mean in nats; perplexity.ci_low/ci_high with --ci).",
-}
-SUMMARY_STATISTICS = (
-    "count, mean, std_error, min, p0.1, p1, p5, p10, p50, p90, p95, p99, p99.9, max, sum, inf_count"
-)
-
-
-# calibration's statistics are not the means of its per-row measures (ECE is made from bins):
-# its names are listed apart. xent_cli.pipeline.calibration.calibration_plan is the authority.
-CALIBRATION_GATE_STATISTICS = ("ece", "mce", "rmsce", "brier", "accuracy", "confidence")
-CALIBRATION_ROW_MEASURES = ("brier", "confidence", "correct")
-
-
-def gate_names_help(command: str) -> str:
-    """The paragraph of ``command``'s --help that lists the names its gates take."""
-    if command == "calibration":
-        return (
-            f"Gate names (--fail-above NAME=X, …): {', '.join(CALIBRATION_GATE_STATISTICS)} (ECE is the "
-            "headline), and classwise_ece with --classwise; or MEASURE.STAT for a per-row measure, "
-            f"{', '.join(CALIBRATION_ROW_MEASURES)} (1 when the top class is the target), with STAT one "
-            f"of {SUMMARY_STATISTICS}. With --ci, brier, accuracy, confidence and MEASURE.sum take "
-            ".ci_low and .ci_high (ECE, MCE and RMSCE, binned, have no interval). "
-            "E.g. --fail-above ece=0.05, --fail-below accuracy=0.9, --fail-above brier.p99=0.8."
-        )
-    measures = GATE_MEASURES[command]
-    first = measures[0]
-    text = (
-        f"Gate names (--fail-above NAME=X, …): a measure, {', '.join(measures)}, for its mean, or "
-        f"MEASURE.STAT with STAT one of {SUMMARY_STATISTICS}; with --ci, NAME.ci_low and NAME.ci_high "
-        "for a mean or a sum (MEASURE, MEASURE.sum). "
-        f"E.g. --fail-above {first}.p99=0.5, --fail-increase {first}=1% with --baseline."
-    )
-    extra = GATE_EXTRAS.get(command)
-    return f"{text} {extra}" if extra else text
-
-
 @dataclass(frozen=True)
 class CompareParams:
     measures: Annotated[
@@ -736,41 +562,6 @@ class TokenParams:
         PairName | None,
         typer.Option("--pair", help=PAIR_HELP, metavar="position", show_default=False),
     ] = None
-
-
-# What Dask accepts as a scheduler address: SCHEME://HOST:PORT (or HOST:PORT, which is tcp).
-_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "ucxx", "inproc")
-_HOST_PORT = re.compile(r"^(?:\[[0-9A-Fa-f:.%\w]+\]|[^\s/:\[\]@]+):(\d{1,5})$")
-
-
-def check_scheduler(value: str | None) -> str | None:
-    """A Dask scheduler address, checked before anything is started (a bad one is a usage error)."""
-    if value is None:
-        return None
-    text = value.strip()
-    scheme, sep, rest = text.partition("://")
-    if not sep:
-        scheme, rest = "tcp", text
-    scheme = scheme.lower()
-    if scheme in ("http", "https"):
-        raise _bad(
-            f"{value!r}: is a web address; a Dask scheduler listens at tcp://HOST:PORT "
-            "(8786 by default; the dashboard's http:// address is not it)"
-        )
-    if scheme not in _SCHEMES:
-        raise _bad(f"{value!r}: unknown protocol {scheme}:// (Dask speaks {', '.join(_SCHEMES)})")
-    if scheme == "inproc":
-        return text
-    found = _HOST_PORT.match(rest)
-    if found is None or not 0 < int(found.group(1)) < 65536:
-        raise _bad(f"{value!r}: expected {scheme}://HOST:PORT, e.g. {scheme}://10.0.0.5:8786")
-    return text if sep else f"tcp://{text}"
-
-
-def check_worker_timeout(value: float) -> float:
-    if not (value > 0 and math.isfinite(value)):
-        raise _bad(f"{value}: must be a positive number of seconds")
-    return value
 
 
 @dataclass(frozen=True)
@@ -884,234 +675,3 @@ def command_options(**groups: type) -> Callable[[F], F]:
         return run  # type: ignore[return-value]
 
     return decorate
-
-
-# --- the commands' own arguments and options -----------------------------------------------------
-# Declared here with the option groups, so that commands.py holds only the commands.
-
-SourceArg = Annotated[
-    str | None,
-    typer.Argument(
-        help="A file (.csv .tsv .json .jsonl .npy .parquet .feather, optionally .gz/.bz2/.xz/.zst), "
-        "a glob or folder of shards, '-' for stdin, or an inline list like 0.5,0.5. Omitted: stdin.",
-        metavar="SRC",
-        show_default=False,
-    ),
-]
-PArg = Annotated[
-    str | None,
-    typer.Argument(
-        help="P: a file, shards, '-' for stdin, or an inline list like 0.5,0.5. Omitted: stdin.",
-        metavar="P",
-        show_default=False,
-    ),
-]
-QArg = Annotated[
-    str | None,
-    typer.Argument(
-        help="Q: a file, shards, '-' for stdin, or an inline list. Omitted: P must be one table "
-        "with exactly two numeric columns (P and Q).",
-        metavar="Q",
-        show_default=False,
-    ),
-]
-PredArg = Annotated[
-    str | None,
-    typer.Argument(
-        help="Predictions: a file, shards, '-' for stdin, or an inline list. Omitted: stdin.",
-        metavar="PRED",
-        show_default=False,
-    ),
-]
-Target = Annotated[
-    str,
-    typer.Option(
-        "--target",
-        "-t",
-        help="True labels: a column of PRED, a file, or an inline list like 2,0,1.",
-        metavar="T",
-        show_default=False,
-    ),
-]
-LabelSmoothing = Annotated[
-    float,
-    typer.Option(
-        "--label-smoothing",
-        help="Target (1-ε)·onehot + ε/K, as in PyTorch's cross_entropy.",
-        metavar="ε",
-        rich_help_panel=NUMBERS,
-        callback=check_label_smoothing,
-    ),
-]
-# How predictions and labels from two sources pair when both have ids that disagree.
-PAIR_HELP = (
-    "position: pair each row with the label in the same place even when their ids differ "
-    "(e.g. a shuffled pandas index beside 0…n−1); a note says so."
-)
-PairMode = Annotated[
-    PairName | None,
-    typer.Option("--pair", help=PAIR_HELP, metavar="position", show_default=False),
-]
-IgnoreLabel = Annotated[
-    str | None,
-    typer.Option(
-        "--ignore-label",
-        help="Leave out rows whose target is VALUE (e.g. --ignore-label=-100); they are counted.",
-        metavar="VALUE",
-        show_default=False,
-    ),
-]
-Correction = Annotated[
-    CorrectionName,
-    DenseKind,
-    typer.Option(
-        "--correction",
-        help="Bias correction of entropies estimated from samples: none (plug-in) or miller-madow, "
-        "which adds (m - 1) / 2N nats (m distinct values, N samples).",
-        metavar="NAME",
-        rich_help_panel=NUMBERS,
-    ),
-]
-SampleColumn = Annotated[
-    str | None,
-    typer.Option(
-        "--column",
-        help="Entropy of this column's labels, estimated from samples (one row per sample).",
-        metavar="COL",
-        show_default=False,
-    ),
-]
-XColumn = Annotated[
-    str | None,
-    typer.Option(
-        "--x", help="Column of X labels (samples mode; needs --y).", metavar="COL", show_default=False
-    ),
-]
-YColumn = Annotated[
-    str | None,
-    typer.Option(
-        "--y", help="Column of Y labels (samples mode; needs --x).", metavar="COL", show_default=False
-    ),
-]
-
-# --- calibration ---------------------------------------------------------------------------------
-
-CALIBRATION = "Calibration"
-StrategyName = Literal["uniform", "quantile"]
-Bins = Annotated[
-    int,
-    typer.Option(
-        "--bins",
-        help="Number of confidence bins of the reliability diagram.",
-        metavar="N",
-        rich_help_panel=CALIBRATION,
-        callback=check_positive,
-    ),
-]
-BinStrategy = Annotated[
-    StrategyName,
-    typer.Option(
-        "--strategy",
-        help="uniform: equal-width bins (lo, hi] over (0, 1]; quantile: bins of equal row counts "
-        "(edges at the confidences' quantiles, as scikit-learn's calibration_curve).",
-        metavar="NAME",
-        rich_help_panel=CALIBRATION,
-    ),
-]
-Classwise = Annotated[
-    bool,
-    typer.Option(
-        "--classwise",
-        help="Also the one-vs-rest ECE of each class (its p_k against y = k), and their mean, classwise_ece.",
-        metavar="",
-        rich_help_panel=CALIBRATION,
-    ),
-]
-
-# --- loss: clipping and smoothing of the predictions -------------------------------------------
-
-
-def parse_clip(text: str | float | None) -> float | None:
-    """``auto`` (float64's eps, as scikit-learn's log_loss) or a number in (0, 0.5)."""
-    if text is None or isinstance(text, float):
-        return text
-    if text.strip().lower() == "auto":
-        import sys
-
-        return sys.float_info.epsilon
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 < value < 0.5:
-        raise _bad(f"{text}: expected auto or a number in (0, 0.5)")
-    return value
-
-
-Clip = Annotated[
-    float | None,
-    typer.Option(
-        "--clip",
-        help="Clip probabilities to [EPS, 1 - EPS] before the log, as scikit-learn's log_loss does; "
-        "auto: EPS = 2.22e-16, float64's machine epsilon (sklearn's value).",
-        metavar="auto|EPS",
-        parser=parse_clip,
-        rich_help_panel=NUMBERS,
-        show_default=False,
-    ),
-]
-PredictionSmoothing = Annotated[
-    float | None,
-    typer.Option(
-        "--smooth",
-        help="Additive smoothing of the predictions: p' = (p + ALPHA) / (1 + K*ALPHA).",
-        metavar="ALPHA",
-        rich_help_panel=NUMBERS,
-        show_default=False,
-        callback=check_smoothing,
-    ),
-]
-
-# --- info: how NMI and AMI are normalized -------------------------------------------------------
-
-AverageName = Literal["arithmetic", "geometric", "min", "max"]
-Average = Annotated[
-    AverageName,
-    typer.Option(
-        "--average",
-        help="The mean of H(X) and H(Y) that normalizes NMI and AMI (scikit-learn's average_method).",
-        metavar="NAME",
-        rich_help_panel=NUMBERS,
-    ),
-]
-
-
-def _family_measure(key: str) -> bool:
-    """Whether ``key`` is ``renyi:ALPHA`` or ``tsallis:Q`` with a valid order (else a one-line error)."""
-    family, colon, order_text = key.partition(":")
-    if not colon or family not in ("renyi", "tsallis"):
-        return False
-    try:
-        order = float(order_text)
-    except ValueError:
-        raise _bad(f"{key}: the order after ':' must be a number, e.g. {family}:0.5") from None
-    if order == 1:
-        same = "the KL divergence: use kl" if family == "renyi" else "the KL divergence in nats: use kl"
-        raise _bad(f"{key}: order 1 is {same}")
-    if not (0 < order < math.inf):
-        raise _bad(f"{key}: the order must be a finite number > 0")
-    return True
-
-
-# --- sample weights --------------------------------------------------------------------------------
-
-SampleWeights = Annotated[
-    str | None,
-    typer.Option(
-        "--weights",
-        help="A weight per row (scikit-learn's sample_weight): a column of PRED (or P), a file (its last "
-        "column, or one named label/target/y), or an inline list like 1,2,0.5. Finite, >= 0, not all 0.",
-        metavar="W",
-        show_default=False,
-    ),
-]

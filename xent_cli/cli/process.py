@@ -6,12 +6,8 @@
   message to "stderr" into the ``-o`` temporary file). Which ones were closed
   is remembered: a result for a closed stdout is an error, a message for a
   closed stderr is dropped.
-* NumPy's OpenBLAS starts one spinning thread per core at import, which burns
-  a core for tens of milliseconds and competes with xent's parse threads; xent
-  does no matrix products, so one BLAS thread is asked for (unless the user set
-  ``OPENBLAS_NUM_THREADS``). The cyclic garbage collector runs less often: a
-  short-lived command creates few cycles, and collecting during imports and
-  block loops cost about 3% of a run's CPU; nor is anything collected at exit.
+* The process is tuned (allocator, BLAS threads, garbage collector) by
+  :func:`xent_cli.tuning.tune_process`.
 * SIGTERM and SIGHUP unwind the program as SIGINT does (Python's
   ``KeyboardInterrupt``): the ``-o`` temporary file is removed on the way and
   the exit status is 128 + the signal's number. A signal that was ignored when
@@ -23,15 +19,14 @@ in-process keep their own streams and handlers.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import gc
 import os
 import signal
 import sys
 from types import FrameType
 
 from xent_cli.errors import Terminated
+from xent_cli.tuning import tune_process
 
 # Descriptors found closed at start-up.
 closed_at_start: frozenset[int] = frozenset()
@@ -40,15 +35,11 @@ _SIGNAL_NAMES = {signal.SIGTERM: "terminated", signal.SIGHUP: "hangup"}
 
 
 def prepare_process() -> None:
-    """Occupy closed standard descriptors and handle SIGTERM/SIGHUP like SIGINT."""
+    """Occupy closed standard descriptors, handle SIGTERM/SIGHUP like SIGINT, tune the process."""
     global closed_at_start
     closed_at_start = frozenset(reopen_closed_descriptors())
     install_signal_handlers()
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    gc.set_threshold(20_000, 20, 20)
-    # Registered first, so run last: every object is then exempt from the collection Python
-    # makes as it exits (40-50 ms of start-up's 200, for objects the process is about to drop).
-    atexit.register(gc.freeze)
+    tune_process()
 
 
 def reopen_closed_descriptors() -> set[int]:

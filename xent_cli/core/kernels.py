@@ -94,20 +94,26 @@ and a block whose first rows are mostly such is computed by it throughout.
 from __future__ import annotations
 
 import math
-import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
-from types import ModuleType
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from xent_cli.core.distributions import DEFAULT_TOLERANCE, Distributions, FloatArray, Kind, prepare
+from xent_cli.core.kernel_backend import (
+    MIN_FAST_ELEMENTS,
+    THREADED_ELEMENTS,
+    backend,
+    compiled_module,
+    in_parallel,
+    numba_pays,
+    pool,
+    requested_backend,
+    threads,
+)
 from xent_cli.core.measures import (
     entropy_rows,
     entropy_terms,
@@ -122,18 +128,13 @@ from xent_cli.core.measures import (
     top1_agreement_rows,
     total_variation_terms,
 )
-from xent_cli.errors import DistributionError, UsageError
+from xent_cli.errors import DistributionError
 
-BACKENDS = ("auto", "numba", "numpy", "careful")
 KIND_CODES: dict[str, int] = {"probs": 0, "weights": 1, "logits": 2, "logprobs": 3}
 LINEAR_KINDS = ("probs", "weights")
 LOG_KINDS = ("logits", "logprobs")
-# Blocks smaller than this go the careful way under ``auto``: importing numba
-# (about 0.3 s) would cost more than it saves.
-MIN_FAST_ELEMENTS = 1 << 16
-# Rows per task of the numpy backend, and elements below which one thread does.
+# Rows per task of the numpy backend.
 _SUB_BLOCK_ELEMENTS = 1 << 15
-_THREADED_ELEMENTS = 1 << 17
 # Column order of the compiled panel kernels.
 _PANEL_COLUMNS = (
     "kl",
@@ -195,133 +196,6 @@ class KernelResult:
         return self.measures[key]
 
 
-# --- backend choice ----------------------------------------------------------------
-
-
-@dataclass
-class _State:
-    requested: str | None = None  # None: not read from the environment yet
-    compiled: ModuleType | None = None
-    numba_missing: bool = False
-    pool: ThreadPoolExecutor | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-_state = _State()
-
-
-def _after_fork() -> None:  # a forked child has none of the parent's pool threads
-    _state.pool = None
-    _state.lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork)
-
-
-def set_backend(name: str | None) -> None:
-    """Force a backend (one of ``BACKENDS``); ``None`` reads ``XENT_KERNELS`` again on next use."""
-    if name is not None and name not in BACKENDS:
-        raise UsageError(f"unknown kernel backend {name!r}; expected one of {', '.join(BACKENDS)}")
-    _state.requested = name
-
-
-def _requested() -> str:
-    if _state.requested is None:
-        value = os.environ.get("XENT_KERNELS", "auto").strip().lower() or "auto"
-        if value not in BACKENDS:
-            raise UsageError(
-                f"XENT_KERNELS={value!r} is not a kernel backend; use one of {', '.join(BACKENDS)}"
-            )
-        _state.requested = value
-    return _state.requested
-
-
-def _compiled() -> ModuleType | None:
-    """The numba kernels, imported on first use; None where numba is missing."""
-    if _state.compiled is None and not _state.numba_missing:
-        with _state.lock:
-            if _state.compiled is None and not _state.numba_missing:
-                from xent_cli.core import _kernels_numba
-
-                if _kernels_numba.AVAILABLE:
-                    _state.compiled = _kernels_numba
-                else:
-                    _state.numba_missing = True
-    return _state.compiled
-
-
-def numba_available() -> bool:
-    """Whether the compiled kernels can be used here."""
-    return _compiled() is not None
-
-
-# Values in a whole input (one side's rows x outcomes) from which, under ``auto``, the
-# compiled kernels pay for importing numba and setting it up (0.5-1 s of CPU, and about
-# 100 MB of memory) over the numpy backend. From the per-value costs in
-# benchmarks/KERNELS.md (numpy backend minus numba, two threads): entropy of probabilities
-# saves about 10 ns a value, KL and cross-entropy 60 ns, JS and the compare panel 190 ns,
-# anything on logits several hundred.
-# The entropy and KL of probabilities have plain NumPy formulas (see the module docstring)
-# that are as fast as the compiled kernels: numba never pays for them.
-NUMBA_PAYS_FROM: dict[tuple[str, bool], int] = {
-    ("entropy", False): 1 << 62,
-    ("kl", False): 1 << 62,
-    ("cross_entropy", False): 1 << 24,
-    ("js", False): 1 << 22,
-    ("compare", False): 1 << 22,
-}
-NUMBA_PAYS_FROM_LOG = 1 << 20
-_expected: ContextVar[int | None] = ContextVar("xent_expected_elements", default=None)
-
-
-@contextmanager
-def expected_input(n_elements: int | None) -> Iterator[None]:
-    """Tell ``auto`` how many values the whole input holds (rows x outcomes of one side), if known.
-
-    Inside the block, a measure whose input is smaller than its ``NUMBA_PAYS_FROM``
-    uses the numpy backend (the careful method, threaded) even on big blocks: numba would
-    cost more to start than it saves. ``None`` (unknown) decides by block size alone.
-    """
-    token = _expected.set(n_elements)
-    try:
-        yield
-    finally:
-        _expected.reset(token)
-
-
-def numba_pays(measure: str, log: bool, n_elements: int | None) -> bool:
-    """Whether compiled kernels pay for an input of ``n_elements`` values (None: assume so)."""
-    threshold = NUMBA_PAYS_FROM_LOG if log else NUMBA_PAYS_FROM.get((measure, False), 1 << 24)
-    if n_elements is None:
-        return threshold < 1 << 62
-    return n_elements >= threshold
-
-
-def backend(n_elements: int | None = None, measure: str = "kl", log: bool = False) -> str:
-    """The backend a block of ``n_elements`` values would use (``None``: a big block).
-
-    ``measure`` and ``log`` (log-space kinds) matter only under ``auto`` inside
-    :func:`expected_input`.
-    """
-    requested = _requested()
-    if requested == "careful" or requested == "numpy":
-        return requested
-    if requested == "numba":
-        if _compiled() is None:
-            raise UsageError(
-                "XENT_KERNELS=numba but numba cannot be used here",
-                hint="pip install numba; it needs a writable folder to cache its kernels in: "
-                "NUMBA_CACHE_DIR, or a private one under TMPDIR",
-            )
-        return "numba"
-    if n_elements is not None and n_elements < MIN_FAST_ELEMENTS:
-        return "careful"
-    if not numba_pays(measure, log, _expected.get()):
-        return "numpy"
-    return "numba" if _compiled() is not None else "numpy"
-
-
 def warm_up(
     measure: str,
     width: int,
@@ -338,9 +212,9 @@ def warm_up(
     """
     log = kind_p in LOG_KINDS and (kind_q or kind_p) in LOG_KINDS
     key = measure.replace("-", "_")
-    if _requested() not in ("auto", "numba") or width < 1:
+    if requested_backend() not in ("auto", "numba") or width < 1:
         return
-    if _requested() == "auto" and not numba_pays(key, log, n_elements):
+    if requested_backend() == "auto" and not numba_pays(key, log, n_elements):
         return
     rows = -(-MIN_FAST_ELEMENTS // width)
 
@@ -364,39 +238,6 @@ def warm_up(
             return
 
     threading.Thread(target=run, name="xent-kernel-warm-up", daemon=True).start()
-
-
-def _threads() -> int:
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(2, cores))
-
-
-def _pool() -> ThreadPoolExecutor:
-    if _state.pool is None:
-        with _state.lock:
-            if _state.pool is None:
-                _state.pool = ThreadPoolExecutor(_threads(), thread_name_prefix="xent-kernel")
-    return _state.pool
-
-
-def _row_ranges(n_rows: int, n_elements: int, parts: int) -> list[tuple[int, int]]:
-    parts = max(1, min(parts, n_rows))
-    bounds = [round(i * n_rows / parts) for i in range(parts + 1)]
-    return [(bounds[i], bounds[i + 1]) for i in range(parts) if bounds[i] < bounds[i + 1]]
-
-
-def _in_parallel(task: Callable[[int, int], None], n_rows: int, n_elements: int, parts: int) -> None:
-    """Run ``task(lo, hi)`` over row ranges, on the pool when the block is big enough."""
-    ranges = _row_ranges(n_rows, n_elements, parts)
-    if len(ranges) == 1 or n_elements < _THREADED_ELEMENTS or _threads() == 1:
-        for lo, hi in ranges:
-            task(lo, hi)
-        return
-    for future in [_pool().submit(task, lo, hi) for lo, hi in ranges]:
-        future.result()
 
 
 # --- input handling --------------------------------------------------------------------
@@ -534,11 +375,11 @@ def _numpy_pair_block(
             None if targets is None else targets[lo:hi],
         )
 
-    if a.size + b.size < _THREADED_ELEMENTS or _threads() == 1 or len(ranges) == 1:
+    if a.size + b.size < THREADED_ELEMENTS or threads() == 1 or len(ranges) == 1:
         for index in range(len(ranges)):
             run(index)
     else:
-        list(_pool().map(run, range(len(ranges))))
+        list(pool().map(run, range(len(ranges))))
     if any(part is None for part in parts):
         return None
     done = [part for part in parts if part is not None]
@@ -606,7 +447,7 @@ def _run_compiled(
                 rows_b = rows_b.astype(np.float64, copy=False)
             kernel(rows_a, rows_b, *extra, *[values[start:stop] for values in per_row], status[start:stop])
 
-    _in_parallel(task, n, a.size + b.size, _threads())
+    in_parallel(task, n, a.size + b.size, threads())
 
 
 def _pair_fast(
@@ -617,6 +458,7 @@ def _pair_fast(
     kind_q: Kind | None,
     tolerance: float,
     targets: ArrayLike | None = None,
+    expected: int | None = None,
 ) -> KernelResult | None:
     kind_q = kind_q or kind_p
     _check_kinds(kind_p, kind_q)
@@ -629,7 +471,7 @@ def _pair_fast(
         if target_rows.shape[0] != n or np.any(target_rows < 0) or np.any(target_rows >= k):
             raise ValueError(f"targets must be {n} class indices in [0, {k})")
     log = kind_p in LOG_KINDS and kind_q in LOG_KINDS
-    chosen = backend(None if pair is None else pair[0].size + pair[1].size, which, log)
+    chosen = backend(None if pair is None else pair[0].size + pair[1].size, which, log, expected=expected)
     if pair is None or chosen == "careful":
         careful = _careful_pair_block(compute, p, q, kind_p, kind_q, tolerance, target_rows)
         return None if careful is None else KernelResult(careful, headline, "careful")
@@ -644,7 +486,7 @@ def _pair_fast(
     if chosen == "numpy" or not (linear or logs):
         numpy_result = _numpy_pair_block(compute, a, b, kind_p, kind_q, tolerance, target_rows)
         return None if numpy_result is None else KernelResult(numpy_result, headline, "numpy")
-    compiled = _compiled()
+    compiled = compiled_module()
     assert compiled is not None
     # Compiled for float64 only: the linear kernels (rows of probabilities are short)
     # and the panel (widening costs it a few per cent, while a float32 variant costs
@@ -853,7 +695,11 @@ def _rows_over_half(probs: FloatArray, k: int) -> NDArray[np.bool_]:
 
 
 def entropy_rows_fast(
-    raw: ArrayLike, *, kind: Kind = "probs", tolerance: float = DEFAULT_TOLERANCE
+    raw: ArrayLike,
+    *,
+    kind: Kind = "probs",
+    tolerance: float = DEFAULT_TOLERANCE,
+    expected: int | None = None,
 ) -> KernelResult | None:
     """Entropy ``H(p) = -sum p log p`` of every row of a raw block, in nats.
 
@@ -864,6 +710,9 @@ def entropy_rows_fast(
     kind : {'probs', 'weights', 'logits', 'logprobs'}
     tolerance : float
         As for ``prepare()``.
+    expected : int, optional
+        The values of the whole input, when known: it chooses the backend under
+        ``auto`` (see :func:`xent_cli.core.kernel_backend.backend`).
 
     Returns
     -------
@@ -881,7 +730,8 @@ def entropy_rows_fast(
     _check_kinds(kind)
     _check_tolerance(tolerance)
     maybe_block = _as_block(raw)
-    chosen = backend(None if maybe_block is None else maybe_block.size, "entropy", kind in LOG_KINDS)
+    size = None if maybe_block is None else maybe_block.size
+    chosen = backend(size, "entropy", kind in LOG_KINDS, expected=expected)
     if maybe_block is None or chosen == "careful":
         try:
             values = entropy_rows(prepare(raw, kind, tolerance=tolerance))
@@ -903,16 +753,16 @@ def entropy_rows_fast(
             except DistributionError:
                 return None
 
-        if block.size < _THREADED_ELEMENTS or _threads() == 1:
+        if block.size < THREADED_ELEMENTS or threads() == 1:
             parts = [careful(bounds) for bounds in ranges]
         else:
-            parts = list(_pool().map(careful, ranges))
+            parts = list(pool().map(careful, ranges))
         if any(part is None for part in parts):
             return None
         return KernelResult(
             {"entropy": np.concatenate([part for part in parts if part is not None])}, "entropy", "numpy"
         )
-    compiled = _compiled()
+    compiled = compiled_module()
     assert compiled is not None
     if kind in LINEAR_KINDS:
         block = block.astype(np.float64, copy=False)
@@ -923,7 +773,7 @@ def entropy_rows_fast(
     def task(lo: int, hi: int) -> None:
         kernel(block[lo:hi], KIND_CODES[kind], float(tolerance), out[lo:hi], status[lo:hi])
 
-    _in_parallel(task, n, block.size, _threads())
+    in_parallel(task, n, block.size, threads())
     if np.any(status == compiled.INVALID):
         return None
     rows = np.flatnonzero(status == compiled.RECOMPUTE)
@@ -942,6 +792,7 @@ def kl_rows_fast(
     kind_p: Kind = "probs",
     kind_q: Kind | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
+    expected: int | None = None,
 ) -> KernelResult | None:
     """``KL(P‖Q)`` per row of two raw blocks, in nats; ``kind_q`` defaults to ``kind_p``.
 
@@ -957,7 +808,7 @@ def kl_rows_fast(
     >>> kl_rows_fast([[0.0, 2.0]], [[0.0, 2.0]], kind_p="logits").values
     array([0.])
     """
-    return _pair_fast("kl", p_raw, q_raw, kind_p, kind_q, tolerance)
+    return _pair_fast("kl", p_raw, q_raw, kind_p, kind_q, tolerance, expected=expected)
 
 
 def cross_entropy_rows_fast(
@@ -967,6 +818,7 @@ def cross_entropy_rows_fast(
     kind_p: Kind = "probs",
     kind_q: Kind | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
+    expected: int | None = None,
 ) -> KernelResult | None:
     """``H(P, Q) = H(P) + KL(P‖Q)`` per row, in nats (see ``kl_rows_fast``).
 
@@ -975,7 +827,7 @@ def cross_entropy_rows_fast(
     >>> cross_entropy_rows_fast([[1.0, 0.0]], [[0.25, 0.75]]).values
     array([1.38629436])
     """
-    return _pair_fast("cross_entropy", p_raw, q_raw, kind_p, kind_q, tolerance)
+    return _pair_fast("cross_entropy", p_raw, q_raw, kind_p, kind_q, tolerance, expected=expected)
 
 
 def js_rows_fast(
@@ -985,6 +837,7 @@ def js_rows_fast(
     kind_p: Kind = "probs",
     kind_q: Kind | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
+    expected: int | None = None,
 ) -> KernelResult | None:
     """Jensen–Shannon divergence per row, in nats; ``measures`` also has ``js_distance``.
 
@@ -993,7 +846,7 @@ def js_rows_fast(
     >>> js_rows_fast([[1.0, 0.0]], [[0.0, 1.0]]).values  # log 2
     array([0.69314718])
     """
-    return _pair_fast("js", p_raw, q_raw, kind_p, kind_q, tolerance)
+    return _pair_fast("js", p_raw, q_raw, kind_p, kind_q, tolerance, expected=expected)
 
 
 def compare_rows_fast(
@@ -1004,6 +857,7 @@ def compare_rows_fast(
     kind_q: Kind | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     targets: ArrayLike | None = None,
+    expected: int | None = None,
 ) -> KernelResult | None:
     """The ``compare`` panel per row, in one pass over the pair.
 
@@ -1022,4 +876,4 @@ def compare_rows_fast(
     >>> round(float(panel["log_q_target"][0]), 12)
     -0.105360515658
     """
-    return _pair_fast("compare", p_raw, q_raw, kind_p, kind_q, tolerance, targets)
+    return _pair_fast("compare", p_raw, q_raw, kind_p, kind_q, tolerance, targets, expected)

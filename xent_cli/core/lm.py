@@ -95,14 +95,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from xent_cli.core.distributions import DEFAULT_TOLERANCE, Distributions, FloatArray, prepare
 from xent_cli.core.measures import kl_rows, kl_terms, pair_terms, row_sum, top1_agreement_rows
-from xent_cli.core.stats import (
-    Comoments,
-    Moments,
-    Summary,
-    _round_fraction,
-    _sqrt_fraction,
-    percentile_name,
-)
+from xent_cli.core.stats import Comoments, Moments, Summary, percentile_name
+from xent_cli.core.stats.sums import _round_fraction, _sqrt_fraction
 from xent_cli.errors import DistributionError
 
 __all__ = [

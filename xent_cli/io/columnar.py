@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import sys
 import tempfile
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
@@ -26,24 +24,15 @@ from xent_cli.io import layout as rule
 from xent_cli.io.jsonrows import label_text
 from xent_cli.io.sources import OpenedSource
 from xent_cli.io.table import READ_AHEAD, Block, ReadOptions, Table, read_ahead
+from xent_cli.tuning import prefer_parquet_allocator
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from numpy.typing import NDArray
 
 
-# pyarrow's allocator (mimalloc) keeps freed pages for a while and commits its arenas
-# eagerly; a Parquet reader holds a dictionary and a data page per column, compressed
-# and decoded, and their turnover left KL of two 1M-row files at 232 MB instead of 198.
-# Read when pyarrow is first loaded (not if a CSV source loaded it first); CSV parsing
-# is faster with the defaults, since it reuses the same pages block after block.
-_PARQUET_ALLOCATOR = {"MIMALLOC_PURGE_DELAY": "0", "MIMALLOC_ARENA_EAGER_COMMIT": "0"}
-
-
 def _pyarrow() -> Any:
-    if "pyarrow" not in sys.modules:
-        for name, value in _PARQUET_ALLOCATOR.items():
-            os.environ.setdefault(name, value)
+    prefer_parquet_allocator()
     try:
         import pyarrow
     except ImportError:  # pragma: no cover - pyarrow is a dependency

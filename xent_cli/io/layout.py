@@ -59,274 +59,55 @@ column as an outcome, :attr:`Layout.notes` holds one short note about it.
 from __future__ import annotations
 
 import itertools
-import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from xent_cli.errors import InputError, UsageError
+from xent_cli.io.cells import (
+    DEC,
+    EMPTY,
+    INT,
+    LABEL_NAMES,
+    LIST,
+    NESTED,
+    SAMPLE_CELLS,
+    SAMPLE_ROWS,
+    TEXT,
+    UNNAMED,
+    ColumnKinds,
+    cell_kind,
+    classify,
+    integers_of,
+    is_id_name,
+    is_label_name,
+    value_kind,
+)
+from xent_cli.io.layout_types import Layout, Sample
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from xent_cli.io.table import ReadOptions
 
-# How a cell was written. LIST: a list of numbers (a Parquet/Arrow list column, a JSON array
-# in a record), whose value in a sample is its length. NESTED: anything else that is neither a
-# number nor a label (a struct, a map, a list of text, a JSON object): never an outcome, an id
-# or a label.
-EMPTY, INT, DEC, TEXT, LIST, NESTED = 0, 1, 2, 3, 4, 5
-
-# Rows sampled to decide a layout, and the cell budget that limits them for wide rows
-# (at least two data rows are always sampled when the source has them).
-SAMPLE_ROWS = 2000
-SAMPLE_CELLS = 1 << 18
-
-_INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
-_DECIMAL = re.compile(
-    r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|inf|infinity|nan)", re.ASCII | re.IGNORECASE
-)
-_NUMBER_CHARS = frozenset("0123456789.eE+-")
-# What pandas reads as missing (its default na_values): empty for the layout.
-MISSING_TEXTS = frozenset(
-    [
-        "#N/A",
-        "#N/A N/A",
-        "#NA",
-        "-1.#IND",
-        "-1.#QNAN",
-        "-NaN",
-        "-nan",
-        "1.#IND",
-        "1.#QNAN",
-        "<NA>",
-        "N/A",
-        "NA",
-        "NULL",
-        "None",
-        "n/a",
-        "null",
-    ]
-)
-
-ID_NAMES = frozenset(
-    ["id", "ids", "index", "idx", "key", "row", "rowid", "row_id", "rownames", "row_names", "uid", "uuid"]
-)
-LABEL_NAMES = frozenset(
-    [
-        "label",
-        "labels",
-        "target",
-        "targets",
-        "y",
-        "y_true",
-        "ytrue",
-        "y_test",
-        "true",
-        "truth",
-        "ground_truth",
-        "groundtruth",
-        "gt",
-        "actual",
-        "gold",
-        "class",
-        "true_class",
-        "target_class",
-        "answer",
-    ]
-)
-UNNAMED = frozenset(["", "Unnamed: 0"])
-
-
-def is_id_name(name: str | None) -> bool:
-    if name is None:
-        return False
-    lower = name.strip().lower()
-    return lower in ID_NAMES or lower.endswith(("_id", " id"))
-
-
-def is_label_name(name: str | None) -> bool:
-    if name is None:
-        return False
-    lower = name.strip().lower()
-    return (
-        lower in LABEL_NAMES or lower.endswith(("_label", "_labels", "_target")) or lower.startswith("true_")
-    )
-
-
-def cell_kind(text: str, decimal: str = ".") -> int:
-    """How a text cell was written: EMPTY (or a missing-value marker), INT, DEC or TEXT."""
-    cell = text.strip()
-    if not cell or cell in MISSING_TEXTS:
-        return EMPTY
-    if _INTEGER.fullmatch(cell):
-        return INT
-    if decimal != ".":
-        if "." in cell:
-            return TEXT
-        cell = cell.replace(decimal, ".")
-    return DEC if _DECIMAL.fullmatch(cell) else TEXT
-
-
-def classify(
-    rows: Sequence[Sequence[str]], width: int, decimal: str = "."
-) -> tuple[NDArray[Any], NDArray[Any]]:
-    """Kinds and values of text cells: two ``(rows, width)`` arrays (values NaN where not a number).
-
-    Rows shorter than ``width`` are padded with EMPTY; longer ones are cut.
-    """
-    import numpy as np
-
-    kinds = np.zeros((len(rows), width), dtype=np.int8)
-    values = np.full((len(rows), width), np.nan)
-    plain: list[int] = []
-    if decimal == ".":
-        # Fast path for rows of plain numbers (most rows of most files), converted together.
-        plain = [
-            r for r, row in enumerate(rows) if len(row) == width and _NUMBER_CHARS.issuperset("".join(row))
-        ]
-        try:
-            numbers = np.array([rows[r] for r in plain], dtype=np.float64).reshape(len(plain), width)
-        except ValueError:  # a cell such as "1-2" or "e": row by row, below
-            plain = []
-        else:
-            values[plain] = numbers
-            kinds[plain] = DEC
-            # Whole numbers may be written as integers ("3") or as decimals ("3.0").
-            for i, c in zip(*np.nonzero(numbers == np.floor(numbers)), strict=True):
-                kinds[plain[i], c] = cell_kind(rows[plain[i]][c])
-    done = set(plain)
-    for r, row in enumerate(rows):
-        if r in done:
-            continue
-        kind_row = kinds[r]
-        value_row = values[r]
-        for c, cell in enumerate(row[:width]):
-            kind = cell_kind(cell, decimal)
-            kind_row[c] = kind
-            if kind in (INT, DEC):
-                value_row[c] = float(cell.strip().replace(decimal, ".") if decimal != "." else cell)
-    return kinds, values
-
-
-def value_kind(value: Any) -> tuple[int, float]:
-    """Kind and value of a parsed JSON value: ints are INT, floats DEC, strings TEXT, None EMPTY."""
-    if value is None:
-        return EMPTY, math.nan
-    if isinstance(value, bool):
-        # Not a number, but where numbers are: the column stays an outcome column and
-        # the reader reports the value.
-        return DEC, math.nan
-    if isinstance(value, int):
-        try:
-            return INT, float(value)
-        except OverflowError:
-            return DEC, math.inf
-    if isinstance(value, float):
-        return DEC, value
-    if isinstance(value, str):
-        # A number written as a string is a number for the layout (the reader then
-        # says it is quoted); "inf" and "nan" are how JSON writers spell those.
-        kind = cell_kind(value)
-        if kind in (INT, DEC):
-            return DEC, float(value.strip())
-        return (EMPTY if kind == EMPTY else TEXT), math.nan
-    if isinstance(value, (int, float)):  # pragma: no cover - other numeric types
-        return DEC, float(value)
-    return TEXT, math.nan
-
-
-@dataclass
-class Sample:
-    """What a reader saw of a table, for :func:`decide`.
-
-    ``kinds`` and ``values`` are ``(rows, columns)`` arrays of the sampled data rows;
-    for text formats they start *after* ``first_line``, the header candidate, whose
-    cells are given as text. ``names`` are column names the format itself knows (JSON
-    keys, Arrow schema); ``index`` the columns its metadata names as the index.
-    ``cells`` are the sampled rows' raw text (text formats), ``lines`` their lines.
-    """
-
-    label: str
-    format: str
-    kinds: NDArray[Any]
-    values: NDArray[Any]
-    names: list[str] | None = None
-    first_line: list[str] | None = None
-    cells: Sequence[Sequence[str]] | None = None
-    comment: list[str] | None = None
-    index: tuple[int, ...] = ()
-    complete: bool = False
-    decimal: str = "."
-    # Each column's type as the format names it (``struct<a: int64>``), for messages.
-    types: list[str] | None = None
-
-    @property
-    def width(self) -> int:
-        return int(self.kinds.shape[1])
-
-
-@dataclass
-class Layout:
-    """What each column of a table is.
-
-    Column numbers are 0-based positions in the file (or in ``names``). ``label`` is
-    the column ``--target`` named (``ReadOptions.label_column``); ``labels`` lists every
-    column that holds labels (``label`` among them).
-    """
-
-    header: bool
-    names: list[str] | None
-    width: int
-    id: int | None
-    outcomes: list[int]
-    labels: list[int] = field(default_factory=list)
-    label: int | None = None
-    ignored: list[int] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    sum_hint: str | None = None
-    header_source: str = "none"
-    binary: bool = False
-    # The outcomes are one column of lists (``outcomes == [list_column]``), each row's list
-    # a distribution of ``list_width`` values.
-    list_column: int | None = None
-    list_width: int | None = None
-
-    @property
-    def n_outcomes(self) -> int:
-        """Values per row: the list's length for a list column, else the outcome columns."""
-        return self.list_width if self.list_width is not None else len(self.outcomes)
-
-    def name(self, column: int) -> str:
-        if self.names is not None and self.names[column] != "":
-            return self.names[column]
-        return f"column {column + 1}"
-
-    @property
-    def outcome_names(self) -> list[str] | None:
-        if self.list_column is not None:
-            return None  # a list's values have no names
-        return [self.names[i] for i in self.outcomes] if self.names is not None else None
-
-    @property
-    def id_name(self) -> str | None:
-        return None if self.id is None else self.name(self.id)
-
-    def record(self, fmt: str) -> dict[str, Any]:
-        """The JSON-ready summary of the decision, for ``sources`` in the JSON output."""
-        header: Any = self.header if self.header_source != "comment" else "comment"
-        record: dict[str, Any] = {
-            "format": fmt,
-            "header": header,
-            "id": None if self.id is None else self.name(self.id),
-            "outcomes": self.outcome_names if self.outcome_names is not None else self.n_outcomes,
-            "labels": [self.name(i) for i in self.labels],
-            "ignored": [self.name(i) for i in self.ignored],
-        }
-        if self.list_column is not None:
-            record["list"] = self.name(self.list_column)
-        return record
+# The cell names are re-exported: readers use them through this module.
+__all__ = [
+    "DEC",
+    "EMPTY",
+    "INT",
+    "LABEL_NAMES",
+    "LIST",
+    "NESTED",
+    "SAMPLE_CELLS",
+    "SAMPLE_ROWS",
+    "TEXT",
+    "Layout",
+    "Sample",
+    "cell_kind",
+    "classify",
+    "decide",
+    "value_kind",
+]
 
 
 def _quoted(names: Sequence[str]) -> str:
@@ -341,66 +122,6 @@ def _plural(count: int, one: str, many: str) -> str:
 # --- 1. header ----------------------------------------------------------------------------
 
 
-class _Columns:
-    """Per-column statistics of the data rows, computed once (as Python lists, for speed)."""
-
-    def __init__(self, kinds: NDArray[Any]) -> None:
-        import numpy as np
-
-        n_int = np.count_nonzero(kinds == INT, axis=0)
-        n_dec = np.count_nonzero(kinds == DEC, axis=0)
-        n_text = np.count_nonzero(kinds == TEXT, axis=0)
-        n_list = np.count_nonzero(kinds == LIST, axis=0)
-        n_nested = np.count_nonzero(kinds == NESTED, axis=0)
-        numbers = n_int + n_dec
-        numeric = (numbers > 0) & (numbers >= n_text)
-        self.n_rows = int(kinds.shape[0])
-        self._numeric: list[bool] = numeric.tolist()
-        self._textual: list[bool] = (n_text > numbers).tolist()
-        self._integer: list[bool] = (numeric & (n_dec == 0)).tolist()
-        self._decimal: list[bool] = (numeric & (n_dec > 0)).tolist()
-        self._empty: list[bool] = ((numbers + n_text + n_list + n_nested) == 0).tolist()
-        # Lists of numbers in most rows (a stray null or scalar is reported by the reader).
-        self._listed: list[bool] = ((n_list > 0) & (n_list >= numbers + n_text + n_nested)).tolist()
-        self._nested: list[bool] = ((n_nested > 0) & ~np.asarray(self._listed)).tolist()
-
-    @classmethod
-    def of(cls, kinds: NDArray[Any]) -> _Columns:
-        return cls(kinds)
-
-    def numeric(self, c: int) -> bool:
-        return self._numeric[c]
-
-    def textual(self, c: int) -> bool:
-        return self._textual[c]
-
-    def integer(self, c: int) -> bool:
-        return self._integer[c]
-
-    def decimal(self, c: int) -> bool:
-        return self._decimal[c]
-
-    def empty(self, c: int) -> bool:
-        return self._empty[c]
-
-    def listed(self, c: int) -> bool:
-        return self._listed[c]
-
-    def nested(self, c: int) -> bool:
-        return self._nested[c]
-
-
-def _integers(cells: Sequence[str]) -> list[int] | None:
-    """The cells as integers, when every one is written as an integer."""
-    values = []
-    for cell in cells:
-        text = cell.strip()
-        if not _INTEGER.fullmatch(text):
-            return None
-        values.append(int(text))
-    return values
-
-
 def _header(sample: Sample, options: ReadOptions) -> tuple[bool, str | None]:
     """Whether the first line is a header, and the note when integers were taken as names."""
     first = sample.first_line
@@ -412,7 +133,7 @@ def _header(sample: Sample, options: ReadOptions) -> tuple[bool, str | None]:
     if sample.kinds.shape[0] == 0:
         # A single line: a header only if nothing in it is a number.
         return not any(cell_kind(c, sample.decimal) in (INT, DEC) for c in first), None
-    columns = _Columns.of(sample.kinds)
+    columns = ColumnKinds.of(sample.kinds)
     numeric = [c for c in range(width) if c < sample.width and columns.numeric(c)]
     first_kinds = [cell_kind(c, sample.decimal) for c in first]
     if any(first_kinds[c] in (TEXT, EMPTY) for c in numeric):
@@ -425,7 +146,7 @@ def _header(sample: Sample, options: ReadOptions) -> tuple[bool, str | None]:
             if any(len(row) > c and row[c] == name for row in sample.cells):
                 return False, None
         return True, None
-    integers = _integers([first[c] for c in numeric])
+    integers = integers_of([first[c] for c in numeric])
     if integers is None or any(b <= a for a, b in itertools.pairwise(integers)):
         return False, None
     if any(columns.decimal(c) for c in numeric):
@@ -534,13 +255,106 @@ def _sums_to_one(
     return None
 
 
+@dataclass
+class _Frame:
+    """The sampled table as the steps of the rule see it, once rule 1 decided the header."""
+
+    sample: Sample
+    names: list[str] | None
+    header: bool
+    header_source: str
+    kinds: NDArray[Any]
+    values: NDArray[Any]
+    cells: Sequence[Sequence[str]] | None
+    notes: list[str]
+
+    @property
+    def label(self) -> str:
+        return self.sample.label
+
+    @property
+    def width(self) -> int:
+        return len(self.names) if self.names is not None else int(self.kinds.shape[1])
+
+    def name(self, c: int) -> str:
+        if self.names is not None and self.names[c] != "":
+            return self.names[c]
+        return f"column {c + 1}"
+
+    def named_like_labels(self, c: int) -> bool:
+        return is_label_name(self.names[c] if self.names else None)
+
+
+@dataclass
+class _Choice:
+    """What the options chose: the ``--target`` column, ``--id``, ``--columns``."""
+
+    label_col: int | None
+    id_col: int | None
+    chosen: list[int] | None
+
+
+@dataclass
+class _Split:
+    """Which columns are outcomes, labels and ignored (the id and label column as settled)."""
+
+    outcomes: list[int]
+    labels: list[int]
+    ignored: list[int]
+    label_col: int | None
+    id_col: int | None
+    sum_hint: str | None = None
+    # Columns left out as labels by inference (each gets a note).
+    label_notes: list[int] = field(default_factory=list)
+
+
 def decide(sample: Sample, options: ReadOptions) -> Layout:
-    """Apply the layout rule to what a reader saw (see the module docstring)."""
+    """Apply the layout rule to what a reader saw (see the module docstring), one step per rule."""
+    role = options.role
+    frame = _frame(sample, options)  # 1. the header
+    columns = ColumnKinds.of(frame.kinds)
+    choice = _explicit_choice(frame, options)  # what --target, --id and --columns name
+    taken = _taken(frame, columns, choice)
+    listed = _list_outcomes(frame, columns, choice, role)  # 7. lists and nested values
+    if listed is not None:
+        return listed
+    id_col = choice.id_col
+    if id_col is None and frame.width > 1:  # 2. the id
+        id_col, id_note = _infer_id(
+            sample, frame.names, columns, frame.values, frame.cells, taken, role, frame.label
+        )
+        if id_note:
+            frame.notes.append(id_note)
+    if choice.chosen is not None:
+        split = _beside_chosen(frame, columns, choice, taken, id_col, role)
+    elif role == "labels":
+        split = _label_column(frame, choice, taken, id_col)  # 6. the label column
+    else:
+        split = _infer_outcomes(frame, columns, choice, taken, id_col, options.kind, role)  # 3.-5.
+    if choice.chosen is None:
+        _require_outcomes(frame, split, role)
+        _note_left_out(frame, columns, split, role)
+    return Layout(
+        header=frame.header,
+        names=frame.names,
+        width=frame.width,
+        id=split.id_col,
+        outcomes=split.outcomes,
+        labels=split.labels,
+        label=split.label_col,
+        ignored=split.ignored,
+        notes=frame.notes,
+        sum_hint=split.sum_hint,
+        header_source=frame.header_source,
+    )
+
+
+def _frame(sample: Sample, options: ReadOptions) -> _Frame:
+    """Rule 1: the header and the names; the first line joins the data when it is no header."""
     import numpy as np
 
-    label = sample.label
     role = options.role
-    kind = options.kind
+    label = sample.label
     names: list[str] | None
     header = False
     header_source = "none"
@@ -580,23 +394,20 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
         _check_unique([n for n in (names or []) if n], label)
     if header and kinds.shape[0] == 0 and sample.complete and role not in ("labels", "samples"):
         raise InputError(f"{label}: has a header but no data rows")
-    columns = _Columns.of(kinds)
+    return _Frame(sample, names, header, header_source, kinds, values, cells, notes)
 
-    def name(c: int) -> str:
-        if names is not None and names[c] != "":
-            return names[c]
-        return f"column {c + 1}"
 
-    # Explicit choices.
+def _explicit_choice(frame: _Frame, options: ReadOptions) -> _Choice:
+    """The columns the options name: ``--target`` (a label column), ``--id``, ``--columns``."""
+    names, width, label = frame.names, frame.width, frame.label
     label_col: int | None = None
     if options.label_column is not None:
         target = options.label_column
         if names is not None and target in names:
             label_col = names.index(target)
-        elif role == "labels" and target.isdigit() and 1 <= int(target) <= width:
+        elif options.role == "labels" and target.isdigit() and 1 <= int(target) <= width:
             label_col = int(target) - 1
     id_col: int | None = None
-    id_note: str | None = None
     if options.id_column is not None:
         id_col = _find(options.id_column, names, width, label, "--id")
     chosen: list[int] | None = None
@@ -611,17 +422,29 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
         clash = reserved.intersection(chosen)
         if clash:
             raise UsageError(f"{label}: column {min(clash) + 1} is both an outcome and the id or target")
+    return _Choice(label_col, id_col, chosen)
 
-    taken = {i for i in (label_col,) if i is not None}
-    if chosen is not None:
-        taken.update(chosen)
-    # Lists of numbers and nested values are never the id (nor, here, labels).
-    listed = [c for c in range(width) if columns.listed(c)]
-    nested = [c for c in range(width) if columns.nested(c)]
-    taken.update(listed)
-    taken.update(nested)
-    if id_col is not None:
-        taken.add(id_col)
+
+def _taken(frame: _Frame, columns: ColumnKinds, choice: _Choice) -> set[int]:
+    """Columns that cannot be the inferred id: chosen ones, and lists and nested values (rule 7)."""
+    taken = {i for i in (choice.label_col,) if i is not None}
+    if choice.chosen is not None:
+        taken.update(choice.chosen)
+    taken.update(c for c in range(frame.width) if columns.listed(c))
+    taken.update(c for c in range(frame.width) if columns.nested(c))
+    if choice.id_col is not None:
+        taken.add(choice.id_col)
+    return taken
+
+
+def _list_outcomes(frame: _Frame, columns: ColumnKinds, choice: _Choice, role: str) -> Layout | None:
+    """Rule 7: the layout of a table whose outcomes are one list column; None for other tables.
+
+    A nested column without a list column or ``--columns`` is an error naming it.
+    """
+    sample, label, name, chosen = frame.sample, frame.label, frame.name, choice.chosen
+    listed = [c for c in range(frame.width) if columns.listed(c)]
+    nested = [c for c in range(frame.width) if columns.nested(c)]
 
     def kind_of_column(c: int) -> str:
         what = sample.types[c] if sample.types is not None and c < len(sample.types) else None
@@ -647,15 +470,15 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
             )
         return _list_layout(
             sample,
-            names,
+            frame.names,
             columns,
-            values,
-            cells,
+            frame.values,
+            frame.cells,
             (listed_chosen or listed)[0],
-            id_col,
-            label_col,
+            choice.id_col,
+            choice.label_col,
             role,
-            notes,
+            frame.notes,
             explicit=chosen is not None,
         )
     if nested and chosen is None and role not in ("labels", "samples"):
@@ -664,186 +487,239 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
             f"{label}: column {name(c)!r} holds {kind_of_column(c)}, neither numbers nor labels",
             hint="choose the outcome columns with --columns",
         )
+    return None
 
-    # 2. the id.
-    if id_col is None and width > 1:
-        id_col, id_note = _infer_id(sample, names, columns, values, cells, taken, role, label)
-    if id_note:
-        notes.append(id_note)
 
-    reserved_cols = {i for i in (id_col, label_col) if i is not None}
-    chosen_set = set(chosen or ())
-    free = [c for c in range(width) if c not in reserved_cols and c not in chosen_set]
+def _free(frame: _Frame, choice: _Choice, id_col: int | None) -> list[int]:
+    """The columns that are neither the id, the label column nor a chosen outcome."""
+    reserved_cols = {i for i in (id_col, choice.label_col) if i is not None}
+    chosen_set = set(choice.chosen or ())
+    return [c for c in range(frame.width) if c not in reserved_cols and c not in chosen_set]
+
+
+def _beside_chosen(
+    frame: _Frame, columns: ColumnKinds, choice: _Choice, taken: set[int], id_col: int | None, role: str
+) -> _Split:
+    """``--columns`` chose the outcomes: the others are labels (by name, or text for loss) or ignored."""
+    label_col = choice.label_col
     labels: list[int] = [label_col] if label_col is not None else []
     ignored: list[int] = []
-    sum_hint: str | None = None
-    label_notes: list[int] = []
-
-    if chosen is not None:
-        outcomes = list(chosen)
-        for c in free:
-            if c in taken and c != label_col:  # a list or nested column beside chosen outcomes
-                ignored.append(c)
-            elif is_label_name(names[c] if names else None) or (role == "predictions" and columns.textual(c)):
-                labels.append(c)
-            else:
-                ignored.append(c)
-    else:
-        numeric = [c for c in free if columns.numeric(c)]
-        empty = [c for c in free if columns.empty(c)]
-        text = [c for c in free if not columns.numeric(c) and not columns.empty(c) and c not in taken]
-        ignored.extend(c for c in free if c in taken)  # lists and nested values, left out
-        decimals = [c for c in numeric if columns.decimal(c)]
-        strong = [c for c in numeric if columns.integer(c) and is_label_name(names[c] if names else None)]
-        strong_set = set(strong)
-        weak = [
-            c
-            for c in numeric
-            if columns.integer(c) and c not in strong_set and decimals and bool(np.nanmin(values[:, c]) >= 0)
-        ]
-        weak_set = set(weak)
-        outcomes = list(numeric)
-        if role == "labels":
-            outcomes = []
-            if label_col is None:
-                usable = [c for c in free if c not in taken]
-                candidates = [c for c in usable if is_label_name(names[c] if names else None)] or usable
-                if candidates:
-                    label_col = (
-                        candidates[0]
-                        if is_label_name(names[candidates[0]] if names else None)
-                        else candidates[-1]
-                    )
-                    labels = [label_col]
-                    if (len(usable) > 1 or id_col is not None) and not is_label_name(name(label_col)):
-                        # Which column holds the labels was inferred: say so, as for predictions.
-                        notes.append(f"{label}: labels taken from column {name(label_col)!r}")
-            ignored = [c for c in free if c != label_col]
+    for c in _free(frame, choice, id_col):
+        if c in taken and c != label_col:  # a list or nested column beside chosen outcomes
+            ignored.append(c)
+        elif frame.named_like_labels(c) or (role == "predictions" and columns.textual(c)):
+            labels.append(c)
         else:
-            if kind == "probs" and (strong or weak):
-                order = [
-                    numeric,
-                    [c for c in numeric if c not in strong_set],
-                    [c for c in numeric if c not in strong_set and c not in weak_set],
-                ]
-                verdicts = [_sums_to_one(values, cols, kind, role, sample.complete) for cols in order]
-                if verdicts[0]:
-                    pass
-                elif verdicts[1] and strong:
-                    outcomes = order[1]
-                elif verdicts[2]:
-                    outcomes = order[2]
-                elif decimals:
-                    outcomes = order[1]  # label-named integers beside decimals are labels regardless
-            elif strong or weak:
-                bound = len(decimals)
-                weak_labels = {
-                    c
-                    for c in weak
-                    if bool(np.nanmax(values[:, c]) < bound) and kind in ("weights", "logits", "logprobs")
-                }
-                outcomes = [c for c in numeric if not ((decimals and c in strong_set) or c in weak_labels)]
-            kept = set(outcomes)
-            removed = [c for c in numeric if c not in kept]
-            if role == "joint" and removed and id_col is None and removed[0] == 0:
-                # The first column of a joint table, left out as labels: the row labels.
-                id_col = 0
-                removed = removed[1:]
-                notes.append(
-                    f"{label}: column {name(0)!r} taken as the row labels (X values); --id to choose another"
-                )
-            labels.extend(removed)
-            label_notes = list(removed)
-            if role == "joint":
-                extra = [c for c in text if c != id_col]
-                if extra:
-                    if id_col is not None and columns.textual(id_col):
-                        extra = sorted([id_col, *extra])
-                    raise InputError(
-                        f"{label}: {_plural(len(extra), 'column', 'columns')} "
-                        f"{_quoted([name(c) for c in extra])} "
-                        f"{_plural(len(extra), 'holds', 'hold')} text, "
-                        "so this is not a joint table of numbers",
-                        hint=f"for samples, name two label columns: --x {name(extra[0])} --y "
-                        f"{name(extra[1] if len(extra) > 1 else extra[0])}",
-                    )
-            for c in text:
-                if is_label_name(names[c] if names else None) or role == "predictions":
-                    labels.append(c)
-                    if label_col != c:
-                        label_notes.append(c)
-                else:
-                    ignored.append(c)
-            # An empty column with no name (a trailing delimiter on every line) is ignored;
-            # any other empty column is an outcome, whose first missing value is reported.
-            text_format = sample.first_line is not None
-            blank = [c for c in empty if text_format and (names is None or names[c] in UNNAMED)]
-            ignored.extend(blank)
-            blank_set = set(blank)
-            outcomes.extend(c for c in empty if c not in blank_set)
-            outcomes.sort()
-            suspects = [c for c in outcomes if c in strong_set or c in weak_set]
-            if (
-                id_col is None
-                and outcomes
-                and _index_like(values[:, outcomes[0]])
-                and columns.integer(outcomes[0])
-            ):
-                suspects.insert(0, outcomes[0])
-            if suspects:
-                sum_hint = _suspect_hint(
-                    suspects[0], name, outcomes, role, index_like=_index_like(values[:, suspects[0]])
-                )
-        if not outcomes and role not in ("labels", "samples"):
-            # Only delimited text has a delimiter and a decimal separator to get wrong.
-            raise InputError(
-                f"{label}: has no numeric columns",
-                hint="check --delimiter, or --decimal , for decimal commas"
-                if sample.format in ("csv", "tsv")
-                else "a table needs columns of numbers, or one column of lists of numbers",
-            )
-        if label_notes:
-            quoted = _quoted([name(c) for c in label_notes])
-            if role == "predictions":
-                notes.append(
-                    f"{label}: {_plural(len(label_notes), 'column', 'columns')} {quoted} "
-                    f"{_plural(len(label_notes), 'holds', 'hold')} labels (--target candidates), not outcomes"
-                )
-            else:
-                notes.append(
-                    f"{label}: {_plural(len(label_notes), 'column', 'columns')} {quoted} "
-                    f"{_plural(len(label_notes), 'holds', 'hold')} labels, not outcomes: left out "
-                    "(--columns to choose the outcomes)"
-                )
-        text_ignored = [c for c in ignored if not columns.empty(c)]
-        if text_ignored:
-            notes.append(
-                f"{label}: ignoring non-numeric column(s) {', '.join(name(c) for c in text_ignored)}"
-            )
-        empty_ignored = [c for c in ignored if columns.empty(c)]
-        if empty_ignored and role not in ("labels",):
-            notes.append(
-                f"{label}: ignoring empty, unnamed column(s) {', '.join(str(c + 1) for c in empty_ignored)}"
-            )
-    return Layout(
-        header=header,
-        names=names,
-        width=width,
-        id=id_col,
-        outcomes=outcomes,
-        labels=labels,
-        label=label_col,
-        ignored=ignored,
-        notes=notes,
-        sum_hint=sum_hint,
-        header_source=header_source,
+            ignored.append(c)
+    return _Split(list(choice.chosen or ()), labels, ignored, label_col, id_col)
+
+
+def _label_column(frame: _Frame, choice: _Choice, taken: set[int], id_col: int | None) -> _Split:
+    """Rule 6 (``role="labels"``): the column named like labels, else the last that is not the id."""
+    label_col = choice.label_col
+    labels: list[int] = [label_col] if label_col is not None else []
+    free = _free(frame, choice, id_col)
+    if label_col is None:
+        usable = [c for c in free if c not in taken]
+        candidates = [c for c in usable if frame.named_like_labels(c)] or usable
+        if candidates:
+            label_col = candidates[0] if frame.named_like_labels(candidates[0]) else candidates[-1]
+            labels = [label_col]
+            if (len(usable) > 1 or id_col is not None) and not is_label_name(frame.name(label_col)):
+                # Which column holds the labels was inferred: say so, as for predictions.
+                frame.notes.append(f"{frame.label}: labels taken from column {frame.name(label_col)!r}")
+    ignored = [c for c in free if c != label_col]
+    return _Split([], labels, ignored, label_col, id_col)
+
+
+def _infer_outcomes(
+    frame: _Frame,
+    columns: ColumnKinds,
+    choice: _Choice,
+    taken: set[int],
+    id_col: int | None,
+    kind: str,
+    role: str,
+) -> _Split:
+    """Rules 3-5: numeric columns are outcomes, but for labels among them; text is labels or ignored."""
+    import numpy as np
+
+    values, name, label, label_col = frame.values, frame.name, frame.label, choice.label_col
+    free = _free(frame, choice, id_col)
+    labels: list[int] = [label_col] if label_col is not None else []
+    ignored: list[int] = []
+    numeric = [c for c in free if columns.numeric(c)]
+    empty = [c for c in free if columns.empty(c)]
+    text = [c for c in free if not columns.numeric(c) and not columns.empty(c) and c not in taken]
+    ignored.extend(c for c in free if c in taken)  # lists and nested values, left out
+    decimals = [c for c in numeric if columns.decimal(c)]
+    strong = [c for c in numeric if columns.integer(c) and frame.named_like_labels(c)]
+    strong_set = set(strong)
+    weak = [
+        c
+        for c in numeric
+        if columns.integer(c) and c not in strong_set and decimals and bool(np.nanmin(values[:, c]) >= 0)
+    ]
+    weak_set = set(weak)
+    outcomes = _without_label_columns(frame, numeric, strong, weak, decimals, kind, role)
+    kept = set(outcomes)
+    removed = [c for c in numeric if c not in kept]
+    if role == "joint" and removed and id_col is None and removed[0] == 0:
+        # The first column of a joint table, left out as labels: the row labels.
+        id_col = 0
+        removed = removed[1:]
+        frame.notes.append(
+            f"{label}: column {name(0)!r} taken as the row labels (X values); --id to choose another"
+        )
+    labels.extend(removed)
+    label_notes = list(removed)
+    if role == "joint":
+        _refuse_samples_as_joint(frame, columns, text, id_col)
+    for c in text:
+        if frame.named_like_labels(c) or role == "predictions":
+            labels.append(c)
+            if label_col != c:
+                label_notes.append(c)
+        else:
+            ignored.append(c)
+    # An empty column with no name (a trailing delimiter on every line) is ignored;
+    # any other empty column is an outcome, whose first missing value is reported.
+    text_format = frame.sample.first_line is not None
+    blank = [c for c in empty if text_format and (frame.names is None or frame.names[c] in UNNAMED)]
+    ignored.extend(blank)
+    blank_set = set(blank)
+    outcomes.extend(c for c in empty if c not in blank_set)
+    outcomes.sort()
+    sum_hint = _sum_hint(frame, columns, outcomes, strong_set | weak_set, id_col, role)
+    return _Split(outcomes, labels, ignored, label_col, id_col, sum_hint, label_notes)
+
+
+def _without_label_columns(
+    frame: _Frame,
+    numeric: list[int],
+    strong: list[int],
+    weak: list[int],
+    decimals: list[int],
+    kind: str,
+    role: str,
+) -> list[int]:
+    """Rule 3: the numeric columns that are outcomes, the label-like integer columns decided.
+
+    For ``probs`` the row-sum test on the sample decides; for other kinds a weak
+    candidate is a label only when its values are class indices.
+    """
+    import numpy as np
+
+    values = frame.values
+    strong_set, weak_set = set(strong), set(weak)
+    outcomes = list(numeric)
+    if kind == "probs" and (strong or weak):
+        order = [
+            numeric,
+            [c for c in numeric if c not in strong_set],
+            [c for c in numeric if c not in strong_set and c not in weak_set],
+        ]
+        verdicts = [_sums_to_one(values, cols, kind, role, frame.sample.complete) for cols in order]
+        if verdicts[0]:
+            pass
+        elif verdicts[1] and strong:
+            outcomes = order[1]
+        elif verdicts[2]:
+            outcomes = order[2]
+        elif decimals:
+            outcomes = order[1]  # label-named integers beside decimals are labels regardless
+    elif strong or weak:
+        bound = len(decimals)
+        weak_labels = {
+            c
+            for c in weak
+            if bool(np.nanmax(values[:, c]) < bound) and kind in ("weights", "logits", "logprobs")
+        }
+        outcomes = [c for c in numeric if not ((decimals and c in strong_set) or c in weak_labels)]
+    return outcomes
+
+
+def _refuse_samples_as_joint(
+    frame: _Frame, columns: ColumnKinds, text: list[int], id_col: int | None
+) -> None:
+    """Rule 5: text columns beyond the row labels mean a table of samples, not a joint table."""
+    name = frame.name
+    extra = [c for c in text if c != id_col]
+    if extra:
+        if id_col is not None and columns.textual(id_col):
+            extra = sorted([id_col, *extra])
+        raise InputError(
+            f"{frame.label}: {_plural(len(extra), 'column', 'columns')} "
+            f"{_quoted([name(c) for c in extra])} "
+            f"{_plural(len(extra), 'holds', 'hold')} text, "
+            "so this is not a joint table of numbers",
+            hint=f"for samples, name two label columns: --x {name(extra[0])} --y "
+            f"{name(extra[1] if len(extra) > 1 else extra[0])}",
+        )
+
+
+def _sum_hint(
+    frame: _Frame,
+    columns: ColumnKinds,
+    outcomes: list[int],
+    suspected: set[int],
+    id_col: int | None,
+    role: str,
+) -> str | None:
+    """The hint for a bad row sum when an outcome looks like labels or a row index (rule 3)."""
+    values = frame.values
+    suspects = [c for c in outcomes if c in suspected]
+    if id_col is None and outcomes and _index_like(values[:, outcomes[0]]) and columns.integer(outcomes[0]):
+        suspects.insert(0, outcomes[0])
+    if not suspects:
+        return None
+    return _suspect_hint(
+        suspects[0], frame.name, outcomes, role, index_like=_index_like(values[:, suspects[0]])
     )
+
+
+def _require_outcomes(frame: _Frame, split: _Split, role: str) -> None:
+    if not split.outcomes and role not in ("labels", "samples"):
+        # Only delimited text has a delimiter and a decimal separator to get wrong.
+        raise InputError(
+            f"{frame.label}: has no numeric columns",
+            hint="check --delimiter, or --decimal , for decimal commas"
+            if frame.sample.format in ("csv", "tsv")
+            else "a table needs columns of numbers, or one column of lists of numbers",
+        )
+
+
+def _note_left_out(frame: _Frame, columns: ColumnKinds, split: _Split, role: str) -> None:
+    """One note for each kind of column an inference left out of the outcomes."""
+    label, name, notes = frame.label, frame.name, frame.notes
+    if split.label_notes:
+        count = len(split.label_notes)
+        quoted = _quoted([name(c) for c in split.label_notes])
+        if role == "predictions":
+            notes.append(
+                f"{label}: {_plural(count, 'column', 'columns')} {quoted} "
+                f"{_plural(count, 'holds', 'hold')} labels (--target candidates), not outcomes"
+            )
+        else:
+            notes.append(
+                f"{label}: {_plural(count, 'column', 'columns')} {quoted} "
+                f"{_plural(count, 'holds', 'hold')} labels, not outcomes: left out "
+                "(--columns to choose the outcomes)"
+            )
+    text_ignored = [c for c in split.ignored if not columns.empty(c)]
+    if text_ignored:
+        notes.append(f"{label}: ignoring non-numeric column(s) {', '.join(name(c) for c in text_ignored)}")
+    empty_ignored = [c for c in split.ignored if columns.empty(c)]
+    if empty_ignored and role not in ("labels",):
+        notes.append(
+            f"{label}: ignoring empty, unnamed column(s) {', '.join(str(c + 1) for c in empty_ignored)}"
+        )
 
 
 def _list_layout(
     sample: Sample,
     names: list[str] | None,
-    columns: _Columns,
+    columns: ColumnKinds,
     values: NDArray[Any],
     cells: Sequence[Sequence[str]] | None,
     outcome: int,
@@ -926,7 +802,7 @@ def _suspect_hint(c: int, name: Any, outcomes: list[int], role: str, *, index_li
 def _infer_id(
     sample: Sample,
     names: list[str] | None,
-    columns: _Columns,
+    columns: ColumnKinds,
     values: NDArray[Any],
     cells: Sequence[Sequence[str]] | None,
     taken: set[int],
@@ -949,10 +825,10 @@ def _infer_id(
     if names is not None and 0 not in taken:
         if names[0].strip() in UNNAMED:
             return 0, note(0, "first column (no header name) taken as the row id (pandas index)")
-        others = _integers(names[1:]) if width > 1 else None
+        others = integers_of(names[1:]) if width > 1 else None
         if (
             others is not None
-            and _integers(names[:1]) is None
+            and integers_of(names[:1]) is None
             and not columns.decimal(0)
             and _distinct(sample, values, 0, cells)
             and not (role == "predictions" and is_label_name(names[0]))

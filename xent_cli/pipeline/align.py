@@ -11,7 +11,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from xent_cli.errors import DistributionError, InputError, UsageError
+from xent_cli.errors import DistributionError, InputError, UsageError, option
 from xent_cli.io.readers import Block, Labels, ReadOptions, Table, read
 from xent_cli.io.sources import Source
 
@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 
 
 _HINTS = {
-    "sum": "use --normalize to rescale",
-    "logprob_sum": "use --as logits to renormalize",
-    "negative": "probabilities and weights must be >= 0; for raw scores use --as logits",
+    "sum": f"use {option('normalize')} to rescale",
+    "logprob_sum": f"use {option('as_')} logits to renormalize",
+    "negative": f"probabilities and weights must be >= 0; for raw scores use {option('as_')} logits",
     "nonfinite": "values must be finite numbers",
     "all_zero": "a row of weights needs at least one positive value",
     "all_neg_inf": "at least one outcome needs a finite value",
@@ -417,7 +417,8 @@ def _count(blocks: Iterator[Block]) -> int:
 def _row_count_error(p: Table, p_rows: int, q: Table, q_rows: int) -> InputError:
     return InputError(
         f"{p.label} has {p_rows} rows but {q.label} has {q_rows}",
-        hint="rows are paired by position; give one row to compare against every row, or --id to join by id",
+        hint="rows are paired by position; give one row to compare against every row, or "
+        f"{option('id_column')} to join by id",
     )
 
 
@@ -434,11 +435,11 @@ def _joined(
     import numpy as np
 
     if p_table.id_name is None:
-        raise UsageError(f"--id: {p_table.label} has no id column to join on")
+        raise UsageError(f"{option('id_column')}: {p_table.label} has no id column to join on")
     q_blocks = list(Stream.open(q_table, size))
     q_ids = [i for b in q_blocks for i in (b.ids or [])]
     if len(q_ids) != sum(len(b) for b in q_blocks):
-        raise UsageError(f"--id: {q_table.label} has no id column to join on")
+        raise UsageError(f"{option('id_column')}: {q_table.label} has no id column to join on")
     q_index: dict[str, int] = {}
     for i, row_id in enumerate(q_ids):
         if row_id in q_index:
@@ -458,7 +459,7 @@ def _joined(
             if j is None:
                 raise InputError(
                     f"{p_table.where(p_block, r)}: id {row_id!r} is not in {q_table.label}",
-                    hint="with --id every row needs a partner with the same id",
+                    hint=f"with {option('id_column')} every row needs a partner with the same id",
                 )
             if row_id in seen:
                 raise InputError(
@@ -476,7 +477,7 @@ def _joined(
     if unmatched:
         raise InputError(
             f"{q_table.label}: {len(unmatched)} id(s) are not in {p_table.label}: {_names(unmatched)}",
-            hint="with --id every row needs a partner with the same id",
+            hint=f"with {option('id_column')} every row needs a partner with the same id",
         )
 
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 import math
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from xent_cli.columns.buffer import RowBuffer
 from xent_cli.errors import InputError, UsageError
-from xent_cli.pipeline.partials import MeasurePart, Partial, RowBuffer
-from xent_cli.results import CalibrationSummary
+from xent_cli.pipeline.partials import MeasurePart, Partial
+from xent_cli.progress import RowCounter
+from xent_cli.results import CALIBRATION_STATISTICS, CalibrationSummary
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,7 +35,6 @@ if TYPE_CHECKING:
 
 
 # The statistics of a calibration result (gates name them; JSON ``summary`` holds them).
-CALIBRATION_STATISTICS = ("ece", "mce", "rmsce", "brier", "accuracy", "confidence")
 
 
 @dataclass(frozen=True)
@@ -79,15 +80,20 @@ class CalibrationPart:
         )
 
 
-def calibration_task(pred_spec: InputSpec, settings: CalibrationSettings) -> Partial:
+def calibration_task(
+    pred_spec: InputSpec, settings: CalibrationSettings, *, on_rows: RowCounter | None = None
+) -> Partial:
     """Top-label reliability bins, Brier terms and accuracy of predictions against true labels."""
     import numpy as np
 
     from xent_cli.core.calibration import ClasswiseBins, ReliabilityBins, uniform_edges
     from xent_cli.core.stats import ExactSum
-    from xent_cli.pipeline.tasks import LabelledReader, _layout_of
+    from xent_cli.pipeline.tasks import LabelledReader
+    from xent_cli.pipeline.tasks.common import _layout_of
 
-    reader = LabelledReader(pred_spec, settings.target, join_ids=settings.join_ids, weights=settings.weights)
+    reader = LabelledReader(
+        pred_spec, settings.target, join_ids=settings.join_ids, weights=settings.weights, on_rows=on_rows
+    )
     weight_parts = RowBuffer() if settings.weights is not None else None
     edges = uniform_edges(settings.bins)
     bins = ReliabilityBins(edges) if settings.strategy == "uniform" else None
@@ -235,15 +241,6 @@ def summarize(parts: list[CalibrationPart], measures: list[Measure] | None) -> C
 def calibration_statistics(classwise: bool) -> tuple[str, ...]:
     """The names a gate may use: every statistic, and ``classwise_ece`` with ``--classwise``."""
     return CALIBRATION_STATISTICS + (("classwise_ece",) if classwise else ())
-
-
-def summary_document(summary: CalibrationSummary) -> dict[str, Any]:
-    """The JSON ``summary`` of a calibration result: every statistic as a number."""
-    document: dict[str, Any] = {"count": summary.count}
-    document.update({key: getattr(summary, key) for key in CALIBRATION_STATISTICS})
-    if summary.classwise_ece is not None:
-        document["classwise_ece"] = summary.classwise_ece
-    return document
 
 
 def calibration_plan(spec: InputSpec, settings: CalibrationSettings) -> Plan:

@@ -10,12 +10,13 @@ machine or on a cluster: sums are exactly rounded, percentiles exact.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import mmap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from xent_cli.columns.buffer import consolidate
+from xent_cli.columns.histogram import Spread, spread_of
+from xent_cli.columns.statistics import mean, summary_fields
 from xent_cli.results import (
     Contribution,
     ExplainFormulas,
@@ -28,7 +29,6 @@ from xent_cli.results import (
     Scaling,
     Smoothing,
     Unit,
-    mean,
 )
 
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from xent_cli.core.lm import LMPanel
-    from xent_cli.pipeline.spill import SpillFile
 
 
 @dataclass
@@ -230,165 +229,8 @@ def _percentile_name(q: float) -> str:
     return percentile_name(q)
 
 
-_PRIVATE_MAP = getattr(mmap, "MAP_PRIVATE", 0) | getattr(mmap, "MAP_ANONYMOUS", 0)
-
-
-class RowBuffer:
-    """Per-row values appended a block at a time, in memory that grows without copying.
-
-    The values live in an anonymous memory map that is enlarged with
-    ``mremap`` (``mmap.resize``): no copy is made, and the pages reserved but not
-    yet written cost no memory, so holding N values costs 8N bytes, not the 16N
-    of a list of blocks joined by ``np.concatenate`` (whose freed blocks the
-    allocator keeps). Where a map cannot be resized, a NumPy array that doubles
-    is used instead. Past ``spill.SPILL_VALUES`` values they go to a temporary
-    file instead (:mod:`xent_cli.pipeline.spill`), and ``finish`` maps it.
-    """
-
-    _FIRST_BYTES = 1 << 20
-
-    def __init__(self) -> None:
-        import numpy as np
-
-        self._dtype = np.dtype(np.float64)
-        self._count = 0
-        self._map: mmap.mmap | None = None
-        self._array: NDArray[np.float64] | None = None
-        self._spill: SpillFile | None = None
-        self._may_spill = True
-
-    def __len__(self) -> int:
-        return self._count
-
-    def append(self, values: NDArray[Any]) -> None:
-        import numpy as np
-
-        from xent_cli.pipeline import spill
-
-        block = np.asarray(values, dtype=self._dtype).reshape(-1)
-        if self._spill is None and self._may_spill and self._count + block.shape[0] > spill.SPILL_VALUES:
-            self._start_spill()  # millions of rows: from here on, to a temporary file
-        if self._spill is not None:
-            try:
-                self._spill.write(block)
-            except OSError:  # the disk is full, say: back to memory, nothing lost
-                self._stop_spill()
-            else:
-                self._count += int(block.shape[0])
-                return
-        end = self._count + block.shape[0]
-        self._reserve(end * self._dtype.itemsize)
-        if self._map is not None:
-            view = np.frombuffer(self._map, dtype=self._dtype, count=end)
-            view[self._count :] = block
-            del view  # a live view would stop the map from being resized
-        else:
-            assert self._array is not None
-            self._array[self._count : end] = block
-        self._count = end
-
-    def _reserve(self, size: int) -> None:
-        import numpy as np
-
-        if self._array is not None:
-            if size > self._array.nbytes:
-                grown = np.empty(max(size, 2 * self._array.nbytes) // self._dtype.itemsize, dtype=self._dtype)
-                grown[: self._count] = self._array[: self._count]
-                self._array = grown
-            return
-        if self._map is None:
-            # Private: a shared anonymous map cannot grow (its pages past the first size fault).
-            self._map = mmap.mmap(-1, max(size, self._FIRST_BYTES), flags=_PRIVATE_MAP)
-            return
-        if size > len(self._map):
-            try:
-                self._map.resize(max(size, 2 * len(self._map)))
-            except (OSError, ValueError, SystemError, TypeError):
-                array = np.empty(max(size, 2 * len(self._map)) // self._dtype.itemsize, dtype=self._dtype)
-                array[: self._count] = np.frombuffer(self._map, dtype=self._dtype, count=self._count)
-                self._map.close()
-                self._map, self._array = None, array
-
-    def _start_spill(self) -> None:
-        from xent_cli.pipeline.spill import SpillFile
-
-        try:
-            spilled = SpillFile()
-        except OSError:  # no writable temporary directory: the values stay in memory
-            self._may_spill = False
-            return
-        try:
-            if self._count:
-                spilled.write(self._held())
-        except OSError:
-            spilled.close()
-            self._may_spill = False
-            return
-        self._spill, self._map, self._array = spilled, None, None
-
-    def _stop_spill(self) -> None:
-        """The values written so far back in memory; no more spilling."""
-        assert self._spill is not None
-        self._array = self._spill.read()
-        self._spill.close()
-        self._spill, self._may_spill = None, False
-
-    def _held(self) -> NDArray[np.float64]:
-        import numpy as np
-
-        if self._map is not None:
-            return np.frombuffer(self._map, dtype=self._dtype, count=self._count)
-        assert self._array is not None
-        return self._array[: self._count]
-
-    def finish(self, divisor: float = 1.0) -> NDArray[np.float64]:
-        """The values (divided by ``divisor``, in place); the buffer is not used after this."""
-        import numpy as np
-
-        from xent_cli.pipeline.spill import scale_in_place
-
-        if self._count == 0:
-            return np.empty(0)
-        if self._spill is not None:
-            values = self._spill.array()
-        else:
-            if self._map is not None:
-                with contextlib.suppress(OSError, ValueError, SystemError, TypeError):
-                    self._map.resize(self._count * self._dtype.itemsize)
-            values = self._held()
-        if divisor != 1.0:
-            scale_in_place(values, divisor)  # a spilled column a chunk of pages at a time
-        return values
-
-
 def _concat(arrays: list[NDArray[np.float64]]) -> NDArray[np.float64]:
     return consolidate(list(arrays))
-
-
-def consolidate(blocks: list[NDArray[Any]]) -> NDArray[Any]:
-    """One array from per-block arrays, emptying ``blocks`` as it goes.
-
-    ``np.concatenate`` holds every block and the result at once (twice the
-    per-row memory); here each block is copied into the result and released,
-    and the result's pages are only touched as they are filled, so the peak
-    stays near one copy of the values plus one block.
-    """
-    import numpy as np
-
-    if len(blocks) == 1:
-        return blocks.pop()
-    if not blocks:
-        return np.empty(0)
-    total = sum(int(b.shape[0]) for b in blocks)
-    out = np.empty((total, *blocks[0].shape[1:]), dtype=np.result_type(*blocks))
-    position = 0
-    blocks.reverse()
-    while blocks:
-        block = blocks.pop()
-        out[position : position + block.shape[0]] = block
-        position += block.shape[0]
-        del block
-    return out
 
 
 def _explanation(parts: list[ExplainPart], spec: ResultSpec) -> Explanation:
@@ -501,124 +343,6 @@ def _loss(parts: list[Partial], mean_nll: float, accuracy: float, unit: Unit) ->
 SUMMARY_PERCENTILES: tuple[float, ...] = (0.1, 1.0, 5.0, 10.0, 50.0, 90.0, 95.0, 99.0, 99.9)
 
 
-@dataclass(frozen=True)
-class Spread:
-    """What the table's histogram needs to know of some values before counting them."""
-
-    size: int
-    finite: int
-    finite_min: float
-    finite_max: float
-    positive: int
-    positive_min: float
-    positive_max: float
-
-    def merge(self, other: Spread) -> Spread:
-        return Spread(
-            self.size + other.size,
-            self.finite + other.finite,
-            _fmin(self.finite_min, other.finite_min),
-            _fmax(self.finite_max, other.finite_max),
-            self.positive + other.positive,
-            _fmin(self.positive_min, other.positive_min),
-            _fmax(self.positive_max, other.positive_max),
-        )
-
-
-def _fmin(a: float, b: float) -> float:
-    return b if math.isnan(a) else a if math.isnan(b) else min(a, b)
-
-
-def _fmax(a: float, b: float) -> float:
-    return b if math.isnan(a) else a if math.isnan(b) else max(a, b)
-
-
-def spread_of(values: NDArray[np.float64]) -> Spread:
-    import numpy as np
-
-    finite = values[np.isfinite(values)]
-    positive = finite[finite > 0]
-
-    def extreme(x: NDArray[np.float64], pick: Any) -> float:
-        return float(pick(x)) if x.size else math.nan
-
-    return Spread(
-        int(values.size),
-        int(finite.size),
-        extreme(finite, np.min),
-        extreme(finite, np.max),
-        int(positive.size),
-        extreme(positive, np.min),
-        extreme(positive, np.max),
-    )
-
-
-@dataclass(frozen=True)
-class HistogramBins:
-    """The bins of the table's histogram: geometric ``edges``, or ``bins`` equal bins over ``span``."""
-
-    log_scale: bool
-    edges: NDArray[np.float64] | None = None
-    span: tuple[float, float] = (0.0, 0.0)
-    bins: int = 8
-
-
-def histogram_bins(spread: Spread, bins: int = 8) -> HistogramBins | None:
-    """The bins ``xent_cli.render.histogram`` would choose for the values behind ``spread``."""
-    import numpy as np
-
-    from xent_cli.render import LOG_SCALE_RATIO
-
-    if spread.finite < 2 or spread.finite_min == spread.finite_max:
-        return None
-    low = spread.positive_min if spread.positive else 0.0
-    if spread.finite_min >= 0 and spread.positive >= 2 and spread.positive_max >= LOG_SCALE_RATIO * low:
-        edges = np.geomspace(low, spread.positive_max, bins + 1)
-        edges[0], edges[-1] = low, spread.positive_max
-        return HistogramBins(True, edges, bins=bins)
-    return HistogramBins(False, span=(spread.finite_min, spread.finite_max), bins=bins)
-
-
-def count_bins(values: NDArray[np.float64], bins: HistogramBins) -> NDArray[np.int64]:
-    """Counts of ``values`` in ``bins``: summed over parts, those of all the values at once.
-
-    Equal bins are counted with ``range=`` the whole data's extremes, which is
-    exactly what ``np.histogram(all_values, bins=n)`` does value by value.
-    """
-    import numpy as np
-
-    finite = values[np.isfinite(values)]
-    if bins.log_scale:
-        assert bins.edges is not None
-        counts, _ = np.histogram(finite[finite > 0], bins=bins.edges)
-    else:
-        counts, _ = np.histogram(finite, bins=bins.bins, range=bins.span)
-    return counts.astype(np.int64)
-
-
-def histogram_of(spread: Spread, bins: HistogramBins, counts: NDArray[np.int64]) -> Any:
-    """The ``render.Histogram`` of the values, from their spread and their counts in ``bins``."""
-    import numpy as np
-
-    from xent_cli.render import Histogram
-
-    if bins.log_scale:
-        assert bins.edges is not None
-        edges = bins.edges
-        zeros = spread.finite - spread.positive
-    else:
-        edges = np.histogram_bin_edges(np.array(bins.span), bins=bins.bins, range=bins.span)
-        zeros = 0
-    return Histogram(
-        edges[:-1].tolist(),
-        edges[1:].tolist(),
-        counts.tolist(),
-        bins.log_scale,
-        zeros,
-        spread.size - spread.finite,
-    )
-
-
 @dataclass
 class Digest:
     """A task's partial without its per-row values: what the client needs to summarize them.
@@ -707,7 +431,7 @@ def merge_digests(
     """
     import numpy as np
 
-    from xent_cli.results import WorstRow, summary_fields
+    from xent_cli.results import WorstRow
 
     metas = [d.meta for d in digests]
     first = metas[0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from xent_cli.errors import InputError, UsageError
+from xent_cli.errors import InputError, UsageError, option
 from xent_cli.io.sources import Source
 from xent_cli.pipeline.align import InputSpec
 from xent_cli.pipeline.engine import Engine, Task
@@ -75,12 +75,17 @@ def entropy_plan(
     weights: str | None = None,
 ) -> Plan:
     if column is None and correction != "none":
-        raise UsageError("--correction applies to entropies estimated from samples (--column COL)")
+        raise UsageError(
+            f"{option('correction')} applies to entropies estimated from samples ({option('column')} COL)"
+        )
     if column is not None and weights is not None:
-        raise UsageError("--weights weights rows of distributions; with --column each row is one sample")
+        raise UsageError(
+            f"{option('weights')} weights rows of distributions; "
+            f"with {option('column')} each row is one sample"
+        )
     weight_inputs = _weights_source(weights, spec)
     if column is not None:
-        _one_file(spec, "--column")
+        _one_file(spec, option("column"))
         options = {"unit": unit, "correction": correction, "explain": explain}
         tasks = [Task(entropy_column_task, (spec, column), options)]
         title = f"Entropy of column {column!r}"
@@ -112,18 +117,23 @@ def pair_plan(
     if settings.explain and command.measures[0].terms is None:
         headline = command.measures[0].key
         raise UsageError(
-            f"--explain: {headline} has no per-outcome contributions",
-            hint="list a measure that has (kl, kl_reverse, cross_entropy, js, tv) first in --measures",
+            f"{option('explain')}: {headline} has no per-outcome contributions",
+            hint="list a measure that has (kl, kl_reverse, cross_entropy, js, tv) first in "
+            + option("measures"),
         )
     smoothing = Smoothing(settings.smoothing) if settings.smoothing else None
     if settings.top_logprobs and (settings.target is not None or settings.join_ids or settings.explain):
         raise UsageError(
-            "--as top-logprobs pairs rows by position; --target, --id and --explain do not apply"
+            f"{option('as_')} top-logprobs pairs rows by position; {option('target')}, {option('id_column')} "
+            f"and {option('explain')} do not apply"
         )
     if settings.target is not None and q_spec is None:
-        raise UsageError("--target needs two sources: P (the reference) and Q (the candidate)")
+        raise UsageError(f"{option('target')} needs two sources: P (the reference) and Q (the candidate)")
     if settings.weights is not None and settings.join_ids:
-        raise UsageError("--weights pairs with P's rows by position; it cannot be used with --id")
+        raise UsageError(
+            f"{option('weights')} pairs with P's rows by position; "
+            f"it cannot be used with {option('id_column')}"
+        )
     weight_inputs = _weights_source(settings.weights, p_spec)
     if q_spec is None:
         _one_file(p_spec, "one source read as P and Q")
@@ -157,7 +167,7 @@ def pair_plan(
         if labels is not None:
             inputs.append(labels)
             if p_spec.source.shards is not None:
-                raise UsageError("with sharded P, --target must name a column of the shards")
+                raise UsageError(f"with sharded P, {option('target')} must name a column of the shards")
     return Plan(spec, tasks, statistic_names(command.keys, extra), inputs)
 
 
@@ -178,10 +188,12 @@ def loss_plan(spec: InputSpec, settings: LossSettings) -> Plan:
         tasks = [Task(topk_loss_task, (part, settings)) for part in split(spec)]
         return Plan(result, tasks, statistic_names(["log_loss", "accuracy"], ("perplexity",)), [spec.source])
     if not settings.target:
-        raise UsageError("--target is required: a column of PRED, a labels file, or a list like 0,2,1")
+        raise UsageError(
+            f"{option('target')} is required: a column of PRED, a labels file, or a list like 0,2,1"
+        )
     labels = target_source(settings.target, spec.source)
     if spec.source.shards is not None and labels is not None:
-        raise UsageError("with sharded predictions, --target must name a column of the shards")
+        raise UsageError(f"with sharded predictions, {option('target')} must name a column of the shards")
     weight_inputs = _weights_source(settings.weights, spec)
     tasks = [Task(loss_task, (part, settings)) for part in split(spec)]
     target_label = labels.label if labels is not None else f"{spec.label} column {settings.target!r}"
@@ -207,10 +219,12 @@ def info_plan(
     average: str = "arithmetic",
 ) -> Plan:
     if (x is None) != (y is None):
-        given, missing = ("--x", "--y") if x is not None else ("--y", "--x")
+        given, missing = (option("x"), option("y")) if x is not None else (option("y"), option("x"))
         raise UsageError(f"{given} needs {missing}: samples mode names both label columns")
     if x is None and correction != "none":
-        raise UsageError("--correction applies to estimates from samples (--x COL --y COL)")
+        raise UsageError(
+            f"{option('correction')} applies to estimates from samples ({option('x')} COL {option('y')} COL)"
+        )
     _one_file(spec, "xent info")
     if x is not None and y is not None:
         options = {"unit": unit, "correction": correction, "average": average}
@@ -237,7 +251,7 @@ def _weights_source(weights: str | None, spec: InputSpec) -> list[Source]:
         return []
     if spec.source.shards is not None:
         raise UsageError(
-            "with sharded predictions, --weights must name a column of the shards",
+            f"with sharded predictions, {option('weights')} must name a column of the shards",
             hint="each shard's rows are weighted by a column of its own",
         )
     return [] if source.inline is not None else [source]

@@ -1,6 +1,6 @@
 """Per-row results of big inputs kept in a temporary file, so that memory does not grow with rows.
 
-A :class:`~xent_cli.pipeline.partials.RowBuffer` holds its first ``SPILL_VALUES``
+A :class:`~xent_cli.columns.buffer.RowBuffer` holds its first ``SPILL_VALUES``
 values in memory; past that it writes them to an unlinked temporary file (in
 ``TMPDIR``), which the kernel keeps in its page cache and writes back as it
 needs the memory. The values are then read through a shared map of that file:

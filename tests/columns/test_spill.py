@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import CliEnv
-from xent_cli import results
-from xent_cli.pipeline import spill
-from xent_cli.pipeline.partials import RowBuffer
+from xent_cli.columns import spill, statistics
+from xent_cli.columns.buffer import RowBuffer
 
 
 def _blocks(seed: int) -> list[np.ndarray]:
@@ -93,12 +92,12 @@ def test_release_leaves_memory_that_is_not_spilled_alone() -> None:
 def test_summaries_of_a_spilled_column_equal_the_in_memory_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = _blocks(2)
     in_memory = _buffered(blocks, 7.0)
-    expected = (results.summarize(in_memory, extended=True), results.mean(in_memory))
+    expected = (statistics.summarize(in_memory, extended=True), statistics.mean(in_memory))
     monkeypatch.setattr(spill, "SPILL_VALUES", 1_000)
     monkeypatch.setattr(spill, "CHUNK_VALUES", 4_096)
     spilled = _buffered(blocks, 7.0)
     assert spill.is_spilled(spilled)
-    assert (results.summarize(spilled, extended=True), results.mean(spilled)) == expected
+    assert (statistics.summarize(spilled, extended=True), statistics.mean(spilled)) == expected
 
 
 def test_the_command_line_gives_the_same_document_when_it_spills(

@@ -1,38 +1,16 @@
-"""Readers: every format and layout, and the messages for bad files."""
+"""The delimited-text reader (xent_cli.io.delimited): CSV and TSV layouts, sniffing, and the messages for bad files."""
 
 from __future__ import annotations
 
 import gzip
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.io.reading import load, write
 from xent_cli.errors import InputError, UsageError
-from xent_cli.io.readers import ReadOptions, Table, read, sniff_delimiter
-from xent_cli.io.sources import resolve
-
-
-def load(path: Path, **options: object) -> tuple[Table, np.ndarray, list[str] | None, list[int] | None]:
-    table = read(resolve(str(path), stdin_is_terminal=True), ReadOptions(**options))  # type: ignore[arg-type]
-    blocks = list(table.blocks())
-    values = np.concatenate([b.values for b in blocks])
-    ids = None if blocks[0].ids is None else [i for b in blocks for i in (b.ids or [])]
-    if blocks[0].lines is not None:
-        lines = [int(x) for b in blocks for x in b.lines]
-    elif table.line_of is not None:  # text read by pandas: lines found on demand, for messages
-        found = [table.line_of(row) for row in range(len(values))]
-        lines = None if None in found else [int(x) for x in found if x is not None]
-    else:
-        lines = None
-    return table, values, ids, lines
-
-
-def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
-    path = tmp_path / name
-    path.write_bytes(content.encode() if isinstance(content, str) else content)
-    return path
+from xent_cli.io.readers import sniff_delimiter
 
 
 def test_csv_with_header_and_ids(tmp_path: Path) -> None:
@@ -185,128 +163,6 @@ def test_blocks_span_the_file(tmp_path: Path) -> None:
     assert values.shape == (1000, 2)
     assert ids is not None and ids[-1] == "r999"
     assert lines is not None and lines[-1] == 1001
-
-
-# --- JSON -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("document", "outcomes", "ids", "values"),
-    [
-        ([0.2, 0.8], None, None, [[0.2, 0.8]]),
-        ([[0.2, 0.8], [0.5, 0.5]], None, None, [[0.2, 0.8], [0.5, 0.5]]),
-        ({"cat": 0.2, "dog": 0.8}, ["cat", "dog"], None, [[0.2, 0.8]]),
-        (
-            [{"id": "a", "cat": 0.2, "dog": 0.8}, {"dog": 0.5, "cat": 0.5, "id": "b"}],
-            ["cat", "dog"],
-            ["a", "b"],
-            [[0.2, 0.8], [0.5, 0.5]],
-        ),
-        ([-1e999, 0.0], None, None, [[-np.inf, 0.0]]),
-    ],
-)
-def test_json_shapes(
-    tmp_path: Path,
-    document: object,
-    outcomes: list[str] | None,
-    ids: list[str] | None,
-    values: list[list[float]],
-) -> None:
-    text = json.dumps(document).replace("-Infinity", "-Infinity")
-    table, array, got_ids, _ = load(write(tmp_path, "a.json", text))
-    assert table.outcomes == outcomes
-    assert got_ids == ids
-    np.testing.assert_array_equal(array, values)
-
-
-def test_json_accepts_inf_strings(tmp_path: Path) -> None:
-    _, values, _, _ = load(write(tmp_path, "a.json", '[["-inf", 0]]'))
-    assert values[0, 0] == -np.inf
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("[0.2, 0.8,]", "line 1, column 11: invalid JSON"),
-        ("[[0.2, 0.8], [0.5]]", "row 2: has 1 values, expected 2"),
-        ('[{"a": 0.2, "b": 0.8}, {"a": 0.5}]', "row 2: lacks 'b'"),
-        ('[{"a": 0.2, "b": 0.8}, {"a": 0.5, "b": 0.2, "c": 0.3}]', "row 2: has unexpected 'c'"),
-        ("[[0.2, true]]", "row 1, column 2: true is not a number"),
-        ('"hello"', "expected a JSON list or object of numbers"),
-        ("[]", "holds no rows"),
-        ("", "is empty"),
-        ('[[0.2], {"a": 1}]', "row 2: is an object, but earlier rows are lists"),
-    ],
-)
-def test_json_errors(tmp_path: Path, text: str, message: str) -> None:
-    with pytest.raises(InputError, match=message.replace("(", r"\(").replace("[", r"\[")):
-        load(write(tmp_path, "a.json", text))
-
-
-def test_json_lines_with_ids_and_blank_lines(tmp_path: Path) -> None:
-    text = '{"id": "a", "cat": 0.2, "dog": 0.8}\n\n{"id": "b", "cat": 0.5, "dog": 0.5}\n'
-    table, values, ids, lines = load(write(tmp_path, "a.jsonl", text))
-    assert table.outcomes == ["cat", "dog"]
-    assert ids == ["a", "b"]
-    assert lines == [1, 3]
-    assert values.shape == (2, 2)
-
-
-def test_json_lines_error_names_row_and_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "a.jsonl", '[0.2, 0.8]\n\n[0.5, "x"]\n')
-    with pytest.raises(InputError, match=r'row 2 \(line 3\), column 2: "x" is not a number'):
-        load(path)
-
-
-def test_json_lines_in_blocks(tmp_path: Path) -> None:
-    text = "".join(f"[{i / 100}, {1 - i / 100}]\n" for i in range(100))
-    _, values, _, lines = load(write(tmp_path, "a.jsonl", text), block_rows=7)
-    assert values.shape == (100, 2)
-    assert lines == list(range(1, 101))
-
-
-# --- NumPy and compression ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize("shape", [(4,), (3, 4), (2, 3, 4)])
-def test_npy_shapes(tmp_path: Path, shape: tuple[int, ...]) -> None:
-    array = np.full(shape, 0.25, dtype=np.float32)
-    path = tmp_path / "a.npy"
-    np.save(path, array)
-    _, values, _, _ = load(path)
-    assert values.shape == (int(np.prod(shape[:-1])), 4)
-    assert values.dtype == np.float32  # kept compact until computed
-
-
-def test_npy_in_blocks(tmp_path: Path) -> None:
-    path = tmp_path / "a.npy"
-    np.save(path, np.full((1000, 4), 0.25))
-    table = read(resolve(str(path), stdin_is_terminal=True), ReadOptions(block_rows=300))
-    assert [len(b) for b in table.blocks()] == [300, 300, 300, 100]
-
-
-def test_gzipped_npy(tmp_path: Path) -> None:
-    raw = tmp_path / "a.npy"
-    np.save(raw, np.full((2, 2), 0.5))
-    path = tmp_path / "a.npy.gz"
-    path.write_bytes(gzip.compress(raw.read_bytes()))
-    _, values, _, _ = load(path)
-    assert values.shape == (2, 2)
-
-
-def test_npy_of_strings_is_an_error(tmp_path: Path) -> None:
-    path = tmp_path / "a.npy"
-    np.save(path, np.array(["a", "b"]))
-    with pytest.raises(InputError, match="not numbers"):
-        load(path)
-
-
-def test_truncated_npy_is_an_error(tmp_path: Path) -> None:
-    path = tmp_path / "a.npy"
-    np.save(path, np.full((10, 10), 0.1))
-    path.write_bytes(path.read_bytes()[:100])
-    with pytest.raises(InputError, match="is not a valid .npy file"):
-        load(path)
 
 
 def test_gzipped_csv(tmp_path: Path) -> None:
