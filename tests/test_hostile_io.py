@@ -394,7 +394,7 @@ def test_dask_engine_is_quiet_when_8787_is_taken(tmp_path: Path, port_8787_taken
 def test_a_local_cluster_is_sized_to_the_cpus_this_process_may_use() -> None:
     code = (
         "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
-        "from xent_cli.pipeline.engine import local_workers; print(local_workers())"
+        "from xent_cli.system import usable_cpus; print(usable_cpus())"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60, check=True)
     assert done.stdout == b"1\n"

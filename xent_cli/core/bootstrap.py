@@ -43,6 +43,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from xent_cli.system import usable_cpus
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
@@ -162,7 +164,7 @@ def _compiled_sums(
 ) -> None:
     """The compiled kernel on up to :data:`THREADS` threads, each over its own resamples."""
     groups = -(-resamples // 4)
-    threads = max(1, min(THREADS, _cpus(), groups))
+    threads = max(1, min(THREADS, usable_cpus(), groups))
     cuts = [groups * k // threads for k in range(threads + 1)]
 
     counts = np.zeros(resamples)
@@ -181,12 +183,6 @@ def _compiled_sums(
             for done in [pool.submit(run, k) for k in range(threads)]:
                 done.result()
     total.counts += counts.astype(np.int64)
-
-
-def _cpus() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def percentile_interval(means: NDArray[np.float64], level: float) -> tuple[float, float]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 from xent_cli.errors import UsageError
+from xent_cli.system import usable_cpus
 
 BACKENDS = ("auto", "numba", "numpy", "careful")
 # Blocks smaller than this go the careful way under ``auto``: importing numba
@@ -140,11 +141,8 @@ def backend(
 
 
 def threads() -> int:
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(2, cores))
+    """Threads for the kernels: at most two."""
+    return min(2, usable_cpus())
 
 
 def pool() -> ThreadPoolExecutor:

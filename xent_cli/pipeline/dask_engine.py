@@ -34,7 +34,6 @@ from xent_cli.pipeline.engine import (
     Needs,
     Session,
     Task,
-    local_workers,
     merged_result,
     resample_partial,
 )
@@ -47,6 +46,7 @@ from xent_cli.pipeline.partials import (
     merge_digests,
     row_offsets,
 )
+from xent_cli.system import usable_cpus
 from xent_cli.tuning import tune_allocator
 
 if TYPE_CHECKING:
@@ -393,7 +393,7 @@ def _local_cluster(debug: bool) -> Any:
     # No dashboard, and its HTTP server (health checks) on a free port: a taken 8787 is
     # no reason for a warning. Workers keep their warnings to themselves too.
     return LocalCluster(
-        n_workers=local_workers(),
+        n_workers=usable_cpus(),
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",

@@ -10,7 +10,6 @@ digest; the numbers are the local engine's, bit for bit.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -136,13 +135,6 @@ def merged_result(parts: list[Partial], spec: ResultSpec, needs: Needs) -> Resul
     result = merge(parts, spec)
     result.resample_sums = sums
     return result
-
-
-def local_workers() -> int:
-    """The CPUs this process may run on (its affinity mask), not all the machine has."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
 
 
 def resample_partial(partial: Partial, start: int, resamples: int, seed: int) -> ResampleSums:
