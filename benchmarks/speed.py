@@ -393,6 +393,16 @@ def _scaling_row(name: str, n: int, argv: list[str], rounds: int) -> None:
     print(f"| {name} | {n:,} | {wall:.2f} | {cpu:.2f} | {wall / n * 1e6:.2f} | {peak:.0f} |", flush=True)
 
 
+def compile_xent() -> None:
+    """Byte-compile xent_cli, as ``pip install`` does: a development install run with
+    PYTHONDONTWRITEBYTECODE set would otherwise compile every module on every start."""
+    import compileall
+
+    import xent_cli
+
+    compileall.compile_dir(str(Path(xent_cli.__file__).parent), quiet=1)
+
+
 def default_install(name: str = "xent-cli") -> dict[str, float]:
     """MiB on disk of each distribution a default ``pip install`` of ``name`` brings (no extras),
     as installed in this environment."""
@@ -462,6 +472,7 @@ def main() -> None:
     args = parser.parse_args()
     DATA.mkdir(exist_ok=True)
     xent = xent_command()
+    compile_xent()
     print("generating data (once) ...", file=sys.stderr)
     everything = workloads(10 if args.quick else 1, xent)
     chosen = [w for w in everything if args.only is None or w.key in args.only.split(",")]
