@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 from xent_cli.columns.buffer import RowBuffer
@@ -161,7 +162,7 @@ class LabelledReader:
                 keep = np.array([not _same_label(t, ignore) for t in texts], dtype=bool)
                 self.ignored += int(n - keep.sum())
             targets = np.array(
-                [mapper(t, wheres(i)) if keep[i] else 0 for i, t in enumerate(texts)], dtype=np.intp
+                [mapper(t, partial(wheres, i)) if keep[i] else 0 for i, t in enumerate(texts)], dtype=np.intp
             )
             yield table, block, targets, keep
             self.seen += n

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 from xent_cli.columns.buffer import RowBuffer
@@ -379,7 +380,7 @@ class TargetReader:
             self.table, block, self.labels, self.seen, None, set(), pair_position=self.pair_position
         )
         self.seen += len(block)
-        return np.array([self.mapper(t, wheres(i)) for i, t in enumerate(texts)], dtype=np.intp)
+        return np.array([self.mapper(t, partial(wheres, i)) for i, t in enumerate(texts)], dtype=np.intp)
 
     def finish(self, rows: int) -> None:
         if self.labels is not None and len(self.labels.values) != rows:

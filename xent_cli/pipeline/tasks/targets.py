@@ -23,7 +23,9 @@ class TargetMapper:
         self.outcomes = outcomes
         self.binary = binary
 
-    def __call__(self, text: str, where: str) -> int:
+    def __call__(self, text: str, where_of: Callable[[], str]) -> int:
+        """The class index of ``text``; ``where_of()`` names the row for an error (found only then:
+        naming a line may read the file again)."""
         if not self.binary and text in self.index:
             return self.index[text]
         try:
@@ -32,6 +34,7 @@ class TargetMapper:
             number = math.nan
         if number.is_integer() and 0 <= number < self.n_classes:
             return int(number)
+        where = where_of()
         if self.binary:
             raise InputError(f"{where}: target {text!r} is not 0 or 1", hint="binary targets are 0 or 1")
         if number == number:  # a number, but out of range
