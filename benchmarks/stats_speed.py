@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from xent_cli.columns.statistics import mean as exact_mean  # what results use
 from xent_cli.core.stats import (
     ExactSum,
     Moments,
@@ -33,7 +34,6 @@ from xent_cli.core.stats import (
     exact_percentiles,
     percentiles,
 )
-from xent_cli.results import exact_sum as fsum_in_slices  # what results.py does
 
 PANEL_QS = [0, 0.1, 1, 5, 10, 50, 90, 95, 99, 99.9, 100]
 
@@ -75,7 +75,7 @@ def run(size: int, repeat: int) -> None:
         lambda: ExactSum().add(x).value(),
         {
             "math.fsum(x.tolist())": lambda: math.fsum(x.tolist()),
-            "results.exact_sum": lambda: fsum_in_slices(x),
+            "columns.statistics.mean": lambda: exact_mean(x),
             "np.sum (inexact)": lambda: np.sum(x),
         },
         repeat,
