@@ -80,3 +80,12 @@ def test_sample_columns_come_in_blocks_of_columns(tmp_path: Path) -> None:
     x = [value for block in blocks for value in block[0]]
     y = [value for block in blocks for value in block[1]]
     assert (x, y) == (["a", "b", "a", "c"], ["1", "2", "2", "1"])
+
+
+def test_a_named_column_missing_from_short_rows_is_one_error(tmp_path: Path) -> None:
+    # The header names three columns, the rows hold two: an InputError, never pandas' ValueError.
+    path = tmp_path / "short.csv"
+    path.write_text("a,b,w\n0.5,0.5\n0.2,0.8\n")
+    source = resolve(str(path), stdin_is_terminal=True)
+    with pytest.raises(InputError, match=r"short.csv: has no column 'w'"):
+        list(read_sample_columns(source, ReadOptions(), ["w"], ["--weights"]))

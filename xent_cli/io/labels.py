@@ -248,8 +248,6 @@ def _csv_sample_columns(
                 sep=sep,
                 header=None,
                 skiprows=skip,
-                # Only the named columns are converted (to text): the others are skipped.
-                usecols=sorted(set(indices)),
                 dtype=str,
                 keep_default_na=False,
                 encoding="utf-8-sig",
@@ -260,7 +258,7 @@ def _csv_sample_columns(
             for chunk in reader:
                 columns = []
                 for name, index in zip(names, indices, strict=True):
-                    if index not in chunk.columns:
+                    if index >= chunk.shape[1]:
                         raise InputError(f"{label}: has no column {name!r}")
                     values = chunk[index].str.strip().tolist()
                     if "" in values:
