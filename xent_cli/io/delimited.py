@@ -502,6 +502,7 @@ def _read_csv_options(
 # after it is padded, a longer one refused). So every piece after the first, and a
 # serial read that starts in the middle, is parsed behind a made-up first row of the
 # layout's width (:func:`_lead_row`), which is dropped again.
+
 # Bytes of text per piece, at most (pandas holds several times a piece while it parses one).
 PIECE_BYTES = 2 << 20
 # Bytes of text per piece, at least (a call to pandas costs about a millisecond; tests set 1).
@@ -677,12 +678,11 @@ class _LinePieces:
             chunks.append(data)
 
 
-def _last_line_end(data: bytes, stop: int | None = None) -> int:
-    """Where the last whole line of ``data[:stop]`` ends (0: none); a CR at its end may be half a CRLF."""
-    stop = len(data) if stop is None else stop
-    end = data.rfind(b"\n", 0, stop) + 1
-    cr = data.rfind(b"\r", end, stop)
-    if 0 <= cr < stop - 1:
+def _last_line_end(data: bytes) -> int:
+    """Where the last whole line of ``data`` ends (0: none); a CR at its end may be half a CRLF."""
+    end = data.rfind(b"\n") + 1
+    cr = data.rfind(b"\r", end)
+    if 0 <= cr < len(data) - 1:
         return cr + 1  # a lone CR: the byte after it is not LF
     return end
 
