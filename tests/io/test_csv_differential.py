@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xent_cli.errors import InputError, UsageError
-from xent_cli.io import delimited
+from xent_cli.io import csvparse
 from xent_cli.io.delimited import describe
 from xent_cli.io.readers import ReadOptions, read
 from xent_cli.io.sources import open_source, resolve
@@ -97,7 +97,7 @@ def delimited_files(draw: st.DrawFn, delimiter: str) -> bytes:
 @pytest.fixture(autouse=True)
 def _pieces_of_a_few_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     # Pieces as small as the blocks (a few rows), so that every construct falls at a piece's end.
-    monkeypatch.setattr(delimited, "MIN_PIECE_BYTES", 1)
+    monkeypatch.setattr(csvparse, "MIN_PIECE_BYTES", 1)
 
 
 def xent_rows(

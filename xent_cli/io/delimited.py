@@ -3,8 +3,8 @@
 The first lines (up to a few thousand, and always at least two data rows, however wide)
 are sampled and described to :func:`xent_cli.io.layout.decide`, which says what each
 column is. The rows are parsed by pandas' C parser, in pieces on two threads
-(:func:`parallel_frames`, which falls back to one stream where a piece cannot stand on
-its own), or, for rows wider than :data:`WIDE_COLUMNS` (vocabularies), by NumPy's
+(:func:`xent_cli.io.csvparse.parallel_frames`, which falls back to one stream where a
+piece cannot stand on its own), or, for rows wider than :data:`WIDE_COLUMNS` (vocabularies), by NumPy's
 ``loadtxt``, whose cost does not grow with the number of columns per row.
 """
 
@@ -13,14 +13,22 @@ from __future__ import annotations
 import csv
 import io
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any
 
 from xent_cli.errors import InputError
 from xent_cli.io import layout as rule
-from xent_cli.io.sources import OpenedSource, WrappedStream
+from xent_cli.io.csvparse import (
+    LONG_LINE_HINT,
+    PARSE_THREADS,
+    WHITESPACE,
+    DelimitedLayout,
+    LineLimitedStream,
+    decode_error,
+    parallel_frames,
+)
+from xent_cli.io.sources import OpenedSource
 from xent_cli.io.table import (
     READ_AHEAD,
     Block,
@@ -39,8 +47,6 @@ if TYPE_CHECKING:
 DELIMITERS = (",", ";", "\t", "|")
 # A wide row's line, split by a wrong candidate delimiter, is one huge field.
 csv.field_size_limit(min(sys.maxsize, 1 << 62))
-# Sniffed when no delimiter above splits the lines: runs of spaces (np.savetxt's default).
-WHITESPACE = " "
 # Rows wider than this are parsed by NumPy's loadtxt (pandas' cost grows with the columns).
 WIDE_COLUMNS = 4096
 # Bytes sampled for the layout, at most (more only to reach two data rows).
@@ -107,12 +113,6 @@ def even_quote_cut(buffer: bytes | bytearray, start: int = 0, quotes_before: int
         if newline >= 0:
             return newline + 1
     return 0
-
-
-LONG_LINE_HINT = (
-    "set XENT_MAX_LINE_BYTES to read longer lines (a quoted field that never closes "
-    "makes one endless line: check for a stray '\"')"
-)
 
 
 def _lines_end(buffer: bytes | bytearray, scanned: int, quotes: int, quoted: bool) -> int:
@@ -248,31 +248,6 @@ def _sample(opened: OpenedSource, options: ReadOptions) -> _Parsed:
     )
 
 
-@dataclass
-class DelimitedLayout:
-    """A layout applied to delimited text: what the block parser needs."""
-
-    delimiter: str
-    layout: rule.Layout
-    width: int
-    # Records before the data that the parser skips: comment and blank lines, and the header.
-    skip_records: int
-    # The file line of the first data row when nothing between the rows is blank or quoted.
-    first_data_line: int
-    prepended_id: bool = False
-    # Physical lines the skipped records span (a quoted header cell may hold a line break).
-    skip_lines: int = 0
-
-    @property
-    def header(self) -> list[str] | None:
-        return self.layout.names if self.layout.header else None
-
-    @property
-    def lines_before_stream(self) -> int:
-        """File lines before the text the parser reads (the blank prefix dropped from it)."""
-        return self.first_data_line - self.skip_records - 1
-
-
 def describe(opened: OpenedSource, options: ReadOptions) -> tuple[DelimitedLayout, rule.Sample]:
     """Sample the text and decide its layout."""
     parsed = _sample(opened, options)
@@ -344,369 +319,6 @@ def _expected_rows(opened: OpenedSource) -> int | None:
     if size is None or not lines:
         return None
     return int(size * lines / len(opened.head))
-
-
-# --- rows -------------------------------------------------------------------------------------------
-
-
-def parser_error(label: str, exc: Exception, line_offset: int = 0) -> InputError:
-    """A pandas parser failure as a message; ``line_offset`` lines precede the parsed text."""
-    import re
-
-    text = str(exc)
-    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
-    if match:
-        expected, line, saw = match.groups()
-        return InputError(
-            f"{label}: line {int(line) + line_offset}: has {saw} fields, expected {expected}",
-            hint="every row needs the same number of columns",
-        )
-    match = re.search(r"EOF inside string starting at row (\d+)", text)
-    if match:
-        return InputError(
-            f"{label}: line {int(match.group(1)) + line_offset + 1}: a quoted field never closes",
-            hint="check for a stray '\"'",
-        )
-    if isinstance(exc, UnicodeDecodeError):
-        return decode_error(label, exc)
-    return InputError(f"{label}: cannot parse: {text.splitlines()[0] if text else exc!r}")
-
-
-def decode_error(label: str, exc: UnicodeDecodeError) -> InputError:
-    byte = exc.object[exc.start : exc.start + 1].hex() if exc.object else "?"
-    return InputError(
-        f"{label}: is not UTF-8 text (byte 0x{byte})",
-        hint="name its encoding, e.g. --encoding latin-1 (or cp1252), or convert it with iconv",
-    )
-
-
-class LineLimitedStream(WrappedStream):
-    """A byte stream that refuses a line longer than ``limit`` (``XENT_MAX_LINE_BYTES``).
-
-    A parser holds a whole line (a row) in memory; without a newline in sight (``/dev/zero``,
-    a quoted field that never closes) that would be the whole input.
-    """
-
-    def __init__(self, inner: IO[bytes], limit: int, label: str) -> None:
-        super().__init__(inner, label)
-        self._limit = limit
-        self._run = 0  # bytes since the last line end
-
-    def read(self, size: int | None = -1) -> bytes:
-        data = self._inner.read(-1 if size is None else size)
-        end = max(data.rfind(b"\n"), data.rfind(b"\r"))
-        self._run = self._run + len(data) if end < 0 else len(data) - end - 1
-        if self._run > self._limit:
-            raise InputError(
-                f"{self._label}: a line is longer than {size_text(self._limit)}", hint=LONG_LINE_HINT
-            )
-        return data
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-def frames(
-    opened: OpenedSource,
-    shape: DelimitedLayout,
-    options: ReadOptions,
-    *,
-    rows: int,
-    text_columns: dict[int, Any],
-) -> Iterator[Any]:
-    """The data rows as pandas frames of at most ``rows`` rows, columns numbered from 0.
-
-    pandas' C parser reads the whole stream, so it alone decides where a row starts and
-    ends (quotes, blank lines, CRLF or a lone CR, the byte-order mark): the rows are
-    exactly those ``pandas.read_csv`` reads. ``text_columns`` maps columns to the dtype
-    they are read as (ids and labels as text); the rest are inferred per frame.
-    """
-    stream = LineLimitedStream(opened.raw_stream(), max_line_bytes(), opened.label)
-    return _stream_frames(
-        stream,
-        opened.label,
-        shape,
-        options,
-        rows=rows,
-        text_columns=text_columns,
-        skip=shape.skip_records,
-        line_offset=shape.lines_before_stream,
-    )
-
-
-def _stream_frames(
-    stream: io.RawIOBase,
-    label: str,
-    shape: DelimitedLayout,
-    options: ReadOptions,
-    *,
-    rows: int,
-    text_columns: dict[int, Any],
-    skip: int,
-    line_offset: int,
-    lead_row: bool = False,
-) -> Iterator[Any]:
-    """:func:`frames` of ``stream``, which starts ``line_offset`` lines into the file (closed at the end).
-
-    With ``lead_row``, the stream's first row is :func:`_lead_row`'s, and is dropped.
-    """
-    import pandas as pd
-
-    try:
-        reader = pd.read_csv(stream, chunksize=rows, **_read_csv_options(shape, options, text_columns, skip))
-        with reader:
-            for frame in reader:
-                if lead_row:
-                    frame, lead_row = frame.iloc[1:], False
-                yield frame
-    except pd.errors.EmptyDataError:
-        return
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise parser_error(label, exc, line_offset) from None
-    finally:
-        stream.close()
-
-
-def _read_csv_options(
-    shape: DelimitedLayout, options: ReadOptions, text_columns: dict[int, Any], skip: int
-) -> dict[str, Any]:
-    """``pandas.read_csv``'s arguments for the data rows: one spelling for every way xent calls it."""
-    return {
-        "sep": r"\s+" if shape.delimiter == WHITESPACE else shape.delimiter,
-        "header": None,
-        "skiprows": skip,
-        "dtype": text_columns or None,
-        "decimal": options.decimal,
-        "encoding": "utf-8",
-        "engine": "c",
-    }
-
-
-# --- rows parsed in pieces, side by side ------------------------------------------------------------
-#
-# pandas parses one stream on one thread. To use more, the text is handed to pandas in
-# pieces that end at a line end, parsed side by side, and taken in order. A piece's end
-# is a row's end only when no quoted field spans it; pandas' tokenizer says so itself:
-# a piece that ends inside a quoted field fails ("EOF inside string"). Every piece
-# starts where the one before ended cleanly, the first where the data starts, so by
-# induction the rows of clean pieces are exactly the rows of one stream. The first piece
-# that fails for any reason (a quoted line break at its end, a ragged row, bad UTF-8),
-# or whose width is not the layout's, is read again together with everything after it
-# as one stream (:func:`_stream_frames`): the rows, and any error with its line, are
-# then those of the serial read.
-#
-# What pandas does at the start of a stream differs from the middle of one: a byte-order
-# mark there is dropped, and the first row sets the number of fields (a shorter row
-# after it is padded, a longer one refused). So every piece after the first, and a
-# serial read that starts in the middle, is parsed behind a made-up first row of the
-# layout's width (:func:`_lead_row`), which is dropped again.
-
-# Bytes of text per piece, at most (pandas holds several times a piece while it parses one).
-PIECE_BYTES = 2 << 20
-# Bytes of text per piece, at least (a call to pandas costs about a millisecond; tests set 1).
-MIN_PIECE_BYTES = 1 << 16
-# Threads parsing pieces, at most (beside the thread that computes).
-PARSE_THREADS = 2
-# Pieces parsed or waiting beyond one per thread.
-PIECES_AHEAD = 2
-
-
-def parallel_frames(
-    opened: OpenedSource,
-    shape: DelimitedLayout,
-    options: ReadOptions,
-    *,
-    rows: int,
-    text_columns: dict[int, Any],
-    workers: int,
-) -> Iterator[Any]:
-    """:func:`frames`, parsed by ``workers`` threads a piece each (see the comment above)."""
-    import collections
-    from concurrent.futures import Future
-
-    label = opened.label
-    stream = LineLimitedStream(opened.raw_stream(), max_line_bytes(), label)
-    cutter = _LinePieces(stream, _piece_bytes(opened, rows), first_lines=shape.skip_lines)
-    pool = _parse_pool(workers)
-    # Pieces handed out and not yet taken: (text, its number, its frame and line ends).
-    pending: collections.deque[tuple[bytes, int, Future[tuple[Any, int]]]] = collections.deque()
-    lines_before = 0  # line ends in the pieces taken
-    serial = False
-    try:
-        while True:
-            while len(pending) < workers + PIECES_AHEAD:
-                piece = cutter.next_piece()
-                if piece is None:
-                    break
-                number = cutter.pieces - 1
-                future = pool.submit(_parse_piece, piece, number, shape, options, text_columns)
-                pending.append((piece, number, future))
-            if not pending:
-                return
-            frame, lines = pending[0][2].result()
-            if frame is None:
-                break
-            pending.popleft()
-            lines_before += lines
-            for start in range(0, len(frame), rows):
-                yield frame if len(frame) <= rows else frame.iloc[start : start + rows]
-        # Serial from the first piece that did not parse cleanly on its own.
-        serial = True
-        number = pending[0][1]
-        lead = [_lead_row(shape)] if number else []
-        tail = _ChainedStream([*lead, *(p for p, _, _ in pending)], cutter.rest, stream, label)
-        for *_, future in pending:
-            future.cancel()
-        pending.clear()
-        yield from _stream_frames(
-            tail,
-            label,
-            shape,
-            options,
-            rows=rows,
-            text_columns=text_columns,
-            skip=0 if number else shape.skip_records,
-            line_offset=shape.lines_before_stream + lines_before - len(lead),
-            lead_row=bool(lead),
-        )
-    finally:
-        for *_, future in pending:
-            future.cancel()
-        if not serial:
-            stream.close()
-
-
-_POOL: list[Any] = []  # the one parse pool, made on first use
-_POOL_LOCK = threading.Lock()
-
-
-def _parse_pool(workers: int) -> Any:
-    """The threads that parse pieces, one set for the process: two files read side by side
-    (``xent kl p.csv q.csv``) share them rather than each bringing its own."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with _POOL_LOCK:
-        if not _POOL:
-            _POOL.append(ThreadPoolExecutor(workers, thread_name_prefix="xent-parse"))
-        return _POOL[0]
-
-
-def _parse_piece(
-    piece: bytes, number: int, shape: DelimitedLayout, options: ReadOptions, text_columns: dict[int, Any]
-) -> tuple[Any, int]:
-    """Piece ``number``'s rows as a frame (empty when it holds none; None when it must be read
-    serially), and its line ends (counted here, off the thread that hands out the pieces)."""
-    frame = _piece_frame(piece, number, shape, options, text_columns)
-    return frame, (_line_ends(piece) if frame is not None else 0)
-
-
-def _piece_frame(
-    piece: bytes, number: int, shape: DelimitedLayout, options: ReadOptions, text_columns: dict[int, Any]
-) -> Any:
-    import pandas as pd
-
-    skip = 0 if number else shape.skip_records
-    text = io.BytesIO(b"".join((_lead_row(shape), piece)) if number else piece)
-    try:
-        frame = pd.read_csv(text, **_read_csv_options(shape, options, text_columns, skip))
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
-    except (pd.errors.ParserError, UnicodeDecodeError):
-        return None
-    if len(frame) and frame.shape[1] != shape.width:
-        return None
-    return frame.iloc[1:] if number else frame
-
-
-def _lead_row(shape: DelimitedLayout) -> bytes:
-    """A made-up first row of the layout's width, of zeros (they keep an integer column integer)."""
-    separator = " " if shape.delimiter == WHITESPACE else shape.delimiter
-    return (separator.join(["0"] * shape.width) + "\n").encode()
-
-
-def _piece_bytes(opened: OpenedSource, rows: int) -> int:
-    """Bytes of text for about ``rows`` rows, judged from the sampled head."""
-    head = opened.head
-    per_row = len(head) / max(1, head.count(b"\n"))
-    return int(min(PIECE_BYTES, max(MIN_PIECE_BYTES, rows * per_row)))
-
-
-def _line_ends(text: bytes) -> int:
-    """Line ends as pandas counts them: LF, CRLF and a lone CR, one each."""
-    import numpy as np
-
-    # NumPy counts without holding the GIL (bytes.count holds it, a byte at a time).
-    view = np.frombuffer(text, dtype=np.uint8)
-    newlines = int(np.count_nonzero(view == ord("\n")))
-    if b"\r" not in text:
-        return newlines
-    return newlines + int(np.count_nonzero(view == ord("\r"))) - text.count(b"\r\n")
-
-
-class _LinePieces:
-    """A byte stream in pieces of about ``size`` bytes, each ending at a line end.
-
-    The first piece holds more than ``first_lines`` line ends (the records the parser
-    skips before the data are in it). The bytes after the last piece's end wait in
-    :attr:`rest`.
-    """
-
-    def __init__(self, stream: io.RawIOBase, size: int, *, first_lines: int) -> None:
-        self._stream = stream
-        self._size = size
-        self._first_lines = first_lines
-        self.rest = b""
-        self.pieces = 0
-
-    def next_piece(self) -> bytes | None:
-        chunks = [self.rest] if self.rest else []
-        self.rest = b""
-        while True:
-            data = self._stream.read(self._size)
-            if not data:
-                if not chunks:
-                    return None
-                self.pieces += 1
-                return b"".join(chunks)
-            cut = _last_line_end(data)
-            if cut and (self.pieces or _line_ends(b"".join([*chunks, data[:cut]])) > self._first_lines):
-                self.rest = data[cut:]
-                self.pieces += 1
-                return b"".join([*chunks, memoryview(data)[:cut]])
-            chunks.append(data)
-
-
-def _last_line_end(data: bytes) -> int:
-    """Where the last whole line of ``data`` ends (0: none); a CR at its end may be half a CRLF."""
-    end = data.rfind(b"\n") + 1
-    cr = data.rfind(b"\r", end)
-    if 0 <= cr < len(data) - 1:
-        return cr + 1  # a lone CR: the byte after it is not LF
-    return end
-
-
-class _ChainedStream(WrappedStream):
-    """``pieces``, then ``rest``, then what is left of ``inner``: one stream again."""
-
-    def __init__(self, pieces: list[bytes], rest: bytes, inner: io.RawIOBase, label: str) -> None:
-        super().__init__(cast("IO[bytes]", inner), label)
-        self._held = [memoryview(p) for p in [*pieces, rest] if p]
-
-    def readinto(self, buffer: Any) -> int:
-        if self._held:
-            head = self._held[0]
-            n = min(len(buffer), len(head))
-            buffer[:n] = head[:n]
-            if n == len(head):
-                self._held.pop(0)
-            else:
-                self._held[0] = head[n:]
-            return n
-        data = self._inner.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 def line_of_row(opened: OpenedSource, shape: DelimitedLayout, row: int) -> int | None:

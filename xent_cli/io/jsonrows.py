@@ -87,7 +87,7 @@ def load_json(text: str | bytes, label: str, line: int | None = None) -> Any:
         where = f"line {line}" if line is not None else f"line {exc.lineno}, column {exc.colno}"
         raise InputError(f"{label}: {where}: invalid JSON: {exc.msg}") from None
     except UnicodeDecodeError as exc:
-        from xent_cli.io.delimited import decode_error
+        from xent_cli.io.csvparse import decode_error
 
         raise decode_error(label, exc) from None
     except ValueError as exc:  # e.g. an integer string conversion limit
@@ -131,7 +131,7 @@ def read_document(opened: OpenedSource) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        from xent_cli.io.delimited import decode_error
+        from xent_cli.io.csvparse import decode_error
 
         raise decode_error(label, exc) from None
 

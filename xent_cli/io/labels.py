@@ -15,7 +15,8 @@ from collections.abc import Iterator
 
 from xent_cli.errors import InputError, UsageError
 from xent_cli.io import layout as rule
-from xent_cli.io.delimited import WHITESPACE, describe, frames, line_of_row, parser_error
+from xent_cli.io.csvparse import WHITESPACE, frames, parser_error
+from xent_cli.io.delimited import describe, line_of_row
 from xent_cli.io.jsonrows import Frame, frame_of, json_items, label_text, load_json, read_document
 from xent_cli.io.sources import OpenedSource, Source, open_source
 from xent_cli.io.table import Labels, ReadOptions, row_where
