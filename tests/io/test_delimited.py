@@ -10,7 +10,7 @@ import pytest
 
 from tests.io.reading import load, write
 from xent_cli.errors import InputError, UsageError
-from xent_cli.io.readers import sniff_delimiter
+from xent_cli.io.delimited import sniff_delimiter
 
 
 def test_csv_with_header_and_ids(tmp_path: Path) -> None:

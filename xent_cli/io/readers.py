@@ -15,22 +15,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from xent_cli.errors import InputError, UsageError
-from xent_cli.io.delimited import sniff_delimiter
-from xent_cli.io.labels import LABEL_NAMES, read_labels, read_sample_columns
 from xent_cli.io.sources import ARCHIVE_FORMATS, OpenedSource, Source, open_source
 from xent_cli.io.table import DEFAULT_BLOCK_ROWS, Block, Labels, ReadOptions, Table
 
+# The readers of text formats (pandas and the layout rule behind them) are imported on
+# first use: inline numbers (``xent entropy 0.5,0.5``) need none of them.
 __all__ = [
     "DEFAULT_BLOCK_ROWS",
-    "LABEL_NAMES",
     "Block",
     "Labels",
     "ReadOptions",
     "Table",
     "read",
-    "read_labels",
-    "read_sample_columns",
-    "sniff_delimiter",
 ]
 
 

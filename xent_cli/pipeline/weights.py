@@ -66,7 +66,7 @@ def read_weights(text: str, pred_spec: InputSpec) -> Weights:
     """
     import numpy as np
 
-    from xent_cli.io.readers import read_labels
+    from xent_cli.io.labels import read_labels
     from xent_cli.io.sources import Source
     from xent_cli.pipeline.tasks import target_source
 

@@ -201,7 +201,7 @@ def count_samples(
     """
     from collections import Counter
 
-    from xent_cli.io.readers import read_sample_columns
+    from xent_cli.io.labels import read_sample_columns
 
     if spec.source.inline is not None:
         raise UsageError("samples come from a table (a file or stdin), not an inline list")

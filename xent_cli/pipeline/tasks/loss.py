@@ -112,7 +112,7 @@ class LabelledReader:
         """Each block with its rows' class indices (0 where not kept) and which rows are kept."""
         import numpy as np
 
-        from xent_cli.io.readers import read_labels
+        from xent_cli.io.labels import read_labels
 
         table = open_table(self.spec, closer)
         if self.weights is not None and self.weights.column is not None:

@@ -354,7 +354,7 @@ class TargetReader:
     """Each row's actual next token (``compare --target``): a column of P, or a labels source by position."""
 
     def __init__(self, table: Table, target: str, spec: InputSpec, pair_position: bool = False) -> None:
-        from xent_cli.io.readers import read_labels
+        from xent_cli.io.labels import read_labels
 
         self.table = table
         self.labels: Labels | None = None
