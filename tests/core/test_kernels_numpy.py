@@ -1,0 +1,175 @@
+"""The numpy backend of the kernels: the plain formulas and the careful method on row ranges.
+
+The public kernels run on this backend (``XENT_KERNELS=numpy``) must give the careful
+path's numbers; the helpers are checked against SciPy and exact sums.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.spatial.distance import jensenshannon
+from scipy.special import rel_entr
+from scipy.stats import entropy as scipy_entropy
+
+from tests.core.test_kernels import assert_close
+from xent_cli.core import kernel_backend, kernels, kernels_numpy
+from xent_cli.core.distributions import prepare
+from xent_cli.core.measures import entropy_rows, kl_rows
+
+
+@pytest.fixture(autouse=True)
+def _reset_backend() -> Iterator[None]:
+    yield
+    kernel_backend.set_backend(None)
+
+
+def _use(name: str) -> None:
+    kernel_backend.set_backend(name)
+
+
+@pytest.mark.parametrize("k", [1, 5, 32, 33, 200])
+def test_row_sums_depend_on_the_row_alone(k: int) -> None:
+    """The same row gives the same bits wherever it sits in a block, within 2K ulp of the exact sum."""
+    rng = np.random.default_rng(k)
+    block = rng.random((50, k)) * 10.0 ** rng.integers(-5, 5, size=(50, k))
+    sums = kernels_numpy._row_sums(block)
+    for lo in (0, 1, 7):
+        assert np.array_equal(kernels_numpy._row_sums(block[lo:].copy()), sums[lo:])
+        assert np.array_equal(kernels_numpy._row_sums(block[lo : lo + 3]), sums[lo : lo + 3])
+    exact = np.array([math.fsum(row) for row in block])
+    assert np.all(np.abs(sums - exact) <= 2 * k * np.spacing(exact))
+
+
+def test_plain_entropy_and_kl_against_scipy() -> None:
+    rng = np.random.default_rng(11)
+    p = rng.dirichlet(np.full(6, 0.5), size=300)
+    q = rng.dirichlet(np.full(6, 0.5), size=300)
+    p[::7, 2] = 0.0
+    p /= p.sum(axis=1, keepdims=True)
+    entropy = kernels_numpy._plain_entropy(p, "probs", 1e-6)
+    kl = kernels_numpy._plain_kl(p, q, "probs", "probs", 1e-6)
+    assert entropy is not None and kl is not None
+    np.testing.assert_allclose(entropy[0], scipy_entropy(p, axis=1), rtol=1e-13, atol=0)
+    np.testing.assert_allclose(kl[0], rel_entr(p, q).sum(axis=1), rtol=1e-12, atol=0)
+    # Weights are normalized first; one row of q broadcasts against every row of p.
+    weights = kernels_numpy._plain_kl(p * 40.0, q[:1] * 3.0, "weights", "weights", 1e-6)
+    assert weights is not None
+    np.testing.assert_allclose(weights[0], rel_entr(p, q[:1]).sum(axis=1), rtol=1e-12, atol=0)
+    # A negative value, a bad total, an empty block: left to prepare().
+    assert kernels_numpy._plain_entropy(-p, "probs", 1e-6) is None
+    assert kernels_numpy._plain_entropy(p * 1.01, "probs", 1e-6) is None
+    assert kernels_numpy._plain_entropy(np.empty((0, 3)), "probs", 1e-6) is None
+
+
+def test_nearly_one_hot_rows_are_left_to_the_careful_method() -> None:
+    p = np.array([[1 - 1e-12, 1e-12], [0.5, 0.5], [0.25, 0.75]])
+    entropy = kernels_numpy._plain_entropy(p, "probs", 1e-6)
+    assert entropy is not None
+    assert entropy[1] == 2  # the rows past 1/2
+    assert_close(entropy[0], entropy_rows(prepare(p)))
+
+
+def test_numpy_pair_block_matches_the_careful_panel_and_scipy() -> None:
+    rng = np.random.default_rng(4)
+    p = rng.dirichlet(np.ones(5), size=5_000)
+    q = rng.dirichlet(np.ones(5), size=5_000)
+    targets = rng.integers(0, 5, size=5_000).astype(np.intp)
+    panel = kernels_numpy._numpy_pair_block(
+        kernels_numpy._careful_panel, p, q, "probs", "probs", 1e-6, targets
+    )
+    assert panel is not None
+    np.testing.assert_allclose(panel["js_distance"], jensenshannon(p, q, axis=1), rtol=1e-10, atol=0)
+    np.testing.assert_allclose(panel["kl"], rel_entr(p, q).sum(axis=1), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(panel["tv"], 0.5 * np.abs(p - q).sum(axis=1), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(
+        panel["log_q_target"], np.log(q[np.arange(5_000), targets]), rtol=1e-14, atol=0
+    )
+    bad = p.copy()
+    bad[4_321, 0] = np.nan
+    assert (
+        kernels_numpy._numpy_pair_block(kernels_numpy._careful_kl, bad, q, "probs", "probs", 1e-6, None)
+        is None
+    )
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    k=st.sampled_from([2, 10, 37]),
+    near_share=st.sampled_from([0.0, 0.05, 0.4, 0.9, 1.0]),
+    kind=st.sampled_from(["probs", "weights"]),
+)
+@settings(max_examples=25, deadline=None)
+def test_the_plain_numpy_formulas_keep_the_careful_digits_on_big_mixed_blocks(
+    seed: int, k: int, near_share: float, kind: str
+) -> None:
+    """Blocks of thousands of rows (several passes) mixing rows the plain formulas vouch for and rows
+    they leave to the careful method: near-equal pairs, nearly one-hot rows, zeros on either side."""
+    _use("numpy")
+    rng = np.random.default_rng(seed)
+    n = 9_000
+    p = rng.dirichlet(np.full(k, 0.7), size=n)
+    q = rng.dirichlet(np.full(k, 0.7), size=n)
+    near = rng.random(n) < near_share
+    scale = 10.0 ** -rng.integers(2, 15, size=(n, 1))
+    q[near] = (p * (1 + scale * rng.standard_normal(p.shape)))[near]
+    q /= q.sum(axis=1, keepdims=True)
+    hot = rng.random(n) < 0.05
+    p[hot] = np.eye(k)[rng.integers(0, k, int(hot.sum()))] * (1 - 1e-9) + 1e-9 / k
+    zeros = rng.random(p.shape) < 0.02
+    p[zeros & ~hot[:, None]] = 0.0
+    q[rng.random(q.shape) < 0.01] = 0.0
+    p[p.sum(axis=1) == 0, 0] = 1.0
+    q[q.sum(axis=1) == 0, 0] = 1.0
+    p /= p.sum(axis=1, keepdims=True)
+    q /= q.sum(axis=1, keepdims=True)
+    if kind == "weights":
+        p, q = p * 1e30, q * 3e-20
+    pd, qd = prepare(p, kind), prepare(q, kind)  # type: ignore[arg-type]
+    kl = kernels.kl_rows_fast(p, q, kind_p=kind)  # type: ignore[arg-type]
+    entropy = kernels.entropy_rows_fast(p, kind=kind)  # type: ignore[arg-type]
+    assert kl is not None and entropy is not None
+    assert kl.backend == entropy.backend == "numpy"
+    careful = kl_rows(pd, qd)
+    assert_close(kl.values, careful)
+    assert_close(entropy.values, entropy_rows(pd))
+    # The bound sends every near-equal pair (a KL far below its terms) to the careful method.
+    assert kl.recomputed >= np.count_nonzero(careful < 1e-4)
+    # A row's value depends on that row alone, bit for bit, not on the rows read with it or
+    # where it sits in memory (KL: unless most rows of the block are near-equal pairs).
+    for rows in (slice(0, 1), slice(17, 4_000), slice(n - 3, n)):
+        alone = kernels.entropy_rows_fast(p[rows].copy(), kind=kind)  # type: ignore[arg-type]
+        assert alone is not None and np.array_equal(alone.values, entropy.values[rows])
+        if near_share in (0.0, 0.05):
+            pair = kernels.kl_rows_fast(p[rows].copy(), q[rows].copy(), kind_p=kind)  # type: ignore[arg-type]
+            assert pair is not None and np.array_equal(pair.values, kl.values[rows])
+
+
+def test_the_plain_formulas_leave_bad_blocks_to_prepare() -> None:
+    """A block the careful path rejects gives None on the plain path too, wherever the bad row is."""
+    _use("numpy")
+    rng = np.random.default_rng(3)
+    p = rng.dirichlet(np.ones(10), size=20_000)
+    q = rng.dirichlet(np.ones(10), size=20_000)
+    for bad in (np.nan, -1e-300, np.inf):
+        broken = p.copy()
+        broken[19_999, 4] = bad
+        assert kernels.kl_rows_fast(broken, q) is None
+        assert kernels.kl_rows_fast(q, broken) is None
+        assert kernels.entropy_rows_fast(broken) is None
+    off = p.copy()
+    off[12_345] *= 1 + 3e-6  # sums to 1 + 3e-6: outside the default tolerance
+    assert kernels.kl_rows_fast(off, q) is None and kernels.entropy_rows_fast(off) is None
+    edge = p.copy()
+    edge[7] *= 1 + 1e-6 * (1 - 1e-12)  # at the tolerance's edge: the careful path decides (accepts)
+    result = kernels.entropy_rows_fast(edge)
+    assert result is not None and result.recomputed >= 1
+    assert_close(result.values, entropy_rows(prepare(edge)))
+    zero_row = rng.dirichlet(np.ones(10), size=20_000)
+    zero_row[5] = 0.0
+    assert kernels.entropy_rows_fast(zero_row, kind="weights") is None
