@@ -432,8 +432,11 @@ def _fast_values(frame: Any, columns: list[int]) -> NDArray[Any] | None:
 
     if not all(frame[c].dtype.kind in "fiu" for c in columns):
         return None
-    chosen = frame if list(frame.columns) == columns else frame[columns]
-    values: NDArray[Any] = chosen.to_numpy(dtype=np.float64)
+    # Row-major, as the kernels take them (pandas' to_numpy gives the transpose of its
+    # column blocks, which cost a second copy later), filled a column at a time.
+    values: NDArray[Any] = np.empty((len(frame), len(columns)))
+    for j, c in enumerate(columns):
+        values[:, j] = frame[c].to_numpy()
     if np.isnan(values).any():
         return None
     return values
