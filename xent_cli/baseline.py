@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xent_cli.errors import UsageError
+from xent_cli.errors import option as option_ref
 
 if TYPE_CHECKING:
     import numpy as np
@@ -91,8 +92,8 @@ def _number(value: Any) -> float:
 
 def load(path: Path, command: str, unit: Unit) -> Baseline:
     """Read and check ``--baseline path`` for a run of ``command`` in ``unit``."""
-    option = f"--baseline {path}"
-    hint = f"give the JSON result of an earlier run: xent {command} … --json -o {path.name}"
+    option = f"{option_ref('baseline')} {path}"
+    hint = f"give the JSON result of an earlier run: xent {command} … {option_ref('json')} -o {path.name}"
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -116,7 +117,8 @@ def load(path: Path, command: str, unit: Unit) -> Baseline:
     if version != READABLE_SCHEMA:
         raise UsageError(
             f"{option}: JSON schema version {version!r}; this xent reads version {READABLE_SCHEMA}",
-            hint=f"write the baseline again with this xent: xent {command} … --json -o {path.name}",
+            hint=f"write the baseline again with this xent: xent {command} … {option_ref('json')} "
+            f"-o {path.name}",
         )
     if document["command"] != command:
         raise UsageError(
@@ -128,6 +130,6 @@ def load(path: Path, command: str, unit: Unit) -> Baseline:
     if document["unit"] != unit.name or not same_base:
         raise UsageError(
             f"{option}: in {document['unit']}, but this run is in {unit.name}",
-            hint="give both runs the same --base (or --bits)",
+            hint=f"give both runs the same {option_ref('base')} (or {option_ref('bits')})",
         )
     return Baseline(str(path), document)

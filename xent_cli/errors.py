@@ -7,7 +7,8 @@ input will be read.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import IntEnum, unique
 from typing import Any
 
@@ -50,13 +51,14 @@ _OPTION_MARK = "\0"
 _OPTION = re.compile("\0([A-Za-z_]+)\0")
 
 
-def option(name: str) -> str:
+def option(name: str, *, negative: bool = False) -> str:
     """A reference to the option of parameter ``name``, for a message or hint.
 
-    The CLI writes it as the option is spelled (:meth:`XentError.render`); elsewhere
-    :func:`conventional_spelling` stands in.
+    ``negative``: the flag's off form (``--no-header`` of ``header``), referenced as
+    ``no_<name>``. The CLI writes it as the option is spelled (:meth:`XentError.render`,
+    :func:`spell_options_as`); elsewhere :func:`conventional_spelling` stands in.
     """
-    return f"{_OPTION_MARK}{name}{_OPTION_MARK}"
+    return f"{_OPTION_MARK}{'no_' if negative else ''}{name}{_OPTION_MARK}"
 
 
 def conventional_spelling(name: str) -> str:
@@ -69,9 +71,34 @@ def options_named(text: str) -> list[str]:
     return _OPTION.findall(text)
 
 
-def spelled(text: str, spelling: Callable[[str], str] = conventional_spelling) -> str:
-    """``text`` with every :func:`option` reference written by ``spelling``."""
-    return _OPTION.sub(lambda found: spelling(found.group(1)), text)
+def spelled(text: str, spelling: Callable[[str], str] | None = None) -> str:
+    """``text`` with every :func:`option` reference written by ``spelling``.
+
+    By default, as the running command spells its options (:func:`spell_options_as`),
+    or conventionally when no command is running (``import xent_cli`` users).
+    """
+    write = spelling or _spelling
+    return _OPTION.sub(lambda found: write(found.group(1)), text)
+
+
+_spelling: Callable[[str], str] = conventional_spelling
+
+
+@contextmanager
+def spell_options_as(spelling: Callable[[str], str]) -> Iterator[None]:
+    """While a command runs, every text written for the user spells options as ``spelling`` does.
+
+    Notes, warnings and table footers leave the library through ``messages`` and the
+    writers, which call :func:`spelled` with no spelling of their own: the CLI sets the
+    command's here, once, and the default comes back afterwards.
+    """
+    global _spelling
+    before = _spelling
+    _spelling = spelling
+    try:
+        yield
+    finally:
+        _spelling = before
 
 
 class XentError(Exception):
@@ -87,15 +114,20 @@ class XentError(Exception):
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(spelled(message))
         self.message = message
-        self.hint = hint
+        self._hint = hint
 
-    def render(self, spelling: Callable[[str], str] = conventional_spelling) -> str:
+    @property
+    def hint(self) -> str | None:
+        """The hint as written for the user (:func:`spelled`); ``render`` spells it as the command does."""
+        return None if self._hint is None else spelled(self._hint)
+
+    def render(self, spelling: Callable[[str], str] | None = None) -> str:
         """The one-line text, each option written by ``spelling`` (a parameter's name to its option)."""
         return spelled(self._text(), spelling)
 
     def _text(self) -> str:
-        if self.hint:
-            return f"{self.message} ({self.hint})"
+        if self._hint:
+            return f"{self.message} ({self._hint})"
         return self.message
 
     def __str__(self) -> str:
@@ -165,4 +197,4 @@ class DistributionError(XentError, ValueError):
         if self.column is not None:
             where += f", column {self.column}"
         text = f"{where}: {self.message}"
-        return f"{text} ({self.hint})" if self.hint else text
+        return f"{text} ({self._hint})" if self._hint else text

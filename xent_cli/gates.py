@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from xent_cli.errors import UsageError
+from xent_cli.errors import UsageError, option
 from xent_cli.results import Comparison, Gate, GateCheck, GateReport, Result
 
 if TYPE_CHECKING:
@@ -58,8 +58,8 @@ def evaluate(
             continue
         if baseline is None:
             raise UsageError(
-                f"--fail-{gate.direction} needs --baseline FILE",
-                hint=f"a JSON result of an earlier run: xent {result.command} … --json -o FILE",
+                f"{option('fail_' + gate.direction)} needs {option('baseline')} FILE",
+                hint=f"a JSON result of an earlier run: xent {result.command} … {option('json')} -o FILE",
             )
         comparison = compare(name)
         limit = gate.bound * abs(comparison.value) / 100 if gate.relative else gate.bound
@@ -77,7 +77,7 @@ def _statistic(result: Result, gate: Gate, name: str) -> float:
         return result.statistic(name)
     except KeyError:
         raise UsageError(
-            f"--fail-{gate.direction} {name}=…: {result.command} has no statistic {name!r}"
+            f"{option('fail_' + gate.direction)} {name}=…: {result.command} has no statistic {name!r}"
         ) from None
 
 
@@ -92,8 +92,9 @@ def _comparison(
         value = baseline.value(name, keys)
     except (KeyError, ValueError):
         raise UsageError(
-            f"--baseline {baseline.file}: has no statistic {name!r}",
-            hint="the baseline must be the JSON result of the same command with the same --measures",
+            f"{option('baseline')} {baseline.file}: has no statistic {name!r}",
+            hint=f"the baseline must be the JSON result of the same command with the same "
+            f"{option('measures')}",
         ) from None
     current = result.statistic(name)
     interval = None

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from xent_cli.errors import UsageError
+from xent_cli.errors import UsageError, option
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -140,16 +140,19 @@ class PairedChange:
         found = baseline.rows(measure, keys)
         if found is None:
             self._note(
-                f"--baseline {baseline.file} holds no per-row values of {measure} (written with --rows 0?): "
+                f"--baseline {baseline.file} holds no per-row values of {measure} "
+                "(written with --rows 0?): "
                 "its change is compared without an interval"
             )
             return None
         values, ids = found
         if values.shape[0] != result.count:
             raise UsageError(
-                f"--baseline {baseline.file}: {values.shape[0]} rows, but this run has {result.count}; "
-                "--ci pairs the rows of both",
-                hint="compare results of the same rows, or leave out --ci to compare the means alone",
+                f"{option('baseline')} {baseline.file}: {values.shape[0]} rows, but this run has "
+                f"{result.count}; "
+                f"{option('ci')} pairs the rows of both",
+                hint=f"compare results of the same rows, or leave out {option('ci')} to compare the "
+                "means alone",
             )
         aligned, paired = values, "position"
         if ids is not None and result.ids is not None:
@@ -177,14 +180,15 @@ def _by_id(values: NDArray[np.float64], ids: list[str], current: list[str], file
     position = {row_id: i for i, row_id in enumerate(ids)}
     if len(position) != len(ids) or len(set(current)) != len(current):
         raise UsageError(
-            f"--baseline {file}: ids repeat, so rows cannot be paired by id",
+            f"{option('baseline')} {file}: ids repeat, so rows cannot be paired by id",
             hint="give every row a distinct id",
         )
     missing = [row_id for row_id in current if row_id not in position]
     if missing:
         raise UsageError(
-            f"--baseline {file}: has no row with id {missing[0]!r} ({len(missing)} ids of this run lack one)",
-            hint="--ci pairs the rows of both results by id",
+            f"{option('baseline')} {file}: has no row with id {missing[0]!r} ({len(missing)} ids of "
+            "this run lack one)",
+            hint=f"{option('ci')} pairs the rows of both results by id",
         )
     order = np.array([position[row_id] for row_id in current], dtype=np.int64)
     return values[order]

@@ -19,6 +19,8 @@ import os
 import sys
 from typing import TextIO
 
+from xent_cli.errors import spelled
+
 PROG = "xent"
 
 # Set once a write to stderr failed: later messages are dropped.
@@ -69,7 +71,7 @@ def write(line: str) -> None:
     if _broken or stream is None:
         return
     try:
-        stream.write(_encodable(line, stream) + "\n")
+        stream.write(_encodable(spelled(line), stream) + "\n")
         stream.flush()
     except (OSError, ValueError):  # EPIPE, ENOSPC, EBADF, EIO; ValueError: a closed file object
         _broken = True

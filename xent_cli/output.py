@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from xent_cli import messages
-from xent_cli.errors import ExitStatus, OutputError
+from xent_cli.errors import ExitStatus, OutputError, option
 from xent_cli.render import write_table
 from xent_cli.results import Gate, GateReport, Result
 from xent_cli.writers import (
@@ -605,7 +605,8 @@ def _write(
     if settings.worst and fmt in ("jsonl", "csv", "tsv"):
         # One row per line has no place for a second list; say so rather than drop the flag.
         messages.warning(
-            f"--worst is shown in tables and JSON; {fmt} lists every row (sort them, or use --json)"
+            f"{option('worst')} is shown in tables and JSON; {fmt} lists every row "
+            f"(sort them, or use {option('json')})"
         )
     ascii_only = encoding is not None
     if fmt == "json":

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from xent_cli.columns.histogram import Histogram, histogram
+from xent_cli.errors import option, spelled
 from xent_cli.results import SUMMARY_KEYS, CalibrationSummary, Explanation, JointTable, Result
 
 if TYPE_CHECKING:
@@ -202,7 +203,9 @@ def write_table(result: Result, console: Console, max_rows: int, *, worst: int =
             _write_rows(result, console, shown)
         if 0 < shown < result.count:
             _print_lines(
-                console, f"  {result.count - shown} more rows not shown (--rows N shows more)", "dim"
+                console,
+                spelled(f"  {result.count - shown} more rows not shown ({option('rows')} N shows more)"),
+                "dim",
             )
         write_summary(result, console)
         write_histogram(result.headline.values, result.headline.label, console, result)
@@ -458,7 +461,7 @@ def explanation_notes(explanation: Explanation) -> list[str]:
         why = f": {formulas.infinite_when}" if formulas.infinite_when else ""
         count = explanation.infinite_outcomes
         outcome_word = f"outcome {names}" if count == 1 else f"{count} outcomes: {names}"
-        hint = f"; {formulas.infinite_hint}" if formulas.infinite_hint else ""
+        hint = f"; {spelled(formulas.infinite_hint)}" if formulas.infinite_hint else ""
         notes.append(f"{explanation.label} is infinite{why}, for {outcome_word}{hint}.")
     if explanation.shows_term and formulas.contribution == "q·φ(p/q)":
         notes.append(
@@ -641,7 +644,9 @@ def write_calibration(summary: CalibrationSummary, console: Console) -> None:
         print_records(console, [("One-vs-rest ECE per class", [(k, table_number(v)) for k, v in shown])])
         if len(summary.classwise) > CLASSWISE_SHOWN:
             _print_lines(
-                console, f"  {len(summary.classwise) - CLASSWISE_SHOWN} more classes in --json", "dim"
+                console,
+                spelled(f"  {len(summary.classwise) - CLASSWISE_SHOWN} more classes in {option('json')}"),
+                "dim",
             )
 
 

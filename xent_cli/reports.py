@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from xent_cli import messages
-from xent_cli.errors import ExitStatus, OutputError
+from xent_cli.errors import ExitStatus, OutputError, option
 from xent_cli.gates import failure_line, percent
 from xent_cli.render import SHOWN_STATISTICS, table_number
 from xent_cli.results import Comparison, GateCheck, GateReport, Result
@@ -307,7 +307,7 @@ def publish(
     outcome = status
     if junit is not None:
         try:
-            write_file("--junit", junit, junit_xml(result, report))
+            write_file(option("junit"), junit, junit_xml(result, report))
         except OutputError as exc:
             messages.error(str(exc))
             outcome = ExitStatus.ERROR

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from xent_cli.columns.histogram import Histogram
 from xent_cli.columns.statistics import mean, summarize, worst_of
-from xent_cli.errors import UsageError, option
+from xent_cli.errors import UsageError, option, spelled
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -546,7 +546,7 @@ class Gate:
     @property
     def option(self) -> str:
         named = f"{self.statistic}=" if self.statistic else ""
-        return f"--fail-{self.direction} {named}{self.bound_text}"
+        return spelled(f"{option('fail_' + self.direction)} {named}{self.bound_text}")
 
     @property
     def against_baseline(self) -> bool:

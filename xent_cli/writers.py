@@ -38,7 +38,7 @@ from dataclasses import asdict
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any, Literal, TextIO
 
-from xent_cli.errors import OutputError
+from xent_cli.errors import OutputError, option
 from xent_cli.results import Explanation, GateReport, Result
 
 OutputFormat = Literal["auto", "table", "json", "jsonl", "csv", "tsv", "markdown"]
@@ -367,7 +367,7 @@ def check_encodable(result: Result, encoding: str) -> None:
             raise OutputError(
                 f"stdout's encoding ({encoding}) cannot hold the id {text!r} of row "
                 f"{result.row_number(index)} ({exc.reason})",
-                hint="use --format tsv or json, which escape it, -o FILE (always UTF-8), "
+                hint=f"use {option('format')} tsv or json, which escape it, -o FILE (always UTF-8), "
                 "or set PYTHONIOENCODING=utf-8",
             ) from None
 

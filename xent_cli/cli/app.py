@@ -19,7 +19,14 @@ from typer.core import TyperCommand, TyperGroup
 
 from xent_cli import messages
 from xent_cli.cli import env, process
-from xent_cli.errors import ExitStatus, Terminated, UsageError, XentError, conventional_spelling
+from xent_cli.errors import (
+    ExitStatus,
+    Terminated,
+    UsageError,
+    XentError,
+    conventional_spelling,
+    spell_options_as,
+)
 
 PROG = "xent"
 
@@ -218,14 +225,20 @@ class XentGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         debug = env.current().debug
+
+        # Asked when a text is written: the subcommand is known only once click resolved it.
+        def spelling(name: str) -> str:
+            return _spelling(self, ctx)(name)
+
         try:
-            return super().invoke(ctx)
+            with spell_options_as(spelling):
+                return super().invoke(ctx)
         except (_CLICK_EXCEPTION, typer.Exit, typer.Abort):
             raise  # usage errors and exits are handled in main()
         except XentError as exc:
             if debug:
                 raise
-            error_line(exc.render(_spelling(self, ctx)))
+            error_line(exc.render(spelling))
             return exc.exit_status
         except KeyboardInterrupt:
             messages.signal_line("interrupted")
@@ -261,6 +274,9 @@ def _spelling(group: Any, ctx: Any) -> Callable[[str], str]:
         long_names = [opt for opt in getattr(param, "opts", []) if opt.startswith("--")]
         if param.name and long_names:
             spellings[param.name] = long_names[0]
+        negative = [opt for opt in getattr(param, "secondary_opts", []) if opt.startswith("--")]
+        if param.name and negative:  # option(name, negative=True): the flag's off form
+            spellings[f"no_{param.name}"] = negative[0]
     return lambda name: spellings.get(name) or conventional_spelling(name)
 
 

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
-from xent_cli.errors import InputError
+from xent_cli.errors import InputError, option
 from xent_cli.io import layout as rule
 from xent_cli.io.jsonrows import label_text
 from xent_cli.io.sources import OpenedSource
@@ -376,7 +376,7 @@ def _block(
             raise InputError(
                 f"{label}: column {decided.outcomes[position] + 1} ({shown!r}) holds {column.type} values, "
                 "not numbers",
-                hint="choose the outcome columns with --columns",
+                hint=f"choose the outcome columns with {option('columns')}",
             )
         values[:, position] = _numbers(column)
     ids = (

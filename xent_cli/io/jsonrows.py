@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from xent_cli.errors import InputError, UsageError
+from xent_cli.errors import InputError, UsageError, option
 from xent_cli.io import layout as rule
 from xent_cli.io.sources import OpenedSource
 from xent_cli.io.table import (
@@ -144,7 +144,7 @@ def _check_start(chunk: bytes, label: str) -> None:
         if byte not in _JSON_STARTS:
             raise InputError(
                 f"{label}: is not JSON (it starts with byte 0x{byte:02x})",
-                hint="check --input-format",
+                hint=f"check {option('input_format')}",
             )
         return
 
@@ -246,7 +246,7 @@ def _refuse_top_logprobs(value: Any, label: str, where: str = "") -> None:
     if shape is not None:
         raise InputError(
             f"{label}: {where}{'holds' if where else 'is'} {shape}, not a table of distributions",
-            hint="read it with --as top-logprobs",
+            hint=f"read it with {option('as_')} top-logprobs",
         )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from xent_cli.errors import InputError, UsageError
+from xent_cli.errors import InputError, UsageError, option
 from xent_cli.io import layout as rule
 from xent_cli.io.csvparse import WHITESPACE, frames, parser_error
 from xent_cli.io.delimited import describe, line_of_row
@@ -56,7 +56,7 @@ def read_labels(source: Source, options: ReadOptions) -> Labels:
         elif opened.format == "llama":
             raise InputError(
                 f"{source.label}: holds distributions (llama.cpp saved logits), not labels",
-                hint="its own tokens are the targets: --target tokens",
+                hint=f"its own tokens are the targets: {option('target')} tokens",
             )
         elif opened.format in ("parquet", "feather"):
             from xent_cli.io.columnar import columnar_labels
@@ -210,7 +210,7 @@ def read_sample_columns(
     if source.inline is not None:
         raise UsageError(f"{source.label}: samples come from a table, not an inline list")
     opened = open_source(source, options.input_format, options.encoding)  # type: ignore[arg-type]
-    flags = flags or ["--column"] * len(names)
+    flags = flags or [option("column")] * len(names)
     try:
         if opened.format in ("csv", "tsv"):
             return _csv_sample_columns(opened, options, names, flags)

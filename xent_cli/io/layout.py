@@ -62,7 +62,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from xent_cli.errors import InputError, UsageError
+from xent_cli.errors import InputError, UsageError, option
 from xent_cli.io.cells import (
     DEC,
     EMPTY,
@@ -305,9 +305,11 @@ def _explicit_choice(frame: _Frame, options: ReadOptions) -> _Choice:
     if options.columns:
         chosen = []
         for spec in options.columns:
-            index = _find(spec, names, width, label, "--columns")
+            index = _find(spec, names, width, label, option("columns"))
             if index in chosen:
-                raise UsageError(f"--columns: {spec!r} is given twice", hint="name each outcome column once")
+                raise UsageError(
+                    f"{option('columns')}: {spec!r} is given twice", hint="name each outcome column once"
+                )
             chosen.append(index)
         reserved = {i for i in (id_col, label_col) if i is not None}
         clash = reserved.intersection(chosen)
@@ -350,14 +352,15 @@ def _list_outcomes(frame: _Frame, columns: ColumnKinds, choice: _Choice, role: s
             )
         if chosen is not None and len(chosen) > 1:
             raise UsageError(
-                f"--columns: {name(listed_chosen[0])!r} is a list column, which holds every outcome",
-                hint=f"give it alone: --columns {name(listed_chosen[0])}",
+                f"{option('columns')}: {name(listed_chosen[0])!r} is a list column, which holds "
+                "every outcome",
+                hint=f"give it alone: {option('columns')} {name(listed_chosen[0])}",
             )
         if chosen is None and len(listed) > 1:
             raise InputError(
                 f"{label}: has {len(listed)} list columns ({_quoted([name(c) for c in listed])}); "
                 "any of them could be the outcomes",
-                hint=f"choose one: --columns {name(listed[0])}",
+                hint=f"choose one: {option('columns')} {name(listed[0])}",
             )
         return _list_layout(
             sample,
@@ -376,7 +379,7 @@ def _list_outcomes(frame: _Frame, columns: ColumnKinds, choice: _Choice, role: s
         c = nested[0]
         raise InputError(
             f"{label}: column {name(c)!r} holds {kind_of_column(c)}, neither numbers nor labels",
-            hint="choose the outcome columns with --columns",
+            hint=f"choose the outcome columns with {option('columns')}",
         )
     return None
 
@@ -544,7 +547,7 @@ def _refuse_samples_as_joint(
             f"{_quoted([name(c) for c in extra])} "
             f"{_plural(len(extra), 'holds', 'hold')} text, "
             "so this is not a joint table of numbers",
-            hint=f"for samples, name two label columns: --x {name(extra[0])} --y "
+            hint=f"for samples, name two label columns: {option('x')} {name(extra[0])} {option('y')} "
             f"{name(extra[1] if len(extra) > 1 else extra[0])}",
         )
 
@@ -574,7 +577,7 @@ def _require_outcomes(frame: _Frame, split: _Split, role: str) -> None:
         # Only delimited text has a delimiter and a decimal separator to get wrong.
         raise InputError(
             f"{frame.label}: has no numeric columns",
-            hint="check --delimiter, or --decimal , for decimal commas"
+            hint=f"check {option('delimiter')}, or {option('decimal')} , for decimal commas"
             if frame.sample.format in ("csv", "tsv")
             else "a table needs columns of numbers, or one column of lists of numbers",
         )

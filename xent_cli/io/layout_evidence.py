@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from xent_cli.errors import InputError
+from xent_cli.errors import InputError, option
 from xent_cli.io.cells import (
     DEC,
     EMPTY,
@@ -83,7 +83,7 @@ def _header(sample: Sample, options: ReadOptions) -> tuple[bool, str | None]:
         raise InputError(
             f"{sample.label}: the first line ({shown}) may be a header of class names or a row of data, "
             "and every value below it is an integer too",
-            hint="say which: --header, or --no-header",
+            hint=f"say which: {option('header')}, or {option('header', negative=True)}",
         )
     return False, None
 

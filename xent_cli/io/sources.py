@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
-from xent_cli.errors import InputError, OpenError, UsageError, XentError
+from xent_cli.errors import InputError, OpenError, UsageError, XentError, option
 
 Format = Literal["csv", "tsv", "json", "jsonl", "npy", "npz", "safetensors", "llama", "parquet", "feather"]
 BINARY_FORMATS = ("npy", "npz", "safetensors", "llama", "parquet", "feather")
@@ -412,7 +412,7 @@ class TranscodedStream(io.RawIOBase):
             except UnicodeDecodeError as exc:
                 raise InputError(
                     f"{self._label}: is not {self._encoding} text ({exc.reason})",
-                    hint="check --encoding",
+                    hint=f"check {option('encoding')}",
                 ) from None
             if not chunk:
                 break
@@ -672,7 +672,8 @@ def open_source(
                 codecs.lookup(encoding)
             except LookupError:
                 raise UsageError(
-                    f"--encoding {encoding!r}: unknown encoding", hint="e.g. latin-1, cp1252, utf-16"
+                    f"{option('encoding')} {encoding!r}: unknown encoding",
+                    hint="e.g. latin-1, cp1252, utf-16",
                 ) from None
             stream = _buffered(TranscodedStream(_buffered(PrefixedStream(start, stream)), encoding, label))
             transcoded = True

@@ -505,14 +505,15 @@ def check_same_ids(table: Table, block: Block, labels: Labels, seen: int, *, pai
             labels.notes.append(note)
         return
     shared = set(labels.ids).issuperset(block.ids)
-    option = "--id COL"
+    option_text = "--id COL"
     if table.id_name is not None and table.id_name == labels.layout.get("id"):
-        option = f"--id {table.id_name.removeprefix('column ')}"
+        option_text = f"--id {table.id_name.removeprefix('column ')}"
     hint = (
-        f"the same ids in another order: join them with {option}, or pair rows in order with --pair position"
+        f"the same ids in another order: join them with {option_text}, "
+        f"or pair rows in order with {option('pair')} position"
         if shared
         else "if they are the same rows in the same order (a shuffled index beside 0…n−1), "
-        "pair them in order with --pair position"
+        f"pair them in order with {option('pair')} position"
     )
     raise InputError(
         f"{where}: ids differ from {labels.label}: {table.label} has {mine_shown}, "

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from xent_cli.columns.buffer import RowBuffer
-from xent_cli.errors import InputError, UsageError
+from xent_cli.errors import InputError, UsageError, option
 from xent_cli.pipeline.partials import MeasurePart, Partial
 from xent_cli.progress import RowCounter
 from xent_cli.results import CALIBRATION_STATISTICS, CalibrationSummary
@@ -203,7 +203,9 @@ def summarize(parts: list[CalibrationPart], measures: list[Measure] | None) -> C
     bins = part.bins
     if bins is None:
         if measures is None:
-            raise UsageError("--strategy quantile needs every row in one process: use the local engine")
+            raise UsageError(
+                f"{option('strategy')} quantile needs every row in one process: use the local engine"
+            )
         confidence, correct = measures[1].values, measures[2].values
         weights = np.asarray(measures[3].values) if len(measures) > 3 else None
         bins = ReliabilityBins(quantile_edges(np.asarray(confidence), part.n_bins))
@@ -252,12 +254,16 @@ def calibration_plan(spec: InputSpec, settings: CalibrationSettings) -> Plan:
     from xent_cli.results import Unit, statistic_names
 
     if not settings.target:
-        raise UsageError("--target is required: a column of PRED, a labels file, or a list like 0,2,1")
+        raise UsageError(
+            f"{option('target')} is required: a column of PRED, a labels file, or a list like 0,2,1"
+        )
     if spec.kind not in ("probs", "weights", "logits", "logprobs"):
-        raise UsageError(f"--as {spec.kind}: calibration reads probabilities, weights, logits or logprobs")
+        raise UsageError(
+            f"{option('as_')} {spec.kind}: calibration reads probabilities, weights, logits or logprobs"
+        )
     labels = target_source(settings.target, spec.source)
     if spec.source.shards is not None and labels is not None:
-        raise UsageError("with sharded predictions, --target must name a column of the shards")
+        raise UsageError(f"with sharded predictions, {option('target')} must name a column of the shards")
     target_label = labels.label if labels is not None else f"{spec.label} column {settings.target!r}"
     result = ResultSpec(
         "calibration",

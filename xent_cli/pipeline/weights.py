@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from xent_cli.errors import InputError, UsageError
+from xent_cli.errors import InputError, UsageError, option
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from xent_cli.pipeline.align import InputSpec
 
-HINT = "--weights: finite numbers >= 0, not all 0, one per row of the predictions"
+HINT = f"{option('weights')}: finite numbers >= 0, not all 0, one per row of the predictions"
 
 
 @dataclass
@@ -50,7 +50,7 @@ class Weights:
             )
 
 
-ALL_ZERO = "--weights: every weight is 0"
+ALL_ZERO = f"{option('weights')}: every weight is 0"
 
 
 def check_not_all_zero(weights: NDArray[np.float64]) -> None:
@@ -86,11 +86,12 @@ def read_weights(text: str, pred_spec: InputSpec) -> Weights:
 
         if pred_spec.source.is_stdin:
             raise UsageError(
-                f"--weights {text}: a column of the predictions is read in a second pass, so PRED must be a "
+                f"{option('weights')} {text}: a column of the predictions is read in a second pass, "
+                "so PRED must be a "
                 "file, not stdin",
                 hint="save the predictions to a file, or give the weights as a file of their own",
             )
-        blocks = read_sample_columns(pred_spec.source, pred_spec.options, [text], ["--weights"])
+        blocks = read_sample_columns(pred_spec.source, pred_spec.options, [text], [option("weights")])
         texts = [value for block in blocks for value in block[0]]
         label = f"{pred_spec.label} column {text!r}"
         column = text

@@ -6,7 +6,7 @@ import math
 from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
-from xent_cli.errors import DistributionError, InputError, UsageError
+from xent_cli.errors import DistributionError, InputError, UsageError, option
 from xent_cli.io.readers import Block
 from xent_cli.pipeline.align import (
     InputSpec,
@@ -153,7 +153,10 @@ def info_table_task(
     from xent_cli.core.information import information, joint_distribution
 
     if spec.kind not in ("probs", "weights"):
-        raise UsageError(f"--as {spec.kind}: a joint table holds probabilities, or counts with --as weights")
+        raise UsageError(
+            f"{option('as_')} {spec.kind}: a joint table holds probabilities, or counts with "
+            f"{option('as_')} weights"
+        )
     with ExitStack() as closer:
         table = open_table(spec, closer)
         blocks = list(table.blocks())
@@ -173,7 +176,7 @@ def info_table_task(
                 f"{'probability' if spec.kind == 'probs' else 'count'}",
                 hint="cells of a joint table are probabilities or counts, >= 0",
             ) from None
-        hint = "use --as weights for counts" if exc.reason == "sum" else None
+        hint = f"use {option('as_')} weights for counts" if exc.reason == "sum" else None
         raise InputError(f"{spec.label}: {exc.message}", hint=hint) from None
     ids = joined(blocks, "ids")
     x_names = ids if ids is not None else [str(i) for i in range(values.shape[0])]
@@ -236,7 +239,7 @@ def info_samples_task(
 
     from xent_cli.core.information import information_from_counts
 
-    counts, total = count_samples(spec, [x, y], ["--x", "--y"], on_rows)
+    counts, total = count_samples(spec, [x, y], [option("x"), option("y")], on_rows)
     x_names = sorted({key[0] for key in counts}, key=_natural)
     y_names = sorted({key[1] for key in counts}, key=_natural)
     x_index = {name: i for i, name in enumerate(x_names)}
@@ -281,7 +284,7 @@ def entropy_column_task(
     from xent_cli.core.distributions import prepare
     from xent_cli.core.measures import entropy_terms, row_sum
 
-    counts, total = count_samples(spec, [column], ["--column"], on_rows)
+    counts, total = count_samples(spec, [column], [option("column")], on_rows)
     names = sorted((key[0] for key in counts), key=_natural)
     weights = np.array([[counts[(name,)] for name in names]], dtype=np.float64)
     dist = prepare(weights, "weights")

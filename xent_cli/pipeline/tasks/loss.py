@@ -9,7 +9,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from xent_cli.columns.buffer import RowBuffer
-from xent_cli.errors import InputError, UsageError
+from xent_cli.errors import InputError, UsageError, option
 from xent_cli.io.readers import Block, Labels, Table
 from xent_cli.pipeline.align import (
     InputSpec,
@@ -98,7 +98,7 @@ class LabelledReader:
         if weights is not None:
             if join_ids:
                 raise UsageError(
-                    "--weights pairs with the predictions by position; it cannot be used with --id"
+                    f"{option('weights')} pairs with the predictions by position; it cannot be used with --id"
                 )
             self.weights = read_weights(weights, pred_spec)
 
@@ -245,7 +245,8 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings, *, on_rows: RowCount
     notes = reader.notes
     if settings.clip is None and not settings.smooth and _any_inf(nll_values):
         notes.append(
-            "some rows put probability 0 on the true class (NLL inf): --clip auto clips probabilities "
+            "some rows put probability 0 on the true class (NLL inf): --clip auto clips "
+            "probabilities "
             "to [eps, 1 - eps] as scikit-learn's log_loss does; --smooth ALPHA smooths them"
         )
     layouts = {"pred": _layout_of(reader.table)}
@@ -299,7 +300,8 @@ def topk_loss_task(spec: InputSpec, settings: LossSettings, *, on_rows: RowCount
             if actual is None:
                 raise InputError(
                     f"{where}: does not say which token was sampled",
-                    hint="loss --as top-logprobs reads API items: {token, logprob, top_logprobs}",
+                    hint=f"loss {option('as_')} top-logprobs reads API items: "
+                    f"{{token, logprob, top_logprobs}}",
                 )
             if logprob is None:
                 raise InputError(
@@ -360,13 +362,16 @@ def binary_scores(table: Table, block: Block, kind: Kind) -> NDArray[np.float64]
 
     scores = np.asarray(block.values[:, 0], dtype=np.float64)
     if kind not in ("probs", "logits"):
-        raise UsageError("binary predictions are one column read as --as probs (P(y=1)) or --as logits")
+        raise UsageError(
+            f"binary predictions are one column read as {option('as_')} probs (P(y=1)) or "
+            f"{option('as_')} logits"
+        )
     bad = ~np.isfinite(scores) | ((scores < 0) | (scores > 1) if kind == "probs" else False)
     if bad.any():
         row = int(np.argmax(bad))
         raise InputError(
             f"{table.where(block, row)}: {scores[row]:.6g} is not a probability",
-            hint="binary predictions are P(y=1) in [0, 1]; for raw scores use --as logits",
+            hint=f"binary predictions are P(y=1) in [0, 1]; for raw scores use {option('as_')} logits",
         )
     return scores
 

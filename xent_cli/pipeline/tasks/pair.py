@@ -9,7 +9,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from xent_cli.columns.buffer import RowBuffer
-from xent_cli.errors import DistributionError, InputError, UsageError
+from xent_cli.errors import DistributionError, InputError, UsageError, option
 from xent_cli.io.readers import Block, Labels, Table
 from xent_cli.io.sources import Source
 from xent_cli.pipeline.align import (
@@ -373,7 +373,7 @@ class TargetReader:
         import numpy as np
 
         if len(block) != rows:
-            raise UsageError("--target needs one row of P per row: P cannot be a single row here")
+            raise UsageError(f"{option('target')} needs one row of P per row: P cannot be a single row here")
         if self.mapper is None:
             self.mapper = TargetMapper(self.table.outcomes, block.values.shape[1], binary=False)
         texts, wheres = _block_targets(
@@ -400,7 +400,9 @@ def _labels_source(table: Table, target: str, spec: InputSpec) -> Source:
         hint = f"columns: {columns}" if columns else "give a labels file or a list like 0,2,1"
         if candidates:
             hint = f"label columns: {', '.join(candidates)}; " + hint
-        raise InputError(f"--target {target!r} is not a column of {spec.label} nor a file", hint=hint)
+        raise InputError(
+            f"{option('target')} {target!r} is not a column of {spec.label} nor a file", hint=hint
+        )
     if source.is_stdin and spec.source.is_stdin:
         raise UsageError("only one source can be stdin ('-')")
     return source

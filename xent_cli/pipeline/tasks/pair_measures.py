@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from xent_cli.errors import UsageError
+from xent_cli.errors import UsageError, option
 from xent_cli.pipeline.align import (
     PairBlock,
 )
@@ -233,7 +233,7 @@ class PairMeasure:
         return {"unit": unit.scale, "root": math.sqrt(unit.scale), "none": 1.0}[self.scaling]
 
 
-_SMOOTH_HINT = "--smooth ALPHA avoids it"
+_SMOOTH_HINT = f"{option('smooth')} ALPHA avoids it"
 
 
 KL = PairMeasure(
@@ -445,7 +445,7 @@ class OutcomeSums:
 
     def add_pair(self, measure: PairMeasure, context: PairContext) -> None:
         if measure.terms is None:
-            raise UsageError(f"--explain: {measure.key} has no per-outcome contributions")
+            raise UsageError(f"{option('explain')}: {measure.key} has no per-outcome contributions")
         shape = (context.n_rows, context.terms.p.shape[1])
         self.add_terms(
             measure.terms(context),
