@@ -454,16 +454,20 @@ class DaskSession(Session):
         return self.gather(self._submit(tasks))
 
     def result(self, tasks: Sequence[Task], spec: ResultSpec, needs: Needs) -> Result:
-        if spec.weighted:
-            # Weighted percentiles have no exact protocol over the workers' values yet: the
-            # partials (values and weights, 16 bytes a row) come here and merge as on the local
-            # engine, so the digits are the same.
-            return merged_result(self.partials(tasks), spec, needs)
         futures = self._submit(tasks)
-        merged = _Merged()
-        digests: list[Digest] = self._apply(_digest, futures, fold=merged.add, worst=needs.worst)
-        percentiles = self._percentiles(futures, merged)
-        result = merge_digests(digests, spec, merged.summaries, percentiles, worst=needs.worst)
+        digests: list[Digest]
+        if spec.weighted:  # merged from the shards' exact sums and answers (pipeline.dask_weighted)
+            from xent_cli.pipeline.dask_weighted import weighted_result
+
+            weighted = weighted_result(self, futures, spec, needs.worst)
+            if weighted is None:  # NaN values: the partials merge here, as on the local engine
+                return merged_result(self.gather(futures), spec, needs)
+            result, digests = weighted
+        else:
+            merged = _Merged()
+            digests = self._apply(_digest, futures, fold=merged.add, worst=needs.worst)
+            percentiles = self._percentiles(futures, merged)
+            result = merge_digests(digests, spec, merged.summaries, percentiles, worst=needs.worst)
         offsets = row_offsets(digests)
         numbered = any(d.has_kept for d in digests)
         with_ids = all(d.has_ids for d in digests)
