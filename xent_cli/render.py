@@ -283,7 +283,7 @@ def write_summary(result: Result, console: Console) -> None:
     from rich.text import Text
 
     stats = [result.summary(m.key) for m in result.measures]
-    weighted = "Weighted summary" if result.weights is not None else "Summary"
+    weighted = "Weighted summary" if result.weighted else "Summary"
     console.print(Text(f"{weighted} over {result.count} rows", style="bold"))
     measures = Column("measure", lambda d: [m.label for m in result.measures], justify="left")
     wide = [

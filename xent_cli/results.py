@@ -372,6 +372,9 @@ class Result:
     # --weights: each row's sample weight; every summary (mean, std_error, percentiles) is then
     # weighted (xent_cli.core.weighted defines them).
     weights: NDArray[np.float64] | None = field(default=None, repr=False)
+    # --weights on the Dask engine, where the weights stay on the workers: the JSON's
+    # ``weights`` object (total, zero_rows, percentiles), found from their exact sums.
+    weight_facts: dict[str, Any] | None = None
     # summarize() of each measure, computed once (gates, JSON and tables all ask).
     _summaries: dict[tuple[str, bool], dict[str, float]] = field(
         default_factory=dict, repr=False, compare=False
@@ -412,12 +415,17 @@ class Result:
             return self.calibration.ece
         if self.loss is not None and self.loss.weighted:
             return self.loss.log_loss
-        if self.weights is not None:
+        if self.weighted:
             return self.summary(self.headline.key)["mean"]
         for extended in (False, True):
             if (self.headline.key, extended) in self._summaries:
                 return self._summaries[(self.headline.key, extended)]["mean"]
         return mean(self.headline.values)
+
+    @property
+    def weighted(self) -> bool:
+        """Whether every summary is weighted (``--weights``)."""
+        return self.weights is not None or self.weight_facts is not None
 
     def row_number(self, index: int) -> int:
         return int(self.row_numbers[index]) if self.row_numbers is not None else index + 1

@@ -129,6 +129,8 @@ def _document(result: Result, report: GateReport | None, rows: object, worst: in
     document["summary"] = _summary(result)
     if result.weights is not None:
         document["weights"] = _weights(result.weights)
+    elif result.weight_facts is not None:
+        document["weights"] = dict(result.weight_facts)
     if result.bootstrap is not None:
         document["bootstrap"] = result.bootstrap
     if rows is not None:

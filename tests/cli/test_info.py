@@ -186,3 +186,18 @@ def test_ami_of_a_count_table_and_of_probabilities(env: CliEnv, tmp_path: Path) 
     probs = tmp_path / "probs.csv"
     probs.write_text("x,a,b\nu,0.375,0.125\nv,0,0.5\n")
     assert env.json(["info", str(probs), "--rows", "0"])["info"]["ami"] == "nan"
+
+
+@pytest.mark.parametrize("extra", [["--x", "x", "--y", "y"], []])
+def test_info_refuses_weights_saying_why(env: CliEnv, tmp_path: Path, extra: list[str]) -> None:
+    """info computes one set of measures from a whole table: there is no per-row summary to weight."""
+    path = tmp_path / "s.csv"
+    path.write_text("x,y\na,b\na,a\nb,b\n")
+    result = env.run(["info", str(path), *extra, "--weights", "1,1,1"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "xent: error: --weights: info has no per-row summary to weight (it computes one set of measures "
+        "from the whole joint or contingency table) (for weighted samples, give the weighted counts as a "
+        "joint table with --as weights)\n"
+    )
+    assert "--weights" not in env.run(["info", "--help"]).stdout

@@ -228,6 +228,34 @@ def test_weighted_results_on_dask_equal_local(
     assert on_dask == local
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["loss", "{root}/pw-*.csv", "--target", "label", "--weights", "w", "--worst", "3", "--rows", "5"],
+        ["entropy", "{root}/ew-*.csv", "--weights", "w", "--fail-above", "entropy.p99.9=9"],
+        ["compare", "{root}/ew-*.csv", "{root}/qw-*.csv", "--weights", "w", "--measures", "kl,js"],
+    ],
+)
+def test_weighted_summaries_on_dask_merge_from_shard_partials(
+    env: CliEnv, weighted_shards: Path, scheduler: str, args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No partial comes to the client, and the percentiles narrow over several rounds: the same digits."""
+    from xent_cli.core.weighted_merge import WeightedPercentilePlan
+    from xent_cli.pipeline import dask_engine
+
+    args = [a.format(root=weighted_shards) for a in args]
+    local = _doc(env, args)
+
+    def refused(*_: object, **__: object) -> None:
+        raise AssertionError("the partials were brought to the client")
+
+    monkeypatch.setattr(dask_engine, "merged_result", refused)
+    monkeypatch.setattr(WeightedPercentilePlan, "fetch_rows", 2)  # the client's plan: many rounds
+    on_dask = _doc(env, [*args, "--engine", "dask", "--scheduler", scheduler])
+    assert on_dask == local
+    assert on_dask["weights"] == local["weights"]
+
+
 def test_dask_errors_are_one_line(env: CliEnv, shards: dict[str, object], scheduler: str) -> None:
     root = shards["root"]
     result = env.run(

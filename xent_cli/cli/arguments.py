@@ -204,3 +204,10 @@ SampleWeights = Annotated[
         show_default=False,
     ),
 ]
+
+# `info` computes one set of measures from a table, not a summary over rows: --weights is
+# refused there with the reason (hidden from its help, which would otherwise offer it).
+InfoWeights = Annotated[
+    str | None,
+    typer.Option("--weights", metavar="W", hidden=True, show_default=False),
+]

@@ -17,6 +17,7 @@ from xent_cli.cli.arguments import (
     Clip,
     Correction,
     IgnoreLabel,
+    InfoWeights,
     LabelSmoothing,
     PairMode,
     PArg,
@@ -444,6 +445,7 @@ def info(
     y: YColumn = None,
     correction: Correction = "none",
     average: Average = "arithmetic",
+    weights: InfoWeights = None,
     *,
     inputs: InputParams,
     numbers: NumberParams,
@@ -471,6 +473,12 @@ def info(
       xent info examples/forecasts.csv --x forecast \\
           --y actual --fail-below nmi=0.1
     """
+    if weights is not None:
+        raise UsageError(
+            "--weights: info has no per-row summary to weight (it computes one set of measures from the "
+            "whole joint or contingency table)",
+            hint="for weighted samples, give the weighted counts as a joint table with --as weights",
+        )
     from xent_cli.pipeline.align import InputSpec
     from xent_cli.pipeline.plan import info_plan
 

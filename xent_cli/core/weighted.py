@@ -12,7 +12,9 @@ for nothing, as in scikit-learn):
 * percentile :math:`q` by the **inverted weighted CDF**: the smallest value :math:`x_{(k)}`
   (in sorted order) whose cumulative weight reaches :math:`q/100` of the total,
   :math:`\\sum_{j \\le k} w_{(j)} / \\sum_j w_j \\ge q/100` (no interpolation), computed as
-  ``numpy.percentile(x, q, weights=w, method="inverted_cdf")`` does; with equal weights it
+  ``numpy.percentile(x, q, weights=w, method="inverted_cdf")`` does, but with the cumulative
+  weights summed exactly and their ratio to the total rounded once (the two agree whenever
+  NumPy's running sums are exact; the exact sums merge over shards); with equal weights it
   is NumPy's ``inverted_cdf`` percentile, not the interpolated ``linear`` one;
 * min and max over the rows of positive weight.
 """
@@ -30,22 +32,50 @@ from xent_cli.core.stats import DEFAULT_PERCENTILES, EXTRA_PERCENTILES, ExactSum
 def weighted_percentiles(values: FloatArray, weights: FloatArray, qs: FloatArray) -> FloatArray:
     """Percentiles ``qs`` (0 to 100) of ``values`` by the inverted weighted CDF (see the module notes).
 
+    The cumulative weights are exact (:func:`~xent_cli.core.weighted_merge.reached`): NumPy's
+    float running sums find each percentile's row, and exact sums confirm it (moving a row
+    or two where NumPy's rounding crossed the threshold), so that parts merged by
+    :class:`~xent_cli.core.weighted_merge.WeightedPercentilePlan` give the same values.
+
     Examples
     --------
     >>> weighted_percentiles(np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 3.0]), np.array([20.0, 50.0]))
     array([1., 3.])
     """
+    from fractions import Fraction
+
+    from xent_cli.core.weighted_merge import reached
+
     positive = weights > 0
     x, w = values[positive], weights[positive]
-    if x.shape[0] == 0:
+    n = x.shape[0]
+    if n == 0:
         return np.full(np.shape(qs), math.nan)
-    order = np.argsort(x, kind="stable")
-    cdf = np.cumsum(w[order], dtype=np.float64)
-    cdf /= cdf[-1]
-    quantiles = np.true_divide(np.asarray(qs, dtype=np.float64), 100)
-    index = np.minimum(np.searchsorted(cdf, quantiles, side="left"), x.shape[0] - 1)
-    found: FloatArray = x[order][index]
-    return found
+    # Any order of equal values gives the same percentiles (the exact cumulative weight of a
+    # value counts all its ties), so the faster unstable sort does.
+    order = np.argsort(x)
+    xs, ws = x[order], w[order]
+    cdf = np.cumsum(ws, dtype=np.float64)
+    total = ExactSum().add(ws).exact()
+    quantiles = np.true_divide(np.asarray(qs, dtype=np.float64), 100).reshape(-1)
+    guesses = np.minimum(np.searchsorted(cdf / cdf[-1], quantiles, side="left"), n - 1)
+    found = np.empty(quantiles.shape[0], dtype=np.float64)
+    prefix, summed = ExactSum(), 0  # the exact weight of the first `summed` rows
+    for i in np.argsort(guesses, kind="stable").tolist():
+        k, quantile = int(guesses[i]), float(quantiles[i])
+        if k < summed:
+            prefix, summed = ExactSum(), 0
+        prefix.add(ws[summed:k])
+        summed = k
+        below = prefix.exact()
+        while k < n - 1 and not reached(below + Fraction(float(ws[k])), total, quantile):
+            below += Fraction(float(ws[k]))
+            k += 1
+        while k > 0 and reached(below, total, quantile):
+            k -= 1
+            below -= Fraction(float(ws[k]))
+        found[i] = xs[k]
+    return found.reshape(np.shape(qs))
 
 
 def weighted_summary(values: FloatArray, weights: FloatArray, *, extended: bool = False) -> dict[str, float]:
@@ -87,9 +117,13 @@ def weighted_summary(values: FloatArray, weights: FloatArray, *, extended: bool 
 
 
 def _standard_error(x: FloatArray, w: FloatArray, mean: float, total: float) -> float:
-    r"""``sqrt(n / (n - 1) * Σ w² (x - mean)²) / Σ w``: nan for one row or non-finite values."""
+    r"""``sqrt(n / (n - 1) * Σ w² (x - mean)²) / Σ w``: nan for one row or non-finite values.
+
+    The sum is exact, so that parts merged on the Dask engine give the same digits.
+    """
+    from xent_cli.core.weighted_merge import deviation_sum, standard_error
+
     n = int(x.shape[0])
     if n < 2 or not math.isfinite(mean):
         return math.nan
-    deviations = w * (x - mean)
-    return math.sqrt(n / (n - 1) * float(np.sum(deviations * deviations))) / total
+    return standard_error(n, deviation_sum(x, w, mean), mean, total)

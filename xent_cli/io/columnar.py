@@ -23,7 +23,7 @@ from xent_cli.errors import InputError, option
 from xent_cli.io import layout as rule
 from xent_cli.io.jsonrows import label_text
 from xent_cli.io.sources import OpenedSource
-from xent_cli.io.table import READ_AHEAD, Block, ReadOptions, Table, read_ahead
+from xent_cli.io.table import READ_AHEAD, Block, ReadOptions, Table, checked_weights, read_ahead
 from xent_cli.tuning import prefer_parquet_allocator
 
 if TYPE_CHECKING:
@@ -261,7 +261,16 @@ def read_columnar(opened: OpenedSource, options: ReadOptions) -> Table:
     wanted = [raw_names[c] for c in decided.outcomes]
     id_name = raw_names[decided.id] if decided.id is not None else None
     label_name = raw_names[decided.label] if decided.label is not None else None
-    needed = list(dict.fromkeys([*wanted, *(n for n in (id_name, label_name) if n is not None)]))
+    weight_name = None
+    if options.weight_column is not None:
+        try:
+            index = rule._find(options.weight_column, raw_names, len(raw_names), label, option("weights"))
+        except BaseException:
+            reader.close()
+            raise
+        weight_name = raw_names[index]
+    extra = (n for n in (id_name, label_name, weight_name) if n is not None)
+    needed = list(dict.fromkeys([*wanted, *extra]))
     # The computation's block size: a batch is a block, never cut and joined (which held
     # two copies of each side's rows, 40 MB of a Parquet KL's peak).
     batch_rows = options.rows_per_block(decided.n_outcomes)
@@ -277,6 +286,8 @@ def read_columnar(opened: OpenedSource, options: ReadOptions) -> Table:
                 if batch.num_rows == 0:
                     continue
                 block = _block(batch, wanted, id_name, label_name, start, label, decided)
+                if weight_name is not None:
+                    block.weights = _weights(batch, weight_name, start, label)
                 start += len(block)
                 yield block
         finally:
@@ -390,6 +401,27 @@ def _block(
         else None
     )
     return Block(values=values, start=start, ids=ids, labels=labels)
+
+
+def _weights(batch: pa.RecordBatch, name: str, start: int, label: str) -> NDArray[Any]:
+    """A batch's weights column (``--weights``) as float64, checked; a column of text is parsed."""
+    pa = _pyarrow()
+    column = batch.column(batch.schema.get_field_index(name))
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    kind = column.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return checked_weights(_floats(column), label, name, start)
+    texts = [label_text(v) if v is not None else "" for v in column.to_pylist()]
+    numbers = [_number(text) for text in texts]
+    return checked_weights(numbers, label, name, start, lambda row: texts[row])
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
 
 
 def _list_block(column: Any, name: str, start: int, label: str, decided: rule.Layout) -> NDArray[Any]:

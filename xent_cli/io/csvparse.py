@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from xent_cli.errors import InputError
+from xent_cli.errors import InputError, option
 from xent_cli.io import layout as rule
 from xent_cli.io.sources import OpenedSource, WrappedStream
 from xent_cli.io.table import ReadOptions, max_line_bytes, size_text
@@ -45,6 +45,8 @@ class DelimitedLayout:
     prepended_id: bool = False
     # Physical lines the skipped records span (a quoted header cell may hold a line break).
     skip_lines: int = 0
+    # The column ReadOptions.weight_column names (each block carries its weights), if any.
+    weights: int | None = None
 
     @property
     def header(self) -> list[str] | None:
@@ -86,7 +88,7 @@ def decode_error(label: str, exc: UnicodeDecodeError) -> InputError:
     byte = exc.object[exc.start : exc.start + 1].hex() if exc.object else "?"
     return InputError(
         f"{label}: is not UTF-8 text (byte 0x{byte})",
-        hint="name its encoding, e.g. --encoding latin-1 (or cp1252), or convert it with iconv",
+        hint=f"name its encoding, e.g. {option('encoding')} latin-1 (or cp1252), or convert it with iconv",
     )
 
 

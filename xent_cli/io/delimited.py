@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING, Any
 
-from xent_cli.errors import InputError
+from xent_cli.errors import InputError, option
 from xent_cli.io import layout as rule
 from xent_cli.io.csvparse import (
     LONG_LINE_HINT,
@@ -34,6 +35,7 @@ from xent_cli.io.table import (
     Block,
     ReadOptions,
     Table,
+    checked_weights,
     max_line_bytes,
     read_ahead,
     short,
@@ -147,7 +149,7 @@ def _decoded(opened: OpenedSource, data: bytes, complete: bool) -> str:
     if b"\x00" in data[:4096]:
         raise InputError(
             f"{opened.label}: looks like binary data, not {opened.format.upper()} text",
-            hint="use --input-format to say what it is",
+            hint=f"use {option('input_format')} to say what it is",
         )
     try:
         return data.decode("utf-8-sig")
@@ -294,6 +296,10 @@ def describe(opened: OpenedSource, options: ReadOptions) -> tuple[DelimitedLayou
 def read_delimited(opened: OpenedSource, options: ReadOptions) -> Table:
     shape, _ = describe(opened, options)
     decided = shape.layout
+    if options.weight_column is not None:
+        names = decided.names if decided.header else None
+        index = rule._find(options.weight_column, names, shape.width, opened.label, option("weights"))
+        shape = replace(shape, weights=index)
     label = opened.label
     table = Table(
         label=label,
@@ -381,6 +387,8 @@ def _blocks(opened: OpenedSource, options: ReadOptions, shape: DelimitedLayout) 
 
 def _pandas_rows(opened: OpenedSource, options: ReadOptions, shape: DelimitedLayout) -> Iterator[Block]:
     decided = shape.layout
+    # The weights column is inferred like the outcomes (numbers, parsed in C); a column
+    # of text is read as text and its first bad cell named.
     text_columns = {i: str for i in (decided.id, decided.label) if i is not None}
     rows = options.rows_per_block(len(decided.outcomes))
     workers = min(PARSE_THREADS, usable_cpus())
@@ -423,7 +431,27 @@ def _frame_block(frame: Any, opened: OpenedSource, shape: DelimitedLayout, start
         values = _numeric_values(frame, decided.outcomes, where)
     ids = frame[decided.id].fillna("").astype(str).tolist() if decided.id is not None else None
     labels = frame[decided.label].fillna("").astype(str).tolist() if decided.label is not None else None
-    return Block(values=values, start=start, ids=ids, labels=labels)
+    weights = None if shape.weights is None else _frame_weights(frame[shape.weights], opened, shape, start)
+    return Block(values=values, start=start, ids=ids, labels=labels, weights=weights)
+
+
+def _frame_weights(series: Any, opened: OpenedSource, shape: DelimitedLayout, start: int) -> NDArray[Any]:
+    """A frame's weights column (``--weights``), checked; pandas read numbers as numbers already."""
+    import pandas as pd
+
+    column = _weights_name(shape)
+    if series.dtype.kind in "fiu":
+        return checked_weights(series.to_numpy(), opened.label, column, start)
+    texts = series.astype(object).where(series.notna(), "").astype(str)
+    numbers = pd.to_numeric(texts.str.strip(), errors="coerce").to_numpy(dtype="float64")
+    return checked_weights(numbers, opened.label, column, start, lambda row: str(texts.iloc[row]).strip())
+
+
+def _weights_name(shape: DelimitedLayout) -> str:
+    """The weights column as ``--weights`` named it: by its header, else by its 1-based number."""
+    assert shape.weights is not None
+    names = shape.layout.names if shape.layout.header else None
+    return names[shape.weights].strip() if names is not None else str(shape.weights + 1)
 
 
 def _fast_values(frame: Any, columns: list[int]) -> NDArray[Any] | None:
@@ -473,7 +501,7 @@ def _numeric_values(frame: Any, columns: list[int], where: Callable[[int, int], 
 def _not_a_number(where: str, text: str) -> InputError:
     hint = "outcome columns must hold only numbers"
     if "," in text:
-        hint += "; for decimal commas use --decimal ,"
+        hint += f"; for decimal commas use {option('decimal')} ,"
     return InputError(f"{where}: {short(text)} is not a number", hint=hint)
 
 
@@ -508,8 +536,20 @@ def _wide_rows(opened: OpenedSource, options: ReadOptions, shape: DelimitedLayou
         labels = (
             [_cell(line, decided.label, delimiter) for line in lines] if decided.label is not None else None
         )
+        weights = None
+        if shape.weights is not None:
+            texts = [_cell(line, shape.weights, delimiter) for line in lines]
+            numbers_of = [_weight_number(text) for text in texts]
+            weights = checked_weights(
+                np.asarray(numbers_of), label, _weights_name(shape), start, lambda row: texts[row]
+            )
         return Block(
-            values=values, start=start, ids=ids, labels=labels, lines=np.asarray(numbers, dtype=np.int64)
+            values=values,
+            start=start,
+            ids=ids,
+            labels=labels,
+            lines=np.asarray(numbers, dtype=np.int64),
+            weights=weights,
         )
 
     try:
@@ -538,6 +578,13 @@ def _wide_rows(opened: OpenedSource, options: ReadOptions, shape: DelimitedLayou
         text.close()
     if start == 0:
         raise InputError(f"{label}: has no data rows")
+
+
+def _weight_number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
 
 
 def _cell(line: str, column: int, delimiter: str | None) -> str:

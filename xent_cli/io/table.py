@@ -6,10 +6,13 @@ entry points, so that resolving options costs nothing.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+
+from xent_cli.errors import option
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -42,6 +45,9 @@ class ReadOptions:
     id_column: str | None = None
     decimal: str = "."
     label_column: str | None = None
+    # ``--weights`` naming a column of this table: readers that can carry it in each block's
+    # ``weights`` (delimited text, Parquet/Arrow) read it in the same pass as the outcomes.
+    weight_column: str | None = None
     kind: str = "probs"
     role: Role = "distributions"
     block_rows: int = DEFAULT_BLOCK_ROWS
@@ -84,6 +90,9 @@ class Block:
     labels: list[str] | None = None
     # A list, or an integer array for large text files.
     lines: Any = None
+    # Each row's sample weight, when ``ReadOptions.weight_column`` named a column the reader
+    # carries (validated: finite and >= 0; see :func:`checked_weights`).
+    weights: NDArray[Any] | None = None
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
@@ -179,6 +188,43 @@ class Labels:
             line = self.line_of(index)
             return row_where(self.label, index, None) + ("" if line is None else f" (line {line})")
         return row_where(self.label, index, self.lines)
+
+
+WEIGHTS_HINT = f"{option('weights')}: finite numbers >= 0, not all 0, one per row of the predictions"
+
+
+def checked_weights(
+    values: Any, label: str, column: str, start: int, text_of: Callable[[int], str] | None = None
+) -> NDArray[Any]:
+    """A block's weights column as float64, or the error naming the first weight not finite and >= 0.
+
+    ``text_of(row)`` gives a bad row's cell as written (None: the cell was read as a number,
+    and a NaN there is a missing cell or a NaN alike).
+    """
+    import numpy as np
+
+    from xent_cli.errors import InputError
+
+    weights = np.asarray(values, dtype=np.float64)
+    bad = ~(np.isfinite(weights) & (weights >= 0))
+    if bad.any():
+        row = int(np.argmax(bad))
+        where = f"{label} column {column!r}: row {start + row + 1}"
+        value = float(weights[row])
+        if text_of is not None:
+            shown = repr(text_of(row))
+        elif math.isnan(value):
+            raise InputError(f"{where}: weight is missing or NaN", hint=WEIGHTS_HINT)
+        else:
+            shown = repr(_number_text(value))
+        raise InputError(f"{where}: weight {shown} is not a finite number >= 0", hint=WEIGHTS_HINT)
+    return weights
+
+
+def _number_text(value: float) -> str:
+    """A number read as float the way it was most likely written: ``-1``, not ``-1.0``."""
+    text = repr(value)
+    return text[:-2] if text.endswith(".0") else text
 
 
 def row_where(label: str, index: int, lines: list[int] | None) -> str:

@@ -118,6 +118,7 @@ def _concat(blocks: list[Block], start: int) -> Block:
         ids=joined(blocks, "ids"),
         labels=joined(blocks, "labels"),
         lines=joined(blocks, "lines"),
+        weights=joined(blocks, "weights"),
     )
 
 
@@ -131,6 +132,7 @@ def _slice(block: Block, lo: int, hi: int) -> Block:
         ids=cut(block.ids),
         labels=cut(block.labels),
         lines=cut(block.lines),
+        weights=None if block.weights is None else block.weights[lo:hi],
     )
 
 

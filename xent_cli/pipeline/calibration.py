@@ -107,7 +107,7 @@ def calibration_task(
             probs = _block_probs(table, block, pred_spec.kind, settings.tolerance, reader.binary)
             brier, confidence, correct = _block_rows(probs, targets)
             n_classes = probs.shape[1]
-            weights = reader.block_weights(len(block))
+            weights = reader.block_weights(block)
             if settings.classwise:
                 if classwise is None:
                     classwise = ClasswiseBins(edges, n_classes)

@@ -363,13 +363,18 @@ class Digest:
     has_kept: bool
 
 
-def digest(partial: Partial, worst: int = 0) -> Digest:
-    """The digest of one task's partial (run where the partial is)."""
+def digest(partial: Partial, worst: int = 0, *, summaries: bool = True) -> Digest:
+    """The digest of one task's partial (run where the partial is).
+
+    ``summaries=False`` leaves out the unweighted summaries (a weighted result has its own).
+    """
     import numpy as np
 
     from xent_cli.core.stats import Summary, WorstRows
 
-    summaries = [Summary(key_histogram=True).add(m.values) for m in partial.measures]
+    found_summaries = (
+        [Summary(key_histogram=True).add(m.values) for m in partial.measures] if summaries else []
+    )
     headline = partial.measures[0].values
     found: list[tuple[int, float, str | None]] = []
     if worst:
@@ -393,7 +398,7 @@ def digest(partial: Partial, worst: int = 0) -> Digest:
     return Digest(
         meta,
         partial.count,
-        summaries,
+        found_summaries,
         found,
         spread_of(headline),
         partial.ids is not None,
@@ -421,13 +426,16 @@ def merge_digests(
     summaries: list[Any],
     percentiles: list[dict[float, float]],
     worst: int = 0,
+    fields: list[dict[bool, dict[str, float]]] | None = None,
 ) -> Result:
     """The result of :func:`merge` without the per-row values: every summary, worst row and extra.
 
     ``summaries[i]`` is measure ``i``'s :class:`~xent_cli.core.stats.Summary`
     merged over every digest, and ``percentiles[i]`` its
     :data:`SUMMARY_PERCENTILES`, found by the exact protocol over the parts;
-    the result's ``row_count`` is set and its measures hold no values.
+    the result's ``row_count`` is set and its measures hold no values. ``fields``, when
+    given, are each measure's summary fields already found (plain and extended, by
+    ``extended``): a weighted result's (:mod:`xent_cli.pipeline.dask_weighted`).
     """
     import numpy as np
 
@@ -438,11 +446,20 @@ def merge_digests(
     measures = [Measure(m.key, m.label, np.empty(0), m.scaling) for m in first.measures]
     result = _assemble(metas, spec, measures)
     result.row_count = sum(d.count for d in digests)
-    merged = summaries
-    for measure, summary, found in zip(measures, merged, percentiles, strict=True):
+    if fields is None:
+        means = [summary.moments.mean() for summary in summaries]
+        fields = [
+            {
+                extended: summary_fields(summary, extended=extended, percentile_values=found)
+                for extended in (False, True)
+            }
+            for summary, found in zip(summaries, percentiles, strict=True)
+        ]
+    else:
+        means = [known[False]["mean"] for known in fields]
+    for measure, known in zip(measures, fields, strict=True):
         for extended in (False, True):
-            fields = summary_fields(summary, extended=extended, percentile_values=found)
-            result._summaries[(measure.key, extended)] = fields
+            result._summaries[(measure.key, extended)] = known[extended]
     if worst:
         candidates = [
             (number + offset, value, row_id)
@@ -455,7 +472,7 @@ def merge_digests(
             for number, value, row_id in candidates[:worst]
         ]
     if first.loss is not None:
-        result.loss = _loss(metas, merged[0].moments.mean(), merged[1].moments.mean(), spec.unit)
+        result.loss = _loss(metas, means[0], means[1], spec.unit)
     if first.panel is not None:
         result.panel = _panel([m.panel for m in metas if m.panel is not None], result)
     if first.calibration is not None:

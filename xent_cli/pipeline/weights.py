@@ -1,17 +1,20 @@
 """``--weights W``: one weight per row of the predictions, from a column of them, a file or a list.
 
 The weights are held in memory (8 bytes a row), as labels from a file of their own are.
-A column of the predictions is read in a second pass over the file (it must be a file, not
-stdin) and is left out of the outcomes.
+A column of the predictions is read in the same pass as the outcomes where the reader
+carries it in each block (delimited text, Parquet, Arrow: ``ReadOptions.weight_column``,
+``Block.weights``), else in a second pass over the file (JSON); either way it is left out of the
+outcomes, so PRED is opened twice and must be a file, not stdin.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from xent_cli.errors import InputError, UsageError, option
+from xent_cli.io.table import WEIGHTS_HINT
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -20,34 +23,82 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
+    from xent_cli.io.table import Block
     from xent_cli.pipeline.align import InputSpec
 
-HINT = f"{option('weights')}: finite numbers >= 0, not all 0, one per row of the predictions"
+HINT = WEIGHTS_HINT
 
 
 @dataclass
 class Weights:
-    """Every row's weight, where they came from, and whether they are a column of the predictions."""
+    """Every row's weight, where they came from, and whether they are a column of the predictions.
 
-    values: NDArray[np.float64]
+    ``values`` is None for a column until it is known: taken from the blocks as they are
+    read (:meth:`take`), or read by ``load`` (a second pass) when the reader does not carry it.
+    """
+
+    values: NDArray[np.float64] | None
     label: str
     column: str | None
+    load: Callable[[], NDArray[np.float64]] | None = None
+    # The blocks' own weights, in order (a column the reader carries).
+    carried: list[NDArray[np.float64]] = field(default_factory=list)
+    # Some block did not carry its weights: every weight comes from ``values`` or ``load``.
+    uncarried: bool = False
+
+    def take(self, block: Block | None, start: int, rows: int, pred_label: str) -> NDArray[np.float64]:
+        """The weights of rows ``start`` to ``start + rows``: ``block``'s own when it carries them."""
+        if self.collect(block, rows):
+            assert block is not None and block.weights is not None
+            return block.weights
+        return self.block(start, rows, pred_label)
+
+    def collect(self, block: Block | None, rows: int) -> bool:
+        """Keep ``block``'s own weights for :meth:`finish`, if it carries them for its ``rows``."""
+        if block is not None and block.weights is not None and block.weights.shape[0] == rows:
+            if self.values is None:
+                self.carried.append(block.weights)
+            return True
+        self.uncarried = True
+        return False
 
     def block(self, start: int, rows: int, pred_label: str) -> NDArray[np.float64]:
         """The weights of rows ``start`` to ``start + rows``; too few is an error."""
-        if start + rows > self.values.shape[0]:
+        values = self.loaded()
+        if start + rows > values.shape[0]:
             raise InputError(
-                f"{self.label} has {self.values.shape[0]} weights but {pred_label} has more rows",
+                f"{self.label} has {values.shape[0]} weights but {pred_label} has more rows",
                 hint=HINT,
             )
-        return self.values[start : start + rows]
+        return values[start : start + rows]
+
+    def loaded(self) -> NDArray[np.float64]:
+        """Every weight, read now by the second pass if they are not known yet."""
+        if self.values is None:
+            assert self.load is not None
+            self.values = self.load()
+            self.carried.clear()
+        return self.values
 
     def finish(self, rows: int, pred_label: str) -> None:
-        if self.values.shape[0] != rows:
+        """Every weight known, and as many as the rows read (``values`` is set from here on)."""
+        if self.values is None and not self.uncarried and (self.carried or rows == 0):
+            import numpy as np
+
+            self.values = np.concatenate(self.carried) if self.carried else np.empty(0)
+            self.carried.clear()
+        values = self.loaded()
+        if values.shape[0] != rows:
             raise InputError(
-                f"{self.label} has {self.values.shape[0]} weights but {pred_label} has {rows} rows",
+                f"{self.label} has {values.shape[0]} weights but {pred_label} has {rows} rows",
                 hint=HINT,
             )
+
+    def spec(self, spec: InputSpec) -> InputSpec:
+        """``spec`` with the weights column (if any) named for the reader to carry."""
+        if self.column is None:
+            return spec
+        return replace(spec, options=replace(spec.options, weight_column=self.column))
 
 
 ALL_ZERO = f"{option('weights')}: every weight is 0"
@@ -62,42 +113,47 @@ def check_not_all_zero(weights: NDArray[np.float64]) -> None:
 def read_weights(text: str, pred_spec: InputSpec) -> Weights:
     """The weights ``--weights`` names: a labels-like source (file or inline list), else a column of PRED.
 
-    That they are not all 0 is checked over every shard's rows, when the partials merge.
+    A column is read later, with the rows (see :class:`Weights`). That they are not all 0
+    is checked over every shard's rows, when the partials merge.
     """
-    import numpy as np
-
     from xent_cli.io.labels import read_labels
     from xent_cli.io.sources import Source
     from xent_cli.pipeline.tasks import target_source
 
     source = target_source(text, pred_spec.source)
-    if source is not None and source.inline is not None:
-        source = Source(label="--weights", inline=source.inline)
-    texts: list[str]
-    if source is not None:
-        if source.is_stdin and pred_spec.source.is_stdin:
-            raise UsageError("only one source can be stdin ('-')")
-        labels = read_labels(source, replace(pred_spec.options, label_column=None))
-        texts, label = labels.values, labels.label
-        where: Callable[[int], str] = labels.where
-        column = None
-    else:
-        from xent_cli.io.labels import read_sample_columns
-
+    if source is None:
         if pred_spec.source.is_stdin:
             raise UsageError(
-                f"{option('weights')} {text}: a column of the predictions is read in a second pass, "
-                "so PRED must be a "
-                "file, not stdin",
+                f"{option('weights')} {text}: a column of the predictions is found by opening them "
+                "twice (once to see the columns), so PRED must be a file, not stdin",
                 hint="save the predictions to a file, or give the weights as a file of their own",
             )
-        blocks = read_sample_columns(pred_spec.source, pred_spec.options, [text], [option("weights")])
-        texts = [value for block in blocks for value in block[0]]
         label = f"{pred_spec.label} column {text!r}"
-        column = text
+        return Weights(None, label, text, load=lambda: _second_pass(text, pred_spec, label))
+    if source.inline is not None:
+        source = Source(label="--weights", inline=source.inline)
+    if source.is_stdin and pred_spec.source.is_stdin:
+        raise UsageError("only one source can be stdin ('-')")
+    labels = read_labels(source, replace(pred_spec.options, label_column=None))
+    return Weights(_checked(labels.values, labels.where), labels.label, None)
 
-        def where(index: int) -> str:
-            return f"{label}: row {index + 1}"
+
+def _second_pass(text: str, pred_spec: InputSpec, label: str) -> NDArray[np.float64]:
+    """A weights column of a source whose reader does not carry it, read again on its own."""
+    from xent_cli.io.labels import read_sample_columns
+
+    blocks = read_sample_columns(pred_spec.source, pred_spec.options, [text], ["--weights"])
+    texts = [value for block in blocks for value in block[0]]
+
+    def where(index: int) -> str:
+        return f"{label}: row {index + 1}"
+
+    return _checked(texts, where)
+
+
+def _checked(texts: list[str], where: Callable[[int], str]) -> NDArray[np.float64]:
+    """Weights written as text, as numbers; the first that is not a finite number >= 0 is an error."""
+    import numpy as np
 
     try:  # NumPy parses the texts in C; a text that is no number is found below, by its row
         values = np.asarray(texts, dtype=np.float64)
@@ -107,7 +163,7 @@ def read_weights(text: str, pred_spec: InputSpec) -> Weights:
     if bad.any():
         i = int(np.argmax(bad))
         raise InputError(f"{where(i)}: weight {texts[i]!r} is not a finite number >= 0", hint=HINT)
-    return Weights(values, label, column)
+    return values
 
 
 def _number(text: str) -> float:
@@ -145,6 +201,7 @@ def task_weights(text: str | None, spec: InputSpec, closer: ExitStack) -> tuple[
 
     weights = read_weights(text, spec)
     if weights.column is not None:
+        spec = weights.spec(spec)
         narrower = without_column(spec, open_table(spec, closer).outcomes, weights.column)
         if narrower is not None:
             spec = narrower

@@ -79,6 +79,8 @@ def entropy_task(
                 if explainer is not None:
                     explainer.add_terms(terms, terms.shape, p=dist.probs, information=-dist.log_probs)
             values.append(nats)
+            if sample_weights is not None:
+                sample_weights.collect(block, len(block))
             ids.extend(block.ids or [])
             if on_rows is not None:
                 on_rows(len(block))

@@ -101,12 +101,13 @@ class LabelledReader:
                     f"{option('weights')} pairs with the predictions by position; it cannot be used with --id"
                 )
             self.weights = read_weights(weights, pred_spec)
+            self.spec = self.weights.spec(self.spec)
 
-    def block_weights(self, rows: int) -> NDArray[np.float64] | None:
+    def block_weights(self, block: Block) -> NDArray[np.float64] | None:
         """The weights of the block being read (None: unweighted)."""
         if self.weights is None:
             return None
-        return self.weights.block(self.seen, rows, self.pred_spec.label)
+        return self.weights.take(block, self.seen, len(block), self.pred_spec.label)
 
     def blocks(self, closer: ExitStack) -> Iterator[tuple[Table, Block, NDArray[np.intp], NDArray[np.bool_]]]:
         """Each block with its rows' class indices (0 where not kept) and which rows are kept."""
@@ -222,7 +223,7 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings, *, on_rows: RowCount
                 nll, correct = _binary_block(table, block, targets, spec.kind, settings.clip, settings.smooth)
             else:
                 nll, correct = _multiclass_block(table, block, targets, spec.kind, settings)
-            weights = reader.block_weights(len(block))
+            weights = reader.block_weights(block)
             if weights is not None:
                 kept_weights = weights[keep]
                 weight_sum.add(kept_weights)

@@ -169,6 +169,8 @@ def pair_task(
                 panel.add(_lm_rows(context))
             if explainer is not None:
                 explainer.add_pair(headline, context)
+            if sample_weights is not None:
+                sample_weights.collect(pair.p_block, context.n_rows)
             ids.extend(pair.ids or [])
             if on_rows is not None:
                 on_rows(context.n_rows)
