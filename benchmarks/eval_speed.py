@@ -14,9 +14,12 @@ machine) and of the wall time, and the ratio of the CPU times with the issue's g
 
 * ``calibration`` of 1M x 10 predictions within 1.5x ``loss`` on the same file;
 * a weighted summary (``--weights w``, a column of the file) within 1.2x the unweighted one;
-* each divergence of the family (``compare --measures renyi:0.5`` ...) within 2x ``kl``.
+* each divergence of the family (``compare --measures renyi:0.5`` ...) within 2x ``kl``;
+* ``kl --ci 0.95`` (1,000 bootstrap resamples, issue 27) within 3x ``kl``, on Parquet and on
+  ``.npy`` (where reading is fastest, so the bootstrap's share is largest).
 
-Data (Parquet, written by pandas) goes to ``benchmarks/data/`` (ignored by git) and is reused.
+Data (Parquet written by pandas, the same P and Q by ``np.save``) goes to ``benchmarks/data/``
+(ignored by git) and is reused.
 """
 
 from __future__ import annotations
@@ -81,7 +84,12 @@ def make_data(rows: int) -> dict[str, Path]:
     import pandas as pd
 
     DATA.mkdir(exist_ok=True)
-    paths = {"p": DATA / f"eval-p-{rows}.parquet", "q": DATA / f"eval-q-{rows}.parquet"}
+    paths = {
+        "p": DATA / f"eval-p-{rows}.parquet",
+        "q": DATA / f"eval-q-{rows}.parquet",
+        "p_npy": DATA / f"eval-p-{rows}.npy",
+        "q_npy": DATA / f"eval-q-{rows}.npy",
+    }
     if all(path.exists() for path in paths.values()):
         return paths
     rng = np.random.default_rng(26)
@@ -94,6 +102,8 @@ def make_data(rows: int) -> dict[str, Path]:
     frame["w"] = rng.uniform(0, 2, rows)
     frame.to_parquet(paths["p"])
     pd.DataFrame(q, columns=columns).to_parquet(paths["q"])
+    np.save(paths["p_npy"], p)
+    np.save(paths["q_npy"], q)
     return paths
 
 
@@ -130,6 +140,16 @@ def pairs(xent: str, paths: dict[str, Path]) -> list[Pair]:
             1.2,
         ),
     ]
+    for name, (p_ci, q_ci) in {"Parquet": (p, q), ".npy": (str(paths["p_npy"]), str(paths["q_npy"]))}.items():
+        columns = ["--columns", outcomes] if name == "Parquet" else []
+        found.append(
+            Pair(
+                f"kl --ci 0.95 vs kl ({name})",
+                cmd("kl", p_ci, q_ci, *columns, "--ci", "0.95"),
+                cmd("kl", p_ci, q_ci, *columns),
+                3.0,
+            )
+        )
     for measure in FAMILY:
         found.append(
             Pair(

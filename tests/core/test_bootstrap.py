@@ -5,6 +5,8 @@ and scipy.stats.bootstrap."""
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -52,6 +54,38 @@ def test_compiled_kernel_equals_the_numpy_form(monkeypatch: pytest.MonkeyPatch) 
     np.testing.assert_allclose(compiled.sums[1], columns[1] @ weights, rtol=1e-12)
 
 
+def test_compiled_kernel_draws_every_weight_of_the_numpy_form() -> None:
+    # One measure per row, 1 on that row and 0 elsewhere: sums[i, b] is row i's weight in
+    # resample b, so the kernel's 16-bit comparisons are checked weight by weight, the rare
+    # ones up to 8 included (1.2M draws: about 100 of 7 and above).
+    rows, resamples = 300, 4001
+    reference = bootstrap.poisson_weights(7, 12345, rows, resamples)
+    assert reference.max() >= 7
+    sums = bootstrap.resample_sums(list(np.eye(rows)), 12345, seed=7, resamples=resamples)
+    assert np.array_equal(sums.sums, reference.astype(float))
+    assert np.array_equal(sums.counts, reference.sum(axis=0))
+
+
+def test_compiled_counts_past_the_uint16_tally() -> None:
+    # The kernel tallies weights in 16-bit lanes and flushes them every TALLY_ROWS rows: a
+    # chunk of 20,000 rows flushes twice and ends with a partial tally.
+    from xent_cli.core import _bootstrap_numba
+
+    if bootstrap._compiled() is None:
+        pytest.skip("numba kernel not available")
+    rows = 20_000
+    assert rows > 2 * _bootstrap_numba.TALLY_ROWS
+    values = np.random.default_rng(4).random(rows)
+    sums = bootstrap.resample_sums([values], 77, seed=2, resamples=45)
+    weights = bootstrap.poisson_weights(2, 77, rows, 45)
+    assert np.array_equal(sums.counts, weights.sum(axis=0, dtype=np.int64))
+    # Row by row in order, as the kernel adds (w·x is the same product in any width): bit for bit.
+    expected = np.zeros(45)
+    for row in range(rows):
+        expected += weights[row].astype(float) * values[row]
+    assert np.array_equal(sums.sums[0], expected)
+
+
 def test_sums_do_not_depend_on_chunks_or_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     values = np.random.default_rng(2).random(5000)
     whole = bootstrap.resample_sums([values], 0, seed=1, resamples=64)
@@ -91,3 +125,23 @@ def test_empty_resamples_are_left_out() -> None:
     assert 0 < means.size < 500  # about e^-1 of one-row resamples are empty
     assert np.all(means == 1.5)
     assert bootstrap.percentile_interval(means, 0.9) == (1.5, 1.5)
+
+
+def test_loading_the_kernels_does_not_import_scipy_linalg() -> None:
+    # numba probes for scipy's BLAS when it loads its NumPy implementations (0.3 s of CPU);
+    # xent_cli.core.numba_cache loads them with that import refused. np.dot still compiles
+    # afterwards (numba looks for SciPy again then) and gives the right number.
+    pytest.importorskip("numba")
+    script = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from xent_cli.core import bootstrap\n"
+        "sums = bootstrap.resample_sums([np.arange(5.0)], 0, 1, 8)\n"
+        "assert bootstrap._compiled() is not None\n"
+        "print('scipy.linalg' in sys.modules)\n"
+        "import numba\n"
+        "dot = numba.njit(lambda a, b: np.dot(a, b))\n"
+        "print(dot(np.arange(3.0), np.arange(3.0)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stderr, done.stdout) == (0, "", "False\n5.0\n")

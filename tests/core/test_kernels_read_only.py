@@ -11,6 +11,7 @@ The folders are made read-only by a read-only bind mount in a private mount name
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -20,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy.special import log_softmax
+
+from xent_cli.core.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, poisson_weights
 
 pytest.importorskip("numba")
 
@@ -57,11 +60,20 @@ def install(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | float]
     np.save(root / "p.npy", p)
     np.save(root / "q.npy", q)
     log_p, log_q = log_softmax(p, axis=1), log_softmax(q, axis=1)
-    kl = float(np.mean(np.sum(np.exp(log_p) * (log_p - log_q), axis=1)))
-    return {"root": root, "kl": kl}
+    kl_rows = np.sum(np.exp(log_p) * (log_p - log_q), axis=1)
+    # --ci 0.95: the percentile interval of the Poisson bootstrap means, by its NumPy form.
+    weights = poisson_weights(DEFAULT_SEED, 0, kl_rows.size, DEFAULT_RESAMPLES).astype(float)
+    low, high = np.quantile((kl_rows @ weights) / weights.sum(axis=0), [0.025, 0.975])
+    return {"root": root, "kl": float(np.mean(kl_rows)), "ci_low": float(low), "ci_high": float(high)}
 
 
-def _run(install: dict[str, Path | float], read_only: list[Path], tmpdir: Path, kernels: str):
+def _run(
+    install: dict[str, Path | float],
+    read_only: list[Path],
+    tmpdir: Path,
+    kernels: str,
+    options: tuple[str, ...] = ("--value",),
+):
     root = install["root"]
     assert isinstance(root, Path)
     environ = {
@@ -75,7 +87,7 @@ def _run(install: dict[str, Path | float], read_only: list[Path], tmpdir: Path, 
     command = [sys.executable, "-m", "xent_cli", "kl", str(root / "p.npy"), str(root / "q.npy")]
     return subprocess.run(
         ["unshare", "-m", "sh", "-c", READ_ONLY, "sh", *map(str, read_only), "--",
-         *command, "--as", "logits", "--value"],
+         *command, "--as", "logits", *options],
         capture_output=True, text=True, env=environ, cwd=root / "site", timeout=600, check=False,
     )  # fmt: skip
 
@@ -122,3 +134,35 @@ def test_a_temporary_folder_someone_else_could_write_is_not_used(
     assert done.returncode == 2
     assert "XENT_KERNELS=numba but numba cannot" in done.stderr
     assert not any(shared.iterdir())
+
+
+def _interval(done: subprocess.CompletedProcess[str]) -> list[float]:
+    interval: list[float] = json.loads(done.stdout)["summary"]["ci"]
+    return interval
+
+
+def test_the_bootstrap_kernel_is_cached_in_the_private_temporary_folder(
+    install: dict[str, Path | float], tmp_path: Path
+) -> None:
+    root = install["root"]
+    assert isinstance(root, Path)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    done = _run(install, [root / "site", root / "home"], tmpdir, "numba", ("--ci", "0.95", "--json"))
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert _interval(done) == pytest.approx([install["ci_low"], install["ci_high"]], rel=1e-9)
+    cache = tmpdir / f"xent-numba-{os.getuid()}"
+    assert any(cache.rglob("_bootstrap_numba*.nbi")), "the bootstrap kernel was not cached there"
+
+
+def test_with_nowhere_to_cache_the_bootstrap_takes_the_numpy_path_silently(
+    install: dict[str, Path | float], tmp_path: Path
+) -> None:
+    root = install["root"]
+    assert isinstance(root, Path)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    everywhere = [root / "site", root / "home", tmpdir, Path("/tmp"), Path("/var/tmp")]
+    done = _run(install, [p for p in everywhere if p.is_dir()], tmpdir, "auto", ("--ci", "0.95", "--json"))
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert _interval(done) == pytest.approx([install["ci_low"], install["ci_high"]], rel=1e-9)

@@ -72,8 +72,9 @@ def _thresholds() -> NDArray[np.int64]:
 
 
 THRESHOLDS = _thresholds()
-# The compiled kernel compares each 16-bit uniform with them (in vector code).
-THRESHOLDS_UINT16 = THRESHOLDS.astype(np.uint16)
+# The compiled kernel compares each 16-bit uniform less 2**15 with them less 2**15, in signed
+# 16-bit vector lanes (the only 16-bit comparison AVX2 has).
+THRESHOLDS_INT16 = (THRESHOLDS - (1 << 15)).astype(np.int16)
 # Threads per call of the compiled kernel (over resamples: a resample's sums never depend on them).
 THREADS = 2
 
@@ -171,7 +172,7 @@ def _compiled_sums(
 
     def run(k: int) -> None:
         compiled.poisson_sums(
-            values, start, seed, resamples, THRESHOLDS_UINT16, cuts[k], cuts[k + 1], total.sums, counts
+            values, start, seed, resamples, THRESHOLDS_INT16, cuts[k], cuts[k + 1], total.sums, counts
         )
 
     if threads == 1:
