@@ -17,7 +17,7 @@ from scipy.stats import entropy as scipy_entropy
 from sklearn.metrics import log_loss
 
 from tests.conftest import CliEnv
-from xent_cli.io import delimited, labels
+from xent_cli.io import csvparse, delimited, labels
 
 COLUMNS = ["c0", "c1", "c2", "c3"]
 ROWS = 3000
@@ -76,8 +76,8 @@ def test_every_reader_gives_the_same_weighted_results(
 
     monkeypatch.setattr(labels, "read_sample_columns", counted)
     # Many small pieces, so that the rows come in many frames and blocks.
-    monkeypatch.setattr(delimited, "MIN_PIECE_BYTES", 1)
-    monkeypatch.setattr(delimited, "PIECE_BYTES", 8192)
+    monkeypatch.setattr(csvparse, "MIN_PIECE_BYTES", 1)
+    monkeypatch.setattr(csvparse, "PIECE_BYTES", 8192)
 
     doc = env.json(["entropy", str(path), "--columns", ",".join(COLUMNS), "--weights", "w"])
     assert doc["summary"]["mean"] == pytest.approx(np.average(scipy_entropy(p, axis=1), weights=w), rel=1e-12)
