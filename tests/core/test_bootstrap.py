@@ -5,8 +5,6 @@ and scipy.stats.bootstrap."""
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -125,23 +123,3 @@ def test_empty_resamples_are_left_out() -> None:
     assert 0 < means.size < 500  # about e^-1 of one-row resamples are empty
     assert np.all(means == 1.5)
     assert bootstrap.percentile_interval(means, 0.9) == (1.5, 1.5)
-
-
-def test_loading_the_kernels_does_not_import_scipy_linalg() -> None:
-    # numba probes for scipy's BLAS when it loads its NumPy implementations (0.3 s of CPU);
-    # xent_cli.core.numba_cache loads them with that import refused. np.dot still compiles
-    # afterwards (numba looks for SciPy again then) and gives the right number.
-    pytest.importorskip("numba")
-    script = (
-        "import sys\n"
-        "import numpy as np\n"
-        "from xent_cli.core import bootstrap\n"
-        "sums = bootstrap.resample_sums([np.arange(5.0)], 0, 1, 8)\n"
-        "assert bootstrap._compiled() is not None\n"
-        "print('scipy.linalg' in sys.modules)\n"
-        "import numba\n"
-        "dot = numba.njit(lambda a, b: np.dot(a, b))\n"
-        "print(dot(np.arange(3.0), np.arange(3.0)))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
-    assert (done.returncode, done.stderr, done.stdout) == (0, "", "False\n5.0\n")

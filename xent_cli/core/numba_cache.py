@@ -7,7 +7,6 @@ it imports numba and probes a cache folder.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -86,32 +85,6 @@ def _numba_cache_dir(path: str | None) -> Iterator[None]:
         config.CACHE_DIR = before
 
 
-def _load_registries_without_scipy_blas() -> None:
-    """Load numba's implementations of NumPy now, without its probe for scipy's BLAS.
-
-    numba loads them on the first call of any compiled function (a cached one too), and one
-    of them (``numba.np.arraymath``) imports ``scipy.linalg`` where SciPy is installed, only
-    to note whether BLAS is there: about 0.3 s of CPU and 30 MB, a third of what loading
-    the cached bootstrap kernel costs. None of xent's kernels call BLAS. With the import
-    refused while they load, numba notes no BLAS, which only makes ``np.correlate`` and
-    ``np.convolve`` use its own loop; ``np.dot`` and ``np.linalg`` look for SciPy again
-    when a function using them is compiled, and find it.
-    """
-    probe = "scipy.linalg.cython_blas"
-    if probe in sys.modules:  # already imported: nothing to save
-        return
-    sys.modules[probe] = None  # type: ignore[assignment]  # "import" raises ImportError
-    try:
-        from numba.core.registry import cpu_target  # type: ignore[import-untyped,import-not-found,unused-ignore]
-
-        cpu_target.target_context.refresh()
-    except Exception:  # an optimization only: numba loads them itself on first use
-        pass
-    finally:
-        if sys.modules.get(probe, ...) is None:
-            del sys.modules[probe]
-
-
 _CACHE_DIR: str | None = None
 CACHE_USABLE = numba is not None
 if CACHE_USABLE:
@@ -120,8 +93,6 @@ if CACHE_USABLE:
         CACHE_USABLE = False
     elif isinstance(_override, str):
         _CACHE_DIR = _override
-if CACHE_USABLE:
-    _load_registries_without_scipy_blas()
 
 
 def njit(function: Callable[..., Any], **options: Any) -> Any:
