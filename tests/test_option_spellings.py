@@ -27,25 +27,14 @@ ALLOWED = {
     ("io/sources.py", "--help"): "a command line to run (xent --help), not an option of the command",
     ("pipeline/tasks/targets.py", "--target"): "a source's label, which JSON results carry in 'sources'",
     ("pipeline/weights.py", "--weights"): "a source's label, which JSON results carry in 'sources'",
-    # Notes and the bad-sum hint are text kept in library objects (Layout.notes, Layout.sum_hint,
-    # Result.notes) that callers and tests read as they are: to convert once notes are fields too.
     # id_column is spelled --id by the CLI but --id-column by the conventional rule that
-    # ``import xent_cli`` users get: kept literal until the rule knows declared spellings.
+    # ``import xent_cli`` users get: kept literal until that rule knows declared spellings.
     ("io/jsonrows.py", "--id"): "id_column's spelling",
+    ("io/layout.py", "--id"): "id_column's spelling",
+    ("io/layout_evidence.py", "--id"): "id_column's spelling",
+    ("pipeline/align.py", "--id"): "id_column's spelling",
     ("pipeline/tasks/loss.py", "--id"): "id_column's spelling",
     ("pipeline/tasks/targets.py", "--id"): "id_column's spelling",
-    ("pipeline/align.py", "--id"): "id_column's spelling",
-    ("io/layout.py", "--columns"): "notes and Layout.sum_hint (its errors use option())",
-    ("io/layout.py", "--id"): "notes and Layout.sum_hint (its errors use option())",
-    ("io/layout.py", "--target"): "notes and Layout.sum_hint",
-    ("io/layout_evidence.py", "--id"): "the id rule's notes",
-    ("io/layout_evidence.py", "--no-header"): "the header rule's note",
-    ("pipeline/align.py", "--pair"): "a note on labels paired in order",
-    ("pipeline/tasks/information.py", "--explain"): "a note on the Miller-Madow correction",
-    ("pipeline/tasks/loss.py", "--clip"): "a note on infinite losses",
-    ("pipeline/tasks/loss.py", "--smooth"): "a note on infinite losses",
-    ("intervals.py", "--baseline"): "a note on a baseline without per-row values",
-    ("intervals.py", "--rows"): "a note on a baseline without per-row values",
 }
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from xent_cli.errors import UsageError, option
+from xent_cli.errors import UsageError, option, spelled
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -140,9 +140,10 @@ class PairedChange:
         found = baseline.rows(measure, keys)
         if found is None:
             self._note(
-                f"--baseline {baseline.file} holds no per-row values of {measure} "
-                "(written with --rows 0?): "
-                "its change is compared without an interval"
+                spelled(
+                    f"{option('baseline')} {baseline.file} holds no per-row values of {measure} "
+                    f"(written with {option('rows')} 0?): its change is compared without an interval"
+                )
             )
             return None
         values, ids = found

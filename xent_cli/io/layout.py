@@ -62,7 +62,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from xent_cli.errors import InputError, UsageError, option
+from xent_cli.errors import InputError, UsageError, option, spelled
 from xent_cli.io.cells import (
     DEC,
     EMPTY,
@@ -591,14 +591,18 @@ def _note_left_out(frame: _Frame, columns: ColumnKinds, split: _Split, role: str
         quoted = _quoted([name(c) for c in split.label_notes])
         if role == "predictions":
             notes.append(
-                f"{label}: {_plural(count, 'column', 'columns')} {quoted} "
-                f"{_plural(count, 'holds', 'hold')} labels (--target candidates), not outcomes"
+                spelled(
+                    f"{label}: {_plural(count, 'column', 'columns')} {quoted} "
+                    f"{_plural(count, 'holds', 'hold')} labels ({option('target')} candidates), not outcomes"
+                )
             )
         else:
             notes.append(
-                f"{label}: {_plural(count, 'column', 'columns')} {quoted} "
-                f"{_plural(count, 'holds', 'hold')} labels, not outcomes: left out "
-                "(--columns to choose the outcomes)"
+                spelled(
+                    f"{label}: {_plural(count, 'column', 'columns')} {quoted} "
+                    f"{_plural(count, 'holds', 'hold')} labels, not outcomes: left out "
+                    f"({option('columns')} to choose the outcomes)"
+                )
             )
     text_ignored = [c for c in split.ignored if not columns.empty(c)]
     if text_ignored:
@@ -658,9 +662,11 @@ def _list_layout(
     left_out = [c for c in ignored if not columns.textual(c) and not columns.empty(c)]
     if left_out and not explicit:
         notes.append(
-            f"{label}: the outcomes are the lists in column {name(outcome)!r}; "
-            f"{_plural(len(left_out), 'column', 'columns')} {_quoted([name(c) for c in left_out])} left out "
-            "(--columns to choose)"
+            spelled(
+                f"{label}: the outcomes are the lists in column {name(outcome)!r}; "
+                f"{_plural(len(left_out), 'column', 'columns')} {_quoted([name(c) for c in left_out])} "
+                f"left out ({option('columns')} to choose)"
+            )
         )
     lengths = values[:, outcome]
     known = lengths[np.isfinite(lengths)]
@@ -683,11 +689,12 @@ def _list_layout(
 
 def _suspect_hint(c: int, name: Any, outcomes: list[int], role: str, *, index_like: bool) -> str:
     others = [name(o) for o in outcomes if o != c]
-    choose = f"--columns {','.join(others)}" if others and len(",".join(others)) <= 60 else "--columns"
+    columns = option("columns")
+    choose = f"{columns} {','.join(others)}" if others and len(",".join(others)) <= 60 else columns
     what = "a row index" if index_like else "labels"
     text = f"column {name(c)!r} holds integers and looks like {what}: use {choose}"
     if role == "predictions" and not index_like:
-        text += f" or --target {name(c)}"
+        text += f" or {option('target')} {name(c)}"
     elif index_like or role == "joint":
         text += f" or --id {name(c)}"
-    return text
+    return spelled(text)

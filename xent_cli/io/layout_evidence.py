@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from xent_cli.errors import InputError, option
+from xent_cli.errors import InputError, option, spelled
 from xent_cli.io.cells import (
     DEC,
     EMPTY,
@@ -67,9 +67,9 @@ def _header(sample: Sample, options: ReadOptions) -> tuple[bool, str | None]:
         shown = ",".join(c.strip() for c in first)
         if len(shown) > 40:
             shown = shown[:39] + "…"
-        return True, (
+        return True, spelled(
             f"{sample.label}: first line ({shown}) taken as the header (integer class names above "
-            "decimal data); --no-header to read it as data"
+            f"decimal data); {option('header', negative=True)} to read it as data"
         )
     consecutive = integers == list(range(integers[0], integers[0] + len(integers)))
     if consecutive and (integers[0] == 0 or (integers[0] == 1 and len(integers) > 1)):

@@ -11,7 +11,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from xent_cli.errors import DistributionError, InputError, UsageError, option
+from xent_cli.errors import DistributionError, InputError, UsageError, option, spelled
 from xent_cli.io.readers import Block, Labels, ReadOptions, Table, read
 from xent_cli.io.sources import Source
 
@@ -499,11 +499,12 @@ def check_same_ids(table: Table, block: Block, labels: Labels, seen: int, *, pai
     theirs_shown = _names(theirs[row : row + 3], 3) + (", …" if len(theirs) > row + 3 else "")
     where = table.where(block, row)
     if pair_position:
+        paired = spelled(f"({option('pair')} position)")
         note = (
             f"{table.label} and {labels.label}: ids differ from row {block.start + row + 1} "
-            f"({mine_shown} beside {theirs_shown}); rows paired in order (--pair position)"
+            f"({mine_shown} beside {theirs_shown}); rows paired in order {paired}"
         )
-        if note not in labels.notes and not any("(--pair position)" in n for n in labels.notes):
+        if note not in labels.notes and not any(paired in n for n in labels.notes):
             labels.notes.append(note)
         return
     shared = set(labels.ids).issuperset(block.ids)

@@ -6,7 +6,7 @@ import math
 from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
-from xent_cli.errors import DistributionError, InputError, UsageError, option
+from xent_cli.errors import DistributionError, InputError, UsageError, option, spelled
 from xent_cli.io.readers import Block
 from xent_cli.pipeline.align import (
     InputSpec,
@@ -301,8 +301,10 @@ def entropy_column_task(
     notes = []
     if explain and correction == "miller-madow":
         notes.append(
-            f"--explain shows the plug-in terms; H({column}) adds the Miller–Madow correction "
-            f"(m - 1) / 2N = {(len(names) - 1) / (2 * total) / unit.scale:.6g} {unit.name} to their sum"
+            spelled(
+                f"{option('explain')} shows the plug-in terms; H({column}) adds the Miller–Madow correction "
+                f"(m - 1) / 2N = {(len(names) - 1) / (2 * total) / unit.scale:.6g} {unit.name} to their sum"
+            )
         )
     return Partial(
         measures=[MeasurePart("entropy", f"H({column})", np.array([h / unit.scale]))],

@@ -9,7 +9,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from xent_cli.columns.buffer import RowBuffer
-from xent_cli.errors import InputError, UsageError, option
+from xent_cli.errors import InputError, UsageError, option, spelled
 from xent_cli.io.readers import Block, Labels, Table
 from xent_cli.pipeline.align import (
     InputSpec,
@@ -246,9 +246,11 @@ def loss_task(pred_spec: InputSpec, settings: LossSettings, *, on_rows: RowCount
     notes = reader.notes
     if settings.clip is None and not settings.smooth and _any_inf(nll_values):
         notes.append(
-            "some rows put probability 0 on the true class (NLL inf): --clip auto clips "
-            "probabilities "
-            "to [eps, 1 - eps] as scikit-learn's log_loss does; --smooth ALPHA smooths them"
+            spelled(
+                f"some rows put probability 0 on the true class (NLL inf): {option('clip')} auto clips "
+                "probabilities to [eps, 1 - eps] as scikit-learn's log_loss does; "
+                f"{option('smooth')} ALPHA smooths them"
+            )
         )
     layouts = {"pred": _layout_of(reader.table)}
     if reader.labels is not None:
