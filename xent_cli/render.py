@@ -349,8 +349,8 @@ def write_histogram(values: Any, label: str, console: Console, result: Result | 
     from rich.text import Text
 
     # A Dask result counted its histogram on the workers.
-    known = result is not None and result.row_count is not None
-    spread = result.known_histogram if known and result else histogram(values)
+    remote = result.remote if result is not None else None
+    spread = remote.histogram if remote is not None else histogram(values)
     if spread is None:
         return
     scale = " (log scale)" if spread.log_scale else ""

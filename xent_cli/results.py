@@ -333,6 +333,22 @@ class RowBlock:
 
 
 @dataclass
+class RemoteRows:
+    """Where a result's per-row values are when they stayed where they were computed
+    (the Dask engine's workers), and what was learnt of them there.
+
+    ``count`` rows; ``fetch`` streams them in order (None: not fetched); the rows with
+    the largest headline value and the table's histogram (None: none) were found where
+    the rows are. A local result holds its rows in its measures instead.
+    """
+
+    count: int
+    fetch: Callable[[], Iterator[RowBlock]] | None = field(default=None, repr=False)
+    worst: list[WorstRow] | None = None
+    histogram: Histogram | None = None
+
+
+@dataclass
 class Result:
     """What a command computed: per-row measures, ready to summarize and render."""
 
@@ -356,14 +372,10 @@ class Result:
     calibration: CalibrationSummary | None = None
     # compare: the language-model panel (kl.*, same_top1, ppl_ratio, delta_p.*, …), in the unit.
     panel: dict[str, float] | None = None
-    # When the per-row values stay where they were computed (the Dask engine): how many rows
-    # there are, ``rows`` to stream them in order (None: not fetched), the worst rows and the
-    # table's histogram (a ``render.Histogram``, or None for none) known in advance. ``measures``
-    # then hold no values (or only the first rows, for a table), and every summary is known.
-    row_count: int | None = None
-    remote_rows: Callable[[], Iterator[RowBlock]] | None = field(default=None, repr=False)
-    known_worst: list[WorstRow] | None = None
-    known_histogram: Histogram | None = None
+    # When the per-row values stay where they were computed (the Dask engine): where they
+    # are. ``measures`` then hold no values (or only the first rows, for a table), and every
+    # summary is known.
+    remote: RemoteRows | None = None
     # --ci: every measure's Poisson bootstrap sums (merged over blocks and shards), and the
     # interval of each measure's mean found from them (by measure key), with how it was found.
     resample_sums: ResampleSums | None = field(default=None, repr=False)
@@ -386,16 +398,16 @@ class Result:
 
     @property
     def count(self) -> int:
-        if self.row_count is not None:
-            return self.row_count
+        if self.remote is not None:
+            return self.remote.count
         return int(self.headline.values.shape[0])
 
     def row_blocks(self) -> Iterator[RowBlock]:
         """The per-row values in order, a block at a time (from the workers, for a Dask result)."""
-        if self.remote_rows is not None:
-            yield from self.remote_rows()
+        if self.remote is not None and self.remote.fetch is not None:
+            yield from self.remote.fetch()
             return
-        if self.row_count is not None and self.row_count != self.headline.values.shape[0]:
+        if self.remote is not None and self.remote.count != self.headline.values.shape[0]:
             raise RuntimeError("this result holds no per-row values (they stayed on the workers)")
         yield RowBlock(0, [m.values for m in self.measures], self.ids, self.row_numbers)
 
@@ -434,7 +446,7 @@ class Result:
         """The summary of one measure (``extended``: with the standard error and more percentiles)."""
         cache_key = (key, extended)
         if cache_key not in self._summaries:
-            if self.row_count is not None:
+            if self.remote is not None:
                 raise RuntimeError(f"the summary of {key} was not computed with the result")
             values = self.measure(key).values
             if self.weights is not None:
@@ -449,8 +461,8 @@ class Result:
         """The ``n`` rows with the largest headline value, largest first (ties: the earlier row)."""
         if n <= 0:
             return []
-        if self.known_worst is not None:
-            return self.known_worst[:n]
+        if self.remote is not None and self.remote.worst is not None:
+            return self.remote.worst[:n]
         return [
             WorstRow(self.row_number(index), self.ids[index] if self.ids else None, value)
             for index, value in worst_of(self.headline.values, n)

@@ -468,17 +468,19 @@ class DaskSession(Session):
             digests = self._apply(_digest, futures, fold=merged.add, worst=needs.worst)
             percentiles = self._percentiles(futures, merged)
             result = merge_digests(digests, spec, merged.summaries, percentiles, worst=needs.worst)
+        remote = result.remote
+        assert remote is not None  # a merged digest's rows stay on the workers
         offsets = row_offsets(digests)
         numbered = any(d.has_kept for d in digests)
         with_ids = all(d.has_ids for d in digests)
         if needs.histogram:
-            result.known_histogram = self._histogram(futures, digests)
+            remote.histogram = self._histogram(futures, digests)
         if needs.head:
             self._fill_head(result, futures, digests, needs.head, numbered, with_ids)
         if needs.resamples:
             result.resample_sums = self._resample(futures, digests, needs)
         if needs.rows:
-            result.remote_rows = lambda: self._rows(futures, digests, offsets, numbered, with_ids)
+            remote.fetch = lambda: self._rows(futures, digests, offsets, numbered, with_ids)
         return result
 
     def _resample(self, futures: list[Any], digests: list[Digest], needs: Needs) -> ResampleSums:

@@ -80,9 +80,10 @@ class Engine:
         """The merged result of ``tasks``; its per-row values stay on the workers unless ``needs`` asks."""
         with self.session() as session:
             result = session.result(tasks, spec, needs or Needs())
-            if result.remote_rows is not None:  # the session closes here: fetch now
+            remote = result.remote
+            if remote is not None and remote.fetch is not None:  # the session closes here: fetch now
                 blocks = list(result.row_blocks())
-                result.remote_rows = lambda: iter(blocks)
+                remote.fetch = lambda: iter(blocks)
             return result
 
     @contextlib.contextmanager

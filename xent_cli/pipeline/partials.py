@@ -433,19 +433,19 @@ def merge_digests(
     ``summaries[i]`` is measure ``i``'s :class:`~xent_cli.core.stats.Summary`
     merged over every digest, and ``percentiles[i]`` its
     :data:`SUMMARY_PERCENTILES`, found by the exact protocol over the parts;
-    the result's ``row_count`` is set and its measures hold no values. ``fields``, when
+    the result's ``remote`` rows are counted and its measures hold no values. ``fields``, when
     given, are each measure's summary fields already found (plain and extended, by
     ``extended``): a weighted result's (:mod:`xent_cli.pipeline.dask_weighted`).
     """
     import numpy as np
 
-    from xent_cli.results import WorstRow
+    from xent_cli.results import RemoteRows, WorstRow
 
     metas = [d.meta for d in digests]
     first = metas[0]
     measures = [Measure(m.key, m.label, np.empty(0), m.scaling) for m in first.measures]
     result = _assemble(metas, spec, measures)
-    result.row_count = sum(d.count for d in digests)
+    result.remote = remote = RemoteRows(sum(d.count for d in digests))
     if fields is None:
         means = [summary.moments.mean() for summary in summaries]
         fields = [
@@ -467,7 +467,7 @@ def merge_digests(
             for number, value, row_id in d.worst
         ]
         candidates.sort(key=lambda row: (-row[1], row[0]))
-        result.known_worst = [
+        remote.worst = [
             WorstRow(number, row_id if all(d.has_ids for d in digests) else None, value)
             for number, value, row_id in candidates[:worst]
         ]
