@@ -24,7 +24,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "xent_cli"
 def test_an_option_reference_is_spelled_when_written() -> None:
     error = UsageError(f"{option('as_')} top-logprobs: no {option('id_column')}", hint=f"see {option('x')}")
     assert options_named(error.message) == ["as_", "id_column"]
-    assert str(error) == "--as top-logprobs: no --id-column (see --x)"
+    assert str(error) == "--as top-logprobs: no --id (see --x)"
     spellings = {"as_": "--as", "id_column": "--id"}
     assert error.render(lambda name: spellings.get(name, "?")) == "--as top-logprobs: no --id (see ?)"
     assert conventional_spelling("worker_timeout") == "--worker-timeout"

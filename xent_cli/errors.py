@@ -61,9 +61,13 @@ def option(name: str, *, negative: bool = False) -> str:
     return f"{_OPTION_MARK}{'no_' if negative else ''}{name}{_OPTION_MARK}"
 
 
+# Parameters whose every command spells them otherwise than the conventional rule does.
+DECLARED_SPELLINGS = {"id_column": "--id"}
+
+
 def conventional_spelling(name: str) -> str:
     """``--name-with-dashes``: how a parameter is spelled unless its command says otherwise."""
-    return "--" + name.rstrip("_").replace("_", "-")
+    return DECLARED_SPELLINGS.get(name) or "--" + name.rstrip("_").replace("_", "-")
 
 
 def options_named(text: str) -> list[str]:
