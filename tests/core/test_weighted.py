@@ -29,7 +29,7 @@ def rows(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
     return values, weights
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(rows())
 def test_percentiles_are_numpys_inverted_cdf(found: tuple[np.ndarray, np.ndarray]) -> None:
     """Exactly NumPy's where its running sums are exact; always the definition with exact sums."""
@@ -67,7 +67,7 @@ def _numpy_sums_are_exact(values: np.ndarray, weights: np.ndarray) -> bool:
     return True
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(rows())
 def test_summary_by_hand(found: tuple[np.ndarray, np.ndarray]) -> None:
     values, weights = found
