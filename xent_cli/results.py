@@ -427,11 +427,15 @@ class Result:
             return self.calibration.ece
         if self.loss is not None and self.loss.weighted:
             return self.loss.log_loss
-        if self.weighted:
-            return self.summary(self.headline.key)["mean"]
         for extended in (False, True):
             if (self.headline.key, extended) in self._summaries:
                 return self._summaries[(self.headline.key, extended)]["mean"]
+        if self.weights is not None:  # the mean alone: --value needs no percentiles sorted
+            from xent_cli.core.weighted import weighted_mean
+
+            return weighted_mean(self.headline.values, self.weights)
+        if self.weighted:
+            return self.summary(self.headline.key)["mean"]
         return mean(self.headline.values)
 
     @property

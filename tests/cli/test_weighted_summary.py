@@ -306,3 +306,24 @@ def test_sharded_weights_must_be_a_column_and_all_zero_is_judged_over_every_shar
     result = env.run(["entropy", shards, "--weights", "w"])
     assert result.exit_code == 2
     assert result.stderr.startswith("xent: error: --weights: every weight is 0")
+
+
+@pytest.mark.parametrize("command", [["entropy"], ["kl", "q.csv"]])
+def test_value_is_the_summarys_weighted_mean_to_the_last_digit(
+    env: CliEnv, models: dict[str, object], command: list[str]
+) -> None:
+    # --value finds the weighted mean alone (no percentiles sorted): the same digits as the summary.
+    root = models["root"]
+    assert isinstance(root, Path)
+    args = [command[0], str(root / "p.csv"), *(str(root / f) for f in command[1:]), "--weights", "w"]
+    value = env.run([*args, "--value"])
+    assert value.exit_code == 0, value.output
+    doc = env.json([*args, "--rows", "0"])
+    assert float(value.stdout) == doc["summary"]["mean"]
+    p, w = np.asarray(models["p"]), np.asarray(models["w"])
+    rows = (
+        scipy_entropy(p, axis=1)
+        if command == ["entropy"]
+        else scipy_entropy(p, np.asarray(models["q"]), axis=1)
+    )
+    assert float(value.stdout) == pytest.approx(np.average(rows, weights=w), rel=1e-13)

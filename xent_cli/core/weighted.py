@@ -22,6 +22,7 @@ for nothing, as in scikit-learn):
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -92,17 +93,9 @@ def weighted_summary(values: FloatArray, weights: FloatArray, *, extended: bool 
     (2.75, 2.0, 11.0)
     """
     x = np.asarray(values, dtype=np.float64)
-    w = np.asarray(weights, dtype=np.float64)
-    positive = w > 0
-    xp, wp = x[positive], w[positive]
+    xp, wp, total, weighted, mean = _weighted_sums(x, weights)
     n = int(xp.shape[0])
     qs = sorted(DEFAULT_PERCENTILES + (EXTRA_PERCENTILES if extended else ()))
-    total = ExactSum().add(wp).exact()
-    with np.errstate(invalid="ignore", over="ignore"):
-        products = wp * xp
-    weighted = ExactSum().add(products)
-    special = weighted.special()
-    mean = special if special is not None else (float(weighted.exact() / total) if n else math.nan)
     result: dict[str, float] = {"count": int(x.shape[0]), "mean": mean}
     if extended:
         result["std_error"] = _standard_error(xp, wp, mean, float(total))
@@ -114,6 +107,35 @@ def weighted_summary(values: FloatArray, weights: FloatArray, *, extended: bool 
     result["sum"] = weighted.value() if n else math.nan
     result["inf_count"] = int(np.count_nonzero(np.isinf(xp)))
     return result
+
+
+def weighted_mean(values: FloatArray, weights: FloatArray) -> float:
+    """The weighted mean alone, as :func:`weighted_summary` gives it (no percentiles sorted).
+
+    Examples
+    --------
+    >>> weighted_mean(np.array([1.0, 2.0, 4.0]), np.array([1.0, 1.0, 2.0]))
+    2.75
+    """
+    return _weighted_sums(np.asarray(values, dtype=np.float64), weights)[4]
+
+
+def _weighted_sums(
+    x: FloatArray, weights: FloatArray
+) -> tuple[FloatArray, FloatArray, Fraction, ExactSum, float]:
+    """The rows of positive weight (values, weights), the exact total weight, the exact sum of
+    weight x value, and the mean from them (inf or nan where the products say so)."""
+    w = np.asarray(weights, dtype=np.float64)
+    positive = w > 0
+    xp, wp = x[positive], w[positive]
+    total = ExactSum().add(wp).exact()
+    with np.errstate(invalid="ignore", over="ignore"):
+        products = wp * xp
+    weighted = ExactSum().add(products)
+    special = weighted.special()
+    n = int(xp.shape[0])
+    mean = special if special is not None else (float(weighted.exact() / total) if n else math.nan)
+    return xp, wp, total, weighted, mean
 
 
 def _standard_error(x: FloatArray, w: FloatArray, mean: float, total: float) -> float:
