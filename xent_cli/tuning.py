@@ -61,37 +61,37 @@ def tune_allocator() -> None:
     if _TUNED:
         return
     _TUNED = True
-    if os.environ.get("XENT_MALLOC_TUNING", "1") == "0":
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        m_trim_threshold, m_mmap_threshold = -1, -3
-        libc.mallopt(m_mmap_threshold, 32 << 20)
-        libc.mallopt(m_trim_threshold, 256 << 20)
-    except (OSError, AttributeError):
-        pass
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    _mallopt((m_mmap_threshold, 32 << 20), (m_trim_threshold, 256 << 20))
 
 
 def _one_malloc_arena() -> None:
     """Let glibc serve every thread from one arena (unless ``MALLOC_ARENA_MAX`` says otherwise).
 
-    glibc gives each thread that allocates while another holds the lock an arena of its
-    own, up to eight per core, and each keeps the memory freed in it. xent's parse
+    glibc gives each new thread that allocates an arena of its own, up to eight per
+    core, and each keeps the memory freed in it. xent's parse
     threads and reader threads allocate a block's text, tokens and columns and free
     them in another thread, so every arena grew to its own high-water mark: the
     entropy of a 1M x 10 CSV peaked at 215 MiB with the default and 184 MiB with one
     arena, at the same CPU time.
     Only the ``xent`` process: a Dask worker's threads are Dask's to arrange.
     """
-    if "MALLOC_ARENA_MAX" in os.environ or os.environ.get("XENT_MALLOC_TUNING", "1") == "0":
+    if "MALLOC_ARENA_MAX" not in os.environ:
+        m_arena_max = -8
+        _mallopt((m_arena_max, 1))
+
+
+def _mallopt(*settings: tuple[int, int]) -> None:
+    """glibc's ``mallopt(param, value)`` for each setting; nothing elsewhere or with
+    ``XENT_MALLOC_TUNING=0``."""
+    if os.environ.get("XENT_MALLOC_TUNING", "1") == "0":
         return
     try:
         import ctypes
 
-        m_arena_max = -8
-        ctypes.CDLL("libc.so.6").mallopt(m_arena_max, 1)
+        libc = ctypes.CDLL("libc.so.6")
+        for param, value in settings:
+            libc.mallopt(param, value)
     except (OSError, AttributeError):
         pass
 
