@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.test_readme import XENT_DIR, _examples_in, _require_xent, assert_same_output
+from tests.test_readme import run_page_with_setup
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "input-shapes.md"
 
 
 def test_every_example_of_the_page(tmp_path: Path) -> None:
-    _require_xent()  # and the page's Python needs safetensors, a test extra
-    text = DOC.read_text()
-    (setup,) = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    subprocess.run([sys.executable, "-c", setup], cwd=tmp_path, check=True)
-    env = {**os.environ, "PATH": f"{XENT_DIR}{os.pathsep}{os.environ['PATH']}"}
-    examples = _examples_in(text)
-    assert len(examples) == 8
-    for command, expected, _ in examples:
-        done = subprocess.run(
-            command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
-        )
-        # stderr first: notes and errors come before a --value's number
-        assert_same_output((done.stderr + done.stdout).rstrip("\n"), expected.rstrip("\n"))
+    # the page's Python needs safetensors, a test extra
+    run_page_with_setup(DOC, tmp_path, 8)

@@ -85,6 +85,25 @@ def _require_xent() -> None:
     )
 
 
+def run_page_with_setup(doc: Path, tmp_path: Path, count: int) -> None:
+    """A page whose one Python block writes the files its ``$ xent …`` examples read (in
+    ``tmp_path``): run the block, then each of the ``count`` examples, against what the page shows."""
+    _require_xent()
+    text = doc.read_text()
+    (setup,) = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    subprocess.run([sys.executable, "-c", setup], cwd=tmp_path, check=True)
+    env = {**os.environ, "PATH": f"{XENT_DIR}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("COLUMNS", None)
+    found = _examples_in(text)
+    assert len(found) == count
+    for command, expected, _ in found:
+        done = subprocess.run(
+            command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+        )
+        # stderr first: notes and errors come before a --value's number
+        assert_same_output((done.stderr + done.stdout).rstrip("\n"), expected.rstrip("\n"))
+
+
 @pytest.mark.parametrize("example", examples(), ids=[f"{e.page}: {e.command}" for e in examples()])
 def test_example(example: Example) -> None:
     _require_xent()
