@@ -7,7 +7,6 @@ path's numbers; the helpers are checked against SciPy and exact sums.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -17,20 +16,14 @@ from scipy.spatial.distance import jensenshannon
 from scipy.special import rel_entr
 from scipy.stats import entropy as scipy_entropy
 
-from tests.core.test_kernels import assert_close
-from xent_cli.core import kernel_backend, kernels, kernels_numpy
+from tests.core.test_kernels import (
+    _reset_backend,  # noqa: F401 - autouse: each test's backend undone
+    _use,
+    assert_close,
+)
+from xent_cli.core import kernels, kernels_numpy
 from xent_cli.core.distributions import prepare
 from xent_cli.core.measures import entropy_rows, kl_rows
-
-
-@pytest.fixture(autouse=True)
-def _reset_backend() -> Iterator[None]:
-    yield
-    kernel_backend.set_backend(None)
-
-
-def _use(name: str) -> None:
-    kernel_backend.set_backend(name)
 
 
 @pytest.mark.parametrize("k", [1, 5, 32, 33, 200])
