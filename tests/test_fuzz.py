@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import CliEnv
 
-EXAMPLES = int(os.environ.get("XENT_FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("XENT_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
