@@ -93,3 +93,72 @@ def test_compare_targets_pair_position(env: CliEnv, tmp_path: Path) -> None:
     expected = -np.log(p[rows, tokens.to_numpy()]).mean()
     assert json.loads(result.stdout)["panel"]["nll_p"] == pytest.approx(expected, rel=1e-12)
     assert "rows paired in order (--pair position)" in result.stderr
+
+
+# --- two distribution sources (kl, cross-entropy, js, compare) --------------------------------
+
+
+@pytest.fixture
+def two_models(tmp_path: Path) -> tuple[Path, Path, pd.DataFrame, pd.DataFrame]:
+    """Two models' predictions written by pandas with their index: Q's rows in another order."""
+    rng = np.random.default_rng(11)
+    ids = [f"r{k}" for k in range(6)]
+    p = pd.DataFrame(
+        rng.dirichlet(np.ones(3), size=6), index=pd.Index(ids, name="id"), columns=["a", "b", "c"]
+    )
+    q = pd.DataFrame(
+        rng.dirichlet(np.ones(3), size=6), index=pd.Index(ids, name="id"), columns=["a", "b", "c"]
+    )
+    shuffled = q.iloc[[3, 0, 5, 1, 4, 2]]
+    p_path, q_path = tmp_path / "p.csv", tmp_path / "q.csv"
+    p.to_csv(p_path)
+    shuffled.to_csv(q_path)
+    return p_path, q_path, p, shuffled
+
+
+@pytest.mark.parametrize("command", ["kl", "cross-entropy", "js", "compare"])
+def test_two_sources_whose_ids_differ_are_an_error(
+    env: CliEnv, command: str, two_models: tuple[Path, Path, pd.DataFrame, pd.DataFrame]
+) -> None:
+    p, q, _, _ = two_models
+    result = env.run([command, str(p), str(q)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.endswith(
+        f"xent: error: {p}: row 1 (line 2): ids differ from {q}: {p} has 'r0', 'r1', 'r2', …, "
+        f"{q} has 'r3', 'r0', 'r5', … (to pair rows by id, join them with --id id; if they are the "
+        "same rows in the same order (a shuffled index beside 0…n−1), pair them in order with "
+        "--pair position)\n"
+    )
+
+
+def test_two_sources_join_by_id_or_pair_in_order_with_a_note(
+    env: CliEnv, two_models: tuple[Path, Path, pd.DataFrame, pd.DataFrame]
+) -> None:
+    from scipy.stats import entropy
+
+    p_path, q_path, p, q = two_models
+    joined = env.run(["kl", str(p_path), str(q_path), "--id", "id", "--json", "--rows", "6"])
+    assert joined.exit_code == 0, joined.output
+    rows = json.loads(joined.stdout)["rows"]
+    by_id = q.loc[p.index]
+    assert [r["value"] for r in rows] == pytest.approx(
+        [entropy(p.loc[i], by_id.loc[i]) for i in p.index], rel=1e-13
+    )
+    in_order = env.run(["kl", str(p_path), str(q_path), "--pair", "position", "--value"])
+    assert in_order.exit_code == 0, in_order.output
+    expected = np.mean([entropy(a, b) for a, b in zip(p.to_numpy(), q.to_numpy(), strict=True)])
+    assert float(in_order.stdout) == pytest.approx(expected, rel=1e-13)
+    assert (
+        f"xent: note: {p_path} and {q_path}: ids differ from row 1 ('r0', 'r1', 'r2', … beside "
+        "'r3', 'r0', 'r5', …); rows paired in order (--pair position)\n"
+    ) in in_order.stderr
+
+
+def test_two_sources_with_equal_ids_pair_without_a_note(env: CliEnv, tmp_path: Path) -> None:
+    # pandas' default index 0…n−1 on both sides: the usual case, unchanged
+    rng = np.random.default_rng(12)
+    pd.DataFrame(rng.dirichlet(np.ones(3), size=4)).to_csv(tmp_path / "p.csv")
+    pd.DataFrame(rng.dirichlet(np.ones(3), size=4)).to_csv(tmp_path / "q.csv")
+    result = env.run(["kl", str(tmp_path / "p.csv"), str(tmp_path / "q.csv"), "--value"])
+    assert result.exit_code == 0, result.output
+    assert "ids differ" not in result.stderr

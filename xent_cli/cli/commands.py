@@ -41,6 +41,7 @@ from xent_cli.cli.params import (
     KindName,
     NumberParams,
     OutputParams,
+    PairingParams,
     PairKindParams,
     ScaleParams,
     SmoothParams,
@@ -121,8 +122,9 @@ def entropy(
 PAIR_HELP = {
     "kl": """KL divergence D(P‖Q) = Σ p log(p/q) of each row of P from Q.
 
-    Rows pair by position (or by --id); a one-row Q is compared with every row
-    of P. Outcome columns pair by name when both sources name them.
+    Rows pair by position (or by --id); where both sources have ids they must
+    agree (--pair position pairs in order anyway); a one-row Q is compared with
+    every row of P. Outcome columns pair by name when both sources name them.
     p > 0 where q = 0 gives inf; --smooth ALPHA avoids that.
 
     Examples:
@@ -206,6 +208,7 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
         "kinds": PairKindParams,
         "explain": ExplainParams,
         "scale": ScaleParams,
+        "pairing": PairingParams,
     }
     if smoothing:
         groups["smoothing"] = SmoothParams
@@ -226,6 +229,7 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
         explain: ExplainParams,
         gates: GateParams,
         scale: ScaleParams,
+        pairing: PairingParams,
         smoothing: SmoothParams = NO_SMOOTHING,
         tokens: TokenParams = NO_TOKENS,
         compare: CompareParams = NO_COMPARE,
@@ -252,7 +256,7 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
             q_kind=_dense(q_kind),
             panel=name == "compare",
             target=tokens.target or _tokens_in_file(name, p_spec, q_spec),
-            pair_position=tokens.pair == "position",
+            pair_position=pairing.pair == "position",
             top_logprobs=top_k,
             measures=compare.keys,
             weights=weights,

@@ -558,9 +558,22 @@ class TokenParams:
             show_default=False,
         ),
     ] = None
+
+
+# How the rows of P and Q pair when both have ids that disagree.
+PAIR_ROWS_HELP = (
+    "position: pair rows in order even when the ids of P and Q (or of P and --target's labels) "
+    "differ (e.g. a shuffled pandas index beside 0…n−1); a note says so."
+)
+
+
+@dataclass(frozen=True)
+class PairingParams:
+    """How rows of two sources pair (by position; by id with --id)."""
+
     pair: Annotated[
         PairName | None,
-        typer.Option("--pair", help=PAIR_HELP, metavar="position", show_default=False),
+        typer.Option("--pair", help=PAIR_ROWS_HELP, metavar="position", show_default=False),
     ] = None
 
 

@@ -324,8 +324,15 @@ def paired_blocks(
     tolerance: float,
     join_ids: bool,
     closer: ExitStack,
+    pair_position: bool = False,
+    notes: list[str] | None = None,
 ) -> tuple[Table, Table, Iterator[PairBlock]]:
-    """Open both sources and yield their rows aligned, validated, block by block."""
+    """Open both sources and yield their rows aligned, validated, block by block.
+
+    Rows pair by position; where both sources have ids, they must agree row by row
+    (else an error naming ``--id`` and ``--pair position``), unless ``pair_position``:
+    then the first disagreement is a note added to ``notes``.
+    """
     if p_spec.source.is_stdin and q_spec.source.is_stdin:
         raise UsageError("only one source can be stdin ('-')")
     p_table = distribution_table(p_spec, closer)
@@ -334,7 +341,8 @@ def paired_blocks(
     size = p_spec.options.rows_per_block(p_table.n_outcomes or q_table.n_outcomes)
     if join_ids:
         return p_table, q_table, _joined(p_table, q_table, p_spec, q_spec, order, tolerance, size)
-    return p_table, q_table, _lockstep(p_table, q_table, p_spec, q_spec, order, tolerance, size)
+    ids = _IdCheck(p_table, q_table, pair_position, [] if notes is None else notes)
+    return p_table, q_table, _lockstep(p_table, q_table, p_spec, q_spec, order, tolerance, size, ids)
 
 
 def _reordered(block: Block, order: list[int] | None) -> Any:
@@ -349,6 +357,7 @@ def _lockstep(
     order: list[int] | None,
     tolerance: float,
     size: int,
+    ids: _IdCheck,
 ) -> Iterator[PairBlock]:
     p_stream = Stream.open(p_table, size)
     q_stream = Stream.open(q_table, size)
@@ -389,10 +398,49 @@ def _lockstep(
             raise _row_count_error(p_table, p_rows + _count(p_stream.rest), q_table, q_rows + _count(q_iter))
         if same_text:
             _check_same_tokens(p_table, p_block, q_table, q_block)
+        ids.check(p_block, q_block)
         yield PairBlock(p_side(p_block), q_side(q_block), p_block.ids or q_block.ids)
     extra = _count(q_iter)
     if extra:
         raise _row_count_error(p_table, p_rows, q_table, q_rows + extra)
+
+
+@dataclass
+class _IdCheck:
+    """Rows paired by position whose sources both have ids: the ids must agree.
+
+    Two pandas frames written with their index pair row by row only if their indexes
+    agree; the same ids in another order would otherwise pair wrong rows silently.
+    """
+
+    p: Table
+    q: Table
+    pair_position: bool
+    notes: list[str]
+
+    def check(self, p_block: Block, q_block: Block) -> None:
+        if p_block.ids is None or q_block.ids is None or p_block.ids == q_block.ids:
+            return
+        row = next(i for i, (a, b) in enumerate(zip(p_block.ids, q_block.ids, strict=True)) if a != b)
+        mine = _names(p_block.ids[row : row + 3], 3) + (", …" if len(p_block.ids) > row + 3 else "")
+        theirs = _names(q_block.ids[row : row + 3], 3) + (", …" if len(q_block.ids) > row + 3 else "")
+        if self.pair_position:
+            if not any(option("pair") in n for n in self.notes):
+                self.notes.append(
+                    f"{self.p.label} and {self.q.label}: ids differ from row {p_block.start + row + 1} "
+                    f"({mine} beside {theirs}); rows paired in order "
+                    + spelled(f"({option('pair')} position)")
+                )
+            return
+        join = "--id COL"
+        if self.p.id_name is not None and self.p.id_name == self.q.id_name:
+            join = f"--id {self.p.id_name.removeprefix('column ')}"
+        raise InputError(
+            f"{self.p.where(p_block, row)}: ids differ from {self.q.label}: {self.p.label} has {mine}, "
+            f"{self.q.label} has {theirs}",
+            hint=f"to pair rows by id, join them with {join}; if they are the same rows in the same "
+            f"order (a shuffled index beside 0…n−1), pair them in order with {option('pair')} position",
+        )
 
 
 def _same_text_check(p: Table, q: Table) -> bool:

@@ -125,6 +125,7 @@ def pair_task(
         sample_weights, p_spec = task_weights(settings.weights, p_spec, closer)
         pairs: Iterator[PairBlock]
         targets = None
+        pairing_notes: list[str] = []
         if settings.top_logprobs:
             assert q_spec is not None
             notes = [TOPK_NOTE]
@@ -143,7 +144,13 @@ def pair_task(
             outcomes = pair.outcomes
         else:
             p_table, q_table, pairs = paired_blocks(
-                p_spec, q_spec, tolerance=settings.tolerance, join_ids=settings.join_ids, closer=closer
+                p_spec,
+                q_spec,
+                tolerance=settings.tolerance,
+                join_ids=settings.join_ids,
+                closer=closer,
+                pair_position=settings.pair_position,
+                notes=pairing_notes,
             )
             notes = p_table.notes + q_table.notes
             layouts = {"p": _layout_of(p_table), "q": _layout_of(q_table)}
@@ -183,6 +190,7 @@ def pair_task(
     if explainer is not None:
         explain = explainer.part(headline.key, headline.label, outcomes, settings.unit, headline.divisor)
         explain.formulas = headline.formulas
+    notes = notes + pairing_notes
     if targets is not None:
         targets.finish(count)
         notes = notes + targets.notes
