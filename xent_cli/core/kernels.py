@@ -106,6 +106,7 @@ from xent_cli.core.kernels_numpy import (
     _numpy_pair_block,
     _plain_entropy,
     _plain_kl,
+    _plain_log_pair,
     _recompute_rows,
 )
 from xent_cli.core.measures import entropy_rows
@@ -323,6 +324,11 @@ def _pair_fast(
         wide_a, wide_b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
         plain = _plain_kl(wide_a, wide_b, kind_p, kind_q, tolerance)
         return None if plain is None else KernelResult({"kl": plain[0]}, "kl", "numpy", plain[1])
+    if chosen == "numpy" and logs and which in ("kl", "cross_entropy"):
+        plain_log = _plain_log_pair(a, b, kind_p, kind_q, tolerance, which)
+        if plain_log is None:
+            return None
+        return KernelResult({which: plain_log[0]}, headline, "numpy", plain_log[1])
     if chosen == "numpy" or not (linear or logs):
         numpy_result = _numpy_pair_block(compute, a, b, kind_p, kind_q, tolerance, target_rows)
         return None if numpy_result is None else KernelResult(numpy_result, headline, "numpy")
