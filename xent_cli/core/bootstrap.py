@@ -196,10 +196,10 @@ def percentile_interval(means: NDArray[np.float64], level: float) -> tuple[float
 
 
 def _compiled() -> object | None:
-    """The numba kernel's module, when numba can be imported (else the NumPy form is used)."""
+    """The numba kernel's module when numba (the ``fast`` extra) imports; else the NumPy form is used."""
     try:
         from xent_cli.core import _bootstrap_numba
-    except ImportError:  # pragma: no cover - numba is a dependency; this is for broken installs
+    except ImportError:  # pragma: no cover - the module stays importable without numba (AVAILABLE)
         return None
     # The kernel reads each 64-bit word's uniforms through a uint16 view: lowest bits first on
     # little-endian machines only (elsewhere the NumPy form gives the same weights).
