@@ -141,7 +141,7 @@ def _numba_unusable() -> UsageError:
     """Why ``XENT_KERNELS=numba`` cannot be honoured: numba missing (an extra), or nowhere to cache."""
     from xent_cli.core import numba_cache
 
-    if numba_cache.numba is None:
+    if not numba_cache.INSTALLED:
         return UsageError(
             "XENT_KERNELS=numba but numba is not installed",
             hint="pip install 'xent-cli[fast]' for the compiled kernels, or unset XENT_KERNELS: "
