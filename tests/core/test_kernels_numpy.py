@@ -264,3 +264,33 @@ def test_plain_logits_leave_bad_blocks_to_prepare(bad: float) -> None:
     all_masked = a.copy()
     all_masked[2] = -np.inf
     assert kernels.kl_rows_fast(all_masked, b, kind_p="logits") is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_plain_entropy_of_logits_against_mpmath(dtype: type) -> None:
+    """Spread-out rows keep the plain value; nearly one-hot ones are the careful method's."""
+    _use("numpy")
+    rng = np.random.default_rng(17)
+    a = (3 * rng.standard_normal((6, 400))).astype(dtype)
+    a[4, 7] = 60.0  # nearly one-hot: H about 1e-23
+    a[5] = 0.0  # uniform: H = log 400
+    result = kernels.entropy_rows_fast(a, kind="logits")
+    assert result is not None and (result.backend, result.recomputed) == ("numpy", 1)
+    for row in range(a.shape[0]):
+        exact = reference.entropy(reference.distribution(a[row], "logits"))
+        assert reference.relative_error(float(result.values[row]), exact) <= 1e-12, row
+    logprobs = a.astype(np.float64) - np.log(np.sum(np.exp(a.astype(np.float64)), axis=1, keepdims=True))
+    as_logprobs = kernels.entropy_rows_fast(logprobs, kind="logprobs")
+    assert as_logprobs is not None
+    assert_close(as_logprobs.values, result.values)
+    logprobs[2] += 3e-6  # log-sum-exp past the tolerance: prepare() says why
+    assert kernels.entropy_rows_fast(logprobs, kind="logprobs") is None
+    masked = a.copy()
+    masked[1, :50] = -np.inf
+    with_mask = kernels.entropy_rows_fast(masked, kind="logits")
+    assert with_mask is not None
+    assert_close(with_mask.values, entropy_rows(prepare(masked, "logits")))
+    for bad in (np.nan, np.inf):
+        broken = a.copy()
+        broken[3, 3] = bad
+        assert kernels.entropy_rows_fast(broken, kind="logits") is None

@@ -86,12 +86,10 @@ from numpy.typing import ArrayLike, NDArray
 from xent_cli.core.distributions import DEFAULT_TOLERANCE, FloatArray, Kind, prepare
 from xent_cli.core.kernel_backend import (
     MIN_FAST_ELEMENTS,
-    THREADED_ELEMENTS,
     backend,
     compiled_module,
     in_parallel,
     numba_pays,
-    pool,
     requested_backend,
     threads,
 )
@@ -106,6 +104,7 @@ from xent_cli.core.kernels_numpy import (
     _numpy_pair_block,
     _plain_entropy,
     _plain_kl,
+    _plain_log_entropy,
     _plain_log_pair,
     _recompute_rows,
 )
@@ -445,24 +444,10 @@ def entropy_rows_fast(
         plain = _plain_entropy(block.astype(np.float64, copy=False), kind, tolerance)
         return None if plain is None else KernelResult({"entropy": plain[0]}, "entropy", "numpy", plain[1])
     if chosen == "numpy":
-        step = max(1, _SUB_BLOCK_ELEMENTS // block.shape[1])
-        ranges = [(lo, min(n, lo + step)) for lo in range(0, n, step)]
-
-        def careful(bounds: tuple[int, int]) -> FloatArray | None:
-            try:
-                return entropy_rows(prepare(block[bounds[0] : bounds[1]], kind, tolerance=tolerance))
-            except DistributionError:
-                return None
-
-        if block.size < THREADED_ELEMENTS or threads() == 1:
-            parts = [careful(bounds) for bounds in ranges]
-        else:
-            parts = list(pool().map(careful, ranges))
-        if any(part is None for part in parts):
+        log_plain = _plain_log_entropy(block, kind, tolerance)
+        if log_plain is None:
             return None
-        return KernelResult(
-            {"entropy": np.concatenate([part for part in parts if part is not None])}, "entropy", "numpy"
-        )
+        return KernelResult({"entropy": log_plain[0]}, "entropy", "numpy", log_plain[1])
     compiled = compiled_module()
     assert compiled is not None
     if kind in LINEAR_KINDS:

@@ -482,6 +482,8 @@ def _log_pair_rows(
             + weighted_depth
             + 2 * (1 + gamma) * np.abs(correction)
         ) + k * np.exp(np.minimum(reach, _MAX_LOG_RATIO) - 708.0)
+        # reach 0: every log-ratio is 0 and so is the KL, exactly.
+        bound[reach == 0] = 0.0
         if with_entropy:
             log_total = np.log(total)
             entropy = log_total + spread
@@ -492,8 +494,7 @@ def _log_pair_rows(
             judged = kl
         if series:
             valid &= reach <= _SERIES_REACH
-        # reach 0: every log-ratio is 0 and so is the KL, exactly.
-        doubtful = ~(valid & ((bound <= _PLAIN_RELATIVE_ERROR * judged) | (reach == 0)))
+        doubtful = ~(valid & ((bound <= _PLAIN_RELATIVE_ERROR * judged) | (bound == 0)))
         log_normalizer_p = peak + np.log(total)
         for kind, normalizer in (
             (kind_p, log_normalizer_p),
@@ -594,3 +595,61 @@ def _plain_log_pair(
             return None
         values[redo] = careful[which]
     return values, int(redo.size)
+
+
+def _plain_log_entropy(block: NDArray[Any], kind: Kind, tolerance: float) -> tuple[FloatArray, int] | None:
+    """Entropies of rows of logits or log-probabilities, and how many the careful method redid;
+    None if invalid.
+
+    ``H = log S + sum p |x|`` with ``x = a - max a``, ``S = sum exp(x)``, ``p = exp(x) / S``:
+    non-negative terms, within ``u [(gamma + 2)(1 + log S) + (gamma + 8) X + sum p x**2]``
+    (``X = sum p |x|``; see ``_log_pair_rows``). A row keeps its value where that is below
+    ``_PLAIN_RELATIVE_ERROR`` of it; the others (nearly one-hot rows, whose entropy is
+    small next to the rounding of ``S`` near 1; rows with a NaN or an infinity;
+    log-probabilities whose log-sum-exp is near or past ``tolerance``) are recomputed by
+    the careful method.
+    """
+    n, k = block.shape
+    if n == 0 or k == 0:
+        return None
+    entropies = np.empty(n)
+    doubtful = np.zeros(n, dtype=bool)
+    step = max(1, _LOG_PASS_ELEMENTS // k)
+    gamma = _pairwise_sum_error(k)
+
+    def task(lo: int, hi: int) -> None:
+        x, e = (np.empty((min(step, hi - lo), k)) for _ in range(2))
+        for start in range(lo, hi, step):
+            stop = min(hi, start + step)
+            rows = block[start:stop]
+            m = stop - start
+            with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+                peak = np.max(rows, axis=1).astype(np.float64)
+                np.subtract(rows, peak[:, None], out=x[:m], dtype=np.float64)
+                np.exp(x[:m], out=e[:m])
+                total = np.sum(e[:m], axis=1)
+                np.negative(x[:m], out=x[:m])
+                e[:m] *= x[:m]
+                spread = np.sum(e[:m], axis=1) / total  # X
+                e[:m] *= x[:m]
+                square = np.sum(e[:m], axis=1) / total  # sum p x**2
+                log_total = np.log(total)
+                entropy = log_total + spread
+                bound = _UNIT_ROUNDOFF * ((gamma + 2) * (1 + log_total) + (gamma + 8) * spread + square)
+                # NaN anywhere fails the test; so does +inf (the spread is NaN) and -inf (x = inf).
+                flagged = ~((bound <= _PLAIN_RELATIVE_ERROR * entropy) & np.isfinite(spread + square))
+                if kind == "logprobs":
+                    doubt = _SUM_DOUBT * (1 + np.abs(peak))
+                    flagged |= ~(np.abs(peak + log_total) <= tolerance - doubt)
+            entropies[start:stop] = entropy
+            doubtful[start:stop] = flagged
+
+    in_parallel(task, n, block.size, 4 * threads())
+    redo = np.flatnonzero(doubtful)
+    for start in range(0, redo.size, step):
+        rows = redo[start : start + step]
+        try:
+            entropies[rows] = entropy_rows(prepare(block[rows], kind, tolerance=tolerance))
+        except DistributionError:
+            return None
+    return entropies, int(redo.size)
