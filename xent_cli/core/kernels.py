@@ -42,10 +42,12 @@ Backends, chosen once from ``XENT_KERNELS`` (``auto`` by default):
     block has at least ``MIN_FAST_ELEMENTS`` values (smaller blocks do not
     repay importing numba).
 ``numpy``
-    the careful method itself on cache-sized row ranges, on two threads: what
-    ``auto`` uses without numba. For the entropy of probabilities and weights,
-    the plain formula instead (``xent_cli.core.kernels_numpy``), with the
-    careful method for the rows it cannot vouch for.
+    what ``auto`` uses without numba (a default install: numba is the ``fast``
+    extra). For the entropy and KL of probabilities and weights, and the KL,
+    cross-entropy and entropy of logits and log-probabilities, plain formulas
+    (``xent_cli.core.kernels_numpy``) with a per-row error bound, and the
+    careful method for the rows they cannot vouch for; for JS and the compare
+    panel, the careful method itself on cache-sized row ranges, on two threads.
 ``careful``
     the careful method on the whole block, as ``measures`` does: the
     reference, for tests and debugging.
