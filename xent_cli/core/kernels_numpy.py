@@ -351,6 +351,9 @@ _LOG_PASS_ELEMENTS = 1 << 15
 # products with exp(-745) stay inside float64's range (see _log_pair_rows).
 _MAX_LOG_RATIO = 600.0
 _UNIT_ROUNDOFF = float(np.finfo(np.float64).eps) / 2
+# At most this much is added to the first pass's shift for the spread of b - a: far past it the
+# second-order guess is no guess, and log-ratios must stay within _MAX_LOG_RATIO.
+_MAX_SHIFT_CORRECTION = 30.0
 
 
 def _pairwise_sum_error(k: int) -> float:
@@ -397,9 +400,10 @@ def _log_pair_rows(
     """KL(P‖Q), H(P) (or zeros) and the rows to recompute, for rows of logits or log-probabilities.
 
     With ``x = a - max a``, ``S = sum exp(x)``, ``p = exp(x) / S`` and a shift ``L``
-    (by default ``sum p (b - a)``; any value would do, the nearer the difference
-    of the log-normalizers the better), ``nr = (b - a) - L`` is ``-log(p/q')`` for
-    ``q' = p exp(nr)``, a multiple ``(1 + U)`` of ``q`` with ``U = sum p expm1(nr)``.
+    (by default the mean of ``b - a`` under ``p`` plus half its variance; any value
+    would do, the nearer the difference of the log-normalizers the better),
+    ``nr = (b - a) - L`` is ``-log(p/q')`` for ``q' = p exp(nr)``, a multiple ``(1 + U)``
+    of ``q`` with ``U = sum p expm1(nr)``.
     Every outcome adds ``t = p (expm1(nr) - nr) >= 0`` (the generalized KL of ``p``
     and ``q'``), and exactly
 
@@ -439,8 +443,13 @@ def _log_pair_rows(
         total = np.sum(e, axis=1)
         np.subtract(b, a, out=w, dtype=np.float64)
         if shift is None:
+            # log sum p exp(b - a) to second order (mean + variance / 2 under p, exact for a
+            # normal b - a): U stays small for pairs far apart too, so few rows need a second pass.
             np.multiply(e, w, out=v)
-            shift = np.sum(v, axis=1) / total
+            mean = np.sum(v, axis=1) / total
+            v *= w
+            variance = np.maximum(np.sum(v, axis=1) / total - mean * mean, 0.0)
+            shift = mean + np.minimum(variance / 2, _MAX_SHIFT_CORRECTION)
         w -= shift[:, None]  # nr
         reach = np.maximum(np.max(w, axis=1), -np.min(w, axis=1))
         valid = reach <= _MAX_LOG_RATIO  # False for a NaN or an infinity anywhere in the row
@@ -566,25 +575,30 @@ def _plain_log_pair(
     second = np.flatnonzero(doubtful & valid)
     if second.size:
         near = reach[second] <= _SERIES_REACH / 2
-        buffers = tuple(np.empty((min(step, second.size), k)) for _ in range(5))
         # Nearly equal rows by the series, the others by expm1 again; the second pass's own
         # reach decides whether the series holds (it flags rows where it does not).
         for group, series in ((second[near], True), (second[~near], False)):
-            for start in range(0, group.size, step):
-                rows = group[start : start + step]
-                found = _log_pair_rows(
-                    rows_of(a, rows, rows.size),
-                    rows_of(b, rows, rows.size),
-                    kind_p,
-                    kind_q,
-                    tolerance,
-                    with_entropy,
-                    buffers,
-                    shift=shift[rows],
-                    series=series,
-                )
-                values[rows] = found.kl + found.entropy
-                doubtful[rows] = found.doubtful
+
+            def again(lo: int, hi: int, group: IntArray = group, series: bool = series) -> None:
+                buffers = tuple(np.empty((min(step, hi - lo), k)) for _ in range(5))
+                for start in range(lo, hi, step):
+                    rows = group[start : min(hi, start + step)]
+                    found = _log_pair_rows(
+                        rows_of(a, rows, rows.size),
+                        rows_of(b, rows, rows.size),
+                        kind_p,
+                        kind_q,
+                        tolerance,
+                        with_entropy,
+                        buffers,
+                        shift=shift[rows],
+                        series=series,
+                    )
+                    values[rows] = found.kl + found.entropy
+                    doubtful[rows] = found.doubtful
+
+            if group.size:
+                in_parallel(again, group.size, 2 * group.size * k, 4 * threads())
     redo = np.flatnonzero(doubtful)
     if redo.size:
         compute = _careful_cross_entropy if with_entropy else _careful_kl
