@@ -294,3 +294,28 @@ def test_plain_entropy_of_logits_against_mpmath(dtype: type) -> None:
         broken = a.copy()
         broken[3, 3] = bad
         assert kernels.entropy_rows_fast(broken, kind="logits") is None
+
+
+def test_plain_logits_of_unrelated_models() -> None:
+    """Rows far apart (the shift's second-order guess, and the second pass where it is off)."""
+    _use("numpy")
+    rng = np.random.default_rng(23)
+    a = (3 * rng.standard_normal((8, 5000))).astype(np.float32)
+    b = (3 * rng.standard_normal((8, 5000))).astype(np.float32)
+    b[5] = 9 * rng.standard_normal(5000)  # a far wider spread of b - a than the guess can follow
+    b[6] = a[6] + 40.0  # shifted by a constant: the same distribution, but for float32 rounding
+    pd, qd = prepare(a, "logits"), prepare(b, "logits")
+    result = kernels.kl_rows_fast(a, b, kind_p="logits")
+    # Only the shifted row is the careful method's: a KL of 5e-13 next to a rounding of b - a
+    # (about 40) the bound must allow for.
+    assert result is not None and result.recomputed == 1
+    assert_close(result.values, kl_rows(pd, qd))
+    assert result.values[6] < 1e-12
+    ce = kernels.cross_entropy_rows_fast(a, b, kind_p="logits")
+    assert ce is not None
+    assert_close(ce.values, kl_rows(pd, qd) + entropy_rows(pd))
+    for row in (0, 5):
+        p, q = reference.distribution(a[row, :300], "logits"), reference.distribution(b[row, :300], "logits")
+        small = kernels.kl_rows_fast(a[row : row + 1, :300], b[row : row + 1, :300], kind_p="logits")
+        assert small is not None
+        assert reference.relative_error(float(small.values[0]), reference.kl(p, q)) <= 1e-12
