@@ -19,6 +19,13 @@ Baselines (``benchmarks/baselines/``): pandas + NumPy whole-file scripts for CSV
 Parquet; for logits, the block-wise NumPy + ``scipy.special.log_softmax`` script (256 rows
 at a time, float64); for start-up, ``python -c "import numpy"``.
 
+Installing: a fresh ``python -m venv`` and ``pip install .`` (no extras) of this checkout, timed
+(from the warm package cache), and the size on disk of what it installed; the ``logits-fresh``
+row runs that install's xent (no numba: the NumPy kernels) as a CI job's first run does, and
+``logits-fresh-fast`` this environment's (with the ``fast`` extra) with an empty numba cache.
+``--no-install`` skips the fresh install (then ``logits-fresh`` runs this environment's xent
+with numba made unimportable).
+
 The scaling table runs xent alone at growing sizes (1M, 4M, 16M CSV rows; 4k, 16k logit
 rows) and reports time per row and peak memory. The bigger CSVs repeat the 1M-row file's
 lines (the cost of parsing and computing does not depend on the values being new).
@@ -64,6 +71,8 @@ class Command:
     runs: list[Run] = field(default_factory=list)
     # Run each time with an empty numba cache, as the first run of a CI job's fresh environment.
     fresh_cache: bool = False
+    # Added to the environment of each run.
+    env: dict[str, str] = field(default_factory=dict)
 
     def median_wall(self) -> float:
         return statistics.median(r.wall for r in self.runs)
@@ -102,12 +111,12 @@ print(json.dumps({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_ki
 """
 
 
-def run_once(argv: list[str], *, fresh_cache: bool = False) -> Run:
+def run_once(argv: list[str], *, fresh_cache: bool = False, extra_env: dict[str, str] | None = None) -> Run:
     """One fresh process: wall time, CPU time and peak RSS of that child alone."""
-    env = None
+    env = {**os.environ, **(extra_env or {})}
     with tempfile.TemporaryDirectory(prefix="xent-bench-cache-") as cache:
         if fresh_cache:
-            env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+            env["NUMBA_CACHE_DIR"] = cache
         done = subprocess.run(
             [sys.executable, "-S", "-c", _MEASURE, *argv], capture_output=True, text=True, check=True, env=env
         )
@@ -182,7 +191,7 @@ def write_logits(path: Path, rows: int, k: int, seed: int, base: Path | None = N
 # --- the run ---------------------------------------------------------------------------
 
 
-def workloads(scale: int, xent: list[str]) -> list[Workload]:
+def workloads(scale: int, xent: list[str], default: DefaultInstall) -> list[Workload]:
     python = [sys.executable]
     tag = "" if scale == 1 else f"-{scale}"
     rows, logit_rows = 1_000_000 // scale, 4096 // scale
@@ -273,10 +282,24 @@ def workloads(scale: int, xent: list[str]) -> list[Workload]:
         ),
         Workload(
             "logits-fresh",
-            f"kl --as logits, first run in a fresh environment (empty numba cache), {logit_rows:,} rows",
-            Command("xent kl --as logits, empty cache", logits_argv, fresh_cache=True),
+            f"kl --as logits, first run of a fresh default install (no numba: NumPy kernels), "
+            f"{logit_rows:,} rows",
+            Command(
+                f"xent kl --as logits, {default.label}",
+                [*default.xent, *logits_argv[1:]],
+                fresh_cache=True,
+                env=default.env,
+            ),
             Command("NumPy + scipy log_softmax, 256 rows a block", blockwise),
             1.0,
+            400,
+        ),
+        Workload(
+            "logits-fresh-fast",
+            f"kl --as logits, first run with the [fast] extra (numba, empty cache), {logit_rows:,} rows",
+            Command("xent[fast] kl --as logits, empty numba cache", logits_argv, fresh_cache=True),
+            Command("NumPy + scipy log_softmax, 256 rows a block", blockwise),
+            None,
             400,
         ),
         *polars,
@@ -298,7 +321,9 @@ def interleaved(chosen: list[Workload], rounds: int) -> None:
             if r % 2:
                 commands.reverse()
             for command in commands:
-                command.runs.append(run_once(command.argv, fresh_cache=command.fresh_cache))
+                command.runs.append(
+                    run_once(command.argv, fresh_cache=command.fresh_cache, extra_env=command.env)
+                )
 
 
 def check_same(work: Workload) -> None:
@@ -330,7 +355,7 @@ def report(chosen: list[Workload], rounds: int) -> None:
         if work.goal_peak_mib is not None:
             goals.append(f"≤ {work.goal_peak_mib:g} MB")
             met.append(work.xent.peak() <= work.goal_peak_mib * 1.048576)  # MB -> MiB
-        verdict = "yes" if all(met) else "no"
+        verdict = ("yes" if all(met) else "no") if met else ""
         mine = work.xent
         print(
             f"| {work.title} | {mine.name} | {mine.median_wall():.2f} | {mine.median_cpu():.2f} "
@@ -434,11 +459,75 @@ def default_install(name: str = "xent-cli") -> dict[str, float]:
     return sizes
 
 
-def print_install_size() -> None:
-    sizes = default_install()
+# Makes `import numba` fail as it does where numba is not installed (the default install):
+# the stand-in for a fresh default install when --no-install skips making one.
+_NO_NUMBA = 'import sys\n\nsys.modules["numba"] = None\n'
+
+
+@dataclass
+class DefaultInstall:
+    """A fresh ``pip install .`` (no extras) in a new virtual environment, or its stand-in."""
+
+    xent: list[str]
+    label: str
+    env: dict[str, str]
+    folder: Path
+    seconds: float | None = None  # venv + pip install, from the warm package cache
+    sizes: dict[str, float] | None = None  # MiB a distribution, as installed there
+
+
+def make_default_install(skip: bool) -> DefaultInstall:
+    """A new venv with ``pip install .`` of this checkout, timed; with ``skip``, this environment's
+    xent with numba made unimportable (the code path a default install runs, not its start-up)."""
+    folder = Path(tempfile.mkdtemp(prefix="xent-bench-install-"))
+    if skip:
+        (folder / "sitecustomize.py").write_text(_NO_NUMBA)
+        return DefaultInstall(xent_command(), "numba made unimportable", {"PYTHONPATH": str(folder)}, folder)
+    print("a fresh default install (python -m venv && pip install .) ...", file=sys.stderr)
+    venv = folder / "venv"
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-input", str(HERE.parent)],
+        check=True,
+    )
+    seconds = time.perf_counter() - start
+    sizes = json.loads(
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-c", _SIZES, str(HERE)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    return DefaultInstall([str(venv / "bin" / "xent")], "fresh default install", {}, folder, seconds, sizes)
+
+
+# Run by the fresh install's Python: default_install() there (this file, without its imports).
+_SIZES = """
+import importlib.metadata, json, re, sys
+from pathlib import Path
+source = (Path(sys.argv[1]) / "speed.py").read_text()
+start = source.index("def default_install(")
+namespace = {"importlib": importlib, "re": re, "Path": Path}
+exec(source[start : source.index("\\n\\n\\n", start)], namespace)
+print(json.dumps(namespace["default_install"]()))
+"""
+
+
+def print_install_size(default: DefaultInstall) -> None:
+    if default.sizes is None or default.seconds is None:
+        sizes = default_install()
+        where = "as installed here, extras left out; --no-install skipped the fresh install"
+        seconds = ""
+    else:
+        sizes = default.sizes
+        where = "a fresh venv"
+        fast_enough = "yes" if default.seconds < 20 else "no"
+        seconds = f", installed in {default.seconds:.1f} s (goal < 20 s: {fast_enough})"
     total = sum(sizes.values())
     verdict = "yes" if total <= 400 / 1.048576 else "no"
-    print(f"\nA default install (xent-cli and what it requires, as installed here): {total:.0f} MiB")
+    print(f"\nA default install (pip install ., no extras; {where}): {total:.0f} MiB{seconds}")
     print(f"(goal ≤ 400 MB: {verdict})\n")
     print("| distribution | MiB |")
     print("|---|---:|")
@@ -466,15 +555,29 @@ def main() -> None:
     parser.add_argument(
         "--only",
         help="comma-separated workload keys (csv-entropy, csv-kl, parquet-entropy, parquet-kl, "
-        "logits, logits-fresh, csv-entropy-polars, csv-kl-polars, startup)",
+        "logits, logits-fresh, logits-fresh-fast, csv-entropy-polars, csv-kl-polars, startup)",
     )
     parser.add_argument("--json", type=Path, help="also write the raw runs here")
+    parser.add_argument(
+        "--no-install",
+        action="store_true",
+        help="skip the fresh default install (its size and time); logits-fresh then runs this "
+        "environment's xent with numba made unimportable",
+    )
     args = parser.parse_args()
     DATA.mkdir(exist_ok=True)
     xent = xent_command()
     compile_xent()
+    default = make_default_install(args.no_install)
+    try:
+        run_all(args, xent, default)
+    finally:
+        shutil.rmtree(default.folder, ignore_errors=True)
+
+
+def run_all(args: argparse.Namespace, xent: list[str], default: DefaultInstall) -> None:
     print("generating data (once) ...", file=sys.stderr)
-    everything = workloads(10 if args.quick else 1, xent)
+    everything = workloads(10 if args.quick else 1, xent, default)
     chosen = [w for w in everything if args.only is None or w.key in args.only.split(",")]
     loads = [os.getloadavg()]
     started = time.strftime("%Y-%m-%d %H:%M")
@@ -487,7 +590,7 @@ def main() -> None:
     )
     print_versions()
     report(chosen, args.rounds)
-    print_install_size()
+    print_install_size(default)
     if args.json is not None:
         raw = {
             w.key: {c.name: [r.__dict__ for r in c.runs] for c in (w.xent, w.baseline, *w.extra)}

@@ -20,6 +20,34 @@ def test_splitmix64_matches_the_reference_generator() -> None:
     assert [int(v) for v in outputs] == expected
 
 
+def _weight_by_the_definition(seed: int, row: int, resample: int, resamples: int) -> int:
+    """The module docstring's weight, in Python integers: SplitMix64 output k = row·⌈B/4⌉ + ⌊b/4⌋,
+    its 16-bit piece b mod 4 (lowest bits first), the Poisson(1) inverse CDF to 2**-16."""
+    mask = (1 << 64) - 1
+    k = row * -(-resamples // 4) + resample // 4
+    z = (seed + (k + 1) * 0x9E3779B97F4A7C15) & mask
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    z ^= z >> 31
+    u = (z >> (16 * (resample % 4))) & 0xFFFF
+    cdf = 0.0
+    for weight in range(8):
+        cdf += math.exp(-1) / math.factorial(weight)
+        if u < round(cdf * 65536):
+            return weight
+    return 8
+
+
+@pytest.mark.parametrize("resamples", [1, 3, 4, 37, 1000])
+def test_numpy_weights_follow_the_definition(resamples: int) -> None:
+    rng = np.random.default_rng(resamples)
+    weights = bootstrap.poisson_weights(20261207, 5000, 300, resamples)
+    for row, resample in zip(rng.integers(0, 300, 400), rng.integers(0, resamples, 400), strict=True):
+        expected = _weight_by_the_definition(20261207, 5000 + int(row), int(resample), resamples)
+        assert weights[row, resample] == expected, (row, resample)
+    assert weights.max() <= 8
+
+
 def test_weights_are_poisson_one() -> None:
     weights = bootstrap.poisson_weights(11, 0, 2000, 1000).ravel()
     observed = np.bincount(weights, minlength=9)

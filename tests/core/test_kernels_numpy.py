@@ -16,6 +16,7 @@ from scipy.spatial.distance import jensenshannon
 from scipy.special import rel_entr
 from scipy.stats import entropy as scipy_entropy
 
+from tests import reference
 from tests.core.test_kernels import (
     _reset_backend,  # noqa: F401 - autouse: each test's backend undone
     _use,
@@ -166,3 +167,155 @@ def test_the_plain_formulas_leave_bad_blocks_to_prepare() -> None:
     zero_row = rng.dirichlet(np.ones(10), size=20_000)
     zero_row[5] = 0.0
     assert kernels.entropy_rows_fast(zero_row, kind="weights") is None
+
+
+# --- the plain KL and cross-entropy of logits --------------------------------------------
+
+
+def _logit_rows(
+    seed: int, n: int, k: int, noise: float, dtype: type = np.float32
+) -> tuple[np.ndarray, np.ndarray]:
+    """A language model's logits and a nearby model's (what distillation compares)."""
+    rng = np.random.default_rng(seed)
+    a = (3 * rng.standard_normal((n, k))).astype(dtype)
+    return a, (a + noise * rng.standard_normal((n, k))).astype(dtype)
+
+
+@pytest.mark.parametrize("which", ["kl", "cross_entropy"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_plain_logits_against_mpmath_on_nearly_equal_rows(which: str, dtype: type) -> None:
+    """Rows from far apart to equal within 1e-12: every value within 1e-12 of the 50-digit one."""
+    _use("numpy")
+    rows = [
+        _logit_rows(seed, 1, 500, noise, dtype)
+        for seed, noise in enumerate([3.0, 0.5, 0.05, 1e-3, 1e-6, 1e-9, 1e-12])
+    ]
+    a = np.concatenate([pair[0] for pair in rows])
+    b = np.concatenate([pair[1] for pair in rows])
+    kernel = kernels.kl_rows_fast if which == "kl" else kernels.cross_entropy_rows_fast
+    result = kernel(a, b, kind_p="logits")
+    assert result is not None and result.backend == "numpy"
+    for row in range(a.shape[0]):
+        p, q = reference.distribution(a[row], "logits"), reference.distribution(b[row], "logits")
+        exact = reference.kl(p, q) if which == "kl" else reference.cross_entropy(p, q)
+        assert reference.relative_error(float(result.values[row]), exact) <= 1e-12, row
+    # Far-apart rows take a second pass shifted by the first one's normalizers, nearly equal
+    # ones the series: none is left to the careful method.
+    assert result.recomputed == 0
+
+
+def test_plain_logits_keep_distillation_sized_rows_without_recomputing() -> None:
+    """The benchmark's rows (32,000 logits, noise 0.05, KL about 1e-3) all keep the plain value."""
+    _use("numpy")
+    a, b = _logit_rows(7, 12, 32_000, 0.05)
+    careful = kl_rows(prepare(a, "logits"), prepare(b, "logits"))
+    result = kernels.kl_rows_fast(a, b, kind_p="logits")
+    assert result is not None and (result.backend, result.recomputed) == ("numpy", 0)
+    assert_close(result.values, careful)
+    ce = kernels.cross_entropy_rows_fast(a, b, kind_p="logits")
+    assert ce is not None and ce.recomputed == 0
+    assert_close(ce.values, careful + entropy_rows(prepare(a, "logits")))
+    assert np.all(careful > 5e-4) and np.all(careful < 3e-3)  # what the bound was judged on
+
+
+def test_plain_logits_masks_broadcasting_and_logprobs() -> None:
+    """-inf outcomes, one row against many, log-probabilities and their tolerance: as the careful path."""
+    _use("numpy")
+    a, b = _logit_rows(11, 40, 300, 0.3, np.float64)
+    a[3, :10] = -np.inf  # impossible in p only: finite KL
+    b[4, 20] = -np.inf  # impossible in q only where p is not: KL = inf
+    a[5, 30:40] = b[5, 30:40] = -np.inf  # impossible in both
+    pd, qd = prepare(a, "logits"), prepare(b, "logits")
+    result = kernels.kl_rows_fast(a, b, kind_p="logits")
+    assert result is not None and result.recomputed == 3  # the masked rows are the careful method's
+    assert_close(result.values, kl_rows(pd, qd))
+    assert result.values[4] == np.inf
+    one = kernels.cross_entropy_rows_fast(a[:1], b, kind_p="logits")
+    assert one is not None
+    assert_close(
+        one.values, kl_rows(prepare(a[:1], "logits"), qd) + entropy_rows(prepare(a[:1], "logits"))[0]
+    )
+    other = kernels.kl_rows_fast(a, b[7:8], kind_p="logits")
+    assert other is not None
+    assert_close(other.values, kl_rows(pd, prepare(b[7:8], "logits")))
+    logprobs = np.where(np.isinf(a), -np.inf, a - np.log(np.sum(np.exp(a), axis=1, keepdims=True)))
+    mixed = kernels.kl_rows_fast(logprobs, b, kind_p="logprobs", kind_q="logits")
+    assert mixed is not None
+    assert_close(mixed.values, kl_rows(pd, qd))
+    edge = logprobs.copy()
+    edge[9] += 1e-6 * (1 - 1e-12)  # log-sum-exp at the tolerance's edge: the careful path accepts it
+    accepted = kernels.kl_rows_fast(b, edge, kind_p="logits", kind_q="logprobs")
+    assert accepted is not None and accepted.recomputed >= 1
+    assert_close(accepted.values, kl_rows(qd, prepare(edge, "logprobs")))
+    edge[9] += 3e-6  # past it: the careful path rejects the block
+    assert kernels.kl_rows_fast(b, edge, kind_p="logits", kind_q="logprobs") is None
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_plain_logits_leave_bad_blocks_to_prepare(bad: float) -> None:
+    _use("numpy")
+    a, b = _logit_rows(13, 30, 100, 0.1)
+    for side in (a, b):
+        broken = side.copy()
+        broken[29, 50] = bad
+        pair = (broken, b) if side is a else (a, broken)
+        assert kernels.kl_rows_fast(*pair, kind_p="logits") is None
+        assert kernels.cross_entropy_rows_fast(*pair, kind_p="logits") is None
+    all_masked = a.copy()
+    all_masked[2] = -np.inf
+    assert kernels.kl_rows_fast(all_masked, b, kind_p="logits") is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_plain_entropy_of_logits_against_mpmath(dtype: type) -> None:
+    """Spread-out rows keep the plain value; nearly one-hot ones are the careful method's."""
+    _use("numpy")
+    rng = np.random.default_rng(17)
+    a = (3 * rng.standard_normal((6, 400))).astype(dtype)
+    a[4, 7] = 60.0  # nearly one-hot: H about 1e-23
+    a[5] = 0.0  # uniform: H = log 400
+    result = kernels.entropy_rows_fast(a, kind="logits")
+    assert result is not None and (result.backend, result.recomputed) == ("numpy", 1)
+    for row in range(a.shape[0]):
+        exact = reference.entropy(reference.distribution(a[row], "logits"))
+        assert reference.relative_error(float(result.values[row]), exact) <= 1e-12, row
+    logprobs = a.astype(np.float64) - np.log(np.sum(np.exp(a.astype(np.float64)), axis=1, keepdims=True))
+    as_logprobs = kernels.entropy_rows_fast(logprobs, kind="logprobs")
+    assert as_logprobs is not None
+    assert_close(as_logprobs.values, result.values)
+    logprobs[2] += 3e-6  # log-sum-exp past the tolerance: prepare() says why
+    assert kernels.entropy_rows_fast(logprobs, kind="logprobs") is None
+    masked = a.copy()
+    masked[1, :50] = -np.inf
+    with_mask = kernels.entropy_rows_fast(masked, kind="logits")
+    assert with_mask is not None
+    assert_close(with_mask.values, entropy_rows(prepare(masked, "logits")))
+    for bad in (np.nan, np.inf):
+        broken = a.copy()
+        broken[3, 3] = bad
+        assert kernels.entropy_rows_fast(broken, kind="logits") is None
+
+
+def test_plain_logits_of_unrelated_models() -> None:
+    """Rows far apart (the shift's second-order guess, and the second pass where it is off)."""
+    _use("numpy")
+    rng = np.random.default_rng(23)
+    a = (3 * rng.standard_normal((8, 5000))).astype(np.float32)
+    b = (3 * rng.standard_normal((8, 5000))).astype(np.float32)
+    b[5] = 9 * rng.standard_normal(5000)  # a far wider spread of b - a than the guess can follow
+    b[6] = a[6] + 40.0  # shifted by a constant: the same distribution, but for float32 rounding
+    pd, qd = prepare(a, "logits"), prepare(b, "logits")
+    result = kernels.kl_rows_fast(a, b, kind_p="logits")
+    # Only the shifted row is the careful method's: a KL of 5e-13 next to a rounding of b - a
+    # (about 40) the bound must allow for.
+    assert result is not None and result.recomputed == 1
+    assert_close(result.values, kl_rows(pd, qd))
+    assert result.values[6] < 1e-12
+    ce = kernels.cross_entropy_rows_fast(a, b, kind_p="logits")
+    assert ce is not None
+    assert_close(ce.values, kl_rows(pd, qd) + entropy_rows(pd))
+    for row in (0, 5):
+        p, q = reference.distribution(a[row, :300], "logits"), reference.distribution(b[row, :300], "logits")
+        small = kernels.kl_rows_fast(a[row : row + 1, :300], b[row : row + 1, :300], kind_p="logits")
+        assert small is not None
+        assert reference.relative_error(float(small.values[0]), reference.kl(p, q)) <= 1e-12

@@ -105,24 +105,42 @@ class ResampleSums:
 
 def splitmix64(seed: int, counters: NDArray[np.uint64]) -> NDArray[np.uint64]:
     """SplitMix64's outputs number ``counters`` (0-based) for ``seed``: a counter-based generator."""
-    with np.errstate(over="ignore"):
-        z: NDArray[np.uint64] = np.uint64(seed & _MASK) + (counters + np.uint64(1)) * np.uint64(GAMMA)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(MIX1)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(MIX2)
-        mixed: NDArray[np.uint64] = z ^ (z >> np.uint64(31))
-        return mixed
+    z: NDArray[np.uint64] = counters + np.uint64(1)
+    _mix_in_place(seed, z)
+    return z
+
+
+def _mix_in_place(seed: int, z: NDArray[np.uint64]) -> None:
+    """``z`` (counters plus one) becomes SplitMix64's outputs, in place (uint64 arithmetic wraps)."""
+    shifted = np.empty_like(z)
+    z *= np.uint64(GAMMA)
+    z += np.uint64(seed & _MASK)
+    for shift, multiplier in ((30, MIX1), (27, MIX2)):
+        np.right_shift(z, np.uint64(shift), out=shifted)
+        z ^= shifted
+        z *= np.uint64(multiplier)
+    np.right_shift(z, np.uint64(31), out=shifted)
+    z ^= shifted
+
+
+# The weight of each 16-bit uniform, #{k : u >= THRESHOLDS[k]}: the NumPy form looks weights up.
+_WEIGHT_OF_UNIFORM = np.searchsorted(THRESHOLDS, np.arange(1 << 16), side="right").astype(np.uint8)
 
 
 def poisson_weights(seed: int, start: int, rows: int, resamples: int) -> NDArray[np.uint8]:
     """The weights ``w[r, b]`` of rows ``start … start + rows − 1`` in every resample (NumPy form)."""
     groups = -(-resamples // 4)
-    rows_at = np.arange(start, start + rows, dtype=np.uint64)
-    counters = np.add.outer(rows_at * np.uint64(groups), np.arange(groups, dtype=np.uint64))
-    words = splitmix64(seed, counters)
+    # Row i's group g is counter i·groups + g: the rows' counters are one run.
+    words = np.arange(start * groups + 1, (start + rows) * groups + 1, dtype=np.uint64)
+    _mix_in_place(seed, words)
     # Four 16-bit uniforms per word, lowest bits first.
-    uniforms = words[:, :, None] >> (np.arange(4, dtype=np.uint64) * np.uint64(16))
-    uniforms = (uniforms & np.uint64(0xFFFF)).reshape(rows, groups * 4)[:, :resamples]
-    return np.searchsorted(THRESHOLDS, uniforms, side="right").astype(np.uint8)
+    if sys.byteorder == "little":
+        uniforms = words.view(np.uint16).reshape(rows, groups * 4)[:, :resamples]
+    else:  # pragma: no cover - big-endian machines
+        lanes = words.reshape(rows, groups)[:, :, None] >> (np.arange(4, dtype=np.uint64) * np.uint64(16))
+        uniforms = (lanes & np.uint64(0xFFFF)).astype(np.uint16).reshape(rows, groups * 4)[:, :resamples]
+    weights: NDArray[np.uint8] = np.take(_WEIGHT_OF_UNIFORM, uniforms)
+    return weights
 
 
 def resample_sums(
@@ -152,12 +170,27 @@ def resample_sums(
         if compiled is not None:
             _compiled_sums(compiled, values, start + offset, seed & _MASK, resamples, total)
             continue
-        for inner in range(0, values.shape[1], BLOCK_ROWS):
-            block = values[:, inner : inner + BLOCK_ROWS]
-            weights = poisson_weights(seed, start + offset + inner, block.shape[1], resamples)
-            total.counts += weights.sum(axis=0, dtype=np.int64)
-            total.sums += block @ weights.astype(np.float64)
+        _numpy_sums(values, start + offset, seed, resamples, total)
     return total
+
+
+def _numpy_sums(
+    values: NDArray[np.float64], start: int, seed: int, resamples: int, total: ResampleSums
+) -> None:
+    """The NumPy form: blocks of :data:`BLOCK_ROWS` rows on the kernels' threads, added in order."""
+    from xent_cli.core.kernel_backend import pool, threads
+
+    def block_sums(inner: int) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        block = values[:, inner : inner + BLOCK_ROWS]
+        weights = poisson_weights(seed, start + inner, block.shape[1], resamples).astype(np.float64)
+        # Whole numbers below 2**53: the float64 column sums are the counts exactly.
+        return weights.sum(axis=0).astype(np.int64), block @ weights
+
+    starts = range(0, values.shape[1], BLOCK_ROWS)
+    parts = map(block_sums, starts) if threads() == 1 or len(starts) == 1 else pool().map(block_sums, starts)
+    for counts, sums in parts:  # in the rows' order, whichever thread computed them
+        total.counts += counts
+        total.sums += sums
 
 
 def _compiled_sums(
@@ -196,10 +229,10 @@ def percentile_interval(means: NDArray[np.float64], level: float) -> tuple[float
 
 
 def _compiled() -> object | None:
-    """The numba kernel's module, when numba can be imported (else the NumPy form is used)."""
+    """The numba kernel's module when numba (the ``fast`` extra) imports; else the NumPy form is used."""
     try:
         from xent_cli.core import _bootstrap_numba
-    except ImportError:  # pragma: no cover - numba is a dependency; this is for broken installs
+    except ImportError:  # pragma: no cover - the module stays importable without numba (AVAILABLE)
         return None
     # The kernel reads each 64-bit word's uniforms through a uint16 view: lowest bits first on
     # little-endian machines only (elsewhere the NumPy form gives the same weights).

@@ -1,7 +1,8 @@
 """Which kernels run a block: the backend choice, apart from the formulas in ``kernels``.
 
 Backends, chosen once from ``XENT_KERNELS`` (``auto`` by default): ``numba``
-(the compiled kernels, imported on first use, None where numba is missing),
+(the compiled kernels, imported on first use, None where numba is missing: it is
+the optional extra ``xent-cli[fast]``),
 ``numpy`` (the careful method on row ranges, on up to two threads) or
 ``careful``; see :mod:`xent_cli.core.kernels` for what each computes. This
 module also holds the thread pool the numpy and numba backends share.
@@ -127,17 +128,30 @@ def backend(
         return requested
     if requested == "numba":
         if compiled_module() is None:
-            raise UsageError(
-                "XENT_KERNELS=numba but numba cannot be used here",
-                hint="pip install numba; it needs a writable folder to cache its kernels in: "
-                "NUMBA_CACHE_DIR, or a private one under TMPDIR",
-            )
+            raise _numba_unusable()
         return "numba"
     if n_elements is not None and n_elements < MIN_FAST_ELEMENTS:
         return "careful"
     if not numba_pays(measure, log, expected):
         return "numpy"
     return "numba" if compiled_module() is not None else "numpy"
+
+
+def _numba_unusable() -> UsageError:
+    """Why ``XENT_KERNELS=numba`` cannot be honoured: numba missing (an extra), or nowhere to cache."""
+    from xent_cli.core import numba_cache
+
+    if not numba_cache.INSTALLED:
+        return UsageError(
+            "XENT_KERNELS=numba but numba is not installed",
+            hint="pip install 'xent-cli[fast]' for the compiled kernels, or unset XENT_KERNELS: "
+            "the NumPy kernels give the same digits",
+        )
+    return UsageError(
+        "XENT_KERNELS=numba but numba cannot be used here",
+        hint="it needs a writable folder to cache its kernels in: NUMBA_CACHE_DIR, "
+        "or a private one under TMPDIR",
+    )
 
 
 def threads() -> int:

@@ -42,10 +42,12 @@ Backends, chosen once from ``XENT_KERNELS`` (``auto`` by default):
     block has at least ``MIN_FAST_ELEMENTS`` values (smaller blocks do not
     repay importing numba).
 ``numpy``
-    the careful method itself on cache-sized row ranges, on two threads: what
-    ``auto`` uses without numba. For the entropy of probabilities and weights,
-    the plain formula instead (``xent_cli.core.kernels_numpy``), with the
-    careful method for the rows it cannot vouch for.
+    what ``auto`` uses without numba (a default install: numba is the ``fast``
+    extra). For the entropy and KL of probabilities and weights, and the KL,
+    cross-entropy and entropy of logits and log-probabilities, plain formulas
+    (``xent_cli.core.kernels_numpy``) with a per-row error bound, and the
+    careful method for the rows they cannot vouch for; for JS and the compare
+    panel, the careful method itself on cache-sized row ranges, on two threads.
 ``careful``
     the careful method on the whole block, as ``measures`` does: the
     reference, for tests and debugging.
@@ -86,12 +88,10 @@ from numpy.typing import ArrayLike, NDArray
 from xent_cli.core.distributions import DEFAULT_TOLERANCE, FloatArray, Kind, prepare
 from xent_cli.core.kernel_backend import (
     MIN_FAST_ELEMENTS,
-    THREADED_ELEMENTS,
     backend,
     compiled_module,
     in_parallel,
     numba_pays,
-    pool,
     requested_backend,
     threads,
 )
@@ -106,6 +106,8 @@ from xent_cli.core.kernels_numpy import (
     _numpy_pair_block,
     _plain_entropy,
     _plain_kl,
+    _plain_log_entropy,
+    _plain_log_pair,
     _recompute_rows,
 )
 from xent_cli.core.measures import entropy_rows
@@ -323,6 +325,11 @@ def _pair_fast(
         wide_a, wide_b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
         plain = _plain_kl(wide_a, wide_b, kind_p, kind_q, tolerance)
         return None if plain is None else KernelResult({"kl": plain[0]}, "kl", "numpy", plain[1])
+    if chosen == "numpy" and logs and which in ("kl", "cross_entropy"):
+        plain_log = _plain_log_pair(a, b, kind_p, kind_q, tolerance, which)
+        if plain_log is None:
+            return None
+        return KernelResult({which: plain_log[0]}, headline, "numpy", plain_log[1])
     if chosen == "numpy" or not (linear or logs):
         numpy_result = _numpy_pair_block(compute, a, b, kind_p, kind_q, tolerance, target_rows)
         return None if numpy_result is None else KernelResult(numpy_result, headline, "numpy")
@@ -439,24 +446,10 @@ def entropy_rows_fast(
         plain = _plain_entropy(block.astype(np.float64, copy=False), kind, tolerance)
         return None if plain is None else KernelResult({"entropy": plain[0]}, "entropy", "numpy", plain[1])
     if chosen == "numpy":
-        step = max(1, _SUB_BLOCK_ELEMENTS // block.shape[1])
-        ranges = [(lo, min(n, lo + step)) for lo in range(0, n, step)]
-
-        def careful(bounds: tuple[int, int]) -> FloatArray | None:
-            try:
-                return entropy_rows(prepare(block[bounds[0] : bounds[1]], kind, tolerance=tolerance))
-            except DistributionError:
-                return None
-
-        if block.size < THREADED_ELEMENTS or threads() == 1:
-            parts = [careful(bounds) for bounds in ranges]
-        else:
-            parts = list(pool().map(careful, ranges))
-        if any(part is None for part in parts):
+        log_plain = _plain_log_entropy(block, kind, tolerance)
+        if log_plain is None:
             return None
-        return KernelResult(
-            {"entropy": np.concatenate([part for part in parts if part is not None])}, "entropy", "numpy"
-        )
+        return KernelResult({"entropy": log_plain[0]}, "entropy", "numpy", log_plain[1])
     compiled = compiled_module()
     assert compiled is not None
     if kind in LINEAR_KINDS:

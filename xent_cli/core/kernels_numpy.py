@@ -27,14 +27,16 @@ and a block whose first rows are mostly such is computed by it throughout.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from xent_cli.core.distributions import Distributions, FloatArray, Kind, prepare
-from xent_cli.core.kernel_backend import THREADED_ELEMENTS, pool, threads
+from xent_cli.core.kernel_backend import THREADED_ELEMENTS, in_parallel, pool, threads
 from xent_cli.core.measures import (
     entropy_rows,
     entropy_terms,
@@ -338,3 +340,330 @@ def _rows_over_half(probs: FloatArray, k: int) -> NDArray[np.bool_]:
     over = np.zeros(probs.shape[0], dtype=bool)
     over[np.flatnonzero(probs.ravel() > 0.5) // k] = True
     return over
+
+
+# --- the plain KL and cross-entropy of logits and log-probabilities (numpy backend) ------
+
+# Values per pass of the plain log-space pair: one row of a 32,000-word vocabulary, so the
+# five float64 buffers of a thread stay in its core's cache.
+_LOG_PASS_ELEMENTS = 1 << 15
+# Rows whose log-ratios reach this far are left to the careful method: exp(600) and the
+# products with exp(-745) stay inside float64's range (see _log_pair_rows).
+_MAX_LOG_RATIO = 600.0
+_UNIT_ROUNDOFF = float(np.finfo(np.float64).eps) / 2
+# At most this much is added to the first pass's shift for the spread of b - a: far past it the
+# second-order guess is no guess, and log-ratios must stay within _MAX_LOG_RATIO.
+_MAX_SHIFT_CORRECTION = 30.0
+
+
+def _pairwise_sum_error(k: int) -> float:
+    """A bound, in units of the unit roundoff, on NumPy's pairwise sum of ``k`` values of one sign.
+
+    NumPy sums blocks of 128 values with eight accumulators (up to 16 + 3 roundings
+    deep) and halves longer runs recursively (one more level per halving).
+    """
+    return 20.0 + max(0.0, math.ceil(math.log2(max(k, 128) / 128)))
+
+
+# Rows whose log-ratios all lie within this of 0 may take the series for expm1(t) - t.
+_SERIES_REACH = 0.125
+# 1/(j + 2)! for j = 0..10: expm1(t) - t = t**2 (1/2! + t/3! + ... + t**10/12!) + O(t**13),
+# the remainder below 1e-19 of the sum where |t| <= 1/8.
+_SERIES = tuple(1.0 / math.factorial(j + 2) for j in range(11))
+# Roundings of the series by Horner's rule, in units of the unit roundoff, relative to its value.
+_SERIES_ERROR = 26.0
+
+
+@dataclass
+class _LogPairRows:
+    """What one pass of ``_log_pair_rows`` found, per row."""
+
+    kl: FloatArray
+    entropy: FloatArray  # zeros unless asked for
+    doubtful: NDArray[np.bool_]
+    valid: NDArray[np.bool_]  # finite, and log-ratios within _MAX_LOG_RATIO
+    shift: FloatArray  # the difference of log-normalizers, to start a second pass from
+    reach: FloatArray  # max |nr|
+
+
+def _log_pair_rows(
+    a: NDArray[Any],
+    b: NDArray[Any],
+    kind_p: Kind,
+    kind_q: Kind,
+    tolerance: float,
+    with_entropy: bool,
+    buffers: tuple[FloatArray, ...],
+    shift: FloatArray | None = None,
+    series: bool = False,
+) -> _LogPairRows:
+    """KL(P‖Q), H(P) (or zeros) and the rows to recompute, for rows of logits or log-probabilities.
+
+    With ``x = a - max a``, ``S = sum exp(x)``, ``p = exp(x) / S`` and a shift ``L``
+    (by default the mean of ``b - a`` under ``p`` plus half its variance; any value
+    would do, the nearer the difference of the log-normalizers the better),
+    ``nr = (b - a) - L`` is ``-log(p/q')`` for ``q' = p exp(nr)``, a multiple ``(1 + U)``
+    of ``q`` with ``U = sum p expm1(nr)``.
+    Every outcome adds ``t = p (expm1(nr) - nr) >= 0`` (the generalized KL of ``p``
+    and ``q'``), and exactly
+
+        KL(P‖Q) = sum t - (U - log1p(U)),
+
+    so neither log-normalizer of ``q`` is needed: two transcendental calls a value
+    (``exp``, ``expm1``), against three in a block-wise ``log_softmax`` script. The
+    terms have no cancellation: rounding ``nr`` by ``delta`` moves the sum by
+    ``sum (p - q) delta``, at most ``|p - q| = p |expm1(nr)|`` times the rounding of
+    ``nr`` and of ``b - a``; each ``exp`` rounding scales an outcome's ``p`` and ``q'``
+    together, so only its ``t``. Summed with NumPy's pairwise sum (``gamma`` units
+    of roundoff ``u``), the error is at most
+
+        u [(c + 2R + |L| + gamma U) A + (4 + 2 gamma + s + X) T + sum t |x| + 2 (1 + gamma) U]
+
+    with ``A = sum p |expm1(nr)|``, ``T = sum t``, ``X = sum p |x|``, ``R = max |nr|``,
+    plus ``K exp(R - 708)`` for outcomes whose ``p`` is subnormal; ``c = 2`` (the
+    rounding of ``expm1``, which ``expm1(nr) - nr`` keeps) and ``s = 0``, or with
+    ``series`` (``R <= 1/8``) ``expm1(nr) - nr`` from its Taylor series, good to
+    ``s = 26`` roundings of itself, and ``c = 0``: the bound is then relative to
+    ``T`` for pairs however near. A row keeps its value where the bound is below
+    ``_PLAIN_RELATIVE_ERROR`` of it; other rows (and any row with a NaN, an
+    infinity or ``R > _MAX_LOG_RATIO``) are flagged.
+
+    ``H(P) = log S + X``, a sum of non-negative terms, within
+    ``u [(gamma + 2)(1 + log S) + (gamma + 8) X + sum p x**2]``; with
+    ``with_entropy`` the flag judges ``H + KL`` (cross-entropy) by both bounds.
+    Log-probabilities are also flagged where their log-sum-exp is within rounding
+    of ``tolerance`` or past it (the careful method decides or rejects them).
+    """
+    m, k = max(a.shape[0], b.shape[0]), a.shape[1]
+    x, e, w, v, em = (buffer[:m] for buffer in buffers)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        peak = np.max(a, axis=1).astype(np.float64)
+        np.subtract(a, peak[:, None], out=x, dtype=np.float64)
+        np.exp(x, out=e)
+        total = np.sum(e, axis=1)
+        np.subtract(b, a, out=w, dtype=np.float64)
+        if shift is None:
+            # log sum p exp(b - a) to second order (mean + variance / 2 under p, exact for a
+            # normal b - a): U stays small for pairs far apart too, so few rows need a second pass.
+            np.multiply(e, w, out=v)
+            mean = np.sum(v, axis=1) / total
+            v *= w
+            variance = np.maximum(np.sum(v, axis=1) / total - mean * mean, 0.0)
+            shift = mean + np.minimum(variance / 2, _MAX_SHIFT_CORRECTION)
+        w -= shift[:, None]  # nr
+        reach = np.maximum(np.max(w, axis=1), -np.min(w, axis=1))
+        valid = reach <= _MAX_LOG_RATIO  # False for a NaN or an infinity anywhere in the row
+        if not valid.all():
+            w[~valid] = 0.0  # their values are the careful method's; keep exp quiet
+            x[~valid] = 0.0
+        np.negative(x, out=x)  # |x|
+        np.multiply(e, x, out=v)
+        spread = np.sum(v, axis=1) / total  # X = sum p |x|
+        if with_entropy:
+            v *= x
+            square = np.sum(v, axis=1) / total  # sum p x**2
+        if series:
+            em.fill(_SERIES[-1])
+            for coefficient in _SERIES[-2::-1]:
+                em *= w
+                em += coefficient
+            np.multiply(w, w, out=v)
+            em *= v  # expm1(nr) - nr
+            np.add(em, w, out=v)  # expm1(nr)
+            v *= e
+        else:
+            np.expm1(w, out=em)
+            np.multiply(e, em, out=v)
+            np.subtract(em, w, out=em)  # expm1(nr) - nr
+        correction = np.sum(v, axis=1) / total  # U
+        np.abs(v, out=v)
+        reach_term = np.sum(v, axis=1) / total  # A
+        np.multiply(e, em, out=v)
+        terms = np.sum(v, axis=1) / total  # T
+        v *= x
+        weighted_depth = np.sum(v, axis=1) / total  # sum t |x|
+        kl = terms - (correction - np.log1p(correction))
+        gamma = _pairwise_sum_error(k)
+        rounding, series_error = (0.0, _SERIES_ERROR) if series else (2.0, 0.0)
+        bound = _UNIT_ROUNDOFF * (
+            (rounding + 2 * reach + np.abs(shift) + gamma * np.abs(correction)) * reach_term
+            + (4 + 2 * gamma + series_error + spread) * terms
+            + weighted_depth
+            + 2 * (1 + gamma) * np.abs(correction)
+        ) + k * np.exp(np.minimum(reach, _MAX_LOG_RATIO) - 708.0)
+        # reach 0: every log-ratio is 0 and so is the KL, exactly.
+        bound[reach == 0] = 0.0
+        if with_entropy:
+            log_total = np.log(total)
+            entropy = log_total + spread
+            bound += _UNIT_ROUNDOFF * ((gamma + 2) * (1 + log_total) + (gamma + 8) * spread + square)
+            judged = entropy + kl
+        else:
+            entropy = np.zeros(m)
+            judged = kl
+        if series:
+            valid &= reach <= _SERIES_REACH
+        doubtful = ~(valid & ((bound <= _PLAIN_RELATIVE_ERROR * judged) | (bound == 0)))
+        log_normalizer_p = peak + np.log(total)
+        for kind, normalizer in (
+            (kind_p, log_normalizer_p),
+            (kind_q, log_normalizer_p + shift + np.log1p(correction)),
+        ):
+            if kind == "logprobs":
+                doubt = _SUM_DOUBT * (1 + np.abs(peak) + np.abs(shift))
+                doubtful |= ~(np.abs(normalizer) <= tolerance - doubt)
+    return _LogPairRows(kl, entropy, doubtful, valid, shift + np.log1p(correction), reach)
+
+
+def _plain_log_pair(
+    a: NDArray[Any],
+    b: NDArray[Any],
+    kind_p: Kind,
+    kind_q: Kind,
+    tolerance: float,
+    which: str,
+) -> tuple[FloatArray, int] | None:
+    """KL or cross-entropy of rows of logits or log-probabilities, and how many rows the careful
+    method redid; None if invalid.
+
+    The plain formula of ``_log_pair_rows`` on row ranges, on the kernels' threads
+    (NumPy releases the GIL inside each pass). A row it flags gets a second pass
+    shifted by the first pass's difference of log-normalizers (so ``U`` is about 0:
+    rows far apart), by the series where its log-ratios are small (rows nearly
+    equal); what is still flagged goes to the careful method, cache-sized and
+    threaded too. ``a`` or ``b`` may have one row.
+    """
+    n, k = max(a.shape[0], b.shape[0]), a.shape[1]
+    if n == 0 or k == 0:
+        return None
+    with_entropy = which == "cross_entropy"
+    values = np.empty(n)
+    doubtful = np.zeros(n, dtype=bool)
+    valid = np.zeros(n, dtype=bool)
+    shift = np.empty(n)
+    reach = np.empty(n)
+    step = max(1, _LOG_PASS_ELEMENTS // k)
+
+    def rows_of(side: NDArray[Any], rows: slice | IntArray, count: int) -> NDArray[Any]:
+        return side[rows] if side.shape[0] > 1 else np.broadcast_to(side, (count, k))
+
+    def task(lo: int, hi: int) -> None:
+        # Five float64 buffers a thread, reused pass after pass: no temporaries of a whole block.
+        buffers = tuple(np.empty((min(step, hi - lo), k)) for _ in range(5))
+        for start in range(lo, hi, step):
+            stop = min(hi, start + step)
+            rows = slice(start, stop)
+            found = _log_pair_rows(
+                rows_of(a, rows, stop - start),
+                rows_of(b, rows, stop - start),
+                kind_p,
+                kind_q,
+                tolerance,
+                with_entropy,
+                buffers,
+            )
+            values[rows] = found.kl + found.entropy
+            doubtful[rows], valid[rows], shift[rows], reach[rows] = (
+                found.doubtful,
+                found.valid,
+                found.shift,
+                found.reach,
+            )
+
+    # Several ranges a thread, so a thread slowed by other work leaves the rest to the other.
+    in_parallel(task, n, a.size + b.size, 4 * threads())
+    second = np.flatnonzero(doubtful & valid)
+    if second.size:
+        near = reach[second] <= _SERIES_REACH / 2
+        # Nearly equal rows by the series, the others by expm1 again; the second pass's own
+        # reach decides whether the series holds (it flags rows where it does not).
+        for group, series in ((second[near], True), (second[~near], False)):
+
+            def again(lo: int, hi: int, group: IntArray = group, series: bool = series) -> None:
+                buffers = tuple(np.empty((min(step, hi - lo), k)) for _ in range(5))
+                for start in range(lo, hi, step):
+                    rows = group[start : min(hi, start + step)]
+                    found = _log_pair_rows(
+                        rows_of(a, rows, rows.size),
+                        rows_of(b, rows, rows.size),
+                        kind_p,
+                        kind_q,
+                        tolerance,
+                        with_entropy,
+                        buffers,
+                        shift=shift[rows],
+                        series=series,
+                    )
+                    values[rows] = found.kl + found.entropy
+                    doubtful[rows] = found.doubtful
+
+            if group.size:
+                in_parallel(again, group.size, 2 * group.size * k, 4 * threads())
+    redo = np.flatnonzero(doubtful)
+    if redo.size:
+        compute = _careful_cross_entropy if with_entropy else _careful_kl
+        careful = _numpy_pair_block(
+            compute, rows_of(a, redo, redo.size), rows_of(b, redo, redo.size), kind_p, kind_q, tolerance, None
+        )
+        if careful is None:
+            return None
+        values[redo] = careful[which]
+    return values, int(redo.size)
+
+
+def _plain_log_entropy(block: NDArray[Any], kind: Kind, tolerance: float) -> tuple[FloatArray, int] | None:
+    """Entropies of rows of logits or log-probabilities, and how many the careful method redid;
+    None if invalid.
+
+    ``H = log S + sum p |x|`` with ``x = a - max a``, ``S = sum exp(x)``, ``p = exp(x) / S``:
+    non-negative terms, within ``u [(gamma + 2)(1 + log S) + (gamma + 8) X + sum p x**2]``
+    (``X = sum p |x|``; see ``_log_pair_rows``). A row keeps its value where that is below
+    ``_PLAIN_RELATIVE_ERROR`` of it; the others (nearly one-hot rows, whose entropy is
+    small next to the rounding of ``S`` near 1; rows with a NaN or an infinity;
+    log-probabilities whose log-sum-exp is near or past ``tolerance``) are recomputed by
+    the careful method.
+    """
+    n, k = block.shape
+    if n == 0 or k == 0:
+        return None
+    entropies = np.empty(n)
+    doubtful = np.zeros(n, dtype=bool)
+    step = max(1, _LOG_PASS_ELEMENTS // k)
+    gamma = _pairwise_sum_error(k)
+
+    def task(lo: int, hi: int) -> None:
+        x, e = (np.empty((min(step, hi - lo), k)) for _ in range(2))
+        for start in range(lo, hi, step):
+            stop = min(hi, start + step)
+            rows = block[start:stop]
+            m = stop - start
+            with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+                peak = np.max(rows, axis=1).astype(np.float64)
+                np.subtract(rows, peak[:, None], out=x[:m], dtype=np.float64)
+                np.exp(x[:m], out=e[:m])
+                total = np.sum(e[:m], axis=1)
+                np.negative(x[:m], out=x[:m])
+                e[:m] *= x[:m]
+                spread = np.sum(e[:m], axis=1) / total  # X
+                e[:m] *= x[:m]
+                square = np.sum(e[:m], axis=1) / total  # sum p x**2
+                log_total = np.log(total)
+                entropy = log_total + spread
+                bound = _UNIT_ROUNDOFF * ((gamma + 2) * (1 + log_total) + (gamma + 8) * spread + square)
+                # NaN anywhere fails the test; so does +inf (the spread is NaN) and -inf (x = inf).
+                flagged = ~((bound <= _PLAIN_RELATIVE_ERROR * entropy) & np.isfinite(spread + square))
+                if kind == "logprobs":
+                    doubt = _SUM_DOUBT * (1 + np.abs(peak))
+                    flagged |= ~(np.abs(peak + log_total) <= tolerance - doubt)
+            entropies[start:stop] = entropy
+            doubtful[start:stop] = flagged
+
+    in_parallel(task, n, block.size, 4 * threads())
+    redo = np.flatnonzero(doubtful)
+    for start in range(0, redo.size, step):
+        rows = redo[start : start + step]
+        try:
+            entropies[rows] = entropy_rows(prepare(block[rows], kind, tolerance=tolerance))
+        except DistributionError:
+            return None
+    return entropies, int(redo.size)

@@ -13,8 +13,10 @@ from typing import Any
 
 try:
     import numba  # type: ignore[import-untyped,import-not-found,unused-ignore]
-except ImportError:
+except ImportError:  # not installed: it is the optional extra xent-cli[fast]
     numba = None  # type: ignore[assignment,unused-ignore]
+
+INSTALLED = numba is not None
 
 # numba caches next to this file when that is writable, else in the user's cache folder
 # (~/.cache/numba or NUMBA_CACHE_DIR), and refuses to compile at all ("cannot cache function
