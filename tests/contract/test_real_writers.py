@@ -90,6 +90,28 @@ def test_integer_class_names_are_a_header(tmp_path: Path) -> None:
     ]
 
 
+def test_integer_class_names_in_another_order_are_a_header(tmp_path: Path) -> None:
+    # pd.DataFrame(p, columns=[1, 0]) and a frame's columns picked as [2, 0, 1]: pandas reads
+    # the first line as the header, and so must xent (read as data, it adds a wrong row)
+    p2 = RNG.dirichlet(np.ones(2), size=5)
+    two, three = tmp_path / "two.csv", tmp_path / "three.csv"
+    pd.DataFrame(p2, columns=[1, 0]).to_csv(two, index=False)
+    pd.DataFrame(P, columns=[0, 1, 2])[[2, 0, 1]].to_csv(three, index=False)
+    doc, notes = xent("entropy", two)
+    check_entropy(doc, p2[:, [0, 1]])
+    assert doc["summary"]["count"] == len(pd.read_csv(two)) == 5
+    assert notes == [
+        f"{two}: first line (1,0) taken as the header (integer class names above decimal data); "
+        "--no-header to read it as data"
+    ]
+    doc, _ = xent("entropy", three)
+    check_entropy(doc, P[:, [2, 0, 1]])
+    q_path = tmp_path / "q.csv"
+    pd.DataFrame(Q, columns=[0, 1, 2]).to_csv(q_path, index=False)
+    doc, _ = xent("kl", three, q_path)  # outcome columns pair by name
+    np.testing.assert_allclose(rows(doc), rel_entr(P, Q).sum(axis=1), rtol=1e-11, atol=1e-15)
+
+
 def test_integer_class_names_and_the_index(tmp_path: Path) -> None:
     p_path, q_path = tmp_path / "p.csv", tmp_path / "q.csv"
     pd.DataFrame(P, columns=[0, 1, 2]).to_csv(p_path)

@@ -40,9 +40,21 @@ def test_increasing_integers_of_any_start_above_decimals() -> None:
     assert decide("3,7,12\n0.2,0.3,0.5").outcome_names == ["3", "7", "12"]
 
 
-def test_not_increasing_integers_are_data() -> None:
+def test_repeated_integers_above_decimals_are_data() -> None:
+    # a one-hot row: from three outcomes on it repeats a 0, which class names cannot
     layout = decide("1,0,0\n0.2,0.3,0.5")
     assert not layout.header and layout.names is None
+
+
+@pytest.mark.parametrize("first", ["1,0", "2,0,1", "10,3,7"])
+def test_distinct_integers_in_any_order_above_decimals_are_a_header(first: str) -> None:
+    # pandas writes a frame's integer column names as they stand: pd.DataFrame(p, columns=[1, 0])
+    layout = decide(f"{first}\n" + "\n".join([",".join(["0.25"] * first.count(",")) + ",0.5"] * 3))
+    assert layout.header and layout.outcome_names == first.split(",")
+    assert layout.notes == [
+        f"t.csv: first line ({first}) taken as the header (integer class names above decimal data); "
+        "--no-header to read it as data"
+    ]
 
 
 def test_one_hot_under_0_1_is_ambiguous() -> None:

@@ -61,9 +61,13 @@ def _header(sample: Sample, options: ReadOptions) -> tuple[bool, str | None]:
                 return False, None
         return True, None
     integers = integers_of([first[c] for c in numeric])
-    if integers is None or any(b <= a for a, b in itertools.pairwise(integers)):
+    if integers is None:
         return False, None
-    if any(columns.decimal(c) for c in numeric):
+    # Distinct integers above decimal data are class names in any order (pandas writes a
+    # frame's integer column names as they stand, e.g. [1, 0] or [2, 0, 1]); a row of data
+    # there would be a one-hot row, which repeats a 0 from three outcomes on.
+    distinct = len(set(integers)) == len(integers)
+    if distinct and any(columns.decimal(c) for c in numeric):
         shown = ",".join(c.strip() for c in first)
         if len(shown) > 40:
             shown = shown[:39] + "…"
@@ -71,6 +75,8 @@ def _header(sample: Sample, options: ReadOptions) -> tuple[bool, str | None]:
             f"{sample.label}: first line ({shown}) taken as the header (integer class names above "
             f"decimal data); {option('header', negative=True)} to read it as data"
         )
+    if any(b <= a for a, b in itertools.pairwise(integers)):
+        return False, None
     consecutive = integers == list(range(integers[0], integers[0] + len(integers)))
     if consecutive and (integers[0] == 0 or (integers[0] == 1 and len(integers) > 1)):
         if options.role == "labels":
