@@ -137,6 +137,84 @@ def test_divergence_family_through_the_cli(env: CliEnv, tmp_path: Path) -> None:
         assert reference.relative_error(row["jeffreys"], jeffreys) < 1e-12
 
 
+def _big_pair(tmp_path: Path, rows: int = 20_000) -> tuple[Path, Path, np.ndarray, np.ndarray]:
+    """P and Q of ``rows`` x 6 (random rows, then nearly equal ones) as pandas writes Parquet."""
+    import pandas as pd
+
+    rng = np.random.default_rng(8)
+    p = rng.dirichlet(np.full(6, 0.5), size=rows)
+    q = rng.dirichlet(np.full(6, 0.5), size=rows)
+    q[rows // 2 :] = p[rows // 2 :] * (1 + 1e-9 * rng.standard_normal((rows - rows // 2, 6)))
+    q /= q.sum(axis=1, keepdims=True)
+    columns = [f"c{k}" for k in range(6)]
+    pd.DataFrame(p, columns=columns).to_parquet(tmp_path / "p.parquet")
+    pd.DataFrame(q, columns=columns).to_parquet(tmp_path / "q.parquet")
+    return tmp_path / "p.parquet", tmp_path / "q.parquet", p, q
+
+
+@pytest.mark.parametrize("kernels", ["numpy", "auto"])
+def test_divergence_family_of_a_big_file_is_the_careful_method(
+    env: CliEnv, tmp_path: Path, kernels: str
+) -> None:
+    """Big blocks compute the family on row ranges over the kernel threads: each row is the careful
+    method's value (held against mpmath in tests/core/test_divergence_family.py), bit for bit, and
+    the panel's top-1 agreement is that of the rows; kl.* is left out as kl is not a measure."""
+    from xent_cli.core.distributions import prepare
+    from xent_cli.core.measures import (
+        bhattacharyya_rows,
+        chi2_rows,
+        jeffreys_rows,
+        pair_terms,
+        renyi_rows,
+        tsallis_rows,
+    )
+
+    p_path, q_path, p, q = _big_pair(tmp_path)
+    env.monkeypatch.setenv("XENT_KERNELS", kernels)
+    measures = "renyi:0.5,tsallis:2,chi2,bhattacharyya,jeffreys"
+    doc = env.json(["compare", str(p_path), str(q_path), "--measures", measures])
+    terms = pair_terms(prepare(p), prepare(q))
+    expected = {
+        "renyi:0.5": renyi_rows(terms, 0.5),
+        "tsallis:2": tsallis_rows(terms, 2.0),
+        "chi2": chi2_rows(terms),
+        "bhattacharyya": bhattacharyya_rows(terms),
+        "jeffreys": jeffreys_rows(terms),
+    }
+    for key, values in expected.items():
+        np.testing.assert_array_equal([row[key] for row in doc["rows"]], values, err_msg=key)
+    same = np.argmax(p, axis=1) == np.argmax(q, axis=1)
+    assert doc["panel"] == {
+        "count": 20_000,
+        "same_top1": float(same.mean()),
+        "same_top1_std_error": pytest.approx(float(np.std(same, ddof=1) / math.sqrt(20_000)), rel=1e-9),
+    }
+
+
+def test_divergence_family_beside_panel_measures_of_a_big_file(env: CliEnv, tmp_path: Path) -> None:
+    """kl from the compare kernel, renyi from the row ranges: both as the careful method gives them."""
+    from xent_cli.core.distributions import prepare
+    from xent_cli.core.measures import kl_rows, pair_terms, renyi_rows
+
+    p_path, q_path, p, q = _big_pair(tmp_path)
+    doc = env.json(["compare", str(p_path), str(q_path), "--measures", "kl,renyi:2"])
+    pd_, qd = prepare(p), prepare(q)
+    np.testing.assert_array_equal([r["renyi:2"] for r in doc["rows"]], renyi_rows(pair_terms(pd_, qd), 2.0))
+    np.testing.assert_allclose([r["kl"] for r in doc["rows"]], kl_rows(pd_, qd), rtol=1e-12, atol=0)
+    assert doc["panel"]["kl.mean"] == doc["summary"]["kl"]["mean"]
+
+
+def test_a_bad_row_of_a_big_file_is_named_by_the_divergence_family(env: CliEnv, tmp_path: Path) -> None:
+    p = np.random.default_rng(3).dirichlet(np.ones(6), size=20_000)
+    p[15_000] *= 1.1
+    np.save(tmp_path / "p.npy", p)
+    result = env.run(["compare", str(tmp_path / "p.npy"), str(tmp_path / "p.npy"), "--measures", "renyi:0.5"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"xent: error: {tmp_path / 'p.npy'}: row 15001: values sum to 1.1, not 1 (use --normalize to rescale)\n"
+    )
+
+
 def test_divergence_family_gates_and_bits(env: CliEnv) -> None:
     base = ["compare", "0.5,0.3,0.2", "0.4,0.4,0.2", "--measures", "renyi:2,chi2"]
     assert env.run([*base, "--fail-above", "renyi:2=1"]).exit_code == 0

@@ -27,9 +27,11 @@ So a divergence is never negative, ``KL(p||p)`` is exactly 0, and a KL of
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -278,23 +280,44 @@ def hellinger_rows(t: PairTerms) -> FloatArray:
 
 # --- the divergence family: Rényi, Tsallis, χ², Bhattacharyya, Jeffreys ------------------------
 
-# g(x) = e^x - 1 - x = x**2 * sum_k x**k / (k+2)!; 20 terms reach 1e-25 at |x| = 0.5.
-_G_SERIES_BELOW = 0.5
-_G_COEFFS = tuple(1.0 / math.factorial(k + 2) for k in range(20))
+# psi_beta(L) = g(beta L) - beta g(L) = sum_{k>=2} (beta**k - beta) L**k / k!, g(x) = e^x - 1 - x.
+# Taken where |L| < 1 and |beta L| < 1: there the k-th term is at most 2(k-1)/k! of the first, so
+# 19 terms (k <= 20) leave less than 2e-17 of it out.
+_PSI_BETA_SERIES_BELOW = 1.0
+_PSI_BETA_SERIES_TERMS = 19
 
 
-def _g(x: FloatArray) -> FloatArray:
-    """``e^x − 1 − x >= 0`` to full relative accuracy (its series near 0, ``expm1(x) − x`` elsewhere)."""
-    # Each branch is evaluated only where it is taken (the same arithmetic per value): the
-    # 20-term series over every value was the divergence family's largest cost.
-    near = np.abs(x) < _G_SERIES_BELOW
+@functools.lru_cache(maxsize=64)
+def _psi_beta_coeffs(beta: float) -> tuple[float, ...]:
+    """``(β^k − β)/k!`` for k = 2, 3, ..., each correctly rounded.
+
+    Computed in exact rational arithmetic: ``β^k − β`` cancels for β near 1 (α near 0)
+    and near 0 (α near 1), so in floating point it would lose the digits the series keeps.
+    """
+    b = Fraction(beta)
+    return tuple(float((b**k - b) / math.factorial(k)) for k in range(2, 2 + _PSI_BETA_SERIES_TERMS))
+
+
+def _psi_beta(x: FloatArray, beta: float) -> FloatArray:
+    r"""``ψ_β(L) = g(βL) − β g(L)`` with ``g(x) = e^x − 1 − x``, to full relative accuracy.
+
+    For ``|L| < 1/max(1, |β|)`` its Taylor series :math:`\sum_{k \ge 2} (\beta^k - \beta) L^k / k!`
+    (exact coefficients: ``g(βL)`` and ``βg(L)``, which cancel by up to a factor ``1/α`` for
+    0 < α < 1, are never subtracted). Elsewhere (``|L| >= 1`` or ``|βL| >= 1``) the closed form
+    ``expm1(βL) − βL − β(expm1(L) − L)``: the larger of its two parts keeps a few ulp, and their
+    difference at most a factor ``1/α`` of that. The series is evaluated only where it is
+    taken: on nearly equal rows that is every value.
+    """
+    coeffs = _psi_beta_coeffs(beta)
+    near = np.abs(x) < _PSI_BETA_SERIES_BELOW / max(1.0, abs(beta))
     if near.all():
-        return x * x * _horner(x, _G_COEFFS)
+        return x * x * _horner(x, coeffs)
     with np.errstate(over="ignore", invalid="ignore"):
-        result: FloatArray = np.expm1(x) - x
+        scaled = beta * x
+        result: FloatArray = (np.expm1(scaled) - scaled) - beta * (np.expm1(x) - x)
     if near.any():
         x_near = x[near]
-        result[near] = x_near * x_near * _horner(x_near, _G_COEFFS)
+        result[near] = x_near * x_near * _horner(x_near, coeffs)
     return result
 
 
@@ -309,9 +332,10 @@ def power_sum_minus_one(t: PairTerms, alpha: float) -> FloatArray:
 
     and those with ``p = 0`` contribute :math:`-\beta q`; the linear terms
     :math:`\beta(q - p)` that were taken out sum to 0 over a row. For α > 1
-    (β < 0) every term is ≥ 0; for 0 < α < 1 every term is ≤ 0 and ``g(βL)``
-    and ``βg(L)`` cancel by at most a factor ``1/α``. ``g`` comes from its
-    Taylor series for ``|x| < 0.5`` and ``log(q/p)`` from the cancellation-free
+    (β < 0) every term is ≥ 0; for 0 < α < 1 every term is ≤ 0. ``ψ_β`` comes
+    from its Taylor series in ``L`` with exact coefficients near 0 (see
+    :func:`_psi_beta`; ``g(βL)`` and ``βg(L)``, which cancel by up to a factor
+    ``1/α``, are never subtracted there) and ``log(q/p)`` from the cancellation-free
     ``log_ratio`` of :class:`PairTerms`, so nearly equal rows keep full accuracy.
     Where ``q = 0 < p``: ``ψ = β − 1`` (α < 1), or ``inf`` (α > 1).
     """
@@ -321,7 +345,7 @@ def power_sum_minus_one(t: PairTerms, alpha: float) -> FloatArray:
     with np.errstate(invalid="ignore", over="ignore"):
         finite = positive & np.isfinite(log_q_over_p)
         l_finite = np.where(finite, log_q_over_p, 0.0)
-        psi = _g(beta * l_finite) - beta * _g(l_finite)
+        psi = _psi_beta(l_finite, beta)
         psi = np.where(finite, psi, (beta - 1.0) if beta > 0 else math.inf)  # q = 0 < p
         terms = np.where(positive, t.p * psi, -beta * t.q)
         # Far apart (|L| > 30: q/p beyond e^30 or below e^-30), g(L) overflows for a tiny p

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from xent_cli.core.distributions import Kind
     from xent_cli.core.kernels import KernelResult
     from xent_cli.core.lm import LMPanel, LMRows
+    from xent_cli.core.measures import PairTerms
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,8 @@ def pair_task(
     sources: dict[str, str] | None = None
     panel = _new_panel() if settings.panel else None
     kernel = _pair_kernel(settings)
-    if kernel is not None:
+    family = _family_rows(settings, panel_kernel=kernel is not None)
+    if kernel is not None or family:
         p_spec = _for_kernels(p_spec)
         q_spec = None if q_spec is None else _for_kernels(q_spec)
     if settings.target is not None:
@@ -155,12 +157,12 @@ def pair_task(
             notes = p_table.notes + q_table.notes
             layouts = {"p": _layout_of(p_table), "q": _layout_of(q_table)}
             outcomes = p_table.outcomes or q_table.outcomes
-            if kernel is not None:
+            if kernel is not None or family:
                 from xent_cli.core import kernels
 
                 sizes = [_expected_elements(p_table), _expected_elements(q_table)]
                 expected = None if None in sizes else max(n for n in sizes if n is not None)
-                if _big(p_spec, q_spec):
+                if kernel is not None and _big(p_spec, q_spec):
                     width = p_table.n_outcomes or q_table.n_outcomes or 0
                     kernels.warm_up(settings.command, width, p_spec.kind, q_spec.kind, n_elements=expected)
             if settings.target is not None:
@@ -170,10 +172,12 @@ def pair_task(
             context = PairContext(pair, smoothing=settings.smoothing, targets=block_targets)
             if kernel is not None:
                 context._cache.update(_fast_rows(kernel, pair, block_targets, settings.tolerance, expected))
+            if family:
+                context._cache.update(_fast_family_rows(family, pair, settings.tolerance))
             for m in command.measures:
                 columns[m.key].append(context.rows(m))
             if panel is not None:
-                panel.add(_lm_rows(context))
+                panel.add(_lm_rows(context, with_kl=KL in command.measures))
             if explainer is not None:
                 explainer.add_pair(headline, context)
             if sample_weights is not None:
@@ -304,12 +308,52 @@ def _pair_kernel(settings: PairSettings) -> Callable[..., KernelResult | None] |
 
     if settings.smoothing or settings.explain or settings.top_logprobs:
         return None  # smoothed Q and per-outcome terms come from the careful path
+    if (
+        settings.command == "compare"
+        and not settings.target
+        and not any(m.key in kernels.PANEL_MEASURES for m in settings.pair_command.measures)
+    ):
+        return None  # only measures the panel does not hold (the divergence family)
     return {
         "kl": kernels.kl_rows_fast,
         "cross-entropy": kernels.cross_entropy_rows_fast,
         "js": kernels.js_rows_fast,
         "compare": kernels.compare_rows_fast,
     }[settings.command]
+
+
+def _family_rows(
+    settings: PairSettings, *, panel_kernel: bool
+) -> dict[str, Callable[[PairTerms], NDArray[np.float64]]]:
+    """The requested measures computed from the pair's terms on row ranges (the divergence family).
+
+    Without the panel kernel, the language-model panel's top-1 agreement is computed with them.
+    """
+    if settings.smoothing or settings.explain or settings.top_logprobs:
+        return {}  # smoothed Q and per-outcome terms come from the careful path
+    family = {m.key: m.from_terms for m in settings.pair_command.measures if m.from_terms is not None}
+    if family and settings.panel and not panel_kernel:
+        family[TOP1.key] = _top1_from_terms
+    return family
+
+
+def _top1_from_terms(t: PairTerms) -> NDArray[np.float64]:
+    """1.0 where the first most probable outcome of P and Q is the same (``top1_agreement_rows``)."""
+    import numpy as np
+
+    same: NDArray[np.float64] = (np.argmax(t.p, axis=-1) == np.argmax(t.q, axis=-1)).astype(np.float64)
+    return same
+
+
+def _fast_family_rows(
+    family: dict[str, Callable[[PairTerms], NDArray[np.float64]]], pair: PairBlock, tolerance: float
+) -> dict[str, NDArray[np.float64]]:
+    """The family's rows, as ``rows:<key>``; nothing when the block is invalid (the careful path says why)."""
+    from xent_cli.core.kernels_family import family_rows_fast
+
+    p, q = pair.p_side, pair.q_side
+    result = family_rows_fast(p.values, q.values, family, kind_p=p.kind, kind_q=q.kind, tolerance=tolerance)
+    return {} if result is None else {f"rows:{key}": values for key, values in result.items()}
 
 
 def _fast_rows(
@@ -346,12 +390,18 @@ def _new_panel() -> LMPanel:
     return LMPanel(hold_values=False)
 
 
-def _lm_rows(c: PairContext) -> LMRows:
-    """The panel's per-row quantities from the block's cached terms (nothing computed twice)."""
+def _lm_rows(c: PairContext, *, with_kl: bool = True) -> LMRows:
+    """The panel's per-row quantities from the block's cached terms (nothing computed twice).
+
+    Without ``with_kl`` (KL is not a measure of the command) the KL is not computed: the
+    panel's ``kl.*`` fields are left out then (``partials._panel``), so zeros stand in.
+    """
+    import numpy as np
+
     from xent_cli.core.lm import LMRows
 
     same = c.rows(TOP1) > 0
-    kl = c.rows(KL)
+    kl = c.rows(KL) if with_kl else np.zeros(c.n_rows)
     if "rows:p_outside_topk" in c._cache:
         return LMRows(kl, same, p_outside=c._cache["rows:p_outside_topk"])
     if c.targets is None:

@@ -228,6 +228,9 @@ class PairMeasure:
     textbook: Callable[[PairContext], NDArray[np.float64]] | None = None
     information: Callable[[PairContext], NDArray[np.float64]] | None = None
     formulas: ExplainFormulas | None = None
+    # The rows from the terms of the pair alone (the divergence family): big blocks compute them on
+    # row ranges over the kernels' threads (``xent_cli.core.kernels_family``).
+    from_terms: Callable[[PairTerms], NDArray[np.float64]] | None = None
 
     def divisor(self, unit: Unit) -> float:
         return {"unit": unit.scale, "root": math.sqrt(unit.scale), "none": 1.0}[self.scaling]
@@ -290,31 +293,43 @@ PAIR_MEASURES = {
 }
 
 
-def _chi2(c: PairContext) -> NDArray[np.float64]:
+def _from_terms(
+    rows: Callable[[PairTerms], NDArray[np.float64]],
+) -> Callable[[PairContext], NDArray[np.float64]]:
+    return lambda c: rows(c.terms)
+
+
+def _chi2_rows(t: PairTerms) -> NDArray[np.float64]:
     from xent_cli.core.measures import chi2_rows
 
-    return chi2_rows(c.terms)
+    return chi2_rows(t)
 
 
-def _bhattacharyya(c: PairContext) -> NDArray[np.float64]:
+def _bhattacharyya_rows(t: PairTerms) -> NDArray[np.float64]:
     from xent_cli.core.measures import bhattacharyya_rows
 
-    return bhattacharyya_rows(c.terms)
+    return bhattacharyya_rows(t)
 
 
-def _jeffreys(c: PairContext) -> NDArray[np.float64]:
-    from xent_cli.core.measures import row_sum
+def _jeffreys_rows(t: PairTerms) -> NDArray[np.float64]:
+    from xent_cli.core.measures import jeffreys_rows
 
-    return c.rows(KL) + row_sum(_reverse_kl_terms(c))
-
-
-CHI2 = PairMeasure("chi2", "χ²(P‖Q)", _chi2, scaling="none")
+    return jeffreys_rows(t)
 
 
-BHATTACHARYYA = PairMeasure("bhattacharyya", "Bhattacharyya", _bhattacharyya)
+def _family_measure(
+    key: str, label: str, rows: Callable[[PairTerms], NDArray[np.float64]], scaling: Scaling
+) -> PairMeasure:
+    return PairMeasure(key, label, _from_terms(rows), scaling=scaling, from_terms=rows)
 
 
-JEFFREYS = PairMeasure("jeffreys", "Jeffreys", _jeffreys)
+CHI2 = _family_measure("chi2", "χ²(P‖Q)", _chi2_rows, "none")
+
+
+BHATTACHARYYA = _family_measure("bhattacharyya", "Bhattacharyya", _bhattacharyya_rows, "unit")
+
+
+JEFFREYS = _family_measure("jeffreys", "Jeffreys", _jeffreys_rows, "unit")
 
 
 PAIR_MEASURES.update({m.key: m for m in (CHI2, BHATTACHARYYA, JEFFREYS)})
@@ -328,20 +343,20 @@ def pair_measure(key: str) -> PairMeasure:
     order = float(order_text)
     if family == "renyi":
 
-        def renyi(c: PairContext) -> NDArray[np.float64]:
+        def renyi(t: PairTerms) -> NDArray[np.float64]:
             from xent_cli.core.measures import renyi_rows
 
-            return renyi_rows(c.terms, order)
+            return renyi_rows(t, order)
 
-        return PairMeasure(key, f"D_{order_text}(P‖Q)", renyi)
+        return _family_measure(key, f"D_{order_text}(P‖Q)", renyi, "unit")
     if family == "tsallis":
 
-        def tsallis(c: PairContext) -> NDArray[np.float64]:
+        def tsallis(t: PairTerms) -> NDArray[np.float64]:
             from xent_cli.core.measures import tsallis_rows
 
-            return tsallis_rows(c.terms, order)
+            return tsallis_rows(t, order)
 
-        return PairMeasure(key, f"Tsallis_{order_text}", tsallis, scaling="none")
+        return _family_measure(key, f"Tsallis_{order_text}", tsallis, "none")
     raise KeyError(key)
 
 
