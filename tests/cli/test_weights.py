@@ -106,3 +106,26 @@ def test_bad_weights_are_one_line(
     assert result.exit_code == 2
     assert result.stderr.startswith(message.format(path=path))
     assert result.stderr.count("\n") == 1
+
+
+def test_a_weights_column_read_as_an_outcome_is_named_instead_of_normalize(
+    env: CliEnv, tmp_path: Path
+) -> None:
+    # docs/evaluation.md's file run without --weights: --normalize would fold the weights into
+    # every distribution (1.40671 where log_loss gives 0.164252), so the hint names the column
+    path = tmp_path / "pred.csv"
+    pd.DataFrame({0: [0.2, 0.9], 1: [0.8, 0.1], "label": [1, 0], "w": [1.0, 5.0]}).to_csv(path)
+    result = env.run(["loss", str(path), "--target", "label"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.endswith(
+        f"xent: error: {path}: row 1 (line 2): values sum to 2, not 1 (without column 'w' every row "
+        "sums to 1, so it is likely not an outcome: use --columns 0,1, or --weights w if it holds "
+        "sample weights)\n"
+    )
+    chosen = env.run(["loss", str(path), "--target", "label", "--columns", "0,1", "--value"])
+    assert chosen.exit_code == 0, chosen.output
+    assert float(chosen.stdout) == pytest.approx(log_loss([1, 0], [[0.2, 0.8], [0.9, 0.1]]), rel=1e-14)
+    weighted = env.run(["loss", str(path), "--target", "label", "--weights", "w", "--value"])
+    assert weighted.exit_code == 0, weighted.output
+    expected = log_loss([1, 0], [[0.2, 0.8], [0.9, 0.1]], sample_weight=[1.0, 5.0])
+    assert float(weighted.stdout) == pytest.approx(expected, rel=1e-14)

@@ -566,9 +566,39 @@ def _sum_hint(
     if id_col is None and outcomes and _index_like(values[:, outcomes[0]]) and columns.integer(outcomes[0]):
         suspects.insert(0, outcomes[0])
     if not suspects:
-        return None
+        return _extra_column_hint(frame, outcomes, role)
     return _suspect_hint(
         suspects[0], frame.name, outcomes, role, index_like=_index_like(values[:, suspects[0]])
+    )
+
+
+def _extra_column_hint(frame: _Frame, outcomes: list[int], role: str) -> str | None:
+    """The hint for a bad row sum when the sampled rows sum to 1 without exactly one column.
+
+    A float column beside the probabilities (sample weights, a score) is read as an outcome;
+    --normalize would then fold it into every distribution and give a wrong number.
+    """
+    import numpy as np
+
+    if role not in ("distributions", "predictions") or len(outcomes) < 3:
+        return None
+    values = np.asarray(frame.values[:, outcomes], dtype=np.float64)
+    rows = values[np.isfinite(values).all(axis=1)]
+    if rows.shape[0] == 0:
+        return None
+    totals = rows.sum(axis=1)
+    if np.all(np.abs(totals - 1.0) <= 1e-6):
+        return None
+    without = [k for k in range(len(outcomes)) if np.all(np.abs(totals - rows[:, k] - 1.0) <= 1e-6)]
+    if len(without) != 1:
+        return None
+    extra = outcomes[without[0]]
+    others = [frame.name(o) for o in outcomes if o != extra]
+    columns = option("columns")
+    choose = f"{columns} {','.join(others)}" if len(",".join(others)) <= 60 else columns
+    return spelled(
+        f"without column {frame.name(extra)!r} every row sums to 1, so it is likely not an outcome: "
+        f"use {choose}, or {option('weights')} {frame.name(extra)} if it holds sample weights"
     )
 
 
