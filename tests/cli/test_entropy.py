@@ -83,3 +83,23 @@ def test_entropy_explain_table(env: CliEnv) -> None:
     out = env.run(["entropy", "0.5,0.25,0.25", "--bits", "--explain", "-f", "table"]).stdout
     assert "−log p" in out and "−p·log p" in out
     assert " ".join(["0", "0.5", "1", "0.5", "33.3%"]) in " ".join(out.split())
+
+
+@pytest.mark.parametrize("rows", [2, 5000])  # the careful path, and the kernels' path
+def test_a_logprob_placeholder_is_named_with_no_hint_towards_logits_alone(
+    env: CliEnv, tmp_path: Path, rows: int
+) -> None:
+    from scipy.special import log_softmax
+
+    x = log_softmax(np.random.default_rng(0).normal(size=(rows, 64)), axis=1)
+    x[rows - 1, 7] = 1e30
+    path = tmp_path / "logprobs.npy"
+    np.save(path, x)
+    result = env.run(["entropy", str(path), "--as", "logprobs"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"xent: error: {path}: row {rows}, column 8: 1e+30 is above 0, so it is not a log-probability "
+        "(its probability would be above 1) (a placeholder for a missing value? give it as -inf "
+        "(probability 0) or leave the row out; if the file holds raw scores, not log-probabilities, "
+        "use --as logits)\n"
+    )

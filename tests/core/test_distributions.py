@@ -101,6 +101,18 @@ def test_logprobs_must_normalize() -> None:
         prepare(np.log([[0.25, 0.25]]), "logprobs")
 
 
+@pytest.mark.parametrize("value", [1e30, 0.3])
+def test_a_logprob_above_0_is_named_not_renormalized(value: float) -> None:
+    # an API's placeholder: --as logits would give it all the probability
+    with pytest.raises(DistributionError) as info:
+        prepare([list(np.log([0.2, 0.3, 0.5])), [-0.5, -1.2, value]], "logprobs")
+    error = info.value
+    assert (error.reason, error.row, error.column) == ("logprob_positive", 1, 2)
+    assert str(error).startswith(
+        f"p: row 1, column 2: {value:.6g} is above 0, so it is not a log-probability"
+    )
+
+
 def test_log_sum_exp_keeps_small_remainders() -> None:
     # log(1 + e^-40) = e^-40 to full precision; a naive sum would round it away.
     result = log_sum_exp(np.array([[0.0, -40.0]]))

@@ -382,6 +382,19 @@ def prepare(
             off = np.abs(normalizer) > tolerance
             if off.any():
                 row = int(np.argmax(off))
+                if peak[row] > tolerance:
+                    # A log-probability above 0 is a probability above 1: a placeholder
+                    # (an API's 1e30) or raw scores. Renormalizing as logits would hand the
+                    # placeholder all the probability, so the message names the value.
+                    column = int(np.argmax(raw[row]))
+                    raise DistributionError(
+                        f"{raw[row, column]:.6g} is above 0, so it is not a log-probability "
+                        "(its probability would be above 1)",
+                        reason="logprob_positive",
+                        row=row,
+                        column=column,
+                        name=name,
+                    )
                 raise DistributionError(
                     f"probabilities sum to {np.exp(normalizer[row]):.6g}, not 1",
                     reason="logprob_sum",

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 _HINTS = {
     "sum": f"use {option('normalize')} to rescale",
     "logprob_sum": f"use {option('as_')} logits to renormalize",
+    "logprob_positive": "a placeholder for a missing value? give it as -inf (probability 0) or leave "
+    f"the row out; if the file holds raw scores, not log-probabilities, use {option('as_')} logits",
     "negative": f"probabilities and weights must be >= 0; for raw scores use {option('as_')} logits",
     "nonfinite": "values must be finite numbers",
     "all_zero": "a row of weights needs at least one positive value",
