@@ -288,6 +288,22 @@ def test_np_savetxt(tmp_path: Path, style: str) -> None:
         assert doc["sources"]["p"] == str(path)
 
 
+@pytest.mark.parametrize("delimiter", [" ", ","])
+def test_np_savetxt_footer_is_one_line_naming_the_comment(tmp_path: Path, delimiter: str) -> None:
+    # np.loadtxt skips comment lines anywhere; pandas (and xent) only before the data
+    path = tmp_path / "p.txt"
+    np.savetxt(path, P, delimiter=delimiter, footer="end")
+    done = subprocess.run([str(XENT), "entropy", str(path)], capture_output=True, timeout=60, check=False)
+    assert (done.returncode, done.stdout) == (2, b"")
+    line = len(P) + 1
+    assert done.stderr.decode() == (
+        f"xent: error: {path}: row {line} (line {line}), column 1: "
+        + ("'#'" if delimiter == " " else "'# end'")
+        + " is not a number (a comment line? '#' lines are skipped only before the data: remove it "
+        "(a np.savetxt footer))\n"
+    )
+
+
 def test_np_save_2d_and_integer_labels(tmp_path: Path) -> None:
     p_path, y_path = tmp_path / "p.npy", tmp_path / "y.npy"
     np.save(p_path, P)

@@ -73,6 +73,8 @@ def sniff_delimiter(lines: list[str], decimal: str = ".", fallback: str = ",") -
         score = consistent * 1000 + counts[0]
         if score > best_score:
             best, best_score = delimiter, score
+    # Comment lines (a np.savetxt header or footer) say nothing of how the data split.
+    sample = [line for line in sample if not line.lstrip().startswith("#")] or sample
     if best_score == 0 and sample:
         fields = [line.split() for line in sample]
         counts = [len(f) for f in fields]
@@ -500,7 +502,11 @@ def _numeric_values(frame: Any, columns: list[int], where: Callable[[int, int], 
 
 def _not_a_number(where: str, text: str) -> InputError:
     hint = "outcome columns must hold only numbers"
-    if "," in text:
+    if text.lstrip().startswith("#"):
+        # np.savetxt(footer=...): np.loadtxt skips comment lines anywhere, pandas (and xent)
+        # only the ones before the data.
+        hint = "a comment line? '#' lines are skipped only before the data: remove it (a np.savetxt footer)"
+    elif "," in text:
         hint += f"; for decimal commas use {option('decimal')} ,"
     return InputError(f"{where}: {short(text)} is not a number", hint=hint)
 
