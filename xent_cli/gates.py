@@ -62,9 +62,12 @@ def evaluate(
                 hint=f"a JSON result of an earlier run: xent {result.command} … {option('json')} -o FILE",
             )
         comparison = compare(name)
-        limit = gate.bound * abs(comparison.value) / 100 if gate.relative else gate.bound
+        limit = gate.bound
+        if gate.relative:
+            # 0% of an infinite baseline is 0, not nan.
+            limit = gate.bound * abs(comparison.value) / 100 if gate.bound else 0.0
         value = comparison.change
-        if comparison.ci is not None:
+        if comparison.ci is not None and comparison.finite:
             # The end of the interval nearest to passing: the gate fails only if all of it is past.
             value = comparison.ci[0] if gate.direction == "increase" else comparison.ci[1]
         checks.append(GateCheck(gate, measure, statistic, value, limit, comparison))
@@ -115,13 +118,15 @@ def failure_line(check: GateCheck) -> str:
         return f"{subject} {_number(check.value)} {relation} {gate.bound_text} ({gate.option})"
     comparison = check.baseline
     assert comparison is not None and check.limit is not None
-    verb = "rose" if comparison.change >= 0 else "fell"
+    verb = "rose" if comparison.change > 0 else "fell" if comparison.change < 0 else "changed"
     moved = (
         f"{subject} {verb} from {_number(comparison.value)} ({comparison.file}) to "
         f"{_number(comparison.current)} ({_signed(comparison.change)}, {percent(comparison.relative_change)})"
     )
-    allowed = gate.bound_text if not gate.relative else f"{gate.bound_text} = {_number(check.limit)}"
-    if comparison.ci is None:
+    allowed = gate.bound_text
+    if gate.relative and math.isfinite(comparison.value):
+        allowed += f" = {_number(check.limit)}"
+    if comparison.ci is None or not comparison.finite:
         more = "more than" if gate.direction == "increase" else "a fall of more than"
         return f"{moved}, {more} {allowed} ({gate.option})"
     low, high = comparison.ci
