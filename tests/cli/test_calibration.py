@@ -142,6 +142,16 @@ def test_errors_are_one_line(env: CliEnv, tmp_path: Path) -> None:
     bins = env.run(["calibration", str(path), "--target", "1,0", "--bins", "0"])
     assert bins.exit_code == 2
     assert "--bins" in bins.stderr and bins.stderr.count("\n") == 1
+    # The bins' sums are kept (and listed) whatever the rows: an absurd count is refused at parse time.
+    for absurd in ("10001", "100000000"):
+        for extra in ([], ["--classwise"], ["--strategy", "quantile"], ["--engine", "dask"]):
+            refused = env.run(["calibration", str(path), "--target", "1,0", "--bins", absurd, *extra])
+            assert (refused.exit_code, refused.stderr) == (
+                2,
+                f"xent: error: --bins {absurd}: must be a whole number from 1 to 10000\n",
+            )
+    most = env.json(["calibration", str(path), "--target", "1,0", "--bins", "10000", "--classwise"])
+    assert len(most["bins"]) == 10000 and sum(b["count"] for b in most["bins"]) == 2
     label = env.run(["calibration", str(path), "--target", "1,2"])
     assert label.exit_code == 2
     assert label.stderr == (

@@ -122,6 +122,10 @@ def test_classwise_ece_by_one_vs_rest_calibration_curves() -> None:
 def test_bad_arguments() -> None:
     with pytest.raises(DistributionError, match="at least 1"):
         calibration([0], [[1.0, 0.0]], n_bins=0)
+    with pytest.raises(DistributionError, match="at most 10000"):
+        calibration([0], [[1.0, 0.0]], n_bins=10**8)  # refused before any bin is allocated
+    with pytest.raises(DistributionError, match="at most 10000"):
+        calibration([0], [[1.0, 0.0]], n_bins=10**8, strategy="quantile")
     with pytest.raises(DistributionError, match="class indices from 0 to 1"):
         calibration([2], [[1.0, 0.0]])
     with pytest.raises(DistributionError, match="not all 0"):

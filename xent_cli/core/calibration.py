@@ -40,12 +40,17 @@ from xent_cli.errors import DistributionError
 IntArray = NDArray[np.intp]
 Strategy = Literal["uniform", "quantile"]
 DEFAULT_BINS = 15
+# Every bin's sums are kept (and listed in the output, empty or not), and --classwise keeps
+# bins × classes of them: an absurd count would cost memory whatever the rows.
+MAX_BINS = 10_000
 
 
 def uniform_edges(n_bins: int) -> FloatArray:
-    """``n_bins + 1`` equal-width edges over [0, 1]."""
+    """``n_bins + 1`` equal-width edges over [0, 1] (``1 <= n_bins <= MAX_BINS``)."""
     if n_bins < 1:
         raise DistributionError("the number of bins must be at least 1", reason="bins", name="bins")
+    if n_bins > MAX_BINS:
+        raise DistributionError(f"the number of bins must be at most {MAX_BINS}", reason="bins", name="bins")
     edges: FloatArray = np.linspace(0.0, 1.0, n_bins + 1)
     return edges
 
@@ -354,7 +359,7 @@ def calibration(
     y_prob : array_like, shape (n, K) or (n,)
         Predicted distributions, or one column of P(y = 1).
     n_bins : int
-        Number of bins (default 15).
+        Number of bins (default 15, at most ``MAX_BINS`` = 10000).
     strategy : {'uniform', 'quantile'}
         Equal-width bins over (0, 1], or bins of equal row counts.
     sample_weight : array_like, shape (n,), optional
