@@ -262,11 +262,12 @@ def _as_probs(y_prob: ArrayLike, kind: Kind, tolerance: float) -> FloatArray:
     return prepare(array, kind, tolerance=tolerance, name="y_prob").probs
 
 
-def _as_targets(y_true: ArrayLike, n_rows: int, n_classes: int) -> IntArray:
+def _as_targets(y_true: ArrayLike, n_rows: int, n_classes: int, classes: ArrayLike | None = None) -> IntArray:
     from xent_cli.core.loss import class_indices
 
-    if np.asarray(y_true).dtype.kind not in "iufb":  # labels: sorted, they name the columns
-        labels = class_indices(y_true, n_classes)
+    if classes is not None or np.asarray(y_true).dtype.kind not in "iufb":
+        # labels: as in ``classes``, or sorted; they name the columns (as log_loss)
+        labels = class_indices(y_true, n_classes, classes)
     else:
         labels = np.asarray(y_true)
     if labels.ndim != 1 or labels.shape[0] != n_rows:
@@ -285,14 +286,19 @@ def _as_targets(y_true: ArrayLike, n_rows: int, n_classes: int) -> IntArray:
 
 
 def _prepared(
-    y_true: ArrayLike, y_prob: ArrayLike, sample_weight: ArrayLike | None, kind: Kind, tolerance: float
+    y_true: ArrayLike,
+    y_prob: ArrayLike,
+    sample_weight: ArrayLike | None,
+    kind: Kind,
+    tolerance: float,
+    labels: ArrayLike | None = None,
 ) -> tuple[FloatArray, IntArray, FloatArray | None]:
     """Probabilities, class indices and weights, paired (pandas objects by index) and validated."""
     from xent_cli.core.loss import paired_rows, sample_weights
 
     y_true, y_prob = paired_rows(y_true, y_prob, "y_prob")
     probs = _as_probs(y_prob, kind, tolerance)
-    targets = _as_targets(y_true, probs.shape[0], probs.shape[1])
+    targets = _as_targets(y_true, probs.shape[0], probs.shape[1], labels)
     return probs, targets, sample_weights(sample_weight, probs.shape[0])
 
 
@@ -301,6 +307,7 @@ def brier(
     y_prob: ArrayLike,
     *,
     sample_weight: ArrayLike | None = None,
+    labels: ArrayLike | None = None,
     kind: Kind = "probs",
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> float:
@@ -314,12 +321,15 @@ def brier(
 
     Parameters
     ----------
-    y_true : array_like of int, shape (n,)
-        0-based class indices (0/1 for one column of ``y_prob``).
+    y_true : array_like, shape (n,)
+        0-based class indices (0/1 for one column of ``y_prob``), or labels
+        (sorted, or as in ``labels``, they name the columns of ``y_prob``).
     y_prob : array_like, shape (n, K) or (n,)
         Predicted distributions, or one column of P(y = 1).
     sample_weight : array_like, shape (n,), optional
         Finite, non-negative weights, not all 0.
+    labels : array_like, optional
+        The class of each column of ``y_prob`` (as in :func:`~xent_cli.core.loss.log_loss`).
     kind : {'probs', 'weights', 'logits', 'logprobs'}
         What ``y_prob`` holds.
 
@@ -330,7 +340,7 @@ def brier(
     >>> round(brier([0, 2], [[0.8, 0.1, 0.1], [0.3, 0.6, 0.1]]), 12)
     0.66
     """
-    probs, targets, weights = _prepared(y_true, y_prob, sample_weight, kind, tolerance)
+    probs, targets, weights = _prepared(y_true, y_prob, sample_weight, kind, tolerance, labels)
     rows = brier_rows(probs, targets) * brier_scale(probs.shape[1])
     if weights is None:
         return ExactSum().add(rows).mean()
@@ -344,6 +354,7 @@ def calibration(
     n_bins: int = DEFAULT_BINS,
     strategy: Strategy = "uniform",
     sample_weight: ArrayLike | None = None,
+    labels: ArrayLike | None = None,
     kind: Kind = "probs",
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> dict[str, Any]:
@@ -354,8 +365,9 @@ def calibration(
 
     Parameters
     ----------
-    y_true : array_like of int, shape (n,)
-        0-based class indices (0/1 for one column of ``y_prob``).
+    y_true : array_like, shape (n,)
+        0-based class indices (0/1 for one column of ``y_prob``), or labels
+        (sorted, or as in ``labels``, they name the columns of ``y_prob``).
     y_prob : array_like, shape (n, K) or (n,)
         Predicted distributions, or one column of P(y = 1).
     n_bins : int
@@ -364,6 +376,8 @@ def calibration(
         Equal-width bins over (0, 1], or bins of equal row counts.
     sample_weight : array_like, shape (n,), optional
         Weights of the rows.
+    labels : array_like, optional
+        The class of each column of ``y_prob`` (as in :func:`~xent_cli.core.loss.log_loss`).
 
     Returns
     -------
@@ -384,7 +398,7 @@ def calibration(
         raise DistributionError(
             "strategy must be 'uniform' or 'quantile'", reason="strategy", name="strategy"
         )
-    probs, targets, weights = _prepared(y_true, y_prob, sample_weight, kind, tolerance)
+    probs, targets, weights = _prepared(y_true, y_prob, sample_weight, kind, tolerance, labels)
     confidence, predicted = top_label(probs)
     edges = uniform_edges(n_bins) if strategy == "uniform" else quantile_edges(confidence, n_bins)
     bins = ReliabilityBins(edges).add(confidence, (predicted == targets).astype(np.float64), weights)
