@@ -155,3 +155,15 @@ def test_class_names_with_labels_as_scikit_learn() -> None:
     binary = brier(["spam", "ham"], [0.8, 0.3], labels=["ham", "spam"])
     assert binary == pytest.approx(brier_score_loss(["spam", "ham"], [0.8, 0.3], pos_label="spam"), rel=1e-14)
     assert calibration(["spam", "ham"], [0.8, 0.3], labels=["ham", "spam"])["accuracy"] == 1.0
+
+
+def test_quantile_bins_take_the_confidence_as_given() -> None:
+    """Rows summing to 1 ± 7e-15 are binned by max p as given, as calibration_curve bins them."""
+    x, y = load_digits(return_X_y=True)
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.3, random_state=0)
+    probs = GaussianNB().fit(x_train, y_train).predict_proba(x_test)
+    confidence = probs.max(axis=1)
+    edges = np.percentile(confidence, np.linspace(0, 1, 16) * 100)
+    expected = np.bincount(np.searchsorted(edges[1:-1], confidence), minlength=15)
+    result = calibration(y_test, probs, strategy="quantile")
+    assert [b["count"] for b in result["bins"]] == expected.tolist()

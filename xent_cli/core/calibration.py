@@ -33,7 +33,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from xent_cli.core.distributions import DEFAULT_TOLERANCE, FloatArray, Kind, prepare
+from xent_cli.core.distributions import DEFAULT_TOLERANCE, Distributions, FloatArray, Kind, prepare
 from xent_cli.core.stats import ExactSum
 from xent_cli.errors import DistributionError
 
@@ -66,6 +66,18 @@ def bin_index(values: FloatArray, edges: FloatArray) -> IntArray:
     """The bin ``(edges[b], edges[b + 1]]`` of each value (values at or below ``edges[1]``: bin 0)."""
     index: IntArray = np.searchsorted(edges[1:-1], values, side="left").astype(np.intp)
     return index
+
+
+def given_probs(dist: Distributions) -> FloatArray:
+    """The probabilities to bin: as given for ``probs`` (each row already sums to 1 within the
+    tolerance), normalized for the other kinds.
+
+    scikit-learn bins ``max p`` as given: dividing a row that sums to ``1 ± 7e-15`` by
+    its sum moves its confidence by an ulp, which moves a row sitting on a quantile
+    edge (the edges are confidences themselves) into the next bin.
+    """
+    probs: FloatArray = dist.raw if dist.kind == "probs" else dist.probs
+    return probs
 
 
 def top_label(probs: FloatArray) -> tuple[FloatArray, IntArray]:
@@ -259,7 +271,7 @@ def _as_probs(y_prob: ArrayLike, kind: Kind, tolerance: float) -> FloatArray:
         if kind == "probs" and (np.any(~np.isfinite(column)) or np.any((column < 0) | (column > 1))):
             raise DistributionError("binary y_prob must be P(y = 1) in [0, 1]", reason="value", name="y_prob")
         return binary_probs(column, kind)
-    return prepare(array, kind, tolerance=tolerance, name="y_prob").probs
+    return given_probs(prepare(array, kind, tolerance=tolerance, name="y_prob"))
 
 
 def _as_targets(y_true: ArrayLike, n_rows: int, n_classes: int, classes: ArrayLike | None = None) -> IntArray:
