@@ -67,7 +67,7 @@ def evaluate(
             # 0% of an infinite baseline is 0, not nan.
             limit = gate.bound * abs(comparison.value) / 100 if gate.bound else 0.0
         value = comparison.change
-        if comparison.ci is not None and comparison.finite:
+        if comparison.ci is not None:
             # The end of the interval nearest to passing: the gate fails only if all of it is past.
             value = comparison.ci[0] if gate.direction == "increase" else comparison.ci[1]
         checks.append(GateCheck(gate, measure, statistic, value, limit, comparison))
@@ -102,7 +102,9 @@ def _comparison(
     current = result.statistic(name)
     interval = None
     measure, statistic = result.split_statistic(name)
-    if paired_interval is not None and statistic == "mean" and measure in keys:
+    # An infinite mean's change has no bootstrap interval (its resamples' changes are nan).
+    finite = math.isfinite(value) and math.isfinite(current)
+    if paired_interval is not None and statistic == "mean" and measure in keys and finite:
         interval = paired_interval(measure)
     if interval is None:
         return Comparison(baseline.file, name, value, current)
@@ -126,7 +128,7 @@ def failure_line(check: GateCheck) -> str:
     allowed = gate.bound_text
     if gate.relative and math.isfinite(comparison.value):
         allowed += f" = {_number(check.limit)}"
-    if comparison.ci is None or not comparison.finite:
+    if comparison.ci is None:
         more = "more than" if gate.direction == "increase" else "a fall of more than"
         return f"{moved}, {more} {allowed} ({gate.option})"
     low, high = comparison.ci

@@ -598,11 +598,6 @@ class Comparison:
     paired: str | None = None
 
     @property
-    def finite(self) -> bool:
-        """Both values finite: only then does the bootstrap interval of the change mean anything."""
-        return math.isfinite(self.value) and math.isfinite(self.current)
-
-    @property
     def change(self) -> float:
         """``current − value``; 0 when they are equal, an infinite value that stayed included."""
         if self.current == self.value:
