@@ -10,4 +10,4 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "evaluation.md"
 
 
 def test_every_example_of_the_page(tmp_path: Path) -> None:
-    run_page_with_setup(DOC, tmp_path, 11)
+    run_page_with_setup(DOC, tmp_path, 12)

@@ -310,3 +310,26 @@ def test_a_gate_on_a_statistic_the_result_lacks_is_a_usage_error() -> None:
     with pytest.raises(UsageError) as info:
         check_gates(result([0.1]), [Gate("above", 0.1), Gate("below", 1.0, "kld")])
     assert str(info.value) == "--fail-below kld=…: kl has no statistic 'kld'"
+
+
+def test_an_infinite_mean_has_no_interval_of_its_change() -> None:
+    """Resampled changes of an infinite mean are nan: the comparison goes without an interval."""
+    from xent_cli.baseline import Baseline
+
+    asked: list[str] = []
+
+    def interval(measure: str) -> tuple[tuple[float, float], str]:
+        asked.append(measure)
+        return (math.nan, math.nan), "position"
+
+    gates = [Gate("increase", 1.0, relative=True), Gate("decrease", 0.5)]
+    for before, values in (("inf", [0.2, math.inf]), (0.1, [0.2, math.inf]), ("inf", [0.2, 0.4])):
+        baseline = Baseline("old.json", {"summary": {"mean": before}})
+        report = check_gates(result(values), gates, baseline, interval)
+        assert report.baseline is not None and report.baseline.ci is None
+        assert not any(math.isnan(c.value) for c in report.checks)
+    assert asked == []
+    finite = check_gates(
+        result([0.2, 0.4]), gates, Baseline("old.json", {"summary": {"mean": 0.3}}), interval
+    )
+    assert asked == ["kl"] and finite.baseline is not None and finite.baseline.ci is not None

@@ -62,7 +62,10 @@ def evaluate(
                 hint=f"a JSON result of an earlier run: xent {result.command} … {option('json')} -o FILE",
             )
         comparison = compare(name)
-        limit = gate.bound * abs(comparison.value) / 100 if gate.relative else gate.bound
+        limit = gate.bound
+        if gate.relative:
+            # 0% of an infinite baseline is 0, not nan.
+            limit = gate.bound * abs(comparison.value) / 100 if gate.bound else 0.0
         value = comparison.change
         if comparison.ci is not None:
             # The end of the interval nearest to passing: the gate fails only if all of it is past.
@@ -99,7 +102,9 @@ def _comparison(
     current = result.statistic(name)
     interval = None
     measure, statistic = result.split_statistic(name)
-    if paired_interval is not None and statistic == "mean" and measure in keys:
+    # An infinite mean's change has no bootstrap interval (its resamples' changes are nan).
+    finite = math.isfinite(value) and math.isfinite(current)
+    if paired_interval is not None and statistic == "mean" and measure in keys and finite:
         interval = paired_interval(measure)
     if interval is None:
         return Comparison(baseline.file, name, value, current)
@@ -115,12 +120,14 @@ def failure_line(check: GateCheck) -> str:
         return f"{subject} {_number(check.value)} {relation} {gate.bound_text} ({gate.option})"
     comparison = check.baseline
     assert comparison is not None and check.limit is not None
-    verb = "rose" if comparison.change >= 0 else "fell"
+    verb = "rose" if comparison.change > 0 else "fell" if comparison.change < 0 else "changed"
     moved = (
         f"{subject} {verb} from {_number(comparison.value)} ({comparison.file}) to "
         f"{_number(comparison.current)} ({_signed(comparison.change)}, {percent(comparison.relative_change)})"
     )
-    allowed = gate.bound_text if not gate.relative else f"{gate.bound_text} = {_number(check.limit)}"
+    allowed = gate.bound_text
+    if gate.relative and math.isfinite(comparison.value):
+        allowed += f" = {_number(check.limit)}"
     if comparison.ci is None:
         more = "more than" if gate.direction == "increase" else "a fall of more than"
         return f"{moved}, {more} {allowed} ({gate.option})"

@@ -16,6 +16,7 @@ Nothing here runs unless a report is asked for: the start-up path never imports 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
 from collections.abc import Mapping
@@ -32,10 +33,14 @@ from xent_cli.results import Comparison, GateCheck, GateReport, Result
 
 def baseline_line(comparison: Comparison) -> str:
     """One line under a table: the baseline's value, this run's, the change and the relative change."""
+    change = (
+        "unchanged"
+        if comparison.change == 0
+        else f"change {_signed(table_number(comparison.change))} ({percent(comparison.relative_change)})"
+    )
     line = (
         f"baseline {comparison.file}: {comparison.statistic} {table_number(comparison.value)} -> "
-        f"{table_number(comparison.current)}, change {_signed(table_number(comparison.change))} "
-        f"({percent(comparison.relative_change)})"
+        f"{table_number(comparison.current)}, {change}"
     )
     if comparison.ci is not None:
         low, high = comparison.ci
@@ -186,7 +191,8 @@ def _gate_row(check: GateCheck) -> list[str]:
     if gate.against_baseline:
         subject += " change"
         bound = gate.bound_text
-        if gate.relative and check.limit is not None:
+        comparison = check.baseline
+        if gate.relative and check.limit is not None and comparison and math.isfinite(comparison.value):
             bound += f" ({table_number(check.limit)})"
         bound = ("≤ " if gate.direction == "increase" else "≥ -") + bound
     else:

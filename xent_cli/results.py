@@ -599,14 +599,25 @@ class Comparison:
 
     @property
     def change(self) -> float:
+        """``current − value``; 0 when they are equal, an infinite value that stayed included."""
+        if self.current == self.value:
+            return 0.0  # inf − inf would be nan, but inf to inf is no change
         return self.current - self.value
 
     @property
     def relative_change(self) -> float:
-        """The change as a fraction of the baseline's value (inf or nan when that is 0)."""
+        """The change as a fraction of ``|value|``: 0 when nothing changed, ``±inf`` from 0.
+
+        From an infinite baseline to a finite value, the limit of ``(current − v) / |v|``
+        as ``v → ±inf``: ``−1`` from ``+inf`` (a fall of 100%), ``+1`` from ``−inf``.
+        """
         change = self.change
-        if self.value == 0:
-            return math.nan if change == 0 or math.isnan(change) else math.copysign(math.inf, change)
+        if change == 0 or math.isnan(change):
+            return change
+        if self.value == 0 or math.isinf(self.current):
+            return math.copysign(math.inf, change)
+        if math.isinf(self.value):
+            return -math.copysign(1.0, self.value)
         return change / abs(self.value)
 
     def to_dict(self) -> dict[str, Any]:
@@ -647,6 +658,13 @@ class GateCheck:
             return self.gate.holds(self.value)
         if math.isnan(self.value) or self.limit is None or math.isnan(self.limit):
             return False
+        comparison = self.baseline
+        if self.gate.relative and comparison is not None and math.isinf(comparison.value):
+            # X% of an infinite baseline is an infinite limit, which no change could break:
+            # the relative change (0, or a 100% fall to a finite value) is bounded instead.
+            percent = comparison.relative_change * 100
+            bound = self.gate.bound
+            return percent <= bound if self.gate.direction == "increase" else percent >= -bound
         return self.value <= self.limit if self.gate.direction == "increase" else self.value >= -self.limit
 
     def to_dict(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import log_loss as sklearn_log_loss
 
-from tests.conftest import CliEnv
+from tests.conftest import LN_5_3, CliEnv
 
 
 def _models(folder: Path, n: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -175,3 +175,65 @@ def test_gate_usage_errors(env: CliEnv, tmp_path: Path, monkeypatch: pytest.Monk
     )
     assert unknown.exit_code == 2
     assert unknown.stderr.startswith("xent: error: --baseline old.json: has no statistic 'kl.std_error' (")
+
+
+def test_an_infinite_baseline_gives_coherent_verdicts(
+    env: CliEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """inf -> inf is no change; finite -> inf an infinite rise; inf -> finite a fall of 100%: never nan."""
+    monkeypatch.chdir(tmp_path)
+    pd.DataFrame({"a": [0.5], "b": [0.5]}).to_csv("p.csv", index=False)
+    pd.DataFrame({"a": [1.0], "b": [0.0]}).to_csv("q_inf.csv", index=False)  # KL(p‖q) = inf
+    pd.DataFrame({"a": [0.9], "b": [0.1]}).to_csv("q.csv", index=False)  # KL(p‖q) = 0.5 ln(25/9)
+    finite = LN_5_3  # 0.5 ln(25/9), as xent computes it
+    assert env.run(["kl", "p.csv", "q_inf.csv", "--json", "-o", "inf.json"]).exit_code == 0
+    assert env.run(["kl", "p.csv", "q.csv", "--json", "-o", "finite.json"]).exit_code == 0
+
+    def gate(q: str, baseline: str, *bound: str) -> tuple[int, str]:
+        run = env.run(["kl", "p.csv", q, "--baseline", baseline, *bound, "--rows", "0", "-f", "table"])
+        return run.exit_code, run.stderr
+
+    for bound in (
+        ["--fail-increase", "1%"],
+        ["--fail-decrease", "1%"],
+        ["--fail-increase", "0"],
+        ["--fail-decrease", "0%"],
+    ):
+        assert gate("q_inf.csv", "inf.json", *bound) == (0, ""), bound  # inf -> inf: unchanged
+    unchanged = env.run(["kl", "p.csv", "q_inf.csv", "--baseline", "inf.json", "-f", "table", "--rows", "0"])
+    assert "baseline inf.json: kl inf -> inf, unchanged\n" in unchanged.stdout
+    document = env.json(["kl", "p.csv", "q_inf.csv", "--baseline", "inf.json", "--fail-increase", "1%"])
+    assert document["baseline"]["change"] == 0 and document["baseline"]["relative_change"] == 0
+    assert document["gate"]["held"] is True
+
+    rise = f"kl mean rose from {finite!r} (finite.json) to inf (+inf, +inf%)"
+    assert gate("q_inf.csv", "finite.json", "--fail-increase", "1%") == (
+        1,
+        f"xent: gate failed: {rise}, more than 1% = {finite / 100!r} (--fail-increase 1%)\n",
+    )
+    assert gate("q_inf.csv", "finite.json", "--fail-increase", "5") == (
+        1,
+        f"xent: gate failed: {rise}, more than 5 (--fail-increase 5)\n",
+    )
+    assert gate("q_inf.csv", "finite.json", "--fail-decrease", "1%") == (0, "")
+
+    fall = f"kl mean fell from inf (inf.json) to {finite!r} (-inf, -100%)"
+    assert gate("q.csv", "inf.json", "--fail-decrease", "1%") == (
+        1,
+        f"xent: gate failed: {fall}, a fall of more than 1% (--fail-decrease 1%)\n",
+    )
+    assert gate("q.csv", "inf.json", "--fail-decrease", "0.1") == (
+        1,
+        f"xent: gate failed: {fall}, a fall of more than 0.1 (--fail-decrease 0.1)\n",
+    )
+    assert gate("q.csv", "inf.json", "--fail-decrease", "100%") == (0, "")  # a fall of 100% is allowed
+    assert gate("q.csv", "inf.json", "--fail-increase", "1%") == (0, "")
+    annotation = env.run(
+        ["kl", "p.csv", "q.csv", "--baseline", "inf.json", "--fail-decrease", "1%", "--value"],
+        GITHUB_ACTIONS="true",
+    )
+    assert "nan" not in annotation.output
+    assert (
+        "::error title=xent kl gate failed%3A --fail-decrease 1%25::kl mean fell from inf"
+        in annotation.output
+    )

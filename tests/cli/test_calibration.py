@@ -142,6 +142,16 @@ def test_errors_are_one_line(env: CliEnv, tmp_path: Path) -> None:
     bins = env.run(["calibration", str(path), "--target", "1,0", "--bins", "0"])
     assert bins.exit_code == 2
     assert "--bins" in bins.stderr and bins.stderr.count("\n") == 1
+    # The bins' sums are kept (and listed) whatever the rows: an absurd count is refused at parse time.
+    for absurd in ("10001", "100000000"):
+        for extra in ([], ["--classwise"], ["--strategy", "quantile"], ["--engine", "dask"]):
+            refused = env.run(["calibration", str(path), "--target", "1,0", "--bins", absurd, *extra])
+            assert (refused.exit_code, refused.stderr) == (
+                2,
+                f"xent: error: --bins {absurd}: must be a whole number from 1 to 10000\n",
+            )
+    most = env.json(["calibration", str(path), "--target", "1,0", "--bins", "10000", "--classwise"])
+    assert len(most["bins"]) == 10000 and sum(b["count"] for b in most["bins"]) == 2
     label = env.run(["calibration", str(path), "--target", "1,2"])
     assert label.exit_code == 2
     assert label.stderr == (
@@ -222,3 +232,45 @@ def test_every_gate_name_the_help_lists_works(env: CliEnv, digits: dict[str, obj
         assert checks[f"{measure}.p50"] == pytest.approx(np.percentile(values, 50), rel=1e-14)
     assert checks["brier.mean"] == pytest.approx(brier_score_loss(y, probs), rel=1e-12)
     assert env.run([*base, "--fail-below", "ece=1e300"]).exit_code == 1
+
+
+@pytest.mark.parametrize("strategy", ["quantile", "uniform"])
+@pytest.mark.parametrize("n_bins", [15, 10])
+def test_bins_are_sklearns_on_rows_summing_to_1_within_rounding(
+    env: CliEnv, tmp_path: Path, strategy: str, n_bins: int
+) -> None:
+    """docs/evaluation.md's GaussianNB on digits: rows sum to 1 ± 7e-15, and the confidence is max p
+    as given (as scikit-learn takes it), not renormalized: on quantile edges an ulp moves a row."""
+    x, y = load_digits(return_X_y=True)
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.3, random_state=0)
+    probs = GaussianNB().fit(x_train, y_train).predict_proba(x_test)
+    assert np.abs(probs.sum(axis=1) - 1).max() > 1e-15  # the case: sums off by a few ulps
+    pd.DataFrame(probs).assign(label=y_test).to_csv(tmp_path / "nb.csv")
+    doc = env.json(
+        [
+            "calibration",
+            str(tmp_path / "nb.csv"),
+            "--target",
+            "label",
+            "--strategy",
+            strategy,
+            "--bins",
+            str(n_bins),
+        ]
+    )
+    confidence = probs.max(axis=1)
+    correct = (probs.argmax(axis=1) == y_test).astype(int)
+    if strategy == "quantile":
+        edges = np.percentile(confidence, np.linspace(0, 1, n_bins + 1) * 100)  # calibration_curve's
+    else:
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
+    index = np.searchsorted(edges[1:-1], confidence)
+    counts = np.bincount(index, minlength=n_bins)
+    assert [b["count"] for b in doc["bins"]] == counts.tolist()
+    prob_true, prob_pred = calibration_curve(correct, confidence, n_bins=n_bins, strategy=strategy)
+    filled = [b for b in doc["bins"] if b["count"]]
+    assert [b["accuracy"] for b in filled] == pytest.approx(prob_true.tolist(), rel=1e-14, abs=1e-15)
+    assert [b["confidence"] for b in filled] == pytest.approx(prob_pred.tolist(), rel=1e-14)
+    weights = counts[counts > 0] / len(y_test)
+    rmsce = np.sqrt(np.sum(weights * (prob_true - prob_pred) ** 2))
+    assert doc["summary"]["rmsce"] == pytest.approx(rmsce, rel=1e-13)

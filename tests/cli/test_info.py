@@ -201,3 +201,39 @@ def test_info_refuses_weights_saying_why(env: CliEnv, tmp_path: Path, extra: lis
         "joint table with --as weights)\n"
     )
     assert "--weights" not in env.run(["info", "--help"]).stdout
+
+
+@pytest.mark.parametrize("average", ["arithmetic", "geometric", "min", "max"])
+def test_y_a_function_of_x_keeps_mi_within_h_y_and_ami_0_over_0_is_nan(
+    env: CliEnv, tmp_path: Path, average: str
+) -> None:
+    """x = 0..14 (all distinct), y = x mod 3: I = H(Y) = ln 3 exactly, and E[I] = H(Y) too."""
+    import pandas as pd
+    from sklearn.metrics import adjusted_mutual_info_score, mutual_info_score
+
+    x = np.arange(15)
+    y = x % 3
+    pd.DataFrame({"x": x, "y": y}).to_csv(tmp_path / "mod3.csv", index=False)
+    run = env.run(
+        ["info", str(tmp_path / "mod3.csv"), "--x", "x", "--y", "y", "--average", average, "--json"]
+    )
+    assert run.exit_code == 0, run.output
+    info = json.loads(run.stdout)["info"]
+    assert info["mi"] == info["h_y"] == pytest.approx(math.log(3), rel=1e-15)  # never mi > h_y
+    assert info["mi"] == pytest.approx(mutual_info_score(x, y), rel=1e-15)
+    assert (info["h_y_given_x"], info["h_x_given_y"]) == (0.0, pytest.approx(math.log(5), rel=1e-15))
+    assert info["vi"] == pytest.approx(math.log(5), rel=1e-15)
+    if average == "min":
+        # mean − E[I] = H(Y) − H(Y): 0/0, where scikit-learn divides two rounding errors (0.909...).
+        assert info["ami"] == "nan"
+        assert run.stderr == (
+            "xent: note: ami is nan: it is 0/0 here (the expected mutual information equals "
+            "min(H(X), H(Y)): every labeling with these class sizes has the same MI)\n"
+        )
+    else:
+        # I − E[I] = 0 over a positive denominator: scikit-learn's value is 0 plus rounding.
+        assert info["ami"] == pytest.approx(
+            adjusted_mutual_info_score(x, y, average_method=average), abs=1e-13
+        )
+        assert abs(info["ami"]) < 1e-13
+        assert run.stderr == ""

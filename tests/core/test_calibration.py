@@ -122,9 +122,48 @@ def test_classwise_ece_by_one_vs_rest_calibration_curves() -> None:
 def test_bad_arguments() -> None:
     with pytest.raises(DistributionError, match="at least 1"):
         calibration([0], [[1.0, 0.0]], n_bins=0)
+    with pytest.raises(DistributionError, match="at most 10000"):
+        calibration([0], [[1.0, 0.0]], n_bins=10**8)  # refused before any bin is allocated
+    with pytest.raises(DistributionError, match="at most 10000"):
+        calibration([0], [[1.0, 0.0]], n_bins=10**8, strategy="quantile")
     with pytest.raises(DistributionError, match="class indices from 0 to 1"):
         calibration([2], [[1.0, 0.0]])
     with pytest.raises(DistributionError, match="not all 0"):
         brier([0, 1], [0.1, 0.9], sample_weight=[0, 0])
     with pytest.raises(DistributionError, match="2 values for 1 rows"):
         brier([0], [0.1], sample_weight=[1, 1])
+
+
+def test_class_names_with_labels_as_scikit_learn() -> None:
+    """y_true of class names: the sorted names, or ``labels=``, name the columns (as log_loss)."""
+    probs = np.array([[0.2, 0.3, 0.5], [0.1, 0.8, 0.1], [0.6, 0.3, 0.1], [0.3, 0.3, 0.4]])
+    names = ["b", "c", "a", "c"]
+    with pytest.raises(DistributionError, match="2 classes but the predictions have 3 columns") as raised:
+        calibration(names[:2], probs[:2])
+    assert raised.value.hint == "pass labels=[...] naming the class of each column"
+    for labels in (["a", "b", "c"], ["c", "a", "b"]):
+        indices = [labels.index(name) for name in names]
+        named = calibration(names, probs, labels=labels, n_bins=5)
+        assert named == calibration(indices, probs, n_bins=5)
+        # labels[k] names column k (as xent's log_loss; scikit-learn warns on unsorted labels and
+        # reads the columns in sorted order): the reference gets the columns in sorted order.
+        order = np.argsort(labels)
+        for rows in (slice(None), slice(0, 2)):
+            reference = brier_score_loss(np.array(names)[rows], probs[rows][:, order], labels=sorted(labels))
+            assert brier(names[rows], probs[rows], labels=labels) == pytest.approx(reference, rel=1e-14)
+    # Two classes, one column of P(y = labels[1]).
+    binary = brier(["spam", "ham"], [0.8, 0.3], labels=["ham", "spam"])
+    assert binary == pytest.approx(brier_score_loss(["spam", "ham"], [0.8, 0.3], pos_label="spam"), rel=1e-14)
+    assert calibration(["spam", "ham"], [0.8, 0.3], labels=["ham", "spam"])["accuracy"] == 1.0
+
+
+def test_quantile_bins_take_the_confidence_as_given() -> None:
+    """Rows summing to 1 ± 7e-15 are binned by max p as given, as calibration_curve bins them."""
+    x, y = load_digits(return_X_y=True)
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.3, random_state=0)
+    probs = GaussianNB().fit(x_train, y_train).predict_proba(x_test)
+    confidence = probs.max(axis=1)
+    edges = np.percentile(confidence, np.linspace(0, 1, 16) * 100)
+    expected = np.bincount(np.searchsorted(edges[1:-1], confidence), minlength=15)
+    result = calibration(y_test, probs, strategy="quantile")
+    assert [b["count"] for b in result["bins"]] == expected.tolist()

@@ -326,3 +326,22 @@ def test_labels_pair_by_pandas_index_or_raise() -> None:
         ami(true, pd.Series([0, 0, 1, 2, 2, 2], index=list("abcdeg")))
     with pytest.raises(DistributionError, match="6 labels but labels_pred has 5"):
         ami([0, 0, 1, 1, 2, 2], [0, 1, 2, 3, 4])
+
+
+def test_measures_stay_within_their_bounds_when_y_is_a_function_of_x() -> None:
+    """x = 0..14, y = x mod 3: I = H(Y) and H(Y|X) = 0 exactly, from the dense and the sparse path."""
+    from xent_cli.core.information import ami, information, information_from_counts, joint_distribution
+
+    x = np.arange(15)
+    y = x % 3
+    counts = np.zeros((15, 3))
+    counts[x, y] = 1
+    for info in (
+        information_from_counts(x, y, np.ones(15)),
+        information(joint_distribution(counts, "weights")),
+    ):
+        assert 0 <= info.mi <= min(info.h_x, info.h_y)
+        assert info.mi == pytest.approx(math.log(3), rel=1e-15)
+        assert 0 <= info.h_x_given_y <= info.h_x and 0 <= info.h_y_given_x <= info.h_y
+    assert math.isnan(ami(x, y, average="min"))  # 0/0: E[I] = min(H(X), H(Y)) = H(Y)
+    assert ami(x, y, average="max") == pytest.approx(0.0, abs=1e-13)

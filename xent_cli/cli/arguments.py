@@ -11,8 +11,8 @@ import typer
 
 from xent_cli.cli.params import NUMBERS, PAIR_HELP, CorrectionName, DenseKind, PairName
 from xent_cli.cli.validators import (
+    check_bins,
     check_label_smoothing,
-    check_positive,
     check_smoothing,
     parse_clip,
 )
@@ -125,10 +125,10 @@ Bins = Annotated[
     int,
     typer.Option(
         "--bins",
-        help="Number of confidence bins of the reliability diagram.",
+        help="Number of confidence bins of the reliability diagram (1 to 10000).",
         metavar="N",
         rich_help_panel=CALIBRATION,
-        callback=check_positive,
+        callback=check_bins,
     ),
 ]
 BinStrategy = Annotated[

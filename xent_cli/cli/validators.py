@@ -69,6 +69,14 @@ def check_positive(value: int) -> int:
     return value
 
 
+def check_bins(value: int) -> int:
+    from xent_cli.core.calibration import MAX_BINS
+
+    if not 1 <= value <= MAX_BINS:
+        raise _bad(f"{value}: must be a whole number from 1 to {MAX_BINS}")
+    return value
+
+
 def check_smoothing(value: float | None) -> float | None:
     if value is not None and not (0 <= value < float("inf")):
         raise _bad(f"{value}: must be a finite number >= 0")

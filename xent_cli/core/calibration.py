@@ -33,19 +33,24 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from xent_cli.core.distributions import DEFAULT_TOLERANCE, FloatArray, Kind, prepare
+from xent_cli.core.distributions import DEFAULT_TOLERANCE, Distributions, FloatArray, Kind, prepare
 from xent_cli.core.stats import ExactSum
 from xent_cli.errors import DistributionError
 
 IntArray = NDArray[np.intp]
 Strategy = Literal["uniform", "quantile"]
 DEFAULT_BINS = 15
+# Every bin's sums are kept (and listed in the output, empty or not), and --classwise keeps
+# bins × classes of them: an absurd count would cost memory whatever the rows.
+MAX_BINS = 10_000
 
 
 def uniform_edges(n_bins: int) -> FloatArray:
-    """``n_bins + 1`` equal-width edges over [0, 1]."""
+    """``n_bins + 1`` equal-width edges over [0, 1] (``1 <= n_bins <= MAX_BINS``)."""
     if n_bins < 1:
         raise DistributionError("the number of bins must be at least 1", reason="bins", name="bins")
+    if n_bins > MAX_BINS:
+        raise DistributionError(f"the number of bins must be at most {MAX_BINS}", reason="bins", name="bins")
     edges: FloatArray = np.linspace(0.0, 1.0, n_bins + 1)
     return edges
 
@@ -61,6 +66,18 @@ def bin_index(values: FloatArray, edges: FloatArray) -> IntArray:
     """The bin ``(edges[b], edges[b + 1]]`` of each value (values at or below ``edges[1]``: bin 0)."""
     index: IntArray = np.searchsorted(edges[1:-1], values, side="left").astype(np.intp)
     return index
+
+
+def given_probs(dist: Distributions) -> FloatArray:
+    """The probabilities to bin: as given for ``probs`` (each row already sums to 1 within the
+    tolerance), normalized for the other kinds.
+
+    scikit-learn bins ``max p`` as given: dividing a row that sums to ``1 ± 7e-15`` by
+    its sum moves its confidence by an ulp, which moves a row sitting on a quantile
+    edge (the edges are confidences themselves) into the next bin.
+    """
+    probs: FloatArray = dist.raw if dist.kind == "probs" else dist.probs
+    return probs
 
 
 def top_label(probs: FloatArray) -> tuple[FloatArray, IntArray]:
@@ -254,14 +271,15 @@ def _as_probs(y_prob: ArrayLike, kind: Kind, tolerance: float) -> FloatArray:
         if kind == "probs" and (np.any(~np.isfinite(column)) or np.any((column < 0) | (column > 1))):
             raise DistributionError("binary y_prob must be P(y = 1) in [0, 1]", reason="value", name="y_prob")
         return binary_probs(column, kind)
-    return prepare(array, kind, tolerance=tolerance, name="y_prob").probs
+    return given_probs(prepare(array, kind, tolerance=tolerance, name="y_prob"))
 
 
-def _as_targets(y_true: ArrayLike, n_rows: int, n_classes: int) -> IntArray:
+def _as_targets(y_true: ArrayLike, n_rows: int, n_classes: int, classes: ArrayLike | None = None) -> IntArray:
     from xent_cli.core.loss import class_indices
 
-    if np.asarray(y_true).dtype.kind not in "iufb":  # labels: sorted, they name the columns
-        labels = class_indices(y_true, n_classes)
+    if classes is not None or np.asarray(y_true).dtype.kind not in "iufb":
+        # labels: as in ``classes``, or sorted; they name the columns (as log_loss)
+        labels = class_indices(y_true, n_classes, classes)
     else:
         labels = np.asarray(y_true)
     if labels.ndim != 1 or labels.shape[0] != n_rows:
@@ -280,14 +298,19 @@ def _as_targets(y_true: ArrayLike, n_rows: int, n_classes: int) -> IntArray:
 
 
 def _prepared(
-    y_true: ArrayLike, y_prob: ArrayLike, sample_weight: ArrayLike | None, kind: Kind, tolerance: float
+    y_true: ArrayLike,
+    y_prob: ArrayLike,
+    sample_weight: ArrayLike | None,
+    kind: Kind,
+    tolerance: float,
+    labels: ArrayLike | None = None,
 ) -> tuple[FloatArray, IntArray, FloatArray | None]:
     """Probabilities, class indices and weights, paired (pandas objects by index) and validated."""
     from xent_cli.core.loss import paired_rows, sample_weights
 
     y_true, y_prob = paired_rows(y_true, y_prob, "y_prob")
     probs = _as_probs(y_prob, kind, tolerance)
-    targets = _as_targets(y_true, probs.shape[0], probs.shape[1])
+    targets = _as_targets(y_true, probs.shape[0], probs.shape[1], labels)
     return probs, targets, sample_weights(sample_weight, probs.shape[0])
 
 
@@ -296,6 +319,7 @@ def brier(
     y_prob: ArrayLike,
     *,
     sample_weight: ArrayLike | None = None,
+    labels: ArrayLike | None = None,
     kind: Kind = "probs",
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> float:
@@ -309,12 +333,15 @@ def brier(
 
     Parameters
     ----------
-    y_true : array_like of int, shape (n,)
-        0-based class indices (0/1 for one column of ``y_prob``).
+    y_true : array_like, shape (n,)
+        0-based class indices (0/1 for one column of ``y_prob``), or labels
+        (sorted, or as in ``labels``, they name the columns of ``y_prob``).
     y_prob : array_like, shape (n, K) or (n,)
         Predicted distributions, or one column of P(y = 1).
     sample_weight : array_like, shape (n,), optional
         Finite, non-negative weights, not all 0.
+    labels : array_like, optional
+        The class of each column of ``y_prob`` (as in :func:`~xent_cli.core.loss.log_loss`).
     kind : {'probs', 'weights', 'logits', 'logprobs'}
         What ``y_prob`` holds.
 
@@ -325,7 +352,7 @@ def brier(
     >>> round(brier([0, 2], [[0.8, 0.1, 0.1], [0.3, 0.6, 0.1]]), 12)
     0.66
     """
-    probs, targets, weights = _prepared(y_true, y_prob, sample_weight, kind, tolerance)
+    probs, targets, weights = _prepared(y_true, y_prob, sample_weight, kind, tolerance, labels)
     rows = brier_rows(probs, targets) * brier_scale(probs.shape[1])
     if weights is None:
         return ExactSum().add(rows).mean()
@@ -339,6 +366,7 @@ def calibration(
     n_bins: int = DEFAULT_BINS,
     strategy: Strategy = "uniform",
     sample_weight: ArrayLike | None = None,
+    labels: ArrayLike | None = None,
     kind: Kind = "probs",
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> dict[str, Any]:
@@ -349,16 +377,19 @@ def calibration(
 
     Parameters
     ----------
-    y_true : array_like of int, shape (n,)
-        0-based class indices (0/1 for one column of ``y_prob``).
+    y_true : array_like, shape (n,)
+        0-based class indices (0/1 for one column of ``y_prob``), or labels
+        (sorted, or as in ``labels``, they name the columns of ``y_prob``).
     y_prob : array_like, shape (n, K) or (n,)
         Predicted distributions, or one column of P(y = 1).
     n_bins : int
-        Number of bins (default 15).
+        Number of bins (default 15, at most ``MAX_BINS`` = 10000).
     strategy : {'uniform', 'quantile'}
         Equal-width bins over (0, 1], or bins of equal row counts.
     sample_weight : array_like, shape (n,), optional
         Weights of the rows.
+    labels : array_like, optional
+        The class of each column of ``y_prob`` (as in :func:`~xent_cli.core.loss.log_loss`).
 
     Returns
     -------
@@ -379,7 +410,7 @@ def calibration(
         raise DistributionError(
             "strategy must be 'uniform' or 'quantile'", reason="strategy", name="strategy"
         )
-    probs, targets, weights = _prepared(y_true, y_prob, sample_weight, kind, tolerance)
+    probs, targets, weights = _prepared(y_true, y_prob, sample_weight, kind, tolerance, labels)
     confidence, predicted = top_label(probs)
     edges = uniform_edges(n_bins) if strategy == "uniform" else quantile_edges(confidence, n_bins)
     bins = ReliabilityBins(edges).add(confidence, (predicted == targets).astype(np.float64), weights)

@@ -55,6 +55,14 @@ class Information:
     # Adjusted for chance (needs counts: nan for a table of probabilities).
     ami: float = math.nan
 
+    def __post_init__(self) -> None:
+        # 0 <= H(X|Y) <= H(X), 0 <= H(Y|X) <= H(Y) and 0 <= I <= min(H(X), H(Y)) hold exactly;
+        # each is summed on its own, so rounding could step past a bound by an ulp or two
+        # (I = H(Y) printed above H(Y) when Y is a function of X).
+        object.__setattr__(self, "h_x_given_y", _within(self.h_x_given_y, self.h_x))
+        object.__setattr__(self, "h_y_given_x", _within(self.h_y_given_x, self.h_y))
+        object.__setattr__(self, "mi", _within(self.mi, min(self.h_x, self.h_y)))
+
     @property
     def vi(self) -> float:
         """Variation of information ``H(X) + H(Y) − 2I = H(X|Y) + H(Y|X)``, summed from the latter."""
@@ -72,6 +80,13 @@ class Information:
             self.nmi,
             self.ami,
         )
+
+
+def _within(value: float, high: float) -> float:
+    """``value`` clamped to ``[0, high]`` (nan stays nan)."""
+    if math.isnan(value) or math.isnan(high):
+        return value
+    return min(max(value, 0.0), high)
 
 
 def joint_distribution(
@@ -196,6 +211,9 @@ _SMALL_LOG_FACTORIALS = np.array([math.lgamma(k + 1.0) for k in range(_STIRLING_
 # The expected MI sums this many terms at most (AMI is nan beyond: see :func:`ami_cost`).
 AMI_MAX_TERMS = 50_000_000
 AMI_MAX_PAIRS = 250_000
+# AMI's denominator mean(H(X), H(Y)) − E[I] within this fraction of the mean is rounding
+# (E[I] sums up to AMI_MAX_TERMS terms): AMI is then 0/0 (see :func:`adjusted_mi`).
+AMI_ROUNDING = 1e-10
 
 
 def _log_factorial(k: NDArray[Any]) -> FloatArray:
@@ -289,10 +307,17 @@ def adjusted_mi(
     denominator are kept at least float64's eps away from 0, with their sign,
     as scikit-learn does.
 
+    When the denominator is within rounding of 0 (``|mean − E[I]| <= 1e-10 · mean``),
+    every labeling with these class sizes has the same MI (e.g. X all singletons
+    and ``average='min'``: ``I = E[I] = H(Y)``), and AMI is 0/0: nan, where
+    scikit-learn returns the ratio of two rounding errors.
+
     Examples
     --------
     >>> round(adjusted_mi(math.log(2), math.log(2), math.log(2), [2, 2], [2, 2]), 12)
     1.0
+    >>> adjusted_mi(math.log(3), math.log(15), math.log(3), [1] * 15, [5, 5, 5], "min")
+    nan
     """
     sizes_x = np.asarray(a)
     sizes_y = np.asarray(b)
@@ -303,7 +328,10 @@ def adjusted_mi(
         return 0.0
     emi = expected_mutual_info(sizes_x, sizes_y)
     eps = float(np.finfo(np.float64).eps)
-    denominator = generalized_mean(h_x, h_y, average) - emi
+    mean_h = generalized_mean(h_x, h_y, average)
+    denominator = mean_h - emi
+    if abs(denominator) <= AMI_ROUNDING * mean_h:
+        return math.nan
     denominator = min(denominator, -eps) if denominator < 0 else max(denominator, eps)
     numerator = mi - emi
     numerator = min(numerator, -eps) if numerator < 0 else max(numerator, eps)

@@ -161,13 +161,13 @@ def _block_probs(
     table: Table, block: Block, kind: Kind, tolerance: float, binary: bool
 ) -> NDArray[np.float64]:
     """The block's rows as probabilities; one column of P(y = 1) (or its logit) as two, ``(1 − p, p)``."""
-    from xent_cli.core.calibration import binary_probs
+    from xent_cli.core.calibration import binary_probs, given_probs
     from xent_cli.pipeline.align import to_distributions
     from xent_cli.pipeline.tasks import binary_scores
 
     if binary:
         return binary_probs(binary_scores(table, block, kind), kind)
-    return to_distributions(table, block, kind, tolerance).probs
+    return given_probs(to_distributions(table, block, kind, tolerance))
 
 
 def _block_rows(

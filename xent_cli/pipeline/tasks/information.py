@@ -87,6 +87,14 @@ def _information_partial(
         pairs, terms = ami_cost(*sizes)
         if pairs <= AMI_MAX_PAIRS and terms <= AMI_MAX_TERMS:
             ami = adjusted_mi(base.mi, base.h_x, base.h_y, *sizes, average)
+            if math.isnan(ami):
+                mean = AVERAGE_FORMULAS[average]
+                mean = mean[1:-1] if mean.startswith("((") else mean
+                notes = [
+                    *notes,
+                    f"ami is nan: it is 0/0 here (the expected mutual information equals {mean}: "
+                    "every labeling with these class sizes has the same MI)",
+                ]
         else:
             notes = [*notes, f"ami is nan: its expected mutual information would sum {terms:,} terms"]
     info = dataclasses.replace(info, nmi=normalized_mi(info.mi, info.h_x, info.h_y, average), ami=ami)
