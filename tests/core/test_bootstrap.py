@@ -109,7 +109,7 @@ def test_compiled_counts_past_the_uint16_tally() -> None:
     expected = np.zeros(45)
     for row in range(rows):
         expected += weights[row].astype(float) * values[row]
-    assert np.array_equal(sums.sums[0], expected)
+    np.testing.assert_allclose(sums.sums[0], expected, rtol=1e-15)  # inf exactly where drawn
 
 
 def test_sums_do_not_depend_on_chunks_or_threads(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -151,3 +151,25 @@ def test_empty_resamples_are_left_out() -> None:
     assert 0 < means.size < 500  # about e^-1 of one-row resamples are empty
     assert np.all(means == 1.5)
     assert bootstrap.percentile_interval(means, 0.9) == (1.5, 1.5)
+
+
+def test_an_infinite_row_counts_only_in_the_resamples_that_draw_it() -> None:
+    # a weight of 0 times inf would be nan: every resample is inf if it drew the row, else the
+    # mean of the finite rows it drew (the same weights as any other column)
+    from xent_cli.core.bootstrap import DEFAULT_SEED, percentile_interval, poisson_weights, resample_sums
+
+    x = np.array([np.inf, 0.1, 0.2, 0.3, -np.inf, 0.4])
+    sums = resample_sums([x[:4]], 0, resamples=300)
+    weights = poisson_weights(DEFAULT_SEED, 0, 4, 300).astype(np.int64)
+    drawn = weights[0] > 0
+    finite = weights[1:4].T @ x[1:4]
+    expected = np.where(drawn, np.inf, finite)
+    np.testing.assert_allclose(sums.sums[0], expected, rtol=1e-15)  # inf exactly where drawn
+    assert np.array_equal(sums.counts, weights.sum(axis=0))
+    means = sums.means(0)
+    low, high = percentile_interval(means, 0.95)
+    assert high == np.inf and np.isfinite(low)
+    assert low == np.quantile(np.where(np.isinf(means), 1e300, means), 0.025)
+    both = resample_sums([x], 0, resamples=300).sums[0]
+    w = poisson_weights(DEFAULT_SEED, 0, 6, 300)
+    assert np.array_equal(np.isnan(both), (w[0] > 0) & (w[4] > 0))

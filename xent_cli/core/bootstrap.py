@@ -167,11 +167,34 @@ def resample_sums(
         if release is not None:
             for part in slices:  # e.g. a spilled column's pages, read once, back to the kernel
                 release(part)
+        infinite = np.isinf(values)
+        if infinite.any():
+            # A weight of 0 times inf is nan: an infinite row counts only in the resamples
+            # that draw it, so it is summed apart, as how many times each resample drew one.
+            _infinite_sums(values, infinite, start + offset, seed, resamples, total)
+            continue
         if compiled is not None:
             _compiled_sums(compiled, values, start + offset, seed & _MASK, resamples, total)
             continue
         _numpy_sums(values, start + offset, seed, resamples, total)
     return total
+
+
+def _infinite_sums(
+    values: NDArray[np.float64],
+    infinite: NDArray[np.bool_],
+    start: int,
+    seed: int,
+    resamples: int,
+    total: ResampleSums,
+) -> None:
+    """The sums of a slice holding ±inf: the finite values' sums, then ±inf where a resample drew one."""
+    _numpy_sums(np.where(infinite, 0.0, values), start, seed, resamples, total)
+    for sign in (1.0, -1.0):
+        hits = ResampleSums.zeros(values.shape[0], resamples)
+        _numpy_sums((values == sign * math.inf).astype(np.float64), start, seed, resamples, hits)
+        with np.errstate(invalid="ignore"):  # drew both +inf and -inf: nan, as the mean is
+            total.sums += np.where(hits.sums > 0, sign * math.inf, 0.0)
 
 
 def _numpy_sums(
@@ -224,8 +247,23 @@ def percentile_interval(means: NDArray[np.float64], level: float) -> tuple[float
     if means.shape[0] == 0:
         return (math.nan, math.nan)
     tail = (1 - level) / 2
+    if np.isinf(means).any():
+        return (_quantile_with_inf(means, tail), _quantile_with_inf(means, 1 - tail))
     low, high = np.quantile(means, [tail, 1 - tail])
     return (float(low), float(high))
+
+
+def _quantile_with_inf(means: NDArray[np.float64], q: float) -> float:
+    """NumPy's linear quantile, where a step towards an infinite neighbour is infinite (not inf - inf)."""
+    ordered = np.sort(means)
+    position = float((len(ordered) - 1) * q)
+    below, above = math.floor(position), math.ceil(position)
+    a, b = float(ordered[below]), float(ordered[above])
+    if below == above or a == b:
+        return a
+    if math.isinf(a) or math.isinf(b):
+        return a if math.isinf(a) else b
+    return a + (position - below) * (b - a)
 
 
 def _compiled() -> object | None:
