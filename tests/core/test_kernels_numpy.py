@@ -22,7 +22,7 @@ from tests.core.test_kernels import (
     _use,
     assert_close,
 )
-from xent_cli.core import kernels, kernels_numpy
+from xent_cli.core import kernel_backend, kernels, kernels_numpy
 from xent_cli.core.distributions import prepare
 from xent_cli.core.measures import entropy_rows, kl_rows
 
@@ -319,3 +319,27 @@ def test_plain_logits_of_unrelated_models() -> None:
         small = kernels.kl_rows_fast(a[row : row + 1, :300], b[row : row + 1, :300], kind_p="logits")
         assert small is not None
         assert reference.relative_error(float(small.values[0]), reference.kl(p, q)) <= 1e-12
+
+
+def test_logits_far_apart_whose_first_shift_leaves_u_near_minus_one() -> None:
+    # Found by Hypothesis: the first pass's shift overshot, U = -0.99999955, and log1p(U)
+    # magnified U's rounding 2e6 times (3.9e-11 relative) unflagged; now the row is flagged.
+    import mpmath
+
+    a = np.array([[-1.35794788, -0.64679149]])
+    b = np.array([[6.12275736, -7.66699509]])
+    mpmath.mp.dps = 50
+
+    def softmax(x: np.ndarray) -> list[mpmath.mpf]:
+        e = [mpmath.exp(mpmath.mpf(float(v))) for v in x]
+        return [v / sum(e) for v in e]
+
+    p, q = softmax(a[0]), softmax(b[0])
+    exact = float(sum(pi * mpmath.log(pi / qi) for pi, qi in zip(p, q, strict=True)))
+    kernel_backend.set_backend("numpy")
+    try:
+        result = kernels.kl_rows_fast(a, b, kind_p="logits", tolerance=1e-6)
+    finally:
+        kernel_backend.set_backend(None)
+    assert result is not None
+    assert abs(result.values[0] - exact) <= 1e-13 * exact

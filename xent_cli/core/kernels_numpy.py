@@ -491,6 +491,11 @@ def _log_pair_rows(
             + weighted_depth
             + 2 * (1 + gamma) * np.abs(correction)
         ) + k * np.exp(np.minimum(reach, _MAX_LOG_RATIO) - 708.0)
+        # log1p(U) turns an error in U into one 1/(1 + U) times larger: a shift far past the
+        # log-normalizers' difference leaves U near -1 (p and q far apart), and the row is
+        # then left to the second pass, whose exact shift keeps U near 0.
+        amplified = np.abs(correction) / np.maximum(1.0 + correction, 0.0)
+        bound += _UNIT_ROUNDOFF * (rounding + 2 * reach + np.abs(shift) + gamma + 2) * reach_term * amplified
         # reach 0: every log-ratio is 0 and so is the KL, exactly.
         bound[reach == 0] = 0.0
         if with_entropy:
