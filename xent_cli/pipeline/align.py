@@ -421,28 +421,60 @@ class _IdCheck:
     notes: list[str]
 
     def check(self, p_block: Block, q_block: Block) -> None:
-        if p_block.ids is None or q_block.ids is None or p_block.ids == q_block.ids:
+        if p_block.ids is None or q_block.ids is None:
             return
-        row = next(i for i, (a, b) in enumerate(zip(p_block.ids, q_block.ids, strict=True)) if a != b)
-        mine = _names(p_block.ids[row : row + 3], 3) + (", …" if len(p_block.ids) > row + 3 else "")
-        theirs = _names(q_block.ids[row : row + 3], 3) + (", …" if len(q_block.ids) > row + 3 else "")
+        differ = _id_difference(p_block.ids, q_block.ids)
+        if differ is None:
+            return
         if self.pair_position:
-            if not any(option("pair") in n for n in self.notes):
-                self.notes.append(
-                    f"{self.p.label} and {self.q.label}: ids differ from row {p_block.start + row + 1} "
-                    f"({mine} beside {theirs}); rows paired in order "
-                    + spelled(f"({option('pair')} position)")
-                )
+            _note_paired_in_order(self.notes, self.p.label, self.q.label, p_block.start, differ)
             return
-        join = "--id COL"
-        if self.p.id_name is not None and self.p.id_name == self.q.id_name:
-            join = f"--id {self.p.id_name.removeprefix('column ')}"
         raise InputError(
-            f"{self.p.where(p_block, row)}: ids differ from {self.q.label}: {self.p.label} has {mine}, "
-            f"{self.q.label} has {theirs}",
-            hint=f"to pair rows by id, join them with {join}; if they are the same rows in the same "
-            f"order (a shuffled index beside 0…n−1), pair them in order with {option('pair')} position",
+            f"{self.p.where(p_block, differ.row)}: ids differ from {self.q.label}: {self.p.label} has "
+            f"{differ.mine}, {self.q.label} has {differ.theirs}",
+            hint=f"to pair rows by id, join them with {_join_option(self.p.id_name, self.q.id_name)}; "
+            "if they are the same rows in the same order (a shuffled index beside 0…n−1), pair them "
+            f"in order with {option('pair')} position",
         )
+
+
+@dataclass(frozen=True)
+class _IdDifference:
+    """The first row (0-based in the block) where two sides' ids differ, and a few ids of each from it."""
+
+    row: int
+    mine: str
+    theirs: str
+
+
+def _id_difference(mine: list[str], theirs: list[str]) -> _IdDifference | None:
+    row = next((i for i, (a, b) in enumerate(zip(mine, theirs, strict=False)) if a != b), None)
+    if row is None:
+        return None
+
+    def shown(ids: list[str]) -> str:
+        return _names(ids[row : row + 3], 3) + (", …" if len(ids) > row + 3 else "")
+
+    return _IdDifference(row, shown(mine), shown(theirs))
+
+
+def _note_paired_in_order(
+    notes: list[str], first: str, second: str, start: int, differ: _IdDifference
+) -> None:
+    """With ``--pair position``: one note, at the first disagreement, that rows were paired in order."""
+    paired = spelled(f"({option('pair')} position)")
+    if not any(paired in n for n in notes):
+        notes.append(
+            f"{first} and {second}: ids differ from row {start + differ.row + 1} "
+            f"({differ.mine} beside {differ.theirs}); rows paired in order {paired}"
+        )
+
+
+def _join_option(mine: str | None, theirs: str | None) -> str:
+    """``--id NAME`` when both sides' id columns have that name, else ``--id COL``."""
+    if mine is not None and mine == theirs:
+        return f"--id {mine.removeprefix('column ')}"
+    return "--id COL"
 
 
 def _same_text_check(p: Table, q: Table) -> bool:
@@ -541,36 +573,23 @@ def check_same_ids(table: Table, block: Block, labels: Labels, seen: int, *, pai
     with ``pair_position``, a note (once).
     """
     assert block.ids is not None and labels.ids is not None
-    theirs = labels.ids[seen : seen + len(block)]
-    row = next((i for i, (a, b) in enumerate(zip(block.ids, theirs, strict=False)) if a != b), None)
-    if row is None:
+    differ = _id_difference(block.ids, labels.ids[seen : seen + len(block)])
+    if differ is None:
         return
-    mine_shown = _names(block.ids[row : row + 3], 3) + (", …" if len(block.ids) > row + 3 else "")
-    theirs_shown = _names(theirs[row : row + 3], 3) + (", …" if len(theirs) > row + 3 else "")
-    where = table.where(block, row)
     if pair_position:
-        paired = spelled(f"({option('pair')} position)")
-        note = (
-            f"{table.label} and {labels.label}: ids differ from row {block.start + row + 1} "
-            f"({mine_shown} beside {theirs_shown}); rows paired in order {paired}"
-        )
-        if note not in labels.notes and not any(paired in n for n in labels.notes):
-            labels.notes.append(note)
+        _note_paired_in_order(labels.notes, table.label, labels.label, block.start, differ)
         return
-    shared = set(labels.ids).issuperset(block.ids)
-    option_text = "--id COL"
-    if table.id_name is not None and table.id_name == labels.layout.get("id"):
-        option_text = f"--id {table.id_name.removeprefix('column ')}"
+    join = _join_option(table.id_name, labels.layout.get("id"))
     hint = (
-        f"the same ids in another order: join them with {option_text}, "
+        f"the same ids in another order: join them with {join}, "
         f"or pair rows in order with {option('pair')} position"
-        if shared
+        if set(labels.ids).issuperset(block.ids)
         else "if they are the same rows in the same order (a shuffled index beside 0…n−1), "
         f"pair them in order with {option('pair')} position"
     )
     raise InputError(
-        f"{where}: ids differ from {labels.label}: {table.label} has {mine_shown}, "
-        f"{labels.label} has {theirs_shown}",
+        f"{table.where(block, differ.row)}: ids differ from {labels.label}: {table.label} has "
+        f"{differ.mine}, {labels.label} has {differ.theirs}",
         hint=hint,
     )
 
