@@ -428,9 +428,12 @@ def max_abs_diff_rows(t: PairTerms) -> FloatArray:
 
 def top1_agreement_rows(p: Distributions, q: Distributions) -> FloatArray:
     """1.0 where the most probable outcome of p and q is the same (ties: the first), else 0.0."""
-    p_top = np.argmax(p.probs, axis=-1)
-    q_top = np.argmax(q.probs, axis=-1)
-    agree: FloatArray = (p_top == q_top).astype(np.float64)
+    return top1_agreement(p.probs, q.probs)
+
+
+def top1_agreement(p_probs: FloatArray, q_probs: FloatArray) -> FloatArray:
+    """:func:`top1_agreement_rows` of rows of probabilities (e.g. :class:`PairTerms`' ``p`` and ``q``)."""
+    agree: FloatArray = (np.argmax(p_probs, axis=-1) == np.argmax(q_probs, axis=-1)).astype(np.float64)
     return agree
 
 

@@ -338,11 +338,9 @@ def _family_rows(
 
 
 def _top1_from_terms(t: PairTerms) -> NDArray[np.float64]:
-    """1.0 where the first most probable outcome of P and Q is the same (``top1_agreement_rows``)."""
-    import numpy as np
+    from xent_cli.core.measures import top1_agreement
 
-    same: NDArray[np.float64] = (np.argmax(t.p, axis=-1) == np.argmax(t.q, axis=-1)).astype(np.float64)
-    return same
+    return top1_agreement(t.p, t.q)
 
 
 def _fast_family_rows(
