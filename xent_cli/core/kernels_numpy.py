@@ -129,6 +129,28 @@ def _careful_pair_block(
     }
 
 
+def _careful_rows(
+    compute: PairMeasures,
+    a: NDArray[Any],
+    b: NDArray[Any],
+    kind_p: Kind,
+    kind_q: Kind,
+    tolerance: float,
+    targets: IntArray | None,
+    rows: slice | IntArray,
+) -> dict[str, FloatArray] | None:
+    """The careful method on ``rows`` of the pair (a single-row side broadcasts whole)."""
+    return _careful_pair_block(
+        compute,
+        a[rows] if a.shape[0] > 1 else a,
+        b[rows] if b.shape[0] > 1 else b,
+        kind_p,
+        kind_q,
+        tolerance,
+        None if targets is None else targets[rows],
+    )
+
+
 def _numpy_pair_block(
     compute: PairMeasures,
     a: NDArray[Any],
@@ -146,15 +168,7 @@ def _numpy_pair_block(
 
     def run(index: int) -> None:
         lo, hi = ranges[index]
-        parts[index] = _careful_pair_block(
-            compute,
-            a[lo:hi] if a.shape[0] > 1 else a,
-            b[lo:hi] if b.shape[0] > 1 else b,
-            kind_p,
-            kind_q,
-            tolerance,
-            None if targets is None else targets[lo:hi],
-        )
+        parts[index] = _careful_rows(compute, a, b, kind_p, kind_q, tolerance, targets, slice(lo, hi))
 
     if a.size + b.size < THREADED_ELEMENTS or threads() == 1 or len(ranges) == 1:
         for index in range(len(ranges)):
@@ -181,15 +195,7 @@ def _recompute_rows(
     """Replace ``rows`` of ``measures`` by their careful values; False if the careful path rejects them."""
     if rows.size == 0:
         return True
-    redone = _careful_pair_block(
-        compute,
-        a[rows] if a.shape[0] > 1 else a,
-        b[rows] if b.shape[0] > 1 else b,
-        kind_p,
-        kind_q,
-        tolerance,
-        None if targets is None else targets[rows],
-    )
+    redone = _careful_rows(compute, a, b, kind_p, kind_q, tolerance, targets, rows)
     if redone is None:
         return False
     for key, values in measures.items():
