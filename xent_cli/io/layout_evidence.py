@@ -67,10 +67,10 @@ def _header(sample: Sample, options: ReadOptions) -> tuple[bool, str | None]:
     # frame's integer column names as they stand, e.g. [1, 0] or [2, 0, 1]); a row of data
     # there would be a one-hot row, which repeats a 0 from three outcomes on.
     distinct = len(set(integers)) == len(integers)
+    shown = ",".join(c.strip() for c in first)
+    if len(shown) > 40:
+        shown = shown[:39] + "…"
     if distinct and any(columns.decimal(c) for c in numeric):
-        shown = ",".join(c.strip() for c in first)
-        if len(shown) > 40:
-            shown = shown[:39] + "…"
         return True, spelled(
             f"{sample.label}: first line ({shown}) taken as the header (integer class names above "
             f"decimal data); {option('header', negative=True)} to read it as data"
@@ -83,9 +83,6 @@ def _header(sample: Sample, options: ReadOptions) -> tuple[bool, str | None]:
             # Labels pair with rows by count, so the plain reading cannot give a wrong
             # number: a header read as a label is reported as one label too many.
             return False, None
-        shown = ",".join(c.strip() for c in first)
-        if len(shown) > 40:
-            shown = shown[:39] + "…"
         raise InputError(
             f"{sample.label}: the first line ({shown}) may be a header of class names or a row of data, "
             "and every value below it is an integer too",
