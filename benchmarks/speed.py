@@ -26,6 +26,11 @@ row runs that install's xent (no numba: the NumPy kernels) as a CI job's first r
 ``--no-install`` skips the fresh install (then ``logits-fresh`` runs this environment's xent
 with numba made unimportable).
 
+The floors table times, inside fresh processes, what the machine costs for the work any tool
+must do here: parsing the 1M-row CSV with pandas, polars and pyarrow, and NumPy's ``exp`` per
+float32 value (the start-up's floor is its baseline, ``import numpy``). Compare them with the
+floors other runs printed before comparing times across runs.
+
 The scaling table runs xent alone at growing sizes (1M, 4M, 16M CSV rows; 4k, 16k logit
 rows) and reports time per row and peak memory. The bigger CSVs repeat the 1M-row file's
 lines (the cost of parsing and computing does not depend on the values being new).
@@ -515,6 +520,48 @@ print(json.dumps(namespace["default_install"]()))
 """
 
 
+# The floors: what the machine itself costs for the work every tool must do, timed inside a
+# fresh process (the seconds printed), so that a slow or loaded machine shows as such.
+_FLOORS = {
+    "pandas.read_csv, the 1M x 10 CSV (parse only)": (
+        "pandas",
+        "import sys, time, pandas as pd\n"
+        "t = time.perf_counter(); pd.read_csv(sys.argv[1]); print(time.perf_counter() - t)",
+    ),
+    "polars.read_csv, the same (parse only)": (
+        "polars",
+        "import sys, time, polars as pl\n"
+        "t = time.perf_counter(); pl.read_csv(sys.argv[1]); print(time.perf_counter() - t)",
+    ),
+    "pyarrow.csv.read_csv, the same (parse only)": (
+        "pyarrow",
+        "import sys, time, pyarrow.csv as pc\n"
+        "t = time.perf_counter(); pc.read_csv(sys.argv[1]); print(time.perf_counter() - t)",
+    ),
+    "NumPy exp, ns per float32 value (one thread)": (
+        "numpy",
+        "import time, numpy as np\n"
+        "x = np.random.default_rng(0).standard_normal(1 << 24).astype(np.float32); y = np.exp(x)\n"
+        "t = time.perf_counter()\n"
+        "for _ in range(5): np.exp(x, out=y)\n"
+        "print((time.perf_counter() - t) / 5 / x.size * 1e9)",
+    ),
+}
+
+
+def floors(csv: Path, rounds: int) -> None:
+    """The floors' medians over ``rounds`` fresh processes each, beside the start-up's baseline."""
+    print(f"\nFloors ({rounds} runs each, medians; timed inside the process)\n")
+    print("| floor | median | spread |")
+    print("|---|---:|---:|")
+    for name, (module, code) in _FLOORS.items():
+        if importlib.util.find_spec(module) is None:
+            continue
+        values = sorted(float(run_once([sys.executable, "-c", code, str(csv)]).output) for _ in range(rounds))
+        unit = "ns" if name.startswith("NumPy exp") else "s"
+        print(f"| {name} | {statistics.median(values):.2f} {unit} | {values[0]:.2f}–{values[-1]:.2f} |")
+
+
 def print_install_size(default: DefaultInstall) -> None:
     if default.sizes is None or default.seconds is None:
         sizes = default_install()
@@ -591,6 +638,7 @@ def run_all(args: argparse.Namespace, xent: list[str], default: DefaultInstall) 
     print_versions()
     report(chosen, args.rounds)
     print_install_size(default)
+    floors(DATA / f"p-1M{'-10' if args.quick else ''}.csv", args.rounds)
     if args.json is not None:
         raw = {
             w.key: {c.name: [r.__dict__ for r in c.runs] for c in (w.xent, w.baseline, *w.extra)}
