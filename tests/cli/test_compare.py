@@ -137,6 +137,19 @@ def test_divergence_family_through_the_cli(env: CliEnv, tmp_path: Path) -> None:
         assert reference.relative_error(row["jeffreys"], jeffreys) < 1e-12
 
 
+def test_renyi_of_a_huge_order_through_the_cli(env: CliEnv, tmp_path: Path) -> None:
+    """renyi:1e300 was an internal error (exit 3) and renyi:500 gave inf; both are finite, near D_∞."""
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "p.npy", rng.dirichlet([1, 1, 1], 5))
+    np.save(tmp_path / "q.npy", rng.dirichlet([1, 1, 1], 5))
+    doc = env.json(
+        ["compare", str(tmp_path / "p.npy"), str(tmp_path / "q.npy"), "--measures", "renyi:500,renyi:1e300"]
+    )
+    assert doc["summary"]["renyi:500"]["mean"] == pytest.approx(1.6523963395248784, rel=1e-13)
+    d_infinity = np.log(np.max(np.load(tmp_path / "p.npy") / np.load(tmp_path / "q.npy"), axis=1))
+    assert [row["renyi:1e300"] for row in doc["rows"]] == pytest.approx(list(d_infinity), rel=1e-13)
+
+
 def _big_pair(tmp_path: Path, rows: int = 20_000) -> tuple[Path, Path, np.ndarray, np.ndarray]:
     """P and Q of ``rows`` x 6 (random rows, then nearly equal ones) as pandas writes Parquet."""
     import pandas as pd

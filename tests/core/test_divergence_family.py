@@ -123,3 +123,49 @@ def test_a_subnormal_p_beside_a_small_q_stays_finite_and_exact() -> None:
                     < 2e-11
                 )
             assert math.isfinite(got) or alpha > 1, (forward, alpha)
+
+
+# Orders so large that S = Σ p^α q^(1−α) overflows float64 (α = 500 with p/q = 10 makes 10^500),
+# and orders whose series coefficients (β^k − β)/k! overflow (|β| past about 1e14).
+LARGE_ORDERS = (500.0, 1e5, 1e300)
+
+
+def _rows(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.dirichlet(np.ones(3), 5), rng.dirichlet(np.ones(3), 5)
+
+
+@pytest.mark.parametrize("alpha", LARGE_ORDERS)
+def test_renyi_of_a_large_order_is_finite_and_exact(alpha: float) -> None:
+    """It was inf where S overflowed, and an internal error (OverflowError) past 1e14. D_α is at most
+    log max(p/q) (D_∞), finite where q > 0 wherever p > 0."""
+    p, q = _rows(1)
+    got = renyi_rows(pair_terms(prepare(p), prepare(q)), alpha)
+    with mpmath.workdps(60):
+        for row, (pr, qr) in enumerate(zip(p, q, strict=True)):
+            pm, qm = [Mpf(x) for x in pr], [Mpf(x) for x in qr]
+            exact = mpmath.log(_power_sum(pm, qm, alpha)) / (Mpf(alpha) - 1)
+            assert reference.relative_error(float(got[row]), exact) < 1e-13, (row, alpha)
+            assert got[row] <= float(mpmath.log(max(x / y for x, y in zip(pm, qm, strict=True)))) * (1 + 1e-15)
+
+
+def test_tsallis_of_a_large_order_is_inf_only_past_float64() -> None:
+    """(S − 1)/(q − 1) where S overflows: the value itself, or inf where it is beyond 1.8e308."""
+    p, q = _rows(1)
+    got = tsallis_rows(pair_terms(prepare(p), prepare(q)), 500.0)
+    with mpmath.workdps(60):
+        for row, (pr, qr) in enumerate(zip(p, q, strict=True)):
+            pm, qm = [Mpf(x) for x in pr], [Mpf(x) for x in qr]
+            exact = (_power_sum(pm, qm, 500.0) - 1) / 499
+            if exact > mpmath.mpf(np.finfo(np.float64).max):
+                assert got[row] == np.inf
+            else:
+                assert reference.relative_error(float(got[row]), exact) < 1e-13, row
+
+
+def test_a_large_order_keeps_infinity_where_q_is_zero() -> None:
+    t = pair_terms(prepare(np.array([[0.5, 0.5], [0.5, 0.5]])), prepare(np.array([[1.0, 0.0], [0.4, 0.6]])))
+    got = renyi_rows(t, 1e300)
+    assert got[0] == np.inf
+    assert got[1] == pytest.approx(math.log(0.5 / 0.4), rel=1e-12)
+    assert renyi_rows(pair_terms(prepare(np.array([0.2, 0.8])), prepare(np.array([0.2, 0.8]))), 1e300)[0] == 0.0

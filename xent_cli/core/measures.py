@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from xent_cli.core.distributions import (
     DEFAULT_TOLERANCE,
@@ -288,14 +288,19 @@ _PSI_BETA_SERIES_TERMS = 19
 
 
 @functools.lru_cache(maxsize=64)
-def _psi_beta_coeffs(beta: float) -> tuple[float, ...]:
-    """``(β^k − β)/k!`` for k = 2, 3, ..., each correctly rounded.
+def _psi_beta_coeffs(beta: float) -> tuple[float, ...] | None:
+    """``(β^k − β)/k!`` for k = 2, 3, ..., each correctly rounded; None past float64's range.
 
     Computed in exact rational arithmetic: ``β^k − β`` cancels for β near 1 (α near 0)
     and near 0 (α near 1), so in floating point it would lose the digits the series keeps.
+    For an order beyond about 1e14 the last coefficients overflow; the series would then
+    serve only ``|L| < 1/|β|``, below 1e-14, and is not used.
     """
     b = Fraction(beta)
-    return tuple(float((b**k - b) / math.factorial(k)) for k in range(2, 2 + _PSI_BETA_SERIES_TERMS))
+    try:
+        return tuple(float((b**k - b) / math.factorial(k)) for k in range(2, 2 + _PSI_BETA_SERIES_TERMS))
+    except OverflowError:
+        return None
 
 
 def _psi_beta(x: FloatArray, beta: float) -> FloatArray:
@@ -309,7 +314,11 @@ def _psi_beta(x: FloatArray, beta: float) -> FloatArray:
     taken: on nearly equal rows that is every value.
     """
     coeffs = _psi_beta_coeffs(beta)
-    near = np.abs(x) < _PSI_BETA_SERIES_BELOW / max(1.0, abs(beta))
+    if coeffs is None:  # an order past 1e14: the closed form, and ψ(0) = 0 exactly
+        near = x == 0
+        coeffs = (0.0,)
+    else:
+        near = np.abs(x) < _PSI_BETA_SERIES_BELOW / max(1.0, abs(beta))
     if near.all():
         return x * x * _horner(x, coeffs)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -374,8 +383,14 @@ def renyi_rows(t: PairTerms, alpha: float) -> FloatArray:
     :func:`power_sum_minus_one`, so nearly equal rows (S near 1, and α near 1)
     keep their digits. α > 0, α ≠ 1 (α = 1 is the KL divergence).
     """
+    s_minus_one = power_sum_minus_one(t, alpha)
     with np.errstate(divide="ignore", invalid="ignore"):
-        result: FloatArray = np.log1p(np.maximum(power_sum_minus_one(t, alpha), -1.0)) / (alpha - 1.0)
+        result: FloatArray = np.log1p(np.maximum(s_minus_one, -1.0)) / (alpha - 1.0)
+    overflowed = _overflowed_power_sums(t, alpha, s_minus_one)
+    if overflowed.any():
+        result = np.atleast_1d(result)
+        result[overflowed] = _log_power_sum(t, alpha, overflowed) / (alpha - 1.0)
+        result = result.reshape(np.shape(s_minus_one))
     return np.maximum(result, 0.0)
 
 
@@ -384,9 +399,45 @@ def tsallis_rows(t: PairTerms, q: float) -> FloatArray:
 
     ``S − 1`` from :func:`power_sum_minus_one`; unitless. q > 0, q ≠ 1 (q = 1 is KL in nats).
     """
+    s_minus_one = power_sum_minus_one(t, q)
     with np.errstate(invalid="ignore"):
-        result: FloatArray = power_sum_minus_one(t, q) / (q - 1.0)
+        result: FloatArray = s_minus_one / (q - 1.0)
+    overflowed = _overflowed_power_sums(t, q, s_minus_one)
+    if overflowed.any():
+        # S past float64's range: S/(q − 1), the 1 long lost, from log S (inf where it is).
+        result = np.atleast_1d(result)
+        with np.errstate(over="ignore"):
+            result[overflowed] = np.exp(_log_power_sum(t, q, overflowed) - math.log(q - 1.0))
+        result = result.reshape(np.shape(s_minus_one))
     return np.maximum(result, 0.0)
+
+
+def _overflowed_power_sums(t: PairTerms, alpha: float, s_minus_one: FloatArray) -> NDArray[np.bool_]:
+    """Rows whose ``S = Σ p^α q^(1−α)`` overflowed (α > 1) though no ``q = 0 < p`` makes it infinite."""
+    rows = np.atleast_1d(~np.isfinite(s_minus_one))
+    if alpha <= 1.0 or not rows.any():
+        return np.zeros(rows.shape, dtype=bool)
+    infinite: NDArray[np.bool_] = np.atleast_1d(np.any((t.p > 0) & (t.q == 0), axis=-1))
+    return rows & ~infinite
+
+
+def _log_power_sum(t: PairTerms, alpha: float, rows: NDArray[np.bool_]) -> FloatArray:
+    """``log S = log Σ exp(log p + (1 − α) log(q/p))`` over ``p > 0`` on ``rows``, by log-sum-exp.
+
+    For the rows where ``S`` itself overflows (a large order α and some ``p/q`` above 1):
+    there ``S`` is far above 1, so taking its log loses nothing to cancellation.
+    """
+    p = np.atleast_2d(t.p)[rows]
+    log_q_over_p = -np.atleast_2d(t.log_ratio)[rows]
+    positive = p > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exponents = np.where(
+            positive, np.log(np.where(positive, p, 1.0)) + (1.0 - alpha) * log_q_over_p, -np.inf
+        )
+    top = np.max(exponents, axis=-1, keepdims=True)
+    with np.errstate(over="ignore"):
+        log_s: FloatArray = top[:, 0] + np.log(np.sum(np.exp(exponents - top), axis=-1))
+    return log_s
 
 
 def chi2_terms(t: PairTerms) -> FloatArray:
