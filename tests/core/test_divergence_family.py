@@ -146,7 +146,9 @@ def test_renyi_of_a_large_order_is_finite_and_exact(alpha: float) -> None:
             pm, qm = [Mpf(x) for x in pr], [Mpf(x) for x in qr]
             exact = mpmath.log(_power_sum(pm, qm, alpha)) / (Mpf(alpha) - 1)
             assert reference.relative_error(float(got[row]), exact) < 1e-13, (row, alpha)
-            assert got[row] <= float(mpmath.log(max(x / y for x, y in zip(pm, qm, strict=True)))) * (1 + 1e-15)
+            assert got[row] <= float(mpmath.log(max(x / y for x, y in zip(pm, qm, strict=True)))) * (
+                1 + 1e-15
+            )
 
 
 def test_tsallis_of_a_large_order_is_inf_only_past_float64() -> None:
@@ -168,4 +170,6 @@ def test_a_large_order_keeps_infinity_where_q_is_zero() -> None:
     got = renyi_rows(t, 1e300)
     assert got[0] == np.inf
     assert got[1] == pytest.approx(math.log(0.5 / 0.4), rel=1e-12)
-    assert renyi_rows(pair_terms(prepare(np.array([0.2, 0.8])), prepare(np.array([0.2, 0.8]))), 1e300)[0] == 0.0
+    assert (
+        renyi_rows(pair_terms(prepare(np.array([0.2, 0.8])), prepare(np.array([0.2, 0.8]))), 1e300)[0] == 0.0
+    )
