@@ -53,6 +53,26 @@ def test_binary_loss(env: CliEnv, tmp_path: Path) -> None:
     assert doc["loss"]["accuracy"] == pytest.approx(2 / 3)
 
 
+@pytest.mark.parametrize("writer", ["to_csv", "to_parquet", "to_json"])
+def test_binary_loss_of_a_boolean_target_column(env: CliEnv, tmp_path: Path, writer: str) -> None:
+    """A pandas bool column (True/False in CSV and Parquet, true/false in JSON Lines) is 1/0, as
+    scikit-learn's log_loss takes it; it was "target 'True' is not 0 or 1"."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.05, 0.95, 20)
+    y = rng.uniform(size=20) < p
+    frame = pd.DataFrame({"p": p, "y": y})
+    path = tmp_path / {"to_csv": "b.csv", "to_parquet": "b.parquet", "to_json": "b.jsonl"}[writer]
+    if writer == "to_json":
+        frame.to_json(path, orient="records", lines=True, double_precision=15)
+    else:
+        getattr(frame, writer)(path, index=False)
+    doc = env.json(["loss", str(path), "--target", "y"])
+    assert doc["loss"]["binary"] is True
+    assert doc["loss"]["log_loss"] == pytest.approx(sklearn_log_loss(y, p), rel=1e-13)
+
+
 def test_label_smoothing_and_ignore_label(env: CliEnv, tmp_path: Path) -> None:
     path = tmp_path / "p.csv"
     path.write_text("a,b,t\n0.2,0.8,1\n0.5,0.5,-100\n")

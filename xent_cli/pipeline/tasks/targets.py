@@ -14,8 +14,12 @@ if TYPE_CHECKING:
     pass
 
 
+# A boolean column as pandas, pyarrow, polars and JSON write it, as scikit-learn's log_loss takes it.
+_BOOLEAN = {"true": 1, "false": 0}
+
+
 class TargetMapper:
-    """Turns label text into class indices: an outcome name, or a 0-based index."""
+    """Label text to class indices: an outcome name, or a 0-based index (binary: 0/1 or True/False)."""
 
     def __init__(self, outcomes: list[str] | None, n_classes: int, binary: bool) -> None:
         self.index = {name: i for i, name in enumerate(outcomes or [])}
@@ -28,6 +32,8 @@ class TargetMapper:
         naming a line may read the file again)."""
         if not self.binary and text in self.index:
             return self.index[text]
+        if self.binary and text.lower() in _BOOLEAN:
+            return _BOOLEAN[text.lower()]
         try:
             number = float(text)
         except ValueError:
@@ -36,7 +42,10 @@ class TargetMapper:
             return int(number)
         where = where_of()
         if self.binary:
-            raise InputError(f"{where}: target {text!r} is not 0 or 1", hint="binary targets are 0 or 1")
+            raise InputError(
+                f"{where}: target {text!r} is not 0 or 1",
+                hint="binary targets are 0 or 1 (or True and False)",
+            )
         if number == number:  # a number, but out of range
             raise InputError(
                 f"{where}: target {text} is out of range",
