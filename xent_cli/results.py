@@ -397,6 +397,12 @@ class Result:
         return self.measures[0]
 
     @property
+    def by_measure(self) -> bool:
+        """Whether the output names each measure (JSON ``summary.NAME``, a column per measure):
+        a ``compare`` panel, whatever ``--measures`` picks, or any result of several measures."""
+        return self.command == "compare" or len(self.measures) > 1
+
+    @property
     def count(self) -> int:
         if self.remote is not None:
             return self.remote.count

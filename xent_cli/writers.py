@@ -99,7 +99,7 @@ def _summary(result: Result) -> dict[str, Any]:
             found["ci"] = list(intervals[key])
         return found
 
-    if len(result.measures) == 1:
+    if not result.by_measure:
         return fields(result.headline.key)
     return {m.key: fields(m.key) for m in result.measures}
 
@@ -267,7 +267,7 @@ def _row_chunks(
 
 
 def _value_keys(result: Result) -> list[str]:
-    return ["value"] if len(result.measures) == 1 else [m.key for m in result.measures]
+    return [m.key for m in result.measures] if result.by_measure else ["value"]
 
 
 def _json_values(texts: list[list[str]], odd: list[list[bool]]) -> list[list[str]]:
@@ -310,7 +310,7 @@ def _jsonl_chunks(result: Result, ensure_ascii: bool) -> Iterator[list[str]]:
 
 def column_name(result: Result, index: int) -> str:
     measure = result.measures[index]
-    if len(result.measures) == 1:
+    if not result.by_measure:
         return f"{result.command.replace('-', '_')}_{_unit_slug(result)}"
     return f"{measure.key}_{_unit_slug(result)}" if measure.in_unit else measure.key
 

@@ -137,6 +137,20 @@ def test_divergence_family_through_the_cli(env: CliEnv, tmp_path: Path) -> None:
         assert reference.relative_error(row["jeffreys"], jeffreys) < 1e-12
 
 
+def test_one_measure_keeps_the_panel_schema(env: CliEnv, tmp_path: Path) -> None:
+    """``compare --measures chi2`` names its measure like two measures do: it was a ``compare_nats``
+    column (χ² has no unit) and a flat JSON summary, so scripts reading ``.summary.chi2`` broke."""
+    np.save(tmp_path / "p.npy", np.array([[0.5, 0.5], [0.2, 0.8]]))
+    np.save(tmp_path / "q.npy", np.array([[0.9, 0.1], [0.2, 0.8]]))
+    args = ["compare", str(tmp_path / "p.npy"), str(tmp_path / "q.npy")]
+    result = env.run([*args, "--measures", "chi2", "--format", "tsv"])
+    assert result.stdout.splitlines()[0] == "row\tid\tchi2"
+    doc = env.json([*args, "--measures", "kl"])
+    assert list(doc["summary"]) == ["kl"]
+    assert list(doc["rows"][0]) == ["row", "id", "kl"]
+    assert doc["summary"]["kl"]["mean"] == pytest.approx((0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(5)) / 2)
+
+
 def test_renyi_of_a_huge_order_through_the_cli(env: CliEnv, tmp_path: Path) -> None:
     """renyi:1e300 was an internal error (exit 3) and renyi:500 gave inf; both are finite, near D_∞."""
     rng = np.random.default_rng(1)
