@@ -76,3 +76,14 @@ def test_a_failed_gate_quotes_the_bound_as_typed(env: CliEnv) -> None:
     assert below.stderr == (
         f"xent: gate failed: entropy max {expected!r} < 0.33000 (--fail-below entropy.max=0.33000)\n"
     )
+
+
+def test_a_gate_may_name_a_measure_by_its_short_name(env: CliEnv, tmp_path: Path) -> None:
+    """``--measures top1`` is accepted, so ``--fail-below top1=…`` is too: it gates top1_agreement."""
+    args = ["compare", "0.6,0.4", "0.3,0.7", "--value"]
+    failed = env.run([*args, "--fail-below", "top1=0.5"])
+    assert failed.exit_code == 1
+    assert failed.stderr == (
+        "xent: gate failed: top1_agreement mean 0.0 < 0.5 (--fail-below top1_agreement=0.5)\n"
+    )
+    assert env.run([*args, "--fail-above", "ce.max=10"]).exit_code == 0

@@ -16,6 +16,7 @@ from xent_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from xent_cli.io.sources import Source
+    from xent_cli.results import Gate
     from xent_cli.output import OutputSettings
     from xent_cli.output import Target as OutputTarget
     from xent_cli.pipeline.engine import Needs
@@ -26,6 +27,20 @@ def resolve_source(spec: str | None) -> Source:
     from xent_cli.io.sources import resolve
 
     return resolve(spec, stdin_is_terminal=env.current().stdin_isatty)
+
+
+def _unaliased(gate: Gate, statistics: list[str]) -> Gate:
+    """A gate on a measure's short name (``top1``, ``ce``, ``max_abs``, as ``--measures`` takes
+    them) names the measure's own statistic (``top1_agreement``)."""
+    from xent_cli.cli.measure_names import MEASURE_ALIASES
+
+    if gate.statistic is None or gate.statistic in statistics:
+        return gate
+    measure, dot, rest = gate.statistic.partition(".")
+    full = MEASURE_ALIASES.get(measure)
+    if full is None or full not in statistics:
+        return gate
+    return replace(gate, statistic=full + dot + rest)
 
 
 def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: ScaleParams | None = None) -> int:
@@ -39,7 +54,7 @@ def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: Scale
     environment = env.current()
     from xent_cli.intervals import interval_base, interval_statistics
 
-    checks = gates.gates
+    checks = [_unaliased(gate, plan.statistics) for gate in gates.gates]
     for gate in checks:
         if gate.statistic is None:
             continue
