@@ -16,11 +16,11 @@ from xent_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from xent_cli.io.sources import Source
-    from xent_cli.results import Gate
     from xent_cli.output import OutputSettings
     from xent_cli.output import Target as OutputTarget
     from xent_cli.pipeline.engine import Needs
     from xent_cli.pipeline.plan import Plan
+    from xent_cli.results import Gate
 
 
 def resolve_source(spec: str | None) -> Source:
