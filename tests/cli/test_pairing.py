@@ -162,3 +162,27 @@ def test_two_sources_with_equal_ids_pair_without_a_note(env: CliEnv, tmp_path: P
     result = env.run(["kl", str(tmp_path / "p.csv"), str(tmp_path / "q.csv"), "--value"])
     assert result.exit_code == 0, result.output
     assert "ids differ" not in result.stderr
+
+
+def test_class_index_names_out_of_order_beside_no_names_say_how_columns_pair(
+    env: CliEnv, tmp_path: Path
+) -> None:
+    """pandas ``DataFrame(P)[[2, 0, 1]].to_csv()`` beside a ``.npy`` Q: the columns pair by position
+    (Q has no names to match), and a note says so, since P's names say otherwise."""
+    from scipy.stats import entropy
+
+    rng = np.random.default_rng(3)
+    p, q = rng.dirichlet(np.ones(3), 4), rng.dirichlet(np.ones(3), 4)
+    pd.DataFrame(p)[[2, 0, 1]].to_csv(tmp_path / "p.csv", index=False)
+    np.save(tmp_path / "q.npy", q)
+    result = env.run(["kl", str(tmp_path / "p.csv"), str(tmp_path / "q.npy"), "--value"])
+    assert result.exit_code == 0
+    assert float(result.stdout) == pytest.approx(entropy(p[:, [2, 0, 1]], q, axis=1).mean(), rel=1e-14)
+    assert result.stderr.splitlines()[1] == (
+        f"xent: note: {tmp_path / 'p.csv'} names its outcomes 2, 0, 1 and {tmp_path / 'q.npy'} names none: "
+        "outcome columns paired by position (give both the same names to pair by name)"
+    )
+    pd.DataFrame(q).to_csv(tmp_path / "q.csv", index=False)  # named 0, 1, 2: paired by name, no note
+    by_name = env.run(["kl", str(tmp_path / "p.csv"), str(tmp_path / "q.csv"), "--value"])
+    assert float(by_name.stdout) == pytest.approx(entropy(p, q, axis=1).mean(), rel=1e-14)
+    assert "paired by position" not in by_name.stderr

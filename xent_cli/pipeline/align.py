@@ -237,7 +237,24 @@ def outcome_order(p: Table, q: Table) -> list[int] | None:
             )
         index = {name: i for i, name in enumerate(q.outcomes)}
         return [index[name] for name in p.outcomes]
+    named, other = (p, q) if q.outcomes is None else (q, p)
+    if named.outcomes is not None and other.outcomes is None and _indices_out_of_order(named.outcomes):
+        # pandas DataFrame(P)[[2, 0, 1]].to_csv(): the names say class 2 comes first, but the
+        # other side has no names to match them with, so the columns pair by position.
+        named.notes.append(
+            f"{named.label} names its outcomes {', '.join(named.outcomes[:10])} and {other.label} "
+            "names none: outcome columns paired by position (give both the same names to pair by name)"
+        )
     return None
+
+
+def _indices_out_of_order(names: list[str]) -> bool:
+    """Distinct class indices 0..K−1 as names, not in that order."""
+    return (
+        all(n.isdigit() for n in names)
+        and sorted(map(int, names)) == list(range(len(names)))
+        and [int(n) for n in names] != list(range(len(names)))
+    )
 
 
 def _names(names: list[str], limit: int = 5) -> str:
