@@ -237,3 +237,15 @@ def test_y_a_function_of_x_keeps_mi_within_h_y_and_ami_0_over_0_is_nan(
         )
         assert abs(info["ami"]) < 1e-13
         assert run.stderr == ""
+
+
+def test_nmi_gate_at_1_holds_for_identical_labelings(env: CliEnv, tmp_path: Path) -> None:
+    y = np.random.default_rng(5).integers(1, 4, 40)
+    path = tmp_path / "xy.csv"
+    path.write_text("x,y\n" + "".join(f"{v},{v}\n" for v in y))
+    result = env.run(["info", str(path), "--x", "x", "--y", "y", "--fail-below", "nmi=1", "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)["info"]
+    assert info["nmi"] == 1.0 == normalized_mutual_info_score(y, y)
+    assert info["ami"] == 1.0
+    assert info["mi"] == info["h_x"] == info["h_y"] and info["vi"] == 0
