@@ -312,3 +312,30 @@ def test_crosstab_row_labels_that_could_be_counts_ask_for_id(env: CliEnv, tmp_pa
     plain = env.run(["info", str(unordered), "--as", "weights", "--json"])
     assert plain.exit_code == 0 and plain.stderr == ""
     assert json.loads(plain.stdout)["joint"]["y"] == ["a", "b", "c"]
+
+
+# --- two integer label columns read as a joint table ----------------------------------------------
+
+
+def test_two_integer_label_columns_get_a_hint_naming_x_and_y(env: CliEnv, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 4, 500)
+    pred = (truth + rng.integers(0, 2, 500)) % 4
+    path = tmp_path / "s.csv"
+    path.write_text("truth,pred\n" + "".join(f"{a},{b}\n" for a, b in zip(truth, pred, strict=True)))
+    result = env.run(["info", str(path)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    total = int(truth.sum() + pred.sum())
+    assert result.stderr == (
+        f"xent: error: {path}: the table sums to {total}, not 1 (for samples, name the two label "
+        "columns: --x truth --y pred; for a table of counts, --as weights)\n"
+    )
+    followed = env.run(["info", str(path), "--x", "truth", "--y", "pred", "--value"])
+    assert float(followed.stdout) == pytest.approx(mutual_info_score(truth, pred), rel=1e-12)
+    # Without a header the columns are named by number.
+    bare = env.run(["info", "--no-header"], input="0,1\n1,1\n0,1\n1,0\n")
+    assert bare.stderr == (
+        "xent: error: <stdin>: the table sums to 5, not 1 (for samples, name the two label "
+        "columns: --x 1 --y 2; for a table of counts, --as weights)\n"
+    )
