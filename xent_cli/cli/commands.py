@@ -48,7 +48,7 @@ from xent_cli.cli.params import (
     TokenParams,
     command_options,
 )
-from xent_cli.cli.run import execute, resolve_source
+from xent_cli.cli.run import execute, refuse_ci_with_weights, resolve_source
 from xent_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -425,6 +425,9 @@ def calibration(
             "--strategy quantile needs every confidence in one process",
             hint="use --strategy uniform on Dask, or the local engine",
         )
+    if weights is not None and gates.ci is not None:
+        # The weights are read per row by the calibration task, not as a weighted plan: refused here.
+        refuse_ci_with_weights()
     kind = numbers.dense_kind("calibration")
     spec = InputSpec(resolve_source(pred), inputs.read_options(kind=kind, role="predictions"), kind)
     settings = CalibrationSettings(
