@@ -381,6 +381,7 @@ def _list_outcomes(frame: _Frame, columns: ColumnKinds, choice: _Choice, role: s
             role,
             frame.notes,
             explicit=chosen is not None,
+            no_id=choice.no_id,
         )
     if nested and chosen is None and role not in ("labels", "samples"):
         c = nested[0]
@@ -664,6 +665,7 @@ def _list_layout(
     notes: list[str],
     *,
     explicit: bool,
+    no_id: bool = False,
 ) -> Layout:
     """One column of lists of numbers is the outcomes: each row's list is its distribution.
 
@@ -682,7 +684,7 @@ def _list_layout(
     taken = {outcome} | {c for c in range(width) if columns.listed(c) or columns.nested(c)}
     if label_col is not None:
         taken.add(label_col)
-    if id_col is None:
+    if id_col is None and not no_id:
         id_col, id_note = _infer_id(sample, names, columns, values, cells, taken, role, label)
         if id_note:
             notes.append(id_note)
