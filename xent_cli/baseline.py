@@ -52,6 +52,9 @@ class Baseline:
         summary = document.get("summary")
         if not isinstance(summary, dict):
             raise KeyError(name)
+        if name in summary and not isinstance(summary[name], dict):
+            # A summary of plain numbers (calibration's ece, brier, accuracy, …), not of measures.
+            return _number(summary[name])
         fields: Any = summary
         if len(measure_keys) != 1 or "mean" not in summary:
             fields = summary.get(key)

@@ -91,7 +91,12 @@ def attach(result: Result, settings: IntervalSettings, gated: Sequence[str] = ()
     }
     # The means' intervals are in summary[…].ci, but calibration's summary is of the whole input.
     in_summary = keys if result.calibration is None else []
-    others = {name: list(bounds) for name, bounds in result.intervals.items() if name not in in_summary}
+    # Under the summary's names (calibration's mean of ``correct`` is its ``accuracy``).
+    summary_name = {key: alias for alias, key in _MEAN_ALIASES.get(result.command, {}).items()}
+    others: dict[str, list[float]] = {}
+    for name, bounds in result.intervals.items():
+        if name not in in_summary:
+            others.setdefault(summary_name.get(name, name) if name in keys else name, list(bounds))
     if others:
         result.bootstrap["intervals"] = others
 

@@ -618,14 +618,8 @@ def reliability_lines(summary: CalibrationSummary, width: int) -> list[str]:
     return lines
 
 
-def write_calibration(summary: CalibrationSummary, console: Console) -> None:
-    """The reliability diagram, then every statistic (``--classwise``: each class's ECE)."""
-    from rich.text import Text
-
-    bins = f"{summary.n_bins} {summary.strategy} bins" + (", weighted" if summary.weighted else "")
-    console.print(Text(f"Reliability diagram ({bins})", style="bold"))
-    for text in reliability_lines(summary, console.width):
-        console.print(Text(text), no_wrap=True, overflow="ignore")
+def calibration_fields(summary: CalibrationSummary) -> list[tuple[str, str]]:
+    """Calibration's statistics as (label, shown value), the headline ECE first."""
     brier = "Brier" + (" (binary)" if summary.binary else "")
     fields = [
         ("ECE", table_number(summary.ece)),
@@ -638,7 +632,18 @@ def write_calibration(summary: CalibrationSummary, console: Console) -> None:
     ]
     if summary.classwise_ece is not None:
         fields.append(("classwise ECE", table_number(summary.classwise_ece)))
-    print_records(console, [("Summary", fields)])
+    return fields
+
+
+def write_calibration(summary: CalibrationSummary, console: Console) -> None:
+    """The reliability diagram, then every statistic (``--classwise``: each class's ECE)."""
+    from rich.text import Text
+
+    bins = f"{summary.n_bins} {summary.strategy} bins" + (", weighted" if summary.weighted else "")
+    console.print(Text(f"Reliability diagram ({bins})", style="bold"))
+    for text in reliability_lines(summary, console.width):
+        console.print(Text(text), no_wrap=True, overflow="ignore")
+    print_records(console, [("Summary", calibration_fields(summary))])
     if summary.classwise is not None:
         shown = list(summary.classwise.items())[:CLASSWISE_SHOWN]
         print_records(console, [("One-vs-rest ECE per class", [(k, table_number(v)) for k, v in shown])])

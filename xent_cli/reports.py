@@ -25,7 +25,7 @@ from pathlib import Path
 from xent_cli import messages
 from xent_cli.errors import ExitStatus, OutputError, option
 from xent_cli.gates import failure_line, percent
-from xent_cli.render import SHOWN_STATISTICS, table_number
+from xent_cli.render import SHOWN_STATISTICS, calibration_fields, table_number
 from xent_cli.results import Comparison, GateCheck, GateReport, Result
 
 # --- the line under a table ----------------------------------------------------------------------
@@ -116,6 +116,12 @@ def markdown(result: Result, report: GateReport, intervals: Intervals | None = N
     sources = ", ".join(f"{name.upper()} {_code(path)}" for name, path in result.sources.items())
     if sources:
         lines += [f"Sources: {sources}", ""]
+    if result.calibration is not None:
+        # The statistics of the whole input (the headline ECE first), before the per-row measures.
+        lines += [
+            *_table(["statistic", "value"], [list(f) for f in calibration_fields(result.calibration)], {1}),
+            "",
+        ]
     lines += _statistics(result, intervals)
     others = _other_intervals(result, intervals)
     if others:

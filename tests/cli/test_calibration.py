@@ -3,6 +3,7 @@ statistic against scikit-learn, bins, classwise ECE, gates, the diagram at 60/80
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -274,3 +275,41 @@ def test_bins_are_sklearns_on_rows_summing_to_1_within_rounding(
     weights = counts[counts > 0] / len(y_test)
     rmsce = np.sqrt(np.sum(weights * (prob_true - prob_pred) ** 2))
     assert doc["summary"]["rmsce"] == pytest.approx(rmsce, rel=1e-13)
+
+
+def test_a_calibration_baseline_gates_each_statistic(env: CliEnv, tmp_path: Path) -> None:
+    """The summary of calibration holds plain numbers (not {mean: …}): a baseline reads them."""
+    old, new = tmp_path / "old.csv", tmp_path / "new.csv"
+    old.write_text("a,b,label\n.9,.1,a\n.3,.7,b\n.6,.4,b\n.2,.8,a\n")
+    new.write_text("a,b,label\n.1,.9,a\n.3,.7,b\n.6,.4,b\n.2,.8,a\n")  # row 1 now wrong, confidently
+    baseline = tmp_path / "cb.json"
+    assert (
+        env.run(["calibration", str(old), "--target", "label", "--json", "-o", str(baseline)]).exit_code == 0
+    )
+    y = np.array([0, 1, 1, 0])
+    before = _reference(np.array([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4], [0.2, 0.8]]), y, 15)
+    after = _reference(np.array([[0.1, 0.9], [0.3, 0.7], [0.6, 0.4], [0.2, 0.8]]), y, 15)
+    assert before["ece"] == pytest.approx(0.45) and after["ece"] == pytest.approx(0.65)
+    same = env.run(["calibration", str(old), "--target", "label", "--baseline", str(baseline), "--value"])
+    assert (same.exit_code, same.stderr) == (0, "")
+    assert float(same.stdout) == pytest.approx(before["ece"], rel=1e-12)
+    args = ["calibration", str(new), "--target", "label", "--baseline", str(baseline), "--json"]
+    holds = env.run([*args, "--fail-increase", "ece=0.25", "--fail-decrease", "accuracy=0.3"])
+    assert holds.exit_code == 0, holds.output
+    doc = json.loads(holds.stdout)
+    assert doc["baseline"]["value"] == pytest.approx(before["ece"], rel=1e-12)
+    assert doc["baseline"]["current"] == pytest.approx(after["ece"], rel=1e-12)
+    fails = env.run([*args, "--fail-increase", "ece=0.01"])
+    assert fails.exit_code == 1
+    assert fails.stderr == (
+        f"xent: gate failed: ece mean rose from 0.45 ({baseline}) to 0.65 (+0.2, +44.4%), "
+        "more than 0.01 (--fail-increase ece=0.01)\n"
+    )
+    brier_before = brier_score_loss(y, [0.1, 0.7, 0.4, 0.8])
+    brier_after = brier_score_loss(y, [0.9, 0.7, 0.4, 0.8])
+    brier = env.run([*args, "--fail-increase", "brier=0.1"])
+    assert brier.exit_code == 1
+    assert brier.stderr.startswith(
+        f"xent: gate failed: brier mean rose from {brier_before:.6g} ({baseline}) to {brier_after:.6g}"
+    )
+    assert env.run([*args, "--fail-increase", "brier=1"]).exit_code == 0

@@ -360,3 +360,26 @@ def test_rows_that_cannot_pair_by_id(
     assert run.exit_code == 2
     assert run.stdout == ""
     assert run.stderr == f"xent: error: --baseline {baseline}: {message}\n"
+
+
+@pytest.mark.parametrize("command", ["calibration", "loss"])
+def test_calibration_refuses_weights_with_an_interval_as_loss_does(
+    env: CliEnv, examples: Path, command: str
+) -> None:
+    weights = ",".join(["1"] * 11 + ["3"])
+    args = [command, str(examples / "model_a.csv"), "--target", str(examples / "labels.csv")]
+    run = env.run([*args, "--weights", weights, "--ci", "0.95"])
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == (
+        "xent: error: --ci resamples the rows unweighted; it cannot be combined with --weights "
+        "(leave out --ci, or --weights)\n"
+    )
+
+
+def test_calibration_intervals_are_named_as_its_summary(env: CliEnv, examples: Path) -> None:
+    pred, target = examples / "model_a.csv", examples / "labels.csv"
+    doc = env.json(["calibration", str(pred), "--target", str(target), "--ci", "0.9"])
+    intervals = doc["bootstrap"]["intervals"]
+    assert sorted(intervals) == ["accuracy", "brier", "confidence"]
+    assert set(intervals) <= set(doc["summary"])
+    assert intervals["accuracy"][0] <= doc["summary"]["accuracy"] <= intervals["accuracy"][1]

@@ -221,3 +221,30 @@ def test_markdown_cells_escape_pipes(env: CliEnv, tmp_path: Path) -> None:
     path.write_text("a,b\n0.5,0.5\n0.9,0.1\n")
     text = env.run(["entropy", str(path), "--fail-above", "1", "-f", "markdown"]).stdout
     assert f"Sources: P `{tmp_path}/a|b.csv`" in text  # outside a table a pipe is text
+
+
+def test_calibration_markdown_and_step_summary_lead_with_ece(env: CliEnv, tmp_path: Path) -> None:
+    from sklearn.metrics import brier_score_loss
+
+    pred = tmp_path / "c.csv"
+    pred.write_text("a,b,label\n.9,.1,a\n.3,.7,b\n.6,.4,b\n.2,.8,a\n")
+    # Top-label confidences .9 .7 .6 .8, correct 1 1 0 0, one row per bin: ECE = mean |gap|.
+    gaps = [0.1, 0.3, 0.6, 0.8]
+    ece, mce, rmsce = sum(gaps) / 4, max(gaps), math.sqrt(sum(g * g for g in gaps) / 4)
+    brier = brier_score_loss([0, 1, 1, 0], [0.1, 0.7, 0.4, 0.8])
+    run = env.run(["calibration", str(pred), "--target", "label", "--format", "markdown"])
+    assert run.exit_code == 0, run.output
+    statistics = _tables(run.stdout)[0]
+    assert statistics[0] == ["statistic", "value"]
+    assert [row[0] for row in statistics[1:]] == [
+        "ECE", "MCE", "RMSCE", "Brier", "accuracy", "confidence", "rows",
+    ]  # fmt: skip
+    values = [float(row[1]) for row in statistics[1:]]
+    assert values == pytest.approx([ece, mce, rmsce, brier, 0.5, 0.75, 4], rel=1e-5)
+    summary = tmp_path / "summary.md"
+    plain = env.run(["calibration", str(pred), "--target", "label", "--value"])
+    with_summary = env.run(
+        ["calibration", str(pred), "--target", "label", "--value"], GITHUB_STEP_SUMMARY=str(summary)
+    )
+    assert with_summary.stdout == plain.stdout and with_summary.exit_code == 0
+    assert summary.read_text() == run.stdout + "\n"

@@ -237,3 +237,105 @@ def test_y_a_function_of_x_keeps_mi_within_h_y_and_ami_0_over_0_is_nan(
         )
         assert abs(info["ami"]) < 1e-13
         assert run.stderr == ""
+
+
+def test_nmi_gate_at_1_holds_for_identical_labelings(env: CliEnv, tmp_path: Path) -> None:
+    y = np.random.default_rng(5).integers(1, 4, 40)
+    path = tmp_path / "xy.csv"
+    path.write_text("x,y\n" + "".join(f"{v},{v}\n" for v in y))
+    result = env.run(["info", str(path), "--x", "x", "--y", "y", "--fail-below", "nmi=1", "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)["info"]
+    assert info["nmi"] == 1.0 == normalized_mutual_info_score(y, y)
+    assert info["ami"] == 1.0
+    assert info["mi"] == info["h_x"] == info["h_y"] and info["vi"] == 0
+
+
+# --- the row labels of a crosstab of counts ----------------------------------------------------
+
+
+def _crosstab_of_counts(tmp_path: Path) -> tuple[Path, float]:
+    """pd.crosstab(truth, pred).to_csv(): header ``truth,p,q,r,s``, row labels 0..3, counts."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 4, 500)
+    b = np.array(list("pqrs"))[(a + rng.integers(0, 2, 500)) % 4]
+    path = tmp_path / "ct.csv"
+    pd.crosstab(pd.Series(a, name="truth"), pd.Series(b, name="pred")).to_csv(path)
+    return path, float(mutual_info_score(a, b))
+
+
+def test_crosstab_row_labels_are_the_id_with_a_note(env: CliEnv, tmp_path: Path) -> None:
+    path, expected = _crosstab_of_counts(tmp_path)
+    assert path.read_text().splitlines()[:2] == ["truth,p,q,r,s", "0,54,61,0,0"]
+    result = env.run(["info", str(path), "--as", "weights", "--value"])
+    assert result.exit_code == 0, result.output
+    assert float(result.stdout) == pytest.approx(expected, rel=1e-12)
+    assert result.stderr == (
+        f"xent: note: {path}: column 'truth' taken as the row labels "
+        "(a label name over distinct values, as in a crosstab); --id to choose another\n"
+    )
+    # The same table under a name that is no label name: its values count up from 0.
+    renamed = tmp_path / "grp.csv"
+    renamed.write_text(path.read_text().replace("truth,", "grp,", 1))
+    result = env.run(["info", str(renamed), "--as", "weights", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["info"]["mi"] == pytest.approx(expected, rel=1e-12)
+    assert doc["joint"]["x"] == ["0", "1", "2", "3"] and doc["joint"]["y"] == ["p", "q", "r", "s"]
+    assert "(distinct values 0, 1, … as pandas writes a crosstab's index)" in result.stderr
+
+
+def test_crosstab_row_labels_that_could_be_counts_ask_for_id(env: CliEnv, tmp_path: Path) -> None:
+    path = tmp_path / "ct.csv"
+    path.write_text("grp,p,q\n3,54,61\n5,0,51\n8,12,0\n")
+    result = env.run(["info", str(path), "--as", "weights", "--value"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"xent: error: {path}: column 'grp' may be the row labels (distinct values in ascending "
+        "order, as pandas writes a crosstab's index) or a column of counts "
+        "(say which: --id grp for row labels, or --id '' to read it as counts)\n"
+    )
+    as_id = env.run(["info", str(path), "--as", "weights", "--id", "grp", "--value"])
+    x = [3] * 115 + [5] * 51 + [8] * 12
+    y = ["p"] * 54 + ["q"] * 61 + ["q"] * 51 + ["p"] * 12
+    assert float(as_id.stdout) == pytest.approx(mutual_info_score(x, y), rel=1e-12)
+    as_counts = env.run(["info", str(path), "--as", "weights", "--id", "", "--value"])
+    assert as_counts.exit_code == 0, as_counts.output
+    counts = np.array([[3, 54, 61], [5, 0, 51], [8, 12, 0]], dtype=float)
+    mi = mutual_info_score(None, None, contingency=counts)
+    assert float(as_counts.stdout) == pytest.approx(mi, rel=1e-12)
+    # Distinct counts in no order are counts, as before: no note, no error.
+    unordered = tmp_path / "unordered.csv"
+    unordered.write_text("a,b,c\n30,10,5\n10,30,5\n")
+    plain = env.run(["info", str(unordered), "--as", "weights", "--json"])
+    assert plain.exit_code == 0 and plain.stderr == ""
+    assert json.loads(plain.stdout)["joint"]["y"] == ["a", "b", "c"]
+
+
+# --- two integer label columns read as a joint table ----------------------------------------------
+
+
+def test_two_integer_label_columns_get_a_hint_naming_x_and_y(env: CliEnv, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 4, 500)
+    pred = (truth + rng.integers(0, 2, 500)) % 4
+    path = tmp_path / "s.csv"
+    path.write_text("truth,pred\n" + "".join(f"{a},{b}\n" for a, b in zip(truth, pred, strict=True)))
+    result = env.run(["info", str(path)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    total = int(truth.sum() + pred.sum())
+    assert result.stderr == (
+        f"xent: error: {path}: the table sums to {total}, not 1 (for samples, name the two label "
+        "columns: --x truth --y pred; for a table of counts, --as weights)\n"
+    )
+    followed = env.run(["info", str(path), "--x", "truth", "--y", "pred", "--value"])
+    assert float(followed.stdout) == pytest.approx(mutual_info_score(truth, pred), rel=1e-12)
+    # Without a header the columns are named by number.
+    bare = env.run(["info", "--no-header"], input="0,1\n1,1\n0,1\n1,0\n")
+    assert bare.stderr == (
+        "xent: error: <stdin>: the table sums to 5, not 1 (for samples, name the two label "
+        "columns: --x 1 --y 2; for a table of counts, --as weights)\n"
+    )

@@ -140,3 +140,21 @@ def test_explain_of_a_batch_counts_the_rows_that_are_infinite(env: CliEnv, tmp_p
     explain = env.json(["kl", str(p), str(q), "--explain"])["explain"]
     assert {o["outcome"]: o["infinite_rows"] for o in explain["outcomes"]} == {"a": 1, "b": 1}
     assert explain["infinite_outcomes"] == 2
+
+
+def test_id_empty_says_there_is_no_id_column(env: CliEnv, tmp_path: Path) -> None:
+    from scipy.stats import entropy
+
+    path = tmp_path / "w.csv"
+    path.write_text("id,a,b\n0,1,3\n1,2,2\n")
+    inferred = env.run(["entropy", str(path), "--as", "weights", "--json"])
+    assert inferred.stderr == (
+        f"xent: note: {path}: column 'id' taken as the row id (by its name); --id to choose another\n"
+    )
+    none = env.run(["entropy", str(path), "--as", "weights", "--id", "", "--json"])
+    assert (none.exit_code, none.stderr) == (0, "")
+    values = [row["value"] for row in json.loads(none.stdout)["rows"]]
+    assert values == pytest.approx([entropy([0, 1, 3]), entropy([1, 2, 2])], rel=1e-15)
+    # Two sources: --id '' joins by nothing, the rows pair by position.
+    kl = env.run(["kl", str(path), str(path), "--as", "weights", "--id", "", "--value"])
+    assert (kl.exit_code, kl.stdout, kl.stderr) == (0, "0.0\n", "")

@@ -345,3 +345,31 @@ def test_measures_stay_within_their_bounds_when_y_is_a_function_of_x() -> None:
         assert 0 <= info.h_x_given_y <= info.h_x and 0 <= info.h_y_given_x <= info.h_y
     assert math.isnan(ami(x, y, average="min"))  # 0/0: E[I] = min(H(X), H(Y)) = H(Y)
     assert ami(x, y, average="max") == pytest.approx(0.0, abs=1e-13)
+
+
+def test_labelings_that_determine_each_other_have_nmi_and_ami_exactly_1() -> None:
+    """H(X|Y) = 0 exactly makes I = H(X) exactly (not an ulp below): NMI = AMI = 1, as scikit-learn."""
+    from sklearn.metrics import adjusted_mutual_info_score
+
+    from xent_cli.core.information import ami, information, information_from_counts, joint_distribution, nmi
+
+    y = np.random.default_rng(5).integers(1, 4, 40)
+    relabeled = np.array(["c", "a", "b", "d"])[y]  # a bijection of y's values
+    for other in (y, relabeled):
+        assert normalized_mutual_info_score(y, other) == 1.0 == adjusted_mutual_info_score(y, other)
+        for average in ("arithmetic", "geometric", "min", "max"):
+            assert nmi(y, other, average=average) == 1.0
+            assert ami(y, other, average=average) == 1.0
+    _, x_codes = np.unique(y, return_inverse=True)
+    counts = np.bincount(x_codes).astype(float)
+    for info in (
+        information_from_counts(x_codes, x_codes, counts[x_codes]),
+        information(joint_distribution(np.diag(counts), "weights")),
+    ):
+        assert info.mi == info.h_x == info.h_y and info.nmi == 1.0 and info.vi == 0.0
+    # Only X a function of Y (H(X|Y) = 0): I = H(X) exactly, H(Y) larger.
+    x = np.arange(15) % 3
+    y15 = np.arange(15)
+    info = information_from_counts(x, y15, np.ones(15))
+    assert info.h_x_given_y == 0.0 and info.mi == info.h_x < info.h_y
+    assert nmi(x, y15) == pytest.approx(normalized_mutual_info_score(x, y15), rel=1e-15)

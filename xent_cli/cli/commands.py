@@ -48,7 +48,7 @@ from xent_cli.cli.params import (
     TokenParams,
     command_options,
 )
-from xent_cli.cli.run import execute, resolve_source
+from xent_cli.cli.run import execute, refuse_ci_with_weights, resolve_source
 from xent_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -251,7 +251,7 @@ def _pair_command(name: str, *, smoothing: bool = True, tokens: bool = False) ->
             unit=numbers.unit,
             tolerance=numbers.tolerance,
             smoothing=smoothing.smooth,
-            join_ids=inputs.id_column is not None and q_spec is not None,
+            join_ids=inputs.joins_by_id and q_spec is not None,
             explain=explain.explain,
             q_kind=_dense(q_kind),
             panel=name == "compare",
@@ -329,7 +329,7 @@ def loss(
             "--target": bool(target),
             "--label-smoothing": bool(label_smoothing),
             "--ignore-label": ignore_label is not None,
-            "--id": inputs.id_column is not None,
+            "--id": inputs.joins_by_id,
             "--pair": pair is not None,
             "--clip": clip is not None,
             "--smooth": smooth is not None,
@@ -344,7 +344,7 @@ def loss(
         tolerance=numbers.tolerance,
         label_smoothing=label_smoothing,
         ignore_label=ignore_label,
-        join_ids=inputs.id_column is not None,
+        join_ids=inputs.joins_by_id,
         pair_position=pair == "position",
         clip=clip,
         smooth=smooth or 0.0,
@@ -425,6 +425,9 @@ def calibration(
             "--strategy quantile needs every confidence in one process",
             hint="use --strategy uniform on Dask, or the local engine",
         )
+    if weights is not None and gates.ci is not None:
+        # The weights are read per row by the calibration task, not as a weighted plan: refused here.
+        refuse_ci_with_weights()
     kind = numbers.dense_kind("calibration")
     spec = InputSpec(resolve_source(pred), inputs.read_options(kind=kind, role="predictions"), kind)
     settings = CalibrationSettings(
@@ -433,7 +436,7 @@ def calibration(
         bins=bins,
         strategy=strategy,
         classwise=classwise,
-        join_ids=inputs.id_column is not None,
+        join_ids=inputs.joins_by_id,
         weights=weights,
     )
     return execute(calibration_plan(spec, settings), output=output, gates=gates, scale=scale)

@@ -143,7 +143,8 @@ class InputParams:
         str | None,
         typer.Option(
             "--id",
-            help="The row-id column. With two sources, rows are joined by it (this holds Q in memory).",
+            help="The row-id column. With two sources, rows are joined by it (this holds Q in memory). "
+            "--id '' says there is none (no column is taken as the id).",
             metavar="COL",
             rich_help_panel=INPUT,
             show_default=False,
@@ -155,6 +156,11 @@ class InputParams:
             "--decimal", help="Decimal separator in CSV: . or ,", metavar="MARK", rich_help_panel=INPUT
         ),
     ] = "."
+
+    @property
+    def joins_by_id(self) -> bool:
+        """``--id COL`` names a column (``--id ''`` says there is none: rows pair by position)."""
+        return self.id_column is not None and bool(self.id_column.strip())
 
     def read_options(self, *, kind: DenseKind, role: Role = "distributions") -> ReadOptions:
         """The reader's options for one source: how to read it, what its numbers are, what it is for."""

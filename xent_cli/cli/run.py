@@ -23,6 +23,14 @@ if TYPE_CHECKING:
     from xent_cli.results import Gate
 
 
+def refuse_ci_with_weights() -> None:
+    """``--ci`` with ``--weights``: the bootstrap resamples rows unweighted; no weighted mean gets one."""
+    raise UsageError(
+        "--ci resamples the rows unweighted; it cannot be combined with --weights",
+        hint="leave out --ci, or --weights",
+    )
+
+
 def resolve_source(spec: str | None) -> Source:
     from xent_cli.io.sources import resolve
 
@@ -90,10 +98,7 @@ def execute(plan: Plan, *, output: OutputParams, gates: GateParams, scale: Scale
         if plan.spec.command == "info":
             raise UsageError("--ci resamples per-row values; info computes one table", hint="leave out --ci")
         if plan.spec.weighted:
-            raise UsageError(
-                "--ci resamples the rows unweighted; it cannot be combined with --weights",
-                hint="leave out --ci, or --weights",
-            )
+            refuse_ci_with_weights()
         intervals = IntervalSettings(gates.ci, gates.bootstrap, gates.seed)
     for gate in checks:
         if gate.statistic is not None and gate.statistic.endswith((".ci_low", ".ci_high")):

@@ -62,6 +62,18 @@ class Information:
         object.__setattr__(self, "h_x_given_y", _within(self.h_x_given_y, self.h_x))
         object.__setattr__(self, "h_y_given_x", _within(self.h_y_given_x, self.h_y))
         object.__setattr__(self, "mi", _within(self.mi, min(self.h_x, self.h_y)))
+        # I = H(X) - H(X|Y): when H(X|Y) is exactly 0 (X a function of Y: one non-zero cell in
+        # each column of the table), I is H(X) itself, not a separately rounded sum an ulp
+        # below it; likewise for H(Y|X). Two labelings that determine each other (identical,
+        # or relabeled) then have I = H(X) = H(Y) exactly, so NMI and AMI are exactly 1.
+        if self.h_x_given_y == 0 and self.h_y_given_x == 0:
+            # Both hold: H(X) = H(Y) = I, equal up to the order their terms were summed in.
+            object.__setattr__(self, "h_y", self.h_x)
+            object.__setattr__(self, "mi", self.h_x)
+        elif self.h_x_given_y == 0:
+            object.__setattr__(self, "mi", self.h_x)
+        elif self.h_y_given_x == 0:
+            object.__setattr__(self, "mi", self.h_y)
 
     @property
     def vi(self) -> float:

@@ -21,7 +21,11 @@ The rule (the README's "Layout: how xent reads a table" says the same for users)
    metadata, JSON ``split``/``index``/``table`` orients); else the pandas index written
    by ``to_csv`` (a first column with no header name: empty, R's ``""``, ``Unnamed: 0``);
    else a first column named while every other header cell is an integer (a crosstab
-   or pivot: ``y_true,0,1,2``), when its values are distinct; else a column named like
+   or pivot: ``y_true,0,1,2``), when its values are distinct; for ``role="joint"`` on
+   integers only, else a first column of distinct values named like labels or counting up
+   from 0 or 1 (a crosstab's index: ``truth,p,q``), and an error naming ``--id`` when
+   distinct ascending values could be either row labels or counts (``--id ''``: no id
+   column at all); else a column named like
    an id (``id``, ``index``, ``key``, ``row``, ``*_id``, …) holding integers or text; else
    the first text column not named like labels; else a first column of integers that
    count up by one (a row number) beside decimal columns.
@@ -183,6 +187,8 @@ class _Choice:
     label_col: int | None
     id_col: int | None
     chosen: list[int] | None
+    # ``--id ''``: the table has no id column (none is inferred).
+    no_id: bool = False
 
 
 @dataclass
@@ -210,7 +216,7 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
     if listed is not None:
         return listed
     id_col = choice.id_col
-    if id_col is None and frame.width > 1:  # 2. the id
+    if id_col is None and frame.width > 1 and not choice.no_id:  # 2. the id
         id_col, id_note = _infer_id(
             sample, frame.names, columns, frame.values, frame.cells, taken, role, frame.label
         )
@@ -299,7 +305,8 @@ def _explicit_choice(frame: _Frame, options: ReadOptions) -> _Choice:
         elif options.role == "labels" and target.isdigit() and 1 <= int(target) <= width:
             label_col = int(target) - 1
     id_col: int | None = None
-    if options.id_column is not None:
+    no_id = options.id_column is not None and not options.id_column.strip()
+    if options.id_column is not None and not no_id:
         id_col = _find(options.id_column, names, width, label, "--id")
     chosen: list[int] | None = None
     if options.columns:
@@ -315,7 +322,7 @@ def _explicit_choice(frame: _Frame, options: ReadOptions) -> _Choice:
         clash = reserved.intersection(chosen)
         if clash:
             raise UsageError(f"{label}: column {min(clash) + 1} is both an outcome and the id or target")
-    return _Choice(label_col, id_col, chosen)
+    return _Choice(label_col, id_col, chosen, no_id)
 
 
 def _taken(frame: _Frame, columns: ColumnKinds, choice: _Choice) -> set[int]:
@@ -374,6 +381,7 @@ def _list_outcomes(frame: _Frame, columns: ColumnKinds, choice: _Choice, role: s
             role,
             frame.notes,
             explicit=chosen is not None,
+            no_id=choice.no_id,
         )
     if nested and chosen is None and role not in ("labels", "samples"):
         c = nested[0]
@@ -458,7 +466,7 @@ def _infer_outcomes(
     outcomes = _without_label_columns(frame, numeric, strong, weak, decimals, kind, role)
     kept = set(outcomes)
     removed = [c for c in numeric if c not in kept]
-    if role == "joint" and removed and id_col is None and removed[0] == 0:
+    if role == "joint" and removed and id_col is None and removed[0] == 0 and not choice.no_id:
         # The first column of a joint table, left out as labels: the row labels.
         id_col = 0
         removed = removed[1:]
@@ -657,6 +665,7 @@ def _list_layout(
     notes: list[str],
     *,
     explicit: bool,
+    no_id: bool = False,
 ) -> Layout:
     """One column of lists of numbers is the outcomes: each row's list is its distribution.
 
@@ -675,7 +684,7 @@ def _list_layout(
     taken = {outcome} | {c for c in range(width) if columns.listed(c) or columns.nested(c)}
     if label_col is not None:
         taken.add(label_col)
-    if id_col is None:
+    if id_col is None and not no_id:
         id_col, id_note = _infer_id(sample, names, columns, values, cells, taken, role, label)
         if id_note:
             notes.append(id_note)

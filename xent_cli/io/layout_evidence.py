@@ -133,6 +133,10 @@ def _infer_id(
                 f"column {named(0)!r} taken as the row labels "
                 "(the other header cells are integers, as in a crosstab)",
             )
+        if role == "joint" and others is None and width > 2:
+            row_labels = _crosstab_row_labels(sample, names, columns, values, cells, taken, label)
+            if row_labels is not None:
+                return 0, note(0, f"column {named(0)!r} taken as the row labels ({row_labels})")
         for c in range(width):
             if c not in taken and is_id_name(names[c]) and not columns.decimal(c):
                 return c, note(c, f"column {named(c)!r} taken as the row id (by its name)")
@@ -147,6 +151,53 @@ def _infer_id(
                 0, f"column {named(0)!r} taken as the row id (it counts rows: {start}, {start + 1}, …)"
             )
     return None, None
+
+
+def _crosstab_row_labels(
+    sample: Sample,
+    names: list[str],
+    columns: ColumnKinds,
+    values: NDArray[Any],
+    cells: Sequence[Sequence[str]] | None,
+    taken: set[int],
+    label: str,
+) -> str | None:
+    """Why the first column of a joint table of counts is its row labels, or None when it is a count.
+
+    pandas writes a crosstab's (or pivot's, or ``groupby().size().unstack()``'s) index as the
+    first column, named after the row variable, its values distinct and in ascending order.
+    Its cells are integers like the counts beside it, so the evidence is the column itself:
+    distinct values under a label-like name (``truth``, ``y_true``, …), or values counting
+    up by one from 0 or 1, are row labels; distinct values in ascending order otherwise could
+    be either, and reading them wrongly changes the number silently: exit 2, asking which.
+    """
+    import numpy as np
+
+    rest = [c for c in range(1, len(names)) if c not in taken]
+    if (
+        0 in taken
+        or not columns.integer(0)
+        or not rest
+        or not all(columns.integer(c) for c in rest)
+        or integers_of(names[:1]) is not None
+        or values.shape[0] < 2
+        or not _distinct(sample, values, 0, cells)
+    ):
+        return None
+    column = values[:, 0]
+    first = int(column[0])
+    if is_label_name(names[0]):
+        return "a label name over distinct values, as in a crosstab"
+    if not bool(np.all(np.diff(column) > 0)):
+        return None  # distinct counts in no order: a column of counts
+    if _index_like(column) and first in (0, 1):
+        return f"distinct values {first}, {first + 1}, … as pandas writes a crosstab's index"
+    raise InputError(
+        f"{label}: column {names[0]!r} may be the row labels (distinct values in ascending order, "
+        "as pandas writes a crosstab's index) or a column of counts",
+        hint=f"say which: {option('id_column')} {names[0]} for row labels, "
+        f"or {option('id_column')} '' to read it as counts",
+    )
 
 
 # --- the tests on sampled columns the rules ask --------------------------------------------

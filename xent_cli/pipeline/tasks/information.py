@@ -184,7 +184,7 @@ def info_table_task(
                 f"{'probability' if spec.kind == 'probs' else 'count'}",
                 hint="cells of a joint table are probabilities or counts, >= 0",
             ) from None
-        hint = f"use {option('as_')} weights for counts" if exc.reason == "sum" else None
+        hint = _sum_hint(values, table.outcomes) if exc.reason == "sum" else None
         raise InputError(f"{spec.label}: {exc.message}", hint=hint) from None
     ids = joined(blocks, "ids")
     x_names = ids if ids is not None else [str(i) for i in range(values.shape[0])]
@@ -201,6 +201,27 @@ def info_table_task(
         notes=list(table.notes), echo=_joint_echo(joint, x_names, y_names),
         layouts={"joint": _layout_of(table)}, average=average, sizes=sizes,
     )  # fmt: skip
+
+
+def _sum_hint(values: NDArray[np.float64], names: list[str] | None) -> str:
+    """The hint for a joint table that does not sum to 1.
+
+    Two columns of whole numbers that each repeat a value are more likely two label
+    columns of samples than a table of counts (``--as weights`` would then give a wrong
+    number without complaint): the hint names ``--x``/``--y`` first.
+    """
+    import numpy as np
+
+    counts = f"{option('as_')} weights"
+    if values.shape[1] == 2 and values.shape[0] > 2 and bool(np.all(values == np.round(values))):
+        repeats = all(np.unique(values[:, c]).shape[0] < values.shape[0] for c in range(2))
+        if repeats:
+            x, y = names if names is not None and len(names) == 2 else ("1", "2")
+            return (
+                f"for samples, name the two label columns: {option('x')} {x} {option('y')} {y}; "
+                f"for a table of counts, {counts}"
+            )
+    return f"use {counts} for counts"
 
 
 def count_samples(
