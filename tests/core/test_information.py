@@ -373,3 +373,22 @@ def test_labelings_that_determine_each_other_have_nmi_and_ami_exactly_1() -> Non
     info = information_from_counts(x, y15, np.ones(15))
     assert info.h_x_given_y == 0.0 and info.mi == info.h_x < info.h_y
     assert nmi(x, y15) == pytest.approx(normalized_mutual_info_score(x, y15), rel=1e-15)
+
+
+@pytest.mark.parametrize("method", ["arithmetic", "geometric", "min", "max"])
+def test_nmi_and_ami_take_scikit_learns_average_method(method: str) -> None:
+    """scikit-learn spells it ``average_method``; ``nmi(a, b, average_method=…)`` was a TypeError."""
+    from sklearn.metrics import adjusted_mutual_info_score
+
+    from xent_cli import ami, nmi
+
+    a = [0, 0, 0, 1, 1, 2, 2, 2, 2, 1]
+    b = [0, 1, 1, 1, 0, 2, 2, 0, 3, 1]
+    expected = normalized_mutual_info_score(a, b, average_method=method)
+    assert nmi(a, b, average_method=method) == pytest.approx(expected, rel=1e-13)
+    assert nmi(a, b, average=method) == nmi(a, b, average_method=method)  # the CLI's spelling
+    assert ami(a, b, average_method=method) == pytest.approx(
+        adjusted_mutual_info_score(a, b, average_method=method), rel=1e-9, abs=1e-12
+    )
+    with pytest.raises(ValueError, match="not both"):
+        nmi(a, b, average_method=method, average="max" if method != "max" else "min")

@@ -693,28 +693,47 @@ def mutual_info(labels_true: ArrayLike, labels_pred: ArrayLike, *, base: float |
     return info.mi / (1.0 if base is None else math.log(base))
 
 
-def nmi(labels_true: ArrayLike, labels_pred: ArrayLike, *, average: Average = "arithmetic") -> float:
+def nmi(
+    labels_true: ArrayLike,
+    labels_pred: ArrayLike,
+    *,
+    average_method: Average | None = None,
+    average: Average | None = None,
+) -> float:
     r"""Normalized mutual information :math:`I / \mathrm{mean}(H(X), H(Y))`.
 
-    As ``sklearn.metrics.normalized_mutual_info_score`` with
-    ``average_method=average`` (arithmetic, geometric, min or max).
+    As ``sklearn.metrics.normalized_mutual_info_score``, with its ``average_method``
+    (arithmetic, the default, geometric, min or max; ``average`` is the same, as the
+    command line's ``--average`` spells it).
 
     Examples
     --------
     >>> round(nmi([0, 0, 1, 1], [1, 1, 0, 0]), 12)
     1.0
-    >>> round(nmi([0, 0, 1, 1], [0, 0, 0, 1], average="max"), 12)
+    >>> round(nmi([0, 0, 1, 1], [0, 0, 0, 1], average_method="max"), 12)
     0.311278124459
     """
     info, _, _ = _label_counts(labels_true, labels_pred)
-    return normalized_mi(info.mi, info.h_x, info.h_y, average)
+    return normalized_mi(info.mi, info.h_x, info.h_y, _average_of(average_method, average))
 
 
-def ami(labels_true: ArrayLike, labels_pred: ArrayLike, *, average: Average = "arithmetic") -> float:
+def _average_of(average_method: Average | None, average: Average | None) -> Average:
+    if average_method is not None and average is not None and average_method != average:
+        raise ValueError("give average_method or average (the same parameter), not both")
+    return average_method or average or "arithmetic"
+
+
+def ami(
+    labels_true: ArrayLike,
+    labels_pred: ArrayLike,
+    *,
+    average_method: Average | None = None,
+    average: Average | None = None,
+) -> float:
     r"""Adjusted mutual information :math:`(I - E[I]) / (\mathrm{mean}(H(X), H(Y)) - E[I])`.
 
-    As ``sklearn.metrics.adjusted_mutual_info_score`` with
-    ``average_method=average``: 0 for labelings as alike as chance makes them,
+    As ``sklearn.metrics.adjusted_mutual_info_score``, with its ``average_method``
+    (or ``average``, see :func:`nmi`): 0 for labelings as alike as chance makes them,
     1 for identical ones (see :func:`expected_mutual_info`, :func:`adjusted_mi`).
 
     Examples
@@ -725,4 +744,4 @@ def ami(labels_true: ArrayLike, labels_pred: ArrayLike, *, average: Average = "a
     0.50236070272
     """
     info, sizes_x, sizes_y = _label_counts(labels_true, labels_pred)
-    return adjusted_mi(info.mi, info.h_x, info.h_y, sizes_x, sizes_y, average)
+    return adjusted_mi(info.mi, info.h_x, info.h_y, sizes_x, sizes_y, _average_of(average_method, average))
