@@ -110,12 +110,10 @@ def load(path: Path, command: str, unit: Unit) -> Baseline:
         document = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UsageError(f"{option}: not a xent JSON result (not JSON: {exc})", hint=hint) from None
-    required = {"schema_version", "command", "unit", "summary"}
-    if not isinstance(document, dict) or not required <= set(document):
-        raise UsageError(
-            f"{option}: not a xent JSON result (it has no schema_version, command, unit and summary)",
-            hint=hint,
-        )
+    required = ["schema_version", "command", "unit", "summary"]
+    missing = required if not isinstance(document, dict) else [k for k in required if k not in document]
+    if missing:
+        raise UsageError(f"{option}: not a xent JSON result (it has no {_listed(missing)})", hint=hint)
     version = document["schema_version"]
     if version != READABLE_SCHEMA:
         raise UsageError(
@@ -136,3 +134,8 @@ def load(path: Path, command: str, unit: Unit) -> Baseline:
             hint=f"give both runs the same {option_ref('base')} (or {option_ref('bits')})",
         )
     return Baseline(str(path), document)
+
+
+def _listed(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

@@ -134,6 +134,10 @@ def test_kl_against_a_baseline(env: CliEnv, tmp_path: Path, monkeypatch: pytest.
             "--baseline old.json: not a xent JSON result (it has no schema_version, command, unit and summary)",
         ),
         (
+            '{"schema_version": 1}',  # it said "it has no schema_version, …"
+            "--baseline old.json: not a xent JSON result (it has no command, unit and summary)",
+        ),
+        (
             '{"schema_version": 2, "command": "loss", "unit": "nats", "base": 2.718281828459045, "summary": {}}',
             "--baseline old.json: JSON schema version 2; this xent reads version 1",
         ),
