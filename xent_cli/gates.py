@@ -50,9 +50,12 @@ def evaluate(
             comparisons[name] = _comparison(result, name, baseline, paired_interval)
         return comparisons[name]
 
+    per_row = {m.key for m in result.measures}
     for gate in gates:
         name = gate.statistic or result.headline_key
         measure, statistic = result.split_statistic(name)
+        if measure not in per_row and statistic == "mean" and "." not in name:
+            statistic = "value"  # a statistic of the whole input (perplexity, ece, nmi): no mean of rows
         if not gate.against_baseline:
             checks.append(GateCheck(gate, measure, statistic, _statistic(result, gate, name)))
             continue
@@ -114,7 +117,7 @@ def _comparison(
 def failure_line(check: GateCheck) -> str:
     """What a broken gate says on stderr (after ``xent: gate failed:``), quoting the bound as typed."""
     gate = check.gate
-    subject = f"{check.measure} {check.statistic}"
+    subject = check.measure if check.statistic == "value" else f"{check.measure} {check.statistic}"
     if not gate.against_baseline:
         relation = ">" if gate.direction == "above" else "<"
         return f"{subject} {_number(check.value)} {relation} {gate.bound_text} ({gate.option})"

@@ -302,7 +302,7 @@ def test_a_calibration_baseline_gates_each_statistic(env: CliEnv, tmp_path: Path
     fails = env.run([*args, "--fail-increase", "ece=0.01"])
     assert fails.exit_code == 1
     assert fails.stderr == (
-        f"xent: gate failed: ece mean rose from 0.45 ({baseline}) to 0.65 (+0.2, +44.4%), "
+        f"xent: gate failed: ece rose from 0.45 ({baseline}) to 0.65 (+0.2, +44.4%), "
         "more than 0.01 (--fail-increase ece=0.01)\n"
     )
     brier_before = brier_score_loss(y, [0.1, 0.7, 0.4, 0.8])

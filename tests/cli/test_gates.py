@@ -87,3 +87,15 @@ def test_a_gate_may_name_a_measure_by_its_short_name(env: CliEnv, tmp_path: Path
         "xent: gate failed: top1_agreement mean 0.0 < 0.5 (--fail-below top1_agreement=0.5)\n"
     )
     assert env.run([*args, "--fail-above", "ce.max=10"]).exit_code == 0
+
+
+def test_a_gate_on_a_statistic_of_the_whole_input_says_no_mean(env: CliEnv, examples: Path) -> None:
+    """perplexity is not a mean of rows: the line read "perplexity mean 1.33 > 1.01"."""
+    args = ["loss", str(examples / "model_a.csv"), "--target", str(examples / "labels.csv")]
+    failed = env.run([*args, "--fail-above", "perplexity=1.01", "--value"])
+    assert failed.exit_code == 1
+    assert failed.stderr.startswith("xent: gate failed: perplexity 1.33")
+    assert failed.stderr.endswith(" > 1.01 (--fail-above perplexity=1.01)\n")
+    both = env.run([*args, "--fail-above", "perplexity=1.01", "--fail-above", "accuracy.p50=2", "--json"])
+    checks = json.loads(both.stdout)["gate"]["checks"]
+    assert [c["statistic"] for c in checks] == ["value", "p50"]
