@@ -242,3 +242,17 @@ def test_bad_clip_is_one_line(env: CliEnv) -> None:
     result = env.run(["loss", "0.5,0.5", "--target", "1", "--clip", "0.7"])
     assert result.exit_code == 2
     assert result.stderr == "xent: error: --clip 0.7: expected auto or a number in (0, 0.5)\n"
+
+
+def test_number_targets_beside_named_columns_are_indices_with_a_note(env: CliEnv, tmp_path: Path) -> None:
+    """Iris predictions whose columns are named, beside targets 0, 1, 2: the numbers are column
+    indices, as scikit-learn takes them, and one note says which column each is."""
+    (tmp_path / "p.csv").write_text("virginica,setosa,versicolor\n.1,.7,.2\n.1,.1,.8\n.6,.2,.2\n")
+    (tmp_path / "y.csv").write_text("y\n0\n1\n2\n")
+    result = env.run(["loss", str(tmp_path / "p.csv"), "--target", str(tmp_path / "y.csv"), "--value"])
+    expected = sklearn_log_loss([0, 1, 2], [[0.1, 0.7, 0.2], [0.1, 0.1, 0.8], [0.6, 0.2, 0.2]])
+    assert float(result.stdout) == pytest.approx(expected, rel=1e-14)
+    assert result.stderr == (
+        "xent: note: targets are numbers: taken as 0-based column indices (0 = virginica, 1 = setosa, "
+        "2 = versicolor); give the class names as targets to match columns by name\n"
+    )

@@ -91,6 +91,7 @@ class LabelledReader:
         self.pair_position = pair_position
         self.spec = replace(pred_spec, options=replace(pred_spec.options, label_column=target))
         self.labels: Labels | None = None
+        self.mapper: TargetMapper | None = None
         self.seen = 0
         self.ignored = 0
         self.binary = False
@@ -147,7 +148,7 @@ class LabelledReader:
         for block in Stream.open(table, size):
             n = len(block)
             if mapper is None:
-                mapper = TargetMapper(table.outcomes, block.values.shape[1], self.binary)
+                mapper = self.mapper = TargetMapper(table.outcomes, block.values.shape[1], self.binary)
             texts, wheres = _block_targets(
                 table,
                 block,
@@ -180,7 +181,10 @@ class LabelledReader:
 
     @property
     def notes(self) -> list[str]:
-        return list(self.table.notes) + (self.labels.notes if self.labels is not None else [])
+        notes = list(self.table.notes) + (self.labels.notes if self.labels is not None else [])
+        if self.mapper is not None and self.mapper.index_note is not None:
+            notes.append(self.mapper.index_note)
+        return notes
 
     @property
     def target_label(self) -> str:

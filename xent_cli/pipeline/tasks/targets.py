@@ -26,6 +26,10 @@ class TargetMapper:
         self.n_classes = 2 if binary else n_classes
         self.outcomes = outcomes
         self.binary = binary
+        # Set when a number was taken as a column index though the columns have other names
+        # (iris's "virginica, setosa, versicolor" beside targets 0, 1, 2): scikit-learn does the
+        # same, but it is an inference that decides the number, so it is noted once.
+        self.index_note: str | None = None
 
     def __call__(self, text: str, where_of: Callable[[], str]) -> int:
         """The class index of ``text``; ``where_of()`` names the row for an error (found only then:
@@ -39,6 +43,18 @@ class TargetMapper:
         except ValueError:
             number = math.nan
         if number.is_integer() and 0 <= number < self.n_classes:
+            if (
+                self.index_note is None
+                and not self.binary
+                and self.outcomes
+                and not self.outcomes[0].isdigit()
+            ):
+                shown = ", ".join(f"{i} = {name}" for i, name in enumerate(self.outcomes[:4]))
+                more = ", …" if len(self.outcomes) > 4 else ""
+                self.index_note = (
+                    f"targets are numbers: taken as 0-based column indices ({shown}{more}); "
+                    "give the class names as targets to match columns by name"
+                )
             return int(number)
         where = where_of()
         if self.binary:
