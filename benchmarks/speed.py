@@ -26,6 +26,10 @@ row runs that install's xent (no numba: the NumPy kernels) as a CI job's first r
 ``--no-install`` skips the fresh install (then ``logits-fresh`` runs this environment's xent
 with numba made unimportable).
 
+``logits-no-scipy`` runs this environment's xent with SciPy made unimportable: what
+``pip install 'xent-cli[fast]'`` installs has no SciPy (the test extra brings it), and where
+SciPy is importable numba's first compiled call also imports SciPy's BLAS bindings.
+
 The floors table times, inside fresh processes, what the machine costs for the work any tool
 must do here: parsing the 1M-row CSV with pandas, polars and pyarrow, and NumPy's ``exp`` per
 float32 value (the start-up's floor is its baseline, ``import numpy``). Compare them with the
@@ -286,6 +290,18 @@ def workloads(scale: int, xent: list[str], default: DefaultInstall) -> list[Work
             ],
         ),
         Workload(
+            "logits-no-scipy",
+            f"kl --as logits, two {logit_rows:,} x 32,000 float32 .npy, warm, SciPy not importable",
+            Command(
+                "xent kl --as logits, as the [fast] extra installs it (no SciPy)",
+                logits_argv,
+                env={"PYTHONPATH": str(_no_scipy_folder())},
+            ),
+            Command("NumPy + scipy log_softmax, 256 rows a block", blockwise),
+            0.3,
+            400,
+        ),
+        Workload(
             "logits-fresh",
             f"kl --as logits, first run of a fresh default install (no numba: NumPy kernels), "
             f"{logit_rows:,} rows",
@@ -464,6 +480,18 @@ def default_install(name: str = "xent-cli") -> dict[str, float]:
     return sizes
 
 
+# Makes `import scipy` fail, as in what `pip install 'xent-cli[fast]'` installs (xent does not
+# depend on SciPy; the test extra brings it). Where SciPy is importable, numba's first compiled
+# call imports its BLAS bindings (numba.np.arraymath), about 0.3 s of CPU here.
+_NO_SCIPY = 'import sys\n\nsys.modules["scipy"] = None\n'
+
+
+def _no_scipy_folder() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="xent-bench-no-scipy-"))
+    (folder / "sitecustomize.py").write_text(_NO_SCIPY)
+    return folder
+
+
 # Makes `import numba` fail as it does where numba is not installed (the default install):
 # the stand-in for a fresh default install when --no-install skips making one.
 _NO_NUMBA = 'import sys\n\nsys.modules["numba"] = None\n'
@@ -602,7 +630,8 @@ def main() -> None:
     parser.add_argument(
         "--only",
         help="comma-separated workload keys (csv-entropy, csv-kl, parquet-entropy, parquet-kl, "
-        "logits, logits-fresh, logits-fresh-fast, csv-entropy-polars, csv-kl-polars, startup)",
+        "logits, logits-no-scipy, logits-fresh, logits-fresh-fast, csv-entropy-polars, csv-kl-polars, "
+        "startup)",
     )
     parser.add_argument("--json", type=Path, help="also write the raw runs here")
     parser.add_argument(
