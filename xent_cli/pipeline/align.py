@@ -565,12 +565,15 @@ def _joined(
         )
 
 
-def check_same_ids(table: Table, block: Block, labels: Labels, seen: int, *, pair_position: bool) -> None:
-    """Predictions and labels paired by position: their ids, where both have them, must agree.
+def check_same_ids(
+    table: Table, block: Block, labels: Labels, seen: int, *, pair_position: bool, joinable: bool = True
+) -> None:
+    """Predictions and labels (or weights) paired by position: their ids, where both have them, must agree.
 
     The first disagreement is an error showing a few ids of each side (so that a shuffled
     pandas index beside ``0…n−1`` is plain to see) and naming ``--pair position``, or,
-    with ``pair_position``, a note (once).
+    with ``pair_position``, a note (once). ``joinable``: ``--id`` can join the two by id
+    (labels can, ``--weights`` cannot: the error then says to write them in the rows' order).
     """
     assert block.ids is not None and labels.ids is not None
     differ = _id_difference(block.ids, labels.ids[seen : seen + len(block)])
@@ -579,10 +582,13 @@ def check_same_ids(table: Table, block: Block, labels: Labels, seen: int, *, pai
     if pair_position:
         _note_paired_in_order(labels.notes, table.label, labels.label, block.start, differ)
         return
-    join = _join_option(table.id_name, labels.layout.get("id"))
+    join = (
+        f"join them with {_join_option(table.id_name, labels.layout.get('id'))}"
+        if joinable
+        else f"write {labels.label} in the order of {table.label}'s rows"
+    )
     hint = (
-        f"the same ids in another order: join them with {join}, "
-        f"or pair rows in order with {option('pair')} position"
+        f"the same ids in another order: {join}, or pair rows in order with {option('pair')} position"
         if set(labels.ids).issuperset(block.ids)
         else "if they are the same rows in the same order (a shuffled index beside 0…n−1), "
         f"pair them in order with {option('pair')} position"

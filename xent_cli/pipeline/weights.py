@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-    from xent_cli.io.table import Block
+    from xent_cli.io.table import Block, Labels, Table
     from xent_cli.pipeline.align import InputSpec
 
 HINT = WEIGHTS_HINT
@@ -45,9 +45,34 @@ class Weights:
     carried: list[NDArray[np.float64]] = field(default_factory=list)
     # Some block did not carry its weights: every weight comes from ``values`` or ``load``.
     uncarried: bool = False
+    # Weights from a file of their own, with its ids (if any) and the notes of their pairing.
+    file: Labels | None = None
+    # ``--pair position``: a file's ids that differ from the predictions' are a note, not an error.
+    pair_position: bool = False
 
-    def take(self, block: Block | None, start: int, rows: int, pred_label: str) -> NDArray[np.float64]:
+    @property
+    def notes(self) -> list[str]:
+        """What pairing the weights with the rows noted (``--pair position`` over differing ids)."""
+        return [] if self.file is None else self.file.notes
+
+    def check_ids(self, table: Table | None, block: Block, start: int) -> None:
+        """A weights file pairs with the rows by position: where both have ids, they must agree.
+
+        The same check, error and ``--pair position`` note as for ``--target``'s labels
+        (:func:`~xent_cli.pipeline.align.check_same_ids`); ``start`` is the block's first row.
+        """
+        if self.file is None or self.file.ids is None or block.ids is None or table is None:
+            return
+        from xent_cli.pipeline.align import check_same_ids
+
+        check_same_ids(table, block, self.file, start, pair_position=self.pair_position, joinable=False)
+
+    def take(
+        self, table: Table | None, block: Block | None, start: int, rows: int, pred_label: str
+    ) -> NDArray[np.float64]:
         """The weights of rows ``start`` to ``start + rows``: ``block``'s own when it carries them."""
+        if block is not None:
+            self.check_ids(table, block, start)
         if self.collect(block, rows):
             assert block is not None and block.weights is not None
             return block.weights
@@ -110,11 +135,13 @@ def check_not_all_zero(weights: NDArray[np.float64]) -> None:
         raise InputError(ALL_ZERO, hint=HINT)
 
 
-def read_weights(text: str, pred_spec: InputSpec) -> Weights:
+def read_weights(text: str, pred_spec: InputSpec, *, pair_position: bool = False) -> Weights:
     """The weights ``--weights`` names: a labels-like source (file or inline list), else a column of PRED.
 
-    A column is read later, with the rows (see :class:`Weights`). That they are not all 0
-    is checked over every shard's rows, when the partials merge.
+    A file's ids (a pandas index) must agree with the predictions' row by row, unless
+    ``pair_position`` (see :meth:`Weights.check_ids`). A column is read later, with the rows
+    (see :class:`Weights`). That they are not all 0 is checked over every shard's rows, when
+    the partials merge.
     """
     from xent_cli.io.labels import read_labels
     from xent_cli.io.sources import Source
@@ -135,7 +162,11 @@ def read_weights(text: str, pred_spec: InputSpec) -> Weights:
     if source.is_stdin and pred_spec.source.is_stdin:
         raise UsageError("only one source can be stdin ('-')")
     labels = read_labels(source, replace(pred_spec.options, label_column=None))
-    return Weights(_checked(labels.values, labels.where), labels.label, None)
+    # Only the pairing's notes are shown (the file's layout notes are not, as before).
+    file = replace(labels, notes=[])
+    return Weights(
+        _checked(labels.values, labels.where), labels.label, None, file=file, pair_position=pair_position
+    )
 
 
 def _second_pass(text: str, pred_spec: InputSpec, label: str) -> NDArray[np.float64]:
@@ -189,7 +220,9 @@ def weighted_note(weights: Weights) -> str:
     )
 
 
-def task_weights(text: str | None, spec: InputSpec, closer: ExitStack) -> tuple[Weights | None, InputSpec]:
+def task_weights(
+    text: str | None, spec: InputSpec, closer: ExitStack, *, pair_position: bool = False
+) -> tuple[Weights | None, InputSpec]:
     """The weights ``--weights`` names for one task's source, and the spec that reads its outcomes.
 
     A weights column of the source is left out of its outcomes (the source is opened once
@@ -199,7 +232,7 @@ def task_weights(text: str | None, spec: InputSpec, closer: ExitStack) -> tuple[
         return None, spec
     from xent_cli.pipeline.align import open_table
 
-    weights = read_weights(text, spec)
+    weights = read_weights(text, spec, pair_position=pair_position)
     if weights.column is not None:
         spec = weights.spec(spec)
         narrower = without_column(spec, open_table(spec, closer).outcomes, weights.column)

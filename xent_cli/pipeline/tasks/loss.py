@@ -100,14 +100,14 @@ class LabelledReader:
                 raise UsageError(
                     f"{option('weights')} pairs with the predictions by position; it cannot be used with --id"
                 )
-            self.weights = read_weights(weights, pred_spec)
+            self.weights = read_weights(weights, pred_spec, pair_position=pair_position)
             self.spec = self.weights.spec(self.spec)
 
     def block_weights(self, block: Block) -> NDArray[np.float64] | None:
         """The weights of the block being read (None: unweighted)."""
         if self.weights is None:
             return None
-        return self.weights.take(block, self.seen, len(block), self.pred_spec.label)
+        return self.weights.take(self.table, block, self.seen, len(block), self.pred_spec.label)
 
     def blocks(self, closer: ExitStack) -> Iterator[tuple[Table, Block, NDArray[np.intp], NDArray[np.bool_]]]:
         """Each block with its rows' class indices (0 where not kept) and which rows are kept."""
@@ -180,7 +180,8 @@ class LabelledReader:
 
     @property
     def notes(self) -> list[str]:
-        return list(self.table.notes) + (self.labels.notes if self.labels is not None else [])
+        labels = self.labels.notes if self.labels is not None else []
+        return list(self.table.notes) + labels + (self.weights.notes if self.weights is not None else [])
 
     @property
     def target_label(self) -> str:
