@@ -4,7 +4,8 @@ The weights are held in memory (8 bytes a row), as labels from a file of their o
 A column of the predictions is read in the same pass as the outcomes where the reader
 carries it in each block (delimited text, Parquet, Arrow: ``ReadOptions.weight_column``,
 ``Block.weights``), else in a second pass over the file (JSON); either way it is left out of the
-outcomes, so PRED is opened twice and must be a file, not stdin.
+outcomes, so PRED is opened twice: stdin or a pipe is first copied to a temporary file
+(:func:`~xent_cli.io.sources.reopenable`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
+    from xent_cli.io.sources import Source
     from xent_cli.io.table import Block, Labels, Table
     from xent_cli.pipeline.align import InputSpec
 
@@ -49,6 +51,8 @@ class Weights:
     file: Labels | None = None
     # ``--pair position``: a file's ids that differ from the predictions' are a note, not an error.
     pair_position: bool = False
+    # A column: the predictions' source, copied to a file when it can be read only once.
+    source: Source | None = None
 
     @property
     def notes(self) -> list[str]:
@@ -120,10 +124,14 @@ class Weights:
             )
 
     def spec(self, spec: InputSpec) -> InputSpec:
-        """``spec`` with the weights column (if any) named for the reader to carry."""
+        """``spec`` with the weights column (if any) named for the reader to carry.
+
+        Its source is then the one the column is read from: a copy of stdin or a pipe.
+        """
         if self.column is None:
             return spec
-        return replace(spec, options=replace(spec.options, weight_column=self.column))
+        source = spec.source if self.source is None else self.source
+        return replace(spec, source=source, options=replace(spec.options, weight_column=self.column))
 
 
 ALL_ZERO = f"{option('weights')}: every weight is 0"
@@ -135,28 +143,29 @@ def check_not_all_zero(weights: NDArray[np.float64]) -> None:
         raise InputError(ALL_ZERO, hint=HINT)
 
 
-def read_weights(text: str, pred_spec: InputSpec, *, pair_position: bool = False) -> Weights:
+def read_weights(
+    text: str, pred_spec: InputSpec, closer: ExitStack, *, pair_position: bool = False
+) -> Weights:
     """The weights ``--weights`` names: a labels-like source (file or inline list), else a column of PRED.
 
     A file's ids (a pandas index) must agree with the predictions' row by row, unless
     ``pair_position`` (see :meth:`Weights.check_ids`). A column is read later, with the rows
     (see :class:`Weights`). That they are not all 0 is checked over every shard's rows, when
-    the partials merge.
+    the partials merge. PRED is opened more than once for a column: stdin or a pipe is
+    copied to a temporary file first, which ``closer`` removes.
     """
     from xent_cli.io.labels import read_labels
-    from xent_cli.io.sources import Source
+    from xent_cli.io.sources import Source, reopenable
     from xent_cli.pipeline.tasks import target_source
 
     source = target_source(text, pred_spec.source)
     if source is None:
-        if pred_spec.source.is_stdin:
-            raise UsageError(
-                f"{option('weights')} {text}: a column of the predictions is found by opening them "
-                "twice (once to see the columns), so PRED must be a file, not stdin",
-                hint="save the predictions to a file, or give the weights as a file of their own",
-            )
+        pred_spec = replace(pred_spec, source=reopenable(pred_spec.source, closer))
         label = f"{pred_spec.label} column {text!r}"
-        return Weights(None, label, text, load=lambda: _second_pass(text, pred_spec, label))
+        spec = pred_spec
+        return Weights(
+            None, label, text, load=lambda: _second_pass(text, spec, label), source=pred_spec.source
+        )
     if source.inline is not None:
         source = Source(label="--weights", inline=source.inline)
     if source.is_stdin and pred_spec.source.is_stdin:
@@ -232,7 +241,7 @@ def task_weights(
         return None, spec
     from xent_cli.pipeline.align import open_table
 
-    weights = read_weights(text, spec, pair_position=pair_position)
+    weights = read_weights(text, spec, closer, pair_position=pair_position)
     if weights.column is not None:
         spec = weights.spec(spec)
         narrower = without_column(spec, open_table(spec, closer).outcomes, weights.column)

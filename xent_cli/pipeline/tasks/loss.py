@@ -80,7 +80,7 @@ class LabelledReader:
         pair_position: bool = False,
         on_rows: RowCounter | None = None,
     ) -> None:
-        from xent_cli.pipeline.weights import Weights, read_weights
+        from xent_cli.pipeline.weights import Weights
 
         self.on_rows = on_rows
 
@@ -94,14 +94,13 @@ class LabelledReader:
         self.seen = 0
         self.ignored = 0
         self.binary = False
+        # --weights: read when the blocks are (a column of stdin or a pipe is copied to a file then).
+        self.weights_text = weights
         self.weights: Weights | None = None
-        if weights is not None:
-            if join_ids:
-                raise UsageError(
-                    f"{option('weights')} pairs with the predictions by position; it cannot be used with --id"
-                )
-            self.weights = read_weights(weights, pred_spec, pair_position=pair_position)
-            self.spec = self.weights.spec(self.spec)
+        if weights is not None and join_ids:
+            raise UsageError(
+                f"{option('weights')} pairs with the predictions by position; it cannot be used with --id"
+            )
 
     def block_weights(self, block: Block) -> NDArray[np.float64] | None:
         """The weights of the block being read (None: unweighted)."""
@@ -114,7 +113,13 @@ class LabelledReader:
         import numpy as np
 
         from xent_cli.io.labels import read_labels
+        from xent_cli.pipeline.weights import read_weights
 
+        if self.weights_text is not None:
+            self.weights = read_weights(
+                self.weights_text, self.pred_spec, closer, pair_position=self.pair_position
+            )
+            self.spec = self.weights.spec(self.spec)
         table = open_table(self.spec, closer)
         if self.weights is not None and self.weights.column is not None:
             from xent_cli.pipeline.weights import without_column
