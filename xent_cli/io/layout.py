@@ -18,7 +18,8 @@ The rule (the README's "Layout: how xent reads a table" says the same for users)
    plausible: exit 2, naming ``--header`` and ``--no-header``. A first line of text above
    text-only columns is a header when none of its cells recurs in its column.
 2. **Id.** ``--id COL``; else the index named by metadata (Parquet/Feather pandas
-   metadata, JSON ``split``/``index``/``table`` orients); else the pandas index written
+   metadata, JSON ``split``/``index``/``table`` orients; several of them, a pandas MultiIndex,
+   are the id together, :attr:`Layout.id_parts`); else the pandas index written
    by ``to_csv`` (a first column with no header name: empty, R's ``""``, ``Unnamed: 0``);
    else a first column named while every other header cell is an integer (a crosstab
    or pivot: ``y_true,0,1,2``), when its values are distinct; else a column named like
@@ -158,6 +159,8 @@ class _Frame:
     values: NDArray[Any]
     cells: Sequence[Sequence[str]] | None
     notes: list[str]
+    # The columns of a several-level index (a pandas MultiIndex): together, the id.
+    id_parts: tuple[int, ...] = ()
 
     @property
     def label(self) -> str:
@@ -210,6 +213,9 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
     if listed is not None:
         return listed
     id_col = choice.id_col
+    if id_col is None and len(sample.index) > 1:
+        # A pandas MultiIndex: the id is every level together, never one level and labels.
+        frame.id_parts = tuple(sample.index)
     if id_col is None and frame.width > 1:  # 2. the id
         id_col, id_note = _infer_id(
             sample, frame.names, columns, frame.values, frame.cells, taken, role, frame.label
@@ -237,6 +243,7 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
         notes=frame.notes,
         sum_hint=split.sum_hint,
         header_source=frame.header_source,
+        id_parts=frame.id_parts if split.id_col is not None else (),
     )
 
 
@@ -387,6 +394,8 @@ def _list_outcomes(frame: _Frame, columns: ColumnKinds, choice: _Choice, role: s
 def _free(frame: _Frame, choice: _Choice, id_col: int | None) -> list[int]:
     """The columns that are neither the id, the label column nor a chosen outcome."""
     reserved_cols = {i for i in (id_col, choice.label_col) if i is not None}
+    if id_col is not None:
+        reserved_cols.update(frame.id_parts)
     chosen_set = set(choice.chosen or ())
     return [c for c in range(frame.width) if c not in reserved_cols and c not in chosen_set]
 

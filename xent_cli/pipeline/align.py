@@ -432,7 +432,7 @@ class _IdCheck:
         raise InputError(
             f"{self.p.where(p_block, differ.row)}: ids differ from {self.q.label}: {self.p.label} has "
             f"{differ.mine}, {self.q.label} has {differ.theirs}",
-            hint=f"to pair rows by id, join them with {_join_option(self.p.id_name, self.q.id_name)}; "
+            hint=f"to pair rows by id, {_join_advice(self.p.id_name, self.q.id_name)}; "
             "if they are the same rows in the same order (a shuffled index beside 0…n−1), pair them "
             f"in order with {option('pair')} position",
         )
@@ -470,11 +470,18 @@ def _note_paired_in_order(
         )
 
 
-def _join_option(mine: str | None, theirs: str | None) -> str:
-    """``--id NAME`` when both sides' id columns have that name, else ``--id COL``."""
+def _join_advice(mine: str | None, theirs: str | None) -> str:
+    """How to join two sides by id: ``--id NAME`` when both sides' id columns have that name,
+    else ``--id COL``; a several-column id (a pandas MultiIndex, ``doc|pos``) cannot be joined
+    on, so the advice is to write both sides in one order."""
+    from xent_cli.io.layout_types import ID_SEPARATOR
+
+    if any(name is not None and ID_SEPARATOR in name for name in (mine, theirs)):
+        shown = mine if mine is not None and ID_SEPARATOR in mine else theirs
+        return f"write both in the same order (their index {shown} sorted: df.sort_index())"
     if mine is not None and mine == theirs:
-        return f"--id {mine.removeprefix('column ')}"
-    return "--id COL"
+        return f"join them with --id {mine.removeprefix('column ')}"
+    return "join them with --id COL"
 
 
 def _same_text_check(p: Table, q: Table) -> bool:
@@ -583,7 +590,7 @@ def check_same_ids(
         _note_paired_in_order(labels.notes, table.label, labels.label, block.start, differ)
         return
     join = (
-        f"join them with {_join_option(table.id_name, labels.layout.get('id'))}"
+        _join_advice(table.id_name, labels.layout.get("id"))
         if joinable
         else f"write {labels.label} in the order of {table.label}'s rows"
     )
