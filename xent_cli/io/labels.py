@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from xent_cli.errors import InputError, UsageError, option
 from xent_cli.io import layout as rule
 from xent_cli.io.csvparse import WHITESPACE, frames, parser_error
-from xent_cli.io.delimited import describe, line_of_row
+from xent_cli.io.delimited import describe, frame_ids, line_of_row
 from xent_cli.io.jsonrows import Frame, frame_of, json_items, label_text, load_json, read_document
 from xent_cli.io.layout_types import ID_SEPARATOR
 from xent_cli.io.sources import OpenedSource, Source, open_source
@@ -107,7 +107,7 @@ def _delimited_labels(opened: OpenedSource, options: ReadOptions) -> Labels:
         raise InputError(f"{label}: has no column of labels")
     values: list[str] = []
     ids: list[str] = []
-    text_columns = {i: str for i in (decided.label, decided.id) if i is not None}
+    text_columns = {i: str for i in (decided.label, *decided.id_columns) if i is not None}
     rows = options.rows_per_block(shape.width)
     for frame in frames(opened, shape, options, rows=rows, text_columns=text_columns):
         if frame.shape[1] != shape.width:
@@ -116,8 +116,7 @@ def _delimited_labels(opened: OpenedSource, options: ReadOptions) -> Labels:
                 hint="every row needs the same number of columns",
             )
         values.extend(frame[decided.label].fillna("").str.strip().tolist())
-        if decided.id is not None:
-            ids.extend(frame[decided.id].fillna("").str.strip().tolist())
+        ids.extend(frame_ids(frame, decided.id_columns, strip=True) or [])
     if not values:
         raise InputError(f"{label}: has a header but no labels")
     return Labels(

@@ -222,6 +222,8 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
         )
         if id_note:
             frame.notes.append(id_note)
+    if id_col is None and choice.id_col is None and not frame.id_parts:
+        id_col = _written_multiindex(frame, columns, taken, role)
     if choice.chosen is not None:
         split = _beside_chosen(frame, columns, choice, taken, id_col, role)
     elif role == "labels":
@@ -245,6 +247,45 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
         header_source=frame.header_source,
         id_parts=frame.id_parts if split.id_col is not None else (),
     )
+
+
+def _written_multiindex(frame: _Frame, columns: ColumnKinds, taken: set[int], role: str) -> int | None:
+    """A pandas MultiIndex as ``to_csv`` writes it: the id (its first column), or None.
+
+    ``to_csv`` writes the levels as ordinary named columns (``doc,pos,x,y,z``). Taken for
+    one when a text table's header starts with two or more named columns of integers, not
+    named like labels, that come before every decimal column and together are distinct on
+    every sampled row; :attr:`_Frame.id_parts` then holds them all. Left out as labels
+    instead, rows shuffled within one level would pair wrongly without a word.
+    """
+    import numpy as np
+
+    names = frame.names
+    if frame.sample.first_line is None or names is None or role in ("joint", "samples"):
+        return None
+    run: list[int] = []
+    for c in range(frame.width - 1):  # at least one column is left for the data
+        if c in taken or not names[c] or names[c] in UNNAMED or frame.named_like_labels(c):
+            break
+        if not columns.integer(c):
+            break
+        run.append(c)
+    if len(run) < 2:
+        return None
+    rest = range(len(run), frame.width)
+    if role != "labels" and not any(columns.decimal(c) for c in rest):
+        return None
+    part = frame.values[:, run]
+    if part.shape[0] < 2 or not np.all(np.isfinite(part)):
+        return None
+    if np.unique(part, axis=0).shape[0] != part.shape[0]:
+        return None
+    frame.id_parts = tuple(run)
+    frame.notes.append(
+        f"{frame.label}: columns {_quoted([names[c] for c in run])} taken together as the row id "
+        "(a pandas MultiIndex, as to_csv writes it); --id to choose another"
+    )
+    return run[0]
 
 
 def _frame(sample: Sample, options: ReadOptions) -> _Frame:
