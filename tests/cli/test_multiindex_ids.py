@@ -110,3 +110,17 @@ def test_two_leading_integer_columns_that_repeat_stay_labels(env: CliEnv, tmp_pa
     assert doc["summary"]["mean"] == pytest.approx(
         np.mean(entropy([[0.5, 0.5], [0.9, 0.1]], axis=1)), rel=1e-14
     )
+
+
+def test_multiindex_beside_a_list_column(env: CliEnv, frames: dict[str, object]) -> None:
+    root, p, q, kl = frames["root"], frames["p"], frames["q"], frames["kl"]
+    index = pd.MultiIndex.from_product([[10, 20], [0, 1, 2]], names=["doc", "pos"])
+    pd.DataFrame({"probs": list(p)}, index=index).to_parquet(root / "LP.parquet")  # type: ignore[call-overload,operator]
+    listed = pd.DataFrame({"probs": list(q)}, index=index)  # type: ignore[call-overload]
+    listed.to_parquet(root / "LQ.parquet")  # type: ignore[operator]
+    listed.iloc[[2, 0, 1, 5, 3, 4]].to_parquet(root / "LQshuffled.parquet")  # type: ignore[operator]
+    wrong = env.run(["kl", f"{root}/LP.parquet", f"{root}/LQshuffled.parquet", "--value"])
+    assert wrong.exit_code == 2 and "ids differ from" in wrong.stderr
+    right = env.run(["kl", f"{root}/LP.parquet", f"{root}/LQ.parquet", "--value", "-q"])
+    assert (right.exit_code, right.stderr) == (0, "")
+    assert float(right.stdout) == pytest.approx(kl, rel=1e-14)

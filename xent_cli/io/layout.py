@@ -725,6 +725,8 @@ def _list_layout(
     taken = {outcome} | {c for c in range(width) if columns.listed(c) or columns.nested(c)}
     if label_col is not None:
         taken.add(label_col)
+    # A pandas MultiIndex in the metadata: the id is every level together (see decide()).
+    id_parts = tuple(sample.index) if id_col is None and len(sample.index) > 1 else ()
     if id_col is None:
         id_col, id_note = _infer_id(sample, names, columns, values, cells, taken, role, label)
         if id_note:
@@ -732,7 +734,7 @@ def _list_layout(
     labels = [label_col] if label_col is not None else []
     ignored: list[int] = []
     for c in range(width):
-        if c in (outcome, id_col, label_col):
+        if c in (outcome, id_col, label_col) or c in id_parts:
             continue
         labelish = is_label_name(names[c] if names else None) and (columns.integer(c) or columns.textual(c))
         if labelish or (role == "predictions" and columns.textual(c)):
@@ -764,6 +766,7 @@ def _list_layout(
         header_source="names" if names is not None else "none",
         list_column=outcome,
         list_width=list_width,
+        id_parts=id_parts,
     )
 
 
