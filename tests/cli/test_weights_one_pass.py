@@ -143,11 +143,11 @@ def test_weights_of_wide_rows_are_carried(env: CliEnv, tmp_path: Path) -> None:
     assert result.stderr.startswith(f"xent: error: {path} column 'w': row 4: weight '-2.0' is not a finite")
 
 
-def test_a_weights_column_of_stdin_is_refused(env: CliEnv, tmp_path: Path) -> None:
-    result = env.run(["entropy", "-", "--weights", "w"], input="a,b,w\n0.5,0.5,1\n")
-    assert result.exit_code == 2
-    assert result.stderr.startswith(
-        "xent: error: --weights w: a column of the predictions is found by opening them twice "
-        "(once to see the columns), so PRED must be a file, not stdin"
+def test_a_weights_column_of_stdin_is_read_from_a_copy(env: CliEnv) -> None:
+    # PRED is opened twice for a weights column: stdin is copied to a temporary file first.
+    result = env.run(
+        ["entropy", "-", "--weights", "w", "--value", "-q"], input="a,b,w\n0.5,0.5,1\n0.9,0.1,3\n"
     )
-    assert result.stderr.count("\n") == 1
+    assert (result.exit_code, result.stderr) == (0, "")
+    expected = np.average([scipy_entropy([0.5, 0.5]), scipy_entropy([0.9, 0.1])], weights=[1, 3])
+    assert float(result.stdout) == pytest.approx(expected, rel=1e-14)

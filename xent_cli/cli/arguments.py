@@ -9,7 +9,14 @@ from typing import Annotated, Literal
 
 import typer
 
-from xent_cli.cli.params import NUMBERS, PAIR_HELP, CorrectionName, DenseKind, PairName
+from xent_cli.cli.params import (
+    NUMBERS,
+    PAIR_HELP,
+    PAIR_WEIGHTS_HELP,
+    CorrectionName,
+    DenseKind,
+    PairName,
+)
 from xent_cli.cli.validators import (
     check_bins,
     check_label_smoothing,
@@ -74,6 +81,10 @@ LabelSmoothing = Annotated[
 PairMode = Annotated[
     PairName | None,
     typer.Option("--pair", help=PAIR_HELP, metavar="position", show_default=False),
+]
+WeightsPairMode = Annotated[
+    PairName | None,
+    typer.Option("--pair", help=PAIR_WEIGHTS_HELP, metavar="position", show_default=False),
 ]
 IgnoreLabel = Annotated[
     str | None,

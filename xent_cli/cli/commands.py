@@ -28,6 +28,7 @@ from xent_cli.cli.arguments import (
     SampleWeights,
     SourceArg,
     Target,
+    WeightsPairMode,
     XColumn,
     YColumn,
 )
@@ -75,6 +76,7 @@ def entropy(
     column: SampleColumn = None,
     correction: Correction = "none",
     weights: SampleWeights = None,
+    pair: WeightsPairMode = None,
     *,
     inputs: InputParams,
     numbers: NumberParams,
@@ -115,6 +117,7 @@ def entropy(
         explain=explain.explain,
         explain_top=explain.top,
         weights=weights,
+        pair_position=pair == "position",
     )
     return execute(plan, output=output, gates=gates, scale=scale)
 
@@ -391,6 +394,7 @@ def calibration(
     strategy: BinStrategy = "uniform",
     classwise: Classwise = False,
     weights: SampleWeights = None,
+    pair: PairMode = None,
     *,
     inputs: InputParams,
     numbers: NumberParams,
@@ -438,6 +442,7 @@ def calibration(
         classwise=classwise,
         join_ids=inputs.joins_by_id,
         weights=weights,
+        pair_position=pair == "position",
     )
     return execute(calibration_plan(spec, settings), output=output, gates=gates, scale=scale)
 

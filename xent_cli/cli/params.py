@@ -73,7 +73,12 @@ DEFAULT_SEED = 20261207
 
 # How predictions and labels from two sources pair when both have ids that disagree.
 PAIR_HELP = (
-    "position: pair each row with the label in the same place even when their ids differ "
+    "position: pair each row with the label (and --weights' weight) in the same place even when "
+    "their ids differ (e.g. a shuffled pandas index beside 0…n−1); a note says so."
+)
+# entropy: only --weights pairs with the rows.
+PAIR_WEIGHTS_HELP = (
+    "position: pair each row with --weights' weight in the same place even when their ids differ "
     "(e.g. a shuffled pandas index beside 0…n−1); a note says so."
 )
 
@@ -568,8 +573,8 @@ class TokenParams:
 
 # How the rows of P and Q pair when both have ids that disagree.
 PAIR_ROWS_HELP = (
-    "position: pair rows in order even when the ids of P and Q (or of P and --target's labels) "
-    "differ (e.g. a shuffled pandas index beside 0…n−1); a note says so."
+    "position: pair rows in order even when the ids of P and Q (or of P and --target's labels or "
+    "--weights' file) differ (e.g. a shuffled pandas index beside 0…n−1); a note says so."
 )
 
 

@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 from xent_cli.errors import InputError, option
 from xent_cli.io import layout as rule
 from xent_cli.io.jsonrows import label_text
+from xent_cli.io.layout_types import ID_SEPARATOR
 from xent_cli.io.sources import OpenedSource
 from xent_cli.io.table import READ_AHEAD, Block, ReadOptions, Table, checked_weights, read_ahead
 from xent_cli.tuning import prefer_parquet_allocator
@@ -259,7 +260,7 @@ def read_columnar(opened: OpenedSource, options: ReadOptions) -> Table:
         reader.close()
         raise
     wanted = [raw_names[c] for c in decided.outcomes]
-    id_name = raw_names[decided.id] if decided.id is not None else None
+    id_names = [raw_names[c] for c in decided.id_columns]
     label_name = raw_names[decided.label] if decided.label is not None else None
     weight_name = None
     if options.weight_column is not None:
@@ -269,7 +270,7 @@ def read_columnar(opened: OpenedSource, options: ReadOptions) -> Table:
             reader.close()
             raise
         weight_name = raw_names[index]
-    extra = (n for n in (id_name, label_name, weight_name) if n is not None)
+    extra = (n for n in (*id_names, label_name, weight_name) if n is not None)
     needed = list(dict.fromkeys([*wanted, *extra]))
     # The computation's block size: a batch is a block, never cut and joined (which held
     # two copies of each side's rows, 40 MB of a Parquet KL's peak).
@@ -285,7 +286,7 @@ def read_columnar(opened: OpenedSource, options: ReadOptions) -> Table:
             for batch in reader.batches(needed, batch_rows):
                 if batch.num_rows == 0:
                     continue
-                block = _block(batch, wanted, id_name, label_name, start, label, decided)
+                block = _block(batch, wanted, id_names, label_name, start, label, decided)
                 if weight_name is not None:
                     block.weights = _weights(batch, weight_name, start, label)
                 start += len(block)
@@ -351,7 +352,7 @@ def _numbers(column: Any) -> NDArray[Any]:
 def _block(
     batch: pa.RecordBatch,
     wanted: list[str],
-    id_name: str | None,
+    id_names: list[str],
     label_name: str | None,
     start: int,
     label: str,
@@ -390,17 +391,25 @@ def _block(
                 hint=f"choose the outcome columns with {option('columns')}",
             )
         values[:, position] = _numbers(column)
-    ids = (
-        [label_text(v) for v in batch.column(batch.schema.get_field_index(id_name)).to_pylist()]
-        if id_name is not None
-        else None
-    )
+    ids = _ids(batch, id_names)
     labels = (
         [label_text(v) for v in batch.column(batch.schema.get_field_index(label_name)).to_pylist()]
         if label_name is not None
         else None
     )
     return Block(values=values, start=start, ids=ids, labels=labels)
+
+
+def _ids(batch: pa.RecordBatch, names: list[str]) -> list[str] | None:
+    """Each row's id: the id column's value as text, or a MultiIndex's values joined ("10|0")."""
+    if not names:
+        return None
+    parts = [
+        [label_text(v) for v in batch.column(batch.schema.get_field_index(n)).to_pylist()] for n in names
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    return [ID_SEPARATOR.join(row) for row in zip(*parts, strict=True)]
 
 
 def _weights(batch: pa.RecordBatch, name: str, start: int, label: str) -> NDArray[Any]:
@@ -486,14 +495,14 @@ def columnar_labels(opened: OpenedSource, options: ReadOptions) -> Any:
     if decided.label is None:
         reader.close()
         raise InputError(f"{opened.label}: has no column of labels")
-    wanted = [raw_names[decided.label]] + ([raw_names[decided.id]] if decided.id is not None else [])
+    id_names = [raw_names[c] for c in decided.id_columns]
+    wanted = list(dict.fromkeys([raw_names[decided.label], *id_names]))
     values: list[str] = []
     ids: list[str] = []
     try:
         for batch in reader.batches(wanted, 1 << 16):
             values.extend(label_text(v) for v in batch.column(0).to_pylist())
-            if decided.id is not None:
-                ids.extend(label_text(v) for v in batch.column(1).to_pylist())
+            ids.extend(_ids(batch, id_names) or [])
     finally:
         reader.close()
     return Labels(

@@ -29,6 +29,7 @@ from xent_cli.io.csvparse import (
     decode_error,
     parallel_frames,
 )
+from xent_cli.io.layout_types import ID_SEPARATOR
 from xent_cli.io.sources import OpenedSource
 from xent_cli.io.table import (
     READ_AHEAD,
@@ -391,7 +392,7 @@ def _pandas_rows(opened: OpenedSource, options: ReadOptions, shape: DelimitedLay
     decided = shape.layout
     # The weights column is inferred like the outcomes (numbers, parsed in C); a column
     # of text is read as text and its first bad cell named.
-    text_columns = {i: str for i in (decided.id, decided.label) if i is not None}
+    text_columns = {i: str for i in (*decided.id_columns, decided.label) if i is not None}
     rows = options.rows_per_block(len(decided.outcomes))
     workers = min(PARSE_THREADS, usable_cpus())
     start = 0
@@ -431,10 +432,23 @@ def _frame_block(frame: Any, opened: OpenedSource, shape: DelimitedLayout, start
     values = _fast_values(frame, decided.outcomes)
     if values is None:
         values = _numeric_values(frame, decided.outcomes, where)
-    ids = frame[decided.id].fillna("").astype(str).tolist() if decided.id is not None else None
+    ids = frame_ids(frame, decided.id_columns)
     labels = frame[decided.label].fillna("").astype(str).tolist() if decided.label is not None else None
     weights = None if shape.weights is None else _frame_weights(frame[shape.weights], opened, shape, start)
     return Block(values=values, start=start, ids=ids, labels=labels, weights=weights)
+
+
+def frame_ids(frame: Any, id_columns: tuple[int, ...], strip: bool = False) -> list[str] | None:
+    """Each row's id as text: the id column's cell, or a MultiIndex's cells joined ("10|0")."""
+    if not id_columns:
+        return None
+    parts = []
+    for c in id_columns:
+        texts = frame[c].fillna("").astype(str)
+        parts.append((texts.str.strip() if strip else texts).tolist())
+    if len(parts) == 1:
+        return list(parts[0])
+    return [ID_SEPARATOR.join(row) for row in zip(*parts, strict=True)]
 
 
 def _frame_weights(series: Any, opened: OpenedSource, shape: DelimitedLayout, start: int) -> NDArray[Any]:
@@ -538,7 +552,11 @@ def _wide_rows(opened: OpenedSource, options: ReadOptions, shape: DelimitedLayou
 
     def block() -> Block:
         values = _wide_values(lines, numbers, decided, delimiter, shape.width, label, start)
-        ids = [_cell(line, decided.id, delimiter) for line in lines] if decided.id is not None else None
+        ids = (
+            [ID_SEPARATOR.join(_cell(line, c, delimiter) for c in decided.id_columns) for line in lines]
+            if decided.id is not None
+            else None
+        )
         labels = (
             [_cell(line, decided.label, delimiter) for line in lines] if decided.label is not None else None
         )

@@ -27,6 +27,7 @@ from typing import IO, Any
 
 from xent_cli.errors import InputError, UsageError, option
 from xent_cli.io import layout as rule
+from xent_cli.io.layout_types import ID_SEPARATOR
 from xent_cli.io.sources import OpenedSource
 from xent_cli.io.table import (
     Block,
@@ -414,9 +415,12 @@ class RowAssembler:
         self.keys: list[Any] = []
         for c in decided.outcomes:
             self.keys.append(names[c] if self.objects and names is not None else c - offset)
-        self.id_key: Any = None
+        # The id's keys: one, or a MultiIndex's levels (``orient="table"``'s primaryKey), joined.
+        self.id_keys: list[Any] = []
         if decided.id is not None and not (self.indexed and decided.id == 0):
-            self.id_key = names[decided.id] if self.objects and names is not None else decided.id - offset
+            self.id_keys = [
+                names[c] if self.objects and names is not None else c - offset for c in decided.id_columns
+            ]
         self.label_key: Any = None
         if decided.label is not None:
             self.label_key = (
@@ -482,8 +486,8 @@ class RowAssembler:
         if self.indexed:
             assert self.index is not None
             self.ids.append(label_text(self.index[number - 1]) if number - 1 < len(self.index) else "")
-        elif self.id_key is not None:
-            self.ids.append(label_text(item[self.id_key]))
+        elif self.id_keys:
+            self.ids.append(ID_SEPARATOR.join(label_text(item[key]) for key in self.id_keys))
         if self.label_key is not None:
             self.labels.append(label_text(item[self.label_key]))
         if line is not None:

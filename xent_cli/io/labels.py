@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from xent_cli.errors import InputError, UsageError, option
 from xent_cli.io import layout as rule
 from xent_cli.io.csvparse import WHITESPACE, frames, parser_error
-from xent_cli.io.delimited import describe, line_of_row
+from xent_cli.io.delimited import describe, frame_ids, line_of_row
 from xent_cli.io.jsonrows import Frame, frame_of, json_items, label_text, load_json, read_document
+from xent_cli.io.layout_types import ID_SEPARATOR
 from xent_cli.io.sources import OpenedSource, Source, open_source
 from xent_cli.io.table import Labels, ReadOptions, row_where
 
@@ -106,7 +107,7 @@ def _delimited_labels(opened: OpenedSource, options: ReadOptions) -> Labels:
         raise InputError(f"{label}: has no column of labels")
     values: list[str] = []
     ids: list[str] = []
-    text_columns = {i: str for i in (decided.label, decided.id) if i is not None}
+    text_columns = {i: str for i in (decided.label, *decided.id_columns) if i is not None}
     rows = options.rows_per_block(shape.width)
     for frame in frames(opened, shape, options, rows=rows, text_columns=text_columns):
         if frame.shape[1] != shape.width:
@@ -115,8 +116,7 @@ def _delimited_labels(opened: OpenedSource, options: ReadOptions) -> Labels:
                 hint="every row needs the same number of columns",
             )
         values.extend(frame[decided.label].fillna("").str.strip().tolist())
-        if decided.id is not None:
-            ids.extend(frame[decided.id].fillna("").str.strip().tolist())
+        ids.extend(frame_ids(frame, decided.id_columns, strip=True) or [])
     if not values:
         raise InputError(f"{label}: has a header but no labels")
     return Labels(
@@ -170,7 +170,10 @@ def _json_labels(opened: OpenedSource, options: ReadOptions) -> Labels:
         raise InputError(f"{label}: has no labels")
     offset = 1 if frame.index is not None else 0
     label_key = names[decided.label]
-    id_key = names[decided.id] if decided.id is not None and decided.id >= offset else None
+    # The id's keys: one, or a MultiIndex's levels (``orient="table"``'s primaryKey), joined.
+    id_keys = (
+        [names[c] for c in decided.id_columns] if decided.id is not None and decided.id >= offset else []
+    )
     values, ids = [], []
     for index, item in enumerate(frame.rows):
         if not isinstance(item, dict):
@@ -178,11 +181,11 @@ def _json_labels(opened: OpenedSource, options: ReadOptions) -> Labels:
         if label_key not in item:
             raise InputError(f"{row_where(label, index, numbers)}: has no key {label_key!r}")
         values.append(label_text(item[label_key]))
-        if id_key is not None:
-            ids.append(label_text(item.get(id_key)))
+        if id_keys:
+            ids.append(ID_SEPARATOR.join(label_text(item.get(key)) for key in id_keys))
         elif frame.index is not None:
             ids.append(label_text(frame.index[index]))
-    has_ids = id_key is not None or frame.index is not None
+    has_ids = bool(id_keys) or frame.index is not None
     return Labels(
         label,
         values,

@@ -18,7 +18,8 @@ The rule (the README's "Layout: how xent reads a table" says the same for users)
    plausible: exit 2, naming ``--header`` and ``--no-header``. A first line of text above
    text-only columns is a header when none of its cells recurs in its column.
 2. **Id.** ``--id COL``; else the index named by metadata (Parquet/Feather pandas
-   metadata, JSON ``split``/``index``/``table`` orients); else the pandas index written
+   metadata, JSON ``split``/``index``/``table`` orients; several of them, a pandas MultiIndex,
+   are the id together, :attr:`Layout.id_parts`); else the pandas index written
    by ``to_csv`` (a first column with no header name: empty, R's ``""``, ``Unnamed: 0``);
    else a first column named while every other header cell is an integer (a crosstab
    or pivot: ``y_true,0,1,2``), when its values are distinct; for ``role="joint"`` on
@@ -162,6 +163,8 @@ class _Frame:
     values: NDArray[Any]
     cells: Sequence[Sequence[str]] | None
     notes: list[str]
+    # The columns of a several-level index (a pandas MultiIndex): together, the id.
+    id_parts: tuple[int, ...] = ()
 
     @property
     def label(self) -> str:
@@ -216,12 +219,17 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
     if listed is not None:
         return listed
     id_col = choice.id_col
+    if id_col is None and len(sample.index) > 1 and not choice.no_id:
+        # A pandas MultiIndex: the id is every level together, never one level and labels.
+        frame.id_parts = tuple(sample.index)
     if id_col is None and frame.width > 1 and not choice.no_id:  # 2. the id
         id_col, id_note = _infer_id(
             sample, frame.names, columns, frame.values, frame.cells, taken, role, frame.label
         )
         if id_note:
             frame.notes.append(id_note)
+    if id_col is None and choice.id_col is None and not frame.id_parts:
+        id_col = _written_multiindex(frame, columns, taken, role)
     if choice.chosen is not None:
         split = _beside_chosen(frame, columns, choice, taken, id_col, role)
     elif role == "labels":
@@ -243,7 +251,47 @@ def decide(sample: Sample, options: ReadOptions) -> Layout:
         notes=frame.notes,
         sum_hint=split.sum_hint,
         header_source=frame.header_source,
+        id_parts=frame.id_parts if split.id_col is not None else (),
     )
+
+
+def _written_multiindex(frame: _Frame, columns: ColumnKinds, taken: set[int], role: str) -> int | None:
+    """A pandas MultiIndex as ``to_csv`` writes it: the id (its first column), or None.
+
+    ``to_csv`` writes the levels as ordinary named columns (``doc,pos,x,y,z``). Taken for
+    one when a text table's header starts with two or more named columns of integers, not
+    named like labels, that come before every decimal column and together are distinct on
+    every sampled row; :attr:`_Frame.id_parts` then holds them all. Left out as labels
+    instead, rows shuffled within one level would pair wrongly without a word.
+    """
+    import numpy as np
+
+    names = frame.names
+    if frame.sample.first_line is None or names is None or role in ("joint", "samples"):
+        return None
+    run: list[int] = []
+    for c in range(frame.width - 1):  # at least one column is left for the data
+        if c in taken or not names[c] or names[c] in UNNAMED or frame.named_like_labels(c):
+            break
+        if not columns.integer(c):
+            break
+        run.append(c)
+    if len(run) < 2:
+        return None
+    rest = range(len(run), frame.width)
+    if role != "labels" and not any(columns.decimal(c) for c in rest):
+        return None
+    part = frame.values[:, run]
+    if part.shape[0] < 2 or not np.all(np.isfinite(part)):
+        return None
+    if np.unique(part, axis=0).shape[0] != part.shape[0]:
+        return None
+    frame.id_parts = tuple(run)
+    frame.notes.append(
+        f"{frame.label}: columns {_quoted([names[c] for c in run])} taken together as the row id "
+        "(a pandas MultiIndex, as to_csv writes it); --id to choose another"
+    )
+    return run[0]
 
 
 def _frame(sample: Sample, options: ReadOptions) -> _Frame:
@@ -395,6 +443,8 @@ def _list_outcomes(frame: _Frame, columns: ColumnKinds, choice: _Choice, role: s
 def _free(frame: _Frame, choice: _Choice, id_col: int | None) -> list[int]:
     """The columns that are neither the id, the label column nor a chosen outcome."""
     reserved_cols = {i for i in (id_col, choice.label_col) if i is not None}
+    if id_col is not None:
+        reserved_cols.update(frame.id_parts)
     chosen_set = set(choice.chosen or ())
     return [c for c in range(frame.width) if c not in reserved_cols and c not in chosen_set]
 
@@ -684,6 +734,8 @@ def _list_layout(
     taken = {outcome} | {c for c in range(width) if columns.listed(c) or columns.nested(c)}
     if label_col is not None:
         taken.add(label_col)
+    # A pandas MultiIndex in the metadata: the id is every level together (see decide()).
+    id_parts = tuple(sample.index) if id_col is None and not no_id and len(sample.index) > 1 else ()
     if id_col is None and not no_id:
         id_col, id_note = _infer_id(sample, names, columns, values, cells, taken, role, label)
         if id_note:
@@ -691,7 +743,7 @@ def _list_layout(
     labels = [label_col] if label_col is not None else []
     ignored: list[int] = []
     for c in range(width):
-        if c in (outcome, id_col, label_col):
+        if c in (outcome, id_col, label_col) or c in id_parts:
             continue
         labelish = is_label_name(names[c] if names else None) and (columns.integer(c) or columns.textual(c))
         if labelish or (role == "predictions" and columns.textual(c)):
@@ -723,6 +775,7 @@ def _list_layout(
         header_source="names" if names is not None else "none",
         list_column=outcome,
         list_width=list_width,
+        id_parts=id_parts,
     )
 
 

@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
+# Joins the values of a several-column id (a pandas MultiIndex) into one id: "10|0".
+ID_SEPARATOR = "|"
+
 
 @dataclass
 class Sample:
@@ -68,6 +71,9 @@ class Layout:
     # a distribution of ``list_width`` values.
     list_column: int | None = None
     list_width: int | None = None
+    # A pandas MultiIndex (several index columns in Parquet/Feather metadata): the id is all of
+    # them together, ``id`` the first; each row's id is their values joined by ``|`` ("10|0").
+    id_parts: tuple[int, ...] = ()
 
     @property
     def n_outcomes(self) -> int:
@@ -87,7 +93,14 @@ class Layout:
 
     @property
     def id_name(self) -> str | None:
+        if self.id_parts:
+            return ID_SEPARATOR.join(self.name(c) for c in self.id_parts)
         return None if self.id is None else self.name(self.id)
+
+    @property
+    def id_columns(self) -> tuple[int, ...]:
+        """The columns the id is made of: ``id_parts``, or the id column alone (none without an id)."""
+        return self.id_parts or (() if self.id is None else (self.id,))
 
     def record(self, fmt: str) -> dict[str, Any]:
         """The JSON-ready summary of the decision, for ``sources`` in the JSON output."""
@@ -95,7 +108,7 @@ class Layout:
         record: dict[str, Any] = {
             "format": fmt,
             "header": header,
-            "id": None if self.id is None else self.name(self.id),
+            "id": self.id_name,
             "outcomes": self.outcome_names if self.outcome_names is not None else self.n_outcomes,
             "labels": [self.name(i) for i in self.labels],
             "ignored": [self.name(i) for i in self.ignored],

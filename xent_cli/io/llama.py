@@ -29,7 +29,7 @@ from typing import IO, Any
 
 from xent_cli.errors import InputError
 from xent_cli.io.npy import _read_into, _skip
-from xent_cli.io.sources import LLAMA_MAGIC, OpenedSource, Source
+from xent_cli.io.sources import LLAMA_MAGIC, OpenedSource, Source, read_once
 from xent_cli.io.table import Block, ReadOptions, Table
 
 # The labels column name under which a llama.cpp file offers its tokens (``--target tokens``).
@@ -58,8 +58,13 @@ class LlamaLayout:
 
 
 def is_llama_logits(source: Source) -> bool:
-    """Whether a local file starts with llama.cpp's ``_logits_`` (for choosing targets early)."""
-    if source.path is None:
+    """Whether a local file starts with llama.cpp's ``_logits_`` (for choosing targets early).
+
+    Only a file that can be opened again is looked at: a pipe given as a path (a FIFO,
+    ``<(…)``) would lose the bytes read here, so, like stdin, it is not (its tokens are
+    then the targets only with ``--target tokens``).
+    """
+    if source.path is None or read_once(source):
         return False
     try:
         with open(source.path, "rb") as file:

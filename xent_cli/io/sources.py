@@ -10,11 +10,14 @@ import os
 import re
 import stat
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any, Literal, cast
+from typing import IO, TYPE_CHECKING, Any, Literal, cast
 
 from xent_cli.errors import InputError, OpenError, UsageError, XentError, option
+
+if TYPE_CHECKING:
+    from contextlib import ExitStack
 
 Format = Literal["csv", "tsv", "json", "jsonl", "npy", "npz", "safetensors", "llama", "parquet", "feather"]
 BINARY_FORMATS = ("npy", "npz", "safetensors", "llama", "parquet", "feather")
@@ -293,6 +296,51 @@ def resolve(spec: str | None, *, stdin_is_terminal: bool) -> Source:
         f"{_clip_label(spec)}: no such file",
         hint="an inline distribution is written like 0.25,0.75 or cat=0.25,dog=0.75",
     )
+
+
+def read_once(source: Source) -> bool:
+    """Whether ``source`` can be read only once: stdin, or a path that is no regular file or folder.
+
+    A FIFO, a ``<(…)`` process substitution (``/dev/fd/N``), ``/dev/stdin`` or a character
+    device yields its data once; opening it again finds nothing, or waits for a writer
+    that is gone. Anything that must look at such a source twice copies it first
+    (:func:`reopenable`), or, like stdin, does without the second look.
+    """
+    if source.is_stdin:
+        return True
+    if source.path is None:
+        return False
+    return path_kind(str(source.path)) == "other"
+
+
+def reopenable(source: Source, closer: ExitStack) -> Source:
+    """``source`` as something that can be opened more than once.
+
+    A source that can be read only once (:func:`read_once`) is read now, once, into a
+    temporary file (on disk: memory stays bounded), which ``closer`` removes, also when
+    the run is interrupted; it keeps the source's label (messages name what the user
+    gave) and its name (the extension still gives the format). Anything else is
+    returned as it is.
+    """
+    if not read_once(source):
+        return source
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="xent-"))
+    closer.callback(shutil.rmtree, folder, ignore_errors=True)
+    copy = folder / (source.path.name if source.path is not None and source.path.name else "stdin")
+    try:
+        if source.path is None:
+            raw: IO[bytes] = sys.stdin.buffer
+            with open(copy, "wb") as out:
+                shutil.copyfileobj(raw, out, 1 << 20)
+        else:
+            with open(source.path, "rb") as file, open(copy, "wb") as out:
+                shutil.copyfileobj(file, out, 1 << 20)
+    except OSError as exc:
+        raise InputError(f"{source.label}: cannot read: {exc.strerror or exc}") from None
+    return replace(source, path=copy)
 
 
 def archive_member(spec: str) -> Source | None:

@@ -449,7 +449,7 @@ class _IdCheck:
         raise InputError(
             f"{self.p.where(p_block, differ.row)}: ids differ from {self.q.label}: {self.p.label} has "
             f"{differ.mine}, {self.q.label} has {differ.theirs}",
-            hint=f"to pair rows by id, join them with {_join_option(self.p.id_name, self.q.id_name)}; "
+            hint=f"to pair rows by id, {_join_advice(self.p.id_name, self.q.id_name)}; "
             "if they are the same rows in the same order (a shuffled index beside 0…n−1), pair them "
             f"in order with {option('pair')} position",
         )
@@ -487,11 +487,18 @@ def _note_paired_in_order(
         )
 
 
-def _join_option(mine: str | None, theirs: str | None) -> str:
-    """``--id NAME`` when both sides' id columns have that name, else ``--id COL``."""
+def _join_advice(mine: str | None, theirs: str | None) -> str:
+    """How to join two sides by id: ``--id NAME`` when both sides' id columns have that name,
+    else ``--id COL``; a several-column id (a pandas MultiIndex, ``doc|pos``) cannot be joined
+    on, so the advice is to write both sides in one order."""
+    from xent_cli.io.layout_types import ID_SEPARATOR
+
+    if any(name is not None and ID_SEPARATOR in name for name in (mine, theirs)):
+        shown = mine if mine is not None and ID_SEPARATOR in mine else theirs
+        return f"write both in the same order (their index {shown} sorted: df.sort_index())"
     if mine is not None and mine == theirs:
-        return f"--id {mine.removeprefix('column ')}"
-    return "--id COL"
+        return f"join them with --id {mine.removeprefix('column ')}"
+    return "join them with --id COL"
 
 
 def _same_text_check(p: Table, q: Table) -> bool:
@@ -582,12 +589,15 @@ def _joined(
         )
 
 
-def check_same_ids(table: Table, block: Block, labels: Labels, seen: int, *, pair_position: bool) -> None:
-    """Predictions and labels paired by position: their ids, where both have them, must agree.
+def check_same_ids(
+    table: Table, block: Block, labels: Labels, seen: int, *, pair_position: bool, joinable: bool = True
+) -> None:
+    """Predictions and labels (or weights) paired by position: their ids, where both have them, must agree.
 
     The first disagreement is an error showing a few ids of each side (so that a shuffled
     pandas index beside ``0…n−1`` is plain to see) and naming ``--pair position``, or,
-    with ``pair_position``, a note (once).
+    with ``pair_position``, a note (once). ``joinable``: ``--id`` can join the two by id
+    (labels can, ``--weights`` cannot: the error then says to write them in the rows' order).
     """
     assert block.ids is not None and labels.ids is not None
     differ = _id_difference(block.ids, labels.ids[seen : seen + len(block)])
@@ -596,10 +606,13 @@ def check_same_ids(table: Table, block: Block, labels: Labels, seen: int, *, pai
     if pair_position:
         _note_paired_in_order(labels.notes, table.label, labels.label, block.start, differ)
         return
-    join = _join_option(table.id_name, labels.layout.get("id"))
+    join = (
+        _join_advice(table.id_name, labels.layout.get("id"))
+        if joinable
+        else f"write {labels.label} in the order of {table.label}'s rows"
+    )
     hint = (
-        f"the same ids in another order: join them with {join}, "
-        f"or pair rows in order with {option('pair')} position"
+        f"the same ids in another order: {join}, or pair rows in order with {option('pair')} position"
         if set(labels.ids).issuperset(block.ids)
         else "if they are the same rows in the same order (a shuffled index beside 0…n−1), "
         f"pair them in order with {option('pair')} position"

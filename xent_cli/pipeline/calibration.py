@@ -48,6 +48,8 @@ class CalibrationSettings:
     classwise: bool = False
     join_ids: bool = False
     weights: str | None = None
+    # --pair position: labels and weights pair with the rows in order even when their ids differ.
+    pair_position: bool = False
 
 
 @dataclass
@@ -92,7 +94,12 @@ def calibration_task(
     from xent_cli.pipeline.tasks.common import _layout_of
 
     reader = LabelledReader(
-        pred_spec, settings.target, join_ids=settings.join_ids, weights=settings.weights, on_rows=on_rows
+        pred_spec,
+        settings.target,
+        join_ids=settings.join_ids,
+        weights=settings.weights,
+        pair_position=settings.pair_position,
+        on_rows=on_rows,
     )
     weight_parts = RowBuffer() if settings.weights is not None else None
     edges = uniform_edges(settings.bins)

@@ -73,6 +73,7 @@ def entropy_plan(
     explain: bool = False,
     explain_top: int | None = None,
     weights: str | None = None,
+    pair_position: bool = False,
 ) -> Plan:
     if column is None and correction != "none":
         raise UsageError(
@@ -91,7 +92,13 @@ def entropy_plan(
         title = f"Entropy of column {column!r}"
         sources = {"p": spec.label, "column": column}
     else:
-        options = {"unit": unit, "tolerance": tolerance, "explain": explain, "weights": weights}
+        options = {
+            "unit": unit,
+            "tolerance": tolerance,
+            "explain": explain,
+            "weights": weights,
+            "pair_position": pair_position,
+        }
         tasks = [Task(entropy_task, (part,), options) for part in split(spec)]
         title = "Entropy H(P)"
         sources = {"p": spec.label}

@@ -4,7 +4,8 @@ The weights are held in memory (8 bytes a row), as labels from a file of their o
 A column of the predictions is read in the same pass as the outcomes where the reader
 carries it in each block (delimited text, Parquet, Arrow: ``ReadOptions.weight_column``,
 ``Block.weights``), else in a second pass over the file (JSON); either way it is left out of the
-outcomes, so PRED is opened twice and must be a file, not stdin.
+outcomes, so PRED is opened twice: stdin or a pipe is first copied to a temporary file
+(:func:`~xent_cli.io.sources.reopenable`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-    from xent_cli.io.table import Block
+    from xent_cli.io.sources import Source
+    from xent_cli.io.table import Block, Labels, Table
     from xent_cli.pipeline.align import InputSpec
 
 HINT = WEIGHTS_HINT
@@ -45,9 +47,36 @@ class Weights:
     carried: list[NDArray[np.float64]] = field(default_factory=list)
     # Some block did not carry its weights: every weight comes from ``values`` or ``load``.
     uncarried: bool = False
+    # Weights from a file of their own, with its ids (if any) and the notes of their pairing.
+    file: Labels | None = None
+    # ``--pair position``: a file's ids that differ from the predictions' are a note, not an error.
+    pair_position: bool = False
+    # A column: the predictions' source, copied to a file when it can be read only once.
+    source: Source | None = None
 
-    def take(self, block: Block | None, start: int, rows: int, pred_label: str) -> NDArray[np.float64]:
+    @property
+    def notes(self) -> list[str]:
+        """What pairing the weights with the rows noted (``--pair position`` over differing ids)."""
+        return [] if self.file is None else self.file.notes
+
+    def check_ids(self, table: Table | None, block: Block, start: int) -> None:
+        """A weights file pairs with the rows by position: where both have ids, they must agree.
+
+        The same check, error and ``--pair position`` note as for ``--target``'s labels
+        (:func:`~xent_cli.pipeline.align.check_same_ids`); ``start`` is the block's first row.
+        """
+        if self.file is None or self.file.ids is None or block.ids is None or table is None:
+            return
+        from xent_cli.pipeline.align import check_same_ids
+
+        check_same_ids(table, block, self.file, start, pair_position=self.pair_position, joinable=False)
+
+    def take(
+        self, table: Table | None, block: Block | None, start: int, rows: int, pred_label: str
+    ) -> NDArray[np.float64]:
         """The weights of rows ``start`` to ``start + rows``: ``block``'s own when it carries them."""
+        if block is not None:
+            self.check_ids(table, block, start)
         if self.collect(block, rows):
             assert block is not None and block.weights is not None
             return block.weights
@@ -95,10 +124,14 @@ class Weights:
             )
 
     def spec(self, spec: InputSpec) -> InputSpec:
-        """``spec`` with the weights column (if any) named for the reader to carry."""
+        """``spec`` with the weights column (if any) named for the reader to carry.
+
+        Its source is then the one the column is read from: a copy of stdin or a pipe.
+        """
         if self.column is None:
             return spec
-        return replace(spec, options=replace(spec.options, weight_column=self.column))
+        source = spec.source if self.source is None else self.source
+        return replace(spec, source=source, options=replace(spec.options, weight_column=self.column))
 
 
 ALL_ZERO = f"{option('weights')}: every weight is 0"
@@ -110,32 +143,39 @@ def check_not_all_zero(weights: NDArray[np.float64]) -> None:
         raise InputError(ALL_ZERO, hint=HINT)
 
 
-def read_weights(text: str, pred_spec: InputSpec) -> Weights:
+def read_weights(
+    text: str, pred_spec: InputSpec, closer: ExitStack, *, pair_position: bool = False
+) -> Weights:
     """The weights ``--weights`` names: a labels-like source (file or inline list), else a column of PRED.
 
-    A column is read later, with the rows (see :class:`Weights`). That they are not all 0
-    is checked over every shard's rows, when the partials merge.
+    A file's ids (a pandas index) must agree with the predictions' row by row, unless
+    ``pair_position`` (see :meth:`Weights.check_ids`). A column is read later, with the rows
+    (see :class:`Weights`). That they are not all 0 is checked over every shard's rows, when
+    the partials merge. PRED is opened more than once for a column: stdin or a pipe is
+    copied to a temporary file first, which ``closer`` removes.
     """
     from xent_cli.io.labels import read_labels
-    from xent_cli.io.sources import Source
+    from xent_cli.io.sources import Source, reopenable
     from xent_cli.pipeline.tasks import target_source
 
     source = target_source(text, pred_spec.source)
     if source is None:
-        if pred_spec.source.is_stdin:
-            raise UsageError(
-                f"{option('weights')} {text}: a column of the predictions is found by opening them "
-                "twice (once to see the columns), so PRED must be a file, not stdin",
-                hint="save the predictions to a file, or give the weights as a file of their own",
-            )
+        pred_spec = replace(pred_spec, source=reopenable(pred_spec.source, closer))
         label = f"{pred_spec.label} column {text!r}"
-        return Weights(None, label, text, load=lambda: _second_pass(text, pred_spec, label))
+        spec = pred_spec
+        return Weights(
+            None, label, text, load=lambda: _second_pass(text, spec, label), source=pred_spec.source
+        )
     if source.inline is not None:
         source = Source(label="--weights", inline=source.inline)
     if source.is_stdin and pred_spec.source.is_stdin:
         raise UsageError("only one source can be stdin ('-')")
     labels = read_labels(source, replace(pred_spec.options, label_column=None))
-    return Weights(_checked(labels.values, labels.where), labels.label, None)
+    # Only the pairing's notes are shown (the file's layout notes are not, as before).
+    file = replace(labels, notes=[])
+    return Weights(
+        _checked(labels.values, labels.where), labels.label, None, file=file, pair_position=pair_position
+    )
 
 
 def _second_pass(text: str, pred_spec: InputSpec, label: str) -> NDArray[np.float64]:
@@ -189,7 +229,9 @@ def weighted_note(weights: Weights) -> str:
     )
 
 
-def task_weights(text: str | None, spec: InputSpec, closer: ExitStack) -> tuple[Weights | None, InputSpec]:
+def task_weights(
+    text: str | None, spec: InputSpec, closer: ExitStack, *, pair_position: bool = False
+) -> tuple[Weights | None, InputSpec]:
     """The weights ``--weights`` names for one task's source, and the spec that reads its outcomes.
 
     A weights column of the source is left out of its outcomes (the source is opened once
@@ -199,7 +241,7 @@ def task_weights(text: str | None, spec: InputSpec, closer: ExitStack) -> tuple[
         return None, spec
     from xent_cli.pipeline.align import open_table
 
-    weights = read_weights(text, spec)
+    weights = read_weights(text, spec, closer, pair_position=pair_position)
     if weights.column is not None:
         spec = weights.spec(spec)
         narrower = without_column(spec, open_table(spec, closer).outcomes, weights.column)

@@ -40,11 +40,14 @@ def entropy_task(
     tolerance: float,
     explain: bool = False,
     weights: str | None = None,
+    pair_position: bool = False,
     on_rows: RowCounter | None = None,
 ) -> Partial:
     """Entropy of every row of one source (and, with ``explain``, each outcome's part of it).
 
-    ``weights``: ``--weights``, each row's sample weight (the summaries are weighted).
+    ``weights``: ``--weights``, each row's sample weight (the summaries are weighted); a
+    file of them whose ids differ from the rows' is an error, or with ``pair_position``
+    (``--pair position``) a note.
     ``on_rows`` is called with the rows of each block as they are computed (a progress bar).
     """
 
@@ -58,7 +61,7 @@ def entropy_task(
     ids: list[str] = []
     explainer = OutcomeSums() if explain else None
     with ExitStack() as closer:
-        sample_weights, spec = task_weights(weights, spec, closer)
+        sample_weights, spec = task_weights(weights, spec, closer, pair_position=pair_position)
         table = distribution_table(spec, closer)
         size = spec.options.rows_per_block(table.n_outcomes)
         expected = _expected_elements(table)
@@ -80,6 +83,7 @@ def entropy_task(
                     explainer.add_terms(terms, terms.shape, p=dist.probs, information=-dist.log_probs)
             values.append(nats)
             if sample_weights is not None:
+                sample_weights.check_ids(table, block, block.start)
                 sample_weights.collect(block, len(block))
             ids.extend(block.ids or [])
             if on_rows is not None:
@@ -94,7 +98,7 @@ def entropy_task(
     notes = list(table.notes)
     if sample_weights is not None:
         sample_weights.finish(int(per_row.shape[0]), spec.label)
-        notes.append(weighted_note(sample_weights))
+        notes += [*sample_weights.notes, weighted_note(sample_weights)]
     return Partial(
         measures=[MeasurePart("entropy", "H(P)", per_row)],
         rows_read=int(per_row.shape[0]),

@@ -80,7 +80,7 @@ class LabelledReader:
         pair_position: bool = False,
         on_rows: RowCounter | None = None,
     ) -> None:
-        from xent_cli.pipeline.weights import Weights, read_weights
+        from xent_cli.pipeline.weights import Weights
 
         self.on_rows = on_rows
 
@@ -95,27 +95,32 @@ class LabelledReader:
         self.seen = 0
         self.ignored = 0
         self.binary = False
+        # --weights: read when the blocks are (a column of stdin or a pipe is copied to a file then).
+        self.weights_text = weights
         self.weights: Weights | None = None
-        if weights is not None:
-            if join_ids:
-                raise UsageError(
-                    f"{option('weights')} pairs with the predictions by position; it cannot be used with --id"
-                )
-            self.weights = read_weights(weights, pred_spec)
-            self.spec = self.weights.spec(self.spec)
+        if weights is not None and join_ids:
+            raise UsageError(
+                f"{option('weights')} pairs with the predictions by position; it cannot be used with --id"
+            )
 
     def block_weights(self, block: Block) -> NDArray[np.float64] | None:
         """The weights of the block being read (None: unweighted)."""
         if self.weights is None:
             return None
-        return self.weights.take(block, self.seen, len(block), self.pred_spec.label)
+        return self.weights.take(self.table, block, self.seen, len(block), self.pred_spec.label)
 
     def blocks(self, closer: ExitStack) -> Iterator[tuple[Table, Block, NDArray[np.intp], NDArray[np.bool_]]]:
         """Each block with its rows' class indices (0 where not kept) and which rows are kept."""
         import numpy as np
 
         from xent_cli.io.labels import read_labels
+        from xent_cli.pipeline.weights import read_weights
 
+        if self.weights_text is not None:
+            self.weights = read_weights(
+                self.weights_text, self.pred_spec, closer, pair_position=self.pair_position
+            )
+            self.spec = self.weights.spec(self.spec)
         table = open_table(self.spec, closer)
         if self.weights is not None and self.weights.column is not None:
             from xent_cli.pipeline.weights import without_column
@@ -182,6 +187,7 @@ class LabelledReader:
     @property
     def notes(self) -> list[str]:
         notes = list(self.table.notes) + (self.labels.notes if self.labels is not None else [])
+        notes += self.weights.notes if self.weights is not None else []
         if self.mapper is not None and self.mapper.index_note is not None:
             notes.append(self.mapper.index_note)
         return notes

@@ -124,7 +124,9 @@ def pair_task(
     # Values of the whole input, when known: it chooses the kernels' backend.
     expected: int | None = None
     with ExitStack() as closer:
-        sample_weights, p_spec = task_weights(settings.weights, p_spec, closer)
+        sample_weights, p_spec = task_weights(
+            settings.weights, p_spec, closer, pair_position=settings.pair_position
+        )
         pairs: Iterator[PairBlock]
         targets = None
         pairing_notes: list[str] = []
@@ -181,6 +183,9 @@ def pair_task(
             if explainer is not None:
                 explainer.add_pair(headline, context)
             if sample_weights is not None:
+                # The rows' ids are P's, or Q's where one row of P is compared with each of Q.
+                side = pair.p_side if len(pair.p_block) == context.n_rows else pair.q_side
+                sample_weights.check_ids(side.table, side.block, side.block.start)
                 sample_weights.collect(pair.p_block, context.n_rows)
             ids.extend(pair.ids or [])
             if on_rows is not None:
@@ -200,7 +205,7 @@ def pair_task(
         notes = notes + targets.notes
     if sample_weights is not None:
         sample_weights.finish(count, p_spec.label)
-        notes = [*notes, weighted_note(sample_weights)]
+        notes = [*notes, *sample_weights.notes, weighted_note(sample_weights)]
     return Partial(
         measures=measures,
         rows_read=count,
