@@ -66,6 +66,8 @@ def test_one_percent_regression_gate_is_one_command(env: CliEnv, models: tuple[f
     assert check["held"] is False
     value, current, change = baseline["value"], baseline["current"], baseline["change"]
     assert run.stderr == (
+        "xent: note: targets are numbers: taken as 0-based column indices (0 = a, 1 = b, 2 = c); give the "
+        "class names as targets to match columns by name\n"
         f"xent: gate failed: log_loss mean rose from {value!r} (old.json) to {current!r} "
         f"(+{change!r}, +{(new - old) / old * 100:.3g}%), more than 1% = {check['limit']!r} "
         "(--fail-increase 1%)\n"
