@@ -360,6 +360,8 @@ def paired_blocks(
     size = p_spec.options.rows_per_block(p_table.n_outcomes or q_table.n_outcomes)
     if join_ids:
         return p_table, q_table, _joined(p_table, q_table, p_spec, q_spec, order, tolerance, size)
+    if not pair_position:
+        _check_id_read_as_labels(p_table, q_table)
     ids = _IdCheck(p_table, q_table, pair_position, [] if notes is None else notes)
     return p_table, q_table, _lockstep(p_table, q_table, p_spec, q_spec, order, tolerance, size, ids)
 
@@ -453,6 +455,26 @@ class _IdCheck:
             "if they are the same rows in the same order (a shuffled index beside 0…n−1), pair them "
             f"in order with {option('pair')} position",
         )
+
+
+def _check_id_read_as_labels(p: Table, q: Table) -> None:
+    """One source's id column left out as labels in the other, whose rows then have no ids.
+
+    pandas ``to_csv`` of frames indexed by ``doc``: where the index counts up it is the id,
+    where the rows are shuffled it reads as a labels column, and pairing by position would
+    pair wrong rows with nothing to check them by.
+    """
+    for mine, other in ((p, q), (q, p)):
+        name = mine.id_name
+        if name is None or other.id_name is not None:
+            continue
+        if name in (other.layout.get("labels") or []) or name in (other.layout.get("ignored") or []):
+            raise InputError(
+                f"{mine.label} has row ids (column {name!r}), but {other.label}'s column {name!r} was "
+                "left out as labels, so its rows have none to pair by",
+                hint=f"join the rows by it with {option('id')} {name}, or pair them in order with "
+                f"{option('pair')} position",
+            )
 
 
 @dataclass(frozen=True)
