@@ -277,7 +277,9 @@ def test_sigterm_and_sighup_leave_no_temporary_file(
     tmp_path: Path, number: int, status: int, line: bytes
 ) -> None:
     out = tmp_path / "result.json"
-    process = _start_waiting(out)
+    # The default disposition, whatever this run inherited: under nohup SIGHUP is ignored, and
+    # xent leaves an ignored SIGHUP ignored (the next test).
+    process = _start_waiting(out, preexec_fn=lambda: signal.signal(number, signal.SIG_DFL))
     process.send_signal(number)
     stdout, stderr = process.communicate(timeout=30)
     assert (process.returncode, stdout, stderr) == (status, b"", line)
