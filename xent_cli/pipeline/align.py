@@ -472,7 +472,7 @@ def _check_id_read_as_labels(p: Table, q: Table) -> None:
             raise InputError(
                 f"{mine.label} has row ids (column {name!r}), but {other.label}'s column {name!r} was "
                 "left out as labels, so its rows have none to pair by",
-                hint=f"join the rows by it with {option('id')} {name}, or pair them in order with "
+                hint=f"join the rows by it with {option('id_column')} {name}, or pair them in order with "
                 f"{option('pair')} position",
             )
 
