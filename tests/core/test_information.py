@@ -395,3 +395,15 @@ def test_nmi_and_ami_take_scikit_learns_average_method(method: str) -> None:
     )
     with pytest.raises(ValueError, match="not both"):
         nmi(a, b, average_method=method, average="max" if method != "max" else "min")
+
+
+def test_nmi_follows_the_settled_mutual_information() -> None:
+    """The sparse path's MI of identical labelings is set to H(X) exactly; the nmi it reports
+    must come from that MI (it was 0.9999999999999998, from the MI as summed)."""
+    y = np.random.default_rng(5).integers(1, 4, 40)
+    _, codes = np.unique(y, return_inverse=True)
+    cells, counts = np.unique(codes, return_counts=True)
+    info = information_from_counts(cells, cells, counts)
+    assert info.mi == info.h_x and info.nmi == 1.0
+    corrected = information_from_counts(cells, cells, counts, correction="miller-madow")
+    assert corrected.nmi == 1.0

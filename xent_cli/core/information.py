@@ -20,7 +20,7 @@ columns of 40,000 distinct values each never build a 40,000 x 40,000 table.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -74,6 +74,15 @@ class Information:
             object.__setattr__(self, "mi", self.h_x)
         elif self.h_y_given_x == 0:
             object.__setattr__(self, "mi", self.h_y)
+
+    @classmethod
+    def of(
+        cls, h_x: float, h_y: float, h_xy: float, h_x_given_y: float, h_y_given_x: float, mi: float
+    ) -> Information:
+        """The measures from their sums, with ``nmi`` (arithmetic mean) from the mutual
+        information as :meth:`__post_init__` settled it (clamped, or H(X) exactly), not as summed."""
+        info = cls(h_x, h_y, h_xy, h_x_given_y, h_y_given_x, mi, math.nan)
+        return replace(info, nmi=normalized_mi(info.mi, info.h_x, info.h_y))
 
     @property
     def vi(self) -> float:
@@ -163,7 +172,7 @@ def information(joint: FloatArray) -> Information:
         mi = float(kl_rows(as_row, independent)[0])
     h_x_given_y = _conditional(joint, p_y[None, :])
     h_y_given_x = _conditional(joint, p_x[:, None])
-    return Information(h_x, h_y, h_xy, h_x_given_y, h_y_given_x, mi, normalized_mi(mi, h_x, h_y))
+    return Information.of(h_x, h_y, h_xy, h_x_given_y, h_y_given_x, mi)
 
 
 Average = Literal["arithmetic", "geometric", "min", "max"]
@@ -389,7 +398,7 @@ def _corrected(plug_in: Information, n: float, *, cells: int, x_values: int, y_v
     h_y = plug_in.h_y + bias(y_values)
     h_xy = plug_in.h_xy + bias(cells)
     mi = max(0.0, h_x + h_y - h_xy)
-    return Information(h_x, h_y, h_xy, h_xy - h_y, h_xy - h_x, mi, normalized_mi(mi, h_x, h_y))
+    return Information.of(h_x, h_y, h_xy, h_xy - h_y, h_xy - h_x, mi)
 
 
 # --- a sparse contingency table: the counts of the pairs observed --------------------------
@@ -469,7 +478,7 @@ def information_from_counts(
         h_x_given_y = _conditional_terms(p, c, cy_of_cell)
         h_y_given_x = _conditional_terms(p, c, cx_of_cell)
     mi = _mi_from_counts(c, cx_of_cell, cy_of_cell, c_x, x_codes, total, exact)
-    plug_in = Information(h_x, h_y, h_xy, h_x_given_y, h_y_given_x, mi, normalized_mi(mi, h_x, h_y))
+    plug_in = Information.of(h_x, h_y, h_xy, h_x_given_y, h_y_given_x, mi)
     if correction == "none":
         return plug_in
     return _corrected(
