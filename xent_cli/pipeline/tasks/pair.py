@@ -311,8 +311,8 @@ def _pair_kernel(settings: PairSettings) -> Callable[..., KernelResult | None] |
     """The fused kernel that computes every measure of this task, or None when one cannot."""
     from xent_cli.core import kernels
 
-    if settings.smoothing or settings.explain or settings.top_logprobs:
-        return None  # smoothed Q and per-outcome terms come from the careful path
+    if _careful_only(settings):
+        return None
     if (
         settings.command == "compare"
         and not settings.target
@@ -327,6 +327,11 @@ def _pair_kernel(settings: PairSettings) -> Callable[..., KernelResult | None] |
     }[settings.command]
 
 
+def _careful_only(settings: PairSettings) -> bool:
+    """Smoothed Q, per-outcome terms and top-k lists come from the careful path alone."""
+    return bool(settings.smoothing or settings.explain or settings.top_logprobs)
+
+
 def _family_rows(
     settings: PairSettings, *, panel_kernel: bool
 ) -> dict[str, Callable[[PairTerms], NDArray[np.float64]]]:
@@ -334,8 +339,8 @@ def _family_rows(
 
     Without the panel kernel, the language-model panel's top-1 agreement is computed with them.
     """
-    if settings.smoothing or settings.explain or settings.top_logprobs:
-        return {}  # smoothed Q and per-outcome terms come from the careful path
+    if _careful_only(settings):
+        return {}
     family = {m.key: m.from_terms for m in settings.pair_command.measures if m.from_terms is not None}
     if family and settings.panel and not panel_kernel:
         family[TOP1.key] = _top1_from_terms
