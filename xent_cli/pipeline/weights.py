@@ -162,9 +162,8 @@ def read_weights(
     if source is None:
         pred_spec = replace(pred_spec, source=reopenable(pred_spec.source, closer))
         label = f"{pred_spec.label} column {text!r}"
-        spec = pred_spec
         return Weights(
-            None, label, text, load=lambda: _second_pass(text, spec, label), source=pred_spec.source
+            None, label, text, load=lambda: _second_pass(text, pred_spec, label), source=pred_spec.source
         )
     if source.inline is not None:
         source = Source(label="--weights", inline=source.inline)
